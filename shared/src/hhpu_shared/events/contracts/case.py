@@ -1,0 +1,74 @@
+"""Events produced by the case-service (aggregates `assessment`, `case`, `person`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hhpu_shared.events.contracts.common import Cohort, Decision, Trigger
+from hhpu_shared.events.registry import EventData, register
+
+
+@register("assessment.opened", aggregate="assessment")
+class AssessmentOpened(EventData):
+    assessment_id: str
+    person_id: str
+    person_label: str
+    triggers: tuple[Trigger, ...]
+    urgency: str = "normal"
+    summary: str | None = None
+
+
+@register("assessment.trigger_added", aggregate="assessment")
+class AssessmentTriggerAdded(EventData):
+    assessment_id: str
+    person_id: str
+    trigger: Trigger
+
+
+@register("assessment.decided", aggregate="assessment")
+class AssessmentDecided(EventData):
+    assessment_id: str
+    person_id: str
+    decision: Decision
+    decided_by: str
+    cohort: Cohort | None
+    referral_ids: tuple[str, ...]
+    reason: str | None = None
+
+
+@register("case.adopted", aggregate="case")
+class CaseAdopted(EventData):
+    case_id: str
+    person_id: str
+    cohort: Cohort
+    identified_by: str
+
+
+@register("case.exited", aggregate="case")
+class CaseExited(EventData):
+    case_id: str
+    person_id: str
+    reason_code: str
+
+
+@register("case.manager_allocated", aggregate="case")
+class ManagerAllocated(EventData):
+    case_id: str
+    manager_id: str
+    reasons: tuple[str, ...]
+
+
+@register("case.intervention_recorded", aggregate="case")
+class InterventionRecorded(EventData):
+    case_id: str
+    intervention_code: str
+    category: str
+    agency: str
+    started_on: date | None
+
+
+@register("person.merged", aggregate="person")
+class PersonMerged(EventData):
+    surviving_person_id: str
+    merged_person_id: str
+    merged_by: str

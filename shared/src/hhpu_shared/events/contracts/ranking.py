@@ -1,0 +1,48 @@
+"""Events produced by the ranking-service (aggregate `ranking_run`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.events.registry import EventData, register
+
+
+class Contribution(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    offence_code: str
+    offence_date: date
+    harm: float
+    weighted: float
+
+
+@register("ranking.run_completed", aggregate="ranking_run")
+class RankingRunCompleted(EventData):
+    run_id: str
+    kind: str
+    model: str
+    model_version: str
+    weight_edition: str
+    as_of: date
+    people_scored: int
+    top_bracket_size: int
+    provisional: bool
+    fingerprint: str
+    big_movers: tuple[str, ...] = ()
+
+
+@register("ranking.candidate_identified", aggregate="ranking_run")
+class CandidateIdentified(EventData):
+    """A top-bracket person: input to human assessment, never a decision (DPA 2018 s.49)."""
+
+    run_id: str
+    person_ref: str
+    rank: int
+    score: float
+    as_of: date
+    provisional: bool
+    top_contributions: tuple[Contribution, ...] = ()
+    subject: PersonDetails | None = None

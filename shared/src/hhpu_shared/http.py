@@ -1,0 +1,164 @@
+"""The FastAPI shape every service shares: middleware, errors, health, metrics, dependencies."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hhpu_shared import metrics
+from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
+from hhpu_shared.context import correlation_id_var, new_id, request_id_var
+from hhpu_shared.errors import Forbidden, Unauthorized, install_error_handlers
+from hhpu_shared.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from hhpu_shared.runtime import ServiceRuntime
+
+access_log = logging.getLogger("hhpu.access")
+
+
+class ObservabilityMiddleware:
+    """Request ids (created or propagated), metrics by route template, access log."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = (headers.get(b"x-request-id") or b"").decode()[:64] or new_id()
+        cid = (headers.get(b"x-correlation-id") or b"").decode()[:64] or rid
+        t_rid = request_id_var.set(rid)
+        t_cid = correlation_id_var.set(cid)
+        status = 500
+        start = time.perf_counter()
+
+        async def _send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - start
+            method = scope.get("method", "")
+            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            if template not in ("/healthz", "/metrics"):
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+            request_id_var.reset(t_rid)
+            correlation_id_var.reset(t_cid)
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def get_principal(request: Request) -> Principal:
+    """Verify the gateway's identity assertion; anything else is unauthenticated."""
+    token = request.headers.get(IDENTITY_HEADER)
+    if not token:
+        raise Unauthorized("No verified identity: call through the gateway with credentials.")
+    runtime = get_runtime(request)
+    try:
+        return verify_identity(token, runtime.settings.internal_secret)
+    except IdentityError as exc:
+        raise Unauthorized("The identity assertion is invalid or expired.") from exc
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """Dependency: the caller holds one of `roles` (services check, not only the gateway)."""
+
+    def dep(principal: PrincipalDep) -> Principal:
+        if not principal.has(*roles):
+            raise Forbidden("Your role does not allow this operation.")
+        return principal
+
+    return dep
+
+
+def get_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWork]:
+    runtime = get_runtime(request)
+    with runtime.unit_of_work(principal) as uow:
+        yield uow
+
+
+# scope="function": commit before the response is sent, so a client that got 201 can rely on it.
+UoWDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+
+
+def build_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    prefix: str = "/api/v1",
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    """Create a service's FastAPI app with the shared middleware, errors and probes."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for r in routers:
+        app.include_router(r, prefix=prefix)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        checks = runtime.readiness()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(ObservabilityMiddleware, service=runtime.service)
+    return app

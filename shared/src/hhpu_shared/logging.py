@@ -1,0 +1,77 @@
+"""JSON logs carrying request and correlation ids, never personal data.
+
+Only the message, the logger and a whitelist of operational fields are written; anything
+else a caller passes in ``extra`` is dropped, so a careless ``extra={"name": ...}`` cannot
+leak personal data into ordinary logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from hhpu_shared.context import correlation_id_var, request_id_var
+
+SAFE_FIELDS = frozenset(
+    {
+        "service",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "event_type",
+        "topic",
+        "offset",
+        "attempt",
+        "error",
+        "group",
+        "published",
+        "failed_aggregates",
+        "count",
+        "run_id",
+        "path_template",
+        "upstream",
+        "client_kind",
+    }
+)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "service": self.service,
+        }
+        rid = request_id_var.get()
+        cid = correlation_id_var.get()
+        if rid:
+            out["request_id"] = rid
+        if cid:
+            out["correlation_id"] = cid
+        for key in SAFE_FIELDS:
+            if key in record.__dict__ and key not in out:
+                out[key] = record.__dict__[key]
+        if record.exc_info and record.exc_info[0] is not None:
+            out["exc_type"] = record.exc_info[0].__name__
+        return json.dumps(out, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root.handlers = [handler]
+    root.setLevel(level)
+    for noisy in ("kafka", "uvicorn.access", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Messaging plumbing: outbox, relay, inbox, consumer runner, Kafka and in-process transports."""

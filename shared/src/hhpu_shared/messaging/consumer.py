@@ -1,0 +1,226 @@
+"""Consumer runner: idempotent handling, offsets after the database commit, dead letters.
+
+For each message: parse the envelope, then in one database transaction claim the event in the
+inbox and run its handler. A duplicate (already in the inbox) is skipped. A handler error is
+retried in place with bounded backoff (keeping order); after the last attempt, or at once for a
+message that cannot be parsed, the message goes to ``<topic>.DLT`` with the error and its
+origin in headers. Offsets are committed only after the database work is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from hhpu_shared import metrics
+from hhpu_shared.auth import system_principal
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import dlt_topic, parse_data
+from hhpu_shared.messaging.inbox import claim
+from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
+from hhpu_shared.uow import UnitOfWork, unit_of_work
+
+log = logging.getLogger("hhpu.consumer")
+
+Handler = Callable[[UnitOfWork, Envelope], None]
+
+
+@dataclass
+class HandlerRegistry:
+    """Event handlers of one service, by event type."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(self, event_type: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.handlers[event_type] = fn
+            return fn
+
+        return deco
+
+    def topics(self) -> list[str]:
+        from hhpu_shared.events.registry import spec_for
+
+        out = set()
+        for name in self.handlers:
+            spec = spec_for(name, 1)
+            if spec is None:
+                raise KeyError(f"handler for unknown event {name}")
+            out.add(spec.topic)
+        return sorted(out)
+
+
+class PoisonMessage(Exception):
+    pass
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        service: str,
+        group: str,
+        engine: Engine,
+        source: MessageSource,
+        registry: HandlerRegistry,
+        dlt_publisher: Publisher,
+        max_attempts: int = 4,
+        backoff_s: float = 0.05,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.group = group
+        self.engine = engine
+        self.source = source
+        self.registry = registry
+        self.dlt = dlt_publisher
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.on_commit = on_commit
+        self.principal = system_principal(f"{service}-consumer")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.processed = 0
+
+    def run_once(self, timeout_s: float = 0.5) -> int:
+        """Poll one batch and handle it; return how many messages were taken."""
+        batch = self.source.poll(timeout_s)
+        done: list[InboundMessage] = []
+        try:
+            for msg in batch:
+                self._process(msg)
+                done.append(msg)
+        except BaseException:
+            # Commit what is done and go back to the first unfinished message, so a
+            # failure inside this process never skips a message.
+            self.source.commit(done)
+            self.source.rewind(batch[len(done) :])
+            raise
+        if batch:
+            self.source.commit(batch)
+        try:
+            metrics.CONSUMER_LAG.labels(self.service, self.group).set(self.source.lag())
+        except Exception:  # lag is best effort
+            pass
+        return len(batch)
+
+    def _process(self, msg: InboundMessage) -> None:
+        try:
+            env = Envelope.from_bytes(msg.value)
+        except Exception as exc:
+            self._dead_letter(msg, exc, "unparseable")
+            return
+        handler = self.registry.handlers.get(env.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ignored").inc()
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._handle(env, handler)
+                return
+            except PoisonMessage as exc:
+                self._dead_letter(msg, exc, env.type)
+                return
+            except (OperationalError, InterfaceError) as exc:
+                # The database is unavailable: not the message's fault. Wait and retry
+                # without limit; dead-lettering here would lose a good event.
+                if self._stop.is_set():
+                    raise
+                log.warning("database unavailable, retrying", extra={"error": type(exc).__name__})
+                time.sleep(min(5.0, self.backoff_s * 2 ** min(attempt, 6)))
+                attempt = 0
+            except Exception as exc:
+                metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()
+                if attempt >= self.max_attempts or self._is_poison(exc):
+                    self._dead_letter(msg, exc, env.type)
+                    return
+                log.warning(
+                    "handler failed, retrying",
+                    extra={"event_type": env.type, "attempt": attempt, "error": type(exc).__name__},
+                )
+                time.sleep(min(2.0, self.backoff_s * 2 ** (attempt - 1)))
+
+    @staticmethod
+    def _is_poison(exc: Exception) -> bool:
+        from pydantic import ValidationError
+
+        return isinstance(exc, ValidationError | KeyError | TypeError)
+
+    def _handle(self, env: Envelope, handler: Handler) -> None:
+        parse_data(env)  # contract check before any effect
+        with unit_of_work(
+            self.engine,
+            service=self.service,
+            principal=self.principal,
+            correlation_id=env.correlation_id,
+            causation_id=str(env.event_id),
+            on_commit=self.on_commit,
+        ) as uow:
+            if not claim(uow.session, self.group, str(env.event_id), env.type):
+                metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
+                metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "duplicate").inc()
+                return
+            handler(uow, env)
+        self.processed += 1
+        metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ok").inc()
+
+    def _dead_letter(self, msg: InboundMessage, exc: Exception, event_type: str) -> None:
+        headers = list(msg.headers) + [
+            ("dlt_original_topic", msg.topic.encode()),
+            ("dlt_original_partition", str(msg.partition).encode()),
+            ("dlt_original_offset", str(msg.offset).encode()),
+            ("dlt_consumer_group", self.group.encode()),
+            ("dlt_error_type", type(exc).__name__.encode()),
+            ("dlt_error", str(exc)[:1000].encode()),
+        ]
+        out = OutboundMessage(dlt_topic(msg.topic), msg.key or b"", msg.value, headers)
+        while True:
+            err = self.dlt.publish_batch([out])[0]
+            if err is None:
+                break
+            log.error("dead-letter publish failed, retrying", extra={"error": type(err).__name__})
+            time.sleep(1.0)
+            if self._stop.is_set():
+                raise err
+        metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.group, msg.topic).inc()
+        log.error(
+            "message dead-lettered",
+            extra={
+                "event_type": event_type,
+                "topic": msg.topic,
+                "offset": msg.offset,
+                "error": type(exc).__name__,
+            },
+        )
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once(0.5)
+            except Exception:
+                log.exception("consumer batch failed")
+                time.sleep(1.0)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=f"consumer-{self.group}", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.source.close()
+
+    def run_forever(self) -> None:
+        self._loop()

@@ -1,0 +1,163 @@
+"""Kafka transport (kafka-python 3.0): idempotent producer, manual-commit consumer, topic setup."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from hhpu_shared.messaging.transport import InboundMessage, OutboundMessage
+
+log = logging.getLogger("hhpu.kafka")
+
+
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
+    """Create missing topics (and wait for their leaders)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="hhpu-admin", request_timeout_ms=30000)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                admin.create_topics(
+                    {t: {"num_partitions": partitions, "replication_factor": 1} for t in missing},
+                    wait_for_metadata=True,
+                )
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def kafka_reachable(bootstrap: str, timeout_ms: int = 3000) -> bool:
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms
+        )
+    except Exception:
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except Exception:
+        return False
+    finally:
+        admin.close()
+
+
+class KafkaPublisher:
+    """Publishes to ``namespace + topic``; a namespace isolates test runs on one broker."""
+
+    def __init__(self, bootstrap: str, *, client_id: str = "hhpu", namespace: str = "") -> None:
+        self.namespace = namespace
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            request_timeout_ms=10000,
+            delivery_timeout_ms=20000,
+            max_block_ms=10000,
+        )
+
+    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
+        futures: list[Any] = []
+        results: list[Exception | None] = []
+        for m in messages:
+            try:
+                futures.append(
+                    self._producer.send(self.namespace + m.topic, key=m.key, value=m.value, headers=m.headers)
+                )
+            except KafkaError as exc:
+                futures.append(exc)
+        try:
+            self._producer.flush(timeout=20)
+        except KafkaError as exc:
+            log.warning("producer flush failed: %s", type(exc).__name__)
+        for f in futures:
+            if isinstance(f, Exception):
+                results.append(f)
+                continue
+            try:
+                f.get(timeout=0.5)
+                results.append(None)
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)
+
+
+class KafkaSource:
+    """Reads ``namespace + topic``; inbound messages carry the topic without the namespace."""
+
+    def __init__(
+        self, bootstrap: str, group: str, topics: list[str], *, client_id: str = "hhpu", namespace: str = ""
+    ) -> None:
+        self.namespace = namespace
+        self._consumer = KafkaConsumer(
+            *[namespace + t for t in topics],
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+        )
+
+    def poll(self, timeout_s: float, max_records: int = 100) -> list[InboundMessage]:
+        batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        out: list[InboundMessage] = []
+        for records in batches.values():
+            for r in records:
+                out.append(
+                    InboundMessage(
+                        topic=r.topic[len(self.namespace) :],
+                        partition=r.partition,
+                        offset=r.offset,
+                        key=r.key,
+                        value=r.value,
+                        headers=list(r.headers or []),
+                    )
+                )
+        return out
+
+    def commit(self, messages: list[InboundMessage]) -> None:
+        if not messages:
+            return
+        latest: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(self.namespace + m.topic, m.partition)
+            latest[tp] = max(latest.get(tp, -1), m.offset)
+        self._consumer.commit({tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in latest.items()})
+
+    def rewind(self, messages: list[InboundMessage]) -> None:
+        first: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(self.namespace + m.topic, m.partition)
+            first[tp] = min(first.get(tp, m.offset), m.offset)
+        for tp, off in first.items():
+            self._consumer.seek(tp, off)
+
+    def lag(self) -> int:
+        total = 0
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                pos = self._consumer.position(tp, timeout_ms=100)
+            except Exception:
+                continue
+            if pos is not None:
+                total += max(0, high - pos)
+        return total
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,166 @@
+"""The outbox relay: publishes pending rows in order, keyed by aggregate id.
+
+One relay runs per database. On PostgreSQL a transaction-scoped advisory lock makes one
+replica the publisher at a time, so per-aggregate order holds with several replicas. A row
+that fails blocks later rows of the same aggregate until it succeeds; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, func, text
+from sqlmodel import Session, col, select
+
+from hhpu_shared import metrics
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.messaging.transport import OutboundMessage, Publisher
+
+log = logging.getLogger("hhpu.relay")
+RELAY_LOCK_KEY = 7_201_162
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        publisher: Publisher,
+        *,
+        service: str,
+        batch_size: int = 200,
+        interval_s: float = 0.2,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.publisher = publisher
+        self.service = service
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.max_backoff_s = max_backoff_s
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0
+
+    def publish_pending(self) -> int:
+        """Publish one batch; return how many rows were published."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            if self.engine.dialect.name == "postgresql":
+                got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RELAY_LOCK_KEY})
+                if not got.scalar():
+                    return 0
+            rows = session.exec(
+                select(OutboxRecord)
+                .where(col(OutboxRecord.published_at).is_(None))
+                .order_by(col(OutboxRecord.seq))
+                .limit(self.batch_size)
+            ).all()
+            if not rows:
+                session.commit()
+                return 0
+            msgs = [
+                OutboundMessage(
+                    topic=r.topic,
+                    key=r.aggregateid.encode(),
+                    value=r.payload,
+                    headers=[("event_id", r.id.encode()), ("event_type", r.type.encode())],
+                )
+                for r in rows
+            ]
+            results = self.publisher.publish_batch(msgs)
+            blocked: set[str] = set()
+            now = datetime.now(UTC)
+            published = 0
+            for row, err in zip(rows, results, strict=True):
+                if row.aggregateid in blocked:
+                    continue  # keep per-aggregate order behind a failed row
+                if err is None:
+                    row.published_at = now
+                    published += 1
+                    metrics.EVENTS_PUBLISHED.labels(self.service, row.type).inc()
+                else:
+                    blocked.add(row.aggregateid)
+                    row.attempts += 1
+                    row.last_error = f"{type(err).__name__}: {err}"[:500]
+                    metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                session.add(row)
+            session.commit()
+            if blocked:
+                self._failures += 1
+                log.warning(
+                    "outbox publish failed", extra={"failed_aggregates": len(blocked), "published": published}
+                )
+            else:
+                self._failures = 0
+            return published
+
+    def update_gauges(self) -> None:
+        with Session(self.engine) as session:
+            count, oldest = session.exec(
+                select(func.count(), func.min(OutboxRecord.created_at)).where(
+                    col(OutboxRecord.published_at).is_(None)
+                )
+            ).one()
+        metrics.OUTBOX_PENDING.labels(self.service).set(count)
+        age = 0.0
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+
+    def drain(self, timeout_s: float = 30.0) -> None:
+        """Publish until nothing is pending (tests and shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.publish_pending() == 0 and self.pending() == 0:
+                return
+            if self._failures:
+                time.sleep(self._backoff())
+        raise TimeoutError("outbox not drained")
+
+    def pending(self) -> int:
+        with Session(self.engine) as session:
+            return int(
+                session.exec(select(func.count()).where(col(OutboxRecord.published_at).is_(None))).one()
+            )
+
+    def _backoff(self) -> float:
+        return float(min(self.max_backoff_s, self.interval_s * (2 ** min(self._failures, 10))))
+
+    def _loop(self) -> None:
+        last_gauge = 0.0
+        while not self._stop.is_set():
+            try:
+                n = self.publish_pending()
+            except Exception:
+                log.exception("outbox relay batch failed")
+                self._failures += 1
+                n = 0
+            if time.monotonic() - last_gauge > 2.0:
+                try:
+                    self.update_gauges()
+                except Exception:
+                    log.exception("outbox gauge update failed")
+                last_gauge = time.monotonic()
+            if n >= self.batch_size:
+                continue
+            wait = self._backoff() if self._failures else self.interval_s
+            self.wake.wait(wait)
+            self.wake.clear()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=f"relay-{self.service}", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

@@ -1,0 +1,56 @@
+"""The transport interface shared by Kafka and the in-process bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k == name:
+                return v.decode(errors="replace")
+        return None
+
+
+class Publisher(Protocol):
+    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
+        """Send messages in order; return one error (or None) per message, after flushing."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MessageSource(Protocol):
+    def poll(self, timeout_s: float, max_records: int = 100) -> list[InboundMessage]: ...
+
+    def commit(self, messages: list[InboundMessage]) -> None:
+        """Record that these messages (and all before them per partition) are done."""
+        ...
+
+    def rewind(self, messages: list[InboundMessage]) -> None:
+        """Deliver these (unfinished) messages again on the next poll."""
+        ...
+
+    def lag(self) -> int:
+        """Messages not yet consumed, summed over assigned partitions (best effort)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,162 @@
+"""A service's moving parts in one object: database, transport, relay and consumer.
+
+Distributed mode: Kafka transport; the API process runs the relay, the consumer process
+(``python -m <service>.consumer``) runs the consumer and a relay for the events its
+handlers emit. Single-process mode: every service shares one in-process bus and runs its
+consumer in a thread. The code paths are the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, Table
+
+from hhpu_shared.auth import Principal, system_principal
+from hhpu_shared.db import create_schema, make_engine, ping
+from hhpu_shared.events.registry import all_topics, dlt_topic
+from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.messaging.transport import MessageSource, Publisher
+from hhpu_shared.settings import ServiceSettings
+from hhpu_shared.uow import UnitOfWork, unit_of_work
+
+log = logging.getLogger("hhpu.runtime")
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        tables: Sequence[Table],
+        handlers: HandlerRegistry | None = None,
+        bus: InProcessBus | None = None,
+        engine: Engine | None = None,
+        run_consumer: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        self.engine = engine or make_engine(settings.effective_database_url())
+        create_schema(self.engine, tables)
+        self.handlers = handlers or HandlerRegistry()
+        self.bus = bus
+        if settings.transport == "inprocess" and self.bus is None:
+            self.bus = InProcessBus()
+        self._publisher: Publisher | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumer: ConsumerRunner | None = None
+        # In-process mode always consumes in the API process; Kafka mode only when asked.
+        self.run_consumer = run_consumer if run_consumer is not None else settings.transport == "inprocess"
+        self.started = False
+
+    # -- transport -----------------------------------------------------------------
+    @property
+    def publisher(self) -> Publisher:
+        if self._publisher is None:
+            if self.bus is not None:
+                self._publisher = self.bus.publisher()
+            else:
+                from hhpu_shared.messaging.kafka import KafkaPublisher, ensure_topics
+
+                ns = self.settings.topic_namespace
+                topics = all_topics()
+                ensure_topics(
+                    self.settings.kafka_bootstrap, [ns + t for t in topics + [dlt_topic(t) for t in topics]]
+                )
+                self._publisher = KafkaPublisher(
+                    self.settings.kafka_bootstrap, client_id=self.service, namespace=ns
+                )
+        return self._publisher
+
+    def _source(self, group: str, topics: list[str]) -> MessageSource:
+        if self.bus is not None:
+            return self.bus.source(group, topics)
+        from hhpu_shared.messaging.kafka import KafkaSource
+
+        self.publisher  # noqa: B018 - creates the topics before subscribing
+        return KafkaSource(
+            self.settings.kafka_bootstrap,
+            group,
+            topics,
+            client_id=self.service,
+            namespace=self.settings.topic_namespace,
+        )
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake.set()
+
+    def build_relay(self) -> OutboxRelay:
+        if self.relay is None:
+            self.relay = OutboxRelay(
+                self.engine,
+                self.publisher,
+                service=self.service,
+                batch_size=self.settings.relay_batch_size,
+                interval_s=self.settings.relay_interval_s,
+            )
+        return self.relay
+
+    def build_consumer(self, group: str | None = None) -> ConsumerRunner | None:
+        if self.consumer is None and self.handlers.handlers:
+            group = group or self.service
+            self.consumer = ConsumerRunner(
+                service=self.service,
+                group=group,
+                engine=self.engine,
+                source=self._source(group, self.handlers.topics()),
+                registry=self.handlers,
+                dlt_publisher=self.publisher,
+                max_attempts=self.settings.consumer_max_attempts,
+                backoff_s=self.settings.consumer_backoff_s,
+                on_commit=self.wake_relay,
+            )
+        return self.consumer
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        if self.started:
+            return
+        self.build_relay().start()
+        if self.run_consumer:
+            consumer = self.build_consumer()
+            if consumer is not None:
+                consumer.start()
+        self.started = True
+
+    def stop(self) -> None:
+        if self.consumer is not None:
+            self.consumer.stop()
+            self.consumer = None
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
+        if self._publisher is not None:
+            self._publisher.close()
+            self._publisher = None
+        self.started = False
+
+    def readiness(self) -> dict[str, bool]:
+        checks = {"database": ping(self.engine)}
+        if self.bus is None:
+            from hhpu_shared.messaging.kafka import kafka_reachable
+
+            checks["kafka"] = kafka_reachable(self.settings.kafka_bootstrap)
+        return checks
+
+    @contextmanager
+    def unit_of_work(
+        self, principal: Principal | None = None, *, correlation_id: str | None = None
+    ) -> Iterator[UnitOfWork]:
+        with unit_of_work(
+            self.engine,
+            service=self.service,
+            principal=principal or system_principal(self.service),
+            correlation_id=correlation_id,
+            on_commit=self.wake_relay,
+        ) as uow:
+            yield uow

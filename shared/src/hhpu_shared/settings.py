@@ -1,0 +1,45 @@
+"""Settings base: every service subclasses it with its own environment prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. A service subclass sets `env_prefix`, e.g. ``REFERRAL_``.
+
+    Values shared by every service (the Kafka address, the internal identity secret) can also
+    be given once with the ``HHPU_`` prefix; the service prefix wins.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HHPU_", extra="ignore")
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = ""
+    transport: Literal["kafka", "inprocess"] = "inprocess"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_namespace: str = Field(default="", description="prefix for every topic (isolates test runs)")
+    internal_secret: str = DEV_INTERNAL_SECRET
+    relay_interval_s: float = 0.2
+    relay_batch_size: int = 200
+    consumer_max_attempts: int = 4
+    consumer_backoff_s: float = 0.05
+    log_level: str = "INFO"
+    data_dir: str = Field(default=".run/data", description="where the default SQLite file lives")
+
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file named after the service."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir}/{self.service_name}.db"
+
+    def check_production(self) -> None:
+        """Refuse development secrets outside development."""
+        if self.environment == "production" and self.internal_secret == DEV_INTERNAL_SECRET:
+            raise ValueError("internal_secret must be set in production")

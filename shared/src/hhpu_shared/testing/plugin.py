@@ -1,0 +1,97 @@
+"""Pytest plugin (loaded by the root config): fixtures for real infrastructure and identities.
+
+The test command (``make test``) starts Kafka and PostgreSQL and exports their addresses in
+``HHPU_TEST_KAFKA`` and ``HHPU_TEST_PG_URL``. A test that needs them fails, never skips, when
+they are missing, so a green run always means the real components were exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hhpu_shared.auth import IDENTITY_HEADER, Principal, mint_identity
+from hhpu_shared.settings import DEV_INTERNAL_SECRET
+
+
+def _require_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test`, which starts the real services")
+    return value
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return _require_env("HHPU_TEST_KAFKA")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    return _require_env("HHPU_TEST_PG_URL")
+
+
+def create_pg_database(admin_url: str, prefix: str = "t") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
+
+
+@pytest.fixture
+def pg_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    url = create_pg_database(postgres_admin_url)
+    yield url
+    drop_pg_database(postgres_admin_url, url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: os.PathLike[str]) -> str:
+    return f"sqlite:///{tmp_path}/test.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test on both SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_url")
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def identity_headers(
+    *roles: str,
+    subject: str = "user:test",
+    agency_id: str | None = None,
+    kind: str | None = None,
+    secret: str = DEV_INTERNAL_SECRET,
+    name: str | None = None,
+) -> dict[str, str]:
+    """Headers a service accepts as if the gateway had authenticated the caller."""
+    principal = Principal(
+        subject=subject,
+        kind=kind or ("agency" if agency_id and "partner_agency" in roles else "staff"),
+        roles=frozenset(roles),
+        agency_id=agency_id,
+        name=name,
+    )
+    return {IDENTITY_HEADER: mint_identity(principal, secret)}

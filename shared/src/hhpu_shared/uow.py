@@ -1,0 +1,106 @@
+"""Unit of work: one transaction per request or consumed event. Services never commit.
+
+The unit of work writes outbox events and audit entries in the same transaction as the
+change that caused them; it commits once at the end, or rolls back and publishes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from hhpu_shared.audit import AuditOperation, write_audit
+from hhpu_shared.auth import Principal
+from hhpu_shared.context import current_correlation_id
+from hhpu_shared.events.envelope import Envelope, SubjectRef
+from hhpu_shared.events.registry import EventData
+from hhpu_shared.messaging.outbox import add_event
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        service: str,
+        principal: Principal,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> None:
+        self.session = session
+        self.service = service
+        self.principal = principal
+        self.correlation_id = correlation_id or current_correlation_id()
+        self.causation_id = causation_id
+        self.emitted: list[Envelope] = []
+
+    def emit(self, data: EventData, *, aggregate_id: str, subject: SubjectRef | None = None) -> Envelope:
+        env = add_event(
+            self.session,
+            data,
+            aggregate_id=aggregate_id,
+            producer=self.service,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            subject=subject,
+        )
+        self.emitted.append(env)
+        return env
+
+    def audit(
+        self,
+        operation: AuditOperation,
+        *,
+        subject_type: str,
+        subject_id: str,
+        justification: str,
+        recipient: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        write_audit(
+            self.session,
+            service=self.service,
+            operation=operation,
+            principal=self.principal,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            justification=justification,
+            recipient=recipient,
+            correlation_id=self.correlation_id,
+            detail=detail,
+        )
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine,
+    *,
+    service: str,
+    principal: Principal,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> Iterator[UnitOfWork]:
+    """Open a session, yield a unit of work, commit on success, roll back on error."""
+    session = Session(engine, expire_on_commit=False)
+    uow = UnitOfWork(
+        session,
+        service=service,
+        principal=principal,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+    try:
+        yield uow
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    if on_commit is not None and uow.emitted:
+        on_commit()
