@@ -12,6 +12,7 @@ from hhpu_shared.events.registry import EventData, register
 class AssessmentOpened(EventData):
     assessment_id: str
     person_id: str
+    records_id: str | None = None
     person_label: str
     triggers: tuple[Trigger, ...]
     urgency: str = "normal"
@@ -29,6 +30,7 @@ class AssessmentTriggerAdded(EventData):
 class AssessmentDecided(EventData):
     assessment_id: str
     person_id: str
+    records_id: str | None = None
     decision: Decision
     decided_by: str
     cohort: Cohort | None
@@ -40,6 +42,7 @@ class AssessmentDecided(EventData):
 class CaseAdopted(EventData):
     case_id: str
     person_id: str
+    records_id: str | None = None
     cohort: Cohort
     identified_by: str
 
@@ -48,6 +51,7 @@ class CaseAdopted(EventData):
 class CaseExited(EventData):
     case_id: str
     person_id: str
+    records_id: str | None = None
     reason_code: str
 
 

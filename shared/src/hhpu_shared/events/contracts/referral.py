@@ -47,3 +47,21 @@ class ReferralStatusChanged(EventData):
     from_status: str
     to_status: str
     reason_code: str | None = None
+
+
+@register("referral.match_resolved", aggregate="referral")
+class ReferralMatchResolved(EventData):
+    """A reviewer confirmed (person_ref set) or rejected (None) a probable/possible match.
+
+    The case-service opens the assessment for a probable or possible match only on this event,
+    so nothing is merged before a person has looked at it.
+    """
+
+    referral_id: str
+    agency_id: str
+    resolved_by: str
+    person_ref: str | None
+    subject: PersonDetails
+    domains: tuple[HarmDomain, ...]
+    urgency: str
+    statutory_status: str
