@@ -34,5 +34,7 @@ def claim(session: Session, group: str, event_id: str, event_type: str) -> bool:
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - other dialects are not supported targets
         stmt = insert(table).values(**values)
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING tells a fresh insert from a conflict on both dialects (psycopg reports
+    # rowcount -1 here, so rowcount cannot be trusted).
+    result = session.execute(stmt.returning(table.c.event_id))
+    return result.first() is not None

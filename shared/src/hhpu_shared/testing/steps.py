@@ -1,0 +1,158 @@
+"""A tiny test domain for the messaging guarantees: numbered steps per aggregate.
+
+Writers emit `test.step_recorded` events with a per-aggregate sequence number; the consumer
+applies each step once and records any step that arrives out of order. Run as a process
+(``python -m hhpu_shared.testing.steps``) so tests can SIGKILL and restart a real consumer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from types import FrameType
+
+from sqlalchemy import Engine, func
+from sqlmodel import Field, Session, SQLModel, select
+
+from hhpu_shared.auth import system_principal
+from hhpu_shared.db import make_engine, service_tables
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import EventData, data_of, register
+from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
+from hhpu_shared.messaging.transport import MessageSource, Publisher
+from hhpu_shared.uow import UnitOfWork, unit_of_work
+
+PREFIX = "fdt_"
+
+
+@register("test.step_recorded", aggregate="fdtest")
+class StepRecorded(EventData):
+    aggregate: str
+    seq: int
+
+
+class StepApplied(SQLModel, table=True):
+    __tablename__ = "fdt_applied"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=36, unique=True)
+    aggregate: str = Field(max_length=64, index=True)
+    seq: int
+
+
+class StepCursor(SQLModel, table=True):
+    __tablename__ = "fdt_cursor"
+
+    aggregate: str = Field(primary_key=True, max_length=64)
+    last_seq: int = 0
+    violations: int = 0
+
+
+def tables() -> list[object]:
+    return list(service_tables(PREFIX))
+
+
+def apply_step(uow: UnitOfWork, env: Envelope) -> None:
+    data: StepRecorded = data_of(env, StepRecorded)
+    session = uow.session
+    cursor = session.get(StepCursor, data.aggregate) or StepCursor(aggregate=data.aggregate)
+    if data.seq != cursor.last_seq + 1:
+        cursor.violations += 1
+    cursor.last_seq = max(cursor.last_seq, data.seq)
+    session.add(cursor)
+    session.add(StepApplied(event_id=str(env.event_id), aggregate=data.aggregate, seq=data.seq))
+
+
+def registry(delay_s: float = 0.0) -> HandlerRegistry:
+    reg = HandlerRegistry()
+
+    @reg.on("test.step_recorded")
+    def _h(uow: UnitOfWork, env: Envelope) -> None:
+        if delay_s:
+            time.sleep(delay_s)
+        apply_step(uow, env)
+
+    return reg
+
+
+def write_steps(engine: Engine, aggregates: list[str], per_aggregate: int) -> None:
+    """One writer: emits `per_aggregate` steps for each of its aggregates, one transaction each."""
+    for seq in range(1, per_aggregate + 1):
+        for agg in aggregates:
+            with unit_of_work(engine, service="writer", principal=system_principal("writer")) as uow:
+                uow.emit(StepRecorded(aggregate=agg, seq=seq), aggregate_id=agg)
+
+
+def write_concurrently(engine: Engine, writers: int, aggs_per_writer: int, per_aggregate: int) -> int:
+    threads = [
+        threading.Thread(
+            target=write_steps,
+            args=(engine, [f"w{w}-a{a}" for a in range(aggs_per_writer)], per_aggregate),
+        )
+        for w in range(writers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return writers * aggs_per_writer * per_aggregate
+
+
+def applied_count(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(StepApplied)).one())
+
+
+def applied_by_aggregate(engine: Engine) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    with Session(engine) as s:
+        for row in s.exec(select(StepApplied).order_by(StepApplied.id)).all():  # type: ignore[arg-type]
+            out.setdefault(row.aggregate, []).append(row.seq)
+    return out
+
+
+def violations(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.coalesce(func.sum(StepCursor.violations), 0))).one())
+
+
+def make_runner(
+    engine: Engine, source: MessageSource, dlt: Publisher, group: str, delay_s: float = 0.0
+) -> ConsumerRunner:
+    return ConsumerRunner(
+        service="steps", group=group, engine=engine, source=source, registry=registry(delay_s), dlt_publisher=dlt
+    )
+
+
+def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill tests
+    from hhpu_shared.db import create_schema
+    from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--db", required=True)
+    p.add_argument("--bootstrap", required=True)
+    p.add_argument("--namespace", required=True)
+    p.add_argument("--group", required=True)
+    p.add_argument("--delay", type=float, default=0.0)
+    a = p.parse_args()
+    engine = make_engine(a.db)
+    create_schema(engine, tables())  # type: ignore[arg-type]
+    source = KafkaSource(a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace)
+    dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
+    runner = make_runner(engine, source, dlt, a.group, a.delay)
+    stop = threading.Event()
+
+    def _term(_sig: int, _frm: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _term)
+    while not stop.is_set():
+        runner.run_once(0.5)
+    source.close()
+    dlt.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

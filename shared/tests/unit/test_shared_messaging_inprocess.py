@@ -1,0 +1,168 @@
+"""Outbox, relay, inbox and consumer runner over the in-process bus (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from hhpu_shared.auth import system_principal
+from hhpu_shared.db import create_schema, make_engine
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import dlt_topic
+from hhpu_shared.messaging.inbox import claim
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.testing import steps
+from hhpu_shared.uow import unit_of_work
+
+TOPIC = "hhpu.fdtest.events"
+
+
+@pytest.fixture
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    eng = make_engine(db_url)
+    create_schema(eng, steps.tables())  # type: ignore[arg-type]
+    yield eng
+    eng.dispose()
+
+
+def test_rollback_writes_and_publishes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    with pytest.raises(RuntimeError), unit_of_work(engine, service="t", principal=system_principal("t")) as uow:
+        uow.emit(steps.StepRecorded(aggregate="a", seq=1), aggregate_id="a")
+        raise RuntimeError("business rule failed")
+    relay = OutboxRelay(engine, bus.publisher(), service="t")
+    assert relay.publish_pending() == 0
+    with Session(engine) as s:
+        assert s.exec(select(OutboxRecord)).all() == []
+    assert bus.messages(TOPIC) == []
+
+
+def test_relay_publishes_in_order_keyed_by_aggregate_and_marks_published(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    steps.write_steps(engine, ["x", "y"], 3)
+    relay = OutboxRelay(engine, bus.publisher(), service="t", batch_size=4)
+    relay.drain()
+    msgs = bus.messages(TOPIC)
+    assert [(m.key, Envelope.from_bytes(m.value).data["seq"]) for m in msgs] == [
+        (b"x", 1), (b"y", 1), (b"x", 2), (b"y", 2), (b"x", 3), (b"y", 3),
+    ]
+    assert all(dict(m.headers)["event_type"] == b"test.step_recorded" for m in msgs)
+    assert relay.pending() == 0
+
+
+class FlakyPublisher:
+    """Fails every message of aggregate `bad` for the first `fail_times` batches."""
+
+    def __init__(self, bus: InProcessBus, fail_times: int) -> None:
+        self.bus = bus
+        self.fail_times = fail_times
+
+    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
+        out: list[Exception | None] = []
+        for m in messages:
+            if m.key == b"bad" and self.fail_times > 0:
+                out.append(ConnectionError("broker unavailable"))
+            else:
+                self.bus.append([m])
+                out.append(None)
+        self.fail_times -= 1
+        return out
+
+    def close(self) -> None:
+        return None
+
+
+def test_failed_row_blocks_its_aggregate_counts_failures_and_retries(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    steps.write_steps(engine, ["bad", "good"], 2)
+    relay = OutboxRelay(engine, FlakyPublisher(bus, fail_times=2), service="t", interval_s=0.001)
+    assert relay.publish_pending() == 2  # only "good" went out
+    with Session(engine) as s:
+        bad = s.exec(select(OutboxRecord).where(OutboxRecord.aggregateid == "bad").order_by(OutboxRecord.seq)).all()
+    assert [r.attempts for r in bad] == [1, 0]  # the second waits behind the first
+    assert bad[0].last_error and "broker unavailable" in bad[0].last_error
+    relay.drain()
+    seqs = [Envelope.from_bytes(m.value).data["seq"] for m in bus.messages(TOPIC) if m.key == b"bad"]
+    assert seqs == [1, 2]
+
+
+def test_inbox_claims_an_event_once(engine) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        assert claim(s, "g", "e1", "t") is True
+        assert claim(s, "g", "e1", "t") is False
+        assert claim(s, "other-group", "e1", "t") is True
+        s.commit()
+
+
+def test_consumer_applies_redelivered_events_once_and_keeps_order(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a", "b"], 5)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    source = bus.source("g1", [TOPIC])
+    runner = steps.make_runner(engine, source, bus.publisher(), "g1")
+    while runner.run_once(0) > 0:
+        pass
+    # A restart before the offset commit redelivers everything: no second effect.
+    bus._offsets.clear()
+    source.rewind()
+    while runner.run_once(0) > 0:
+        pass
+    assert steps.applied_count(engine) == 10
+    assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4, 5]}
+    assert steps.violations(engine) == 0
+
+
+def test_poison_messages_go_to_dead_letter_and_consumer_carries_on(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    bus.append([OutboundMessage(TOPIC, b"p", b"not json at all", [("event_id", b"x")])])
+    bad_data = Envelope(type="test.step_recorded", producer="t", correlation_id="c", aggregate_type="fdtest",
+                        aggregate_id="p", data={"aggregate": "p", "seq": "not-a-number"})
+    bus.append([OutboundMessage(TOPIC, b"p", bad_data.to_bytes(), [])])
+    steps.write_steps(engine, ["ok"], 2)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    runner = steps.make_runner(engine, bus.source("g", [TOPIC]), bus.publisher(), "g")
+    while runner.run_once(0) > 0:
+        pass
+    assert steps.applied_by_aggregate(engine) == {"ok": [1, 2]}
+    dead = bus.messages(dlt_topic(TOPIC))
+    assert len(dead) == 2
+    headers = dict(dead[0].headers)
+    assert headers["dlt_original_topic"] == TOPIC.encode()
+    assert headers["dlt_original_offset"] == b"0"
+    assert headers["dlt_error_type"] == b"ValidationError"
+    assert dict(dead[1].headers)["dlt_error_type"] == b"ValidationError"
+
+
+def test_handler_errors_are_retried_then_dead_lettered(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    calls = {"n": 0}
+    reg = steps.registry()
+
+    @reg.on("test.step_recorded")
+    def _flaky(uow, env) -> None:  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if env.data["aggregate"] == "always-bad":
+            raise RuntimeError("cannot apply")
+        if calls["n"] == 1:
+            raise RuntimeError("transient")
+        steps.apply_step(uow, env)
+
+    steps.write_steps(engine, ["good"], 1)
+    steps.write_steps(engine, ["always-bad"], 1)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    from hhpu_shared.messaging.consumer import ConsumerRunner
+
+    runner = ConsumerRunner(service="t", group="g", engine=engine, source=bus.source("g", [TOPIC]),
+                            registry=reg, dlt_publisher=bus.publisher(), max_attempts=3, backoff_s=0.001)
+    while runner.run_once(0) > 0:
+        pass
+    assert steps.applied_by_aggregate(engine) == {"good": [1]}
+    assert calls["n"] == 2 + 3
+    assert len(bus.messages(dlt_topic(TOPIC))) == 1
+    with Session(engine) as s:
+        from hhpu_shared.messaging.inbox import InboxRecord
+
+        assert len(s.exec(select(InboxRecord)).all()) == 1  # the failed one left no inbox row
