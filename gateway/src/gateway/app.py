@@ -1,0 +1,340 @@
+"""The gateway: one pure-ASGI app (no BaseHTTPMiddleware) so the per-request path stays short.
+
+Order per request: local endpoints -> CORS preflight -> route (404) -> size (413) ->
+authenticate (401) -> rate limit (429) -> policy (403) -> forward with a fresh identity assertion.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from hhpu_shared.auth import IDENTITY_HEADER, Principal
+from hhpu_shared.context import new_id, request_id_var
+from hhpu_shared.errors import problem
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import metrics, policy
+from .auth import Authenticator, AuthError
+from .breaker import BodyTooLarge, UpstreamError
+from .identity import IdentityMinter
+from .keys import CachingKeyVerifier, KeyServiceError, KeyVerifier, UpstreamKeyVerifier
+from .limits import RateLimiter
+from .ops import Operations
+from .routes import KEY_SERVICE, SERVICES, path_is_safe, resolve, resource_of
+from .settings import GatewaySettings
+from .tokens import JwtVerifier
+from .upstream import AsgiUpstream, BodyCounter, ClientGone, HttpUpstream, Upstream
+
+access_log = logging.getLogger("hhpu.access")
+log = logging.getLogger("hhpu.gateway")
+
+_RID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+_DROP_REQUEST = frozenset(
+    {
+        b"host",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authorization",
+        b"cookie",
+        b"forwarded",
+        b"x-request-id",
+        b"authorization",
+        b"x-api-key",
+    }
+)
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, upstreams: dict[str, Upstream], keys: KeyVerifier) -> None:
+        self.settings = settings
+        self.upstreams = upstreams
+        self.minter = IdentityMinter(settings.internal_secret, settings.identity_cache_s)
+        self.keys = CachingKeyVerifier(keys, settings.key_cache_ttl_s)
+        self.jwt = JwtVerifier(settings)
+        self.auth = Authenticator(self.jwt, self.keys)
+        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.ops = Operations(settings, upstreams, self.jwt)
+        self.auth.refresh_jwks = self.ops.refresh_jwks
+        self.cors_origins = frozenset(o.encode() for o in settings.cors_origins)
+        self.cors_any = b"*" in self.cors_origins
+        self.max_body = settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("gateway startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        self.settings.check_production()
+        for up in self.upstreams.values():
+            await up.start()
+        await self.ops.startup()
+
+    async def shutdown(self) -> None:
+        await self.ops.shutdown()
+        for up in self.upstreams.values():
+            await up.close()
+
+    def _cors(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
+        if origin is None or not (self.cors_any or origin in self.cors_origins):
+            return []
+        return [
+            (b"access-control-allow-origin", origin),
+            (b"vary", b"Origin"),
+            (b"access-control-expose-headers", b"X-Request-ID, Retry-After"),
+        ]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        rid = origin = api_key = authz = clen = preflight = None
+        chunked = False
+        fwd: list[tuple[bytes, bytes]] = []
+        for k, v in scope["headers"]:
+            if k in _DROP_REQUEST or k.startswith(b"x-hhpu-") or k.startswith(b"x-forwarded-"):
+                if k == b"authorization":
+                    authz = v
+                elif k == b"x-api-key":
+                    api_key = v
+                elif k == b"x-request-id":
+                    rid = v
+                elif k == b"transfer-encoding":
+                    chunked = True
+                continue
+            if k == b"content-length":
+                clen = v
+            elif k == b"origin":
+                origin = v
+            elif k == b"access-control-request-method":
+                preflight = v
+            fwd.append((k, v))
+        rid_b = rid if rid is not None and _RID.fullmatch(rid) else new_id().encode()
+        token = request_id_var.set(rid_b.decode())
+        extra = [*SECURITY_HEADERS, (b"x-request-id", rid_b), *self._cors(origin)]
+        route = "unmatched"
+        status = 500
+        upstream_name = ""
+        client_kind = "anonymous"
+        try:
+            local = self.ops.local.get(path)
+            if local is not None:
+                route = path
+                status = await local(scope, receive, send, extra)
+                return
+            if method == "OPTIONS" and preflight is not None and origin is not None:
+                route, status = "preflight", await self.ops.preflight(send, extra, bool(self._cors(origin)))
+                return
+            service = resolve(path) if path_is_safe(path) else None
+            if service is None or service not in self.upstreams:
+                status = 404
+                return await self._problem(scope, send, extra, 404, "Not found", None, "not_found")
+            upstream_name = service
+            if clen is not None and (not clen.isdigit() or int(clen) > self.max_body):
+                status = 413
+                metrics.rejected("body_too_large")
+                return await self._problem(
+                    scope, send, extra, 413, "Payload too large", f"limit {self.max_body} bytes", "too_large"
+                )
+            try:
+                principal = await self.auth.authenticate(api_key, authz)
+                auth_detail = "credentials required: X-API-Key or Authorization: Bearer"
+            except AuthError as exc:
+                principal, auth_detail = None, str(exc)
+            except KeyServiceError:
+                status = 503
+                return await self._problem(
+                    scope,
+                    send,
+                    extra,
+                    503,
+                    "Service unavailable",
+                    "cannot verify credentials",
+                    "auth_unavailable",
+                )
+            if principal is None:
+                status = await self._limited(scope, send, extra, "ip:" + _client_ip(scope))
+                if status == 0:
+                    status = 401
+                    metrics.rejected("unauthenticated")
+                    extra.append((b"www-authenticate", b'Bearer realm="hhpu", ApiKey realm="hhpu"'))
+                    await self._problem(
+                        scope, send, extra, 401, "Unauthenticated", auth_detail, "unauthenticated"
+                    )
+                return
+            client_kind = principal.kind
+            ok, route = policy.allowed(method, path, principal.roles)
+            status = await self._limited(scope, send, extra, principal.kind + ":" + principal.subject)
+            if status:
+                return
+            if not ok:
+                status = 403
+                metrics.rejected("forbidden")
+                return await self._problem(
+                    scope,
+                    send,
+                    extra,
+                    403,
+                    "Forbidden",
+                    "your role does not allow this operation",
+                    "forbidden",
+                )
+            status = await self._forward(scope, receive, send, fwd, extra, principal, service, clen, chunked)
+            if status < 300 and method not in READ_METHODS and resource_of(path) == "agencies":
+                self.keys.invalidate()  # a key may have been revoked: never serve it from cache
+        except UpstreamError as exc:
+            status = exc.status
+            kw: dict[str, Any] = {"retry_after": exc.retry_after} if exc.retry_after else {}
+            await self._problem(scope, send, extra, exc.status, exc.title, exc.detail, exc.code, **kw)
+        except BodyTooLarge:
+            status = 413
+            metrics.rejected("body_too_large")
+            await self._problem(
+                scope, send, extra, 413, "Payload too large", f"limit {self.max_body} bytes", "too_large"
+            )
+        except ClientGone:
+            status = 499
+        finally:
+            elapsed = time.perf_counter() - start
+            metrics.observe_request(method, route, status, elapsed)
+            if self.settings.access_log and route not in ("/healthz", "/metrics"):
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "upstream": upstream_name,
+                        "client_kind": client_kind,
+                    },
+                )
+            request_id_var.reset(token)
+
+    async def _forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        fwd: list[tuple[bytes, bytes]],
+        extra: list[tuple[bytes, bytes]],
+        principal: Principal,
+        service: str,
+        clen: bytes | None,
+        chunked: bool,
+    ) -> int:
+        fwd.append((IDENTITY_HEADER.encode(), self.minter.token(principal)))
+        fwd.append((b"x-request-id", extra[len(SECURITY_HEADERS)][1]))
+        has_body = chunked or (clen is not None and clen != b"0")
+        body = BodyCounter(receive, self.max_body) if has_body else None
+        return await self.upstreams[service].forward(scope, receive, send, fwd, extra, body)
+
+    async def _limited(self, scope: Scope, send: Send, extra: list[tuple[bytes, bytes]], client: str) -> int:
+        wait = self.limiter.take(client)
+        if not wait:
+            return 0
+        metrics.rejected("rate_limited")
+        await self._problem(
+            scope,
+            send,
+            extra,
+            429,
+            "Too many requests",
+            "rate limit exceeded",
+            "rate_limited",
+            retry_after=max(1, int(wait + 0.999)),
+        )
+        return 429
+
+    async def _problem(
+        self,
+        scope: Scope,
+        send: Send,
+        extra: list[tuple[bytes, bytes]],
+        status: int,
+        title: str,
+        detail: str | None,
+        code: str,
+        **kw: Any,
+    ) -> None:
+        resp = problem(status, title, detail, code, **kw)
+        resp.raw_headers.extend(extra)
+        resp.raw_headers.append((b"cache-control", b"no-store"))
+
+        async def _no_receive() -> Any:
+            return {"type": "http.disconnect"}
+
+        await resp(scope, _no_receive, send)
+
+
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    upstreams: dict[str, str] | None = None,
+    asgi_apps: dict[str, ASGIApp] | None = None,
+    key_verifier: KeyVerifier | None = None,
+) -> Gateway:
+    """The gateway. `asgi_apps` (service name -> ASGI app) forwards in-process (single-process mode);
+    otherwise `upstreams` (service name -> base URL) or the settings' URLs are used over HTTP."""
+    settings = settings or GatewaySettings()
+    urls = {**settings.upstream_urls(), **(upstreams or {})}
+    ups: dict[str, Upstream] = {}
+    for name in SERVICES:
+        if asgi_apps and name in asgi_apps:
+            ups[name] = AsgiUpstream(name, asgi_apps[name], settings)
+        elif urls.get(name):
+            ups[name] = HttpUpstream(name, urls[name], settings)
+    for name, app in (asgi_apps or {}).items():  # services outside the routing table (tests, extensions)
+        ups.setdefault(name, AsgiUpstream(name, app, settings))
+    gw = Gateway(settings, ups, key_verifier or _no_keys())
+    if key_verifier is None and KEY_SERVICE in ups:
+        gw.keys.inner = UpstreamKeyVerifier(ups[KEY_SERVICE], gw.minter)
+    return gw
+
+
+class _NoKeys:
+    async def verify(self, key: str) -> None:
+        return None
+
+
+def _no_keys() -> KeyVerifier:
+    return _NoKeys()

@@ -1,0 +1,78 @@
+"""Per-upstream circuit breaker and the upstream failure types (each maps to a problem status)."""
+
+from __future__ import annotations
+
+import time
+
+from . import metrics
+
+
+class UpstreamError(Exception):
+    status = 502
+    code = "bad_gateway"
+    title = "Bad gateway"
+
+    def __init__(self, upstream: str, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.upstream = upstream
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class BadGateway(UpstreamError):
+    pass
+
+
+class UpstreamUnavailable(UpstreamError):
+    status, code, title = 503, "upstream_unavailable", "Service unavailable"
+
+
+class CircuitOpen(UpstreamUnavailable):
+    code = "circuit_open"
+
+
+class UpstreamTimeout(UpstreamError):
+    status, code, title = 504, "upstream_timeout", "Gateway timeout"
+
+
+class BodyTooLarge(Exception):
+    """The request body grew past the limit while streaming."""
+
+
+class CircuitBreaker:
+    """Open after `threshold` consecutive failures; after `cooldown_s` let one probe through (half-open)."""
+
+    CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+    def __init__(self, name: str, threshold: int, cooldown_s: float) -> None:
+        self.name = name
+        self.threshold = max(1, threshold)
+        self.cooldown_s = cooldown_s
+        self.failures = 0
+        self.state = self.CLOSED
+        self.opened_at = 0.0
+
+    def allow(self) -> bool:
+        if self.state == self.CLOSED:
+            return True
+        if self.state == self.OPEN and time.monotonic() - self.opened_at >= self.cooldown_s:
+            self.state = self.HALF_OPEN
+            return True  # the single probe
+        return False
+
+    def retry_after(self) -> int:
+        return max(1, int(self.cooldown_s - (time.monotonic() - self.opened_at) + 0.999))
+
+    def success(self) -> None:
+        if self.state != self.CLOSED:
+            metrics.breaker_state(self.name, 0)
+        self.failures = 0
+        self.state = self.CLOSED
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.state == self.HALF_OPEN or self.failures >= self.threshold:
+            if self.state != self.OPEN:
+                metrics.breaker_state(self.name, 1)
+            self.state = self.OPEN
+            self.opened_at = time.monotonic()

@@ -1,0 +1,156 @@
+"""The one authorisation table: (methods, path template) -> roles allowed.
+
+Rules are checked in order within a resource; the first rule whose method and template match
+decides. A template segment ``{name}`` matches one path segment; a final ``**`` matches any
+rest (zero or more segments). A path under a routed prefix that no rule matches is allowed for
+administrators only. Services still enforce agency scope (a partner sees only its own data).
+The generated test ``test_gateway_policy.py`` walks every rule with every role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from hhpu_shared.auth import Role
+
+from .routes import resource_of
+
+P = Role.PARTNER_AGENCY.value
+OM = Role.OFFENDER_MANAGER.value
+SUP = Role.UNIT_SUPERVISOR.value
+AN = Role.ANALYST.value
+CH = Role.MEETING_CHAIR.value
+AD = Role.ADMINISTRATOR.value
+
+ALL_ROLES: tuple[str, ...] = (P, OM, SUP, AN, CH, AD)
+STAFF = frozenset({OM, SUP, AN, CH, AD})
+CASEWORK = frozenset({OM, SUP, AD})  # people who manage cases
+CASE_READERS = frozenset({OM, SUP, CH, AD})
+ANALYSIS = frozenset({AN, SUP, AD})
+MEETING_RUNNERS = frozenset({CH, SUP, AD})
+ADMIN = frozenset({AD})
+
+READ = ("GET", "HEAD")
+WRITE = ("POST", "PUT", "PATCH", "DELETE")
+ANY = READ + WRITE
+
+
+@dataclass(frozen=True)
+class Rule:
+    methods: tuple[str, ...]
+    template: str
+    roles: frozenset[str]
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(self.template.strip("/").split("/"))
+
+
+def rule(methods: str | tuple[str, ...], template: str, roles: frozenset[str] | set[str]) -> Rule:
+    ms = (methods,) if isinstance(methods, str) else methods
+    return Rule(ms, template, frozenset(roles) | ADMIN)  # administrators may do everything
+
+
+R = "/api/v1"
+POLICY: tuple[Rule, ...] = (
+    # referral-api: partners submit, read (their own: enforced by the service) and withdraw referrals
+    rule("POST", f"{R}/referrals", {P, OM, SUP}),
+    rule(READ, f"{R}/referrals", {P} | STAFF),
+    rule(READ, f"{R}/referrals/{{id}}", {P} | STAFF),
+    rule("POST", f"{R}/referrals/{{id}}/withdraw", {P, OM, SUP}),
+    rule(READ, f"{R}/referrals/{{id}}/**", STAFF),
+    rule(WRITE, f"{R}/referrals/{{id}}/**", CASEWORK),
+    rule(READ, f"{R}/agencies/**", {SUP}),
+    rule(WRITE, f"{R}/agencies/**", ADMIN),
+    rule(READ, f"{R}/match-reviews/**", CASEWORK | {AN}),
+    rule(WRITE, f"{R}/match-reviews/**", CASEWORK),
+    # ranking-service
+    rule(READ, f"{R}/ranking-runs/**", ANALYSIS | {OM, CH}),
+    rule(WRITE, f"{R}/ranking-runs/**", ANALYSIS),
+    rule(READ, f"{R}/offence-imports/**", ANALYSIS),
+    rule(WRITE, f"{R}/offence-imports/**", {AN}),
+    rule(READ, f"{R}/rankings/**", STAFF),
+    rule(READ, f"{R}/harm-weights/**", ANALYSIS),
+    rule(WRITE, f"{R}/harm-weights/**", {SUP}),
+    rule(READ, f"{R}/models/**", ANALYSIS),
+    rule(WRITE, f"{R}/models/**", {AN}),
+    # case-service
+    rule(READ, f"{R}/people/**", CASE_READERS),
+    rule(WRITE, f"{R}/people/**", CASEWORK),
+    rule(READ, f"{R}/cases/**", CASE_READERS),
+    rule(WRITE, f"{R}/cases/**", CASEWORK),
+    rule(READ, f"{R}/assessments/**", CASE_READERS),
+    rule(WRITE, f"{R}/assessments/**", CASEWORK),
+    rule(READ, f"{R}/risk-assessments/**", CASE_READERS),
+    rule(WRITE, f"{R}/risk-assessments/**", CASEWORK),
+    rule(READ, f"{R}/interventions/**", CASE_READERS),
+    rule(WRITE, f"{R}/interventions/**", CASEWORK),
+    rule(READ, f"{R}/intervention-types/**", STAFF),
+    rule(WRITE, f"{R}/intervention-types/**", {SUP}),
+    rule(READ, f"{R}/managers/**", CASE_READERS | {AN}),
+    rule(WRITE, f"{R}/managers/**", {SUP}),
+    rule(READ, f"{R}/caseloads/**", CASEWORK | {AN}),
+    rule(WRITE, f"{R}/caseloads/**", {SUP}),
+    rule(READ, f"{R}/reports/**", ANALYSIS),
+    rule(WRITE, f"{R}/reports/**", ANALYSIS),
+    rule(READ, f"{R}/evaluation/**", ANALYSIS),
+    rule(WRITE, f"{R}/evaluation/**", {AN}),
+    rule(READ, f"{R}/notes/**", CASE_READERS),
+    rule(WRITE, f"{R}/notes/**", CASEWORK | {CH}),
+    # meeting-service: partners see the meeting schedule and the actions given to them
+    rule(READ, f"{R}/meetings", {P} | STAFF),
+    rule(READ, f"{R}/meetings/**", CASE_READERS),
+    rule(WRITE, f"{R}/meetings/**", MEETING_RUNNERS),
+    rule(READ, f"{R}/meeting-types/**", STAFF),
+    rule(WRITE, f"{R}/meeting-types/**", {CH}),
+    rule(READ, f"{R}/actions", {P} | CASE_READERS),
+    rule(READ, f"{R}/actions/**", CASE_READERS),
+    rule(WRITE, f"{R}/actions/**", CASE_READERS),
+    rule(READ, f"{R}/agenda-items/**", CASE_READERS),
+    rule(WRITE, f"{R}/agenda-items/**", MEETING_RUNNERS),
+    rule(READ, f"{R}/series/**", CASE_READERS),
+    rule(WRITE, f"{R}/series/**", {CH}),
+)
+
+_BY_RESOURCE: dict[str, list[Rule]] = {}
+for _r in POLICY:
+    _BY_RESOURCE.setdefault(resource_of(_r.template.replace("/**", "/x")) or "", []).append(_r)
+
+
+def _matches(segments: tuple[str, ...], parts: list[str]) -> bool:
+    for i, seg in enumerate(segments):
+        if seg == "**":
+            return True
+        if i >= len(parts):
+            return False
+        if not (seg.startswith("{") or seg == parts[i]):
+            return False
+    return len(parts) == len(segments)
+
+
+@lru_cache(maxsize=8192)
+def _match_parts(method: str, resource: str, parts: tuple[str, ...]) -> Rule | None:
+    lp = list(parts)
+    for r in _BY_RESOURCE.get(resource, ()):
+        if method in r.methods and _matches(r.segments, lp):
+            return r
+    return None
+
+
+def match(method: str, path: str) -> Rule | None:
+    """The first rule for this request, or None (then only administrators are allowed)."""
+    res = resource_of(path)
+    if res is None:
+        return None
+    if method == "OPTIONS":
+        method = "GET"
+    return _match_parts(method, res, tuple(path.strip("/").split("/")))
+
+
+def allowed(method: str, path: str, roles: frozenset[str]) -> tuple[bool, str]:
+    """Whether `roles` may call this route, and the route template (for metrics and logs)."""
+    r = match(method, path)
+    if r is None:
+        return bool(roles & ADMIN), "/api/v1/" + (resource_of(path) or "") + "/**"
+    return bool(roles & r.roles), r.template

@@ -1,0 +1,395 @@
+"""Forwarding to one upstream service: over HTTP (aiohttp, distributed) or in-process (ASGI app).
+
+Both share the breaker, timeouts and failure mapping: connect refused / circuit open -> 503,
+timeout -> 504, anything else broken before the response started -> 502. Idempotent methods are
+retried on connect errors when no body byte was consumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yarl import URL
+
+from . import metrics
+from .breaker import (
+    BadGateway,
+    BodyTooLarge,
+    CircuitBreaker,
+    CircuitOpen,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from .lifespan import AsgiLifespan
+from .settings import GatewaySettings
+
+log = logging.getLogger("hhpu.gateway.upstream")
+Headers = list[tuple[bytes, bytes]]
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_RESPONSE_DROP = frozenset(
+    {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"server", b"date"}
+    | {b"x-request-id", b"proxy-authenticate"}
+)
+SMALL_BODY = 65536
+
+
+class ClientGone(Exception):
+    pass
+
+
+class BodyCounter:
+    """Counts streamed request bytes against the limit; `overflow` is checked after the upstream call."""
+
+    __slots__ = ("receive", "limit", "seen", "overflow", "started")
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.seen = 0
+        self.overflow = False
+        self.started = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.started = True
+        while True:
+            msg = await self.receive()
+            if msg["type"] == "http.disconnect":
+                raise ClientGone()
+            chunk = msg.get("body", b"")
+            self.seen += len(chunk)
+            if self.seen > self.limit:
+                self.overflow = True
+                raise BodyTooLarge()
+            if chunk:
+                yield chunk
+            if not msg.get("more_body", False):
+                return
+
+
+def response_headers(raw: Any, extra: Headers) -> Headers:
+    out = [(k.lower(), v) for k, v in raw if k.lower() not in _RESPONSE_DROP]
+    out.extend(extra)
+    return out
+
+
+class Upstream:
+    """Common interface; `forward` streams one client request, `call` makes a small internal request."""
+
+    def __init__(self, name: str, settings: GatewaySettings) -> None:
+        self.name = name
+        self.breaker = CircuitBreaker(name, settings.breaker_threshold, settings.breaker_cooldown_s)
+        self.read_timeout = settings.read_timeout_s
+
+    async def start(self) -> None:  # pragma: no cover - overridden
+        return None
+
+    async def close(self) -> None:  # pragma: no cover - overridden
+        return None
+
+    def check_breaker(self) -> None:
+        if not self.breaker.allow():
+            metrics.observe_upstream(self.name, "circuit_open")
+            raise CircuitOpen(self.name, f"{self.name} is failing; retry shortly", self.breaker.retry_after())
+
+    async def forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: Headers,
+        extra: Headers,
+        body: BodyCounter | None,
+    ) -> int:
+        raise NotImplementedError
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None, timeout: float = 5.0
+    ) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+
+class HttpUpstream(Upstream):
+    def __init__(self, name: str, base_url: str, settings: GatewaySettings) -> None:
+        super().__init__(name, settings)
+        self.base = base_url.rstrip("/")
+        self.settings = settings
+        self.session: aiohttp.ClientSession | None = None
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
+        )
+        self.retries = settings.retries
+        self.backoff = settings.retry_backoff_s
+
+    async def start(self) -> None:
+        if self.session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.settings.pool_size, limit_per_host=self.settings.pool_size, keepalive_timeout=30
+            )
+            self.session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=self.timeout,
+            )
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def _open(
+        self, method: str, url: URL, headers: list[tuple[str, str]], body: BodyCounter | None
+    ) -> aiohttp.ClientResponse:
+        if self.session is None:
+            await self.start()
+        assert self.session is not None
+        attempts = 1 + self.retries if method in IDEMPOTENT else 1
+        for attempt in range(attempts):
+            try:
+                return await self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body.chunks() if body is not None else None,
+                    allow_redirects=False,
+                )
+            except aiohttp.ClientConnectorError as exc:
+                if body is not None and body.overflow:
+                    raise BodyTooLarge() from exc
+                if attempt + 1 < attempts and (body is None or not body.started):
+                    await asyncio.sleep(self.backoff * (attempt + 1))
+                    continue
+                self.breaker.failure()
+                metrics.observe_upstream(self.name, "unavailable")
+                raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
+            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                self.breaker.failure()
+                metrics.observe_upstream(self.name, "timeout")
+                if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                    raise UpstreamUnavailable(self.name, f"{self.name} did not accept a connection") from exc
+                raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
+            except (aiohttp.ClientError, BodyTooLarge, ClientGone) as exc:
+                if body is not None and body.overflow:
+                    raise BodyTooLarge() from exc
+                if isinstance(exc, ClientGone) or isinstance(exc.__cause__, ClientGone):
+                    raise ClientGone() from exc
+                self.breaker.failure()
+                metrics.observe_upstream(self.name, "bad_gateway")
+                raise BadGateway(self.name, f"{self.name} gave an invalid response") from exc
+        raise AssertionError("unreachable")
+
+    async def forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: Headers,
+        extra: Headers,
+        body: BodyCounter | None,
+    ) -> int:
+        self.check_breaker()
+        qs = scope.get("query_string") or b""
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        target = self.base + (raw_path + b"?" + qs if qs else raw_path).decode("latin-1")
+        hdrs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        start = time.perf_counter()
+        resp = await self._open(scope["method"], URL(target, encoded=True), hdrs, body)
+        try:
+            if body is not None and body.overflow:
+                raise BodyTooLarge()
+            metrics.observe_upstream(self.name, str(resp.status), time.perf_counter() - start)
+            out = response_headers(resp.raw_headers, extra)
+            length = resp.content_length
+            if length is not None and length <= SMALL_BODY:
+                try:
+                    data = await resp.read()
+                except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                    self.breaker.failure()
+                    raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
+                except aiohttp.ClientError as exc:
+                    if body is not None and body.overflow:
+                        raise BodyTooLarge() from exc
+                    self.breaker.failure()
+                    raise BadGateway(self.name, f"{self.name} gave an invalid response") from exc
+                await send({"type": "http.response.start", "status": resp.status, "headers": out})
+                await send({"type": "http.response.body", "body": data})
+            else:
+                await send({"type": "http.response.start", "status": resp.status, "headers": out})
+                async for chunk in resp.content.iter_any():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+        finally:
+            resp.release()
+        self.breaker.success()
+        return resp.status
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None, timeout: float = 5.0
+    ) -> tuple[int, bytes]:
+        self.check_breaker()
+        if self.session is None:
+            await self.start()
+        assert self.session is not None
+        try:
+            async with self.session.request(
+                method,
+                self.base + path,
+                headers=headers,
+                data=body,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as resp:
+                data = await resp.read()
+        except aiohttp.ClientConnectorError as exc:
+            self.breaker.failure()
+            raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            self.breaker.failure()
+            raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
+        except aiohttp.ClientError as exc:
+            self.breaker.failure()
+            raise BadGateway(self.name, f"{self.name} gave an invalid response") from exc
+        self.breaker.success()
+        return resp.status, data
+
+
+class AsgiUpstream(Upstream):
+    """Single-process mode: call the service's ASGI app directly with the same headers and identity."""
+
+    def __init__(self, name: str, app: ASGIApp, settings: GatewaySettings) -> None:
+        super().__init__(name, settings)
+        self.app = app
+        self.lifespan = AsgiLifespan(app, name) if settings.manage_asgi_lifespans else None
+
+    async def start(self) -> None:
+        if self.lifespan is not None:
+            await self.lifespan.startup()
+
+    async def close(self) -> None:
+        if self.lifespan is not None:
+            await self.lifespan.shutdown()
+
+    def _state(self) -> dict[str, Any]:
+        return dict(self.lifespan.state) if self.lifespan is not None else {}
+
+    async def forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: Headers,
+        extra: Headers,
+        body: BodyCounter | None,
+    ) -> int:
+        self.check_breaker()
+        sub = dict(scope)
+        sub["headers"] = headers
+        sub["state"] = self._state()
+        status = 0
+        start = time.perf_counter()
+
+        async def recv() -> Message:
+            msg = await receive()
+            if body is not None and msg["type"] == "http.request":
+                body.seen += len(msg.get("body", b""))
+                if body.seen > body.limit:
+                    body.overflow = True
+                    return {"type": "http.disconnect"}
+            return msg
+
+        async def snd(msg: Message) -> None:
+            nonlocal status
+            if body is not None and body.overflow:
+                return  # the gateway answers 413 instead
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+                tm.reschedule(None)
+                metrics.observe_upstream(self.name, str(status), time.perf_counter() - start)
+                msg = {**msg, "headers": response_headers(msg.get("headers", ()), extra)}
+            await send(msg)
+
+        try:
+            async with asyncio.timeout(self.read_timeout) as tm:
+                await self.app(sub, recv, snd)
+        except TimeoutError as exc:
+            if status:
+                raise
+            self.breaker.failure()
+            metrics.observe_upstream(self.name, "timeout")
+            raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
+        except Exception as exc:
+            if body is not None and body.overflow:
+                raise BodyTooLarge() from exc
+            if status:
+                raise
+            log.exception("in-process upstream failed", extra={"upstream": self.name})
+            self.breaker.failure()
+            metrics.observe_upstream(self.name, "bad_gateway")
+            raise BadGateway(self.name, f"{self.name} failed") from exc
+        if body is not None and body.overflow:
+            raise BodyTooLarge()
+        self.breaker.success()
+        return status
+
+    async def call(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None, timeout: float = 5.0
+    ) -> tuple[int, bytes]:
+        self.check_breaker()
+        status, data = await asyncio.wait_for(
+            asgi_request(self.app, method, path, headers, body, self._state()), timeout
+        )
+        return status, data
+
+
+async def asgi_request(
+    app: ASGIApp, method: str, path: str, headers: dict[str, str], body: bytes | None, state: dict[str, Any]
+) -> tuple[int, bytes]:
+    """One request to an ASGI app in-process, collected in memory."""
+    path_only, _, qs = path.partition("?")
+    hdrs = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if body is not None:
+        hdrs.append((b"content-length", str(len(body)).encode()))
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path_only,
+        "raw_path": path_only.encode(),
+        "query_string": qs.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"gateway.internal"), *hdrs],
+        "client": ("127.0.0.1", 0),
+        "server": ("gateway.internal", 80),
+        "state": state,
+    }
+    sent = False
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # no more input; wait to be cancelled
+        sent = True
+        return {"type": "http.request", "body": body or b"", "more_body": False}
+
+    async def send(msg: Message) -> None:
+        nonlocal status
+        if msg["type"] == "http.response.start":
+            status = msg["status"]
+        elif msg["type"] == "http.response.body":
+            chunks.append(msg.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+UpstreamFactory = Callable[[str], Awaitable[Upstream]]
