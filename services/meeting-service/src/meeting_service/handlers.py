@@ -1,0 +1,89 @@
+"""Event handlers: agenda items from assessments and ranking runs."""
+
+from __future__ import annotations
+
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.events.contracts.case import AssessmentOpened, AssessmentTriggerAdded
+from hhpu_shared.events.contracts.ranking import RankingRunCompleted
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import data_of
+from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.uow import UnitOfWork
+
+from meeting_service.service_agenda import AgendaService, ItemSpec
+from meeting_service.settings import MeetingSettings
+
+handlers = HandlerRegistry()
+
+# Set by create_app: handlers run with the service's settings (time boxes, meeting type).
+_settings: dict[str, MeetingSettings] = {}
+SKIPPED_RUN_KINDS = ("shadow", "dry", "what_if", "whatif", "rerun", "replay", "backtest")
+
+
+def configure(settings: MeetingSettings) -> None:
+    _settings["current"] = settings
+
+
+def settings() -> MeetingSettings:
+    return _settings.get("current") or MeetingSettings()
+
+
+def _trigger_text(source: str, ref: str, detail: str | None) -> str:
+    return f"Trigger: {source} {ref}" + (f" ({detail})" if detail else "")
+
+
+@handlers.on("assessment.opened")  # type: ignore[untyped-decorator, unused-ignore]
+def on_assessment_opened(uow: UnitOfWork, env: Envelope) -> None:
+    data: AssessmentOpened = data_of(env, AssessmentOpened)
+    agenda = AgendaService(uow, settings())
+    notes = "\n".join(_trigger_text(t.source, t.ref, t.detail) for t in data.triggers)
+    if data.summary:
+        notes = f"{data.summary}\n{notes}" if notes else data.summary
+    item, created = agenda.add_to_next_meeting(
+        ItemSpec(
+            key=f"assessment:{data.assessment_id}",
+            kind="new_case",
+            title=f"New case: suitability assessment for {data.person_label}"[:300],
+            assessment_id=data.assessment_id,
+            person_id=data.person_id,
+            person_label=data.person_label,
+            urgency=data.urgency,
+            notes=notes or None,
+        )
+    )
+    if created:
+        uow.audit(
+            AuditOperation.COLLECT,
+            subject_type="person",
+            subject_id=data.person_id,
+            justification="agenda item for a new suitability assessment (multi-agency meeting)",
+            detail={"meeting_id": item.meeting_id, "assessment_id": data.assessment_id},
+        )
+
+
+@handlers.on("assessment.trigger_added")  # type: ignore[untyped-decorator, unused-ignore]
+def on_trigger_added(uow: UnitOfWork, env: Envelope) -> None:
+    data: AssessmentTriggerAdded = data_of(env, AssessmentTriggerAdded)
+    t = data.trigger
+    AgendaService(uow, settings()).append_note(data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+
+
+@handlers.on("ranking.run_completed")  # type: ignore[untyped-decorator, unused-ignore]
+def on_ranking_run_completed(uow: UnitOfWork, env: Envelope) -> None:
+    data: RankingRunCompleted = data_of(env, RankingRunCompleted)
+    kind = data.kind.lower()
+    if any(s in kind for s in SKIPPED_RUN_KINDS) or not data.big_movers:
+        return
+    agenda = AgendaService(uow, settings())
+    for n, person_ref in enumerate(data.big_movers):
+        agenda.add_to_next_meeting(
+            ItemSpec(
+                key=f"review:{person_ref}",
+                kind="review",
+                title="Review: big move in the harm ranking",
+                person_id=person_ref,
+                person_label=person_ref,
+                order_hint=n,  # the ranking lists the biggest movers first
+                notes=f"Ranking run {data.run_id} ({data.as_of.isoformat()}): moved sharply in the ranking.",
+            )
+        )

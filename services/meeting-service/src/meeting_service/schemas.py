@@ -1,0 +1,361 @@
+"""API models of the meeting-service (pydantic 2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from hhpu_shared.events.contracts.common import Cohort, Decision
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ItemKind = Literal["new_case", "review", "overdue_action", "other"]
+ActionStatus = Literal["open", "done", "not_possible", "not_done"]
+CarryReason = Literal["not_done_by_agency", "overdue", "in_progress", "awaiting_information", "other"]
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MeetingTypeUpsert(_In):
+    name: str = Field(min_length=1, max_length=200, examples=["Monthly multi-agency meeting"])
+    description: str | None = Field(default=None, max_length=1000)
+    default_duration_minutes: int = Field(default=120, ge=5, le=600)
+    agenda_limit_minutes: int = Field(default=120, ge=5, le=600, examples=[120])
+    quorum_agencies: int = Field(default=0, ge=0, le=50, examples=[3])
+    enforce_quorum: bool = False
+
+
+class MeetingTypePublic(_Out):
+    id: str
+    name: str
+    description: str | None
+    default_duration_minutes: int
+    agenda_limit_minutes: int
+    quorum_agencies: int
+    enforce_quorum: bool
+
+
+class AgencyUpsert(_In):
+    name: str = Field(min_length=1, max_length=200, examples=["Housing"])
+    spoc_name: str | None = Field(default=None, max_length=200, examples=["Priya Shah"])
+    spoc_email: str | None = Field(default=None, max_length=254)
+    spoc_phone: str | None = Field(default=None, max_length=50)
+    active: bool = True
+
+
+class AgencyPublic(_Out):
+    id: str
+    name: str
+    spoc_name: str | None
+    spoc_email: str | None
+    spoc_phone: str | None
+    active: bool
+
+
+class SeriesCreate(_In):
+    meeting_type_id: str = Field(min_length=1, max_length=64, examples=["monthly_mam"])
+    title: str = Field(min_length=1, max_length=200, examples=["HHPU monthly multi-agency meeting"])
+    recurrence: Literal["monthly", "weekly", "weekdays"] = "monthly"
+    weekday: int = Field(default=1, ge=0, le=6, description="0 = Monday")
+    ordinal: int = Field(default=1, ge=-1, le=4, description="monthly: nth weekday, -1 = last")
+    start_time: str = Field(default="10:00", pattern=TIME_PATTERN)
+    duration_minutes: int | None = Field(default=None, ge=5, le=600)
+    location: str | None = Field(default=None, max_length=200)
+    invited_agency_ids: list[str] = Field(default_factory=list, examples=[["probation", "housing"]])
+
+    @field_validator("ordinal")
+    @classmethod
+    def _ordinal(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("[invalid_ordinal] ordinal is 1..4 or -1 (last)")
+        return v
+
+
+class SeriesPublic(_Out):
+    id: str
+    meeting_type_id: str
+    title: str
+    recurrence: str
+    weekday: int
+    ordinal: int
+    start_time: str
+    duration_minutes: int
+    location: str | None
+    invited_agency_ids: list[str]
+    active: bool
+
+
+class ScheduleRequest(_In):
+    count: int = Field(default=1, ge=1, le=24)
+
+
+class MeetingCreate(_In):
+    meeting_type_id: str = Field(min_length=1, max_length=64, examples=["case_conference"])
+    title: str | None = Field(default=None, max_length=200)
+    scheduled_on: date
+    start_time: str = Field(default="10:00", pattern=TIME_PATTERN)
+    duration_minutes: int | None = Field(default=None, ge=5, le=600)
+    agenda_limit_minutes: int | None = Field(default=None, ge=5, le=600)
+    location: str | None = Field(default=None, max_length=200)
+    chair_name: str | None = Field(default=None, max_length=200)
+    invited_agency_ids: list[str] = Field(default_factory=list)
+
+
+class MeetingUpdate(_In):
+    title: str | None = Field(default=None, max_length=200)
+    scheduled_on: date | None = None
+    start_time: str | None = Field(default=None, pattern=TIME_PATTERN)
+    duration_minutes: int | None = Field(default=None, ge=5, le=600)
+    agenda_limit_minutes: int | None = Field(default=None, ge=5, le=600)
+    location: str | None = Field(default=None, max_length=200)
+    chair_name: str | None = Field(default=None, max_length=200)
+
+
+class InvitationPublic(_Out):
+    agency_id: str
+    agency_name: str
+    contact_name: str | None
+    contact_email: str | None
+    response: str
+    apology_reason: str | None
+    attended: bool
+    attendees: str | None
+
+
+class InvitationUpdate(_In):
+    response: Literal["invited", "accepted", "apologies"] | None = None
+    apology_reason: str | None = Field(default=None, max_length=500)
+    attended: bool | None = None
+    attendees: str | None = Field(default=None, max_length=1000)
+    contact_name: str | None = Field(default=None, max_length=200)
+
+
+class InviteRequest(_In):
+    agency_id: str = Field(min_length=1, max_length=64)
+
+
+class MeetingPublic(_Out):
+    id: str
+    series_id: str | None
+    meeting_type_id: str
+    title: str
+    scheduled_on: date
+    start_time: str
+    duration_minutes: int
+    agenda_limit_minutes: int
+    location: str | None
+    chair_name: str | None = None
+    status: str
+    agenda_finalised_at: datetime | None = None
+    closed_at: datetime | None = None
+    invitations: list[InvitationPublic] = Field(default_factory=list)
+    agencies_attending: int = 0
+    quorum_agencies: int = 0
+    quorum_met: bool = False
+
+
+class MeetingPage(BaseModel):
+    items: list[MeetingPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class AgendaItemCreate(_In):
+    kind: ItemKind = "other"
+    title: str = Field(min_length=1, max_length=300, examples=["Partnership update: housing"])
+    assessment_id: str | None = Field(default=None, max_length=64)
+    person_id: str | None = Field(default=None, max_length=64)
+    person_label: str | None = Field(default=None, max_length=200)
+    urgency: str = Field(default="normal", max_length=32)
+    planned_minutes: int | None = Field(default=None, ge=1, le=120)
+    notes: str | None = Field(default=None, max_length=5000)
+    pinned: bool = True
+
+    @model_validator(mode="after")
+    def _case_needs_assessment(self) -> AgendaItemCreate:
+        if self.kind == "new_case" and not (self.assessment_id and self.person_id):
+            raise ValueError("[assessment_required] a new case item needs assessment_id and person_id")
+        return self
+
+
+class AgendaItemUpdate(_In):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    urgency: str | None = Field(default=None, max_length=32)
+    planned_minutes: int | None = Field(default=None, ge=1, le=120)
+    notes: str | None = Field(default=None, max_length=5000)
+    minutes: str | None = Field(default=None, max_length=20000, description="the minute of this item")
+    pinned: bool | None = None
+    status: Literal["planned"] | None = Field(default=None, description="restore a removed item")
+
+
+class AgendaItemPublic(_Out):
+    id: str
+    meeting_id: str
+    kind: str
+    title: str
+    assessment_id: str | None
+    person_id: str | None
+    person_label: str | None
+    action_id: str | None
+    urgency: str
+    planned_minutes: int
+    position: int | None
+    pinned: bool
+    source: str
+    status: str
+    notes: str | None
+    minutes: str | None
+    deferred_reason_code: str | None
+    deferred_reason: str | None
+    deferred_to_meeting_id: str | None
+    carried_from_meeting_id: str | None
+    carried_reason: str | None
+    starts_at_minute: int | None = None
+
+
+class DeferredPublic(BaseModel):
+    item: AgendaItemPublic
+    reason_code: str
+    reason: str
+
+
+class AgendaPublic(BaseModel):
+    meeting_id: str
+    limit_minutes: int
+    requested_minutes: int
+    planned_minutes: int
+    over_limit: bool
+    kept: list[AgendaItemPublic]
+    to_defer: list[DeferredPublic] = Field(description="items that move to the next meeting when finalised")
+    moved: list[AgendaItemPublic] = Field(default_factory=list, description="items already deferred")
+    removed: list[AgendaItemPublic] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    moved_to_meeting_id: str | None = None
+
+
+class ReorderRequest(_In):
+    item_ids: list[str] = Field(min_length=1)
+
+
+class OutcomeCreate(_In):
+    kind: Literal["information", "decision", "action"]
+    text: str | None = Field(default=None, max_length=20000)
+    decision: Decision | None = None
+    decided_by: str | None = Field(default=None, max_length=200, examples=["DI Sarah Cole"])
+    cohort: Cohort | None = None
+    reason: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, max_length=1000)
+    owner_name: str | None = Field(default=None, max_length=200)
+    owner_agency_id: str | None = Field(default=None, max_length=64)
+    owner_subject: str | None = Field(default=None, max_length=128)
+    due_date: date | None = None
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> OutcomeCreate:
+        if self.kind == "information" and not self.text:
+            raise ValueError("[text_required] information needs text")
+        if self.kind == "decision" and not (self.decision and self.decided_by):
+            raise ValueError("[decision_required] a decision needs decision and decided_by (a named person)")
+        if self.kind == "action" and not (self.description and self.owner_name and self.owner_agency_id):
+            raise ValueError("[action_required] an action needs description, owner_name and owner_agency_id")
+        return self
+
+
+class OutcomePublic(_Out):
+    id: str
+    meeting_id: str
+    item_id: str
+    kind: str
+    text: str | None
+    decision: str | None
+    decided_by: str | None
+    cohort: str | None
+    reason: str | None
+    action_id: str | None
+    recorded_by: str
+    created_at: datetime
+
+
+class ActionCreate(_In):
+    description: str = Field(min_length=1, max_length=1000, examples=["Housing to confirm the address"])
+    owner_name: str = Field(min_length=1, max_length=200)
+    owner_agency_id: str = Field(min_length=1, max_length=64, examples=["housing"])
+    owner_subject: str | None = Field(default=None, max_length=128)
+    person_id: str | None = Field(default=None, max_length=64)
+    due_date: date | None = None
+
+
+class ActionCarryPublic(_Out):
+    from_meeting_id: str | None
+    to_meeting_id: str
+    reason_code: str
+    reason: str
+    previous_status: str
+    previous_due_date: date
+    carried_at: datetime
+
+
+class ActionPublic(_Out):
+    id: str
+    meeting_id: str
+    item_id: str | None
+    review_meeting_id: str | None
+    description: str
+    owner_name: str
+    owner_agency_id: str
+    owner_subject: str | None
+    person_id: str | None
+    due_date: date
+    status: str
+    status_note: str | None
+    overdue: bool = False
+    carry_count: int
+    carries: list[ActionCarryPublic] = Field(default_factory=list)
+
+
+class ActionPage(BaseModel):
+    items: list[ActionPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ActionStatusUpdate(_In):
+    status: Literal["done", "not_possible", "not_done"]
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CarryOverRequest(_In):
+    reason_code: CarryReason = "not_done_by_agency"
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AddendumCreate(_In):
+    text: str = Field(min_length=1, max_length=20000)
+    item_id: str | None = None
+
+
+class AddendumPublic(_Out):
+    id: str
+    meeting_id: str
+    item_id: str | None
+    text: str
+    author: str
+    created_at: datetime
+
+
+class CloseResult(BaseModel):
+    meeting: MeetingPublic
+    new_cases_moved: int
+    actions_carried: int
+
+
+class SweepResult(BaseModel):
+    flagged: list[str]
