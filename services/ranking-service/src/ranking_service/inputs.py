@@ -1,0 +1,97 @@
+"""From stored offence rows (a pyarrow table) to the integer arrays the models score."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ranking_service.domain.catalog import ModelParams
+from ranking_service.domain.scoring import OffenceArrays
+from ranking_service.domain.weights import DOMAIN_BITS, WeightEdition
+from ranking_service.validation import OFFENCE_SCHEMA
+
+
+@dataclass
+class PreparedInputs:
+    table: pa.Table
+    arrays: OffenceArrays
+    people: list[str]  # person refs, index = person code
+    key_rank: np.ndarray  # lexical rank of each person ref (tie-break)
+    codes: list[str]
+    code: np.ndarray  # per row, index into codes
+    fallback: np.ndarray  # per row: weight is the edition's fallback (unmapped code)
+    unmapped: dict[str, int] = field(default_factory=dict)
+
+
+def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    enc = pc.dictionary_encode(col)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks() if enc.num_chunks != 1 else enc.chunk(0)
+    idx = np.asarray(pc.fill_null(enc.indices, -1), dtype=np.int64)
+    return idx, enc.dictionary
+
+
+def prepare(table: pa.Table, edition: WeightEdition, params: ModelParams) -> PreparedInputs:
+    table = table.select([f.name for f in OFFENCE_SCHEMA]).cast(OFFENCE_SCHEMA)
+    person_idx, people = _encode(table["person_id"])
+    code_idx, codes_arr = _encode(table["offence_code"])
+    codes = codes_arr.to_pylist()
+    days, masks, mapped = edition.lookup(codes, params.fallback_days)
+    out_idx, outcomes = _encode(table["outcome"])
+    ow = np.array([params.outcome_weights.get(o, 1.0) for o in outcomes.to_pylist()], dtype=np.float64)
+    harm = days[code_idx] * (ow[out_idx] if len(ow) else 1.0)
+    dom = masks[code_idx]
+    da = np.asarray(pc.fill_null(table["domestic_abuse"], False), dtype=bool)
+    hate = np.asarray(pc.fill_null(table["hate_crime"], False), dtype=bool)
+    dom = dom | np.where(da, DOMAIN_BITS["domestic_abuse"], 0).astype(np.uint8)
+    dom = dom | np.where(hate, DOMAIN_BITS["hate_crime"], 0).astype(np.uint8)
+    victim, _ = _encode(table["victim_ref"])
+    excluded = (
+        np.isin(np.array(codes, dtype=object), list(params.exclude_codes)) if codes else np.zeros(0, bool)
+    )
+    eligible = ~excluded[code_idx] if params.exclude_codes else None
+    fallback = ~mapped[code_idx]
+    unmapped_counts = np.bincount(code_idx[fallback], minlength=len(codes))
+    unmapped = {codes[i]: int(unmapped_counts[i]) for i in np.flatnonzero(unmapped_counts)}
+    key_rank = np.empty(len(people), dtype=np.int64)
+    key_rank[np.asarray(pc.sort_indices(people), dtype=np.int64)] = np.arange(len(people))
+    arrays = OffenceArrays(
+        person=person_idx.astype(np.int32),
+        n_people=len(people),
+        day=np.asarray(table["offence_date"].cast(pa.int32()), dtype=np.int32),
+        recorded=np.asarray(table["recorded_date"].cast(pa.int32()), dtype=np.int32),
+        harm=harm.astype(np.float64),
+        domains=dom.astype(np.uint8),
+        victim=victim,
+        eligible=eligible,
+    )
+    return PreparedInputs(table, arrays, people.to_pylist(), key_rank, codes, code_idx, fallback, unmapped)
+
+
+def fingerprint(table: pa.Table, rows: np.ndarray | None = None) -> str:
+    """SHA-256 of the input rows (all columns, in stored order); `rows` selects a subset."""
+    t = table.select([f.name for f in OFFENCE_SCHEMA]).cast(OFFENCE_SCHEMA)
+    if rows is not None:
+        t = t.take(pa.array(rows))
+    h = hashlib.sha256()
+    h.update(f"rows={t.num_rows};".encode())
+    for name in t.column_names:
+        arr = t[name].combine_chunks() if t.num_rows else pa.array([], t.schema.field(name).type)
+        h.update(name.encode())
+        h.update(np.asarray(arr.is_null(), dtype=np.uint8).tobytes())
+        if pa.types.is_string(arr.type):
+            lengths = np.asarray(pc.fill_null(pc.binary_length(arr), -1), dtype=np.int32)
+            h.update(lengths.tobytes())
+            bufs = arr.buffers()
+            if len(arr) and bufs[2] is not None:
+                offs = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+                h.update(memoryview(bufs[2])[offs[0] : offs[-1]])
+        elif pa.types.is_boolean(arr.type):
+            h.update(np.asarray(pc.fill_null(arr, False), dtype=np.uint8).tobytes())
+        else:
+            h.update(np.asarray(pc.fill_null(arr.cast(pa.int32()), 0), dtype=np.int32).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,32 @@
+"""Settings of the ranking-service (environment prefix ``RANKING_``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from hhpu_shared.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class RankingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="RANKING_", extra="ignore")
+
+    service_name: str = "ranking-service"
+    offence_store: Literal["table", "parquet"] = Field(
+        default="table", description="rank_offence table, or one parquet file per import under data_dir"
+    )
+    production_model: str = Field(default="hh_recency_harm@1", description="model@version of production")
+    shadow_models: list[str] = Field(default_factory=list, description="candidate models run beside it")
+    weight_edition: str = "cchi-2020"
+    weights_dir: str = Field(default="", description="extra weight editions (*.json) besides the packaged")
+    top_n: int | None = 50
+    top_share: float | None = None
+    schedule_enabled: bool = False
+    schedule_interval_days: int = 14
+    schedule_check_s: float = 300.0
+    stale_after_days: int = Field(default=21, description="run is provisional if newest record is older")
+    max_unmapped_share: float = Field(default=0.02, description="provisional above this unmapped share")
+    big_mover_places: int = 10
+    decline_quiet_days: int = Field(default=84, description="no new candidate event after a decline")
+    breakdown_top: int = Field(default=3, description="offences kept per person in the breakdown")

@@ -1,0 +1,109 @@
+"""Where accepted offence rows live: the rank_offence table or one parquet file per import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from ranking_service.models import RankImport, RankOffence
+from ranking_service.settings import RankingSettings
+from ranking_service.validation import OFFENCE_SCHEMA
+
+COLUMNS = [f.name for f in OFFENCE_SCHEMA]
+
+
+def parquet_dir(settings: RankingSettings) -> Path:
+    return Path(settings.data_dir) / "ranking" / "offences"
+
+
+class OffenceWriter:
+    """Writes one import's accepted rows (with their row numbers) to the configured store."""
+
+    def __init__(self, session: Session, settings: RankingSettings, imp: RankImport) -> None:
+        self.session = session
+        self.imp = imp
+        self.store = settings.offence_store
+        self.path: Path | None = None
+        self._tmp: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        if self.store == "parquet":
+            d = parquet_dir(settings)
+            d.mkdir(parents=True, exist_ok=True)
+            self.path = d / f"{imp.id}.parquet"
+            self._tmp = d / f".{imp.id}.parquet.tmp"
+            schema = OFFENCE_SCHEMA.append(pa.field("row_no", pa.int64()))
+            self._writer = pq.ParquetWriter(self._tmp, schema)
+
+    def write(self, batch: pa.RecordBatch, rows: np.ndarray) -> None:
+        if batch.num_rows == 0:
+            return
+        if self._writer is not None:
+            full = pa.RecordBatch.from_arrays(
+                list(batch.columns) + [pa.array(rows.astype(np.int64))],
+                schema=self._writer.schema,
+            )
+            self._writer.write_batch(full)
+            return
+        records: list[dict[str, Any]] = batch.to_pylist()
+        for rec, row in zip(records, rows.tolist(), strict=True):
+            rec["import_seq"] = self.imp.seq
+            rec["row_no"] = row
+        self.session.execute(insert(RankOffence.__table__), records)  # type: ignore[attr-defined]
+
+    def finish(self) -> str | None:
+        """Close the file (kept under a temporary name until `publish`)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return str(self.path) if self.path else None
+
+    def publish(self) -> None:
+        if self._tmp is not None and self.path is not None and self._tmp.exists():
+            self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._tmp is not None and self._tmp.exists():
+            self._tmp.unlink()
+
+
+def load_offences(session: Session, imports: list[RankImport]) -> pa.Table:
+    """The accepted rows of `imports`, in import order then file order."""
+    tables: list[pa.Table] = []
+    table_seqs = [i.seq for i in imports if i.store == "table"]
+    for imp in sorted(imports, key=lambda i: i.seq or 0):
+        if imp.store == "parquet":
+            if not imp.path or not Path(imp.path).exists():
+                raise FileNotFoundError(f"offence store file of import {imp.id} is missing")
+            tables.append(pq.read_table(imp.path, columns=COLUMNS).cast(OFFENCE_SCHEMA))
+        elif imp.seq == (table_seqs[0] if table_seqs else None):
+            tables.append(_load_table_rows(session, [s for s in table_seqs if s is not None]))
+    if not tables:
+        return OFFENCE_SCHEMA.empty_table()
+    return pa.concat_tables(tables).combine_chunks()
+
+
+def _load_table_rows(session: Session, seqs: list[int]) -> pa.Table:
+    if not seqs:
+        return OFFENCE_SCHEMA.empty_table()
+    t = RankOffence.__table__  # type: ignore[attr-defined]
+    sql = (
+        select(*[t.c[c] for c in COLUMNS])
+        .where(t.c.import_seq.in_(seqs))
+        .order_by(t.c.import_seq, t.c.row_no)
+    )
+    result = session.connection().execution_options(stream_results=True).execute(sql)
+    batches = []
+    for part in result.partitions(200_000):
+        cols: list[list[Any]] = [list(c) for c in zip(*part, strict=True)] if part else [[] for _ in COLUMNS]
+        arrays = [pa.array(c, type=f.type) for c, f in zip(cols, OFFENCE_SCHEMA, strict=True)]
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=OFFENCE_SCHEMA))
+    return pa.Table.from_batches(batches, schema=OFFENCE_SCHEMA)
