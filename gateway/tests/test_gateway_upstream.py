@@ -1,0 +1,126 @@
+"""Upstream failures (503 down, 504 timeout, circuit breaker), HTTP forwarding, readiness, docs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from gateway.testing import bearer, free_port, make_echo
+from hhpu_shared.auth import verify_identity
+from hhpu_shared.settings import DEV_INTERNAL_SECRET
+
+from gateway import policy
+
+URL = "/api/v1/referrals"
+
+
+def test_forwarding_over_http(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+    up = served_echo("referral-api")
+    client = gateway_client(upstreams={"referral-api": up.url})
+    r = client.post(f"{URL}?page=2&size=10", headers=bearer(policy.OM, sub="om-5"), json={"a": "b" * 5000})
+    assert r.status_code == 200
+    seen = r.json()
+    assert seen["method"] == "POST" and seen["path"] == URL and seen["query"] == "page=2&size=10"
+    assert seen["body_len"] == len(json.dumps({"a": "b" * 5000}).replace(" ", ""))
+    assert verify_identity(seen["identity"], DEV_INTERNAL_SECRET).subject == "om-5"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert client.head(URL, headers=bearer(policy.OM)).status_code == 200
+
+
+def test_upstream_down_is_503_quickly(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client(upstreams={"referral-api": f"http://127.0.0.1:{free_port()}"}, retries=1)
+    start = time.monotonic()
+    r = client.get(URL, headers=bearer(policy.OM))
+    assert time.monotonic() - start < 2.0
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "upstream_unavailable"
+    # POST is not retried but fails the same way
+    assert client.post(URL, headers=bearer(policy.OM), json={}).status_code == 503
+
+
+def test_upstream_timeout_is_504(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+    up = served_echo("referral-api", delay_s=2.0)
+    client = gateway_client(upstreams={"referral-api": up.url}, read_timeout_s=0.3)
+    start = time.monotonic()
+    r = client.get(URL, headers=bearer(policy.OM))
+    assert time.monotonic() - start < 1.5
+    assert r.status_code == 504
+    assert r.json()["code"] == "upstream_timeout"
+
+
+def test_in_process_timeout_is_504(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    slow = {"referral-api": make_echo("referral-api", delay_s=2.0)}
+    client = gateway_client(asgi_apps=slow, read_timeout_s=0.2)
+    r = client.get(URL, headers=bearer(policy.OM))
+    assert r.status_code == 504
+
+
+def test_circuit_breaker_opens_and_recovers(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    client = gateway_client(
+        upstreams={"referral-api": f"http://127.0.0.1:{port}"},
+        breaker_threshold=2,
+        breaker_cooldown_s=0.5,
+        retries=0,
+    )
+    h = bearer(policy.OM)
+    assert [client.get(URL, headers=h).json()["code"] for _ in range(2)] == ["upstream_unavailable"] * 2
+    r = client.get(URL, headers=h)
+    assert r.status_code == 503 and r.json()["code"] == "circuit_open"
+    assert int(r.headers["retry-after"]) >= 1
+    # other services are unaffected
+    assert client.get("/api/v1/cases", headers=h).status_code == 200
+    time.sleep(0.6)
+    assert client.get(URL, headers=h).json()["code"] == "upstream_unavailable"  # half-open probe fails
+    assert client.get(URL, headers=h).json()["code"] == "circuit_open"
+
+
+def test_breaker_closes_after_successful_probe(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client(breaker_threshold=1, breaker_cooldown_s=0.1)
+    up = client.app.upstreams["referral-api"]  # type: ignore[attr-defined]
+    up.breaker.failure()
+    assert client.get(URL, headers=bearer(policy.OM)).json()["code"] == "circuit_open"
+    time.sleep(0.15)
+    assert client.get(URL, headers=bearer(policy.OM)).status_code == 200
+    assert up.breaker.state == "closed"
+
+
+def test_single_process_runs_service_lifespans(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client()
+    assert client.get(URL, headers=bearer(policy.OM)).json()["started"] is True
+
+
+def test_healthz_readyz(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client()
+    assert client.get("/healthz").json() == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200 and set(r.json()["checks"].values()) == {"ok"}
+    client = gateway_client(upstreams={"meeting-service": f"http://127.0.0.1:{free_port()}"})
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["meeting-service"] != "ok" and r.json()["checks"]["case-service"] == "ok"
+
+
+def test_openapi_merged_and_docs(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client()
+    doc = client.get("/openapi.json").json()
+    assert "/api/v1/referrals" in doc["paths"] and "/api/v1/meetings" in doc["paths"]
+    assert not any(p.startswith("/internal") for p in doc["paths"])
+    op = doc["paths"]["/api/v1/referrals"]["get"]
+    assert op["x-hhpu-service"] == "referral-api" and "partner_agency" in op["x-hhpu-roles"]
+    schemas = doc["components"]["schemas"]
+    assert "Page" in schemas and "ranking_service__Page" in schemas  # clashing names kept apart
+    assert "ApiKey" in doc["components"]["securitySchemes"]
+    r = client.get("/docs")
+    assert r.status_code == 200 and "/openapi.json" in r.text
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert "text/html" in r.headers["content-type"]
+
+
+def test_metrics_by_route_and_upstream(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client()
+    client.get("/api/v1/cases/c-99", headers=bearer(policy.OM))
+    text = client.get("/metrics").text
+    assert 'route="/api/v1/cases/**"' in text and "c-99" not in text
+    assert 'hhpu_gateway_upstream_requests_total{outcome="200",upstream="case-service"}' in text
