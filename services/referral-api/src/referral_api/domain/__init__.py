@@ -1,0 +1,1 @@
+"""Pure rules of the referral-api: lifecycle, screening, person matching, webhook signing."""

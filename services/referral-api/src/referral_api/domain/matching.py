@@ -1,0 +1,246 @@
+"""Person matching: grade a referral subject against a known person, as FHIR ``$match`` does.
+
+Grades: ``certain`` (a shared identifier, nothing contradicting), ``probable`` (same date of birth and
+the same names once normalised or by sound, middle names may differ), ``possible`` (weaker agreement
+worth a human look), ``none``. Nothing here merges anything: probable and possible go to review.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+
+class Grade(StrEnum):
+    CERTAIN = "certain"
+    PROBABLE = "probable"
+    POSSIBLE = "possible"
+    NONE = "none"
+
+
+GRADE_ORDER = {Grade.CERTAIN: 3, Grade.PROBABLE: 2, Grade.POSSIBLE: 1, Grade.NONE: 0}
+
+_PNC = re.compile(r"^(\d{2}|\d{4})/?(\d{1,7})([A-Z])$")
+_NOT_LETTER = re.compile(r"[^a-z]+")
+_SOUNDEX_CODES = {
+    **dict.fromkeys("bfpv", "1"),
+    **dict.fromkeys("cgjkqsxz", "2"),
+    **dict.fromkeys("dt", "3"),
+    "l": "4",
+    **dict.fromkeys("mn", "5"),
+    "r": "6",
+}
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A person as the matcher sees them (a referral subject or a known person)."""
+
+    given_name: str
+    family_name: str
+    middle_names: str | None = None
+    aliases: tuple[str, ...] = ()
+    date_of_birth: date | None = None
+    pnc_number: str | None = None
+    records_id: str | None = None
+    person_ref: str = ""
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    person_ref: str
+    grade: Grade
+    score: float
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- normalisation -------------------------------------------------------------------------------
+def fold(text: str) -> str:
+    """Lower case without accents: 'Zoë' -> 'zoe'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def tokens(name: str | None) -> list[str]:
+    """Name words, normalised; hyphens and spaces separate words, apostrophes do not ('O'Brien')."""
+    if not name:
+        return []
+    folded = fold(name).replace("'", "").replace("\u2019", "")
+    return [t for t in re.split(r"[\s\-]+", _NOT_LETTER.sub(" ", folded.replace("-", " "))) if t]
+
+
+def compact(name: str | None) -> str:
+    """All letters of a name, joined: 'Smith-Jones' and 'Smith Jones' both become 'smithjones'."""
+    return "".join(tokens(name))
+
+
+def soundex(name: str | None) -> str:
+    """American Soundex of the letters of a name ('' when there are none)."""
+    letters = compact(name)
+    if not letters:
+        return ""
+    first = letters[0]
+    out = [first.upper()]
+    last = _SOUNDEX_CODES.get(first, "")
+    for ch in letters[1:]:
+        code = _SOUNDEX_CODES.get(ch, "")
+        if code and code != last:
+            out.append(code)
+            if len(out) == 4:
+                break
+        if ch not in "hw":  # h and w do not separate letters with the same code
+            last = code
+    return "".join(out).ljust(4, "0")
+
+
+def normalise_pnc(pnc: str | None) -> str | None:
+    """Canonical PNC number 'YY/NNNNNNNL' (e.g. '2001/123A' and '01/0000123a' agree)."""
+    if not pnc:
+        return None
+    raw = re.sub(r"\s+", "", pnc).upper()
+    m = _PNC.match(raw)
+    if not m:
+        return raw
+    year, serial, letter = m.groups()
+    return f"{year[-2:]}/{int(serial):07d}{letter}"
+
+
+def blocking_keys(person: PersonRecord) -> set[str]:
+    """Soundex codes of every family name the person is known by (used to fetch candidates)."""
+    names = [person.family_name] + [_split_alias(a)[1] for a in person.aliases]
+    return {code for code in (soundex(n) for n in names) if code}
+
+
+def _split_alias(alias: str) -> tuple[str, str]:
+    words = alias.split()
+    if len(words) < 2:
+        return "", alias
+    return words[0], words[-1]
+
+
+# -- comparison ------------------------------------------------------------------------------------
+def compare_names(a: str | None, b: str | None) -> str:
+    """exact | phonetic | similar | initial | missing | conflict."""
+    ca, cb = compact(a), compact(b)
+    if not ca or not cb:
+        return "missing"
+    if ca == cb:
+        return "exact"
+    if len(ca) == 1 or len(cb) == 1:
+        return "initial" if ca[0] == cb[0] else "conflict"
+    if soundex(ca) == soundex(cb):
+        return "phonetic"
+    if fuzz.ratio(ca, cb) >= 85:
+        return "similar"
+    return "conflict"
+
+
+def compare_dob(a: date | None, b: date | None) -> str:
+    """exact | partial (day and month swapped, or one digit wrong) | missing | conflict."""
+    if a is None or b is None:
+        return "missing"
+    if a == b:
+        return "exact"
+    if a.year == b.year and a.month == b.day and a.day == b.month:
+        return "partial"
+    sa, sb = a.isoformat(), b.isoformat()
+    if sum(x != y for x, y in zip(sa, sb, strict=True)) == 1:
+        return "partial"
+    return "conflict"
+
+
+_FAMILY_POINTS = {"exact": 4.0, "phonetic": 3.0, "similar": 2.5}
+_GIVEN_POINTS = {"exact": 3.0, "phonetic": 2.5, "similar": 2.0, "initial": 1.0}
+_MIDDLE_POINTS = {"exact": 1.0, "phonetic": 0.5, "similar": 0.5, "initial": 0.25, "conflict": -0.5}
+_DOB_POINTS = {"exact": 4.0, "partial": 1.5, "conflict": -4.0}
+_RANK = {"exact": 4, "phonetic": 3, "similar": 2, "initial": 1, "missing": 0, "conflict": 0}
+
+
+def _names(p: PersonRecord) -> list[tuple[str, str]]:
+    return [(p.given_name, p.family_name)] + [_split_alias(a) for a in p.aliases]
+
+
+def _best_name_pair(a: PersonRecord, b: PersonRecord) -> tuple[str, str, bool]:
+    """The best (given, family) agreement over every name and alias of both; flags an alias match."""
+    best = ("conflict", "conflict", False)
+    best_key = (-1, -1)
+    for i, (ga, fa) in enumerate(_names(a)):
+        for j, (gb, fb) in enumerate(_names(b)):
+            g, f = compare_names(ga, gb), compare_names(fa, fb)
+            key = (_RANK[f], _RANK[g])
+            if key > best_key:
+                best, best_key = (g, f, i > 0 or j > 0), key
+    return best
+
+
+def grade_pair(subject: PersonRecord, known: PersonRecord) -> MatchResult:
+    """Grade one known person against the subject, with the reasons a reviewer will see."""
+    reasons: list[str] = []
+    dob = compare_dob(subject.date_of_birth, known.date_of_birth)
+    pnc_a, pnc_b = normalise_pnc(subject.pnc_number), normalise_pnc(known.pnc_number)
+    same_id = (pnc_a is not None and pnc_a == pnc_b) or (
+        subject.records_id is not None and subject.records_id == known.records_id
+    )
+    id_conflict = (pnc_a is not None and pnc_b is not None and pnc_a != pnc_b) or (
+        subject.records_id is not None
+        and known.records_id is not None
+        and subject.records_id != known.records_id
+    )
+    given, family, via_alias = _best_name_pair(subject, known)
+    middle = compare_names(subject.middle_names, known.middle_names)
+    score = (
+        _FAMILY_POINTS.get(family, 0.0)
+        + _GIVEN_POINTS.get(given, 0.0)
+        + _MIDDLE_POINTS.get(middle, 0.0)
+        + _DOB_POINTS.get(dob, 0.0)
+    )
+    reasons += [f"given_name:{given}", f"family_name:{family}", f"middle_names:{middle}", f"dob:{dob}"]
+    if via_alias:
+        reasons.append("matched_on_alias")
+
+    if same_id:
+        score += 10.0
+        reasons.insert(0, "identifier_match")
+        grade = Grade.PROBABLE if dob == "conflict" else Grade.CERTAIN
+        return MatchResult(known.person_ref, grade, score, tuple(reasons))
+
+    family_strong = family in ("exact", "phonetic")
+    family_close = family_strong or family == "similar"
+    given_ok = given in ("exact", "phonetic", "similar")
+    if dob == "exact" and family_close and given_ok:
+        grade = Grade.PROBABLE if middle != "conflict" else Grade.POSSIBLE
+    elif dob == "exact" and (family_close or given_ok) and (family != "conflict" or given == "exact"):
+        grade = Grade.POSSIBLE  # e.g. a changed family name with the same given name and birth date
+    elif dob == "exact" and family_close and given == "initial":
+        grade = Grade.POSSIBLE
+    elif dob in ("partial", "missing") and family_strong and given in ("exact", "phonetic"):
+        grade = Grade.POSSIBLE
+    else:
+        grade = Grade.NONE
+    if id_conflict and grade != Grade.NONE:
+        reasons.insert(0, "identifier_conflict")
+        grade = Grade.POSSIBLE if grade == Grade.PROBABLE else Grade.NONE
+    return MatchResult(known.person_ref, grade, score, tuple(reasons))
+
+
+def rank_candidates(subject: PersonRecord, known: Iterable[PersonRecord]) -> list[MatchResult]:
+    """Best result per known person, graded above none, best first."""
+    best: dict[str, MatchResult] = {}
+    for person in known:
+        r = grade_pair(subject, person)
+        if r.grade == Grade.NONE:
+            continue
+        cur = best.get(r.person_ref)
+        if cur is None or (GRADE_ORDER[r.grade], r.score) > (GRADE_ORDER[cur.grade], cur.score):
+            best[r.person_ref] = r
+    return sorted(best.values(), key=lambda r: (GRADE_ORDER[r.grade], r.score), reverse=True)
+
+
+def overall_grade(results: Sequence[MatchResult]) -> Grade:
+    return results[0].grade if results else Grade.NONE

@@ -1,0 +1,214 @@
+"""Every query of the referral-api."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from referral_api.models import (
+    Agency,
+    ApiKey,
+    IdempotencyRecord,
+    KnownPerson,
+    MatchReview,
+    Referral,
+    StatusHistory,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+
+
+# -- agencies and keys ---------------------------------------------------------------------------
+def get_agency(session: Session, agency_id: str) -> Agency | None:
+    return session.get(Agency, agency_id)
+
+
+def agency_by_name(session: Session, name: str) -> Agency | None:
+    return session.exec(select(Agency).where(func.lower(Agency.name) == name.lower())).first()
+
+
+def list_agencies(session: Session, *, limit: int, offset: int) -> tuple[list[Agency], int]:
+    total = session.exec(select(func.count()).select_from(Agency)).one()
+    rows = session.exec(select(Agency).order_by(col(Agency.name)).offset(offset).limit(limit)).all()
+    return list(rows), int(total)
+
+
+def get_key(session: Session, key_id: str) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def keys_of(session: Session, agency_id: str) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.agency_id == agency_id).order_by(col(ApiKey.created_at))
+    return list(session.exec(stmt).all())
+
+
+# -- referrals -------------------------------------------------------------------------------------
+def get_referral(session: Session, referral_id: str, *, for_update: bool = False) -> Referral | None:
+    stmt = select(Referral).where(Referral.id == referral_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def referral_by_partner_reference(session: Session, agency_id: str, reference: str) -> Referral | None:
+    stmt = select(Referral).where(Referral.agency_id == agency_id, Referral.partner_reference == reference)
+    return session.exec(stmt).first()
+
+
+def list_referrals(
+    session: Session,
+    *,
+    agency_id: str | None,
+    status: str | None,
+    domain: str | None,
+    submitted_from: date | None,
+    submitted_to: date | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Referral], int]:
+    conds: list[Any] = []
+    if agency_id is not None:
+        conds.append(Referral.agency_id == agency_id)
+    if status is not None:
+        conds.append(Referral.status == status)
+    if domain is not None:
+        conds.append(col(Referral.domains_key).contains(f",{domain},"))
+    if submitted_from is not None:
+        conds.append(col(Referral.submitted_at) >= datetime.combine(submitted_from, datetime.min.time()))
+    if submitted_to is not None:
+        conds.append(col(Referral.submitted_at) < _day_after(submitted_to))
+    total = session.exec(select(func.count()).select_from(Referral).where(*conds)).one()
+    stmt = (
+        select(Referral)
+        .where(*conds)
+        .order_by(col(Referral.submitted_at).desc(), col(Referral.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all()), int(total)
+
+
+def _day_after(d: date) -> datetime:
+    from datetime import timedelta
+
+    return datetime.combine(d + timedelta(days=1), datetime.min.time())
+
+
+def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
+    stmt = (
+        select(StatusHistory)
+        .where(StatusHistory.referral_id == referral_id)
+        .order_by(col(StatusHistory.at), col(StatusHistory.id))
+    )
+    return list(session.exec(stmt).all())
+
+
+def count_referrals(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Referral)).one())
+
+
+# -- idempotency -----------------------------------------------------------------------------------
+def idempotency_record(session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
+    stmt = select(IdempotencyRecord).where(
+        IdempotencyRecord.agency_id == agency_id, IdempotencyRecord.key == key
+    )
+    return session.exec(stmt).first()
+
+
+# -- known people and reviews ----------------------------------------------------------------------
+def candidate_people(
+    session: Session,
+    *,
+    dob: date | None,
+    pnc: str | None,
+    records_id: str | None,
+    soundex_keys: Sequence[str],
+    limit: int = 500,
+) -> list[KnownPerson]:
+    """Known people sharing a blocking key with the subject (identifier, birth date or name sound)."""
+    conds: list[Any] = [col(KnownPerson.soundex_key).contains(f",{k},") for k in soundex_keys]
+    if dob is not None:
+        conds.append(KnownPerson.date_of_birth == dob)
+    if pnc:
+        conds.append(KnownPerson.pnc_number == pnc)
+    if records_id:
+        conds.append(KnownPerson.records_id == records_id)
+    if not conds:
+        return []
+    stmt = select(KnownPerson).where(or_(*conds)).limit(limit)
+    return list(session.exec(stmt).all())
+
+
+def known_person_by_source(session: Session, source: str, source_id: str) -> KnownPerson | None:
+    stmt = select(KnownPerson).where(KnownPerson.source == source, KnownPerson.source_id == source_id)
+    return session.exec(stmt).first()
+
+
+def known_person_by_ref(session: Session, person_ref: str) -> KnownPerson | None:
+    stmt = (
+        select(KnownPerson)
+        .where(KnownPerson.person_ref == person_ref)
+        .order_by(col(KnownPerson.updated_at).desc())
+    )
+    return session.exec(stmt).first()
+
+
+def get_review(session: Session, review_id: str, *, for_update: bool = False) -> MatchReview | None:
+    stmt = select(MatchReview).where(MatchReview.id == review_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def reviews_of(session: Session, referral_id: str) -> list[MatchReview]:
+    stmt = select(MatchReview).where(MatchReview.referral_id == referral_id).order_by(col(MatchReview.score))
+    return list(session.exec(stmt).all())
+
+
+def list_reviews(
+    session: Session, *, status: str | None, limit: int, offset: int
+) -> tuple[list[MatchReview], int]:
+    conds: list[Any] = [MatchReview.status == status] if status else []
+    total = session.exec(select(func.count()).select_from(MatchReview).where(*conds)).one()
+    stmt = (
+        select(MatchReview)
+        .where(*conds)
+        .order_by(col(MatchReview.created_at), col(MatchReview.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all()), int(total)
+
+
+# -- webhooks --------------------------------------------------------------------------------------
+def due_deliveries(session: Session, now: datetime, limit: int) -> list[WebhookDelivery]:
+    stmt = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
+        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.created_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.exec(stmt).all())
+
+
+def deliveries_of(session: Session, referral_id: str) -> list[WebhookDelivery]:
+    stmt = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.referral_id == referral_id)
+        .order_by(col(WebhookDelivery.created_at))
+    )
+    return list(session.exec(stmt).all())
+
+
+def attempts_of(session: Session, delivery_id: str) -> list[WebhookAttempt]:
+    stmt = (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery_id)
+        .order_by(col(WebhookAttempt.id))
+    )
+    return list(session.exec(stmt).all())

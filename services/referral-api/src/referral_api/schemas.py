@@ -1,0 +1,257 @@
+"""API models for referrals, their status and the match review queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from hhpu_shared.events.contracts.common import HarmDomain
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+StatutoryStatus = Literal["convicted", "on_licence", "unconvicted_suspect"]
+Route = Literal["mappa", "iom_panel", "partner_referral", "internal_police_unit"]
+Urgency = Literal["low", "normal", "high", "urgent"]
+LegalGateway = Literal[
+    "cda1998_s115", "cda1998_s17a", "dpa2018_part3", "pcsc2022_s16", "common_law", "consent", "other"
+]
+WithdrawalReason = Literal[
+    "no_longer_required",
+    "mistaken_or_duplicate",
+    "subject_moved_away",
+    "subject_in_custody",
+    "subject_deceased",
+    "consent_or_gateway_withdrawn",
+    "other",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Identifier(Strict):
+    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    value: Text100
+
+
+class Subject(Strict):
+    """The person referred."""
+
+    given_name: Text100
+    family_name: Text100
+    middle_names: Text200 | None = None
+    aliases: list[Text200] = Field(default_factory=list, max_length=20)
+    date_of_birth: date | None = None
+    pnc_number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=20)] | None
+    ) = Field(default=None, pattern=r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
+    other_identifiers: list[Identifier] = Field(default_factory=list, max_length=10)
+    area: Text100 | None = None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_dob(cls, v: date | None) -> date | None:
+        if v is None:
+            return v
+        if v > datetime.now(UTC).date():
+            raise ValueError("[date_in_future] The date of birth is in the future.")
+        if v < date(1900, 1, 1):
+            raise ValueError("[date_too_early] The date of birth is before 1900.")
+        return v
+
+
+class Concern(Strict):
+    """Why the agency believes the person causes or will cause serious harm."""
+
+    domains: list[HarmDomain] = Field(min_length=1, max_length=7)
+    offence_types: list[Text100] = Field(default_factory=list, max_length=20)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    evidence_summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)] | None = None
+
+
+class Mappa(Strict):
+    category: Literal[1, 2, 3, 4] | None = None
+    level: Literal[1, 2, 3] | None = None
+
+
+class Referrer(Strict):
+    """Who at the agency to contact about this referral."""
+
+    name: Text200
+    role: Text100 | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+
+
+REFERRAL_EXAMPLE: dict[str, Any] = {
+    "partner_reference": "DAS-2026-0412",
+    "subject": {
+        "given_name": "Dean",
+        "middle_names": "Jon",
+        "family_name": "Marsh",
+        "date_of_birth": "1991-03-14",
+        "aliases": [],
+        "area": "Guildford",
+    },
+    "concern": {
+        "domains": ["domestic_abuse", "stalking"],
+        "offence_types": ["controlling or coercive behaviour", "stalking"],
+        "reason": "Disclosures by two former partners of coercive control and following.",
+        "evidence_summary": "Key-worker notes of 3 and 17 February 2026.",
+    },
+    "risk_indicators": ["escalation", "separation", "multiple victims"],
+    "statutory_status": "unconvicted_suspect",
+    "route": "partner_referral",
+    "urgency": "high",
+    "legal_gateway": "cda1998_s115",
+    "referrer": {"name": "A. Key-worker", "role": "Recovery worker", "email": "keyworker@das.example.org"},
+}
+
+
+class ReferralCreate(Strict):
+    """A referral as a partner agency submits it (the agency comes from its credentials)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REFERRAL_EXAMPLE]})
+
+    partner_reference: Text100 | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:\-]*$")
+    subject: Subject
+    concern: Concern
+    risk_indicators: list[Text200] = Field(default_factory=list, max_length=30)
+    statutory_status: StatutoryStatus
+    mappa: Mappa | None = None
+    route: Route = "partner_referral"
+    urgency: Urgency = "normal"
+    legal_gateway: LegalGateway
+    legal_gateway_detail: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
+        Field(default=None, validate_default=True)
+    )
+    referrer: Referrer
+
+    @field_validator("legal_gateway_detail")
+    @classmethod
+    def _detail_for_other(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("legal_gateway") == "other" and not v:
+            raise ValueError("[required] Name the legal gateway when it is 'other'.")
+        return v
+
+
+class HistoryEntry(BaseModel):
+    from_status: str | None
+    to_status: str
+    reason_code: str | None
+    note: str | None = None
+    at: datetime
+
+
+class ReferralPublic(ReferralCreate):
+    """A referral as stored, with where it stands (match details are shown to unit staff only)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=None)
+
+    id: str
+    agency_id: str
+    status: str
+    status_reason: str | None
+    eligible: bool | None
+    screening_reasons: list[str]
+    submitted_at: datetime
+    updated_at: datetime
+    match_grade: str | None = None
+    matched_person_ref: str | None = None
+
+
+class ReferralSummary(BaseModel):
+    """One row of a referral list: no personal data, open the referral for the subject."""
+
+    id: str
+    agency_id: str
+    partner_reference: str | None
+    status: str
+    domains: list[str]
+    urgency: str
+    route: str
+    eligible: bool | None
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class Outcome(BaseModel):
+    decided: bool
+    summary: str
+    reason_code: str | None
+    note: str | None = None
+
+
+class ReferralStatusPublic(BaseModel):
+    """What became of a referral, for the referring agency."""
+
+    referral_id: str
+    partner_reference: str | None
+    status: str
+    eligible: bool | None
+    reasons: list[str]
+    outcome: Outcome
+    history: list[HistoryEntry]
+
+
+class WithdrawRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason_code": "no_longer_required"}]}
+    )
+
+    reason_code: WithdrawalReason
+    note: OptText | None = None
+
+
+class KnownPersonPublic(BaseModel):
+    person_ref: str
+    source: str
+    given_name: str
+    middle_names: str | None
+    family_name: str
+    aliases: list[str]
+    date_of_birth: date | None
+    pnc_number: str | None
+    records_id: str | None
+    area: str | None
+
+
+class MatchReviewPublic(BaseModel):
+    """A probable or possible match, with both sides for the reviewer to compare."""
+
+    id: str
+    referral_id: str
+    grade: str
+    score: float
+    reasons: list[str]
+    status: str
+    resolved_by: str | None
+    resolved_at: datetime | None
+    note: str | None
+    created_at: datetime
+    subject: Subject
+    candidate: KnownPersonPublic | None
+
+
+class MatchReviewPage(BaseModel):
+    items: list[MatchReviewPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReviewDecision(Strict):
+    note: OptText | None = None

@@ -1,0 +1,127 @@
+"""Fixtures of the referral-api tests: an app on SQLite, agencies with partner identities, bodies."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import EventData, event_spec
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.testing.plugin import identity_headers, unique
+from referral_api.app import create_app
+from referral_api.runtime import ReferralRuntime
+from referral_api.schemas import REFERRAL_EXAMPLE
+from referral_api.settings import ReferralSettings
+
+ADMIN = identity_headers("administrator", subject="user:admin")
+STAFF = identity_headers("offender_manager", subject="user:om1")
+SYSTEM = identity_headers("system", subject="system:gateway", kind="system")
+
+
+@dataclass
+class Agency:
+    id: str
+    name: str
+    headers: dict[str, str]
+    webhook_secret: str | None = None
+
+
+@dataclass
+class Env:
+    app: FastAPI
+    client: TestClient
+    runtime: ReferralRuntime
+
+    def agency(self, name: str | None = None, webhook_url: str | None = None) -> Agency:
+        body: dict[str, Any] = {
+            "name": name or unique("Agency "),
+            "agency_type": "drug_and_alcohol_service",
+            "contact_name": "Referrals lead",
+        }
+        if webhook_url:
+            body["webhook_url"] = webhook_url
+        r = self.client.post("/api/v1/agencies", json=body, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        data = r.json()
+        headers = identity_headers("partner_agency", subject=f"agency:{data['id']}", agency_id=data["id"])
+        return Agency(data["id"], data["name"], headers, data.get("webhook_secret"))
+
+    def submit(self, agency: Agency, body: dict[str, Any], key: str | None = None) -> Any:
+        headers = dict(agency.headers)
+        if key:
+            headers["Idempotency-Key"] = key
+        return self.client.post("/api/v1/referrals", json=body, headers=headers)
+
+    def event_types(self, referral_id: str | None = None) -> list[str]:
+        with Session(self.runtime.engine) as s:
+            stmt = select(OutboxRecord).order_by(OutboxRecord.seq)  # type: ignore[arg-type]
+            rows = s.exec(stmt).all()
+        return [r.type for r in rows if referral_id is None or r.aggregateid == referral_id]
+
+    def deliver(self, data: EventData, aggregate_id: str) -> int:
+        """Put an event on the in-process bus and let the service's consumer handle it."""
+        spec = event_spec(data)
+        env = Envelope(
+            type=spec.name,
+            producer="test",
+            correlation_id=unique("c"),
+            aggregate_type=spec.aggregate_type,
+            aggregate_id=aggregate_id,
+            data=data.model_dump(mode="json"),
+        )
+        assert self.runtime.bus is not None
+        self.runtime.bus.append([OutboundMessage(spec.topic, aggregate_id.encode(), env.to_bytes(), [])])
+        consumer = self.runtime.build_consumer()
+        assert consumer is not None
+        return consumer.run_once(0.1)
+
+    def status(self, referral_id: str) -> str:
+        r = self.client.get(f"/api/v1/referrals/{referral_id}", headers=STAFF)
+        assert r.status_code == 200, r.text
+        return str(r.json()["status"])
+
+
+@pytest.fixture
+def ref_settings(sqlite_url: str) -> ReferralSettings:
+    return ReferralSettings(database_url=sqlite_url, webhook_backoff_s=0.05, webhook_timeout_s=2.0)
+
+
+@pytest.fixture
+def ref_env(ref_settings: ReferralSettings) -> Iterator[Env]:
+    app = create_app(ref_settings, run_consumer=False, run_webhooks=False)
+    runtime = app.state.runtime
+    client = TestClient(app)
+    yield Env(app, client, runtime)
+    runtime.stop()
+    runtime.deliverer.client.close()
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def make_body() -> Callable[..., dict[str, Any]]:
+    """A valid referral body (the Dean Marsh example) with overrides by dotted path."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        body = copy.deepcopy(REFERRAL_EXAMPLE)
+        body["partner_reference"] = unique("DAS-")
+        for path, value in overrides.items():
+            node = body
+            parts = path.split("__")
+            for p in parts[:-1]:
+                node = node[p]
+            if value is ...:
+                node.pop(parts[-1], None)
+            else:
+                node[parts[-1]] = value
+        return body
+
+    return make
