@@ -1,0 +1,1 @@
+"""Pure functions over plain data: lifecycle, risk tools, catalogue, caseloads, statistics."""

@@ -1,0 +1,77 @@
+"""Suitability assessment helpers: the checklist, urgency, trigger summaries, how a case was identified."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+CHECKLIST: dict[str, str] = {
+    "in_high_harm_scope": "Offending or concern is in a high-harm domain",
+    "recent_offending": "Offending or concern in the last 12 months",
+    "escalation": "Frequency or gravity is escalating",
+    "victims_identified": "Current or potential victims identified",
+    "not_managed_elsewhere": "Not already managed under MAPPA/IOM elsewhere",
+    "partner_information": "Partner agencies' information gathered",
+    "capacity_to_manage": "The unit can add value by managing",
+}
+RECOMMENDATIONS = ("adopt", "decline", "defer")
+URGENCY_ORDER = ("low", "normal", "high", "urgent")
+
+
+def urgency_rank(value: str | None) -> int:
+    return URGENCY_ORDER.index(value) if value in URGENCY_ORDER else 1
+
+
+def max_urgency(values: Iterable[str | None]) -> str:
+    best = 1
+    for v in values:
+        best = max(best, urgency_rank(v))
+    return URGENCY_ORDER[best]
+
+
+def checklist_errors(items: dict[str, bool | None]) -> list[str]:
+    return [k for k in items if k not in CHECKLIST]
+
+
+def checklist_progress(items: dict[str, bool | None]) -> dict[str, int]:
+    answered = sum(1 for k in CHECKLIST if items.get(k) is not None)
+    met = sum(1 for k in CHECKLIST if items.get(k) is True)
+    return {"answered": answered, "met": met, "total": len(CHECKLIST)}
+
+
+def referral_detail(agency_id: str, domains: Sequence[str], urgency: str, statutory_status: str) -> str:
+    scope = ", ".join(domains) or "no domain"
+    return f"referral from {agency_id}: {scope}; urgency {urgency}; {statutory_status}"
+
+
+def ranking_detail(rank: int, score: float, as_of: str, contributions: Sequence[dict[str, object]]) -> str:
+    top = ", ".join(f"{c['offence_code']} {float(str(c['weighted'])):.1f}" for c in contributions[:3])
+    return f"ranked {rank} (score {score:.1f}) on {as_of}" + (f"; top contributions: {top}" if top else "")
+
+
+def identified_by(sources: Sequence[str], internal_agencies: frozenset[str] = frozenset({"police"})) -> str:
+    """How a person came to the unit, from the first trigger (e.g. ``referral:agency``, ``ranking``)."""
+    for s in sources:
+        kind, _, agency = s.partition(":")
+        if kind == "ranking":
+            return "algorithm"
+        if kind == "referral":
+            return "internal_referral" if agency in internal_agencies else "partner_referral"
+        if kind == "meeting":
+            return "iom_meeting"
+        if kind == "mappa":
+            return "mappa"
+    return "internal_referral"
+
+
+def summary(triggers: Sequence[tuple[str, str | None]]) -> str:
+    refs = sum(1 for s, _ in triggers if s == "referral")
+    ranks = sum(1 for s, _ in triggers if s == "ranking")
+    parts = []
+    if refs:
+        parts.append(f"{refs} referral(s)")
+    if ranks:
+        parts.append(f"{ranks} ranking candidate(s)")
+    manual = len(triggers) - refs - ranks
+    if manual:
+        parts.append(f"{manual} manual")
+    return "; ".join(parts) or "no trigger"

@@ -1,0 +1,224 @@
+"""Every query of the case-service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from case_service.models import (
+    Allocation,
+    Assessment,
+    AssessmentDecision,
+    AssessmentTrigger,
+    Case,
+    CaseNote,
+    CaseStatusChange,
+    Intervention,
+    Manager,
+    Person,
+    PersonHistory,
+    PersonIdentifier,
+    RiskAssessment,
+    TrainingRecord,
+)
+
+
+# -- people ----------------------------------------------------------------------------
+def person(s: Session, person_id: str) -> Person | None:
+    return s.get(Person, person_id)
+
+
+def person_by_records_id(s: Session, records_id: str) -> Person | None:
+    return s.exec(select(Person).where(Person.records_id == records_id)).first()
+
+
+def person_by_identifier(s: Session, kind: str, value: str) -> Person | None:
+    ident = s.exec(
+        select(PersonIdentifier).where(PersonIdentifier.kind == kind, PersonIdentifier.value == value)
+    ).first()
+    return s.get(Person, ident.person_id) if ident else None
+
+
+def identifiers(s: Session, person_id: str) -> Sequence[PersonIdentifier]:
+    return s.exec(select(PersonIdentifier).where(PersonIdentifier.person_id == person_id)).all()
+
+
+def identifier(s: Session, kind: str, value: str) -> PersonIdentifier | None:
+    return s.exec(
+        select(PersonIdentifier).where(PersonIdentifier.kind == kind, PersonIdentifier.value == value)
+    ).first()
+
+
+def person_history(s: Session, person_id: str) -> Sequence[PersonHistory]:
+    q = select(PersonHistory).where(PersonHistory.person_id == person_id).order_by(col(PersonHistory.at))
+    return s.exec(q).all()
+
+
+def people(
+    s: Session, *, limit: int, offset: int, include_merged: bool = False
+) -> tuple[Sequence[Person], int]:
+    q = select(Person)
+    if not include_merged:
+        q = q.where(col(Person.merged_into).is_(None))
+    total = s.exec(select(func.count()).select_from(q.subquery())).one()
+    rows = s.exec(q.order_by(col(Person.created_at), col(Person.id)).offset(offset).limit(limit)).all()
+    return rows, int(total)
+
+
+# -- assessments -----------------------------------------------------------------------
+def assessment(s: Session, assessment_id: str) -> Assessment | None:
+    return s.get(Assessment, assessment_id)
+
+
+def open_assessment(s: Session, person_id: str) -> Assessment | None:
+    return s.exec(select(Assessment).where(Assessment.open_key == person_id)).first()
+
+
+def triggers(s: Session, assessment_id: str) -> Sequence[AssessmentTrigger]:
+    q = (
+        select(AssessmentTrigger)
+        .where(AssessmentTrigger.assessment_id == assessment_id)
+        .order_by(col(AssessmentTrigger.received_at), col(AssessmentTrigger.id))
+    )
+    return s.exec(q).all()
+
+
+def trigger(s: Session, assessment_id: str, source: str, ref: str) -> AssessmentTrigger | None:
+    q = select(AssessmentTrigger).where(
+        AssessmentTrigger.assessment_id == assessment_id,
+        AssessmentTrigger.source == source,
+        AssessmentTrigger.ref == ref,
+    )
+    return s.exec(q).first()
+
+
+def decisions(s: Session, assessment_id: str) -> Sequence[AssessmentDecision]:
+    q = select(AssessmentDecision).where(AssessmentDecision.assessment_id == assessment_id)
+    return s.exec(q.order_by(col(AssessmentDecision.at))).all()
+
+
+def assessments(
+    s: Session, *, status: str | None, person_id: str | None, limit: int, offset: int
+) -> tuple[Sequence[Assessment], int]:
+    q = select(Assessment)
+    if status:
+        q = q.where(Assessment.status == status)
+    if person_id:
+        q = q.where(Assessment.person_id == person_id)
+    total = s.exec(select(func.count()).select_from(q.subquery())).one()
+    rows = s.exec(q.order_by(col(Assessment.opened_at).desc()).offset(offset).limit(limit)).all()
+    return rows, int(total)
+
+
+def assessments_for_person(s: Session, person_id: str) -> Sequence[Assessment]:
+    return s.exec(select(Assessment).where(Assessment.person_id == person_id)).all()
+
+
+def assessments_opened_since(s: Session, since: datetime) -> Sequence[Assessment]:
+    q = select(Assessment).where(col(Assessment.opened_at) >= since).order_by(col(Assessment.opened_at))
+    return s.exec(q).all()
+
+
+# -- cases -----------------------------------------------------------------------------
+def case(s: Session, case_id: str) -> Case | None:
+    return s.get(Case, case_id)
+
+
+def active_case(s: Session, person_id: str) -> Case | None:
+    return s.exec(select(Case).where(Case.active_key == person_id)).first()
+
+
+def cases_for_person(s: Session, person_id: str) -> Sequence[Case]:
+    return s.exec(select(Case).where(Case.person_id == person_id).order_by(col(Case.created_at))).all()
+
+
+def cases(
+    s: Session,
+    *,
+    status: str | None = None,
+    cohort: str | None = None,
+    manager_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Case], int]:
+    q = select(Case)
+    if status:
+        q = q.where(Case.status == status)
+    if cohort:
+        q = q.where(Case.cohort == cohort)
+    if manager_id:
+        q = q.where(Case.manager_id == manager_id)
+    total = s.exec(select(func.count()).select_from(q.subquery())).one()
+    rows = s.exec(q.order_by(col(Case.created_at), col(Case.id)).offset(offset).limit(limit)).all()
+    return rows, int(total)
+
+
+def managed_cases(s: Session) -> Sequence[Case]:
+    return s.exec(select(Case).where(Case.status == "managed")).all()
+
+
+def adopted_cases(s: Session) -> Sequence[Case]:
+    return s.exec(select(Case).where(col(Case.adopted_on).is_not(None))).all()
+
+
+def status_changes(s: Session, case_id: str) -> Sequence[CaseStatusChange]:
+    q = select(CaseStatusChange).where(CaseStatusChange.case_id == case_id)
+    return s.exec(q.order_by(col(CaseStatusChange.at), col(CaseStatusChange.id))).all()
+
+
+# -- risk, notes, interventions --------------------------------------------------------
+def risk_history(s: Session, case_id: str, tool: str | None = None) -> Sequence[RiskAssessment]:
+    q = select(RiskAssessment).where(RiskAssessment.case_id == case_id)
+    if tool:
+        q = q.where(RiskAssessment.tool == tool)
+    return s.exec(q.order_by(col(RiskAssessment.assessed_on), col(RiskAssessment.recorded_at))).all()
+
+
+def all_risk_assessments(s: Session) -> Sequence[RiskAssessment]:
+    return s.exec(select(RiskAssessment)).all()
+
+
+def note(s: Session, note_id: str) -> CaseNote | None:
+    return s.get(CaseNote, note_id)
+
+
+def notes(s: Session, case_id: str) -> Sequence[CaseNote]:
+    q = select(CaseNote).where(CaseNote.case_id == case_id).order_by(col(CaseNote.at), col(CaseNote.id))
+    return s.exec(q).all()
+
+
+def intervention(s: Session, intervention_id: str) -> Intervention | None:
+    return s.get(Intervention, intervention_id)
+
+
+def interventions(s: Session, case_id: str | None = None) -> Sequence[Intervention]:
+    q = select(Intervention)
+    if case_id:
+        q = q.where(Intervention.case_id == case_id)
+    return s.exec(q.order_by(col(Intervention.recorded_at))).all()
+
+
+# -- managers --------------------------------------------------------------------------
+def manager(s: Session, manager_id: str) -> Manager | None:
+    return s.get(Manager, manager_id)
+
+
+def manager_by_staff_id(s: Session, staff_id: str) -> Manager | None:
+    return s.exec(select(Manager).where(Manager.staff_id == staff_id)).first()
+
+
+def managers(s: Session) -> Sequence[Manager]:
+    return s.exec(select(Manager).order_by(col(Manager.name), col(Manager.id))).all()
+
+
+def training(s: Session, manager_id: str | None = None) -> Sequence[TrainingRecord]:
+    q = select(TrainingRecord)
+    if manager_id:
+        q = q.where(TrainingRecord.manager_id == manager_id)
+    return s.exec(q.order_by(col(TrainingRecord.completed_on))).all()
+
+
+def allocations(s: Session, case_id: str) -> Sequence[Allocation]:
+    return s.exec(select(Allocation).where(Allocation.case_id == case_id).order_by(col(Allocation.at))).all()

@@ -1,0 +1,14 @@
+"""HTTP routes by area."""
+
+from case_service.routes import assessments, cases, interventions, managers, notes, people, reports, risk
+
+ROUTERS = [
+    people.router,
+    cases.router,
+    assessments.router,
+    risk.router,
+    notes.router,
+    interventions.router,
+    managers.router,
+    reports.router,
+]

@@ -1,0 +1,253 @@
+"""API models (pydantic 2): XCreate / XUpdate / XPublic / XPage."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
+IdentifiedBy = Literal["mappa", "iom_meeting", "algorithm", "partner_referral", "internal_referral"]
+SubjectCategory = Literal["suspect", "convicted", "victim", "witness", "other"]
+CaseStatus = Literal["candidate", "under_assessment", "managed", "exited"]
+DecisionT = Literal["adopt", "decline", "defer"]
+Urgency = Literal["low", "normal", "high", "urgent"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PersonCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"given_name": "Dean", "family_name": "Marsh", "date_of_birth": "1991-03-14"}]
+        },
+    )
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    middle_names: str | None = Field(default=None, max_length=200)
+    aliases: list[str] = Field(default_factory=list, max_length=20)
+    date_of_birth: date | None = None
+    pnc_number: str | None = Field(default=None, max_length=20)
+    records_id: str | None = Field(default=None, max_length=64)
+    area: str | None = Field(default=None, max_length=64)
+
+
+class PersonUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    middle_names: str | None = Field(default=None, max_length=200)
+    aliases: list[str] | None = None
+    date_of_birth: date | None = None
+    area: str | None = Field(default=None, max_length=64)
+
+
+class IdentifierPublic(_Out):
+    kind: str
+    value: str
+    source: str | None
+
+
+class PersonHistoryPublic(_Out):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class PersonPublic(_Out):
+    id: str
+    records_id: str | None
+    given_name: str
+    family_name: str
+    middle_names: str | None
+    aliases: list[str]
+    date_of_birth: date | None
+    area: str | None
+    merged_into: str | None
+    created_at: datetime
+    updated_at: datetime
+    identifiers: list[IdentifierPublic] = []
+    history: list[PersonHistoryPublic] = []
+    case_ids: list[str] = []
+
+
+class PersonPage(BaseModel):
+    data: list[PersonPublic]
+    count: int
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    merged_person_id: str = Field(min_length=1, max_length=32)
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": "0f3a...",
+                    "cohort": "visor",
+                    "mappa_category": 1,
+                    "mappa_level": 1,
+                    "identified_by": "mappa",
+                    "subject_category": "convicted",
+                    "statutory_status": "notification_requirements",
+                }
+            ]
+        },
+    )
+    person_id: str
+    cohort: Cohort
+    mappa_category: int | None = Field(default=None, ge=1, le=4)
+    mappa_level: int | None = Field(default=None, ge=1, le=3)
+    identified_by: IdentifiedBy
+    subject_category: SubjectCategory = "suspect"
+    statutory_status: str | None = Field(default=None, max_length=64)
+    next_review_on: date | None = None
+
+
+class CaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cohort: Cohort | None = None
+    mappa_category: int | None = Field(default=None, ge=1, le=4)
+    mappa_level: int | None = Field(default=None, ge=1, le=3)
+    subject_category: SubjectCategory | None = None
+    statutory_status: str | None = Field(default=None, max_length=64)
+    next_review_on: date | None = None
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"to": "exited", "reason_code": "risk_reduced"}]}
+    )
+    to: CaseStatus
+    reason_code: str | None = Field(default=None, max_length=32)
+
+
+class AllocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    manager_id: str | None = Field(default=None, description="omit to take the suggestion")
+
+
+class StatusChangePublic(_Out):
+    from_status: str | None
+    to_status: str
+    reason_code: str | None
+    actor: str
+    at: datetime
+
+
+class CasePublic(_Out):
+    id: str
+    person_id: str
+    status: str
+    cohort: str
+    mappa_category: int | None
+    mappa_level: int | None
+    identified_by: str
+    statutory_status: str | None
+    subject_category: str
+    manager_id: str | None
+    risk_band: str | None
+    next_review_on: date | None
+    assessment_id: str | None
+    exit_reason: str | None
+    adopted_on: date | None
+    exited_on: date | None
+    created_at: datetime
+    history: list[StatusChangePublic] = []
+
+
+class CasePage(BaseModel):
+    data: list[CasePublic]
+    count: int
+
+
+class TriggerPublic(_Out):
+    source: str
+    ref: str
+    origin: str | None
+    detail: str | None
+    urgency: str
+    data: dict[str, Any]
+    received_at: datetime
+
+
+class DecisionPublic(_Out):
+    decision: str
+    decided_by: str
+    recorded_by: str
+    cohort: str | None
+    reason: str | None
+    source: str
+    at: datetime
+
+
+class AssessmentPublic(_Out):
+    id: str
+    person_id: str
+    status: str
+    urgency: str
+    checklist: dict[str, Any]
+    recommendation: str | None
+    recommendation_by: str | None
+    recommendation_note: str | None
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    cohort: str | None
+    case_id: str | None
+    opened_at: datetime
+    triggers: list[TriggerPublic] = []
+    decisions: list[DecisionPublic] = []
+
+
+class AssessmentPage(BaseModel):
+    data: list[AssessmentPublic]
+    count: int
+
+
+class AssessmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: str
+    detail: str | None = Field(default=None, max_length=2000)
+    urgency: Urgency = "normal"
+
+
+class ChecklistUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"items": {"in_high_harm_scope": True}}]}
+    )
+    items: dict[str, bool | None]
+
+
+class RecommendationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recommendation: DecisionT
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"decision": "adopt", "decided_by": "DI Jane Hart", "cohort": "hhpu"}]
+        },
+    )
+    decision: DecisionT
+    decided_by: str = Field(min_length=1, max_length=128, description="the named person who decided")
+    cohort: Cohort | None = None
+    reason: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _reason_for_decline(self) -> DecisionIn:
+        if self.decision == "decline" and not self.reason:
+            raise ValueError("[required] a decline needs a reason")
+        return self

@@ -1,0 +1,189 @@
+"""API models for risk assessments, notes, interventions, managers and reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Rating = Literal["absent", "some", "present"]
+Band = Literal["low", "medium", "high", "very_high"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Rm2000In(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "age": 22,
+                    "sexual_appearances": 2,
+                    "criminal_appearances": 6,
+                    "violent_appearances": 1,
+                    "burglary": False,
+                    "male_victim": True,
+                    "stranger_victim": True,
+                }
+            ]
+        },
+    )
+    age: int = Field(ge=0, le=120)
+    sexual_appearances: int = Field(ge=0, le=100)
+    criminal_appearances: int = Field(ge=0, le=500)
+    violent_appearances: int = Field(ge=0, le=500)
+    burglary: bool = False
+    male_victim: bool = False
+    stranger_victim: bool = False
+    never_married: bool = False
+    non_contact_offence: bool = False
+    assessed_on: date | None = None
+
+
+class ArmsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    risk: dict[str, Rating]
+    protective: dict[str, Rating]
+    assessed_on: date | None = None
+
+
+class IomIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    likelihood: Literal["low", "medium", "high"]
+    harm: Band
+    assessed_on: date | None = None
+
+
+class RiskPublic(_Out):
+    id: str
+    case_id: str
+    tool: str
+    inputs: dict[str, Any]
+    result: dict[str, Any]
+    band: str
+    assessed_by: str
+    assessed_on: date
+    next_due: date
+    recorded_at: datetime
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "assessment", "text": "Engagement appears superficial."}]},
+    )
+    kind: Literal["fact", "assessment"]
+    text: str = Field(min_length=1, max_length=20000)
+    corrects_note_id: str | None = None
+
+
+class NotePublic(_Out):
+    id: str
+    case_id: str
+    kind: str
+    text: str
+    author: str
+    corrects_note_id: str | None
+    at: datetime
+    corrected_by: list[str] = []
+
+
+class InterventionCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"code": "home_address_check", "agency": "police", "started_on": "2026-11-02"}]
+        },
+    )
+    code: str = Field(max_length=64)
+    agency: str = Field(min_length=1, max_length=64)
+    started_on: date | None = None
+    ended_on: date | None = None
+    status: Literal["planned", "active", "completed", "ended_early"] = "active"
+    outcome: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _dates(self) -> InterventionCreate:
+        if self.started_on and self.ended_on and self.ended_on < self.started_on:
+            raise ValueError("[before_start] an intervention cannot end before it started")
+        return self
+
+
+class InterventionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ended_on: date | None = None
+    status: Literal["planned", "active", "completed", "ended_early"] | None = None
+    outcome: str | None = Field(default=None, max_length=4000)
+
+
+class InterventionPublic(_Out):
+    id: str
+    case_id: str
+    code: str
+    category: str
+    cohort: str
+    agency: str
+    started_on: date | None
+    ended_on: date | None
+    status: str
+    outcome: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class InterventionTypePublic(BaseModel):
+    code: str
+    name: str
+    category: str
+
+
+class ManagerCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"staff_id": "om-17", "name": "PC Ann Lee"}]}
+    )
+    staff_id: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=200)
+    capacity_points: float | None = Field(default=None, gt=0, le=500)
+
+
+class ManagerUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    capacity_points: float | None = Field(default=None, gt=0, le=500)
+    active: bool | None = None
+
+
+class TrainingCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"course": "mosovo", "completed_on": "2026-01-20"}]}
+    )
+    course: Literal["mosovo", "iom", "domestic_abuse", "arms", "rm2000"]
+    completed_on: date
+    expires_on: date | None = None
+
+
+class TrainingPublic(_Out):
+    id: str
+    course: str
+    completed_on: date
+    expires_on: date | None
+
+
+class ManagerPublic(_Out):
+    id: str
+    staff_id: str
+    name: str
+    capacity_points: float
+    active: bool
+    training: list[TrainingPublic] = []
+
+
+class SuggestionPublic(BaseModel):
+    manager_id: str | None
+    points_after: float | None
+    utilisation_after: float | None
+    reasons: list[str]
+    considered: list[dict[str, Any]]

@@ -1,0 +1,1 @@
+"""Business rules of the case-service. Functions take a UnitOfWork and never commit."""

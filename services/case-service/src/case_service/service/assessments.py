@@ -1,0 +1,224 @@
+"""Suitability assessments: one open per person gathering every trigger; decisions by a named person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hhpu_shared.errors import Conflict, ValidationProblem, field_error
+from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
+from hhpu_shared.events.contracts.common import Trigger
+from hhpu_shared.uow import UnitOfWork
+
+from case_service import repository as repo
+from case_service.domain import suitability
+from case_service.models import Assessment, AssessmentDecision, AssessmentTrigger, Person, now
+from case_service.service import cases
+from case_service.service.common import (
+    actor,
+    alter,
+    collect,
+    consult,
+    get_or_404,
+    insert_or_existing,
+    person_ref,
+)
+
+
+def _trigger_model(t: AssessmentTrigger) -> Trigger:
+    return Trigger(source=t.source, ref=t.ref, detail=t.detail)  # type: ignore[arg-type, unused-ignore]
+
+
+def _open_or_get(uow: UnitOfWork, person: Person, urgency: str) -> tuple[Assessment, bool]:
+    s = uow.session
+    found = repo.open_assessment(s, person.id)
+    if found is not None:
+        return found, False
+    row = Assessment(person_id=person.id, open_key=person.id, urgency=urgency)
+    return insert_or_existing(uow, row, lambda: repo.open_assessment(s, person.id))
+
+
+def add_trigger(
+    uow: UnitOfWork,
+    person: Person,
+    *,
+    source: str,
+    ref: str,
+    origin: str | None,
+    detail: str | None,
+    urgency: str,
+    data: dict[str, Any],
+    why: str,
+) -> tuple[Assessment, bool]:
+    """Open the person's assessment or extend the open one; returns (assessment, trigger_was_new)."""
+    s = uow.session
+    a, opened = _open_or_get(uow, person, urgency)
+    if not opened and repo.trigger(s, a.id, source, ref) is not None:
+        return a, False  # the same referral or candidate again: nothing new
+    row = AssessmentTrigger(
+        assessment_id=a.id, source=source, ref=ref, origin=origin, detail=detail, urgency=urgency, data=data
+    )
+    t, created = insert_or_existing(uow, row, lambda: repo.trigger(s, a.id, source, ref))
+    if not created:
+        return a, False
+    a.urgency = suitability.max_urgency([a.urgency, urgency])
+    if opened:
+        collect(uow, "assessment", a.id, why, person_id=person.id, trigger=source)
+        case = cases.ensure_candidate(uow, person, a, source_key=f"{source}:{origin or ''}", why=why)
+        a.case_id = case.id
+        uow.emit(
+            AssessmentOpened(
+                assessment_id=a.id,
+                person_id=person.id,
+                records_id=person.records_id,
+                person_label=person.label,
+                triggers=(_trigger_model(t),),
+                urgency=a.urgency,
+                summary=suitability.summary([(source, detail)]) + (f": {detail}" if detail else ""),
+            ),
+            aggregate_id=a.id,
+            subject=person_ref(person.id),
+        )
+    else:
+        alter(uow, "assessment", a.id, why, trigger_added=source)
+        uow.emit(
+            AssessmentTriggerAdded(assessment_id=a.id, person_id=person.id, trigger=_trigger_model(t)),
+            aggregate_id=a.id,
+            subject=person_ref(person.id),
+        )
+    return a, True
+
+
+def get(uow: UnitOfWork, assessment_id: str, justification: str) -> Assessment:
+    a = get_or_404(repo.assessment(uow.session, assessment_id), "assessment")
+    consult(uow, "assessment", a.id, justification, person_id=a.person_id)
+    return a
+
+
+def _require_open(a: Assessment) -> None:
+    if a.status != "open":
+        raise Conflict(f"the assessment is {a.status}; it no longer takes changes", code="assessment_closed")
+
+
+def update_checklist(
+    uow: UnitOfWork, assessment_id: str, items: dict[str, bool | None], why: str
+) -> Assessment:
+    a = get_or_404(repo.assessment(uow.session, assessment_id), "assessment")
+    _require_open(a)
+    unknown = suitability.checklist_errors(items)
+    if unknown:
+        raise ValidationProblem(
+            [field_error(f"items.{k}", "unknown_item", "not a checklist item") for k in unknown]
+        )
+    a.checklist = {**a.checklist, **items}
+    alter(uow, "assessment", a.id, why, checklist=sorted(items))
+    cases.start_assessment(uow, a, why)
+    return a
+
+
+def recommend(
+    uow: UnitOfWork, assessment_id: str, recommendation: str, note: str | None, why: str
+) -> Assessment:
+    a = get_or_404(repo.assessment(uow.session, assessment_id), "assessment")
+    _require_open(a)
+    a.recommendation, a.recommendation_note, a.recommendation_by = recommendation, note, actor(uow)
+    alter(uow, "assessment", a.id, why, recommendation=recommendation)
+    cases.start_assessment(uow, a, why)
+    return a
+
+
+def decide(
+    uow: UnitOfWork,
+    assessment_id: str,
+    *,
+    decision: str,
+    decided_by: str,
+    cohort: str | None,
+    reason: str | None,
+    source: str,
+    why: str,
+    default_cohort: str = "hhpu",
+) -> Assessment:
+    """Record a human decision. Adopt: the case becomes managed and a manager is suggested and allocated."""
+    s = uow.session
+    a = get_or_404(repo.assessment(s, assessment_id), "assessment")
+    if not decided_by.strip():
+        raise ValidationProblem([field_error("decided_by", "required", "a decision names who made it")])
+    _require_open(a)
+    person = get_or_404(repo.person(s, a.person_id), "person")
+    chosen = (cohort or default_cohort) if decision == "adopt" else cohort
+    s.add(
+        AssessmentDecision(
+            assessment_id=a.id,
+            decision=decision,
+            decided_by=decided_by,
+            recorded_by=actor(uow),
+            cohort=chosen,
+            reason=reason,
+            source=source,
+        )
+    )
+    a.decision, a.decided_by, a.decided_at, a.decision_reason = decision, decided_by, now(), reason
+    a.cohort = chosen
+    if decision != "defer":
+        a.status, a.open_key = "decided", None
+    alter(uow, "assessment", a.id, why, decision=decision, decided_by=decided_by)
+    trig = repo.triggers(s, a.id)
+    uow.emit(
+        AssessmentDecided(
+            assessment_id=a.id,
+            person_id=person.id,
+            records_id=person.records_id,
+            decision=decision,  # type: ignore[arg-type, unused-ignore]
+            decided_by=decided_by,
+            cohort=chosen,  # type: ignore[arg-type, unused-ignore]
+            referral_ids=tuple(t.ref for t in trig if t.source == "referral"),
+            reason=reason,
+        ),
+        aggregate_id=a.id,
+        subject=person_ref(person.id),
+    )
+    if decision == "adopt":
+        sources = [f"{t.source}:{t.origin or ''}" for t in trig]
+        if source.startswith("meeting") and not sources:
+            sources = ["meeting:"]
+        case = cases.adopt(uow, person, a, cohort=chosen or default_cohort, sources=sources, why=why)
+        a.case_id = case.id
+    elif decision == "decline":
+        cases.decline(uow, a, why)
+    return a
+
+
+def open_manual(uow: UnitOfWork, person: Person, detail: str | None, urgency: str, why: str) -> Assessment:
+    a, _ = add_trigger(
+        uow,
+        person,
+        source="manual",
+        ref=f"manual:{actor(uow)}:{now().isoformat()}",
+        origin=actor(uow),
+        detail=detail,
+        urgency=urgency,
+        data={},
+        why=why,
+    )
+    return a
+
+
+def move_to_person(uow: UnitOfWork, a: Assessment, keep: Person) -> None:
+    """On a merge: re-point an assessment; two open ones become one (triggers moved, history kept)."""
+    s = uow.session
+    if a.open_key is None:
+        a.person_id = keep.id
+        return
+    target = repo.open_assessment(s, keep.id)
+    if target is None:
+        a.person_id, a.open_key = keep.id, None
+        s.flush()
+        a.open_key = keep.id
+        return
+    for t in repo.triggers(s, a.id):
+        if repo.trigger(s, target.id, t.source, t.ref) is None:
+            t.assessment_id = target.id
+    a.person_id, a.open_key, a.status = keep.id, None, "merged"
+    a.decision_reason = f"merged into assessment {target.id}"
+    target.urgency = suitability.max_urgency([target.urgency, a.urgency])
+    s.flush()

@@ -1,0 +1,182 @@
+"""People: find or create from events, identifiers, changes with history, merging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.errors import Conflict
+from hhpu_shared.events.contracts.case import PersonMerged
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.uow import UnitOfWork
+
+from case_service import repository as repo
+from case_service.models import Person, PersonHistory, PersonIdentifier, now
+from case_service.service.common import (
+    actor,
+    alter,
+    collect,
+    consult,
+    get_or_404,
+    insert_or_existing,
+    person_ref,
+)
+
+
+def resolve(uow: UnitOfWork, person: Person) -> Person:
+    """Follow `merged_into` to the surviving record."""
+    seen = {person.id}
+    while person.merged_into:
+        nxt = repo.person(uow.session, person.merged_into)
+        if nxt is None or nxt.id in seen:
+            break
+        seen.add(nxt.id)
+        person = nxt
+    return person
+
+
+def history(uow: UnitOfWork, person_id: str, action: str, **detail: Any) -> None:
+    uow.session.add(PersonHistory(person_id=person_id, actor=actor(uow), action=action, detail=detail))
+
+
+def add_identifier(uow: UnitOfWork, person: Person, kind: str, value: str | None, source: str) -> None:
+    if not value or repo.identifier(uow.session, kind, value) is not None:
+        return
+    ident = PersonIdentifier(person_id=person.id, kind=kind, value=value, source=source)
+    _, created = insert_or_existing(uow, ident, lambda: repo.identifier(uow.session, kind, value))
+    if created:
+        history(uow, person.id, "identifier_added", kind=kind, source=source)
+
+
+def create(
+    uow: UnitOfWork, details: PersonDetails, *, records_id: str | None, source: str, why: str
+) -> Person:
+    rid = records_id or details.records_id
+    p = Person(
+        records_id=rid,
+        given_name=details.given_name,
+        family_name=details.family_name,
+        middle_names=details.middle_names,
+        aliases=list(details.aliases),
+        date_of_birth=details.date_of_birth,
+        area=details.area,
+    )
+    if rid:
+        p, created = insert_or_existing(uow, p, lambda: repo.person_by_records_id(uow.session, rid))
+        if not created:
+            return resolve(uow, p)
+    else:
+        uow.session.add(p)
+        uow.session.flush()
+    history(uow, p.id, "created", source=source)
+    collect(uow, "person", p.id, why, source=source)
+    if rid:
+        add_identifier(uow, p, "records_id", rid, source)
+    add_identifier(uow, p, "pnc", details.pnc_number, source)
+    return p
+
+
+def find_or_create(
+    uow: UnitOfWork, details: PersonDetails | None, *, records_id: str | None, source: str, why: str
+) -> Person:
+    """Match by records id, then by PNC number; otherwise create (never by name alone)."""
+    s = uow.session
+    rid = records_id or (details.records_id if details else None)
+    found = repo.person_by_records_id(s, rid) if rid else None
+    if found is None and rid:
+        found = repo.person_by_identifier(s, "records_id", rid)
+    if found is None and details and details.pnc_number:
+        found = repo.person_by_identifier(s, "pnc", details.pnc_number)
+    if found is not None:
+        found = resolve(uow, found)
+        if rid and found.records_id is None:
+            found.records_id = rid
+            found.updated_at = now()
+            history(uow, found.id, "records_id_set", source=source)
+            alter(uow, "person", found.id, why, field="records_id")
+        if details:
+            add_identifier(uow, found, "pnc", details.pnc_number, source)
+        if rid:
+            add_identifier(uow, found, "records_id", rid, source)
+        return found
+    if details is None:
+        details = PersonDetails(given_name="Unknown", family_name=f"(records {rid})", records_id=rid)
+    return create(uow, details, records_id=rid, source=source, why=why)
+
+
+def get(uow: UnitOfWork, person_id: str, justification: str) -> Person:
+    p = get_or_404(repo.person(uow.session, person_id), "person")
+    consult(uow, "person", p.id, justification)
+    return p
+
+
+UPDATABLE = ("given_name", "family_name", "middle_names", "aliases", "date_of_birth", "area")
+
+
+def update(uow: UnitOfWork, person_id: str, changes: dict[str, Any], justification: str) -> Person:
+    p = get_or_404(repo.person(uow.session, person_id), "person")
+    if p.merged_into:
+        raise Conflict("this record was merged; change the surviving record", code="person_merged")
+    changed: dict[str, Any] = {}
+    for k, v in changes.items():
+        if k in UPDATABLE and getattr(p, k) != v:
+            changed[k] = {"from": str(getattr(p, k)), "to": str(v)}
+            setattr(p, k, list(v) if k == "aliases" else v)
+    if changed:
+        p.updated_at = now()
+        history(uow, p.id, "changed", fields=changed)
+        alter(uow, "person", p.id, justification, fields=sorted(changed))
+    return p
+
+
+def merge(uow: UnitOfWork, surviving_id: str, merged_id: str, justification: str) -> Person:
+    """Merge `merged_id` into `surviving_id`: both rows kept, links moved with history, event emitted."""
+    s = uow.session
+    if surviving_id == merged_id:
+        raise Conflict("a record cannot be merged into itself", code="same_person")
+    keep = get_or_404(repo.person(s, surviving_id), "surviving person")
+    gone = get_or_404(repo.person(s, merged_id), "merged person")
+    if keep.merged_into or gone.merged_into:
+        raise Conflict("one of the records was already merged", code="person_merged")
+    from case_service.service import assessments, cases  # local: they import people
+
+    moved: dict[str, list[str]] = {"identifiers": [], "cases": [], "assessments": []}
+    for ident in repo.identifiers(s, gone.id):
+        ident.person_id = keep.id
+        moved["identifiers"].append(ident.kind)
+    keep_active = repo.active_case(s, keep.id)
+    for c in repo.cases_for_person(s, gone.id):
+        if c.active_key is not None and keep_active is not None:
+            cases.transition(uow, c, "exited", "duplicate", justification)
+        c.person_id = keep.id
+        if c.active_key is not None:
+            c.active_key = keep.id
+            keep_active = c
+        moved["cases"].append(c.id)
+    s.flush()
+    for a in repo.assessments_for_person(s, gone.id):
+        assessments.move_to_person(uow, a, keep)
+        moved["assessments"].append(a.id)
+    if keep.records_id is None and gone.records_id:
+        rid = gone.records_id
+        gone.records_id = None
+        s.flush()
+        keep.records_id = rid
+    gone.merged_into = keep.id
+    gone.updated_at = keep.updated_at = now()
+    history(uow, keep.id, "merged_in", merged_person_id=gone.id, moved=moved)
+    history(uow, gone.id, "merged_into", surviving_person_id=keep.id)
+    for pid in (keep.id, gone.id):
+        uow.audit(
+            AuditOperation.COMBINE,
+            subject_type="person",
+            subject_id=pid,
+            justification=justification,
+            detail={"surviving": keep.id, "merged": gone.id},
+        )
+    uow.emit(
+        PersonMerged(surviving_person_id=keep.id, merged_person_id=gone.id, merged_by=actor(uow)),
+        aggregate_id=keep.id,
+        subject=person_ref(keep.id),
+    )
+    return keep

@@ -1,0 +1,119 @@
+"""The fortnightly suitability report and the evaluation's figures, computed live."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from hhpu_shared.uow import UnitOfWork
+
+from case_service import repository as repo
+from case_service.domain import interventions as catalogue
+from case_service.domain import stats
+from case_service.service import managers
+from case_service.service.common import consult, today
+from case_service.settings import CaseSettings
+
+COHORT_GROUPS = {"iom_fixed": "IOM", "iom_flex": "IOM", "iom_free": "IOM", "visor": "ViSOR", "hhpu": "HHPU"}
+
+
+def suitability(uow: UnitOfWork, since: date | None, days: int, why: str) -> dict[str, Any]:
+    """People new to assess since a date, by source (algorithm, referral, both, manual)."""
+    s = uow.session
+    start = since or (today() - timedelta(days=days))
+    rows = repo.assessments_opened_since(s, datetime.combine(start, time.min, tzinfo=UTC))
+    groups: dict[str, list[dict[str, Any]]] = {"algorithm": [], "referral": [], "both": [], "manual": []}
+    for a in rows:
+        if a.status == "merged":
+            continue
+        person = repo.person(s, a.person_id)
+        trig = repo.triggers(s, a.id)
+        kinds = {t.source for t in trig}
+        key = (
+            "both"
+            if {"ranking", "referral"} <= kinds
+            else "algorithm"
+            if "ranking" in kinds
+            else "referral"
+            if "referral" in kinds
+            else "manual"
+        )
+        consult(uow, "person", a.person_id, why, view="suitability_report", assessment_id=a.id)
+        groups[key].append(
+            {
+                "assessment_id": a.id,
+                "person_id": a.person_id,
+                "person_label": person.label if person else "?",
+                "records_id": person.records_id if person else None,
+                "opened_at": a.opened_at.isoformat(),
+                "urgency": a.urgency,
+                "status": a.status,
+                "decision": a.decision,
+                "recommendation": a.recommendation,
+                "triggers": [{"source": t.source, "ref": t.ref, "detail": t.detail} for t in trig],
+            }
+        )
+    return {
+        "since": start.isoformat(),
+        "generated_on": today().isoformat(),
+        "counts": {k: len(v) for k, v in groups.items()},
+        "total": sum(len(v) for v in groups.values()),
+        "groups": groups,
+    }
+
+
+def _interventions_by_cohort(uow: UnitOfWork) -> dict[str, Any]:
+    rows = repo.interventions(uow.session)
+    groups = ["IOM", "ViSOR", "HHPU"]
+    cats: list[str] = list(catalogue.CATEGORIES)
+    table = [[0] * len(cats) for _ in groups]
+    by_type: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        g = COHORT_GROUPS.get(r.cohort, "HHPU")
+        table[groups.index(g)][cats.index(r.category)] += 1
+        by_type[(g, r.code)] += 1
+    test = stats.chi_square(table, groups, cats)
+    return {
+        "groups": groups,
+        "categories": cats,
+        "counts": table,
+        "by_type": [{"cohort_group": g, "code": c, "count": n} for (g, c), n in sorted(by_type.items())],
+        "chi_square": None
+        if test is None
+        else {
+            "statistic": round(test.statistic, 6),
+            "dof": test.dof,
+            "p_value": test.p_value,
+            "rows": test.rows,
+            "columns": test.columns,
+            "expected": [[round(x, 4) for x in r] for r in test.expected],
+            "note": "Pearson chi-square without continuity correction; low expected counts make p unreliable",
+        },
+    }
+
+
+def evaluation(
+    uow: UnitOfWork, settings: CaseSettings, start: date | None, end: date | None
+) -> dict[str, Any]:
+    """Aggregate figures only: no person is identified."""
+    s = uow.session
+    adopted = repo.adopted_cases(s)
+    end = end or today()
+    start = start or min((c.adopted_on for c in adopted if c.adopted_on), default=end)
+    spans = [(c.cohort, c.adopted_on, c.exited_on) for c in adopted if c.adopted_on]
+    coverage = managers.training_coverage(uow)
+    months = max(1, (end.year - start.year) * 12 + end.month - start.month + 1)
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "managed_by_month": stats.managed_by_month(spans, start, end),  # type: ignore[arg-type, unused-ignore]
+        "interventions": _interventions_by_cohort(uow),
+        "training": coverage,
+        "costs": stats.indicative_costs(
+            int(coverage["managers"]),
+            int(coverage["mosovo_trained"]),
+            settings.mosovo_cost_gbp,
+            settings.supervising_di_cost_gbp_per_year,
+            float(months),
+        ),
+    }
