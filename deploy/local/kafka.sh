@@ -136,8 +136,8 @@ cmd_start() {
     return 0
   fi
   rm -f "$PIDFILE"
-  local i
-  for i in 1 2 3 4 5 6 7 8 9 10; do # give a just-killed broker a moment to release its ports
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do # give a just-killed broker a moment to release its ports
     port_open "$PORT" || port_open "$CPORT" || break
     sleep 1
   done
