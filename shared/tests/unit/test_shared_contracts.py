@@ -8,20 +8,19 @@ import logging
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field
-from sqlmodel import Session, select
-
 from hhpu_shared.audit import AuditEntry, AuditOperation, write_audit
-from hhpu_shared.auth import Principal, mint_identity, verify_identity, IdentityError
+from hhpu_shared.auth import IdentityError, Principal, mint_identity, verify_identity
 from hhpu_shared.db import create_schema, make_engine, service_tables
+from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, parse_data, register, registered_events, topic_for
-from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.http import UoWDep, build_service_app
 from hhpu_shared.logging import JsonFormatter
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.testing.plugin import identity_headers
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
 
 
 def test_every_event_is_past_tense_frozen_and_routed_by_aggregate() -> None:
@@ -36,8 +35,14 @@ def test_every_event_is_past_tense_frozen_and_routed_by_aggregate() -> None:
 
 def test_envelope_round_trip_and_contract_validation() -> None:
     data = ReferralWithdrawn(referral_id="r1", agency_id="a1", reason_code="no_longer_needed")
-    env = Envelope(type="referral.withdrawn", producer="t", correlation_id="c", aggregate_type="referral",
-                   aggregate_id="r1", data=data.model_dump(mode="json"))
+    env = Envelope(
+        type="referral.withdrawn",
+        producer="t",
+        correlation_id="c",
+        aggregate_type="referral",
+        aggregate_id="r1",
+        data=data.model_dump(mode="json"),
+    )
     again = Envelope.from_bytes(env.to_bytes())
     assert again == env
     assert parse_data(again) == data
@@ -77,7 +82,9 @@ def _app(tmp_path):  # type: ignore[no-untyped-def]
 def test_problem_json_with_field_codes_and_nothing_stored(tmp_path) -> None:  # type: ignore[no-untyped-def]
     app, runtime = _app(tmp_path)
     with TestClient(app) as c:
-        r = c.post("/api/v1/things", json={"name": "toolongname", "count": "x"}, headers=identity_headers("analyst"))
+        r = c.post(
+            "/api/v1/things", json={"name": "toolongname", "count": "x"}, headers=identity_headers("analyst")
+        )
         assert r.status_code == 422
         assert r.headers["content-type"].startswith("application/problem+json")
         body = r.json()
@@ -85,7 +92,11 @@ def test_problem_json_with_field_codes_and_nothing_stored(tmp_path) -> None:  # 
         codes = {e["field"]: e["code"] for e in body["errors"]}
         assert codes == {"name": "too_long", "count": "not_an_integer"}
         assert c.post("/api/v1/things", json={"name": "a", "count": 1}).status_code == 401
-        ok = c.post("/api/v1/things", json={"name": "a", "count": 1}, headers=identity_headers("analyst", subject="u9"))
+        ok = c.post(
+            "/api/v1/things",
+            json={"name": "a", "count": 1},
+            headers=identity_headers("analyst", subject="u9"),
+        )
         assert ok.status_code == 201 and ok.headers["x-request-id"]
     with Session(runtime.engine) as s:
         entries = s.exec(select(AuditEntry)).all()
@@ -96,8 +107,15 @@ def test_audit_requires_justification(tmp_path) -> None:  # type: ignore[no-unty
     eng = make_engine(f"sqlite:///{tmp_path}/a.db")
     create_schema(eng, service_tables("zz_"))
     with Session(eng) as s, pytest.raises(ValueError):
-        write_audit(s, service="t", operation=AuditOperation.CONSULT, principal=Principal("u", "staff"),
-                    subject_type="person", subject_id="p1", justification=" ")
+        write_audit(
+            s,
+            service="t",
+            operation=AuditOperation.CONSULT,
+            principal=Principal("u", "staff"),
+            subject_type="person",
+            subject_id="p1",
+            justification=" ",
+        )
 
 
 def test_json_logs_drop_unlisted_fields() -> None:

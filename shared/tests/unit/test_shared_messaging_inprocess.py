@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
-
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import create_schema, make_engine
 from hhpu_shared.events.envelope import Envelope
@@ -16,6 +14,7 @@ from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing import steps
 from hhpu_shared.uow import unit_of_work
+from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
 
@@ -30,7 +29,10 @@ def engine(db_url: str):  # type: ignore[no-untyped-def]
 
 def test_rollback_writes_and_publishes_nothing(engine) -> None:  # type: ignore[no-untyped-def]
     bus = InProcessBus()
-    with pytest.raises(RuntimeError), unit_of_work(engine, service="t", principal=system_principal("t")) as uow:
+    with (
+        pytest.raises(RuntimeError),
+        unit_of_work(engine, service="t", principal=system_principal("t")) as uow,
+    ):
         uow.emit(steps.StepRecorded(aggregate="a", seq=1), aggregate_id="a")
         raise RuntimeError("business rule failed")
     relay = OutboxRelay(engine, bus.publisher(), service="t")
@@ -47,7 +49,12 @@ def test_relay_publishes_in_order_keyed_by_aggregate_and_marks_published(engine)
     relay.drain()
     msgs = bus.messages(TOPIC)
     assert [(m.key, Envelope.from_bytes(m.value).data["seq"]) for m in msgs] == [
-        (b"x", 1), (b"y", 1), (b"x", 2), (b"y", 2), (b"x", 3), (b"y", 3),
+        (b"x", 1),
+        (b"y", 1),
+        (b"x", 2),
+        (b"y", 2),
+        (b"x", 3),
+        (b"y", 3),
     ]
     assert all(dict(m.headers)["event_type"] == b"test.step_recorded" for m in msgs)
     assert relay.pending() == 0
@@ -81,7 +88,9 @@ def test_failed_row_blocks_its_aggregate_counts_failures_and_retries(engine) -> 
     relay = OutboxRelay(engine, FlakyPublisher(bus, fail_times=2), service="t", interval_s=0.001)
     assert relay.publish_pending() == 2  # only "good" went out
     with Session(engine) as s:
-        bad = s.exec(select(OutboxRecord).where(OutboxRecord.aggregateid == "bad").order_by(OutboxRecord.seq)).all()
+        bad = s.exec(
+            select(OutboxRecord).where(OutboxRecord.aggregateid == "bad").order_by(OutboxRecord.seq)
+        ).all()
     assert [r.attempts for r in bad] == [1, 0]  # the second waits behind the first
     assert bad[0].last_error and "broker unavailable" in bad[0].last_error
     relay.drain()
@@ -118,8 +127,14 @@ def test_consumer_applies_redelivered_events_once_and_keeps_order(engine) -> Non
 def test_poison_messages_go_to_dead_letter_and_consumer_carries_on(engine) -> None:  # type: ignore[no-untyped-def]
     bus = InProcessBus()
     bus.append([OutboundMessage(TOPIC, b"p", b"not json at all", [("event_id", b"x")])])
-    bad_data = Envelope(type="test.step_recorded", producer="t", correlation_id="c", aggregate_type="fdtest",
-                        aggregate_id="p", data={"aggregate": "p", "seq": "not-a-number"})
+    bad_data = Envelope(
+        type="test.step_recorded",
+        producer="t",
+        correlation_id="c",
+        aggregate_type="fdtest",
+        aggregate_id="p",
+        data={"aggregate": "p", "seq": "not-a-number"},
+    )
     bus.append([OutboundMessage(TOPIC, b"p", bad_data.to_bytes(), [])])
     steps.write_steps(engine, ["ok"], 2)
     OutboxRelay(engine, bus.publisher(), service="t").drain()
@@ -155,8 +170,16 @@ def test_handler_errors_are_retried_then_dead_lettered(engine) -> None:  # type:
     OutboxRelay(engine, bus.publisher(), service="t").drain()
     from hhpu_shared.messaging.consumer import ConsumerRunner
 
-    runner = ConsumerRunner(service="t", group="g", engine=engine, source=bus.source("g", [TOPIC]),
-                            registry=reg, dlt_publisher=bus.publisher(), max_attempts=3, backoff_s=0.001)
+    runner = ConsumerRunner(
+        service="t",
+        group="g",
+        engine=engine,
+        source=bus.source("g", [TOPIC]),
+        registry=reg,
+        dlt_publisher=bus.publisher(),
+        max_attempts=3,
+        backoff_s=0.001,
+    )
     while runner.run_once(0) > 0:
         pass
     assert steps.applied_by_aggregate(engine) == {"good": [1]}

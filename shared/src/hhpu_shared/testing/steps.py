@@ -122,7 +122,12 @@ def make_runner(
     engine: Engine, source: MessageSource, dlt: Publisher, group: str, delay_s: float = 0.0
 ) -> ConsumerRunner:
     return ConsumerRunner(
-        service="steps", group=group, engine=engine, source=source, registry=registry(delay_s), dlt_publisher=dlt
+        service="steps",
+        group=group,
+        engine=engine,
+        source=source,
+        registry=registry(delay_s),
+        dlt_publisher=dlt,
     )
 
 

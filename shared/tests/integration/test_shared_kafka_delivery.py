@@ -1,0 +1,267 @@
+"""Delivery guarantees on a real Kafka broker: exactly once in effect, in order per aggregate.
+
+1,000 events from concurrent writers; the same with the broker SIGKILLed and restarted, and with
+the consumer process SIGKILLed and restarted; poison messages to the dead-letter topic; a
+rolled-back transaction publishes nothing. SQLite and PostgreSQL both.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hhpu_shared.auth import system_principal
+from hhpu_shared.db import create_schema, make_engine
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import dlt_topic
+from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource, ensure_topics
+from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.testing import steps
+from hhpu_shared.testing.plugin import create_pg_database, unique
+from hhpu_shared.uow import unit_of_work
+from kafka import KafkaConsumer, KafkaProducer
+
+pytestmark = [pytest.mark.kafka]
+TOPIC = "hhpu.fdtest.events"
+REPO = Path(__file__).resolve().parents[3]
+KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
+
+
+@pytest.fixture
+def namespace(kafka_bootstrap: str) -> str:
+    ns = unique("t") + "."
+    ensure_topics(kafka_bootstrap, [ns + TOPIC, ns + dlt_topic(TOPIC)])
+    return ns
+
+
+def _engines(kind: str, tmp_path: Path, admin_url: str | None) -> tuple[str, str]:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/writer.db", f"sqlite:///{tmp_path}/reader.db"
+    assert admin_url
+    return create_pg_database(admin_url, "w"), create_pg_database(admin_url, "r")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def dbs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    admin = request.getfixturevalue("postgres_admin_url") if request.param == "postgres" else None
+    yield _engines(request.param, tmp_path, admin)
+
+
+class Relay:
+    """The relay in a thread of the test process, as in a service."""
+
+    def __init__(self, url: str, bootstrap: str, ns: str) -> None:
+        self.engine = make_engine(url)
+        create_schema(self.engine, steps.tables())  # type: ignore[arg-type]
+        self.publisher = KafkaPublisher(bootstrap, namespace=ns)
+        self.relay = OutboxRelay(self.engine, self.publisher, service="writer", interval_s=0.05)
+
+    def __enter__(self) -> Relay:
+        self.relay.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.relay.stop()
+        self.publisher.close()
+
+
+def _wait_applied(engine_url: str, n: int, timeout_s: float) -> int:
+    eng = make_engine(engine_url)
+    create_schema(eng, steps.tables())  # type: ignore[arg-type]
+    deadline = time.monotonic() + timeout_s
+    got = 0
+    while time.monotonic() < deadline:
+        got = steps.applied_count(eng)
+        if got >= n:
+            break
+        time.sleep(0.2)
+    eng.dispose()
+    return got
+
+
+def _assert_exactly_once_in_order(reader_url: str, total: int, per_agg: int) -> None:
+    eng = make_engine(reader_url)
+    time.sleep(1.0)  # give a duplicate delivery the chance to show up
+    assert steps.applied_count(eng) == total
+    by_agg = steps.applied_by_aggregate(eng)
+    assert all(seqs == list(range(1, per_agg + 1)) for seqs in by_agg.values()), by_agg
+    assert steps.violations(eng) == 0
+
+
+def _consumer_thread(reader_url: str, bootstrap: str, ns: str, group: str, stop: threading.Event) -> None:
+    eng = make_engine(reader_url)
+    create_schema(eng, steps.tables())  # type: ignore[arg-type]
+    source = KafkaSource(bootstrap, group, [TOPIC], namespace=ns)
+    dlt = KafkaPublisher(bootstrap, namespace=ns)
+    runner = steps.make_runner(eng, source, dlt, group)
+    while not stop.is_set():
+        runner.run_once(0.3)
+    source.close()
+    dlt.close()
+
+
+def test_thousand_events_from_concurrent_writers_exactly_once_in_order(
+    dbs: tuple[str, str], kafka_bootstrap: str, namespace: str
+) -> None:
+    writer_url, reader_url = dbs
+    stop = threading.Event()
+    t = threading.Thread(
+        target=_consumer_thread, args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop)
+    )
+    t.start()
+    try:
+        with Relay(writer_url, kafka_bootstrap, namespace) as relay:
+            total = steps.write_concurrently(relay.engine, writers=8, aggs_per_writer=5, per_aggregate=25)
+            assert total == 1000
+            assert _wait_applied(reader_url, total, 120) == total
+            assert relay.relay.pending() == 0
+        _assert_exactly_once_in_order(reader_url, total, 25)
+    finally:
+        stop.set()
+        t.join(30)
+
+
+def _kafka(cmd: str) -> None:
+    subprocess.run(["bash", str(KAFKA_SH), cmd], check=True, timeout=180)
+
+
+@pytest.mark.parametrize("kind", ["postgres"])
+def test_broker_killed_and_restarted_mid_stream_loses_nothing(
+    kind: str, tmp_path: Path, postgres_admin_url: str, kafka_bootstrap: str, namespace: str
+) -> None:
+    writer_url, reader_url = _engines(kind, tmp_path, postgres_admin_url)
+    stop = threading.Event()
+    t = threading.Thread(
+        target=_consumer_thread, args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop)
+    )
+    t.start()
+    try:
+        with Relay(writer_url, kafka_bootstrap, namespace) as relay:
+            writer = threading.Thread(target=steps.write_concurrently, args=(relay.engine, 4, 5, 50))
+            writer.start()
+            assert _wait_applied(reader_url, 150, 60) >= 150
+            _kafka("kill9")
+            time.sleep(2)
+            _kafka("start")
+            writer.join()
+            assert _wait_applied(reader_url, 1000, 240) == 1000
+        _assert_exactly_once_in_order(reader_url, 1000, 50)
+    finally:
+        stop.set()
+        t.join(60)
+
+
+def _spawn_consumer(reader_url: str, bootstrap: str, ns: str, group: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hhpu_shared.testing.steps",
+            "--db",
+            reader_url,
+            "--bootstrap",
+            bootstrap,
+            "--namespace",
+            ns,
+            "--group",
+            group,
+            "--delay",
+            "0.002",
+        ],
+        env={**os.environ},
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, kafka_bootstrap: str, namespace: str
+) -> None:
+    admin = request.getfixturevalue("postgres_admin_url") if kind == "postgres" else None
+    writer_url, reader_url = _engines(kind, tmp_path, admin)
+    group = unique("g")
+    proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group)
+    try:
+        with Relay(writer_url, kafka_bootstrap, namespace) as relay:
+            steps.write_concurrently(relay.engine, writers=4, aggs_per_writer=5, per_aggregate=50)
+            assert _wait_applied(reader_url, 200, 90) >= 200
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            mid = _wait_applied(reader_url, 0, 0)
+            assert mid < 1000, "the consumer finished before it could be killed"
+            proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group)
+            assert _wait_applied(reader_url, 1000, 180) == 1000
+        _assert_exactly_once_in_order(reader_url, 1000, 50)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_poison_message_goes_to_dead_letter_topic_and_consumer_carries_on(
+    sqlite_url: str, kafka_bootstrap: str, namespace: str
+) -> None:
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer.send(namespace + TOPIC, key=b"p", value=b"\x00 not an envelope").get(10)
+    bad = Envelope(
+        type="test.step_recorded",
+        producer="t",
+        correlation_id="c",
+        aggregate_type="fdtest",
+        aggregate_id="p",
+        data={"aggregate": "p", "seq": "NaN!"},
+    )
+    producer.send(namespace + TOPIC, key=b"p", value=bad.to_bytes()).get(10)
+    producer.close()
+    with Relay(sqlite_url, kafka_bootstrap, namespace) as relay:
+        steps.write_steps(relay.engine, ["ok"], 3)
+        relay.relay.drain()
+    reader = sqlite_url.replace("test.db", "reader.db")
+    stop = threading.Event()
+    t = threading.Thread(
+        target=_consumer_thread, args=(reader, kafka_bootstrap, namespace, unique("g"), stop)
+    )
+    t.start()
+    try:
+        assert _wait_applied(reader, 3, 60) == 3
+    finally:
+        stop.set()
+        t.join(30)
+    dlt = KafkaConsumer(
+        namespace + dlt_topic(TOPIC),
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    dead = list(dlt)
+    dlt.close()
+    assert len(dead) == 2
+    h = {k: v.decode() for k, v in dead[0].headers}
+    assert h["dlt_original_topic"] == TOPIC and h["dlt_original_offset"] == "0"
+    assert h["dlt_error_type"] == "ValidationError" and "dlt_error" in h
+    assert dead[1].value == bad.to_bytes()
+
+
+def test_rolled_back_transaction_publishes_nothing(db_url: str, kafka_bootstrap: str, namespace: str) -> None:
+    with Relay(db_url, kafka_bootstrap, namespace) as relay:
+        with pytest.raises(RuntimeError):
+            with unit_of_work(relay.engine, service="t", principal=system_principal("t")) as uow:
+                uow.emit(steps.StepRecorded(aggregate="rb", seq=1), aggregate_id="rb")
+                raise RuntimeError("rollback")
+        with unit_of_work(relay.engine, service="t", principal=system_principal("t")) as uow:
+            uow.emit(steps.StepRecorded(aggregate="kept", seq=1), aggregate_id="kept")
+        relay.relay.drain()
+    c = KafkaConsumer(
+        namespace + TOPIC,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=4000,
+    )
+    keys = [m.key for m in c]
+    c.close()
+    assert keys == [b"kept"]
