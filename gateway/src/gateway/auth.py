@@ -34,7 +34,7 @@ class Authenticator:
         return None
 
     async def _partner(self, key: str) -> Principal:
-        if not key or len(key) > 256:
+        if not key or len(key) > 300:
             raise AuthError("invalid API key")
         found = await self.keys.verify(key)
         if found is None:

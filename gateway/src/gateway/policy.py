@@ -58,11 +58,11 @@ POLICY: tuple[Rule, ...] = (
     rule("POST", f"{R}/referrals", {P, OM, SUP}),
     rule(READ, f"{R}/referrals", {P} | STAFF),
     rule(READ, f"{R}/referrals/{{id}}", {P} | STAFF),
+    rule(READ, f"{R}/referrals/{{id}}/status", {P} | STAFF),
     rule("POST", f"{R}/referrals/{{id}}/withdraw", {P, OM, SUP}),
     rule(READ, f"{R}/referrals/{{id}}/**", STAFF),
     rule(WRITE, f"{R}/referrals/{{id}}/**", CASEWORK),
-    rule(READ, f"{R}/agencies/**", {SUP}),
-    rule(WRITE, f"{R}/agencies/**", ADMIN),
+    rule(ANY, f"{R}/agencies/**", ADMIN),  # agencies and their API keys
     rule(READ, f"{R}/match-reviews/**", CASEWORK | {AN}),
     rule(WRITE, f"{R}/match-reviews/**", CASEWORK),
     # ranking-service
