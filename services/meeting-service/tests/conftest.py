@@ -1,0 +1,121 @@
+"""Fixtures of the meeting-service tests: an app on SQLite with the in-process bus."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hhpu_shared.events.contracts.case import AssessmentOpened
+from hhpu_shared.events.contracts.common import Trigger
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import EventData, event_spec
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.testing.plugin import identity_headers
+from meeting_service.app import MeetingRuntime, create_app
+from meeting_service.seed import seed_demo
+from meeting_service.settings import MeetingSettings
+
+
+def envelope_for(data: EventData, aggregate_id: str) -> Envelope:
+    spec = event_spec(data)
+    return Envelope(
+        type=spec.name,
+        version=spec.version,
+        producer="test",
+        correlation_id=str(uuid.uuid4()),
+        aggregate_type=spec.aggregate_type,
+        aggregate_id=aggregate_id,
+        data=data.model_dump(mode="json"),
+    )
+
+
+def opened(n: int, urgency: str = "normal", label: str | None = None) -> AssessmentOpened:
+    return AssessmentOpened(
+        assessment_id=f"asm-{n}",
+        person_id=f"per-{n}",
+        person_label=label or f"Person {n}",
+        triggers=(Trigger(source="referral", ref=f"ref-{n}"),),
+        urgency=urgency,
+    )
+
+
+@dataclass
+class Harness:
+    client: TestClient
+    runtime: MeetingRuntime
+    bus: InProcessBus
+    seed: dict[str, Any]
+
+    envelope_for = staticmethod(envelope_for)
+    opened = staticmethod(opened)
+
+    @staticmethod
+    def chair() -> dict[str, str]:
+        return identity_headers("meeting_chair", subject="user:chair", name="DI Sarah Cole")
+
+    @staticmethod
+    def partner(agency_id: str) -> dict[str, str]:
+        return identity_headers("partner_agency", subject=f"agency:{agency_id}", agency_id=agency_id)
+
+    @staticmethod
+    def staff(*roles: str, subject: str = "user:staff") -> dict[str, str]:
+        return identity_headers(*roles, subject=subject)
+
+    def publish(self, env: Envelope) -> None:
+        topic = event_spec(type(self._data(env))).topic
+        self.bus.append([OutboundMessage(topic, env.aggregate_id.encode(), env.to_bytes())])
+
+    @staticmethod
+    def _data(env: Envelope) -> EventData:
+        from hhpu_shared.events.registry import parse_data
+
+        return parse_data(env)
+
+    def emit(self, data: EventData, aggregate_id: str) -> Envelope:
+        env = envelope_for(data, aggregate_id)
+        self.publish(env)
+        return env
+
+    def consume(self) -> int:
+        consumer = self.runtime.build_consumer()
+        assert consumer is not None
+        total = 0
+        while (n := consumer.run_once(0.01)) > 0:
+            total += n
+        return total
+
+    def events(self, event_type: str) -> list[Envelope]:
+        relay = self.runtime.build_relay()
+        relay.drain()
+        spec = [s for s in _specs() if s.name == event_type][0]
+        envs = [Envelope.from_bytes(m.value) for m in self.bus.messages(spec.topic)]
+        return [e for e in envs if e.type == event_type]
+
+
+def _specs() -> list[Any]:
+    from hhpu_shared.events.registry import registered_events
+
+    return registered_events()
+
+
+@pytest.fixture
+def harness(tmp_path: Any) -> Iterator[Harness]:
+    bus = InProcessBus()
+    settings = MeetingSettings(
+        database_url=f"sqlite:///{tmp_path}/meeting.db",
+        overdue_sweep_interval_s=0,
+        environment="test",
+    )
+    app = create_app(settings, bus=bus)
+    runtime: MeetingRuntime = app.state.runtime
+    seed = seed_demo(runtime, today=date.today())
+    client = TestClient(app)
+    yield Harness(client=client, runtime=runtime, bus=bus, seed=seed)
+    runtime.stop()
+    runtime.engine.dispose()
