@@ -19,7 +19,7 @@ from hhpu_shared.logging import JsonFormatter
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.testing.plugin import identity_headers
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
 
@@ -47,7 +47,7 @@ def test_envelope_round_trip_and_contract_validation() -> None:
     assert again == env
     assert parse_data(again) == data
     broken = env.model_copy(update={"data": {"referral_id": "r1"}})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         parse_data(broken)
 
 

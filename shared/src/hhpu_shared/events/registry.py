@@ -9,17 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
+from hhpu_shared.events.base import EventData
 from hhpu_shared.events.envelope import Envelope
 
+__all__ = ["EventData", "EventSpec", "register", "topic_for", "dlt_topic"]
+
 PAST_TENSE_SUFFIXES = ("ed", "identified", "opened", "withdrawn", "made", "sent")
-
-
-class EventData(BaseModel):
-    """Base of every event payload: frozen and strict about unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 @dataclass(frozen=True)

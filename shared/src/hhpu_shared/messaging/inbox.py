@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -28,6 +28,7 @@ def claim(session: Session, group: str, event_id: str, event_type: str) -> bool:
     }
     dialect = session.get_bind().dialect.name
     table = InboxRecord.__table__  # type: ignore[attr-defined]
+    stmt: Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
