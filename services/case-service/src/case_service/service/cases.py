@@ -56,6 +56,11 @@ def _record(uow: UnitOfWork, c: Case, to: str, reason: str | None) -> None:
 
 def transition(uow: UnitOfWork, c: Case, to: str, reason_code: str | None, why: str) -> Case:
     """Move a case; illegal moves are refused with 409."""
+    if to == "exited" and reason_code not in lifecycle.EXIT_REASONS:
+        codes = ", ".join(sorted(lifecycle.EXIT_REASONS))
+        raise ValidationProblem(
+            [field_error("reason_code", "invalid_choice", f"an exit needs one of: {codes}")]
+        )
     err = lifecycle.transition_error(c.status, to, reason_code)
     if err:
         raise Conflict(err, code="illegal_transition", extra={"from": c.status, "to": to})

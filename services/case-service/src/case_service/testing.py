@@ -1,0 +1,161 @@
+"""Helpers for the case-service's tests (and the lead's end-to-end tests): events and a test client."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from fastapi.testclient import TestClient
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.events.contracts.meeting import DecisionRecorded
+from hhpu_shared.events.contracts.ranking import CandidateIdentified, Contribution
+from hhpu_shared.events.contracts.referral import ReferralMatchResolved, ReferralScreened
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import EventData, event_spec
+from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.runtime import ServiceRuntime
+
+DEAN = PersonDetails(given_name="Dean", family_name="Marsh", date_of_birth=date(1991, 3, 14))
+
+
+def envelope(data: EventData, aggregate_id: str | None = None, producer: str = "test") -> Envelope:
+    spec = event_spec(data)
+    return Envelope(
+        type=spec.name,
+        version=spec.version,
+        producer=producer,
+        correlation_id=uuid.uuid4().hex,
+        aggregate_type=spec.aggregate_type,
+        aggregate_id=aggregate_id or uuid.uuid4().hex,
+        data=data.model_dump(mode="json"),
+    )
+
+
+def screened(
+    referral_id: str = "ref-1",
+    *,
+    eligible: bool = True,
+    grade: str = "none",
+    person_ref: str | None = None,
+    subject: PersonDetails = DEAN,
+    urgency: str = "high",
+    agency_id: str = "das",
+) -> ReferralScreened:
+    return ReferralScreened(
+        referral_id=referral_id,
+        agency_id=agency_id,
+        eligible=eligible,
+        reasons=() if eligible else ("out_of_scope",),
+        domains=("domestic_abuse", "stalking"),
+        urgency=urgency,
+        statutory_status="unconvicted",
+        subject=subject,
+        match_grade=grade,
+        matched_person_ref=person_ref,
+    )
+
+
+def resolved(
+    referral_id: str, person_ref: str | None, subject: PersonDetails = DEAN
+) -> ReferralMatchResolved:
+    return ReferralMatchResolved(
+        referral_id=referral_id,
+        agency_id="das",
+        resolved_by="user:reviewer",
+        person_ref=person_ref,
+        subject=subject,
+        domains=("domestic_abuse",),
+        urgency="high",
+        statutory_status="unconvicted",
+    )
+
+
+def candidate(
+    person_ref: str, run_id: str = "run-1", subject: PersonDetails | None = None
+) -> CandidateIdentified:
+    return CandidateIdentified(
+        run_id=run_id,
+        person_ref=person_ref,
+        rank=3,
+        score=812.5,
+        as_of=date(2026, 11, 1),
+        provisional=False,
+        top_contributions=(
+            Contribution(offence_code="008/66", offence_date=date(2026, 6, 1), harm=252.0, weighted=230.1),
+        ),
+        subject=subject,
+    )
+
+
+def decision(
+    assessment_id: str, person_id: str, decision: str = "adopt", cohort: str | None = "hhpu"
+) -> DecisionRecorded:
+    return DecisionRecorded(
+        meeting_id="mtg-1",
+        item_id="item-1",
+        assessment_id=assessment_id,
+        person_id=person_id,
+        decision=decision,  # type: ignore[arg-type, unused-ignore]
+        decided_by="DI Jane Hart",
+        cohort=cohort,  # type: ignore[arg-type, unused-ignore]
+        reason=None if decision == "adopt" else "not now",
+    )
+
+
+def publish(runtime: ServiceRuntime, *envs: Envelope) -> None:
+    """Put envelopes on the runtime's in-process bus, as the producing services would."""
+    assert runtime.bus is not None
+    msgs = [
+        OutboundMessage(topic=event_spec_topic(e), key=e.aggregate_id.encode(), value=e.to_bytes())
+        for e in envs
+    ]
+    runtime.bus.publisher().publish_batch(msgs)
+
+
+def event_spec_topic(env: Envelope) -> str:
+    return f"hhpu.{env.aggregate_type}.events"
+
+
+def consume(runtime: ServiceRuntime, *, deadline_s: float = 30.0, idle_polls: int = 2) -> int:
+    """Run the consumer until it has been idle for `idle_polls` polls (or the deadline)."""
+    consumer = runtime.build_consumer()
+    assert consumer is not None
+    end = time.monotonic() + deadline_s
+    taken, idle = 0, 0
+    while time.monotonic() < end and idle < idle_polls:
+        n = consumer.run_once(0.2)
+        taken += n
+        idle = idle + 1 if n == 0 else 0
+    return taken
+
+
+def headers(*roles: str, why: str | None = "test: case review", subject: str = "user:om1") -> dict[str, Any]:
+    from hhpu_shared.testing.plugin import identity_headers
+
+    h: dict[str, Any] = identity_headers(*roles, subject=subject)
+    if why:
+        h["X-Justification"] = why
+    return h
+
+
+@contextmanager
+def client_for(database_url: str, **settings: Any) -> Iterator[tuple[TestClient, ServiceRuntime]]:
+    """A TestClient on a fresh case-service (consumer driven by hand with `consume`)."""
+    from case_service.app import create_app
+    from case_service.settings import CaseSettings
+
+    app = create_app(CaseSettings(database_url=database_url, **settings), run_consumer=False)
+    with TestClient(app) as client:
+        yield client, app.state.runtime
+
+
+def outbox_types(runtime: ServiceRuntime) -> list[str]:
+    from hhpu_shared.messaging.outbox import OutboxRecord
+    from sqlmodel import Session, col, select
+
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(OutboxRecord.type).order_by(col(OutboxRecord.seq))).all())
