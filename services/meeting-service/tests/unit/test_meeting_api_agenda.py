@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from hhpu_shared.events.contracts.case import AssessmentTriggerAdded
@@ -24,7 +25,7 @@ def run_completed(run_id: str, movers: tuple[str, ...], kind: str = "scheduled")
         model="chi",
         model_version="1",
         weight_edition="2026",
-        as_of="2026-11-20",  # type: ignore[arg-type]
+        as_of=date(2026, 11, 20),
         people_scored=1000,
         top_bracket_size=50,
         provisional=False,
