@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
 from hhpu_shared.messaging.outbox import OutboxRecord
@@ -21,6 +19,7 @@ from referral_api.app import create_app
 from referral_api.runtime import ReferralRuntime
 from referral_api.schemas import REFERRAL_EXAMPLE
 from referral_api.settings import ReferralSettings
+from sqlmodel import Session, select
 
 ADMIN = identity_headers("administrator", subject="user:admin")
 STAFF = identity_headers("offender_manager", subject="user:om1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -78,9 +78,9 @@ def list_referrals(
     if domain is not None:
         conds.append(col(Referral.domains_key).contains(f",{domain},"))
     if submitted_from is not None:
-        conds.append(col(Referral.submitted_at) >= datetime.combine(submitted_from, datetime.min.time()))
+        conds.append(col(Referral.submitted_at) >= _midnight(submitted_from))
     if submitted_to is not None:
-        conds.append(col(Referral.submitted_at) < _day_after(submitted_to))
+        conds.append(col(Referral.submitted_at) < _midnight(submitted_to + timedelta(days=1)))
     total = session.exec(select(func.count()).select_from(Referral).where(*conds)).one()
     stmt = (
         select(Referral)
@@ -92,10 +92,8 @@ def list_referrals(
     return list(session.exec(stmt).all()), int(total)
 
 
-def _day_after(d: date) -> datetime:
-    from datetime import timedelta
-
-    return datetime.combine(d + timedelta(days=1), datetime.min.time())
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=UTC)
 
 
 def history_of(session: Session, referral_id: str) -> list[StatusHistory]:

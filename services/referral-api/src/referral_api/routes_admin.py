@@ -28,6 +28,7 @@ router = APIRouter(prefix="/agencies", tags=["agencies"])
 internal_router = APIRouter(tags=["internal"])
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR))]
+Reader = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR, Role.UNIT_SUPERVISOR))]
 System = Annotated[Principal, Depends(require_roles(Role.SYSTEM))]
 
 
@@ -40,7 +41,7 @@ def create_agency(body: AgencyCreate, uow: UoWDep, _: Admin) -> AgencyCreated:
 @router.get("", response_model=AgencyPage)
 def list_agencies(
     uow: UoWDep,
-    _: Admin,
+    _: Reader,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AgencyPage:
@@ -52,7 +53,7 @@ def list_agencies(
 
 
 @router.get("/{agency_id}", response_model=AgencyPublic)
-def get_agency(agency_id: str, uow: UoWDep, _: Admin) -> AgencyPublic:
+def get_agency(agency_id: str, uow: UoWDep, _: Reader) -> AgencyPublic:
     """Read one agency."""
     return agencies.agency_public(agencies.require_agency(uow, agency_id))
 
@@ -90,7 +91,7 @@ def issue_key(agency_id: str, uow: UoWDep, _: Admin, body: ApiKeyCreate | None =
 
 
 @router.get("/{agency_id}/keys", response_model=list[ApiKeyPublic])
-def list_keys(agency_id: str, uow: UoWDep, _: Admin) -> list[ApiKeyPublic]:
+def list_keys(agency_id: str, uow: UoWDep, _: Reader) -> list[ApiKeyPublic]:
     """An agency's keys, without secrets."""
     return agencies.list_keys(uow, agency_id)
 

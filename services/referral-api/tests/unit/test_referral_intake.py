@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, func, select
-
 from hhpu_shared.audit import AuditEntry
-from referral_api.models import IdempotencyRecord, Referral, StatusHistory
+from referral_api.models import IdempotencyRecord, Referral
+from sqlmodel import Session, func, select
 
 
 def _count(env, model) -> int:  # type: ignore[no-untyped-def]
@@ -24,7 +23,11 @@ def test_eligible_referral_is_screened_on_receipt(ref_env, make_body) -> None:
     assert body["agency_id"] == a.id
     assert body["match_grade"] is None  # a partner is not told whom the unit knows
     assert r.headers["location"] == f"/api/v1/referrals/{body['id']}"
-    assert ref_env.event_types(body["id"]) == ["referral.submitted", "referral.status_changed", "referral.screened"]
+    assert ref_env.event_types(body["id"]) == [
+        "referral.submitted",
+        "referral.status_changed",
+        "referral.screened",
+    ]
 
 
 def test_ineligible_referral_is_kept_and_declined_with_reasons(ref_env, make_body) -> None:
@@ -55,7 +58,11 @@ def test_agency_comes_from_credentials_not_body(ref_env, make_body) -> None:
     body["agency_id"] = "someone-else"
     r = ref_env.submit(a, body)
     assert r.status_code == 422
-    assert r.json()["errors"][0] == {"field": "agency_id", "code": "unknown_field", "message": "Extra inputs are not permitted"}
+    assert r.json()["errors"][0] == {
+        "field": "agency_id",
+        "code": "unknown_field",
+        "message": "Extra inputs are not permitted",
+    }
 
 
 def test_same_key_and_body_replays_the_original_response(ref_env, make_body) -> None:
@@ -120,5 +127,3 @@ def test_receipt_is_audited_as_collection_with_the_given_justification(ref_env, 
     assert any(op == "alter" for op, _ in ops)
     collect = next(e for e in rows if e.operation == "collect")
     assert collect.actor_agency == a.id
-
-
