@@ -131,3 +131,12 @@ def test_dot_segments_are_unsafe() -> None:
     assert not path_is_safe("/api/v1/referrals/./x")
     assert not path_is_safe("/api/v1/referrals//x")
     assert path_is_safe("/api/v1/referrals/abc-123/withdraw")
+
+
+def test_partner_key_scopes(gateway_client, keystore) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client()
+    ro = keystore.add("pk-read-only", key_id="k-ro", scopes=("referrals:read",))
+    assert client.get(URL, headers={"X-API-Key": ro}).status_code == 200
+    r = client.post(URL, headers={"X-API-Key": ro}, json={})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert client.get("/api/v1/meetings", headers={"X-API-Key": ro}).status_code == 200  # role-only resource

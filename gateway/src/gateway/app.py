@@ -171,10 +171,10 @@ class Gateway:
                     scope, send, extra, 413, "Payload too large", f"limit {self.max_body} bytes", "too_large"
                 )
             try:
-                principal = await self.auth.authenticate(api_key, authz)
+                principal, scopes = await self.auth.authenticate(api_key, authz)
                 auth_detail = "credentials required: X-API-Key or Authorization: Bearer"
             except AuthError as exc:
-                principal, auth_detail = None, str(exc)
+                principal, scopes, auth_detail = None, None, str(exc)
             except KeyServiceError:
                 status = 503
                 return await self._problem(
@@ -198,6 +198,8 @@ class Gateway:
                 return
             client_kind = principal.kind
             ok, route = policy.allowed(method, path, principal.roles)
+            if ok and scopes is not None:
+                ok = policy.scope_allows(method, path, scopes)
             status = await self._limited(scope, send, extra, principal.kind + ":" + principal.subject)
             if status:
                 return

@@ -148,6 +148,18 @@ def match(method: str, path: str) -> Rule | None:
     return _match_parts(method, res, tuple(path.strip("/").split("/")))
 
 
+# Partner API keys carry scopes (issued by the referral-api); a resource listed here needs the scope.
+KEY_SCOPES: dict[str, tuple[str, str]] = {"referrals": ("referrals:read", "referrals:write")}
+
+
+def scope_allows(method: str, path: str, scopes: tuple[str, ...]) -> bool:
+    """Whether a partner key's scopes cover this request (resources without scopes are role-only)."""
+    needed = KEY_SCOPES.get(resource_of(path) or "")
+    if needed is None:
+        return True
+    return (needed[0] if method in READ or method == "OPTIONS" else needed[1]) in scopes
+
+
 def allowed(method: str, path: str, roles: frozenset[str]) -> tuple[bool, str]:
     """Whether `roles` may call this route, and the route template (for metrics and logs)."""
     r = match(method, path)

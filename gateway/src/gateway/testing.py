@@ -97,10 +97,14 @@ class FakeKeyStore:
         self.keys: dict[str, AgencyKey] = {}
         self.calls = 0
 
-    def add(self, key: str, agency_id: str = "agency-1", key_id: str = "k1") -> str:
-        self.keys[key] = AgencyKey(
-            key_id=key_id, agency_id=agency_id, agency_name="Test Agency", scopes=("referrals",)
-        )
+    def add(
+        self,
+        key: str,
+        agency_id: str = "agency-1",
+        key_id: str = "k1",
+        scopes: tuple[str, ...] = ("referrals:read", "referrals:write"),
+    ) -> str:
+        self.keys[key] = AgencyKey(key_id, agency_id, "Test Agency", scopes)
         return key
 
     def revoke(self, key: str) -> None:

@@ -1,0 +1,26 @@
+"""`python -m gateway`: serve the gateway (distributed mode) with uvicorn on the configured host/port."""
+
+from __future__ import annotations
+
+import uvicorn
+from hhpu_shared.logging import configure_logging
+
+from .settings import GatewaySettings
+
+
+def main() -> None:
+    s = GatewaySettings()
+    configure_logging("gateway", s.log_level)
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=s.host,
+        port=s.port,
+        access_log=False,  # the gateway writes its own access log (route templates, no query strings)
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
