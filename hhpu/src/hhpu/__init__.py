@@ -1,0 +1,1 @@
+"""HHPU Platform command line and single-process mode."""

@@ -1,0 +1,3 @@
+from hhpu.cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""The `hhpu` command line, for the people who run the unit.
+
+    hhpu run                      the whole system in one process, with demo data on first start
+    hhpu token --role analyst     mint a development staff token
+    hhpu agency create NAME TYPE  create a partner agency and print its API key (shown once)
+    hhpu import FILE              import offence records (CSV, NDJSON, Parquet) with a progress bar
+    hhpu rank [--evaluate]        start a ranking run and show its evaluation
+    hhpu report suitability       the fortnightly suitability report (HTML or JSON)
+    hhpu meeting-pack ID          a meeting's printable pack (HTML)
+
+Commands other than `run` and `token` talk to a running gateway (`--url`, default
+http://127.0.0.1:8000) with a token (`--token` or HHPU_TOKEN), so they go through the same
+authentication, roles and audit trail as every other caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = os.environ.get("HHPU_URL", "http://127.0.0.1:8000")
+
+
+def _client(args: argparse.Namespace) -> httpx.Client:
+    token = args.token or os.environ.get("HHPU_TOKEN")
+    if not token:
+        from hhpu.demo import staff_tokens
+
+        token = staff_tokens()[args.role]
+    return httpx.Client(base_url=args.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+
+
+def _show(resp: httpx.Response) -> Any:
+    if resp.status_code >= 400:
+        print(json.dumps(resp.json(), indent=2) if resp.content else resp.status_code, file=sys.stderr)
+        raise SystemExit(1)
+    if resp.headers.get("content-type", "").startswith("application/json"):
+        body = resp.json()
+        print(json.dumps(body, indent=2))
+        return body
+    print(resp.text)
+    return resp.text
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from hhpu.single import run
+
+    run(host=args.host, port=args.port, data_dir=Path(args.data_dir), seed=not args.no_seed)
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from gateway.tokens import mint_dev_token
+
+    print(mint_dev_token(args.sub, args.roles, name=args.name, agency=args.agency, ttl_s=args.ttl))
+
+
+def cmd_agency(args: argparse.Namespace) -> None:
+    with _client(args) as c:
+        agency = _show(c.post("/api/v1/agencies", json={
+            "name": args.name, "agency_type": args.type, "contact_name": args.contact}))
+        _show(c.post(f"/api/v1/agencies/{agency['id']}/keys", json={"label": "cli"}))
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from ranking_service.cli import main as ranking_main
+
+    ranking_main(["import", args.file, *(["--data-dir", args.data_dir] if args.data_dir else [])])
+
+
+def cmd_rank(args: argparse.Namespace) -> None:
+    with _client(args) as c:
+        run = _show(c.post("/api/v1/ranking-runs", json={"kind": args.kind}))
+        if args.evaluate:
+            _show(c.get(f"/api/v1/ranking-runs/{run['id']}/evaluation"))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    with _client(args) as c:
+        fmt = "html" if args.html else "json"
+        _show(c.get("/api/v1/reports/suitability", params={"format": fmt},
+                    headers={"X-Justification": "fortnightly suitability report"}))
+
+
+def cmd_pack(args: argparse.Namespace) -> None:
+    with _client(args) as c:
+        _show(c.get(f"/api/v1/meetings/{args.meeting_id}/pack",
+                    headers={"X-Justification": "meeting pack for attendees"}))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hhpu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run the whole system in one process")
+    r.add_argument("--host", default=os.environ.get("HHPU_HOST", "127.0.0.1"))
+    r.add_argument("--port", type=int, default=int(os.environ.get("HHPU_PORT", "8000")))
+    r.add_argument("--data-dir", default=os.environ.get("HHPU_DATA_DIR", ".run/demo"))
+    r.add_argument("--no-seed", action="store_true", help="do not seed demo data on first start")
+    r.set_defaults(fn=cmd_run)
+
+    t = sub.add_parser("token", help="mint a development staff token")
+    t.add_argument("--sub", default="dev-user")
+    t.add_argument("--role", dest="roles", action="append", required=True)
+    t.add_argument("--name")
+    t.add_argument("--agency")
+    t.add_argument("--ttl", type=int, default=3600)
+    t.set_defaults(fn=cmd_token)
+
+    def remote(sp: argparse.ArgumentParser, role: str) -> None:
+        sp.add_argument("--url", default=DEFAULT_URL)
+        sp.add_argument("--token", help="bearer token (default: HHPU_TOKEN or a development token)")
+        sp.add_argument("--role", default=role, help="role of the development token used without --token")
+
+    a = sub.add_parser("agency", help="partner agencies")
+    asub = a.add_subparsers(dest="agency_cmd", required=True)
+    ac = asub.add_parser("create", help="create an agency and print its API key once")
+    ac.add_argument("name")
+    ac.add_argument("type")
+    ac.add_argument("--contact", default="Single point of contact")
+    remote(ac, "administrator")
+    ac.set_defaults(fn=cmd_agency)
+
+    i = sub.add_parser("import", help="import offence records (CSV, NDJSON, Parquet)")
+    i.add_argument("file")
+    i.add_argument("--data-dir", default=None)
+    i.set_defaults(fn=cmd_import)
+
+    k = sub.add_parser("rank", help="start a ranking run")
+    k.add_argument("--kind", default="production", choices=["production", "shadow", "dry"])
+    k.add_argument("--evaluate", action="store_true", help="show the run's back-test evaluation")
+    remote(k, "analyst")
+    k.set_defaults(fn=cmd_rank)
+
+    rep = sub.add_parser("report", help="the fortnightly suitability report")
+    rep.add_argument("name", choices=["suitability"])
+    rep.add_argument("--html", action="store_true")
+    remote(rep, "unit_supervisor")
+    rep.set_defaults(fn=cmd_report)
+
+    mp = sub.add_parser("meeting-pack", help="a meeting's printable pack")
+    mp.add_argument("meeting_id")
+    remote(mp, "meeting_chair")
+    mp.set_defaults(fn=cmd_pack)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""`hhpu run`: serve the single-process system and seed demo data on first start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import httpx
+import uvicorn
+from hhpu_shared.logging import configure_logging
+
+from hhpu.demo import DemoCredentials, seed
+from hhpu.system import build_system
+
+BANNER = """
+HHPU Platform (single-process mode: SQLite files in {data_dir}, in-process event bus)
+
+  Gateway:   {url}
+  API docs:  {url}/docs     (merged OpenAPI: {url}/openapi.json)
+  Health:    {url}/healthz  {url}/readyz   metrics: {url}/metrics
+
+Demo credentials (development only; also in {creds_file}):
+  Staff bearer tokens (Authorization: Bearer <token>):
+{tokens}
+  Partner API keys (X-API-Key: <key>):
+{keys}
+Try:  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/referrals
+"""
+
+
+def _banner(url: str, data_dir: Path, creds: DemoCredentials, creds_file: Path) -> str:
+    tokens = "\n".join(f"    {role:18} {tok}" for role, tok in creds.tokens.items())
+    keys = "\n".join(f"    {kind:26} {key}" for kind, key in creds.agency_keys.items())
+    return BANNER.format(url=url, data_dir=data_dir, tokens=tokens, keys=keys, creds_file=creds_file)
+
+
+async def _serve(host: str, port: int, data_dir: Path, do_seed: bool) -> None:
+    system = build_system(data_dir)
+    server = uvicorn.Server(uvicorn.Config(system.gateway, host=host, port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            return
+        await asyncio.sleep(0.05)
+    url = f"http://{host}:{port}"
+    creds_file = data_dir / "demo-credentials.json"
+    if creds_file.exists():
+        creds = DemoCredentials.load(creds_file)
+        from hhpu.demo import staff_tokens
+
+        creds.tokens = staff_tokens()
+    elif do_seed:
+        def _do() -> DemoCredentials:
+            with httpx.Client(base_url=url, timeout=300) as client:
+                return seed(system, client)
+
+        creds = await asyncio.to_thread(_do)
+        creds.save(creds_file)
+    else:
+        creds = DemoCredentials()
+    print(_banner(url, data_dir, creds, creds_file), flush=True)  # noqa: T201
+    await task
+
+
+def run(*, host: str, port: int, data_dir: Path, seed: bool = True) -> None:
+    configure_logging("hhpu", "WARNING")
+    logging.getLogger("hhpu.access").setLevel(logging.WARNING)
+    asyncio.run(_serve(host, port, data_dir, seed))

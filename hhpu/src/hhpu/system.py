@@ -1,0 +1,53 @@
+"""Single-process mode: the gateway and all four services in one process.
+
+Each service keeps its own SQLite file and its own tables; they share one in-process bus,
+which has Kafka's shape (logs per topic, offsets per consumer group), so events flow through
+the same outbox, relay, inbox and consumer code as in distributed mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from case_service.app import create_app as create_case_app
+from case_service.settings import CaseSettings
+from fastapi import FastAPI
+from gateway.app import Gateway
+from gateway.app import create_app as create_gateway
+from gateway.settings import GatewaySettings
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.runtime import ServiceRuntime
+from meeting_service.app import create_app as create_meeting_app
+from meeting_service.settings import MeetingSettings
+from ranking_service.app import create_app as create_ranking_app
+from ranking_service.settings import RankingSettings
+from referral_api.app import create_app as create_referral_app
+from referral_api.settings import ReferralSettings
+
+
+@dataclass
+class System:
+    gateway: Gateway
+    services: dict[str, FastAPI]
+    bus: InProcessBus
+    data_dir: Path
+
+    def runtime(self, name: str) -> ServiceRuntime:
+        rt: ServiceRuntime = self.services[name].state.runtime
+        return rt
+
+
+def build_system(data_dir: Path, *, gateway_settings: GatewaySettings | None = None) -> System:
+    """Create every service on SQLite files under `data_dir`, wired to one in-process bus."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    bus = InProcessBus()
+    common = {"transport": "inprocess", "data_dir": str(data_dir), "database_url": ""}
+    services: dict[str, FastAPI] = {
+        "referral-api": create_referral_app(ReferralSettings(**common), bus=bus),  # type: ignore[arg-type]
+        "ranking-service": create_ranking_app(RankingSettings(**common), bus=bus),  # type: ignore[arg-type]
+        "case-service": create_case_app(CaseSettings(**common), bus=bus),  # type: ignore[arg-type]
+        "meeting-service": create_meeting_app(MeetingSettings(**common), bus=bus),  # type: ignore[arg-type]
+    }
+    gw = create_gateway(gateway_settings or GatewaySettings(), asgi_apps=dict(services))  # type: ignore[arg-type]
+    return System(gateway=gw, services=services, bus=bus, data_dir=data_dir)
