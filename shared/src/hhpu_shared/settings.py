@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-0123456789"
+SHARED_FIELDS = frozenset(
+    {
+        "environment",
+        "transport",
+        "kafka_bootstrap",
+        "topic_namespace",
+        "internal_secret",
+        "log_level",
+        "data_dir",
+    }
+)
+
+
+class _SharedEnv(EnvSettingsSource):
+    """``HHPU_<FIELD>`` for the values every service shares (never a service's database URL)."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__call__().items() if k in SHARED_FIELDS}
 
 
 class ServiceSettings(BaseSettings):
@@ -32,6 +55,18 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_s: float = 0.05
     log_level: str = "INFO"
     data_dir: str = Field(default=".run/data", description="where the default SQLite file lives")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = _SharedEnv(settings_cls, env_prefix="HHPU_", case_sensitive=False)
+        return (init_settings, env_settings, shared, dotenv_settings, file_secret_settings)
 
     def effective_database_url(self) -> str:
         """The configured URL, or a SQLite file named after the service."""
