@@ -40,9 +40,14 @@ def _referral(
     statutory_status: str,
 ) -> None:
     why = REFERRAL_WHY.format(env.event_id)
-    person = people.find_or_create(
-        uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
-    )
+    # The same referral again (republished, or resolved after screening) finds its person.
+    known = repo.person_by_identifier(uow.session, "referral", referral_id)
+    if known is not None and not records_id:
+        person = people.resolve(uow, known)
+    else:
+        person = people.find_or_create(
+            uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
+        )
     people.add_identifier(uow, person, "referral", referral_id, f"referral:{agency_id}")
     a, new = assessments.add_trigger(
         uow,

@@ -37,7 +37,9 @@ def new_case(client: TestClient, cohort: str = "hhpu", **extra: object) -> dict[
 
 
 def move(client: TestClient, case_id: object, to: str, reason: str | None = None) -> object:
-    return client.post(f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason_code": reason}, headers=OM)
+    return client.post(
+        f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason_code": reason}, headers=OM
+    )
 
 
 def case_in(client: TestClient, status: str) -> dict[str, object]:
@@ -92,7 +94,10 @@ def test_case_visor_needs_mappa_and_others_refuse_it(client: TestClient) -> None
     p = client.post("/api/v1/people", json={"given_name": "Vic", "family_name": "Sor"}, headers=OM).json()
     body = {"person_id": p["id"], "cohort": "visor", "identified_by": "mappa"}
     r = client.post("/api/v1/cases", json=body, headers=OM)
-    assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {"mappa_category", "mappa_level"}
+    assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {
+        "mappa_category",
+        "mappa_level",
+    }
     r = client.post("/api/v1/cases", json={**body, "mappa_category": 5, "mappa_level": 1}, headers=OM)
     assert r.status_code == 422
     r = client.post("/api/v1/cases", json={**body, "mappa_category": 1, "mappa_level": 1}, headers=OM)
@@ -112,7 +117,10 @@ def test_case_one_active_case_per_person(client: TestClient) -> None:
 
 def test_case_exited_case_is_closed_to_changes(client: TestClient) -> None:
     c = case_in(client, "exited")
-    assert client.patch(f"/api/v1/cases/{c['id']}", json={"statutory_status": "licence"}, headers=OM).status_code == 409
+    assert (
+        client.patch(f"/api/v1/cases/{c['id']}", json={"statutory_status": "licence"}, headers=OM).status_code
+        == 409
+    )
     note = {"kind": "fact", "text": "x"}
     assert client.post(f"/api/v1/cases/{c['id']}/notes", json=note, headers=OM).status_code == 201
     iv = {"code": "home_address_check", "agency": "police"}
