@@ -7,18 +7,16 @@ import threading
 import time
 
 import pytest
-from kafka import KafkaProducer
-from sqlmodel import Session, select
-
-from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.messaging.outbox import OutboxRecord
-from hhpu_shared.runtime import ServiceRuntime
-from hhpu_shared.testing.plugin import unique
-
 from case_service.app import build_runtime
 from case_service.models import Assessment, AssessmentTrigger, Case, Person
 from case_service.settings import CaseSettings
 from case_service.testing import DEAN, candidate, envelope, screened
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.plugin import unique
+from kafka import KafkaProducer
+from sqlmodel import Session, select
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

@@ -6,12 +6,6 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
-from hhpu_shared.messaging.outbox import OutboxRecord
-from hhpu_shared.runtime import ServiceRuntime
-
 from case_service.models import Assessment, AssessmentTrigger, Case, Person
 from case_service.testing import (
     DEAN,
@@ -26,6 +20,10 @@ from case_service.testing import (
     resolved,
     screened,
 )
+from fastapi.testclient import TestClient
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.runtime import ServiceRuntime
+from sqlmodel import Session, select
 
 OM = headers("offender_manager")
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-
 from case_service.domain.lifecycle import STATUSES, TRANSITIONS
 from case_service.testing import client_for, headers, outbox_types
+from fastapi.testclient import TestClient
 
 OM = headers("offender_manager")
 PATHS = {  # how to bring a new candidate case to each status
