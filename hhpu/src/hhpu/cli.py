@@ -62,8 +62,12 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 def cmd_agency(args: argparse.Namespace) -> None:
     with _client(args) as c:
-        agency = _show(c.post("/api/v1/agencies", json={
-            "name": args.name, "agency_type": args.type, "contact_name": args.contact}))
+        agency = _show(
+            c.post(
+                "/api/v1/agencies",
+                json={"name": args.name, "agency_type": args.type, "contact_name": args.contact},
+            )
+        )
         _show(c.post(f"/api/v1/agencies/{agency['id']}/keys", json={"label": "cli"}))
 
 
@@ -83,18 +87,29 @@ def cmd_rank(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     with _client(args) as c:
         fmt = "html" if args.html else "json"
-        _show(c.get("/api/v1/reports/suitability", params={"format": fmt},
-                    headers={"X-Justification": "fortnightly suitability report"}))
+        _show(
+            c.get(
+                "/api/v1/reports/suitability",
+                params={"format": fmt},
+                headers={"X-Justification": "fortnightly suitability report"},
+            )
+        )
 
 
 def cmd_pack(args: argparse.Namespace) -> None:
     with _client(args) as c:
-        _show(c.get(f"/api/v1/meetings/{args.meeting_id}/pack",
-                    headers={"X-Justification": "meeting pack for attendees"}))
+        _show(
+            c.get(
+                f"/api/v1/meetings/{args.meeting_id}/pack",
+                headers={"X-Justification": "meeting pack for attendees"},
+            )
+        )
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hhpu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="hhpu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser("run", help="run the whole system in one process")

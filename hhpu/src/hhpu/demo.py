@@ -7,6 +7,7 @@ Everything is fictional.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,33 +52,14 @@ class DemoCredentials:
 
 
 def staff_tokens(ttl_s: int = 12 * 3600) -> dict[str, str]:
-    return {
-        role: mint_dev_token(sub, [role], name=name, ttl_s=ttl_s) for role, (sub, name) in STAFF.items()
-    }
+    return {role: mint_dev_token(sub, [role], name=name, ttl_s=ttl_s) for role, (sub, name) in STAFF.items()}
 
 
 def dean_marsh_referral() -> dict[str, Any]:
-    """Journey 1: the drug and alcohol service refers a domestic-abuse suspect."""
-    return {
-        "partner_reference": "DAS-2026-0412",
-        "subject": {
-            "given_name": "Dean",
-            "middle_names": "John",
-            "family_name": "Marsh",
-            "date_of_birth": "1991-03-14",
-            "area": "Guildford",
-        },
-        "concern": {
-            "domains": ["domestic_abuse", "stalking"],
-            "reason": "Disclosures in treatment sessions of controlling behaviour and following an ex-partner.",
-            "evidence_summary": "Key worker notes of 3 sessions; partner's disclosure to staff.",
-        },
-        "statutory_status": "unconvicted_suspect",
-        "route": "partner_referral",
-        "urgency": "high",
-        "legal_gateway": "Crime and Disorder Act 1998 s.115",
-        "referrer": {"name": "Sam Carter", "email": "sam.carter@das.example.org"},
-    }
+    """Journey 1: the drug and alcohol service refers a domestic-abuse suspect (the API's example)."""
+    from referral_api.schemas import REFERRAL_EXAMPLE
+
+    return copy.deepcopy(REFERRAL_EXAMPLE)
 
 
 def seed(system: System, client: httpx.Client, today: date | None = None) -> DemoCredentials:
@@ -86,8 +68,11 @@ def seed(system: System, client: httpx.Client, today: date | None = None) -> Dem
     admin = {"Authorization": f"Bearer {creds.tokens['administrator']}"}
     meeting_agencies = []
     for name, kind, contact in AGENCIES:
-        r = client.post("/api/v1/agencies", json={"name": name, "agency_type": kind, "contact_name": contact},
-                        headers=admin)
+        r = client.post(
+            "/api/v1/agencies",
+            json={"name": name, "agency_type": kind, "contact_name": contact},
+            headers=admin,
+        )
         r.raise_for_status()
         agency_id = r.json()["id"]
         creds.agency_ids[kind] = agency_id
@@ -103,7 +88,10 @@ def seed(system: System, client: httpx.Client, today: date | None = None) -> Dem
     seed_demo(system.runtime("meeting-service"), agencies=meeting_agencies, today=today)
     seed_ranking(system, today)
 
-    das = {"X-API-Key": creds.agency_keys["drug_and_alcohol_service"], "Idempotency-Key": "demo-DAS-2026-0412"}
+    das = {
+        "X-API-Key": creds.agency_keys["drug_and_alcohol_service"],
+        "Idempotency-Key": "demo-DAS-2026-0412",
+    }
     r = client.post("/api/v1/referrals", json=dean_marsh_referral(), headers=das)
     r.raise_for_status()
     return creds

@@ -37,8 +37,11 @@ def _banner(url: str, data_dir: Path, creds: DemoCredentials, creds_file: Path) 
 
 async def _serve(host: str, port: int, data_dir: Path, do_seed: bool) -> None:
     system = build_system(data_dir)
-    server = uvicorn.Server(uvicorn.Config(system.gateway, host=host, port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            system.gateway, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -53,6 +56,7 @@ async def _serve(host: str, port: int, data_dir: Path, do_seed: bool) -> None:
 
         creds.tokens = staff_tokens()
     elif do_seed:
+
         def _do() -> DemoCredentials:
             with httpx.Client(base_url=url, timeout=300) as client:
                 return seed(system, client)

@@ -1,0 +1,178 @@
+"""Distributed mode on one machine: every service as its own processes, on PostgreSQL and Kafka.
+
+Each service runs its API (uvicorn) and its consumer (``python -m <pkg>.consumer``) as separate
+processes with its own PostgreSQL database; the gateway runs in front. This is how the end-to-end
+tests run the system, and the shape docker-compose and Kubernetes use. Processes bind 127.0.0.1
+and are stopped by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = {
+    # name: (package, env prefix)
+    "referral-api": ("referral_api", "REFERRAL_"),
+    "ranking-service": ("ranking_service", "RANKING_"),
+    "case-service": ("case_service", "CASE_"),
+    "meeting-service": ("meeting_service", "MEETING_"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    workdir: Path
+    gateway_url: str = ""
+    service_urls: dict[str, str] = field(default_factory=dict)
+    database_urls: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        out = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.envs[name] = env
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def restart(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one process by PID and start it again with the same command."""
+        proc = self.procs[name]
+        args = list(proc.args)[1:]  # type: ignore[arg-type]
+        proc.send_signal(sig)
+        proc.wait(30)
+        self._spawn(name, args, self.envs[name])
+
+    def env_for(self, name: str) -> dict[str, str]:
+        service = name.removesuffix(".api").removesuffix(".consumer")
+        env = dict(self.env)
+        if service in SERVICES:
+            _pkg, prefix = SERVICES[service]
+            env[f"{prefix}DATABASE_URL"] = self.database_urls[service]
+            env[f"{prefix}TRANSPORT"] = "kafka"
+        return env
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def _wait_ready(
+    url: str, proc: subprocess.Popen[bytes], name: str, cluster: Cluster, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{cluster.log(name)[-3000:]}")
+        try:
+            r = httpx.get(url + "/readyz", timeout=5)
+            if r.status_code == 200:
+                return
+            last = r.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.3)
+    raise TimeoutError(f"{name} not ready at {url}: {last}\n{cluster.log(name)[-3000:]}")
+
+
+def start_cluster(
+    *,
+    workdir: Path,
+    database_urls: dict[str, str],
+    kafka_bootstrap: str,
+    namespace: str,
+    extra_env: dict[str, str] | None = None,
+    timeout_s: float = 120,
+) -> Cluster:
+    """Start the four services (API + consumer each) and the gateway; wait until all are ready."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(workdir=workdir, database_urls=dict(database_urls))
+    cluster.env = {
+        **os.environ,
+        "HHPU_TRANSPORT": "kafka",
+        "HHPU_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "HHPU_TOPIC_NAMESPACE": namespace,
+        "HHPU_ENVIRONMENT": "test",
+        "HHPU_RELAY_INTERVAL_S": "0.05",
+        **(extra_env or {}),
+    }
+    try:
+        for name, (pkg, _prefix) in SERVICES.items():
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            cluster.service_urls[name] = url
+            cluster._spawn(
+                f"{name}.api",
+                [
+                    "-m",
+                    "uvicorn",
+                    f"{pkg}.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                cluster.env_for(name),
+            )
+            cluster._spawn(f"{name}.consumer", ["-m", f"{pkg}.consumer"], cluster.env_for(name))
+        gport = free_port()
+        cluster.gateway_url = f"http://127.0.0.1:{gport}"
+        genv = dict(cluster.env)
+        for name, url in cluster.service_urls.items():
+            genv[f"GATEWAY_{name.upper().replace('-', '_')}_URL"] = url
+        genv["GATEWAY_KEY_CACHE_TTL_S"] = "0"
+        cluster._spawn(
+            "gateway",
+            [
+                "-m",
+                "uvicorn",
+                "gateway.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(gport),
+                "--log-level",
+                "warning",
+            ],
+            genv,
+        )
+        for name, url in cluster.service_urls.items():
+            _wait_ready(url, cluster.procs[f"{name}.api"], f"{name}.api", cluster, timeout_s)
+        _wait_ready(cluster.gateway_url, cluster.procs["gateway"], "gateway", cluster, timeout_s)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
