@@ -203,11 +203,26 @@ def import_file(
         s = uow.session
         prior = s.exec(select(RankImport).where(RankImport.kind == kind, RankImport.sha256 == sha)).first()
         if prior is not None:
-            return ImportReport(prior.id, kind, sha, prior.filename, prior.format, True, prior.rows_total,
-                                prior.rows_accepted, prior.rows_rejected)  # fmt: skip
-        imp = RankImport(id=f"imp-{uuid.uuid4().hex[:16]}", kind=kind, sha256=sha, filename=p.name[:255],
-                         format=fmt, store=settings.offence_store if kind == "offences" else "table",
-                         created_by=uow.principal.subject)  # fmt: skip
+            return ImportReport(
+                prior.id,
+                kind,
+                sha,
+                prior.filename,
+                prior.format,
+                True,
+                prior.rows_total,
+                prior.rows_accepted,
+                prior.rows_rejected,
+            )
+        imp = RankImport(
+            id=f"imp-{uuid.uuid4().hex[:16]}",
+            kind=kind,
+            sha256=sha,
+            filename=p.name[:255],
+            format=fmt,
+            store=settings.offence_store if kind == "offences" else "table",
+            created_by=uow.principal.subject,
+        )
         s.add(imp)
         s.flush()
         report = ImportReport(imp.id, kind, sha, imp.filename, fmt, False)

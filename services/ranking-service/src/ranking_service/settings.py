@@ -30,3 +30,5 @@ class RankingSettings(ServiceSettings):
     big_mover_places: int = 10
     decline_quiet_days: int = Field(default=84, description="no new candidate event after a decline")
     breakdown_top: int = Field(default=3, description="offences kept per person in the breakdown")
+    host: str = "127.0.0.1"
+    port: int = 8002

@@ -132,7 +132,7 @@ def generate_arrays(
     day = np.concatenate([p1[2], p2[2]])
     n = len(person)
     lag = np.minimum(rng.geometric(0.08, n) - 1, 180).astype(np.int32)
-    recorded = day + lag
+    recorded = np.minimum(day + lag, to_day(end)).astype(np.int32)
     outcome = rng.choice(len(OUTCOMES), size=n, p=np.array(OUTCOME_P)).astype(np.int8)
     da_p = np.array([DA_CODES.get(c, 0.0) for c in CODES])
     domestic = rng.random(n) < da_p[code]

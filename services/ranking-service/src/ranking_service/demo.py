@@ -1,0 +1,68 @@
+"""Demo data: a synthetic force imported, a run a year ago back-tested, and a current run.
+
+from ranking_service.demo import seed_demo
+seed_demo(app.state.runtime, settings)         # or any ServiceRuntime of this service
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hhpu_shared.auth import Principal
+from hhpu_shared.runtime import ServiceRuntime
+
+from ranking_service.importer import import_file
+from ranking_service.service.analysis import evaluate_run
+from ranking_service.service.runs import RunRequest, execute_run
+from ranking_service.settings import RankingSettings
+from ranking_service.synthetic import generate, write_force
+
+
+def seed_demo(
+    runtime: ServiceRuntime,
+    settings: RankingSettings,
+    *,
+    n_people: int = 5_000,
+    n_offences: int = 40_000,
+    seed: int = 7,
+    today: date | None = None,
+    include_scenario_people: bool = True,
+    with_runs: bool = True,
+    principal: Principal | None = None,
+) -> dict[str, Any]:
+    """Import a synthetic force ending `today`; optionally run a year ago (evaluated) and today.
+
+    Importing is idempotent (same seed and date give the same files, which the ledger skips)."""
+    today = today or datetime.now(UTC).date()
+    force = generate(
+        n_people,
+        n_offences,
+        seed=seed,
+        start=today - timedelta(days=4 * 365),
+        split=today - timedelta(days=365),
+        end=today,
+        include_scenario_people=include_scenario_people,
+    )
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as d:
+        people_path, offences_path = write_force(force, d)
+        out["people_import"] = import_file(
+            people_path, "people", runtime=runtime, settings=settings, principal=principal
+        ).as_dict()
+        out["offences_import"] = import_file(
+            offences_path, "offences", runtime=runtime, settings=settings, principal=principal, today=today
+        ).as_dict()
+    if not with_runs:
+        return out
+    with runtime.unit_of_work(principal) as uow:
+        past = execute_run(uow, settings, RunRequest(as_of=today - timedelta(days=365), trigger="on_demand"))
+        out["past_run_id"] = getattr(past, "id", None)
+    with runtime.unit_of_work(principal) as uow:
+        ev = evaluate_run(uow, settings, out["past_run_id"], 365, 500, 1)
+        out["past_evaluation_id"] = ev.id
+    with runtime.unit_of_work(principal) as uow:
+        now = execute_run(uow, settings, RunRequest(as_of=today, trigger="on_demand"))
+        out["current_run_id"] = getattr(now, "id", None)
+    return out

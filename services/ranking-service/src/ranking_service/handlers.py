@@ -1,0 +1,55 @@
+"""Events consumed from the case-service: who is managed or under assessment (by records id)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.events.registry import data_of
+from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.uow import UnitOfWork
+
+from ranking_service import repository as repo
+
+handlers = HandlerRegistry()
+
+
+def _save(uow: UnitOfWork, records_id: str | None, **changes: object) -> None:
+    if not records_id:
+        return  # a person the records system does not know: nothing to track here
+    st = repo.status(uow.session, records_id)
+    for k, v in changes.items():
+        setattr(st, k, v)
+    st.updated_at = datetime.now(UTC)
+    uow.session.add(st)
+
+
+@handlers.on("case.adopted")
+def on_case_adopted(uow: UnitOfWork, env: Envelope) -> None:
+    d = data_of(env, CaseAdopted)
+    _save(uow, d.records_id, managed=True, case_id=d.case_id)
+
+
+@handlers.on("case.exited")
+def on_case_exited(uow: UnitOfWork, env: Envelope) -> None:
+    d = data_of(env, CaseExited)
+    st = repo.status(uow.session, d.records_id) if d.records_id else None
+    if st is not None and st.case_id not in (None, d.case_id):
+        return  # an older case closed; the person is still managed under another
+    _save(uow, d.records_id, managed=False, case_id=None)
+
+
+@handlers.on("assessment.opened")
+def on_assessment_opened(uow: UnitOfWork, env: Envelope) -> None:
+    d = data_of(env, AssessmentOpened)
+    _save(uow, d.records_id, open_assessment_id=d.assessment_id)
+
+
+@handlers.on("assessment.decided")
+def on_assessment_decided(uow: UnitOfWork, env: Envelope) -> None:
+    d = data_of(env, AssessmentDecided)
+    st = repo.status(uow.session, d.records_id) if d.records_id else None
+    open_id = None if st is None or st.open_assessment_id == d.assessment_id else st.open_assessment_id
+    decided_at = env.occurred_at if env.occurred_at.tzinfo else env.occurred_at.replace(tzinfo=UTC)
+    _save(uow, d.records_id, open_assessment_id=open_id, last_decision=d.decision, last_decided_at=decided_at)

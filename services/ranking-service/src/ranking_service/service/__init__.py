@@ -1,0 +1,1 @@
+"""Business rules of the ranking-service: runs, comparisons, evaluations (never commit)."""
