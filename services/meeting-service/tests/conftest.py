@@ -104,14 +104,9 @@ def _specs() -> list[Any]:
     return registered_events()
 
 
-@pytest.fixture
-def harness(tmp_path: Any) -> Iterator[Harness]:
+def _harness(url: str) -> Iterator[Harness]:
     bus = InProcessBus()
-    settings = MeetingSettings(
-        database_url=f"sqlite:///{tmp_path}/meeting.db",
-        overdue_sweep_interval_s=0,
-        environment="test",
-    )
+    settings = MeetingSettings(database_url=url, overdue_sweep_interval_s=0, environment="test")
     app = create_app(settings, bus=bus)
     runtime: MeetingRuntime = app.state.runtime
     seed = seed_demo(runtime, today=date.today())
@@ -119,3 +114,15 @@ def harness(tmp_path: Any) -> Iterator[Harness]:
     yield Harness(client=client, runtime=runtime, bus=bus, seed=seed)
     runtime.stop()
     runtime.engine.dispose()
+
+
+@pytest.fixture
+def harness(tmp_path: Any) -> Iterator[Harness]:
+    """SQLite file database and the in-process bus."""
+    yield from _harness(f"sqlite:///{tmp_path}/meeting.db")
+
+
+@pytest.fixture
+def pg_harness(pg_url: str) -> Iterator[Harness]:
+    """Real PostgreSQL and the in-process bus."""
+    yield from _harness(pg_url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hhpu_shared.audit import AuditOperation
-from hhpu_shared.events.contracts.case import AssessmentOpened, AssessmentTriggerAdded
+from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
 from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import data_of
@@ -66,6 +66,14 @@ def on_trigger_added(uow: UnitOfWork, env: Envelope) -> None:
     data: AssessmentTriggerAdded = data_of(env, AssessmentTriggerAdded)
     t = data.trigger
     AgendaService(uow, settings()).append_note(data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+
+
+@handlers.on("assessment.decided")  # type: ignore[untyped-decorator, unused-ignore]
+def on_assessment_decided(uow: UnitOfWork, env: Envelope) -> None:
+    """Decided elsewhere (adopt/decline): undecided items of the assessment leave the open agendas."""
+    data: AssessmentDecided = data_of(env, AssessmentDecided)
+    if data.decision != "defer":
+        AgendaService(uow, settings()).withdraw_decided(data.assessment_id, data.decision)
 
 
 @handlers.on("ranking.run_completed")  # type: ignore[untyped-decorator, unused-ignore]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.auth import Principal
+from hhpu_shared.errors import Forbidden, NotFound
 from hhpu_shared.http import UoWDep, require_roles
 
 from meeting_service.schemas import (
@@ -180,9 +181,17 @@ def invite(meeting_id: str, body: InviteRequest, uow: UoWDep, request: Request, 
 
 @router.patch("/meetings/{meeting_id}/invitations/{agency_id}", response_model=InvitationPublic)
 def respond(
-    meeting_id: str, agency_id: str, body: InvitationUpdate, uow: UoWDep, request: Request, _: Manager
+    meeting_id: str, agency_id: str, body: InvitationUpdate, uow: UoWDep, request: Request, principal: Anyone
 ) -> object:
-    """Record an agency's apologies or attendance."""
+    """Record apologies or attendance; an agency's SPOC may accept or send apologies for its own agency."""
+    own = partner_agency(principal)
+    if own is None and not principal.has(*MANAGE):
+        raise Forbidden("Your role does not allow this operation.")
+    if own is not None:
+        if own != agency_id:
+            raise NotFound(f"Agency {agency_id} is not invited to this meeting.")
+        if body.attended is not None or body.attendees is not None:
+            raise Forbidden("Attendance is recorded by the meeting chair.")
     svc, meeting = load_meeting(uow, request, meeting_id)
     inv = svc.respond(meeting, agency_id, **body.model_dump())
     return InvitationPublic.model_validate(inv)

@@ -353,7 +353,7 @@ class AddendumPublic(_Out):
 
 class CloseResult(BaseModel):
     meeting: MeetingPublic
-    new_cases_moved: int
+    items_moved: int = Field(description="over-limit items and undecided new cases moved to the next meeting")
     actions_carried: int
 
 

@@ -231,8 +231,9 @@ class ActionService:
     def close_meeting(self, meeting: Meeting) -> dict[str, int]:
         """Freeze the minutes; undecided new cases and unfinished reviewed actions go to the next meeting."""
         self.meetings.ensure_open(meeting)
+        plan, _items, _target = self.agenda.finalise(meeting)
         target = self.meetings.next_meeting_after(meeting)
-        moved = self.agenda.carry_undecided_new_cases(meeting, target)
+        moved = len(plan.deferred) + self.agenda.carry_undecided_new_cases(meeting, target)
         reviewed = list(self.repo.actions_reviewed_at(meeting.id))
         states = [rules.ActionState(a.id, a.status, a.due_date) for a in reviewed]
         carried, _closed = rules.review_for_carry_over(
@@ -242,7 +243,7 @@ class ActionService:
         for c in carried:
             self.carry_over(by_id[c.action_id], c.reason_code, c.reason)
         self.meetings.mark_closed(meeting)
-        return {"new_cases_moved": moved, "actions_carried": len(carried)}
+        return {"items_moved": moved, "actions_carried": len(carried)}
 
     def add_addendum(self, meeting: Meeting, text: str, item_id: str | None) -> Addendum:
         if meeting.status != "closed":

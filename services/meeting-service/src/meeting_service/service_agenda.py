@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, NotFound, ValidationProblem, field_error
 from hhpu_shared.uow import UnitOfWork
 
@@ -91,6 +92,22 @@ class AgendaService:
             changed += 1
         return changed
 
+    def withdraw_decided(self, assessment_id: str, decision: str) -> int:
+        """Remove the undecided planned items of an assessment decided outside a meeting."""
+        removed = 0
+        for item in self.repo.items_for_assessment(assessment_id):
+            meeting = self.repo.meeting(item.meeting_id)
+            if meeting is None or meeting.status in ("closed", "cancelled") or item.status != "planned":
+                continue
+            if self.repo.decision_for_item(item.id) is not None:
+                continue
+            item.status = "removed"
+            note = f"Removed: the assessment was decided ({decision}) outside the meeting."
+            item.notes = f"{item.notes}\n{note}" if item.notes else note
+            self.repo.add(item)
+            removed += 1
+        return removed
+
     # -- by hand -----------------------------------------------------------------
     def get_item(self, meeting: Meeting, item_id: str) -> AgendaItem:
         item = self.repo.item(item_id)
@@ -106,6 +123,14 @@ class AgendaService:
             if v is not None:
                 setattr(item, k, v)
         self.repo.add(item)
+        if item.person_id and ("minutes" in fields or "notes" in fields):
+            self.uow.audit(
+                AuditOperation.ALTER,
+                subject_type="person",
+                subject_id=item.person_id,
+                justification="minutes of the multi-agency meeting",
+                detail={"meeting_id": meeting.id, "item_id": item.id},
+            )
         return item
 
     def remove_item(self, meeting: Meeting, item: AgendaItem) -> AgendaItem:
@@ -132,6 +157,9 @@ class AgendaService:
     def plan(self, meeting: Meeting) -> tuple[AgendaPlan, dict[str, AgendaItem]]:
         items = {i.id: i for i in self.repo.items(meeting.id, statuses=("planned",))}
         order = {item_id: n for n, item_id in enumerate(items)}
+        # an item already discussed (outcome or minute recorded) is never moved on
+        discussed = {o.item_id for o in self.repo.outcomes(meeting.id)}
+        discussed |= {i.id for i in items.values() if i.minutes}
         plan_items = [
             PlanItem(
                 id=i.id,
@@ -139,7 +167,7 @@ class AgendaService:
                 minutes=i.planned_minutes,
                 urgency=i.urgency,
                 order=i.order_hint * 100_000 + order[i.id],
-                pinned=i.pinned,
+                pinned=i.pinned or i.id in discussed,
                 position=i.position,
             )
             for i in items.values()
