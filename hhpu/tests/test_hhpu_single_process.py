@@ -1,0 +1,103 @@
+"""Smoke test of single-process mode, started the way the README says (`make run`), running
+flow 1 through the gateway with the demo credentials it prints and saves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(fn, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+
+
+def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: Path) -> None:
+    port = _free_port()
+    data_dir = tmp_path / "demo"
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=REPO,
+        env={**os.environ, "HHPU_PORT": str(port), "HHPU_DATA_DIR": str(data_dir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        creds_file = data_dir / "demo-credentials.json"
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError((tmp_path / "run.log").read_text()[-4000:])
+            return creds_file.exists() and "API docs" in (tmp_path / "run.log").read_text()
+
+        _wait(ready, 240, "make run to seed and print its banner")
+        banner = (tmp_path / "run.log").read_text()
+        assert f"{url}/docs" in banner and "Partner API keys" in banner
+        creds = json.loads(creds_file.read_text())
+        with httpx.Client(base_url=url, timeout=30) as c:
+            assert c.get("/healthz").status_code == 200
+            assert c.get("/readyz").status_code == 200
+            assert c.get("/api/v1/referrals").status_code == 401
+            docs = c.get("/openapi.json").json()
+            assert any(p.startswith("/api/v1/referrals") for p in docs["paths"])
+            assert any(p.startswith("/api/v1/meetings") for p in docs["paths"])
+
+            # Flow 1 on the seeded force: Dean Marsh's referral from the drug and alcohol service.
+            das = {"X-API-Key": creds["agency_keys"]["drug_and_alcohol_service"]}
+            refs = c.get("/api/v1/referrals", headers=das).json()["items"]
+            dean = [r for r in refs if r["partner_reference"] == "DAS-2026-0412"]
+            assert len(dean) == 1
+            rid = dean[0]["id"]
+            other = {"X-API-Key": creds["agency_keys"]["childrens_services"]}
+            assert c.get(f"/api/v1/referrals/{rid}", headers=other).status_code == 404
+
+            staff = {"Authorization": f"Bearer {creds['tokens']['meeting_chair']}",
+                     "X-Justification": "smoke test of the monthly meeting"}
+
+            def item() -> tuple[str, str] | None:
+                for m in c.get("/api/v1/meetings", headers=staff).json()["items"]:
+                    agenda = c.get(f"/api/v1/meetings/{m['id']}/agenda", headers=staff).json()
+                    for i in agenda["kept"]:
+                        if i.get("person_label") and "Marsh" in i["person_label"]:
+                            return m["id"], i["id"]
+                return None
+
+            mid, iid = _wait(item, 60, "Dean's agenda item")
+            r = c.post(f"/api/v1/meetings/{mid}/agenda/items/{iid}/outcomes", headers=staff,
+                       json={"kind": "decision", "decision": "adopt", "decided_by": "DI Morgan Hale",
+                             "cohort": "hhpu"})
+            assert r.status_code == 201, r.text
+            _wait(lambda: c.get(f"/api/v1/referrals/{rid}/status", headers=das).json()["status"] == "accepted",
+                  60, "referral accepted")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()

@@ -1,0 +1,155 @@
+"""Flow 1, distributed: a partner's referral is screened, opens a suitability assessment, reaches
+the next monthly meeting's agenda, is decided there, the case is adopted, and the referral's
+status and the partner's signed webhook follow. Real Kafka, PostgreSQL and processes."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+
+import httpx
+import pytest
+from hhpu.distributed import Cluster
+from referral_api.schemas import REFERRAL_EXAMPLE
+from sqlalchemy import create_engine, text
+
+from conftest import WebhookReceiver, bearer, eventually  # type: ignore[import-not-found]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
+
+
+def _agency(gw: httpx.Client, name: str, kind: str, webhook_url: str | None = None) -> tuple[dict, str]:
+    body = {"name": name, "agency_type": kind, "contact_name": "Single point of contact"}
+    if webhook_url:
+        body["webhook_url"] = webhook_url
+    r = gw.post("/api/v1/agencies", json=body, headers=bearer("administrator"))
+    assert r.status_code == 201, r.text
+    agency = r.json()
+    k = gw.post(f"/api/v1/agencies/{agency['id']}/keys", json={"label": "e2e"}, headers=bearer("administrator"))
+    assert k.status_code == 201, k.text
+    return agency, k.json()["key"]
+
+
+def _count(url: str, sql: str, **params: object) -> int:
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        n = int(conn.execute(text(sql), params).scalar() or 0)
+    eng.dispose()
+    return n
+
+
+def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
+    cluster: Cluster, gw: httpx.Client, webhook: WebhookReceiver
+) -> None:
+    das, das_key = _agency(gw, "Surrey Drug and Alcohol Service", "drug_and_alcohol_service", webhook.url)
+    _cs, cs_key = _agency(gw, "Children's Services", "childrens_services")
+    das_h = {"X-API-Key": das_key}
+
+    # The partner's network times out; it retries with the same Idempotency-Key twice.
+    body = copy.deepcopy(REFERRAL_EXAMPLE)
+    replies = [
+        gw.post("/api/v1/referrals", json=body, headers={**das_h, "Idempotency-Key": "das-2026-0412-a"})
+        for _ in range(3)
+    ]
+    assert [r.status_code for r in replies] == [201, 201, 201], replies[0].text
+    ids = {r.json()["id"] for r in replies}
+    assert len(ids) == 1
+    rid = ids.pop()
+
+    # Another agency cannot see it.
+    assert gw.get(f"/api/v1/referrals/{rid}", headers={"X-API-Key": cs_key}).status_code == 404
+
+    # Screened eligible -> the case-service opens one assessment -> the referral is under assessment.
+    def status() -> str:
+        r = gw.get(f"/api/v1/referrals/{rid}/status", headers=das_h)
+        assert r.status_code == 200, r.text
+        return str(r.json()["status"])
+
+    eventually(lambda: status() == "under_assessment", what="referral under assessment")
+
+    supervisor = bearer("unit_supervisor", sub="di-morgan", name="DI Morgan Hale")
+    chair = bearer("meeting_chair", sub="chair-lou", name="DCI Lou Barnes")
+    assessments = gw.get("/api/v1/assessments", params={"status": "open"}, headers=supervisor)
+    assert assessments.status_code == 200, assessments.text
+    dean = [a for a in assessments.json()["items"] if any(t["ref"] == rid for t in a["triggers"])]
+    assert len(dean) == 1
+    assessment_id = dean[0]["id"]
+
+    # The meeting-service puts one "new case" item for Dean on the next monthly meeting's agenda.
+    def agenda_item() -> tuple[str, str] | None:
+        meetings = gw.get("/api/v1/meetings", headers=chair).json()["items"]
+        for m in meetings:
+            agenda = gw.get(f"/api/v1/meetings/{m['id']}/agenda", headers=chair).json()
+            hits = [i for i in agenda["kept"] + agenda["to_defer"] if i.get("assessment_id") == assessment_id]
+            if hits:
+                assert len(hits) == 1
+                return m["id"], hits[0]["id"]
+        return None
+
+    meeting_id, item_id = eventually(agenda_item, what="agenda item for the assessment")
+
+    # The chair records "adopt into the HHPU cohort", decided by the unit's detective inspector.
+    r = gw.post(
+        f"/api/v1/meetings/{meeting_id}/agenda/items/{item_id}/outcomes",
+        json={"kind": "decision", "decision": "adopt", "decided_by": "DI Morgan Hale", "cohort": "hhpu"},
+        headers=chair,
+    )
+    assert r.status_code == 201, r.text
+
+    # The case-service adopts the case; the referral becomes accepted; the webhook follows, signed.
+    eventually(lambda: status() == "accepted", what="referral accepted")
+    cases = gw.get("/api/v1/cases", params={"person_id": dean[0]["person_id"]}, headers=supervisor).json()
+    assert len(cases["items"]) == 1 and cases["items"][0]["cohort"] == "hhpu"
+    assert cases["items"][0]["status"] == "managed"
+
+    hooks = eventually(
+        lambda: [h for h in webhook.received if h["json"].get("to_status") == "accepted"] or None,
+        what="accepted webhook",
+    )
+    secret = das["webhook_secret"]
+    h = hooks[0]
+    sig = {k.lower(): v for k, v in h["headers"].items()}["x-hhpu-signature"]
+    assert sig.startswith("sha256=")
+    expected = hmac.new(secret.encode(), _signed_bytes(h), hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(sig.removeprefix("sha256="), expected)
+
+    # Exactly once: one assessment, one agenda item, one decision event, one case.
+    case_db, meeting_db = cluster.database_urls["case-service"], cluster.database_urls["meeting-service"]
+    assert _count(meeting_db, "SELECT count(*) FROM outbox WHERE type = 'meeting.decision_recorded'") == 1
+    assert _count(case_db, "SELECT count(*) FROM outbox WHERE type = 'assessment.opened'") == 1
+    assert _count(case_db, "SELECT count(*) FROM outbox WHERE type = 'case.adopted'") == 1
+    _assert_every_event_handled_once(cluster)
+
+
+def _signed_bytes(hook: dict) -> bytes:
+    body: bytes = hook["body"]
+    return body
+
+
+def _assert_every_event_handled_once(cluster: Cluster) -> None:
+    """Every event a service published and another consumes is in that consumer's inbox once."""
+    from case_service.handlers import handlers as case_h
+    from meeting_service.handlers import handlers as meeting_h
+    from ranking_service.handlers import handlers as ranking_h
+    from referral_api.handlers import handlers as referral_h
+
+    consumers = {"case-service": case_h, "meeting-service": meeting_h, "ranking-service": ranking_h,
+                 "referral-api": referral_h}
+    published: list[tuple[str, str]] = []
+    for url in cluster.database_urls.values():
+        eng = create_engine(url)
+        with eng.connect() as conn:
+            published += [(r[0], r[1]) for r in conn.execute(text("SELECT id, type FROM outbox"))]
+        eng.dispose()
+    for name, registry in consumers.items():
+        wanted = {eid for eid, etype in published if etype in registry.handlers}
+
+        def inbox_ids(url: str = cluster.database_urls[name]) -> set[str] | None:
+            eng = create_engine(url)
+            with eng.connect() as conn:
+                ids = {r[0] for r in conn.execute(text("SELECT event_id FROM inbox"))}
+            eng.dispose()
+            return ids if wanted <= ids else None
+
+        eventually(inbox_ids, what=f"{name} handled every event it consumes")
