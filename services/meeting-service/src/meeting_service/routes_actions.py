@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -233,7 +232,7 @@ def carry_over(
 
 
 @router.post("/actions/overdue-sweep", response_model=SweepResult)
-def overdue_sweep(uow: UoWDep, request: Request, _: Manager, today: date | None = None) -> SweepResult:
+def overdue_sweep(uow: UoWDep, request: Request, _: Manager) -> SweepResult:
     """Flag overdue actions now (the service also does this on a timer)."""
-    svc = ActionService(uow, settings_of(request), today=today)
+    svc = ActionService(uow, settings_of(request))
     return SweepResult(flagged=svc.overdue_sweep())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from hhpu_shared.runtime import ServiceRuntime
@@ -50,7 +50,7 @@ def seed_demo(
         invited = [a[0] for a in agencies]
         series.invited_agency_ids = json.dumps(invited)
         svc.repo.add(series)
-        scheduled = svc.schedule_series(series, meetings)
+        scheduled = svc.schedule_series(series, meetings, after=svc.today - timedelta(days=1))
         for m in scheduled:
             for agency_id in invited:
                 svc._invite(m, agency_id)

@@ -155,3 +155,26 @@ def test_journey_3_monthly_meeting(pg_harness: Any) -> None:
     mine = h.client.get(f"{API}/actions", headers=h.partner("housing")).json()["items"]
     assert [a["description"] for a in mine] == ["Housing to confirm Dean's address by the 14th"]
     assert mine[0]["due_date"] == day14.isoformat()
+
+
+def test_overdue_sweep_on_postgres_flags_once(pg_harness: Any) -> None:
+    from meeting_service.app import run_overdue_sweep
+    from meeting_service.seed import seed_demo
+
+    h = pg_harness
+    again = seed_demo(h.runtime)  # idempotent: same series, same meetings
+    assert again["meeting_ids"] == h.seed["meeting_ids"]
+    r = h.client.post(
+        f"{API}/meetings/{h.seed['next_meeting_id']}/actions",
+        json={
+            "description": "Housing to confirm the address",
+            "owner_name": "Priya Shah",
+            "owner_agency_id": "housing",
+            "due_date": (date.today() - timedelta(days=2)).isoformat(),
+        },
+        headers=h.chair(),
+    )
+    assert r.status_code == 201, r.text
+    assert run_overdue_sweep(h.runtime) == [r.json()["id"]]
+    assert run_overdue_sweep(h.runtime) == []
+    assert len(h.events("action.overdue_detected")) == 1

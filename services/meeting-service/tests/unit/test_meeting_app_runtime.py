@@ -106,7 +106,7 @@ def test_assessment_decided_elsewhere_withdraws_the_undecided_item(harness: Any)
             AssessmentDecided(
                 assessment_id=f"asm-{n}",
                 person_id=f"per-{n}",
-                decision=decision,  # type: ignore[arg-type]
+                decision=decision,  # type: ignore[arg-type, unused-ignore]
                 decided_by="DI Sarah Cole",
                 cohort=None,
                 referral_ids=(),
