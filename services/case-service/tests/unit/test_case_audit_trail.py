@@ -6,12 +6,11 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
 from case_service.testing import client_for, consume, envelope, headers, publish, screened
+from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.runtime import ServiceRuntime
+from sqlmodel import Session, select
 
 
 class Recorder:

@@ -8,9 +8,10 @@ import pytest
 from case_service.domain.lifecycle import STATUSES, TRANSITIONS
 from case_service.testing import client_for, headers, outbox_types
 from fastapi.testclient import TestClient
+from httpx import Response
 
 OM = headers("offender_manager")
-PATHS = {  # how to bring a new candidate case to each status
+PATHS: dict[str, list[tuple[str, str | None]]] = {  # how to bring a new candidate case to each status
     "candidate": [],
     "under_assessment": [("under_assessment", None)],
     "managed": [("under_assessment", None), ("managed", None)],
@@ -35,7 +36,7 @@ def new_case(client: TestClient, cohort: str = "hhpu", **extra: object) -> dict[
     return dict(r.json())
 
 
-def move(client: TestClient, case_id: object, to: str, reason: str | None = None) -> object:
+def move(client: TestClient, case_id: object, to: str, reason: str | None = None) -> Response:
     return client.post(
         f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason_code": reason}, headers=OM
     )
@@ -45,7 +46,7 @@ def case_in(client: TestClient, status: str) -> dict[str, object]:
     c = new_case(client)
     for to, reason in PATHS[status]:
         r = move(client, c["id"], to, reason)
-        assert r.status_code == 200, r.text  # type: ignore[attr-defined]
+        assert r.status_code == 200, r.text
     return c
 
 
@@ -58,16 +59,16 @@ def test_case_every_transition(client: TestClient, start: str, target: str) -> N
     reason = "risk_reduced" if target == "exited" else None
     r = move(client, c["id"], target, reason)
     if target in TRANSITIONS[start]:
-        assert r.status_code == 200, r.text  # type: ignore[attr-defined]
-        body = r.json()  # type: ignore[attr-defined]
+        assert r.status_code == 200, r.text
+        body = r.json()
         assert body["status"] == target
         assert body["history"][-1]["from_status"] == start
         assert body["history"][-1]["to_status"] == target
         if target == "exited":
             assert body["exit_reason"] == "risk_reduced" and body["exited_on"]
     else:
-        assert r.status_code == 409, r.text  # type: ignore[attr-defined]
-        assert r.json()["code"] == "illegal_transition"  # type: ignore[attr-defined]
+        assert r.status_code == 409, r.text
+        assert r.json()["code"] == "illegal_transition"
         got = client.get(f"/api/v1/cases/{c['id']}", headers=OM).json()
         assert got["status"] == start  # nothing changed
 
@@ -78,7 +79,7 @@ def test_case_exit_needs_a_coded_reason(client: TestClient) -> None:
         r = move(client, c["id"], "exited", reason)
         assert r.status_code == 422
         assert r.json()["errors"][0]["field"] == "reason_code"
-    assert move(client, c["id"], "exited", "moved_out_of_area").status_code == 200  # type: ignore[attr-defined]
+    assert move(client, c["id"], "exited", "moved_out_of_area").status_code == 200
 
 
 def test_case_adoption_and_exit_emit_events(tmp_path: object) -> None:

@@ -6,14 +6,13 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
 from case_service.models import Assessment, AssessmentTrigger, Person
 from case_service.testing import candidate, client_for, consume, envelope, headers, publish, screened
+from fastapi.testclient import TestClient
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.runtime import ServiceRuntime
+from sqlmodel import Session, select
 
 OM = headers("offender_manager")
 SUP = headers("unit_supervisor", subject="user:sup")

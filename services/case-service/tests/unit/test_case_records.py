@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
-
 from case_service.testing import client_for, headers, outbox_types
+from fastapi.testclient import TestClient
 from hhpu_shared.runtime import ServiceRuntime
 
 OM = headers("offender_manager")
