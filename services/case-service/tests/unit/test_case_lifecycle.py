@@ -37,9 +37,10 @@ def new_case(client: TestClient, cohort: str = "hhpu", **extra: object) -> dict[
 
 
 def move(client: TestClient, case_id: object, to: str, reason: str | None = None) -> Response:
-    return client.post(
+    r: Response = client.post(
         f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason_code": reason}, headers=OM
     )
+    return r
 
 
 def case_in(client: TestClient, status: str) -> dict[str, object]:

@@ -42,6 +42,7 @@ def create_person(body: PersonCreate, principal: CaseUser, uow: UoWDep, why: Jus
     p = people.find_or_create(
         uow, details, records_id=body.records_id, source=f"api:{principal.subject}", why=why
     )
+    consult(uow, "person", p.id, why, view="create_or_match")  # the answer shows the record
     return person_out(uow, p)
 
 
