@@ -80,8 +80,11 @@ def _date(col: pa.Array, nrows: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         return d, np.asarray(col.is_null(), dtype=bool), np.zeros(nrows, dtype=bool)
     s = _str(col)
     missing = _empty(s)
-    parsed = pc.strptime(s, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
-    invalid = np.asarray(parsed.is_null(), dtype=bool) & ~missing
+    ts = pc.strptime(s, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls impossible days over (2025-02-30 -> 2025-03-02): require a round trip
+    same = np.asarray(pc.fill_null(pc.equal(pc.strftime(ts, format="%Y-%m-%d"), s), False), dtype=bool)
+    parsed = pc.if_else(pa.array(same), ts, pa.scalar(None, ts.type)).cast(pa.date32())
+    invalid = ~same & ~missing
     return parsed, missing, invalid
 
 

@@ -134,7 +134,7 @@ def evaluate_run(
         n_boot=n_boot,
         seed=seed,
     )
-    newest = int(prep.arrays.day.max()) if len(prep.arrays.day) else t0
+    newest = int(prep.arrays.recorded.max()) if len(prep.arrays.recorded) else t0
     everyone_later = float(prep.arrays.harm[later].sum())
     result.update(
         {

@@ -54,9 +54,9 @@ class DryRun:
 
 
 def _resolve(settings: RankingSettings, req: RunRequest) -> tuple[str, ModelParams]:
-    ref = req.model or (settings.production_model if req.kind == "production" else "")
+    ref = req.model or (settings.production_model if req.kind != "shadow" else "")
     if not ref:
-        raise ValidationProblem([field_error("model", "required", "a shadow or dry run names its model")])
+        raise ValidationProblem([field_error("model", "required", "a shadow run names its candidate model")])
     name, version = split_ref(ref)
     try:
         return f"{name}@{version}", resolve(ref, req.params)

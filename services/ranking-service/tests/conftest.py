@@ -1,0 +1,95 @@
+"""Fixtures of the ranking-service tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from hhpu_shared.runtime import ServiceRuntime
+from ranking_service.app import build_runtime, create_app
+from ranking_service.settings import RankingSettings
+from ranking_service.synthetic import SyntheticForce, generate
+
+
+@pytest.fixture
+def rank_settings(tmp_path: Path) -> RankingSettings:
+    return RankingSettings(database_url=f"sqlite:///{tmp_path}/rank.db", data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def rank_runtime(rank_settings: RankingSettings) -> ServiceRuntime:
+    return build_runtime(rank_settings, run_consumer=False)
+
+
+@pytest.fixture
+def rank_client(rank_settings: RankingSettings) -> Iterator[TestClient]:
+    app = create_app(rank_settings, run_consumer=False)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def rank_force() -> SyntheticForce:
+    """A small synthetic force whose records end today (so today's run is current)."""
+    today = datetime.now(UTC).date()
+    return generate(
+        800,
+        6000,
+        seed=5,
+        start=today - timedelta(days=3 * 365),
+        split=today - timedelta(days=365),
+        end=today,
+        include_scenario_people=True,
+    )
+
+
+def load_force(client: TestClient, force: SyntheticForce, directory: Path) -> None:
+    """Import a synthetic force (people and offences) through the service's importer."""
+    from ranking_service.importer import import_file
+    from ranking_service.synthetic import write_force
+
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    people, offences = write_force(force, directory)
+    import_file(people, "people", runtime=runtime, settings=runtime.settings)
+    import_file(offences, "offences", runtime=runtime, settings=runtime.settings)
+
+
+def publish_case_event(client: TestClient, data: object, aggregate_id: str) -> None:
+    """Put a case-service event on the in-process bus and let the service consume it."""
+    from hhpu_shared.events.envelope import Envelope
+    from hhpu_shared.events.registry import EventData, event_spec
+    from hhpu_shared.messaging.transport import OutboundMessage
+
+    assert isinstance(data, EventData)
+    spec = event_spec(data)
+    env = Envelope(
+        type=spec.name,
+        producer="case-service",
+        correlation_id="test",
+        aggregate_type=spec.aggregate_type,
+        aggregate_id=aggregate_id,
+        data=data.model_dump(mode="json"),
+    )
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.bus.publisher().publish_batch(
+        [OutboundMessage(spec.topic, aggregate_id.encode(), env.to_bytes())]
+    )
+    consumer = runtime.build_consumer()
+    while consumer.run_once(0.05):
+        pass
+
+
+def ranking_events(client: TestClient, event_type: str) -> list[dict[str, object]]:
+    import json
+
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.relay.drain()
+    out = []
+    for m in runtime.bus.messages("hhpu.ranking_run.events"):
+        env = json.loads(m.value)
+        if env["type"] == event_type:
+            out.append(env)
+    return out
