@@ -145,3 +145,16 @@ def test_case_decision_api_and_allocation(svc: tuple[TestClient, ServiceRuntime]
     mine = {row["manager_id"]: row for row in load["per_manager"]}
     assert mine[trained["id"]]["cases"] == 1 and mine[untrained["id"]]["cases"] == 0
     assert mine[trained["id"]]["points"] == pytest.approx(3.75)
+
+
+def test_case_demo_seed_and_openapi(svc: tuple[TestClient, ServiceRuntime]) -> None:
+    from case_service.seed import DEMO_TEAM, seed_demo_managers
+
+    client, rt = svc
+    ids = seed_demo_managers(rt)
+    assert seed_demo_managers(rt) == ids and len(ids) == len(DEMO_TEAM)  # idempotent
+    team = client.get("/api/v1/managers", headers=OM).json()
+    assert sum(1 for m in team if any(t["course"] == "mosovo" for t in m["training"])) == 2
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/cases/{case_id}/transitions" in spec["paths"]
+    assert not any(("put" in ops or "delete" in ops) for p, ops in spec["paths"].items() if "/notes" in p)
