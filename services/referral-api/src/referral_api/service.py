@@ -27,7 +27,7 @@ from referral_api import service_matching as matching
 from referral_api.domain.lifecycle import OUTCOME_TEXT, TERMINAL, Reason, Status, can_transition
 from referral_api.domain.matching import Grade, overall_grade
 from referral_api.domain.screening import ScreeningInput, screen
-from referral_api.models import IdempotencyRecord, Referral, StatusHistory, now_utc
+from referral_api.models import IdempotencyRecord, Referral, StatusHistory, new_uuid, now_utc
 from referral_api.schemas import (
     HistoryEntry,
     Outcome,
@@ -192,26 +192,17 @@ def submit(
     if agency is None or not agency.active:
         raise Forbidden("The agency is not registered or not active.", code="agency_inactive")
     fingerprint = request_hash(body)
+    referral_id = new_uuid()
+    claim: IdempotencyRecord | None = None
     if idempotency_key:
-        record = repo.idempotency_record(uow.session, agency_id, idempotency_key)
-        if record is not None:
-            if record.request_hash != fingerprint:
-                raise Unprocessable(
-                    "This Idempotency-Key was used with a different request body; use a new key.",
-                    code="idempotency_key_reused",
-                    extra={"referral_id": record.referral_id},
-                )
-            return Submitted(record.status_code, json.loads(record.response_body), replayed=True)
+        claim, replay = _claim_key(uow, agency_id, idempotency_key, fingerprint, referral_id)
+        if replay is not None:
+            return replay
     if body.partner_reference:
-        existing = repo.referral_by_partner_reference(uow.session, agency_id, body.partner_reference)
-        if existing is not None:
-            raise Conflict(
-                "A referral with this partner reference exists.",
-                code="duplicate_partner_reference",
-                extra={"existing_referral_id": existing.id},
-            )
+        _refuse_duplicate(uow, agency_id, body.partner_reference)
     payload = body.model_dump(mode="json")
     referral = Referral(
+        id=referral_id,
         agency_id=agency_id,
         partner_reference=body.partner_reference,
         status=Status.SUBMITTED.value,
@@ -227,7 +218,13 @@ def submit(
         payload=payload,
         submitted_by=principal.subject,
     )
-    uow.session.add(referral)
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(referral)
+    except IntegrityError:
+        # A concurrent request with the same reference committed first (PostgreSQL waits for it).
+        _refuse_duplicate(uow, agency_id, body.partner_reference or "")
+        raise Conflict("The referral could not be stored; retry.", code="concurrent_submission") from None
     _history(uow, referral, None, Status.SUBMITTED.value, Reason.RECEIVED.value, None)
     uow.audit(
         AuditOperation.COLLECT,
@@ -252,25 +249,58 @@ def submit(
     )
     _screen_and_match(uow, settings, referral, body, today or date.today())
     response = to_public(referral, staff=False).model_dump(mode="json")
-    if idempotency_key:
-        uow.session.add(
-            IdempotencyRecord(
-                agency_id=agency_id,
-                key=idempotency_key,
-                request_hash=fingerprint,
-                referral_id=referral.id,
-                status_code=201,
-                response_body=json.dumps(response),
-            )
-        )
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        # A concurrent request with the same key or reference won the race; its retry will replay.
-        raise Conflict(
-            "The same referral is being submitted concurrently; retry shortly.", code="concurrent_submission"
-        ) from exc
+    if claim is not None:
+        claim.status_code = 201
+        claim.response_body = json.dumps(response)
+        uow.session.add(claim)
     return Submitted(201, response)
+
+
+def _claim_key(
+    uow: UnitOfWork, agency_id: str, key: str, fingerprint: str, referral_id: str
+) -> tuple[IdempotencyRecord | None, Submitted | None]:
+    """Claim the key for this request, or replay what an earlier request with it answered.
+
+    The claim is a row under a unique index, inserted first: a concurrent request with the same
+    key waits for the winner's transaction (PostgreSQL) and then replays its committed answer.
+    """
+    record = repo.idempotency_record(uow.session, agency_id, key)
+    if record is None:
+        claim = IdempotencyRecord(
+            agency_id=agency_id,
+            key=key,
+            request_hash=fingerprint,
+            referral_id=referral_id,
+            status_code=0,
+            response_body="",
+        )
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(claim)
+            return claim, None
+        except IntegrityError:
+            record = repo.idempotency_record(uow.session, agency_id, key)
+            if record is None:  # pragma: no cover - the winner rolled back; the client retries
+                raise Conflict(
+                    "The same request is in progress; retry.", code="concurrent_submission"
+                ) from None
+    if record.request_hash != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was used with a different request body; use a new key.",
+            code="idempotency_key_reused",
+            extra={"referral_id": record.referral_id},
+        )
+    return None, Submitted(record.status_code, json.loads(record.response_body), replayed=True)
+
+
+def _refuse_duplicate(uow: UnitOfWork, agency_id: str, reference: str) -> None:
+    existing = repo.referral_by_partner_reference(uow.session, agency_id, reference)
+    if existing is not None:
+        raise Conflict(
+            "A referral with this partner reference exists.",
+            code="duplicate_partner_reference",
+            extra={"existing_referral_id": existing.id},
+        )
 
 
 def _screen_and_match(
