@@ -124,3 +124,4 @@ def test_metrics_by_route_and_upstream(gateway_client) -> None:  # type: ignore[
     text = client.get("/metrics").text
     assert 'route="/api/v1/cases/**"' in text and "c-99" not in text
     assert 'hhpu_gateway_upstream_requests_total{outcome="200",upstream="case-service"}' in text
+    assert 'hhpu_gateway_http_requests_total{method="GET",route="/api/v1/cases/**",status="200"}' in text

@@ -19,6 +19,7 @@ def main() -> None:
         access_log=False,  # the gateway writes its own access log (route templates, no query strings)
         log_config=None,
         proxy_headers=False,
+        server_header=False,  # no server banner
     )
 
 

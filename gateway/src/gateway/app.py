@@ -6,17 +6,20 @@ authenticate (401) -> rate limit (429) -> policy (403) -> forward with a fresh i
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
 from typing import Any
 
 from hhpu_shared.auth import IDENTITY_HEADER, Principal
-from hhpu_shared.context import new_id, request_id_var
+from hhpu_shared.context import request_id_var
 from hhpu_shared.errors import problem
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import metrics, policy
+from .accesslog import AccessLog
 from .auth import Authenticator, AuthError
 from .breaker import BodyTooLarge, UpstreamError
 from .identity import IdentityMinter
@@ -28,7 +31,6 @@ from .settings import GatewaySettings
 from .tokens import JwtVerifier
 from .upstream import AsgiUpstream, BodyCounter, ClientGone, HttpUpstream, Upstream
 
-access_log = logging.getLogger("hhpu.access")
 log = logging.getLogger("hhpu.gateway")
 
 _RID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
@@ -73,6 +75,10 @@ class Gateway:
         self.cors_origins = frozenset(o.encode() for o in settings.cors_origins)
         self.cors_any = b"*" in self.cors_origins
         self.max_body = settings.max_body_bytes
+        self.access = AccessLog(settings.service_name) if settings.access_log else None
+        # request ids: a random per-process prefix and a counter (unique, no syscall per request)
+        self._rid_prefix = secrets.token_hex(6)
+        self._rid_counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -103,8 +109,12 @@ class Gateway:
         for up in self.upstreams.values():
             await up.start()
         await self.ops.startup()
+        if self.access is not None:
+            self.access.start()
 
     async def shutdown(self) -> None:
+        if self.access is not None:
+            await self.access.stop()
         await self.ops.shutdown()
         for up in self.upstreams.values():
             await up.close()
@@ -143,9 +153,11 @@ class Gateway:
             elif k == b"access-control-request-method":
                 preflight = v
             fwd.append((k, v))
-        rid_b = rid if rid is not None and _RID.fullmatch(rid) else new_id().encode()
-        token = request_id_var.set(rid_b.decode())
-        extra = [*SECURITY_HEADERS, (b"x-request-id", rid_b), *self._cors(origin)]
+        if rid is None or not _RID.fullmatch(rid):
+            rid = f"{self._rid_prefix}{next(self._rid_counter):08x}".encode()
+        rid_s = rid.decode()
+        token = request_id_var.set(rid_s)
+        extra = [*SECURITY_HEADERS, (b"x-request-id", rid), *self._cors(origin)]
         route = "unmatched"
         status = 500
         upstream_name = ""
@@ -233,18 +245,8 @@ class Gateway:
         finally:
             elapsed = time.perf_counter() - start
             metrics.observe_request(method, route, status, elapsed)
-            if self.settings.access_log and route not in ("/healthz", "/metrics"):
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "upstream": upstream_name,
-                        "client_kind": client_kind,
-                    },
-                )
+            if self.access is not None and route not in ("/healthz", "/metrics"):
+                self.access.write(rid_s, method, route, status, elapsed * 1000, upstream_name, client_kind)
             request_id_var.reset(token)
 
     async def _forward(
