@@ -143,3 +143,15 @@ def test_case_meeting_decline_and_defer(svc: tuple[TestClient, ServiceRuntime]) 
     c = rows(rt, Case)[0]
     assert c.status == "exited" and c.exit_reason == "not_adopted"
     assert outbox_types(rt).count("assessment.decided") == 2
+
+
+def test_case_records_only_candidate_gets_details_later(svc: tuple[TestClient, ServiceRuntime]) -> None:
+    _c, rt = svc
+    publish(rt, envelope(candidate("R-42")))
+    consume(rt)
+    assert rows(rt, Person)[0].given_name == "Unknown"
+    publish(rt, envelope(screened("ref-42", grade="certain", person_ref="R-42")))
+    consume(rt)
+    people = rows(rt, Person)
+    assert len(people) == 1 and people[0].label == "Dean Marsh"
+    assert len(rows(rt, Assessment)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
+from hhpu_shared.errors import Conflict
 from hhpu_shared.http import UoWDep
 from hhpu_shared.uow import UnitOfWork
 
@@ -106,8 +107,6 @@ def allocate_case(
     """Allocate a manager (the named one, checked for training, or the suggestion)."""
     c = get_or_404(repo.case(uow.session, case_id), "case")
     if c.status == "exited":
-        from hhpu_shared.errors import Conflict
-
         raise Conflict("an exited case is not allocated", code="case_exited")
     cases.allocate(uow, c, manager_id=body.manager_id, why=why)
     return case_out(uow, c)

@@ -12,6 +12,7 @@ from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.models import Person, PersonHistory, PersonIdentifier, now
+from case_service.service import assessments, cases
 from case_service.service.common import (
     actor,
     alter,
@@ -21,6 +22,9 @@ from case_service.service.common import (
     insert_or_existing,
     person_ref,
 )
+
+
+PLACEHOLDER_GIVEN = "Unknown"  # a person known only by a records id (candidate without details)
 
 
 def resolve(uow: UnitOfWork, person: Person) -> Person:
@@ -94,13 +98,19 @@ def find_or_create(
             found.updated_at = now()
             history(uow, found.id, "records_id_set", source=source)
             alter(uow, "person", found.id, why, field="records_id")
+        if details and found.given_name == PLACEHOLDER_GIVEN:  # a records-only person gets its details
+            found.given_name, found.family_name = details.given_name, details.family_name
+            found.middle_names, found.date_of_birth = details.middle_names, details.date_of_birth
+            found.updated_at = now()
+            history(uow, found.id, "details_added", source=source)
+            alter(uow, "person", found.id, why, field="details")
         if details:
             add_identifier(uow, found, "pnc", details.pnc_number, source)
         if rid:
             add_identifier(uow, found, "records_id", rid, source)
         return found
     if details is None:
-        details = PersonDetails(given_name="Unknown", family_name=f"(records {rid})", records_id=rid)
+        details = PersonDetails(given_name=PLACEHOLDER_GIVEN, family_name=f"(records {rid})", records_id=rid)
     return create(uow, details, records_id=rid, source=source, why=why)
 
 
@@ -138,8 +148,6 @@ def merge(uow: UnitOfWork, surviving_id: str, merged_id: str, justification: str
     gone = get_or_404(repo.person(s, merged_id), "merged person")
     if keep.merged_into or gone.merged_into:
         raise Conflict("one of the records was already merged", code="person_merged")
-    from case_service.service import assessments, cases  # local: they import people
-
     moved: dict[str, list[str]] = {"identifiers": [], "cases": [], "assessments": []}
     for ident in repo.identifiers(s, gone.id):
         ident.person_id = keep.id
