@@ -23,7 +23,6 @@ from case_service.service.common import (
     person_ref,
 )
 
-
 PLACEHOLDER_GIVEN = "Unknown"  # a person known only by a records id (candidate without details)
 
 
