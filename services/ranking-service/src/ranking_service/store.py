@@ -100,7 +100,7 @@ def _load_table_rows(session: Session, seqs: list[int]) -> pa.Table:
         .where(t.c.import_seq.in_(seqs))
         .order_by(t.c.import_seq, t.c.row_no)
     )
-    result = session.connection().execution_options(stream_results=True).execute(sql)
+    result = session.connection().execute(sql.execution_options(stream_results=True, yield_per=200_000))
     batches = []
     for part in result.partitions(200_000):
         cols: list[list[Any]] = [list(c) for c in zip(*part, strict=True)] if part else [[] for _ in COLUMNS]
