@@ -129,7 +129,7 @@ def _publish(bootstrap: str, ns: str, data: EventData, aggregate_id: str) -> Non
     )
     producer = KafkaProducer(bootstrap_servers=bootstrap)
     producer.send(ns + spec.topic, key=aggregate_id.encode(), value=env.to_bytes()).get(timeout=10)
-    producer.close()
+    producer.close(timeout=5)
 
 
 def _run_until(consumer: Any, client: TestClient, rid: str, status: str) -> None:

@@ -190,3 +190,13 @@ def test_rules_come_from_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     s = ReferralSettings()
     assert s.eligibility.domains == ["stalking"] and s.eligibility.min_age == 18
     assert EligibilityRules().min_age == 10 and len(EligibilityRules().domains) == 7
+
+
+def test_platform_wide_settings_apply_and_the_service_prefix_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from referral_api.settings import ReferralSettings
+
+    monkeypatch.setenv("HHPU_KAFKA_BOOTSTRAP", "kafka-a:9092")
+    monkeypatch.setenv("HHPU_TOPIC_NAMESPACE", "shared.")
+    monkeypatch.setenv("REFERRAL_TOPIC_NAMESPACE", "mine.")
+    s = ReferralSettings()
+    assert (s.kafka_bootstrap, s.topic_namespace, s.service_name) == ("kafka-a:9092", "mine.", "referral-api")
