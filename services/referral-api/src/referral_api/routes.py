@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 from hhpu_shared.auth import Principal, Role
 from hhpu_shared.http import UoWDep, get_runtime, require_roles
 
-from referral_api import service, service_matching
-from referral_api.domain.lifecycle import Status
+from referral_api import service, service_intake, service_matching
 from referral_api.schemas import (
     MatchReviewPage,
     MatchReviewPublic,
@@ -91,7 +90,7 @@ def submit_referral(
     ] = None,
 ) -> JSONResponse:
     """Submit a referral; it is screened and matched before the response."""
-    result = service.submit(
+    result = service_intake.submit(
         uow,
         _settings(request),
         body,
@@ -236,6 +235,3 @@ def reject_match(
         note=body.note if body else None,
         justification=why(justification, "match review decision"),
     )
-
-
-__all__ = ["router", "Status"]
