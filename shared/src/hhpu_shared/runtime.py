@@ -121,6 +121,11 @@ class ServiceRuntime:
     def start(self) -> None:
         if self.started:
             return
+        if self.settings.metrics_port:
+            # Consumer processes serve no API; this lets Prometheus scrape their lag and DLT counts.
+            from prometheus_client import start_http_server
+
+            start_http_server(self.settings.metrics_port, addr=self.settings.metrics_addr)
         self.build_relay().start()
         if self.run_consumer:
             consumer = self.build_consumer()
