@@ -161,15 +161,17 @@ def run_py(url: str, conns: int, duration: float, headers: dict[str, str]) -> di
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--duration", type=float, default=8.0, help="seconds per throughput run")
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per throughput run")
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--latency-duration", type=float, default=4.0)
+    ap.add_argument("--latency-duration", type=float, default=3.0)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "bench/results/gateway.json"))
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT / "gateway/src"))
     from gateway.tokens import mint_dev_token
 
+    load_before = list(os.getloadavg())
     use_wrk = shutil.which("wrk") is not None
     load = run_wrk if use_wrk else run_py
     token = mint_dev_token("bench-user", ["offender_manager"], ttl_s=3600)
@@ -207,17 +209,30 @@ def main() -> int:
         }
         if have_nginx:
             targets["nginx"] = f"http://127.0.0.1:{nginx_port}{PATH}"
-        for name, url in targets.items():
+        for url in targets.values():
             load(url, 4, 1.0, headers)  # warm up connections and caches
-            tp = load(url, args.concurrency, args.duration, headers)
-            lat = load(url, 1, args.latency_duration, headers)
+        # Interleaved rounds, median per target: other work on the machine shifts over time.
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        for rnd in range(args.rounds):
+            for name, url in targets.items():
+                tp = load(url, args.concurrency, args.duration, headers)
+                lat = load(url, 1, args.latency_duration, headers)
+                runs[name].append(
+                    {"rps": tp["rps"], "p99": tp["p99_ms"], "p50": lat["p50_ms"], "rps1": lat["rps"]}
+                )
+                print(
+                    f"round {rnd + 1} {name:8s} rps={tp['rps']:.0f} p50_no_load={lat['p50_ms']:.3f} ms",
+                    flush=True,
+                )
+        for name, rs in runs.items():
             results[name] = {
-                "rps": round(tp["rps"], 1),
-                "p99_ms_loaded": round(tp["p99_ms"], 3),
-                "p50_ms_no_load": round(lat["p50_ms"], 3),
-                "rps_one_connection": round(lat["rps"], 1),
+                "rps": round(statistics.median(r["rps"] for r in rs), 1),
+                "p99_ms_loaded": round(statistics.median(r["p99"] for r in rs), 3),
+                "p50_ms_no_load": round(statistics.median(r["p50"] for r in rs), 3),
+                "rps_one_connection": round(statistics.median(r["rps1"] for r in rs), 1),
+                "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rs],
             }
-            print(f"{name:8s} {results[name]}", flush=True)
+        results["load_average_after"] = list(os.getloadavg())
     finally:
         for p in reversed(procs):
             stop(p)
@@ -245,6 +260,8 @@ def main() -> int:
         },
         "load_generator": "wrk -t1" if use_wrk else "python aiohttp",
         "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "load_average_before": load_before,
         "duration_s": args.duration,
         "request": f"GET {PATH} with a staff JWT (gateway: verify, policy, rate limit, identity, forward)",
         "stack": _stack(),
