@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -97,15 +98,28 @@ def ref_settings(sqlite_url: str) -> ReferralSettings:
     return ReferralSettings(database_url=sqlite_url, webhook_backoff_s=0.05, webhook_timeout_s=2.0)
 
 
-@pytest.fixture
-def ref_env(ref_settings: ReferralSettings) -> Iterator[Env]:
-    app = create_app(ref_settings, run_consumer=False, run_webhooks=False)
+@contextmanager
+def _env(settings: ReferralSettings) -> Iterator[Env]:
+    app = create_app(settings, run_consumer=False, run_webhooks=False)
     runtime = app.state.runtime
-    client = TestClient(app)
-    yield Env(app, client, runtime)
+    yield Env(app, TestClient(app), runtime)
     runtime.stop()
     runtime.deliverer.client.close()
     runtime.engine.dispose()
+
+
+@pytest.fixture
+def ref_env(ref_settings: ReferralSettings) -> Iterator[Env]:
+    with _env(ref_settings) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def shared_ref_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    """One app for a whole module, for tests that only add rows of their own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('referral')}/shared.db"
+    with _env(ReferralSettings(database_url=url)) as env:
+        yield env
 
 
 @pytest.fixture

@@ -59,8 +59,9 @@ def _counts(env) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("label", "overrides", "field", "code"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_refused_with_field_codes_and_nothing_stored(
-    ref_env, make_body, label: str, overrides: dict[str, Any], field: str, code: str
+    shared_ref_env, make_body, label: str, overrides: dict[str, Any], field: str, code: str
 ) -> None:
+    ref_env = shared_ref_env
     agency = ref_env.agency()
     before = _counts(ref_env)
     r = ref_env.submit(agency, make_body(**overrides), key="retry-me")
