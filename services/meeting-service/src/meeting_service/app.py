@@ -84,6 +84,7 @@ def build_runtime(
     run_consumer: bool | None = None,
 ) -> MeetingRuntime:
     settings = settings or MeetingSettings()
+    settings.check_production()
     handlers_module.configure(settings)
     runtime = MeetingRuntime(
         settings,
