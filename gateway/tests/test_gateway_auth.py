@@ -140,3 +140,20 @@ def test_partner_key_scopes(gateway_client, keystore) -> None:  # type: ignore[n
     r = client.post(URL, headers={"X-API-Key": ro}, json={})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
     assert client.get("/api/v1/meetings", headers={"X-API-Key": ro}).status_code == 200  # role-only resource
+
+
+def test_jwks_url_fetched_at_startup_and_refreshed_for_new_keys(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    from gateway.testing import ServerThread, jwks_app
+
+    pem1, jwks1 = generate_dev_keypair("k1")
+    pem2, jwks2 = generate_dev_keypair("k2")
+    with ServerThread(jwks_app({"keys": jwks1["keys"] + jwks2["keys"]})) as idp:
+        client = gateway_client(jwt_jwks_url=f"{idp.url}/jwks.json", jwt_dev_secret="")
+        tok = mint_dev_token("u5", ["analyst"], private_key_pem=pem1, kid="k1")
+        assert client.get("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"}).status_code == 200
+        client.app.jwt.load_jwks(jwks1)  # type: ignore[attr-defined]  # the IdP rotated in k2 since startup
+        client.app.ops._jwks_fetched = 0.0  # type: ignore[attr-defined]
+        tok2 = mint_dev_token("u5", ["analyst"], private_key_pem=pem2, kid="k2")
+        assert client.get("/api/v1/reports", headers={"Authorization": f"Bearer {tok2}"}).status_code == 200
+        # HS256 dev tokens are refused when the dev signer is off
+        assert client.get("/api/v1/reports", headers=bearer("analyst")).status_code == 401

@@ -125,3 +125,23 @@ def test_metrics_by_route_and_upstream(gateway_client) -> None:  # type: ignore[
     assert 'route="/api/v1/cases/**"' in text and "c-99" not in text
     assert 'hhpu_gateway_upstream_requests_total{outcome="200",upstream="case-service"}' in text
     assert 'hhpu_gateway_http_requests_total{method="GET",route="/api/v1/cases/**",status="200"}' in text
+
+
+def test_large_streamed_response_over_http(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+    up = served_echo("case-service")
+    client = gateway_client(upstreams={"case-service": up.url})
+    r = client.get("/api/v1/cases/c1/big", headers=bearer(policy.OM))
+    assert r.status_code == 200
+    assert r.content == b"A" * 50_000 + b"B" * 50_000 + b"C" * 50_000 + b"D" * 50_000
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_production_refuses_development_secrets() -> None:
+    import pytest
+    from gateway.settings import GatewaySettings
+
+    with pytest.raises(ValueError):
+        GatewaySettings(environment="production").check_production()
+    GatewaySettings(
+        environment="production", internal_secret="s" * 40, jwt_dev_secret="", jwt_jwks_url="https://idp/jwks"
+    ).check_production()

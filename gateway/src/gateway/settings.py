@@ -16,7 +16,7 @@ JWT_AUDIENCE = "hhpu-gateway"
 class GatewaySettings(BaseSettings):
     """Everything the gateway needs; each field can be set as ``GATEWAY_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     service_name: str = "gateway"
     environment: Literal["development", "test", "production"] = "development"

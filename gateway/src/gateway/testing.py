@@ -46,6 +46,16 @@ def make_echo(service: str, *, delay_s: float = 0.0) -> ASGIApp:
         path = scope["path"]
         if path == "/slow" or delay_s:
             await asyncio.sleep(delay_s or 2.0)
+        if path.endswith("/big"):  # a streamed body without content-length (chunked on the wire)
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+            )
+            for i in range(4):
+                await send(
+                    {"type": "http.response.body", "body": bytes([65 + i]) * 50_000, "more_body": True}
+                )
+            await send({"type": "http.response.body", "body": b""})
+            return
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         if path == "/readyz":
             out: dict[str, Any] = {"status": "ok"}
@@ -128,7 +138,7 @@ def bearer(*roles: str, sub: str = "u1", **kw: Any) -> dict[str, str]:
 class ServerThread:
     """A real uvicorn server on 127.0.0.1 (random port) in a thread; stopped via should_exit."""
 
-    def __init__(self, app: ASGIApp, lifespan: Literal["auto", "on", "off"] = "off") -> None:
+    def __init__(self, app: Any, lifespan: Literal["auto", "on", "off"] = "off") -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -158,3 +168,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def jwks_app(doc: dict[str, Any]) -> ASGIApp:
+    """A tiny identity provider endpoint serving a JWKS document at any path."""
+    body = json.dumps(doc).encode()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
