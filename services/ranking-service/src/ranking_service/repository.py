@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert
+import pyarrow as pa
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from ranking_service.bulk import insert_rows
 from ranking_service.models import (
     RankEvaluation,
     RankImport,
@@ -91,8 +93,8 @@ def run_by_schedule_key(s: Session, key: str) -> RankRun | None:
 
 
 def insert_entries(s: Session, rows: list[dict[str, Any]]) -> None:
-    for i in range(0, len(rows), 5000):
-        s.execute(insert(RankRunEntry.__table__), rows[i : i + 5000])  # type: ignore[attr-defined]
+    for i in range(0, len(rows), 50_000):
+        insert_rows(s, RankRunEntry.__table__, pa.Table.from_pylist(rows[i : i + 50_000]))  # type: ignore[attr-defined]
 
 
 def entries(

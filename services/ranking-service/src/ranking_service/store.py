@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 
+from ranking_service.bulk import copy_query, insert_rows, is_postgres
 from ranking_service.models import RankImport, RankOffence
 from ranking_service.settings import RankingSettings
 from ranking_service.validation import OFFENCE_SCHEMA
@@ -50,11 +51,10 @@ class OffenceWriter:
             )
             self._writer.write_batch(full)
             return
-        records: list[dict[str, Any]] = batch.to_pylist()
-        for rec, row in zip(records, rows.tolist(), strict=True):
-            rec["import_seq"] = self.imp.seq
-            rec["row_no"] = row
-        self.session.execute(insert(RankOffence.__table__), records)  # type: ignore[attr-defined]
+        table = pa.Table.from_batches([batch])
+        table = table.append_column("import_seq", pa.array(np.full(len(rows), self.imp.seq, dtype=np.int64)))
+        table = table.append_column("row_no", pa.array(rows.astype(np.int64)))
+        insert_rows(self.session, RankOffence.__table__, table)  # type: ignore[attr-defined]
 
     def finish(self) -> str | None:
         """Close the file (kept under a temporary name until `publish`)."""
@@ -94,6 +94,12 @@ def load_offences(session: Session, imports: list[RankImport]) -> pa.Table:
 def _load_table_rows(session: Session, seqs: list[int]) -> pa.Table:
     if not seqs:
         return OFFENCE_SCHEMA.empty_table()
+    if is_postgres(session):
+        query = (
+            f"SELECT {', '.join(COLUMNS)} FROM rank_offence "
+            f"WHERE import_seq IN ({', '.join(str(int(x)) for x in seqs)}) ORDER BY import_seq, row_no"
+        )
+        return copy_query(session, query, OFFENCE_SCHEMA)
     t = RankOffence.__table__  # type: ignore[attr-defined]
     sql = (
         select(*[t.c[c] for c in COLUMNS])

@@ -110,7 +110,8 @@ def score(off: OffenceArrays, as_of: int, p: ModelParams) -> ScoreResult:
         if p.use_victims and off.victim is not None:
             vic = off.victim[w]
             known = vic >= 0
-            pairs = np.unique((pw[known].astype(np.int64) << 32) | vic[known].astype(np.int64))
+            pairs = np.sort((pw[known].astype(np.int64) << 32) | vic[known].astype(np.int64))
+            pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
             distinct = np.bincount((pairs >> 32).astype(np.int64), minlength=n)
             v = band_at_least(distinct.astype(np.float64), p.victim_bands)
             s = s + v
