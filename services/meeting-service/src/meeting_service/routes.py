@@ -142,6 +142,22 @@ def list_meetings(
     return MeetingPage(items=items, total=total, limit=limit, offset=offset)
 
 
+@router.get("/meetings/next", response_model=MeetingPublic)
+def next_meeting(
+    uow: UoWDep, request: Request, principal: Anyone, meeting_type_id: str | None = None
+) -> MeetingPublic:
+    """The next meeting of a type (default: the monthly multi-agency meeting) that is not closed."""
+    settings = settings_of(request)
+    svc = MeetingService(uow, settings)
+    agency = partner_agency(principal)
+    found = svc.repo.next_open_meeting(
+        meeting_type_id or settings.new_case_meeting_type, on_or_after=svc.today
+    )
+    if found is None:
+        raise NotFound("No meeting of this type is scheduled.")
+    return meeting_public(svc, found, agency_id=agency)
+
+
 @router.get("/meetings/{meeting_id}", response_model=MeetingPublic)
 def get_meeting(meeting_id: str, uow: UoWDep, request: Request, principal: Anyone) -> MeetingPublic:
     """One meeting with its invitations, attendance and quorum."""

@@ -74,3 +74,12 @@ def test_series_validation(harness: Any) -> None:
     r = h.client.post(f"{API}/series", json={"meeting_type_id": "nope", "title": "T"}, headers=h.chair())
     assert r.status_code == 404
     assert len(h.client.get(f"{API}/series", headers=h.chair()).json()) == 1  # only the seeded series
+
+
+def test_next_meeting(harness: Any) -> None:
+    h = harness
+    r = h.client.get(f"{API}/meetings/next", headers=h.partner("housing"))
+    assert r.status_code == 200 and r.json()["id"] == h.seed["next_meeting_id"]
+    assert [i["agency_id"] for i in r.json()["invitations"]] == ["housing"]
+    r = h.client.get(f"{API}/meetings/next", params={"meeting_type_id": "case_conference"}, headers=h.chair())
+    assert r.status_code == 404
