@@ -15,6 +15,7 @@ from hhpu_shared.events.contracts.referral import (
 from hhpu_shared.events.envelope import SubjectRef
 from hhpu_shared.uow import UnitOfWork
 
+from referral_api import metrics
 from referral_api import repository as repo
 from referral_api import service_matching as matching
 from referral_api.domain.lifecycle import OUTCOME_TEXT, TERMINAL, Reason, Status, can_transition
@@ -99,6 +100,7 @@ def change_status(
         referral.outcome_note = note[:2000]
     referral.updated_at = now_utc()
     uow.session.add(referral)
+    metrics.STATUS_CHANGES.labels(target.value).inc()
     add_history(uow, referral, current, target.value, reason_code, note)
     uow.emit(
         ReferralStatusChanged(

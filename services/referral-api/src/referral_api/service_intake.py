@@ -14,6 +14,7 @@ from hhpu_shared.events.contracts.referral import ReferralScreened, ReferralSubm
 from hhpu_shared.uow import UnitOfWork
 from sqlalchemy.exc import IntegrityError
 
+from referral_api import metrics
 from referral_api import repository as repo
 from referral_api import service_matching as matching
 from referral_api.domain.lifecycle import Reason, Status
@@ -152,6 +153,7 @@ def _claim_key(
             code="idempotency_key_reused",
             extra={"referral_id": record.referral_id},
         )
+    metrics.IDEMPOTENT_REPLAYS.inc()
     return None, Submitted(record.status_code, json.loads(record.response_body), replayed=True)
 
 
@@ -183,6 +185,7 @@ def _screen_and_match(
     matches = matching.find_matches(uow.session, matching.record_of_referral(referral))
     grade = overall_grade(matches)
     referral.match_grade = grade.value
+    metrics.REFERRALS_SCREENED.labels(str(result.eligible).lower(), grade.value).inc()
     certain_ref = matches[0].person_ref if grade == Grade.CERTAIN else None
     referral.matched_person_ref = certain_ref
     if matches:

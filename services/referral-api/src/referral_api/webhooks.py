@@ -21,6 +21,7 @@ from hhpu_shared.auth import system_principal
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from referral_api import metrics
 from referral_api import repository as repo
 from referral_api.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff_delay, sign
 from referral_api.models import Agency, Referral, WebhookAttempt, WebhookDelivery, new_uuid, now_utc
@@ -136,6 +137,7 @@ class WebhookDeliverer:
                     delivery_id=row.id, status_code=status_code, error=error, duration_ms=elapsed_ms
                 )
             )
+            metrics.WEBHOOK_ATTEMPTS.labels("ok" if error is None else "failed").inc()
             if error is None:
                 row.status = "delivered"
                 row.delivered_at = now_utc()

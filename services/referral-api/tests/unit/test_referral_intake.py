@@ -127,3 +127,14 @@ def test_receipt_is_audited_as_collection_with_the_given_justification(ref_env, 
     assert any(op == "alter" for op, _ in ops)
     collect = next(e for e in rows if e.operation == "collect")
     assert collect.actor_agency == a.id
+
+
+def test_metrics_count_screening_and_replays(ref_env, make_body) -> None:
+    a = ref_env.agency()
+    body = make_body()
+    ref_env.submit(a, body, key="m-1")
+    ref_env.submit(a, body, key="m-1")
+    text = ref_env.client.get("/metrics").text
+    assert 'hhpu_referrals_screened_total{eligible="true",match_grade="none"}' in text
+    assert "hhpu_referral_idempotent_replays_total" in text
+    assert 'hhpu_referral_status_changes_total{to_status="screened"}' in text
