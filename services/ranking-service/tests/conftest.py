@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,7 +83,7 @@ def publish_case_event(client: TestClient, data: object, aggregate_id: str) -> N
         pass
 
 
-def ranking_events(client: TestClient, event_type: str) -> list[dict[str, object]]:
+def ranking_events(client: TestClient, event_type: str) -> list[dict[str, Any]]:
     import json
 
     runtime = client.app.state.runtime  # type: ignore[attr-defined]

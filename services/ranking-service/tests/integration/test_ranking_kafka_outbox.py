@@ -25,7 +25,7 @@ from ranking_service.models import RankRunEntry
 from ranking_service.service.runs import RunRequest, execute_run, reproduce
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce, write_force
-from sqlmodel import select
+from sqlmodel import col, select
 
 ANALYST = Principal(subject="user:ana", kind="staff", roles=frozenset({"analyst"}))
 TOPIC = "hhpu.ranking_run.events"
@@ -130,9 +130,9 @@ def test_candidate_events_exactly_once_across_relay_restart(
     with again.unit_of_work() as uow:
         stored = uow.session.exec(
             select(RankRunEntry).where(
-                RankRunEntry.run_id == run_id, RankRunEntry.candidate_event_id.is_not(None)
+                RankRunEntry.run_id == run_id, col(RankRunEntry.candidate_event_id).is_not(None)
             )
-        ).all()  # type: ignore[union-attr]
+        ).all()
         assert {e.candidate_event_id for e in stored} == {str(e["event_id"]) for e in candidates}
         # reproduction on PostgreSQL is exact too (double precision round trip)
         rep = reproduce(uow, settings, run_id)

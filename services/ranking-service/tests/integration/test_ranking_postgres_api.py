@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import load_force  # type: ignore[import-not-found]
+from conftest import load_force
 from fastapi.testclient import TestClient
 from hhpu_shared.testing.plugin import identity_headers
 from ranking_service.app import create_app

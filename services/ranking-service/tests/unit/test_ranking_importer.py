@@ -14,7 +14,7 @@ from ranking_service.importer import import_file
 from ranking_service.models import RankImport, RankImportRejection, RankOffence, RankPerson
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce, write_force
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 HEADER = "person_id,offence_code,offence_date,recorded_date,outcome,domestic_abuse,victim_ref\n"
 ROWS = [
@@ -57,7 +57,7 @@ def test_csv_validation_report_lists_every_rejected_row(
     assert count(rank_runtime, RankOffence) == 2
     assert count(rank_runtime, RankImportRejection) == 8
     with rank_runtime.unit_of_work() as uow:
-        rows = uow.session.exec(select(RankOffence).order_by(RankOffence.row_no)).all()
+        rows = uow.session.exec(select(RankOffence).order_by(col(RankOffence.row_no))).all()
         assert [(r.row_no, r.person_id, r.outcome, r.domestic_abuse) for r in rows] == [
             (1, "P-1", "charged", True),
             (10, "P-9", "under_investigation", False),

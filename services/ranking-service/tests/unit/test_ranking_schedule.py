@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import load_force  # type: ignore[import-not-found]
+from conftest import load_force
 from fastapi.testclient import TestClient
 from ranking_service.models import RankRun
 from ranking_service.scheduler import period_key, run_due
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce
-from sqlmodel import select
+from sqlmodel import col, select
 
 
 def test_period_keys_change_every_interval() -> None:
@@ -36,7 +36,7 @@ def test_run_due_runs_once_per_period(
     next_period = datetime.combine(start + timedelta(days=14), now.timetz())
     assert len(run_due(runtime, settings, next_period)) == 2
     with runtime.unit_of_work() as uow:
-        runs = uow.session.exec(select(RankRun).order_by(RankRun.as_of)).all()
+        runs = uow.session.exec(select(RankRun).order_by(col(RankRun.as_of))).all()
     assert [(r.kind, r.trigger) for r in runs].count(("production", "scheduled")) == 2
     assert {r.model for r in runs if r.kind == "shadow"} == {"rfgv"}
     assert runs[-1].as_of == next_period.date()
