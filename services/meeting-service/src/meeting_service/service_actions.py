@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from hhpu_shared.audit import AuditOperation
-from hhpu_shared.auth import Principal, Role
+from hhpu_shared.auth import STAFF_ROLES, Principal, Role
 from hhpu_shared.errors import Conflict, Forbidden, NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.meeting import (
     ActionCompleted,
@@ -293,19 +293,26 @@ class ActionService:
         return str(self.uow.principal.subject)
 
 
-def is_staff(principal: Principal) -> bool:
-    return not principal.is_partner and principal.kind in ("staff", "system")
+def agency_scope(principal: Principal) -> str | None:
+    """The agency a caller is confined to; None for staff and the system (who see everything)."""
+    if principal.kind == "system":
+        return None
+    if principal.is_partner or not principal.has(*STAFF_ROLES):
+        if not principal.agency_id:
+            raise Forbidden("No agency is attached to your credentials.")
+        return str(principal.agency_id)
+    return None
 
 
 def can_see(principal: Principal, action: Action) -> bool:
-    if principal.is_partner or principal.has(Role.PARTNER_AGENCY) and not is_staff(principal):
-        return principal.agency_id is not None and action.owner_agency_id == principal.agency_id
-    return True
+    scope = agency_scope(principal)
+    return scope is None or action.owner_agency_id == scope
 
 
 def can_update(principal: Principal, action: Action) -> bool:
-    if principal.has(*MANAGERS) and not principal.is_partner:
+    scope = agency_scope(principal)
+    if scope is not None:
+        return action.owner_agency_id == scope
+    if principal.has(*MANAGERS):
         return True
-    if principal.is_partner:
-        return principal.agency_id is not None and action.owner_agency_id == principal.agency_id
     return action.owner_subject is not None and action.owner_subject == principal.subject

@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi import Request
 from hhpu_shared.auth import Principal, Role
-from hhpu_shared.errors import Forbidden, NotFound
+from hhpu_shared.errors import NotFound
 from hhpu_shared.http import get_runtime
 from hhpu_shared.uow import UnitOfWork
 
@@ -26,6 +26,7 @@ from meeting_service.schemas import (
     SeriesPublic,
 )
 from meeting_service.service import MeetingService
+from meeting_service.service_actions import agency_scope
 from meeting_service.settings import MeetingSettings
 
 MANAGE = (Role.MEETING_CHAIR, Role.UNIT_SUPERVISOR, Role.ADMINISTRATOR)
@@ -45,11 +46,7 @@ def justification(request: Request, default: str) -> str:
 
 def partner_agency(principal: Principal) -> str | None:
     """The agency a caller is confined to, or None for staff (who see everything)."""
-    if principal.is_partner or not principal.has(*STAFF):
-        if not principal.agency_id:
-            raise Forbidden("No agency is attached to your credentials.")
-        return str(principal.agency_id)
-    return None
+    return agency_scope(principal)
 
 
 def meeting_public(svc: MeetingService, meeting: Meeting, *, agency_id: str | None = None) -> MeetingPublic:

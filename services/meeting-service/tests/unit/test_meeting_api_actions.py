@@ -31,6 +31,8 @@ def test_each_agency_sees_its_own_actions_only(harness: Any) -> None:
     assert [a["id"] for a in listed["items"]] == [housing["id"]] and listed["total"] == 1
     assert h.client.get(f"{API}/actions/{police['id']}", headers=h.partner("housing")).status_code == 404
     assert h.client.get(f"{API}/actions/{housing['id']}", headers=h.partner("housing")).status_code == 200
+    no_agency = h.staff("partner_agency", subject="agency:unknown")
+    assert h.client.get(f"{API}/actions", headers=no_agency).status_code == 403
     other = h.client.get(f"{API}/actions", headers=h.partner("childrens_services")).json()
     assert other["items"] == []
     staff = h.client.get(f"{API}/actions", headers=h.staff("unit_supervisor")).json()
