@@ -119,6 +119,8 @@ class AgendaService:
         self.meetings.ensure_open(meeting)
         if item.status == "removed" and fields.get("status") != "planned":
             raise Conflict("The item was removed; restore it first (status planned).")
+        if fields.get("status") == "planned" and item.status == "deferred":
+            raise Conflict("The item was moved to another meeting; change it there.", code="item_moved")
         for k, v in fields.items():
             if v is not None:
                 setattr(item, k, v)
