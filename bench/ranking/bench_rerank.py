@@ -7,7 +7,8 @@ recency-weighted score by a plain SQL GROUP BY in PostgreSQL on the same rows (C
 with the ratio and a check that both give the same scores.
 
 Env: BENCH_PEOPLE (1000000), BENCH_OFFENCES (10000000), BENCH_SEED (1), BENCH_PG_URL (or
-HHPU_TEST_PG_URL; "" to skip), BENCH_RESULTS (bench/results/ranking.json).
+HHPU_TEST_PG_URL; "" to skip), BENCH_RESULTS (bench/results/ranking.json), BENCH_SERVICE_PATH (0; 1
+also times the service's path from string records: dictionary-encoding and the input fingerprint).
 Run: .venv/bin/python bench/ranking/bench_rerank.py
 """
 
@@ -78,6 +79,33 @@ def rerank(arr: Any, model: str) -> tuple[float, dict[str, Any], np.ndarray, np.
         "rows_per_s": round(len(arr.person) / elapsed),
     }
     return elapsed, summary, res.score, order
+
+
+def service_path(arr: Any) -> dict[str, Any]:
+    """The service's own path: records as strings -> coded arrays (+ fingerprint) -> score."""
+    from ranking_service.inputs import fingerprint, prepare
+    from ranking_service.synthetic import tables
+
+    t0 = time.perf_counter()
+    _people, offences = tables(arr)
+    build_s = time.perf_counter() - t0
+    params = resolve(HEADLINE)
+    t0 = time.perf_counter()
+    prep = prepare(offences, load_edition("cchi-2020"), params)
+    prepare_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = score(prep.arrays, to_day(AS_OF), params)
+    rank_order(res.score, res.scored, res.components["harm"], prep.key_rank)
+    score_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fingerprint(offences, np.flatnonzero(res.window))
+    fp_s = time.perf_counter() - t0
+    return {
+        "build_string_table_s": round(build_s, 3),
+        "prepare_s": round(prepare_s, 3),
+        "score_and_rank_s": round(score_s, 3),
+        "fingerprint_s": round(fp_s, 3),
+    }
 
 
 def postgres_groupby(arr: Any, pg_url: str, mine: np.ndarray, my_order: np.ndarray) -> dict[str, Any]:
@@ -172,6 +200,9 @@ def main(env: dict[str, str] | None = None) -> dict[str, Any]:
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
     }
+    if env.get("BENCH_SERVICE_PATH", "0") == "1":
+        report["service_path"] = service_path(arr)
+        report["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if pg_url:
         pg = postgres_groupby(arr, pg_url, headline[1], headline[2])
         pg["ratio_pg_over_numpy"] = round(pg["query_s"] / headline[0], 2) if headline[0] > 0 else math.inf

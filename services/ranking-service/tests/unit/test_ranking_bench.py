@@ -16,10 +16,22 @@ def test_bench_small(tmp_path: Path) -> None:
     spec.loader.exec_module(bench)
     out = tmp_path / "ranking.json"
     report = bench.main(
-        {"BENCH_PEOPLE": "2000", "BENCH_OFFENCES": "20000", "BENCH_PG_URL": "", "BENCH_RESULTS": str(out)}
+        {
+            "BENCH_PEOPLE": "2000",
+            "BENCH_OFFENCES": "20000",
+            "BENCH_PG_URL": "",
+            "BENCH_SERVICE_PATH": "1",
+            "BENCH_RESULTS": str(out),
+        }
     )
     saved = json.loads(out.read_text())
     assert saved["people"] == 2000 and saved["offences"] == 20000 and saved["postgres_groupby"] is None
     assert set(saved["models"]) == {"recency_harm@1", "total_harm@1", "hh_recency_harm@1", "rfgv@1"}
     assert report["rows_per_s"] > 0 and report["peak_rss_mb"] > 0
     assert saved["models"]["recency_harm@1"]["top_bracket"] == 500
+    assert set(saved["service_path"]) == {
+        "build_string_table_s",
+        "prepare_s",
+        "score_and_rank_s",
+        "fingerprint_s",
+    }
