@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -12,6 +13,7 @@ Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
+PNC_PATTERN = re.compile(r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
 StatutoryStatus = Literal["convicted", "on_licence", "unconvicted_suspect"]
 Route = Literal["mappa", "iom_panel", "partner_referral", "internal_police_unit"]
 Urgency = Literal["low", "normal", "high", "urgent"]
@@ -46,11 +48,19 @@ class Subject(Strict):
     middle_names: Text200 | None = None
     aliases: list[Text200] = Field(default_factory=list, max_length=20)
     date_of_birth: date | None = None
-    pnc_number: (
-        Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=20)] | None
-    ) = Field(default=None, pattern=r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
+    pnc_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
     other_identifiers: list[Identifier] = Field(default_factory=list, max_length=10)
     area: Text100 | None = None
+
+    @field_validator("pnc_number")
+    @classmethod
+    def _pnc_format(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.upper()
+        if not PNC_PATTERN.match(v):
+            raise ValueError("[invalid_format] A PNC number looks like 91/123456X or 1991/123456X.")
+        return v
 
     @field_validator("date_of_birth")
     @classmethod

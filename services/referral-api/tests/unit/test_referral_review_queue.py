@@ -109,7 +109,7 @@ def test_rejecting_every_candidate_resolves_with_no_person(ref_env, make_body) -
 def test_a_later_referral_matches_an_earlier_referral_subject(ref_env, make_body) -> None:
     a, b = ref_env.agency(), ref_env.agency()
     first = ref_env.submit(a, make_body(subject__pnc_number="91/123456X")).json()["id"]
-    ref_env.submit(b, make_body(subject__pnc_number="1991/0123456X", subject__given_name="Deano"))
+    ref_env.submit(b, make_body(subject__pnc_number=" 1991/0123456x ", subject__given_name="Deano"))
     screened = _events(ref_env, "referral.screened")
     assert [e["match_grade"] for e in screened] == ["none", "certain"]
     assert screened[1]["matched_person_ref"] == f"referral:{first}"
