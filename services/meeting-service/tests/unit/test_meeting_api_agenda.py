@@ -139,6 +139,11 @@ def test_items_added_reordered_and_removed_by_hand(harness: Any) -> None:
     assert r.status_code == 200 and r.json()["status"] == "removed"
     a = agenda(h, mid)
     assert [i["id"] for i in a["kept"]] == [case_id] and len(a["removed"]) == 1
+    item_url = f"{API}/meetings/{mid}/agenda/items/{manual['id']}"
+    assert h.client.patch(item_url, json={"urgency": "high"}, headers=h.chair()).status_code == 409
+    restored = h.client.patch(item_url, json={"status": "planned"}, headers=h.chair())
+    assert restored.status_code == 200 and restored.json()["status"] == "planned"
+    assert len(agenda(h, mid)["kept"]) == 2
 
 
 def test_agenda_needs_staff_and_changes_need_the_chair(harness: Any) -> None:
