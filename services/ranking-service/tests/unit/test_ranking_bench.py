@@ -21,6 +21,7 @@ def test_bench_small(tmp_path: Path) -> None:
             "BENCH_OFFENCES": "20000",
             "BENCH_PG_URL": "",
             "BENCH_SERVICE_PATH": "1",
+            "BENCH_REPEATS": "2",
             "BENCH_RESULTS": str(out),
         }
     )
