@@ -233,3 +233,12 @@ def test_staff_cannot_withdraw_on_behalf_of_the_agency(ref_env, screened) -> Non
     r = ref_env.client.post(f"/api/v1/referrals/{rid}/withdraw", json={"reason_code": "other"}, headers=STAFF)
     assert r.status_code == 403
     assert ref_env.status(rid) == "screened"
+
+
+def test_events_about_unknown_referrals_are_ignored_not_dead_lettered(ref_env, screened) -> None:
+    _, rid = screened
+    assert ref_env.deliver(_opened("as-x", "no-such-referral"), "as-x") == 1
+    assert ref_env.deliver(_decided("adopt", "no-such-referral", rid), "as-x") == 1
+    assert ref_env.status(rid) == "accepted"  # the known referral in the same event still moves
+    bus = ref_env.runtime.bus
+    assert bus.messages("hhpu.assessment.events.DLT") == []
