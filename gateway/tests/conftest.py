@@ -52,3 +52,9 @@ def served_echo() -> Iterator[Callable[..., ServerThread]]:
     yield start
     for s in servers:
         s.__exit__()
+
+
+@pytest.fixture(params=["builtin", "aiohttp"])
+def upstream_client(request: pytest.FixtureRequest) -> str:
+    """HTTP-mode tests run with both upstream clients."""
+    return str(request.param)

@@ -55,9 +55,11 @@ def test_streamed_body_too_large_in_process(gateway_client) -> None:  # type: ig
     assert r.json()["code"] == "too_large"
 
 
-def test_streamed_body_too_large_over_http(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+def test_streamed_body_too_large_over_http(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
     up = served_echo("referral-api")
-    client = gateway_client(max_body_bytes=1000, upstreams={"referral-api": up.url})
+    client = gateway_client(
+        max_body_bytes=1000, upstream_client=upstream_client, upstreams={"referral-api": up.url}
+    )
     h = bearer(policy.OM)
     r = client.post(URL, headers=h, content=_chunks(2))
     assert r.status_code == 200 and r.json()["body_len"] == 800

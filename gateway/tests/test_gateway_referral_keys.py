@@ -70,9 +70,11 @@ def served_referral(referral: Any) -> Iterator[ServerThread]:
         yield s
 
 
-def test_partner_key_lifecycle_over_http(served_referral: ServerThread) -> None:
+def test_partner_key_lifecycle_over_http(served_referral: ServerThread, upstream_client: str) -> None:
     gw = create_app(
-        settings(key_cache_ttl_s=30), upstreams={"referral-api": served_referral.url}, asgi_apps=_others()
+        settings(key_cache_ttl_s=30, upstream_client=upstream_client),
+        upstreams={"referral-api": served_referral.url},
+        asgi_apps=_others(),
     )
     with TestClient(gw) as client:
         _lifecycle(client)

@@ -14,9 +14,9 @@ from gateway import policy
 URL = "/api/v1/referrals"
 
 
-def test_forwarding_over_http(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+def test_forwarding_over_http(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
     up = served_echo("referral-api")
-    client = gateway_client(upstreams={"referral-api": up.url})
+    client = gateway_client(upstream_client=upstream_client, upstreams={"referral-api": up.url})
     r = client.post(f"{URL}?page=2&size=10", headers=bearer(policy.OM, sub="om-5"), json={"a": "b" * 5000})
     assert r.status_code == 200
     seen = r.json()
@@ -27,8 +27,12 @@ def test_forwarding_over_http(gateway_client, served_echo) -> None:  # type: ign
     assert client.head(URL, headers=bearer(policy.OM)).status_code == 200
 
 
-def test_upstream_down_is_503_quickly(gateway_client) -> None:  # type: ignore[no-untyped-def]
-    client = gateway_client(upstreams={"referral-api": f"http://127.0.0.1:{free_port()}"}, retries=1)
+def test_upstream_down_is_503_quickly(gateway_client, upstream_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client(
+        upstream_client=upstream_client,
+        upstreams={"referral-api": f"http://127.0.0.1:{free_port()}"},
+        retries=1,
+    )
     start = time.monotonic()
     r = client.get(URL, headers=bearer(policy.OM))
     assert time.monotonic() - start < 2.0
@@ -39,9 +43,11 @@ def test_upstream_down_is_503_quickly(gateway_client) -> None:  # type: ignore[n
     assert client.post(URL, headers=bearer(policy.OM), json={}).status_code == 503
 
 
-def test_upstream_timeout_is_504(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+def test_upstream_timeout_is_504(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
     up = served_echo("referral-api", delay_s=2.0)
-    client = gateway_client(upstreams={"referral-api": up.url}, read_timeout_s=0.3)
+    client = gateway_client(
+        upstream_client=upstream_client, upstreams={"referral-api": up.url}, read_timeout_s=0.3
+    )
     start = time.monotonic()
     r = client.get(URL, headers=bearer(policy.OM))
     assert time.monotonic() - start < 1.5
@@ -56,9 +62,10 @@ def test_in_process_timeout_is_504(gateway_client) -> None:  # type: ignore[no-u
     assert r.status_code == 504
 
 
-def test_circuit_breaker_opens_and_recovers(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+def test_circuit_breaker_opens_and_recovers(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     client = gateway_client(
+        upstream_client=upstream_client,
         upstreams={"referral-api": f"http://127.0.0.1:{port}"},
         breaker_threshold=2,
         breaker_cooldown_s=0.5,
@@ -91,12 +98,14 @@ def test_single_process_runs_service_lifespans(gateway_client) -> None:  # type:
     assert client.get(URL, headers=bearer(policy.OM)).json()["started"] is True
 
 
-def test_healthz_readyz(gateway_client) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_readyz(gateway_client, upstream_client) -> None:  # type: ignore[no-untyped-def]
     client = gateway_client()
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and set(r.json()["checks"].values()) == {"ok"}
-    client = gateway_client(upstreams={"meeting-service": f"http://127.0.0.1:{free_port()}"})
+    client = gateway_client(
+        upstream_client=upstream_client, upstreams={"meeting-service": f"http://127.0.0.1:{free_port()}"}
+    )
     r = client.get("/readyz")
     assert r.status_code == 503
     assert r.json()["checks"]["meeting-service"] != "ok" and r.json()["checks"]["case-service"] == "ok"
@@ -127,9 +136,9 @@ def test_metrics_by_route_and_upstream(gateway_client) -> None:  # type: ignore[
     assert 'hhpu_gateway_http_requests_total{method="GET",route="/api/v1/cases/**",status="200"}' in text
 
 
-def test_large_streamed_response_over_http(gateway_client, served_echo) -> None:  # type: ignore[no-untyped-def]
+def test_large_streamed_response_over_http(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
     up = served_echo("case-service")
-    client = gateway_client(upstreams={"case-service": up.url})
+    client = gateway_client(upstream_client=upstream_client, upstreams={"case-service": up.url})
     r = client.get("/api/v1/cases/c1/big", headers=bearer(policy.OM))
     assert r.status_code == 200
     assert r.content == b"A" * 50_000 + b"B" * 50_000 + b"C" * 50_000 + b"D" * 50_000

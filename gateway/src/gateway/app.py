@@ -29,7 +29,9 @@ from .ops import Operations
 from .routes import KEY_SERVICE, SERVICES, path_is_safe, resolve, resource_of
 from .settings import GatewaySettings
 from .tokens import JwtVerifier
-from .upstream import AsgiUpstream, BodyCounter, ClientGone, HttpUpstream, Upstream
+from .upstream import BodyCounter, ClientGone, HttpUpstream, Upstream
+from .upstream_asgi import AsgiUpstream
+from .upstream_raw import RawHttpUpstream
 
 log = logging.getLogger("hhpu.gateway")
 
@@ -326,13 +328,19 @@ def create_app(
         if asgi_apps and name in asgi_apps:
             ups[name] = AsgiUpstream(name, asgi_apps[name], settings)
         elif urls.get(name):
-            ups[name] = HttpUpstream(name, urls[name], settings)
+            ups[name] = _http_upstream(name, urls[name], settings)
     for name, app in (asgi_apps or {}).items():  # services outside the routing table (tests, extensions)
         ups.setdefault(name, AsgiUpstream(name, app, settings))
     gw = Gateway(settings, ups, key_verifier or _no_keys())
     if key_verifier is None and KEY_SERVICE in ups:
         gw.keys.inner = UpstreamKeyVerifier(ups[KEY_SERVICE], gw.minter)
     return gw
+
+
+def _http_upstream(name: str, url: str, settings: GatewaySettings) -> Upstream:
+    if settings.upstream_client == "builtin" and url.startswith("http://"):
+        return RawHttpUpstream(name, url, settings)
+    return HttpUpstream(name, url, settings)
 
 
 class _NoKeys:

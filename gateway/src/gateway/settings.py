@@ -33,6 +33,9 @@ class GatewaySettings(BaseSettings):
     ranking_service_url: str = "http://127.0.0.1:8002"
     case_service_url: str = "http://127.0.0.1:8003"
     meeting_service_url: str = "http://127.0.0.1:8004"
+    upstream_client: Literal["builtin", "aiohttp"] = Field(
+        default="builtin", description="builtin: the gateway's HTTP/1.1 client (fastest, plain http://)"
+    )
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 30.0
     pool_size: int = 200

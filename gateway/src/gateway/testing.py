@@ -138,11 +138,11 @@ def bearer(*roles: str, sub: str = "u1", **kw: Any) -> dict[str, str]:
 class ServerThread:
     """A real uvicorn server on 127.0.0.1 (random port) in a thread; stopped via should_exit."""
 
-    def __init__(self, app: Any, lifespan: Literal["auto", "on", "off"] = "off") -> None:
+    def __init__(self, app: Any, lifespan: Literal["auto", "on", "off"] = "off", **config: Any) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan, **config))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property
