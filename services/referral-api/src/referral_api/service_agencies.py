@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from hhpu_shared.errors import Conflict, NotFound, Unauthorized
+from hhpu_shared.errors import Conflict, NotFound, Unauthorized, ValidationProblem, field_error
 from hhpu_shared.uow import UnitOfWork
 
 from referral_api import repository as repo
@@ -82,6 +82,11 @@ def update_agency(uow: UnitOfWork, agency_id: str, body: AgencyUpdate) -> Agency
     """Change an agency; a first webhook URL gets a new secret, shown in this response only."""
     agency = require_agency(uow, agency_id)
     changes = body.model_dump(exclude_unset=True)
+    cleared = [f for f in ("name", "agency_type", "contact_name") if f in changes and changes[f] is None]
+    if cleared:
+        raise ValidationProblem(
+            [field_error(f, "required", "This field cannot be emptied.") for f in cleared]
+        )
     if "name" in changes:
         other = repo.agency_by_name(uow.session, changes["name"])
         if other is not None and other.id != agency.id:

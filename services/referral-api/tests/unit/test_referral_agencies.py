@@ -40,6 +40,9 @@ def test_agency_crud(ref_env) -> None:
     assert patched.json()["webhook_secret"].startswith("whsec_")  # first URL: the secret, shown once
     assert "webhook_secret" not in c.get(f"/api/v1/agencies/{aid}", headers=ADMIN).json()
     assert c.get("/api/v1/agencies", headers=SUPERVISOR).json()["total"] == 1
+    emptied = c.patch(f"/api/v1/agencies/{aid}", json={"name": None}, headers=ADMIN)
+    assert emptied.status_code == 422 and emptied.json()["errors"][0]["field"] == "name"
+    assert c.get(f"/api/v1/agencies/{aid}", headers=ADMIN).json()["name"] == "Probation North"
     assert c.post(f"/api/v1/agencies/{aid}/deactivate", headers=ADMIN).json()["active"] is False
     assert c.get(f"/api/v1/agencies/{aid}", headers=ADMIN).json()["active"] is False
     assert c.get("/api/v1/agencies/nope", headers=ADMIN).status_code == 404
