@@ -73,14 +73,16 @@ def prepare(table: pa.Table, edition: WeightEdition, params: ModelParams) -> Pre
 
 
 def fingerprint(table: pa.Table, rows: np.ndarray | None = None) -> str:
-    """SHA-256 of the input rows (all columns, in stored order); `rows` selects a subset."""
+    """SHA-256 of the input rows (all columns, in stored order); `rows` selects a subset.
+
+    Column by column, so only one selected column is materialised at a time."""
     t = table.select([f.name for f in OFFENCE_SCHEMA]).cast(OFFENCE_SCHEMA)
-    if rows is not None:
-        t = t.take(pa.array(rows))
+    idx = pa.array(rows) if rows is not None else None
     h = hashlib.sha256()
-    h.update(f"rows={t.num_rows};".encode())
+    h.update(f"rows={t.num_rows if idx is None else len(idx)};".encode())
     for name in t.column_names:
-        arr = t[name].combine_chunks() if t.num_rows else pa.array([], t.schema.field(name).type)
+        col = t[name] if idx is None else t[name].take(idx)
+        arr = col.combine_chunks() if len(col) else pa.array([], t.schema.field(name).type)
         h.update(name.encode())
         h.update(np.asarray(arr.is_null(), dtype=np.uint8).tobytes())
         if pa.types.is_string(arr.type):
@@ -94,4 +96,5 @@ def fingerprint(table: pa.Table, rows: np.ndarray | None = None) -> str:
             h.update(np.asarray(pc.fill_null(arr, False), dtype=np.uint8).tobytes())
         else:
             h.update(np.asarray(pc.fill_null(arr.cast(pa.int32()), 0), dtype=np.int32).tobytes())
+        del col, arr
     return h.hexdigest()

@@ -156,3 +156,24 @@ def test_people_upsert_and_validation(
         p4 = uow.session.get(RankPerson, "P-4")
         assert p1 is not None and p1.family_name == "Marsh-Smith" and p1.sex == "M"
         assert p4 is not None and p4.sex == "U"
+
+
+def test_table_and_columnar_stores_give_the_same_inputs(tmp_path: Path, rank_force: SyntheticForce) -> None:
+    from ranking_service.app import build_runtime
+    from ranking_service.service.runs import DryRun, RunRequest, execute_run
+
+    _, offences = write_force(rank_force, tmp_path / "force")
+    results = []
+    for store in ("table", "parquet"):
+        settings = RankingSettings(
+            database_url=f"sqlite:///{tmp_path}/{store}.db",
+            data_dir=str(tmp_path / store),
+            offence_store=store,
+        )
+        runtime = build_runtime(settings, run_consumer=False)
+        import_file(offences, runtime=runtime, settings=settings, batch_rows=1500)
+        with runtime.unit_of_work() as uow:
+            out = execute_run(uow, settings, RunRequest(kind="dry", model="rfgv@1"))
+        assert isinstance(out, DryRun)
+        results.append((out.computation.fingerprint, out.computation.people, out.computation.scores.tolist()))
+    assert results[0] == results[1]

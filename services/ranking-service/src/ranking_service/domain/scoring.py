@@ -90,8 +90,9 @@ def score(off: OffenceArrays, as_of: int, p: ModelParams) -> ScoreResult:
         s = total
     elif p.algorithm == "recency_harm":
         age = (as_of - off.day[w]).astype(np.float64)
-        contribution[w] = harm_w * np.exp(-age * (math.log(2.0) / p.half_life_days))
-        s = np.bincount(pw, weights=contribution[w], minlength=n)
+        weighted = harm_w * np.exp(age * (-math.log(2.0) / p.half_life_days))
+        contribution[w] = weighted
+        s = np.bincount(pw, weights=weighted, minlength=n)
     else:
         contribution[w] = harm_w
         last = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
