@@ -35,6 +35,7 @@ _PYDANTIC_CODES = {
     "list_type": "not_a_list",
     "dict_type": "not_an_object",
     "model_type": "not_an_object",
+    "model_attributes_type": "not_an_object",
     "extra_forbidden": "unknown_field",
     "greater_than": "too_small",
     "greater_than_equal": "too_small",
