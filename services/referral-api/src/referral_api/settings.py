@@ -6,9 +6,6 @@ from hhpu_shared.events.contracts.common import HarmDomain
 from hhpu_shared.settings import ServiceSettings
 from pydantic import BaseModel, Field
 from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
@@ -51,16 +48,3 @@ class ReferralSettings(ServiceSettings):
     webhook_timeout_s: float = 5.0
     webhook_poll_s: float = 1.0
     match_review_limit: int = Field(default=5, ge=1, description="candidates queued per referral at most")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """``REFERRAL_*`` first, then the platform-wide ``HHPU_*`` (e.g. HHPU_KAFKA_BOOTSTRAP)."""
-        shared = EnvSettingsSource(settings_cls, env_prefix="HHPU_", env_nested_delimiter="__")
-        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
