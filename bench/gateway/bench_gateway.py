@@ -165,6 +165,13 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--latency-duration", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--also-client",
+        action="append",
+        default=[],
+        choices=["aiohttp"],
+        help="also measure this upstream client",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench/results/gateway.json"))
     args = ap.parse_args()
 
@@ -198,6 +205,13 @@ def main() -> int:
         }
         procs.append(start([PY, "-m", "gateway"], env=gw_env))
         wait_ready(f"http://127.0.0.1:{gw_port}/healthz")
+        extra_gateways: dict[str, int] = {}
+        for client in args.also_client:  # the same gateway with another upstream client, for comparison
+            port = free_port()
+            env = {**gw_env, "GATEWAY_PORT": str(port), "GATEWAY_UPSTREAM_CLIENT": client}
+            procs.append(start([PY, "-m", "gateway"], env=env))
+            wait_ready(f"http://127.0.0.1:{port}/healthz")
+            extra_gateways[f"gateway_{client}"] = port
         have_nginx = shutil.which("nginx") is not None
         if have_nginx:
             conf = nginx_config(tmp, nginx_port, backend_port)
@@ -209,6 +223,8 @@ def main() -> int:
         }
         if have_nginx:
             targets["nginx"] = f"http://127.0.0.1:{nginx_port}{PATH}"
+        for name, port in extra_gateways.items():
+            targets[name] = f"http://127.0.0.1:{port}{PATH}"
         for url in targets.values():
             load(url, 4, 1.0, headers)  # warm up connections and caches
         # Interleaved rounds, median per target: other work on the machine shifts over time.
@@ -232,7 +248,6 @@ def main() -> int:
                 "rps_one_connection": round(statistics.median(r["rps1"] for r in rs), 1),
                 "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rs],
             }
-        results["load_average_after"] = list(os.getloadavg())
     finally:
         for p in reversed(procs):
             stop(p)
@@ -262,6 +277,7 @@ def main() -> int:
         "concurrency": args.concurrency,
         "rounds": args.rounds,
         "load_average_before": load_before,
+        "load_average_after": list(os.getloadavg()),
         "duration_s": args.duration,
         "request": f"GET {PATH} with a staff JWT (gateway: verify, policy, rate limit, identity, forward)",
         "stack": _stack(),
@@ -285,7 +301,7 @@ def _stack() -> dict[str, Any]:
         + ", "
         + ("uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
         + " loop)",
-        "gateway_client": "aiohttp",
+        "gateway_client": "builtin HTTP/1.1 client (gateway.rawhttp); aiohttp with GATEWAY_UPSTREAM_CLIENT",
     }
 
 

@@ -52,6 +52,7 @@ _DROP_REQUEST = frozenset(
         b"x-request-id",
         b"authorization",
         b"x-api-key",
+        b"expect",
     }
 )
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [

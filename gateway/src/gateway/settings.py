@@ -39,6 +39,9 @@ class GatewaySettings(BaseSettings):
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 30.0
     pool_size: int = 200
+    upstream_idle_s: float = Field(
+        default=4.0, description="drop idle upstream connections before their keep-alive ends"
+    )
     retries: int = 1
     retry_backoff_s: float = 0.05
     breaker_threshold: int = 5

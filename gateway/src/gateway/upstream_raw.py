@@ -31,7 +31,12 @@ class RawHttpUpstream(Upstream):
         self.base_path = u.path.rstrip("/").encode()
         self.host_header = (u.netloc or u.hostname).encode()
         self.pool = Pool(
-            u.hostname, u.port or 80, settings.pool_size, settings.connect_timeout_s, settings.read_timeout_s
+            u.hostname,
+            u.port or 80,
+            settings.pool_size,
+            settings.connect_timeout_s,
+            settings.read_timeout_s,
+            settings.upstream_idle_s,
         )
         self.retries = settings.retries
         self.backoff = settings.retry_backoff_s
