@@ -25,10 +25,12 @@ from hhpu_shared.audit import AuditOperation
 from hhpu_shared.auth import Principal
 from hhpu_shared.errors import ValidationProblem, field_error
 from hhpu_shared.runtime import ServiceRuntime
-from sqlalchemy import insert, update
-from sqlmodel import Session, col, select
+from sqlalchemy import MetaData, Table, insert, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
 from tqdm import tqdm
 
+from ranking_service.bulk import insert_rows, is_postgres
 from ranking_service.domain.weights import load_edition
 from ranking_service.models import RankImport, RankImportRejection, RankPerson
 from ranking_service.settings import RankingSettings
@@ -307,19 +309,33 @@ def _record_rejections(
 
 
 def _upsert_people(s: Session, batch: pa.RecordBatch, import_id: str) -> None:
+    """Insert or update people (the last row of a records id in the batch wins)."""
+    table = pa.Table.from_batches([batch])
+    ids = table["records_id"]
+    if pc.count_distinct(ids).as_py() != table.num_rows:
+        by_id = {r["records_id"]: r for r in table.to_pylist()}
+        table = pa.Table.from_pylist(list(by_id.values()), schema=table.schema)
+    table = table.append_column("import_id", pa.array([import_id] * table.num_rows, pa.string()))
     now = datetime.now(UTC)
-    recs = batch.to_pylist()
-    by_id = {r["records_id"]: {**r, "import_id": import_id, "updated_at": now} for r in recs}  # last row wins
-    ids = list(by_id)
-    existing: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        existing |= set(
-            s.exec(select(RankPerson.records_id).where(col(RankPerson.records_id).in_(chunk))).all()
+    table = table.append_column("updated_at", pa.array([now] * table.num_rows, pa.timestamp("us", tz="UTC")))
+    cols = table.column_names
+    update_cols = [c for c in cols if c != "records_id"]
+    if is_postgres(s):
+        s.execute(
+            text("CREATE TEMP TABLE IF NOT EXISTS rank_person_load (LIKE rank_person) ON COMMIT DELETE ROWS")
         )
-    new = [v for k, v in by_id.items() if k not in existing]
-    old = [v for k, v in by_id.items() if k in existing]
-    if new:
-        s.execute(insert(RankPerson.__table__), new)  # type: ignore[attr-defined]
-    if old:
-        s.execute(update(RankPerson), old)
+        insert_rows(s, Table("rank_person_load", MetaData()), table)
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)
+        s.execute(
+            text(
+                f"INSERT INTO rank_person ({', '.join(cols)}) SELECT {', '.join(cols)} FROM rank_person_load "
+                f"ON CONFLICT (records_id) DO UPDATE SET {sets}"
+            )
+        )
+        s.execute(text("DELETE FROM rank_person_load"))
+        return
+    stmt = sqlite_insert(RankPerson.__table__)  # type: ignore[attr-defined]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["records_id"], set_={c: stmt.excluded[c] for c in update_cols}
+    )
+    s.execute(stmt, table.to_pylist())

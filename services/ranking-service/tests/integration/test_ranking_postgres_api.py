@@ -45,5 +45,16 @@ def test_run_reproduce_compare_evaluate_on_postgres(
         assert ev.status_code == 201 and ev.json()["people"] == past["people_scored"]
         png = client.get(f"{RUNS}/{past['id']}/evaluation.png", headers=H)
         assert png.content[:4] == b"\x89PNG"
+        people = (
+            b"records_id,given_name,middle_names,family_name,date_of_birth\nP-DEAN-MARSH,Dean,Jon,Marsh,1991-03-14\n"
+            b"P-NEW-1,Ann,,Lee,1980-01-01\nP-NEW-1,Ann,,Leigh,1980-01-01\n"
+        )
+        r = client.post("/api/v1/imports/people?filename=p.csv", content=people, headers=H)
+        assert r.status_code == 201 and r.json()["rows_accepted"] == 3
+        with client.app.state.runtime.unit_of_work() as uow:  # type: ignore[attr-defined]
+            from ranking_service.models import RankPerson
+
+            assert uow.session.get(RankPerson, "P-NEW-1").family_name == "Leigh"
+            assert uow.session.get(RankPerson, "P-DEAN-MARSH").import_id == r.json()["import_id"]
         bd = client.get(f"{RUNS}/{now['id']}/entries/P-DEAN-MARSH", headers=H).json()
         assert bd["in_top"] and bd["top_contributions"][0]["offence_code"] == "005/01"

@@ -149,7 +149,9 @@ def test_people_upsert_and_validation(
         3: "invalid_choice",
     }
     b = tmp_path / "people2.csv"
-    b.write_text("records_id,given_name,family_name,sex\nP-1,Dean,Marsh-Smith,M\nP-4,Lee,Price,\n")
+    b.write_text(
+        "records_id,given_name,family_name,sex\nP-1,Dean,Marsh-Smith,M\nP-4,Lee,Pryce,\nP-4,Lee,Price,\n"
+    )
     import_file(b, "people", runtime=rank_runtime, settings=rank_settings)
     with rank_runtime.unit_of_work() as uow:
         p1 = uow.session.get(RankPerson, "P-1")
