@@ -122,7 +122,26 @@ def run_wrk(url: str, conns: int, duration: float, headers: dict[str, str]) -> d
     errors = re.search(r"Socket errors:.*", out)
     if non2xx or errors:
         raise RuntimeError(f"errors during the run against {url}:\n{out}")
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+    count = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "requests": count}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its direct children (nginx's worker)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return total
 
 
 async def _py_load(url: str, conns: int, duration: float, max_requests: int, headers: dict[str, str]) -> Any:
@@ -152,6 +171,7 @@ async def _py_load(url: str, conns: int, duration: float, max_requests: int, hea
         "rps": len(lat) / elapsed,
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000,
+        "requests": float(len(lat)),
     }
 
 
@@ -204,6 +224,7 @@ def main() -> int:
             "GATEWAY_LOG_LEVEL": "INFO",
         }
         procs.append(start([PY, "-m", "gateway"], env=gw_env))
+        pids = {"direct": procs[0].pid, "gateway": procs[-1].pid}
         wait_ready(f"http://127.0.0.1:{gw_port}/healthz")
         extra_gateways: dict[str, int] = {}
         for client in args.also_client:  # the same gateway with another upstream client, for comparison
@@ -212,10 +233,12 @@ def main() -> int:
             procs.append(start([PY, "-m", "gateway"], env=env))
             wait_ready(f"http://127.0.0.1:{port}/healthz")
             extra_gateways[f"gateway_{client}"] = port
+            pids[f"gateway_{client}"] = procs[-1].pid
         have_nginx = shutil.which("nginx") is not None
         if have_nginx:
             conf = nginx_config(tmp, nginx_port, backend_port)
             procs.append(start(["nginx", "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"]))
+            pids["nginx"] = procs[-1].pid
             wait_ready(f"http://127.0.0.1:{nginx_port}/readyz")
         targets = {
             "direct": f"http://127.0.0.1:{backend_port}{PATH}",
@@ -231,13 +254,24 @@ def main() -> int:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for rnd in range(args.rounds):
             for name, url in targets.items():
+                proxy_cpu, backend_cpu = cpu_seconds(pids[name]), cpu_seconds(pids["direct"])
                 tp = load(url, args.concurrency, args.duration, headers)
+                proxy_us = (cpu_seconds(pids[name]) - proxy_cpu) / tp["requests"] * 1e6
+                backend_us = (cpu_seconds(pids["direct"]) - backend_cpu) / tp["requests"] * 1e6
                 lat = load(url, 1, args.latency_duration, headers)
                 runs[name].append(
-                    {"rps": tp["rps"], "p99": tp["p99_ms"], "p50": lat["p50_ms"], "rps1": lat["rps"]}
+                    {
+                        "rps": tp["rps"],
+                        "p99": tp["p99_ms"],
+                        "p50": lat["p50_ms"],
+                        "rps1": lat["rps"],
+                        "proxy_cpu_us": proxy_us if name != "direct" else 0.0,
+                        "backend_cpu_us": backend_us,
+                    }
                 )
                 print(
-                    f"round {rnd + 1} {name:8s} rps={tp['rps']:.0f} p50_no_load={lat['p50_ms']:.3f} ms",
+                    f"round {rnd + 1} {name:16s} rps={tp['rps']:.0f} p50_no_load={lat['p50_ms']:.3f} ms "
+                    f"cpu/request: proxy {proxy_us:.0f} us, backend {backend_us:.0f} us",
                     flush=True,
                 )
         for name, rs in runs.items():
@@ -246,6 +280,8 @@ def main() -> int:
                 "p99_ms_loaded": round(statistics.median(r["p99"] for r in rs), 3),
                 "p50_ms_no_load": round(statistics.median(r["p50"] for r in rs), 3),
                 "rps_one_connection": round(statistics.median(r["rps1"] for r in rs), 1),
+                "proxy_cpu_us_per_request": round(statistics.median(r["proxy_cpu_us"] for r in rs), 1),
+                "backend_cpu_us_per_request": round(statistics.median(r["backend_cpu_us"] for r in rs), 1),
                 "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rs],
             }
     finally:
@@ -263,6 +299,14 @@ def main() -> int:
         summary["nginx_added_p50_ms"] = round(
             results["nginx"]["p50_ms_no_load"] - direct["p50_ms_no_load"], 3
         )
+    for name, res in results.items():
+        if name.startswith("gateway_"):
+            summary[f"{name}_throughput_ratio"] = round(res["rps"] / direct["rps"], 3)
+            summary[f"{name}_added_p50_ms"] = round(res["p50_ms_no_load"] - direct["p50_ms_no_load"], 3)
+    summary["cpu_us_per_request"] = {
+        name: res["proxy_cpu_us_per_request"] if name != "direct" else res["backend_cpu_us_per_request"]
+        for name, res in results.items()
+    }
     summary["goal_met"] = (
         summary["gateway_throughput_ratio"] >= 0.35 and summary["gateway_added_p50_ms"] < 0.5
     )
