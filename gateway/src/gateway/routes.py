@@ -11,12 +11,21 @@ API_PREFIX = "/api/v1/"
 
 ROUTES: dict[str, tuple[str, ...]] = {
     "referral-api": ("referrals", "agencies", "match-reviews"),
-    "ranking-service": ("ranking-runs", "offence-imports", "rankings", "harm-weights", "models"),
+    "ranking-service": (
+        "ranking-runs",
+        "offence-imports",
+        "imports",
+        "rankings",
+        "harm-weights",
+        "weight-editions",
+        "models",
+    ),
     "case-service": (
         "people",
         "cases",
         "assessments",
         "risk-assessments",
+        "risk",
         "interventions",
         "intervention-types",
         "managers",
@@ -27,6 +36,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     ),
     "meeting-service": ("meetings", "meeting-types", "actions", "agenda-items", "series"),
 }
+
+# More specific paths that go elsewhere than their resource (segment templates as in policy.py).
+OVERRIDES: tuple[tuple[str, str], ...] = (("/api/v1/people/{person_ref}/trajectory", "ranking-service"),)
 
 SERVICES: tuple[str, ...] = tuple(ROUTES)
 KEY_SERVICE = "referral-api"  # verifies partner API keys at POST /internal/v1/keys/verify
@@ -42,14 +54,29 @@ def resource_of(path: str) -> str | None:
     return path[len(API_PREFIX) :] if end < 0 else path[len(API_PREFIX) : end]
 
 
+_OVERRIDES: dict[str, list[tuple[list[str], str]]] = {}
+for _tpl, _svc in OVERRIDES:
+    _OVERRIDES.setdefault(resource_of(_tpl) or "", []).append((_tpl.strip("/").split("/"), _svc))
+
+
 def resolve(path: str) -> str | None:
     """The upstream service for a public path, or None (404)."""
     res = resource_of(path)
-    return _BY_RESOURCE.get(res) if res else None
+    if not res:
+        return None
+    special = _OVERRIDES.get(res)
+    if special:
+        parts = path.strip("/").split("/")
+        for segs, svc in special:
+            if len(segs) == len(parts) and all(
+                s[0] == "{" or s == p for s, p in zip(segs, parts, strict=True)
+            ):
+                return svc
+    return _BY_RESOURCE.get(res)
 
 
 def prefixes_of(service: str) -> list[str]:
-    return [API_PREFIX + res for res in ROUTES.get(service, ())]
+    return [API_PREFIX + res for res in ROUTES.get(service, ())] + [t for t, s in OVERRIDES if s == service]
 
 
 def path_is_safe(path: str) -> bool:
