@@ -7,9 +7,10 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from ranking_service.bulk import insert_rows
+from ranking_service.bulk import copy_query, insert_rows, is_postgres
 from ranking_service.models import (
     RankEvaluation,
     RankImport,
@@ -52,6 +53,29 @@ def people(s: Session, refs: list[str]) -> dict[str, RankPerson]:
         for p in s.exec(select(RankPerson).where(col(RankPerson.records_id).in_(chunk))).all():
             out[p.records_id] = p
     return out
+
+
+DEMOGRAPHICS = pa.schema(
+    [
+        ("records_id", pa.string()),
+        ("sex", pa.string()),
+        ("ethnicity", pa.string()),
+        ("age_band", pa.string()),
+        ("date_of_birth", pa.date32()),
+    ]
+)
+
+
+def demographics(s: Session) -> pa.Table:
+    """Every known person's recorded sex, ethnicity, age band and date of birth (one query)."""
+    if is_postgres(s):
+        return copy_query(s, f"SELECT {', '.join(DEMOGRAPHICS.names)} FROM rank_person", DEMOGRAPHICS)
+    t = RankPerson.__table__  # type: ignore[attr-defined]
+    rows = s.execute(sa_select(*[t.c[n] for n in DEMOGRAPHICS.names])).all()
+    cols: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in DEMOGRAPHICS]
+    return pa.table(
+        [pa.array(c, f.type) for c, f in zip(cols, DEMOGRAPHICS, strict=True)], schema=DEMOGRAPHICS
+    )
 
 
 def statuses(s: Session, refs: list[str]) -> dict[str, RankPersonStatus]:

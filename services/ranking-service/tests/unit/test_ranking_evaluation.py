@@ -109,3 +109,25 @@ def test_fairness_view_and_age_bands() -> None:
     assert age_band(date(1991, 3, 14), date(2026, 3, 14)) == "35-44"
     assert age_band(None, date(2026, 1, 1), "18-24") == "18-24"
     assert age_band(None, date(2026, 1, 1)) == "unknown"
+
+
+def test_vectorised_age_bands_equal_the_scalar_rule() -> None:
+    import pyarrow as pa
+    from ranking_service.domain.fairness import age_bands
+
+    as_of = date(2026, 3, 14)
+    dobs = [
+        date(1991, 3, 14),
+        date(1991, 3, 15),
+        date(2009, 1, 1),
+        date(2008, 3, 14),
+        None,
+        date(1960, 12, 31),
+        None,
+    ]
+    recorded = ["unknown", "unknown", "unknown", "unknown", "18-24", "unknown", "unknown"]
+    got = age_bands(pa.array(dobs, pa.date32()), as_of, recorded)
+    assert got == [
+        age_band(d, as_of, r if r != "unknown" else None) for d, r in zip(dobs, recorded, strict=True)
+    ]
+    assert got[:4] == ["35-44", "25-34", "under 18", "18-24"]

@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 AGE_BANDS = ((0, "under 18"), (18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55+"))
 
@@ -19,6 +21,22 @@ def age_band(dob: date | None, as_of: date, recorded_band: str | None = None) ->
         if age >= lo:
             label = name
     return label
+
+
+def age_bands(dob: pa.Array | pa.ChunkedArray, as_of: date, recorded: list[str]) -> list[str]:
+    """Vectorised `age_band` for many people (date32 dates of birth, nulls use `recorded`)."""
+    d = np.asarray(pc.fill_null(dob.cast(pa.int32()), 0), dtype="int64").astype("datetime64[D]")
+    missing = np.asarray(dob.is_null(), dtype=bool)
+    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (d - d.astype("datetime64[M]")).astype(np.int64) + 1
+    before = (as_of.month < month) | ((as_of.month == month) & (as_of.day < day))
+    age = as_of.year - year - before.astype(np.int64)
+    names = np.array([n for _, n in AGE_BANDS], dtype=object)
+    idx = np.searchsorted(np.array([lo for lo, _ in AGE_BANDS]), age, side="right") - 1
+    out = np.where(idx >= 0, names[np.clip(idx, 0, None)], "unknown")
+    rec = np.array([r if r != "unknown" else "unknown" for r in recorded], dtype=object)
+    return [str(v) for v in np.where(missing, rec, out).tolist()]
 
 
 def fairness_view(groups: dict[str, list[str]], in_top: np.ndarray) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlmodel import Session
 
 from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams
-from ranking_service.domain.fairness import age_band, fairness_view
+from ranking_service.domain.fairness import age_bands, fairness_view
 from ranking_service.domain.scoring import rank_order, score, top_bracket_size, top_contributions
 from ranking_service.domain.weights import WeightEdition
 from ranking_service.inputs import fingerprint, prepare
@@ -148,14 +150,19 @@ def compute(
 
 
 def fairness_for(s: Session, comp: Computation) -> dict[str, Any]:
-    known = repo.people(s, comp.people)
-    sex, band, eth = [], [], []
-    for ref in comp.people:
-        p = known.get(ref)
-        sex.append(p.sex if p and p.sex else "unknown")
-        eth.append(p.ethnicity if p and p.ethnicity else "unknown")
-        band.append(age_band(p.date_of_birth if p else None, comp.as_of, p.age_band if p else None))
+    """Recorded sex, age band (at the as-of date) and ethnicity of the scored people, vectorised."""
+    people = repo.demographics(s)
+    refs = pa.array(comp.people, pa.string())
+    idx = pc.index_in(refs, people["records_id"])
+    known = np.asarray(idx.is_valid(), dtype=bool)
+
+    def labels(name: str) -> list[str]:
+        col = pc.take(people[name], idx) if len(people) else pa.nulls(len(refs), pa.string())
+        return [str(v) for v in pc.fill_null(col, "unknown").to_pylist()]
+
+    dob = pc.take(people["date_of_birth"], idx) if len(people) else pa.nulls(len(refs), pa.date32())
+    bands = age_bands(dob, comp.as_of, labels("age_band"))
     in_top = np.arange(len(comp.people)) < comp.top_size
-    view = fairness_view({"sex": sex, "age_band": band, "ethnicity": eth}, in_top)
-    view["people_without_demographics"] = len(comp.people) - len(known)
+    view = fairness_view({"sex": labels("sex"), "age_band": bands, "ethnicity": labels("ethnicity")}, in_top)
+    view["people_without_demographics"] = int((~known).sum())
     return view
