@@ -37,3 +37,14 @@ def test_chunked_request_head_and_raw_path(gateway_client) -> None:  # type: ign
         r = client.get(f"{URL}/ab%20c?x=1&y=%C3%A9", headers=h)
         assert r.json()["path"] == f"{URL}/ab c" and r.json()["query"] == "x=1&y=%C3%A9"
         assert client.get(URL, headers=h).status_code == 200  # connection still usable after HEAD
+
+
+def test_upstream_answering_before_reading_the_body(gateway_client, upstream_client) -> None:  # type: ignore[no-untyped-def]
+    with ServerThread(make_echo("referral-api")) as up:
+        client = gateway_client(
+            upstream_client=upstream_client, upstreams={"referral-api": up.url}, max_body_bytes=20_000_000
+        )
+        h = bearer(policy.OM)
+        r = client.post(f"{URL}/r1/early", headers=h, content=b"x" * 8_000_000)
+        assert r.status_code == 413 and r.text == "early"  # relayed, not a 502 and not a hang
+        assert client.get(URL, headers=h).status_code == 200

@@ -35,6 +35,10 @@ def make_echo(service: str, *, delay_s: float = 0.0) -> ASGIApp:
                 else:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["path"].endswith("/early"):  # answers without reading the request body
+            await send({"type": "http.response.start", "status": 413, "headers": [(b"content-length", b"5")]})
+            await send({"type": "http.response.body", "body": b"early"})
+            return
         body = b""
         while True:
             msg = await receive()

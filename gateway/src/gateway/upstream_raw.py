@@ -65,11 +65,17 @@ class RawHttpUpstream(Upstream):
                 self._fail("unavailable")
                 raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
             try:
-                await conn.write(head)
-                if body is not None:
-                    await _send_body(conn, body, chunked)
+                early = False
+                try:
+                    await conn.write(head)
+                    if body is not None:
+                        await _send_body(conn, body, chunked)
+                except (ProtocolError, OSError):
+                    if not conn.buf:
+                        raise
+                    early = True  # the upstream answered (e.g. 413) and stopped reading: relay its answer
                 status, headers, length, is_chunked, keep_alive = await conn.read_head(method)
-                return conn, status, headers, length, is_chunked, keep_alive
+                return conn, status, headers, length, is_chunked, keep_alive and not early
             except StaleConnection as exc:
                 self.pool.release(conn, False)
                 if reused and attempt + 1 < attempts and (body is None or not body.started):
