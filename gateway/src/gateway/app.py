@@ -179,6 +179,8 @@ class Gateway:
                 status = 404
                 return await self._problem(scope, send, extra, 404, "Not found", None, "not_found")
             upstream_name = service
+            rule = policy.match(method, path)
+            route = rule.template if rule is not None else policy.fallback_template(path)
             if clen is not None and (not clen.isdigit() or int(clen) > self.max_body):
                 status = 413
                 metrics.rejected("body_too_large")
@@ -212,7 +214,7 @@ class Gateway:
                     )
                 return
             client_kind = principal.kind
-            ok, route = policy.allowed(method, path, principal.roles)
+            ok = bool(principal.roles & (rule.roles if rule is not None else policy.ADMIN))
             if ok and scopes is not None:
                 ok = policy.scope_allows(method, path, scopes)
             status = await self._limited(scope, send, extra, principal.kind + ":" + principal.subject)

@@ -167,9 +167,14 @@ def scope_allows(method: str, path: str, scopes: tuple[str, ...]) -> bool:
     return (needed[0] if method in READ or method == "OPTIONS" else needed[1]) in scopes
 
 
+def fallback_template(path: str) -> str:
+    """The metrics/log label of a routed path that no rule matches (administrators only)."""
+    return "/api/v1/" + (resource_of(path) or "") + "/**"
+
+
 def allowed(method: str, path: str, roles: frozenset[str]) -> tuple[bool, str]:
     """Whether `roles` may call this route, and the route template (for metrics and logs)."""
     r = match(method, path)
     if r is None:
-        return bool(roles & ADMIN), "/api/v1/" + (resource_of(path) or "") + "/**"
+        return bool(roles & ADMIN), fallback_template(path)
     return bool(roles & r.roles), r.template
