@@ -52,7 +52,7 @@ typecheck: install
 		services/meeting-service/src gateway/src hhpu/src
 
 validate: install
-	$(PY) -m pytest -q -p no:cacheprovider --import-mode=importlib tests/deploy
+	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib tests/deploy
 
 # The whole suite: checks, then every test on real Kafka and PostgreSQL (started here, stopped after).
 test: install
@@ -60,7 +60,7 @@ test: install
 	bash deploy/local/postgres.sh start
 	bash deploy/local/kafka.sh start
 	trap 'bash deploy/local/kafka.sh stop || true' EXIT
-	$(PY) -m pytest -q -p no:cacheprovider --import-mode=importlib $(PYTEST_ARGS) \
+	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib $(PYTEST_ARGS) \
 		shared/tests services/*/tests gateway/tests hhpu/tests tests
 
 bench: install

@@ -75,8 +75,10 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
             other = {"X-API-Key": creds["agency_keys"]["childrens_services"]}
             assert c.get(f"/api/v1/referrals/{rid}", headers=other).status_code == 404
 
-            staff = {"Authorization": f"Bearer {creds['tokens']['meeting_chair']}",
-                     "X-Justification": "smoke test of the monthly meeting"}
+            staff = {
+                "Authorization": f"Bearer {creds['tokens']['meeting_chair']}",
+                "X-Justification": "smoke test of the monthly meeting",
+            }
 
             def item() -> tuple[str, str] | None:
                 for m in c.get("/api/v1/meetings", headers=staff).json()["items"]:
@@ -87,12 +89,22 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                 return None
 
             mid, iid = _wait(item, 60, "Dean's agenda item")
-            r = c.post(f"/api/v1/meetings/{mid}/agenda/items/{iid}/outcomes", headers=staff,
-                       json={"kind": "decision", "decision": "adopt", "decided_by": "DI Morgan Hale",
-                             "cohort": "hhpu"})
+            r = c.post(
+                f"/api/v1/meetings/{mid}/agenda/items/{iid}/outcomes",
+                headers=staff,
+                json={
+                    "kind": "decision",
+                    "decision": "adopt",
+                    "decided_by": "DI Morgan Hale",
+                    "cohort": "hhpu",
+                },
+            )
             assert r.status_code == 201, r.text
-            _wait(lambda: c.get(f"/api/v1/referrals/{rid}/status", headers=das).json()["status"] == "accepted",
-                  60, "referral accepted")
+            _wait(
+                lambda: c.get(f"/api/v1/referrals/{rid}/status", headers=das).json()["status"] == "accepted",
+                60,
+                "referral accepted",
+            )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -3,21 +3,13 @@ one PostgreSQL database per service, real Kafka, the gateway in front."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from gateway.tokens import mint_dev_token
 from hhpu.distributed import SERVICES, Cluster, start_cluster
+from hhpu.testing import WebhookReceiver
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -37,54 +29,10 @@ def cluster(
             drop_pg_database(postgres_admin_url, url)
 
 
-def bearer(role: str, sub: str | None = None, name: str | None = None) -> dict[str, str]:
-    token = mint_dev_token(sub or f"e2e-{role}", [role], name=name or f"E2E {role}")
-    return {"Authorization": f"Bearer {token}", "X-Justification": "end-to-end test of the unit's workflow"}
-
-
 @pytest.fixture(scope="module")
 def gw(cluster: Cluster) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=cluster.gateway_url, timeout=60) as client:
         yield client
-
-
-def eventually(fn: Callable[[], T | None], *, timeout_s: float = 60, what: str = "condition") -> T:
-    """Poll `fn` until it returns a truthy value (bounded in time)."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-class WebhookReceiver:
-    """A partner's webhook endpoint on 127.0.0.1 that records what it receives."""
-
-    def __init__(self) -> None:
-        received: list[dict[str, Any]] = []
-        self.received = received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received.append({"headers": dict(self.headers), "body": body, "json": json.loads(body)})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +40,3 @@ def webhook() -> Iterator[WebhookReceiver]:
     r = WebhookReceiver()
     yield r
     r.close()
-
-
-def dump_logs(cluster: Cluster, path: Path) -> None:
-    for name in cluster.procs:
-        (path / f"{name}.log").write_text(cluster.log(name))

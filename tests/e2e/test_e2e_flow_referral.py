@@ -11,10 +11,9 @@ import hmac
 import httpx
 import pytest
 from hhpu.distributed import Cluster
+from hhpu.testing import WebhookReceiver, bearer, eventually
 from referral_api.schemas import REFERRAL_EXAMPLE
 from sqlalchemy import create_engine, text
-
-from conftest import WebhookReceiver, bearer, eventually  # type: ignore[import-not-found]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -26,7 +25,9 @@ def _agency(gw: httpx.Client, name: str, kind: str, webhook_url: str | None = No
     r = gw.post("/api/v1/agencies", json=body, headers=bearer("administrator"))
     assert r.status_code == 201, r.text
     agency = r.json()
-    k = gw.post(f"/api/v1/agencies/{agency['id']}/keys", json={"label": "e2e"}, headers=bearer("administrator"))
+    k = gw.post(
+        f"/api/v1/agencies/{agency['id']}/keys", json={"label": "e2e"}, headers=bearer("administrator")
+    )
     assert k.status_code == 201, k.text
     return agency, k.json()["key"]
 
@@ -134,8 +135,12 @@ def _assert_every_event_handled_once(cluster: Cluster) -> None:
     from ranking_service.handlers import handlers as ranking_h
     from referral_api.handlers import handlers as referral_h
 
-    consumers = {"case-service": case_h, "meeting-service": meeting_h, "ranking-service": ranking_h,
-                 "referral-api": referral_h}
+    consumers = {
+        "case-service": case_h,
+        "meeting-service": meeting_h,
+        "ranking-service": ranking_h,
+        "referral-api": referral_h,
+    }
     published: list[tuple[str, str]] = []
     for url in cluster.database_urls.values():
         eng = create_engine(url)
