@@ -94,3 +94,16 @@ def ranking_events(client: TestClient, event_type: str) -> list[dict[str, Any]]:
         if env["type"] == event_type:
             out.append(env)
     return out
+
+
+class RankTools:
+    """Helpers for tests, given as a fixture (test modules cannot import conftest reliably)."""
+
+    load_force = staticmethod(load_force)
+    publish_case_event = staticmethod(publish_case_event)
+    ranking_events = staticmethod(ranking_events)
+
+
+@pytest.fixture
+def rank_tools() -> type[RankTools]:
+    return RankTools

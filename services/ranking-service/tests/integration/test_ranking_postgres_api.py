@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import load_force
 from fastapi.testclient import TestClient
 from hhpu_shared.testing.plugin import identity_headers
 from ranking_service.app import create_app
@@ -19,12 +19,12 @@ RUNS = "/api/v1/ranking-runs"
 
 @pytest.mark.postgres
 def test_run_reproduce_compare_evaluate_on_postgres(
-    pg_url: str, tmp_path: Path, rank_force: SyntheticForce
+    rank_tools: Any, pg_url: str, tmp_path: Path, rank_force: SyntheticForce
 ) -> None:
     settings = RankingSettings(database_url=pg_url, data_dir=str(tmp_path / "data"))
     today = datetime.now(UTC).date()
     with TestClient(create_app(settings, run_consumer=False)) as client:
-        load_force(client, rank_force, tmp_path)
+        rank_tools.load_force(client, rank_force, tmp_path)
         body = (
             b"person_id,offence_code,offence_date,recorded_date,outcome,victim_ref\n"
             b'P-Q,008/67,2025-01-01,2025-01-01,charged,"V,1 ""x"""\nP-R,bad,2025-01-01,2025-01-01,charged,\n'

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import load_force, publish_case_event, ranking_events
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
@@ -60,33 +60,33 @@ def test_bad_requests_are_problems_with_field_codes(rank_client: TestClient) -> 
 
 
 def test_candidates_only_for_people_not_managed_and_not_under_assessment(
-    rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
+    rank_tools: Any, rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
 ) -> None:
-    load_force(rank_client, rank_force, tmp_path)
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
     dry = run(rank_client, kind="dry", top_n=20)
     top = [e["person_ref"] for e in dry["top"]]
     assert "P-DEAN-MARSH" in top and len(top) == 20
     managed, assessed, declined, exited = [p for p in top if p != "P-DEAN-MARSH"][:4]
-    publish_case_event(
+    rank_tools.publish_case_event(
         rank_client,
         CaseAdopted(case_id="c1", person_id="x1", records_id=managed, cohort="hhpu", identified_by="ranking"),
         "c1",
     )
-    publish_case_event(
+    rank_tools.publish_case_event(
         rank_client,
         AssessmentOpened(
             assessment_id="a1", person_id="x2", records_id=assessed, person_label="x", triggers=()
         ),
         "a1",
     )
-    publish_case_event(
+    rank_tools.publish_case_event(
         rank_client,
         AssessmentOpened(
             assessment_id="a2", person_id="x3", records_id=declined, person_label="x", triggers=()
         ),
         "a2",
     )
-    publish_case_event(
+    rank_tools.publish_case_event(
         rank_client,
         AssessmentDecided(
             assessment_id="a2",
@@ -99,12 +99,12 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
         ),
         "a2",
     )
-    publish_case_event(
+    rank_tools.publish_case_event(
         rank_client,
         CaseAdopted(case_id="c2", person_id="x4", records_id=exited, cohort="hhpu", identified_by="ranking"),
         "c2",
     )
-    publish_case_event(
+    rank_tools.publish_case_event(
         rank_client,
         CaseExited(case_id="c2", person_id="x4", records_id=exited, reason_code="completed"),
         "c2",
@@ -112,7 +112,7 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
     assert run(rank_client, kind="dry", top_n=20)["top"] == dry["top"]  # dry runs emit and store nothing
     out = run(rank_client, top_n=20)
     assert out["candidates_emitted"] == 17 and out["top_bracket_size"] == 20
-    events = ranking_events(rank_client, "ranking.candidate_identified")
+    events = rank_tools.ranking_events(rank_client, "ranking.candidate_identified")
     refs = [e["data"]["person_ref"] for e in events]
     assert sorted(refs) == sorted(set(top) - {managed, assessed, declined})
     assert len({e["event_id"] for e in events}) == len(events) == 17
@@ -123,12 +123,12 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
     )
     assert dean["data"]["top_contributions"][0]["offence_code"] == "005/01"
     assert dean["subject"] == {"type": "person", "id": "P-DEAN-MARSH"}
-    completed = ranking_events(rank_client, "ranking.run_completed")
+    completed = rank_tools.ranking_events(rank_client, "ranking.run_completed")
     assert [c["data"]["run_id"] for c in completed] == [out["id"]]
     shadow = run(rank_client, kind="shadow", model="rfgv@1", top_n=20)
     assert shadow["candidates_emitted"] == 0
-    assert len(ranking_events(rank_client, "ranking.candidate_identified")) == 17
-    assert [c["data"]["kind"] for c in ranking_events(rank_client, "ranking.run_completed")] == [
+    assert len(rank_tools.ranking_events(rank_client, "ranking.candidate_identified")) == 17
+    assert [c["data"]["kind"] for c in rank_tools.ranking_events(rank_client, "ranking.run_completed")] == [
         "production",
         "shadow",
     ]
@@ -138,9 +138,9 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
 
 
 def test_rerun_reproduces_exactly_and_detects_changed_inputs(
-    rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
+    rank_tools: Any, rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
 ) -> None:
-    load_force(rank_client, rank_force, tmp_path)
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
     first = run(rank_client, top_share=0.05)
     extra = tmp_path / "more.csv"
     extra.write_text(
@@ -171,9 +171,9 @@ def test_rerun_reproduces_exactly_and_detects_changed_inputs(
 
 
 def test_compare_trajectory_breakdown_and_audit(
-    rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
+    rank_tools: Any, rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
 ) -> None:
-    load_force(rank_client, rank_force, tmp_path)
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
     a = run(rank_client, as_of=str(TODAY - timedelta(days=14)), top_n=30)
     b = run(rank_client, as_of=str(TODAY), top_n=30)
     assert b["previous_run_id"] == a["id"]
@@ -212,9 +212,9 @@ def test_compare_trajectory_breakdown_and_audit(
 
 
 def test_evaluation_equals_scipy_on_the_raw_data(
-    rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
+    rank_tools: Any, rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
 ) -> None:
-    load_force(rank_client, rank_force, tmp_path)
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
     t = TODAY - timedelta(days=365)
     past = run(rank_client, as_of=str(t), model="total_harm@1", top_n=40)
     assert past["candidates_emitted"] == 0  # back-dated: for evaluation only

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from conftest import load_force
 from fastapi.testclient import TestClient
 from ranking_service.models import RankRun
 from ranking_service.scheduler import period_key, run_due
@@ -23,9 +23,9 @@ def test_period_keys_change_every_interval() -> None:
 
 
 def test_run_due_runs_once_per_period(
-    rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
+    rank_tools: Any, rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
 ) -> None:
-    load_force(rank_client, rank_force, tmp_path)
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
     runtime = rank_client.app.state.runtime  # type: ignore[attr-defined]
     settings: RankingSettings = runtime.settings.model_copy(update={"shadow_models": ["rfgv@1"]})
     now = datetime.now(UTC)
