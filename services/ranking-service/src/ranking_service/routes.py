@@ -81,6 +81,22 @@ def get_edition(edition: str, request: Request, _: Reader) -> dict[str, Any]:
     }
 
 
+@router.get("/ranking-history")
+def get_history(
+    uow: UoWDep, _: Runner, kind: Annotated[str, Query(pattern="^(production|shadow)$")] = "production"
+) -> dict[str, Any]:
+    """Every run with its top-bracket stability against the previous run and its latest back-test."""
+    return analysis.history(uow, kind)
+
+
+@router.get("/data-quality")
+def get_data_quality(
+    request: Request, uow: UoWDep, _: Runner, edition: Annotated[str | None, Query(max_length=64)] = None
+) -> dict[str, Any]:
+    """Offence codes in the stored records without a weight in the edition (they get the fallback)."""
+    return analysis.data_quality(uow, settings_of(request), edition)
+
+
 @router.post("/ranking-runs", status_code=201, response_model=RunPublic | DryRunPublic)
 def create_run(body: RunCreate, request: Request, uow: UoWDep, _: Runner) -> RunPublic | DryRunPublic:
     """Run a ranking now: production, a shadow run of a candidate model, or a dry run (not stored).

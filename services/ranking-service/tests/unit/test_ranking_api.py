@@ -288,3 +288,28 @@ def test_import_ledger_and_rejections_endpoint(rank_client: TestClient, tmp_path
         == 403
     )
     assert rank_client.get("/api/v1/weight-editions/cchi-2020", headers=om).json()["checksum"]
+
+
+def test_history_and_data_quality(
+    rank_client: TestClient, rank_tools: Any, rank_force: SyntheticForce, tmp_path: Path
+) -> None:
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
+    a = run(rank_client, as_of=str(TODAY - timedelta(days=28)), top_n=30)
+    b = run(rank_client, as_of=str(TODAY - timedelta(days=14)), top_n=30)
+    ev = rank_client.post(
+        f"{RUNS}/{a['id']}/evaluations",
+        json={"follow_up_days": 14, "bootstrap_replicates": 100},
+        headers=ANALYST,
+    )
+    assert ev.status_code == 201
+    hist = rank_client.get("/api/v1/ranking-history", headers=ANALYST).json()["runs"]
+    assert [h["run_id"] for h in hist] == [a["id"], b["id"]]
+    assert (
+        hist[0]["evaluation"]["spearman_harm"] == ev.json()["spearman_harm"] and hist[1]["evaluation"] is None
+    )
+    assert hist[1]["top_jaccard_vs_previous"] == b["comparison"]["top_jaccard"]
+    dq = rank_client.get("/api/v1/data-quality", headers=ANALYST).json()
+    unmapped = {r["offence_code"]: r["rows"] for r in dq["unmapped_codes"]}
+    codes = rank_force.offences["offence_code"].to_pylist()
+    assert unmapped == {"195/99": codes.count("195/99")} and dq["rows"] == len(codes)
+    assert rank_client.get("/api/v1/data-quality?edition=nope", headers=ANALYST).status_code == 404

@@ -211,3 +211,65 @@ def fairness(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
     out["run_id"] = run.id
     out["as_of"] = run.as_of.isoformat()
     return out
+
+
+def history(uow: UnitOfWork, kind: str = "production") -> dict[str, Any]:
+    """Every run of `kind` with its stability against the previous one and its latest back-test."""
+    runs, _ = repo.list_runs(uow.session, kind, 10_000, 0)
+    points = []
+    for run in sorted(runs, key=lambda r: (r.as_of, r.created_at)):
+        cmp = json.loads(run.comparison)
+        ev = repo.latest_evaluation(uow.session, run.id)
+        res = json.loads(ev.result) if ev else None
+        points.append(
+            {
+                "run_id": run.id,
+                "as_of": run.as_of.isoformat(),
+                "model": f"{run.model}@{run.model_version}",
+                "people_scored": run.people_scored,
+                "top_bracket_size": run.top_bracket_size,
+                "provisional": run.provisional,
+                "previous_run_id": cmp.get("previous_run_id"),
+                "top_jaccard_vs_previous": cmp.get("top_jaccard"),
+                "kendall_tau_vs_previous": cmp.get("kendall_tau"),
+                "top_churn_vs_previous": cmp.get("top_churn"),
+                "evaluation": None
+                if res is None
+                else {
+                    "follow_up_days": res["follow_up_days"],
+                    "follow_up_complete": res["follow_up_complete"],
+                    "spearman_harm": res["spearman_harm"],
+                    "spearman_count": res["spearman_count"],
+                    "auc_high_harm": res["auc_high_harm"],
+                    "top_share_of_later_harm": res["top_share_of_later_harm"],
+                },
+            }
+        )
+    return {"kind": kind, "runs": points}
+
+
+def data_quality(uow: UnitOfWork, settings: RankingSettings, edition_name: str | None) -> dict[str, Any]:
+    """Offence codes in the stored records that the weight edition does not map (fallback weight)."""
+    import pyarrow.compute as pc
+
+    try:
+        edition = load_edition(edition_name or settings.weight_edition, settings.weights_dir)
+    except KeyError as exc:
+        raise NotFound(f"no weight edition {edition_name}") from exc
+    table = load_offences(uow.session, repo.offence_imports(uow.session))
+    counts = pc.value_counts(table["offence_code"]).to_pylist() if table.num_rows else []
+    unmapped = sorted(
+        (
+            {"offence_code": c["values"], "rows": c["counts"]}
+            for c in counts
+            if c["values"] not in edition.entries
+        ),
+        key=lambda r: (-r["rows"], r["offence_code"]),
+    )
+    return {
+        "edition": edition.edition,
+        "fallback_days": edition.fallback_days,
+        "rows": int(table.num_rows),
+        "unmapped_rows": int(sum(r["rows"] for r in unmapped)),
+        "unmapped_codes": unmapped,
+    }
