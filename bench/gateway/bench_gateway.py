@@ -185,6 +185,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--latency-duration", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--load", choices=["auto", "python"], default="auto", help="auto: wrk when installed")
     ap.add_argument(
         "--also-client",
         action="append",
@@ -199,7 +200,8 @@ def main() -> int:
     from gateway.tokens import mint_dev_token
 
     load_before = list(os.getloadavg())
-    use_wrk = shutil.which("wrk") is not None
+    _ensure_tools()
+    use_wrk = shutil.which("wrk") is not None and args.load != "python"
     load = run_wrk if use_wrk else run_py
     token = mint_dev_token("bench-user", ["offender_manager"], ttl_s=3600)
     headers = {"Authorization": f"Bearer {token}"}
@@ -334,6 +336,21 @@ def main() -> int:
     print(json.dumps(summary, indent=2))
     print(f"written to {out}")
     return 0
+
+
+def _ensure_tools() -> None:
+    """Install Debian's nginx and wrk when missing (root with apt-get only); the benchmark works without."""
+    missing = [t for t in ("nginx", "wrk") if shutil.which(t) is None]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {' '.join(missing)} with apt-get", flush=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", *missing],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=300,
+            check=False,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
 
 
 def _stack() -> dict[str, Any]:
