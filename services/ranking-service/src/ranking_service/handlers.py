@@ -51,5 +51,7 @@ def on_assessment_decided(uow: UnitOfWork, env: Envelope) -> None:
     d = data_of(env, AssessmentDecided)
     st = repo.status(uow.session, d.records_id) if d.records_id else None
     open_id = None if st is None or st.open_assessment_id == d.assessment_id else st.open_assessment_id
+    if d.decision == "defer" and st is not None:
+        open_id = st.open_assessment_id  # deferred: the assessment stays open
     decided_at = env.occurred_at if env.occurred_at.tzinfo else env.occurred_at.replace(tzinfo=UTC)
     _save(uow, d.records_id, open_assessment_id=open_id, last_decision=d.decision, last_decided_at=decided_at)

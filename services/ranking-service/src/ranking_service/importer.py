@@ -241,13 +241,14 @@ def import_file(
                 batches = _parquet_batches(p, kind, batch_rows, bar)
             try:
                 for raw, rows, extra in batches:
+                    # `extra` holds rows the reader could not parse (never among `rows`)
+                    report.rows_total += len(rows) + len(extra)
                     if raw.num_rows:
                         check = validate_offences if kind == "offences" else validate_people
                         clean, kept, rej = check(raw, rows, today)
                         extra = {**extra, **rej.rows}
                     else:
                         clean, kept = raw, rows
-                    report.rows_total += len(rows) + len([r for r in extra if r not in set(rows.tolist())])
                     report.rows_accepted += clean.num_rows
                     _record_rejections(s, imp.id, extra, report)
                     if clean.num_rows == 0:
