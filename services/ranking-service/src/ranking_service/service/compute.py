@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlmodel import Session
 
+from ranking_service import __version__
 from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams
 from ranking_service.domain.fairness import age_bands, fairness_view
@@ -121,6 +122,7 @@ def compute(
     if total_rows and rejected / total_rows > 0.01:
         reasons.append("rejected_rows")
     quality = {
+        "engine_version": __version__,
         "rows_loaded": int(table.num_rows),
         "rows_used": int(len(window_rows)),
         "unmapped_rows": unmapped_rows,

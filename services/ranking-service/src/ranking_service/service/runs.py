@@ -277,6 +277,8 @@ def reproduce(uow: UnitOfWork, settings: RankingSettings, run_id: str) -> dict[s
         "recomputed_fingerprint": comp.fingerprint,
         "weight_edition_match": edition.checksum == run.weight_checksum,
         "missing_imports": missing,
+        "engine_version": comp.data_quality.get("engine_version"),
+        "stored_engine_version": json.loads(run.data_quality).get("engine_version"),
         "entries_compared": len(stored),
         "differences": len(diffs),
         "first_differences": diffs[:20],
