@@ -98,12 +98,15 @@ def get_data_quality(
 
 
 @router.post("/ranking-runs", status_code=201, response_model=RunPublic | DryRunPublic)
-def create_run(body: RunCreate, request: Request, uow: UoWDep, _: Runner) -> RunPublic | DryRunPublic:
+def create_run(
+    body: RunCreate, request: Request, response: Response, uow: UoWDep, _: Runner
+) -> RunPublic | DryRunPublic:
     """Run a ranking now: production, a shadow run of a candidate model, or a dry run (not stored).
     The result proposes people for human assessment; it decides nothing (DPA 2018 s.49-s.50)."""
     req = RunRequest(**body.model_dump())
     out = execute_run(uow, settings_of(request), req)
     if isinstance(out, DryRun):
+        response.status_code = 200  # computed, not stored
         c = out.computation
         top = [
             EntryPublic(
