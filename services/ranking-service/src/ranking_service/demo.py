@@ -32,7 +32,8 @@ def seed_demo(
     with_runs: bool = True,
     principal: Principal | None = None,
 ) -> dict[str, Any]:
-    """Import a synthetic force ending `today`; optionally run a year ago (evaluated) and today.
+    """Import a synthetic force ending `today`; optionally runs a year ago (back-tested over the year
+    since), a fortnight ago (history, no candidate events) and today (candidate events).
 
     Importing is idempotent (same seed and date give the same files, which the ledger skips)."""
     today = today or datetime.now(UTC).date()
@@ -62,6 +63,9 @@ def seed_demo(
     with runtime.unit_of_work(principal) as uow:
         ev = evaluate_run(uow, settings, out["past_run_id"], 365, 500, 1)
         out["past_evaluation_id"] = ev.id
+    with runtime.unit_of_work(principal) as uow:
+        fortnight = RunRequest(as_of=today - timedelta(days=14), trigger="scheduled", emit_candidates=False)
+        out["fortnight_run_id"] = getattr(execute_run(uow, settings, fortnight), "id", None)
     with runtime.unit_of_work(principal) as uow:
         now = execute_run(uow, settings, RunRequest(as_of=today, trigger="on_demand"))
         out["current_run_id"] = getattr(now, "id", None)

@@ -42,6 +42,7 @@ class RunRequest:
     weight_edition: str | None = None
     trigger: str = "on_demand"
     schedule_key: str | None = None
+    emit_candidates: bool = True  # False: seed history (demo, back-fill) without proposing anyone
 
 
 @dataclass
@@ -152,7 +153,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
     )
     # A back-dated run (as-of older than the staleness limit) serves evaluation, not today's proposals.
     current = as_of >= datetime.now(UTC).date() - timedelta(days=settings.stale_after_days)
-    if run.kind == "production" and current:
+    if run.kind == "production" and current and req.emit_candidates:
         run.candidates_emitted = _emit_candidates(uow, settings, run, comp)
     movers = tuple(m["person_ref"] for m in comparison.get("big_movers", [])[:50])
     uow.emit(
