@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.auth import Principal, Role
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.http import UoWDep, get_runtime, require_roles
@@ -161,10 +162,18 @@ def list_entries(
     top_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    justification: Justification = DEFAULT_JUSTIFICATION,
 ) -> EntryPage:
-    """The ranking, best first (person references only)."""
+    """The ranking, best first (person references only; the consultation is audited)."""
     analysis.get_run(uow, run_id)
     rows = repo.entries(uow.session, run_id, top_only, limit, offset)
+    uow.audit(
+        AuditOperation.CONSULT,
+        subject_type="ranking_run",
+        subject_id=run_id,
+        justification=justification,
+        detail={"view": "ranking list", "offset": offset, "people": [e.person_ref for e in rows]},
+    )
     items = [EntryPublic.model_validate(e.model_dump()) for e in rows]
     total = repo.count_entries(uow.session, run_id, top_only)
     return EntryPage(run_id=run_id, items=items, total=total, limit=limit, offset=offset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -196,9 +197,11 @@ def test_compare_trajectory_breakdown_and_audit(
     assert bd["top_contributions"][0]["weighted"] >= bd["top_contributions"][1]["weighted"]
     with rank_client.app.state.runtime.unit_of_work() as uow:  # type: ignore[attr-defined]
         consults = uow.session.exec(select(AuditEntry).where(AuditEntry.operation == "consult")).all()
-    assert [(c.subject_id, c.justification, c.actor) for c in consults] == [
-        ("P-DEAN-MARSH", "journey 2 review", "user:ana")
-    ] * 2
+    people = [(c.subject_id, c.justification, c.actor) for c in consults if c.subject_type == "person"]
+    assert people == [("P-DEAN-MARSH", "journey 2 review", "user:ana")] * 2
+    lists = [c for c in consults if c.subject_type == "ranking_run"]
+    assert [c.subject_id for c in lists] == [a["id"], b["id"]]
+    assert set(json.loads(lists[1].detail or "{}")["people"]) == top[b["id"]]
     fair = rank_client.get(f"{RUNS}/{b['id']}/fairness", headers=ANALYST).json()
     assert sum(g["top"] for g in fair["dimensions"]["sex"]) == 30
     assert {g["group"] for g in fair["dimensions"]["age_band"]} <= {
