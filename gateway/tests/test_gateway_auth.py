@@ -157,3 +157,12 @@ def test_jwks_url_fetched_at_startup_and_refreshed_for_new_keys(gateway_client) 
         assert client.get("/api/v1/reports", headers={"Authorization": f"Bearer {tok2}"}).status_code == 200
         # HS256 dev tokens are refused when the dev signer is off
         assert client.get("/api/v1/reports", headers=bearer("analyst")).status_code == 401
+
+
+def test_connection_named_headers_are_not_forwarded(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    client = gateway_client()
+    r = client.get(
+        URL, headers={**bearer("offender_manager"), "Connection": "keep-alive, X-Secret", "X-Secret": "1"}
+    )
+    assert r.status_code == 200
+    assert "x-secret" not in r.json()["header_names"]

@@ -18,7 +18,10 @@ def main() -> None:
         port=s.port,
         access_log=False,  # the gateway writes its own access log (route templates, no query strings)
         log_config=None,
-        proxy_headers=False,
+        # client addresses (rate limits of unauthenticated callers) from X-Forwarded-For only behind
+        # the proxies listed in GATEWAY_FORWARDED_ALLOW_IPS
+        proxy_headers=bool(s.forwarded_allow_ips),
+        forwarded_allow_ips=s.forwarded_allow_ips or None,
         server_header=False,  # no server banner
     )
 

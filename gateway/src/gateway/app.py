@@ -137,6 +137,7 @@ class Gateway:
         path: str = scope["path"]
         rid = origin = api_key = authz = clen = preflight = None
         chunked = False
+        hop: bytes | None = None
         fwd: list[tuple[bytes, bytes]] = []
         for k, v in scope["headers"]:
             if k in _DROP_REQUEST or k.startswith(b"x-hhpu-") or k.startswith(b"x-forwarded-"):
@@ -148,6 +149,8 @@ class Gateway:
                     rid = v
                 elif k == b"transfer-encoding":
                     chunked = True
+                elif k == b"connection":
+                    hop = v
                 continue
             if k == b"content-length":
                 clen = v
@@ -156,6 +159,9 @@ class Gateway:
             elif k == b"access-control-request-method":
                 preflight = v
             fwd.append((k, v))
+        if hop is not None:  # headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1)
+            named = {t.strip().lower() for t in hop.split(b",")}
+            fwd = [(k, v) for k, v in fwd if k not in named]
         if rid is None or not _RID.fullmatch(rid):
             rid = f"{self._rid_prefix}{next(self._rid_counter):08x}".encode()
         rid_s = rid.decode()

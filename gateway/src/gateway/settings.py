@@ -23,6 +23,7 @@ class GatewaySettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    forwarded_allow_ips: str = Field(default="", description="load balancers trusted for X-Forwarded-For")
     internal_secret: str = Field(
         default=DEV_INTERNAL_SECRET,
         validation_alias=AliasChoices("GATEWAY_INTERNAL_SECRET", "HHPU_INTERNAL_SECRET"),
