@@ -19,6 +19,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
         "harm-weights",
         "weight-editions",
         "models",
+        "ranking-history",
+        "data-quality",
     ),
     "case-service": (
         "people",
