@@ -33,7 +33,7 @@ def test_rate_limit_per_client(gateway_client, keystore) -> None:  # type: ignor
 
 def test_declared_body_too_large(gateway_client) -> None:  # type: ignore[no-untyped-def]
     client = gateway_client(max_body_bytes=1000)
-    h = bearer(policy.OM)
+    h = bearer(policy.AD)
     assert client.post(URL, headers=h, content=b"x" * 1000).json()["body_len"] == 1000
     r = client.post(URL, headers=h, content=b"x" * 1001)
     assert r.status_code == 413
@@ -48,7 +48,7 @@ def _chunks(n: int, size: int = 400) -> Iterator[bytes]:
 
 def test_streamed_body_too_large_in_process(gateway_client) -> None:  # type: ignore[no-untyped-def]
     client = gateway_client(max_body_bytes=1000)
-    h = bearer(policy.OM)
+    h = bearer(policy.AD)
     assert client.post(URL, headers=h, content=_chunks(2)).json()["body_len"] == 800
     r = client.post(URL, headers=h, content=_chunks(5))
     assert r.status_code == 413
@@ -60,7 +60,7 @@ def test_streamed_body_too_large_over_http(gateway_client, served_echo, upstream
     client = gateway_client(
         max_body_bytes=1000, upstream_client=upstream_client, upstreams={"referral-api": up.url}
     )
-    h = bearer(policy.OM)
+    h = bearer(policy.AD)
     r = client.post(URL, headers=h, content=_chunks(2))
     assert r.status_code == 200 and r.json()["body_len"] == 800
     r = client.post(URL, headers=h, content=_chunks(5))

@@ -14,7 +14,9 @@ from gateway import policy
 
 
 def example_path(template: str) -> str:
-    parts = ["sub" if seg == "**" else ("x1" if seg.startswith("{") else seg) for seg in template.split("/")]
+    parts = [
+        "sub/x" if seg == "**" else ("x1" if seg.startswith("{") else seg) for seg in template.split("/")
+    ]
     return "/".join(parts)
 
 

@@ -17,7 +17,7 @@ def test_keepalive_reuse_and_upstream_idle_close(gateway_client) -> None:  # typ
         client = gateway_client(upstream_client="builtin", upstreams={"referral-api": up.url})
         pool = client.app.upstreams["referral-api"].pool  # type: ignore[attr-defined]
         pool.idle_s = 60.0  # keep our side longer than the upstream's keep-alive to force the race
-        h = bearer(policy.OM)
+        h = bearer(policy.AD)
         for _ in range(3):
             assert client.get(URL, headers=h).status_code == 200
         assert len(pool.idle) == 1  # one connection, reused
@@ -29,7 +29,7 @@ def test_keepalive_reuse_and_upstream_idle_close(gateway_client) -> None:  # typ
 def test_chunked_request_head_and_raw_path(gateway_client) -> None:  # type: ignore[no-untyped-def]
     with ServerThread(make_echo("referral-api")) as up:
         client = gateway_client(upstream_client="builtin", upstreams={"referral-api": up.url})
-        h = bearer(policy.OM)
+        h = bearer(policy.AD)
         r = client.post(URL, headers=h, content=iter([b"a" * 10, b"b" * 20000, b"c"]))
         assert r.status_code == 200 and r.json()["body_len"] == 20011
         r = client.head(URL, headers=h)
@@ -44,7 +44,7 @@ def test_upstream_answering_before_reading_the_body(gateway_client, upstream_cli
         client = gateway_client(
             upstream_client=upstream_client, upstreams={"referral-api": up.url}, max_body_bytes=20_000_000
         )
-        h = bearer(policy.OM)
+        h = bearer(policy.AD)
         r = client.post(f"{URL}/r1/early", headers=h, content=b"x" * 8_000_000)
         assert r.status_code == 413 and r.text == "early"  # relayed, not a 502 and not a hang
         assert client.get(URL, headers=h).status_code == 200

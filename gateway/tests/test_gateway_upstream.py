@@ -17,7 +17,7 @@ URL = "/api/v1/referrals"
 def test_forwarding_over_http(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
     up = served_echo("referral-api")
     client = gateway_client(upstream_client=upstream_client, upstreams={"referral-api": up.url})
-    r = client.post(f"{URL}?page=2&size=10", headers=bearer(policy.OM, sub="om-5"), json={"a": "b" * 5000})
+    r = client.post(f"{URL}?page=2&size=10", headers=bearer(policy.AD, sub="om-5"), json={"a": "b" * 5000})
     assert r.status_code == 200
     seen = r.json()
     assert seen["method"] == "POST" and seen["path"] == URL and seen["query"] == "page=2&size=10"
@@ -40,7 +40,7 @@ def test_upstream_down_is_503_quickly(gateway_client, upstream_client) -> None: 
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "upstream_unavailable"
     # POST is not retried but fails the same way
-    assert client.post(URL, headers=bearer(policy.OM), json={}).status_code == 503
+    assert client.post(URL, headers=bearer(policy.AD), json={}).status_code == 503
 
 
 def test_upstream_timeout_is_504(gateway_client, served_echo, upstream_client) -> None:  # type: ignore[no-untyped-def]
