@@ -123,7 +123,9 @@ def test_openapi_merged_and_docs(gateway_client) -> None:  # type: ignore[no-unt
     assert "ApiKey" in doc["components"]["securitySchemes"]
     r = client.get("/docs")
     assert r.status_code == 200 and "/openapi.json" in r.text
-    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/" in csp
+    assert "swagger-ui-dist@5/swagger-ui-bundle.js" in r.text
     assert "text/html" in r.headers["content-type"]
 
 

@@ -145,7 +145,7 @@ def docs_page(cdn: str, nonce: str) -> tuple[str, str]:
         if cdn
         else ""
     )
-    src = f" {cdn}" if cdn else ""
+    src = f" {cdn}/" if cdn else ""  # a trailing slash: the CSP source covers the files below it
     csp = (
         f"default-src 'none'; script-src 'nonce-{nonce}'{src}; style-src 'unsafe-inline'{src}; "
         f"img-src 'self' data:{src}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
