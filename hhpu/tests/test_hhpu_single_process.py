@@ -75,23 +75,57 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
             other = {"X-API-Key": creds["agency_keys"]["childrens_services"]}
             assert c.get(f"/api/v1/referrals/{rid}", headers=other).status_code == 404
 
-            staff = {
-                "Authorization": f"Bearer {creds['tokens']['meeting_chair']}",
-                "X-Justification": "smoke test of the monthly meeting",
-            }
+            def staff(role: str) -> dict[str, str]:
+                return {
+                    "Authorization": f"Bearer {creds['tokens'][role]}",
+                    "X-Justification": "smoke test of journey 1",
+                }
+
+            # Journey 1: the ranking already knows Dean (middle name spelt differently), so a
+            # probable match waits for a reviewer; nothing is merged before that.
+            reviews = c.get("/api/v1/match-reviews", headers=staff("unit_supervisor")).json()["items"]
+            mine = [r for r in reviews if r["referral_id"] == rid]
+            assert len(mine) == 1 and mine[0]["grade"] == "probable"
+            assert mine[0]["candidate"]["person_ref"] == "P-DEAN-MARSH"
+
+            def status() -> str:
+                return str(c.get(f"/api/v1/referrals/{rid}/status", headers=das).json()["status"])
+
+            assert status() == "screened"
+            ok = c.post(f"/api/v1/match-reviews/{mine[0]['id']}/confirm", headers=staff("unit_supervisor"))
+            assert ok.status_code == 200, ok.text
+            _wait(lambda: status() == "under_assessment", 60, "referral under assessment")
+
+            # One assessment for Dean carries both triggers: the ranking's and the referral's.
+            def dean_assessment() -> dict | None:
+                page = c.get(
+                    "/api/v1/assessments",
+                    params={"status": "open", "limit": 100},
+                    headers=staff("unit_supervisor"),
+                ).json()
+                hits = [a for a in page["data"] if any(t["ref"] == rid for t in a["triggers"])]
+                return hits[0] if hits else None
+
+            assessment = _wait(dean_assessment, 60, "Dean's assessment")
+            assert {t["source"] for t in assessment["triggers"]} == {"ranking", "referral"}
+
+            # The next monthly meeting has one item for that assessment; the chair records "adopt".
+            chair = staff("meeting_chair")
 
             def item() -> tuple[str, str] | None:
-                for m in c.get("/api/v1/meetings", headers=staff).json()["items"]:
-                    agenda = c.get(f"/api/v1/meetings/{m['id']}/agenda", headers=staff).json()
-                    for i in agenda["kept"]:
-                        if i.get("person_label") and "Marsh" in i["person_label"]:
-                            return m["id"], i["id"]
+                for m in c.get("/api/v1/meetings", headers=chair).json()["items"]:
+                    agenda = c.get(f"/api/v1/meetings/{m['id']}/agenda", headers=chair).json()
+                    items = agenda["kept"] + [d["item"] for d in agenda["to_defer"]]
+                    hits = [i for i in items if i.get("assessment_id") == assessment["id"]]
+                    if hits:
+                        assert len(hits) == 1
+                        return m["id"], hits[0]["id"]
                 return None
 
             mid, iid = _wait(item, 60, "Dean's agenda item")
             r = c.post(
                 f"/api/v1/meetings/{mid}/agenda/items/{iid}/outcomes",
-                headers=staff,
+                headers=chair,
                 json={
                     "kind": "decision",
                     "decision": "adopt",
@@ -100,11 +134,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                 },
             )
             assert r.status_code == 201, r.text
-            _wait(
-                lambda: c.get(f"/api/v1/referrals/{rid}/status", headers=das).json()["status"] == "accepted",
-                60,
-                "referral accepted",
-            )
+            _wait(lambda: status() == "accepted", 60, "referral accepted")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

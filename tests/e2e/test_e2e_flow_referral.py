@@ -73,7 +73,7 @@ def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
     chair = bearer("meeting_chair", sub="chair-lou", name="DCI Lou Barnes")
     assessments = gw.get("/api/v1/assessments", params={"status": "open"}, headers=supervisor)
     assert assessments.status_code == 200, assessments.text
-    dean = [a for a in assessments.json()["items"] if any(t["ref"] == rid for t in a["triggers"])]
+    dean = [a for a in assessments.json()["data"] if any(t["ref"] == rid for t in a["triggers"])]
     assert len(dean) == 1
     assessment_id = dean[0]["id"]
 
@@ -82,7 +82,8 @@ def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
         meetings = gw.get("/api/v1/meetings", headers=chair).json()["items"]
         for m in meetings:
             agenda = gw.get(f"/api/v1/meetings/{m['id']}/agenda", headers=chair).json()
-            hits = [i for i in agenda["kept"] + agenda["to_defer"] if i.get("assessment_id") == assessment_id]
+            items = agenda["kept"] + [d["item"] for d in agenda["to_defer"]]
+            hits = [i for i in items if i.get("assessment_id") == assessment_id]
             if hits:
                 assert len(hits) == 1
                 return m["id"], hits[0]["id"]
@@ -150,7 +151,7 @@ def _assert_every_event_handled_once(cluster: Cluster) -> None:
     for name, registry in consumers.items():
         wanted = {eid for eid, etype in published if etype in registry.handlers}
 
-        def inbox_ids(url: str = cluster.database_urls[name]) -> set[str] | None:
+        def inbox_ids(url: str = cluster.database_urls[name], wanted: set[str] = wanted) -> set[str] | None:
             eng = create_engine(url)
             with eng.connect() as conn:
                 ids = {r[0] for r in conn.execute(text("SELECT event_id FROM inbox"))}

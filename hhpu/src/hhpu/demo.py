@@ -87,6 +87,7 @@ def seed(system: System, client: httpx.Client, today: date | None = None) -> Dem
     seed_demo_managers(system.runtime("case-service"))
     seed_demo(system.runtime("meeting-service"), agencies=meeting_agencies, today=today)
     seed_ranking(system, today)
+    system.settle()  # the referral-api now knows the ranking's people, as in journey 1
 
     das = {
         "X-API-Key": creds.agency_keys["drug_and_alcohol_service"],
@@ -99,6 +100,7 @@ def seed(system: System, client: httpx.Client, today: date | None = None) -> Dem
 
 def seed_ranking(system: System, today: date | None = None) -> None:
     """A synthetic force (with Dean Marsh among its people) and one production ranking run."""
-    from ranking_service.demo import seed_demo_ranking
+    from ranking_service.demo import seed_demo as seed_ranking_demo
 
-    seed_demo_ranking(system.runtime("ranking-service"), today=today)
+    runtime = system.runtime("ranking-service")
+    seed_ranking_demo(runtime, runtime.settings, today=today)  # type: ignore[arg-type]

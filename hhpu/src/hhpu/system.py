@@ -7,6 +7,7 @@ the same outbox, relay, inbox and consumer code as in distributed mode.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,25 @@ class System:
     def runtime(self, name: str) -> ServiceRuntime:
         rt: ServiceRuntime = self.services[name].state.runtime
         return rt
+
+    def settle(self, timeout_s: float = 60.0) -> None:
+        """Wait until every outbox is published and every consumer has caught up (demo, tests)."""
+        deadline = time.monotonic() + timeout_s
+        quiet = 0
+        while time.monotonic() < deadline:
+            busy = False
+            for name in self.services:
+                rt = self.runtime(name)
+                if rt.relay is not None and rt.relay.pending():
+                    rt.wake_relay()
+                    busy = True
+                if rt.consumer is not None and rt.consumer.source.lag():
+                    busy = True
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 3:  # three quiet looks in a row: handlers' own events have gone through too
+                return
+            time.sleep(0.1)
+        raise TimeoutError("the system did not settle")
 
 
 def build_system(data_dir: Path, *, gateway_settings: GatewaySettings | None = None) -> System:

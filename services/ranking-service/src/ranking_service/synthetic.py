@@ -56,7 +56,7 @@ ETHNICITY = ("White", "Asian", "Black", "Mixed", "Other", "Not stated")
 ETHNICITY_P = (0.79, 0.08, 0.05, 0.03, 0.02, 0.03)
 SCENARIO_PEOPLE = [
     {
-        "records_id": "P-DEAN-MARSH", "given_name": "Dean", "middle_names": "Jon", "family_name": "Marsh",
+        "records_id": "P-DEAN-MARSH", "given_name": "Dean", "middle_names": "John", "family_name": "Marsh",
         "date_of_birth": date(1991, 3, 14), "sex": "M", "ethnicity": "White",
         "offences": [("008/67", -40, True, "V-DM-1"), ("008/66", -25, True, "V-DM-1"),
                      ("005/01", -15, True, "V-DM-1"), ("008/65", -300, True, "V-DM-2"),

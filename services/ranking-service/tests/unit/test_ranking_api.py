@@ -119,7 +119,7 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
     assert len({e["event_id"] for e in events}) == len(events) == 17
     dean = next(e for e in events if e["data"]["person_ref"] == "P-DEAN-MARSH")
     assert (
-        dean["data"]["subject"]["middle_names"] == "Jon"
+        dean["data"]["subject"]["middle_names"] == "John"
         and dean["data"]["subject"]["date_of_birth"] == "1991-03-14"
     )
     assert dean["data"]["top_contributions"][0]["offence_code"] == "005/01"

@@ -131,7 +131,7 @@ def test_parquet_into_the_columnar_store_and_people(
     assert prep.rows_accepted == rank_force.people.num_rows
     with rank_runtime.unit_of_work() as uow:
         dean = uow.session.get(RankPerson, "P-DEAN-MARSH")
-        assert dean is not None and dean.middle_names == "Jon" and str(dean.date_of_birth) == "1991-03-14"
+        assert dean is not None and dean.middle_names == "John" and str(dean.date_of_birth) == "1991-03-14"
 
 
 def test_people_upsert_and_validation(

@@ -17,7 +17,7 @@ def test_same_seed_same_force() -> None:
     assert a.people.equals(b.people) and a.offences.equals(b.offences)
     assert not a.offences.equals(c.offences)
     dean = [p for p in a.people.to_pylist() if p["records_id"] == "P-DEAN-MARSH"]
-    assert dean and dean[0]["middle_names"] == "Jon" and dean[0]["date_of_birth"] == date(1991, 3, 14)
+    assert dean and dean[0]["middle_names"] == "John" and dean[0]["date_of_birth"] == date(1991, 3, 14)
     assert "P-DEAN-MARSH" not in c.people["records_id"].to_pylist()
 
 
