@@ -103,7 +103,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                     params={"status": "open", "limit": 100},
                     headers=staff("unit_supervisor"),
                 ).json()
-                hits = [a for a in page["data"] if any(t["ref"] == rid for t in a["triggers"])]
+                hits = [a for a in page["items"] if any(t["ref"] == rid for t in a["triggers"])]
                 return hits[0] if hits else None
 
             assessment = _wait(dean_assessment, 60, "Dean's assessment")

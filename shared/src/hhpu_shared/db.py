@@ -63,8 +63,20 @@ def service_tables(prefix: str) -> list[Table]:
     ]
 
 
+SCHEMA_LOCK_KEY = 7_201_161
+
+
 def create_schema(engine: Engine, tables: Iterable[Table]) -> None:
-    """Create the given tables if missing (idempotent)."""
+    """Create the given tables if missing (idempotent).
+
+    On PostgreSQL an advisory lock serialises this, because a service's API and consumer
+    processes start together and concurrent CREATE TABLEs collide in the catalogue.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            SQLModel.metadata.create_all(conn, tables=list(tables))
+        return
     SQLModel.metadata.create_all(engine, tables=list(tables))
 
 

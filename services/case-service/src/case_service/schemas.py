@@ -77,8 +77,12 @@ class PersonPublic(_Out):
 
 
 class PersonPage(BaseModel):
-    data: list[PersonPublic]
-    count: int
+    """One page, in the platform's common shape."""
+
+    items: list[PersonPublic]
+    total: int
+    limit: int
+    offset: int
 
 
 class MergeRequest(BaseModel):
@@ -166,8 +170,12 @@ class CasePublic(_Out):
 
 
 class CasePage(BaseModel):
-    data: list[CasePublic]
-    count: int
+    """One page, in the platform's common shape."""
+
+    items: list[CasePublic]
+    total: int
+    limit: int
+    offset: int
 
 
 class TriggerPublic(_Out):
@@ -210,8 +218,12 @@ class AssessmentPublic(_Out):
 
 
 class AssessmentPage(BaseModel):
-    data: list[AssessmentPublic]
-    count: int
+    """One page, in the platform's common shape."""
+
+    items: list[AssessmentPublic]
+    total: int
+    limit: int
+    offset: int
 
 
 class AssessmentCreate(BaseModel):

@@ -36,7 +36,7 @@ def test_case_full_flow_on_postgres(pg_url: str) -> None:
             rows = s.exec(select(Assessment)).all()
         assert len(rows) == 2
         assert all(x.status == "open" and x.open_key == x.person_id for x in rows)
-        people = client.get("/api/v1/people", headers=OM).json()["data"]
+        people = client.get("/api/v1/people", headers=OM).json()["items"]
         dean = next(p for p in people if p["records_id"] == "R-1")
         dee = next(p for p in people if p["records_id"] is None)
         r = client.post(

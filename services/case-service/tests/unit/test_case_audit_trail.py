@@ -173,7 +173,7 @@ def run(rec: Recorder, rt: ServiceRuntime) -> None:
     publish(rt, envelope(screened("ref-audit", grade="none")))
     consume(rt)
     page = step("GET", "/api/v1/assessments?status=open", ops=[])
-    aid = page["data"][0]["id"]
+    aid = page["items"][0]["id"]
     rec.expected.append((f"audit test step {rec.n}", "consult", "assessment", aid))
     step("GET", f"/api/v1/assessments/{aid}", ops=[("consult", "assessment", aid)])
     step(

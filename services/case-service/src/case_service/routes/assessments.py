@@ -64,7 +64,7 @@ def list_assessments(
     )
     for a in rows:
         consult(uow, "assessment", a.id, why, person_id=a.person_id, view="list")
-    return AssessmentPage(data=[out(uow, a) for a in rows], count=total)
+    return AssessmentPage(items=[out(uow, a) for a in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{assessment_id}", response_model=AssessmentPublic)

@@ -58,7 +58,9 @@ def list_cases(
     )
     for c in rows:
         consult(uow, "case", c.id, why, view="list")
-    return CasePage(data=[case_out(uow, c, full=False) for c in rows], count=total)
+    return CasePage(
+        items=[case_out(uow, c, full=False) for c in rows], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/{case_id}", response_model=CasePublic)

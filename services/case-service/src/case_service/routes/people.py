@@ -59,7 +59,9 @@ def list_people(
     rows, total = repo.people(uow.session, limit=limit, offset=offset, include_merged=include_merged)
     for p in rows:
         consult(uow, "person", p.id, why, view="list")
-    return PersonPage(data=[person_out(uow, p, full=False) for p in rows], count=total)
+    return PersonPage(
+        items=[person_out(uow, p, full=False) for p in rows], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/{person_id}", response_model=PersonPublic)
