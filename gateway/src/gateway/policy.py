@@ -123,6 +123,8 @@ POLICY: tuple[Rule, ...] = (
     rule("PATCH", f"{R}/meetings/{{id}}/invitations/{{agency_id}}", {P} | MEETING_RUNNERS),
     rule(READ, f"{R}/meetings/**", CASE_READERS | {AN}),
     rule(WRITE, f"{R}/meetings/**", MEETING_RUNNERS),
+    rule(READ, f"{R}/meeting-agencies/**", STAFF),
+    rule(WRITE, f"{R}/meeting-agencies/**", {CH, SUP}),
     rule(READ, f"{R}/meeting-types/**", STAFF),
     rule(WRITE, f"{R}/meeting-types/**", {CH, SUP}),
     rule(READ, f"{R}/actions", {P, AN} | CASE_READERS),

@@ -36,7 +36,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
         "evaluation",
         "notes",
     ),
-    "meeting-service": ("meetings", "meeting-types", "actions", "agenda-items", "series"),
+    "meeting-service": ("meetings", "meeting-types", "meeting-agencies", "actions", "agenda-items", "series"),
 }
 
 # More specific paths that go elsewhere than their resource (segment templates as in policy.py).

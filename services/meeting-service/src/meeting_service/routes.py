@@ -69,14 +69,14 @@ def upsert_type(type_id: str, body: MeetingTypeUpsert, uow: UoWDep, request: Req
     return MeetingTypePublic.model_validate(svc.upsert_type(type_id, body.model_dump()))
 
 
-@router.get("/agencies", response_model=list[AgencyPublic])
+@router.get("/meeting-agencies", response_model=list[AgencyPublic])
 def list_agencies(uow: UoWDep, request: Request, _: Staff) -> list[AgencyPublic]:
     """List partner agencies and their single points of contact."""
     svc = MeetingService(uow, settings_of(request))
     return [AgencyPublic.model_validate(a) for a in svc.repo.agencies()]
 
 
-@router.put("/agencies/{agency_id}", response_model=AgencyPublic)
+@router.put("/meeting-agencies/{agency_id}", response_model=AgencyPublic)
 def upsert_agency(agency_id: str, body: AgencyUpsert, uow: UoWDep, request: Request, _: Manager) -> object:
     """Create or change an agency and its single point of contact."""
     svc = MeetingService(uow, settings_of(request))

@@ -45,13 +45,14 @@ def test_types_and_agencies_are_data(harness: Any) -> None:
     types = {t["id"] for t in h.client.get(f"{API}/meeting-types", headers=h.chair()).json()}
     assert {"monthly_mam", "daily_briefing", "case_conference", "mappa_level2"} <= types
     r = h.client.put(
-        f"{API}/agencies/housing",
+        f"{API}/meeting-agencies/housing",
         json={"name": "Housing", "spoc_name": "New Contact", "spoc_email": "new@example.org"},
         headers=h.chair(),
     )
     assert r.status_code == 200 and r.json()["spoc_name"] == "New Contact"
     assert (
-        h.client.put(f"{API}/agencies/x", json={"name": "X"}, headers=h.staff("analyst")).status_code == 403
+        h.client.put(f"{API}/meeting-agencies/x", json={"name": "X"}, headers=h.staff("analyst")).status_code
+        == 403
     )
 
 
