@@ -58,7 +58,7 @@ class Cluster:
     def restart(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill one process by PID and start it again with the same command."""
         proc = self.procs[name]
-        args = list(proc.args)[1:]  # type: ignore[arg-type]
+        args = [str(a) for a in list(proc.args)[1:]]  # type: ignore[arg-type]
         proc.send_signal(sig)
         proc.wait(30)
         self._spawn(name, args, self.envs[name])

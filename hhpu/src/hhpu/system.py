@@ -69,5 +69,5 @@ def build_system(data_dir: Path, *, gateway_settings: GatewaySettings | None = N
         "case-service": create_case_app(CaseSettings(**common), bus=bus),  # type: ignore[arg-type]
         "meeting-service": create_meeting_app(MeetingSettings(**common), bus=bus),  # type: ignore[arg-type]
     }
-    gw = create_gateway(gateway_settings or GatewaySettings(), asgi_apps=dict(services))  # type: ignore[arg-type]
+    gw = create_gateway(gateway_settings or GatewaySettings(), asgi_apps=dict(services))
     return System(gateway=gw, services=services, bus=bus, data_dir=data_dir)

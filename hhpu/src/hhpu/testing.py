@@ -25,7 +25,7 @@ def bearer(role: str, sub: str | None = None, name: str | None = None) -> dict[s
 def eventually(fn: Callable[[], T | None], *, timeout_s: float = 60, what: str = "condition") -> T:
     """Poll `fn` until it returns a truthy value (bounded in time)."""
     deadline = time.monotonic() + timeout_s
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = fn()
         if last:
