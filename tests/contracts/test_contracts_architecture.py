@@ -42,7 +42,11 @@ def test_architecture_page_lists_every_event_with_producer_and_consumers() -> No
     for line in text.splitlines():
         m = re.match(r"\|\s*`([a-z_.]+)`\s*\|\s*`([a-z_.]+)`\s*\|\s*([^|]+)\|\s*([^|]+)\|", line)
         if m:
-            rows[m.group(1)] = (m.group(2), m.group(3).strip(), {c.strip() for c in m.group(4).split(",")} - {"—"})
+            rows[m.group(1)] = (
+                m.group(2),
+                m.group(3).strip(),
+                {c.strip() for c in m.group(4).split(",")} - {"—"},
+            )
     cons = consumers()
     for spec in registered_events():
         if spec.aggregate_type not in PRODUCERS:

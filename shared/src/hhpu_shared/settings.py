@@ -54,7 +54,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 4
     consumer_backoff_s: float = 0.05
     log_level: str = "INFO"
-    metrics_port: int = Field(default=0, description="serve /metrics on this port (consumer processes); 0: off")
+    metrics_port: int = Field(
+        default=0, description="serve /metrics on this port (consumer processes); 0: off"
+    )
     metrics_addr: str = "127.0.0.1"
     data_dir: str = Field(default=".run/data", description="where the default SQLite file lives")
 
