@@ -22,7 +22,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "grafana" / "hhpu-dashboard.json"
-METRIC_SOURCES = [ROOT / "shared/src/hhpu_shared/metrics.py", ROOT / "gateway/src/gateway/metrics.py"]
+METRIC_SOURCES = [
+    ROOT / "shared/src/hhpu_shared/metrics.py",
+    ROOT / "gateway/src/gateway/metrics.py",
+    *sorted(ROOT.glob("services/*/src/*/metrics.py")),
+]
 DOCUMENTED_METRICS = {
     "hhpu_http_requests_total",
     "hhpu_http_request_duration_seconds",

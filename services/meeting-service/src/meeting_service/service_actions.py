@@ -18,6 +18,7 @@ from hhpu_shared.events.envelope import SubjectRef
 from hhpu_shared.uow import UnitOfWork
 
 from meeting_service.domain import actions as rules
+from meeting_service.metrics import ACTIONS_OVERDUE
 from meeting_service.models import Action, ActionCarry, Addendum, AgendaItem, Meeting, Outcome, now
 from meeting_service.service_agenda import AgendaService, ItemSpec
 from meeting_service.settings import MeetingSettings
@@ -287,6 +288,8 @@ class ActionService:
                 ),
             )
             flagged.append(action.id)
+        _rows, still_overdue = self.repo.actions(status="open", overdue_on=self.today, limit=1)
+        ACTIONS_OVERDUE.set(still_overdue)  # the dashboards' overdue-actions panel
         return flagged
 
     def _who(self) -> str:

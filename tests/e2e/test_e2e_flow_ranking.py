@@ -1,0 +1,133 @@
+"""Flow 2, distributed: the fortnightly ranking run names candidates not already managed; each
+opens one assessment carrying its score breakdown and reaches the next monthly meeting's agenda.
+Real Kafka, PostgreSQL and processes; the offence records are imported through the gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from hhpu.distributed import Cluster
+from hhpu.testing import bearer, eventually
+from ranking_service.synthetic import generate, write_force
+from sqlalchemy import create_engine, text
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
+TOP_N = 8
+
+
+def _scalar(url: str, sql: str, **params: object) -> object:
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        value = conn.execute(text(sql), params).scalar()
+    eng.dispose()
+    return value
+
+
+def _import(gw: httpx.Client, kind: str, path: Path) -> dict:
+    r = gw.post(
+        f"/api/v1/imports/{kind}",
+        params={"filename": path.name},
+        content=path.read_bytes(),
+        headers={**bearer("analyst"), "Content-Type": "application/octet-stream"},
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_ranking_run_names_unmanaged_candidates_who_reach_the_agenda(
+    cluster: Cluster, gw: httpx.Client, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).date()
+    force = generate(
+        400, 4000, seed=11, start=today - timedelta(days=3 * 365), split=today - timedelta(days=30), end=today
+    )
+    people_file, offences_file = write_force(force, tmp_path)
+    assert _import(gw, "people", people_file)["rows_accepted"] == 400
+    report = _import(gw, "offences", offences_file)
+    assert report["rows_accepted"] > 0
+    # Re-importing the same file changes nothing.
+    assert _import(gw, "offences", offences_file)["duplicate"] is True
+
+    analyst = bearer("analyst")
+    dry = gw.post("/api/v1/ranking-runs", json={"kind": "dry", "top_n": TOP_N}, headers=analyst)
+    assert dry.status_code == 201, dry.text
+    top = [e["person_ref"] for e in dry.json()["top"]][:TOP_N]
+    assert len(top) == TOP_N
+
+    # The person ranked first is already managed (an IOM case adopted in the case-service).
+    supervisor = bearer("unit_supervisor", sub="di-morgan", name="DI Morgan Hale")
+    managed_ref = top[0]
+    p = gw.post(
+        "/api/v1/people",
+        json={"given_name": "Already", "family_name": "Managed", "records_id": managed_ref},
+        headers=supervisor,
+    )
+    assert p.status_code == 201, p.text
+    c = gw.post(
+        "/api/v1/cases",
+        json={"person_id": p.json()["id"], "cohort": "iom_fixed", "identified_by": "iom_meeting"},
+        headers=supervisor,
+    )
+    assert c.status_code == 201, c.text
+    for to in ("under_assessment", "managed"):
+        t = gw.post(f"/api/v1/cases/{c.json()['id']}/transitions", json={"to": to}, headers=supervisor)
+        assert t.status_code == 200, t.text
+    ranking_db = cluster.database_urls["ranking-service"]
+    eventually(
+        lambda: _scalar(
+            ranking_db, "SELECT count(*) FROM rank_person_status WHERE person_ref = :r", r=managed_ref
+        ),
+        what="the ranking learns who is managed",
+    )
+
+    run = gw.post("/api/v1/ranking-runs", json={"kind": "production", "top_n": TOP_N}, headers=analyst)
+    assert run.status_code == 201, run.text
+    run_id = run.json()["id"]
+
+    # One candidate event for each top-bracket person not managed, exactly once.
+    def candidates() -> int:
+        return int(
+            _scalar(ranking_db, "SELECT count(*) FROM outbox WHERE type = 'ranking.candidate_identified'")
+            or 0
+        )
+
+    assert candidates() == TOP_N - 1
+
+    # Each opens one assessment that carries the score breakdown.
+    def opened() -> list[dict] | None:
+        page = gw.get(
+            "/api/v1/assessments", params={"status": "open", "limit": 200}, headers=supervisor
+        ).json()
+        hits = [a for a in page["items"] if any(t["source"] == "ranking" for t in a["triggers"])]
+        return hits if len(hits) >= TOP_N - 1 else None
+
+    assessments = eventually(opened, what="an assessment per candidate")
+    assert len(assessments) == TOP_N - 1
+    refs = {t["ref"].split(":", 1)[1] for a in assessments for t in a["triggers"] if t["source"] == "ranking"}
+    assert refs == set(top[1:])
+    for a in assessments:
+        trig = next(t for t in a["triggers"] if t["source"] == "ranking")
+        assert run_id in trig["ref"] and "top contributions" in (trig["detail"] or "")
+
+    # Each reaches the next monthly meeting's agenda, once.
+    chair = bearer("meeting_chair", sub="chair-lou", name="DCI Lou Barnes")
+    wanted = {a["id"] for a in assessments}
+
+    def on_agenda() -> set[str] | None:
+        seen: list[str] = []
+        for m in gw.get("/api/v1/meetings", headers=chair).json()["items"]:
+            agenda = gw.get(f"/api/v1/meetings/{m['id']}/agenda", headers=chair).json()
+            items = agenda["kept"] + [d["item"] for d in agenda["to_defer"]]
+            seen += [i["assessment_id"] for i in items if i.get("assessment_id") in wanted]
+        assert len(seen) == len(set(seen)), "an assessment is on an agenda twice"
+        return set(seen) if set(seen) == wanted else None
+
+    eventually(on_agenda, what="every candidate on the agenda")
+
+    # Re-running the stored run reproduces it exactly.
+    rep = gw.post(f"/api/v1/ranking-runs/{run_id}/reproduce", headers=analyst)
+    assert rep.status_code == 200, rep.text
+    assert rep.json()["identical"] is True
