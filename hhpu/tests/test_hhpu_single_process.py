@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -135,6 +136,27 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
             )
             assert r.status_code == 201, r.text
             _wait(lambda: status() == "accepted", 60, "referral accepted")
+
+        # The command line, against the same running gateway.
+        def hhpu(*args: str) -> str:
+            done = subprocess.run(
+                [str(REPO / ".venv" / "bin" / "hhpu"), *args],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={**os.environ, "HHPU_URL": url},
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            return done.stdout
+
+        assert hhpu("token", "--role", "analyst", "--sub", "cli-test").strip().count(".") == 2
+        assert '"kind": "shadow"' in hhpu("rank", "--kind", "shadow")
+        year_ago = str(date.today() - timedelta(days=365))
+        assert '"spearman_harm"' in hhpu("rank", "--kind", "shadow", "--as-of", year_ago, "--evaluate")
+        assert "<html" in hhpu("report", "suitability", "--html").lower()
+        pack = hhpu("meeting-pack", mid)
+        assert "<html" in pack.lower() and "Marsh" in pack
+        assert "hhpu_" in hhpu("agency", "create", "Neighbourhood Team", "neighbourhood_policing")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -78,10 +78,19 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_rank(args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {"kind": args.kind}
+    if args.as_of:
+        body["as_of"] = args.as_of
     with _client(args) as c:
-        run = _show(c.post("/api/v1/ranking-runs", json={"kind": args.kind}))
-        if args.evaluate:
-            _show(c.get(f"/api/v1/ranking-runs/{run['id']}/evaluation"))
+        run = _show(c.post("/api/v1/ranking-runs", json=body))
+        if args.evaluate and args.kind != "dry":
+            # Back-test: the run's score against what happened in the follow-up window after its as-of date.
+            _show(
+                c.post(
+                    f"/api/v1/ranking-runs/{run['id']}/evaluations",
+                    json={"follow_up_days": args.follow_up_days},
+                )
+            )
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -148,7 +157,9 @@ def parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("rank", help="start a ranking run")
     k.add_argument("--kind", default="production", choices=["production", "shadow", "dry"])
-    k.add_argument("--evaluate", action="store_true", help="show the run's back-test evaluation")
+    k.add_argument("--as-of", help="score as known on this date (YYYY-MM-DD); default today")
+    k.add_argument("--evaluate", action="store_true", help="back-test the run and show the evaluation")
+    k.add_argument("--follow-up-days", type=int, default=365)
     remote(k, "analyst")
     k.set_defaults(fn=cmd_rank)
 

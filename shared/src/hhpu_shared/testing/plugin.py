@@ -85,8 +85,12 @@ def identity_headers(
     kind: str | None = None,
     secret: str = DEV_INTERNAL_SECRET,
     name: str | None = None,
+    ttl_s: int = 6 * 3600,
 ) -> dict[str, str]:
-    """Headers a service accepts as if the gateway had authenticated the caller."""
+    """Headers a service accepts as if the gateway had authenticated the caller.
+
+    Long-lived (unlike the gateway's 60-second assertions), since test modules build them at import
+    and the whole suite runs for minutes."""
     principal = Principal(
         subject=subject,
         kind=kind or ("agency" if agency_id and "partner_agency" in roles else "staff"),
@@ -94,4 +98,4 @@ def identity_headers(
         agency_id=agency_id,
         name=name,
     )
-    return {IDENTITY_HEADER: mint_identity(principal, secret)}
+    return {IDENTITY_HEADER: mint_identity(principal, secret, ttl_s=ttl_s)}
