@@ -150,9 +150,12 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
             return done.stdout
 
         assert hhpu("token", "--role", "analyst", "--sub", "cli-test").strip().count(".") == 2
-        assert '"kind": "shadow"' in hhpu("rank", "--kind", "shadow")
+        assert '"kind": "shadow"' in hhpu("rank", "--kind", "shadow", "--model", "rfgv@1")
         year_ago = str(date.today() - timedelta(days=365))
-        assert '"spearman_harm"' in hhpu("rank", "--kind", "shadow", "--as-of", year_ago, "--evaluate")
+        evaluated = hhpu(
+            "rank", "--kind", "shadow", "--model", "total_harm@1", "--as-of", year_ago, "--evaluate"
+        )
+        assert '"spearman_harm"' in evaluated
         assert "<html" in hhpu("report", "suitability", "--html").lower()
         pack = hhpu("meeting-pack", mid)
         assert "<html" in pack.lower() and "Marsh" in pack

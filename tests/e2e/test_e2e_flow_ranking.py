@@ -78,7 +78,9 @@ def test_ranking_run_names_unmanaged_candidates_who_reach_the_agenda(
     ranking_db = cluster.database_urls["ranking-service"]
     eventually(
         lambda: _scalar(
-            ranking_db, "SELECT count(*) FROM rank_person_status WHERE person_ref = :r", r=managed_ref
+            ranking_db,
+            "SELECT count(*) FROM rank_person_status WHERE records_id = :r AND managed",
+            r=managed_ref,
         ),
         what="the ranking learns who is managed",
     )

@@ -79,6 +79,8 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_rank(args: argparse.Namespace) -> None:
     body: dict[str, Any] = {"kind": args.kind}
+    if args.model:
+        body["model"] = args.model
     if args.as_of:
         body["as_of"] = args.as_of
     with _client(args) as c:
@@ -157,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("rank", help="start a ranking run")
     k.add_argument("--kind", default="production", choices=["production", "shadow", "dry"])
+    k.add_argument("--model", help="catalogue model, name@version (a shadow run must name one)")
     k.add_argument("--as-of", help="score as known on this date (YYYY-MM-DD); default today")
     k.add_argument("--evaluate", action="store_true", help="back-test the run and show the evaluation")
     k.add_argument("--follow-up-days", type=int, default=365)
