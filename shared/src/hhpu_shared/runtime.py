@@ -165,3 +165,25 @@ class ServiceRuntime:
             on_commit=self.wake_relay,
         ) as uow:
             yield uow
+
+
+def run_until_signalled(runtime: ServiceRuntime) -> None:
+    """Run a service's background work (relay, consumer) until SIGTERM or SIGINT.
+
+    The body of every ``python -m <service>.consumer`` entrypoint.
+    """
+    import signal
+    import threading
+
+    from hhpu_shared.logging import configure_logging
+
+    configure_logging(runtime.service, runtime.settings.log_level)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.start()
+    log.info("background work running", extra={"service": runtime.service})
+    try:
+        stop.wait()
+    finally:
+        runtime.stop()

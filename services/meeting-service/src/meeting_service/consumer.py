@@ -1,28 +1,15 @@
-"""``python -m meeting_service.consumer``: consume events, run the relay and the overdue sweep."""
+"""``python -m meeting_service.consumer``: events in, the relay and the overdue sweep, until SIGTERM."""
 
 from __future__ import annotations
 
-import signal
-import threading
-
-from hhpu_shared.logging import configure_logging
+from hhpu_shared.runtime import run_until_signalled
 
 from meeting_service.app import build_runtime
 from meeting_service.settings import MeetingSettings
 
 
 def main() -> None:
-    settings = MeetingSettings()
-    configure_logging(settings.service_name, settings.log_level)
-    runtime = build_runtime(settings, run_consumer=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runtime.start()
-    try:
-        stop.wait()
-    finally:
-        runtime.stop()
+    run_until_signalled(build_runtime(MeetingSettings(), run_consumer=True))
 
 
 if __name__ == "__main__":

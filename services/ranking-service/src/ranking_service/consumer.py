@@ -1,28 +1,15 @@
-"""`python -m ranking_service.consumer`: consume case-service events and relay our outbox."""
+"""``python -m ranking_service.consumer``: consume case-service events and relay our outbox, until SIGTERM."""
 
 from __future__ import annotations
 
-import signal
-import threading
-
-from hhpu_shared.logging import configure_logging
+from hhpu_shared.runtime import run_until_signalled
 
 from ranking_service.app import build_runtime
 from ranking_service.settings import RankingSettings
 
 
 def main() -> None:
-    settings = RankingSettings()
-    configure_logging(settings.service_name, settings.log_level)
-    runtime = build_runtime(settings, run_consumer=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    runtime.start()
-    try:
-        stop.wait()
-    finally:
-        runtime.stop()
+    run_until_signalled(build_runtime(RankingSettings(), run_consumer=True))
 
 
 if __name__ == "__main__":
