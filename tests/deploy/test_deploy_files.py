@@ -232,7 +232,13 @@ def test_http_pods_have_probes_and_env() -> None:
         c = d["spec"]["template"]["spec"]["containers"][0]
         name = d["metadata"]["name"]
         if name.endswith("-consumer"):
-            assert "livenessProbe" not in c, "the consumer serves no HTTP"
+            # Consumers serve only /metrics (lag, dead letters) on 9100; liveness checks that port.
+            assert c["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}], name
+            assert c["livenessProbe"]["tcpSocket"]["port"] == "metrics", name
+            env = {e["name"]: e.get("value") for e in c["env"]}
+            assert env["HHPU_METRICS_PORT"] == "9100" and env["HHPU_METRICS_ADDR"] == "0.0.0.0", name
+            annotations = d["spec"]["template"]["metadata"]["annotations"]
+            assert annotations["prometheus.io/port"] == "9100", name
             continue
         assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", name
         assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", name

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import re
 
 import httpx
 import pytest
@@ -122,6 +123,12 @@ def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
     assert _count(case_db, "SELECT count(*) FROM outbox WHERE type = 'assessment.opened'") == 1
     assert _count(case_db, "SELECT count(*) FROM outbox WHERE type = 'case.adopted'") == 1
     _assert_every_event_handled_once(cluster)
+
+    # The consumer processes serve their own metrics (what the lag and dead-letter alerts read).
+    case_metrics = httpx.get(cluster.consumer_metrics_urls["case-service"]).text
+    consumed = re.findall(r'hhpu_events_consumed_total\{[^}]*outcome="ok"[^}]*\} ([0-9.]+)', case_metrics)
+    assert consumed and sum(float(v) for v in consumed) >= 2  # the screening and the decision at least
+    assert "hhpu_consumer_lag" in case_metrics
 
 
 def _signed_bytes(hook: dict) -> bytes:

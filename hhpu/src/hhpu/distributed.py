@@ -39,6 +39,7 @@ class Cluster:
     workdir: Path
     gateway_url: str = ""
     service_urls: dict[str, str] = field(default_factory=dict)
+    consumer_metrics_urls: dict[str, str] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -146,7 +147,10 @@ def start_cluster(
                 ],
                 cluster.env_for(name),
             )
-            cluster._spawn(f"{name}.consumer", ["-m", f"{pkg}.consumer"], cluster.env_for(name))
+            mport = free_port()
+            cluster.consumer_metrics_urls[name] = f"http://127.0.0.1:{mport}/metrics"
+            cenv = {**cluster.env_for(name), "HHPU_METRICS_PORT": str(mport)}
+            cluster._spawn(f"{name}.consumer", ["-m", f"{pkg}.consumer"], cenv)
         gport = free_port()
         cluster.gateway_url = f"http://127.0.0.1:{gport}"
         genv = dict(cluster.env)

@@ -22,6 +22,8 @@ SHARED_FIELDS = frozenset(
         "internal_secret",
         "log_level",
         "data_dir",
+        "metrics_port",
+        "metrics_addr",
     }
 )
 
