@@ -30,13 +30,11 @@ def test_overdue_action_reaches_the_next_agenda_and_the_dashboard(cluster: Clust
     _probation_id, probation_key = _agency_key(gw, "Probation Service", "probation")
     chair = bearer("meeting_chair", sub="chair-lou", name="DCI Lou Barnes")
     today = datetime.now(UTC).date()
-    # The meeting-service keeps its own list of agencies with their single points of contact.
-    spoc = gw.put(
-        f"/api/v1/meeting-agencies/{housing_id}",
-        headers=chair,
-        json={"name": "Housing Options", "spoc_name": "Priya Shah"},
+    # The meeting-service learns the agency and its single point of contact from agency.changed.
+    eventually(
+        lambda: any(a["id"] == housing_id for a in gw.get("/api/v1/meeting-agencies", headers=chair).json()),
+        what="the meeting-service knows the housing agency",
     )
-    assert spoc.status_code == 200, spoc.text
 
     def meeting(on: object) -> str:
         r = gw.post(

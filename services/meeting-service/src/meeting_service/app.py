@@ -12,6 +12,7 @@ from hhpu_shared.http import build_service_app
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.runtime import ServiceRuntime
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from meeting_service import handlers as handlers_module
 from meeting_service.handlers import handlers
@@ -94,8 +95,15 @@ def build_runtime(
         engine=engine,
         run_consumer=run_consumer,
     )
-    with runtime.unit_of_work() as uow:
-        MeetingService(uow, settings).ensure_default_types()
+    for attempt in range(3):
+        try:
+            with runtime.unit_of_work() as uow:
+                MeetingService(uow, settings).ensure_default_types()
+            break
+        except IntegrityError:
+            # The API and consumer processes start together; the other one inserted them first.
+            if attempt == 2:
+                raise
     return runtime
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
 from hhpu_shared.events.contracts.ranking import RankingRunCompleted
+from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import data_of
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.uow import UnitOfWork
 
+from meeting_service.service import MeetingService
 from meeting_service.service_agenda import AgendaService, ItemSpec
 from meeting_service.settings import MeetingSettings
 
@@ -95,3 +97,19 @@ def on_ranking_run_completed(uow: UnitOfWork, env: Envelope) -> None:
                 notes=f"Ranking run {data.run_id} ({data.as_of.isoformat()}): moved sharply in the ranking.",
             )
         )
+
+
+@handlers.on("agency.changed")  # type: ignore[untyped-decorator, unused-ignore]
+def on_agency_changed(uow: UnitOfWork, env: Envelope) -> None:
+    """Keep the partner agencies and their single points of contact in step with the referral-api."""
+    data: AgencyChanged = data_of(env, AgencyChanged)
+    MeetingService(uow, settings()).upsert_agency(
+        data.agency_id,
+        {
+            "name": data.name,
+            "spoc_name": data.contact_name,
+            "spoc_email": data.contact_email,
+            "spoc_phone": data.contact_phone,
+            "active": data.active,
+        },
+    )

@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 from hhpu_shared.errors import Conflict, NotFound, Unauthorized, ValidationProblem, field_error
+from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.uow import UnitOfWork
 
 from referral_api import repository as repo
@@ -60,6 +61,22 @@ def key_public(k: ApiKey) -> ApiKeyPublic:
     )
 
 
+def _announce(uow: UnitOfWork, agency: Agency) -> None:
+    """Tell the other services (the meeting-service's contacts) what the agency now is."""
+    uow.emit(
+        AgencyChanged(
+            agency_id=agency.id,
+            name=agency.name,
+            agency_type=agency.agency_type,
+            contact_name=agency.contact_name,
+            contact_email=agency.contact_email,
+            contact_phone=agency.contact_phone,
+            active=agency.active,
+        ),
+        aggregate_id=agency.id,
+    )
+
+
 def require_agency(uow: UnitOfWork, agency_id: str) -> Agency:
     agency = repo.get_agency(uow.session, agency_id)
     if agency is None:
@@ -75,6 +92,7 @@ def create_agency(uow: UnitOfWork, body: AgencyCreate) -> AgencyCreated:
         agency.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
     uow.session.add(agency)
     uow.session.flush()
+    _announce(uow, agency)
     return AgencyCreated(**agency_public(agency).model_dump(), webhook_secret=agency.webhook_secret)
 
 
@@ -98,6 +116,7 @@ def update_agency(uow: UnitOfWork, agency_id: str, body: AgencyUpdate) -> Agency
         new_secret = agency.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
     agency.updated_at = now_utc()
     uow.session.add(agency)
+    _announce(uow, agency)
     return AgencyCreated(**agency_public(agency).model_dump(), webhook_secret=new_secret)
 
 
@@ -106,6 +125,7 @@ def set_active(uow: UnitOfWork, agency_id: str, active: bool) -> AgencyPublic:
     agency.active = active
     agency.updated_at = now_utc()
     uow.session.add(agency)
+    _announce(uow, agency)
     return agency_public(agency)
 
 

@@ -50,6 +50,9 @@ def test_agency_crud(ref_env) -> None:
         "/api/v1/agencies", json={"name": "x", "agency_type": "circus", "contact_name": "y"}, headers=ADMIN
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "agency_type"
+    # Registering, changing and deactivating each tell the other services (one event each);
+    # the refused requests told nobody.
+    assert ref_env.event_types(aid) == ["agency.changed"] * 3
 
 
 def test_only_administrators_manage_agencies(ref_env) -> None:

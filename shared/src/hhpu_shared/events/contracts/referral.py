@@ -65,3 +65,18 @@ class ReferralMatchResolved(EventData):
     domains: tuple[HarmDomain, ...]
     urgency: str
     statutory_status: str
+
+
+@register("agency.changed", aggregate="agency")
+class AgencyChanged(EventData):
+    """A partner agency was registered or changed (name, single point of contact, active flag).
+
+    The meeting-service keeps its invitation list and contacts from these."""
+
+    agency_id: str
+    name: str
+    agency_type: str
+    contact_name: str
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    active: bool = True
