@@ -67,7 +67,10 @@ def on_assessment_opened(uow: UnitOfWork, env: Envelope) -> None:
 def on_trigger_added(uow: UnitOfWork, env: Envelope) -> None:
     data: AssessmentTriggerAdded = data_of(env, AssessmentTriggerAdded)
     t = data.trigger
-    AgendaService(uow, settings()).append_note(data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+    agenda = AgendaService(uow, settings())
+    agenda.append_note(data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+    if data.urgency:
+        agenda.raise_urgency(data.assessment_id, data.urgency)
 
 
 @handlers.on("assessment.decided")  # type: ignore[untyped-decorator, unused-ignore]

@@ -10,7 +10,7 @@ from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, NotFound, ValidationProblem, field_error
 from hhpu_shared.uow import UnitOfWork
 
-from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda
+from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda, urgency_rank
 from meeting_service.models import AgendaItem, Meeting, now
 from meeting_service.service import MeetingService
 from meeting_service.settings import MeetingSettings
@@ -90,6 +90,19 @@ class AgendaService:
             item.notes = f"{item.notes}\n{note}" if item.notes else note
             self.repo.add(item)
             changed += 1
+        return changed
+
+    def raise_urgency(self, assessment_id: str, urgency: str) -> int:
+        """A more urgent trigger (e.g. a high-urgency referral) moves the case up the agenda."""
+        changed = 0
+        for item in self.repo.items_for_assessment(assessment_id):
+            meeting = self.repo.meeting(item.meeting_id)
+            if meeting is None or meeting.status in ("closed", "cancelled") or item.status != "planned":
+                continue
+            if urgency_rank(urgency) > urgency_rank(item.urgency):
+                item.urgency = urgency
+                self.repo.add(item)
+                changed += 1
         return changed
 
     def withdraw_decided(self, assessment_id: str, decision: str) -> int:

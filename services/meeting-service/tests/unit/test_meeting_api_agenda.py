@@ -185,3 +185,20 @@ def test_partner_sees_only_meetings_it_is_invited_to(harness: Any) -> None:
     )
     assert h.client.get(f"{API}/meetings/{conf['id']}", headers=h.partner("housing")).status_code == 404
     assert h.client.get(f"{API}/meetings/{conf['id']}", headers=h.partner("probation")).status_code == 200
+
+
+def test_a_more_urgent_trigger_raises_the_items_urgency_never_lowers_it(harness: Any) -> None:
+    h = harness
+    h.emit(h.opened(1, "normal", "Dean Marsh"), "asm-1")
+    h.consume()
+
+    def added(ref: str, urgency: str) -> AssessmentTriggerAdded:
+        trig = Trigger(source="referral", ref=ref, detail=None)
+        return AssessmentTriggerAdded(assessment_id="asm-1", person_id="per-1", trigger=trig, urgency=urgency)
+
+    h.emit(added("ref-9", "high"), "asm-1")
+    h.consume()
+    assert agenda(h, h.seed["next_meeting_id"])["kept"][0]["urgency"] == "high"
+    h.emit(added("ref-10", "low"), "asm-1")
+    h.consume()
+    assert agenda(h, h.seed["next_meeting_id"])["kept"][0]["urgency"] == "high"

@@ -81,7 +81,9 @@ def add_trigger(
     else:
         alter(uow, "assessment", a.id, why, trigger_added=source)
         uow.emit(
-            AssessmentTriggerAdded(assessment_id=a.id, person_id=person.id, trigger=_trigger_model(t)),
+            AssessmentTriggerAdded(
+                assessment_id=a.id, person_id=person.id, trigger=_trigger_model(t), urgency=a.urgency
+            ),
             aggregate_id=a.id,
             subject=person_ref(person.id),
         )

@@ -24,6 +24,7 @@ class AssessmentTriggerAdded(EventData):
     assessment_id: str
     person_id: str
     trigger: Trigger
+    urgency: str | None = None  # the assessment's urgency after this trigger (it only rises)
 
 
 @register("assessment.decided", aggregate="assessment")
