@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from gateway.openapi import docs_page
 from gateway.testing import bearer, free_port, make_echo
 from hhpu_shared.auth import verify_identity
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
@@ -124,9 +125,13 @@ def test_openapi_merged_and_docs(gateway_client) -> None:  # type: ignore[no-unt
     r = client.get("/docs")
     assert r.status_code == 200 and "/openapi.json" in r.text
     csp = r.headers["content-security-policy"]
-    assert "frame-ancestors 'none'" in csp and "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/" in csp
-    assert "swagger-ui-dist@5/swagger-ui-bundle.js" in r.text
+    # By default the page needs nothing from outside: a built-in list of the merged operations.
+    assert "frame-ancestors 'none'" in csp and "https://" not in csp and 'id="fallback"' in r.text
     assert "text/html" in r.headers["content-type"]
+    # With a Swagger UI location configured, the page loads it and the CSP allows exactly that source.
+    page, csp = docs_page("https://assets.example.org/swagger-ui/", "n0nce")
+    assert "https://assets.example.org/swagger-ui/swagger-ui-bundle.js" in page
+    assert "script-src 'nonce-n0nce' https://assets.example.org/swagger-ui/;" in csp
 
 
 def test_metrics_by_route_and_upstream(gateway_client) -> None:  # type: ignore[no-untyped-def]
