@@ -34,6 +34,19 @@ def _wait(fn, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
     raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
+def test_hhpu_seed_fills_a_data_directory_and_exits(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "hhpu"), "seed", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    creds = json.loads((tmp_path / "d" / "demo-credentials.json").read_text())
+    assert set(creds["agency_keys"]) >= {"drug_and_alcohol_service", "childrens_services"}
+    assert (tmp_path / "d" / "referral-api.db").exists() and (tmp_path / "d" / "ranking-service.db").exists()
+
+
 def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: Path) -> None:
     port = _free_port()
     data_dir = tmp_path / "demo"
@@ -160,6 +173,19 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
         pack = hhpu("meeting-pack", mid)
         assert "<html" in pack.lower() and "Marsh" in pack
         assert "hhpu_" in hhpu("agency", "create", "Neighbourhood Team", "neighbourhood_policing")
+
+        # Importing records through the gateway, with a progress bar; the same file twice changes nothing.
+        from ranking_service.synthetic import generate, write_force
+
+        today = date.today()
+        force = generate(
+            50, 400, seed=3, start=today - timedelta(days=900), split=today - timedelta(days=60), end=today
+        )
+        people_file, offences_file = write_force(force, tmp_path / "force")
+        assert '"rows_accepted": 50' in hhpu("import", str(people_file), "--kind", "people")
+        first = json.loads(hhpu("import", str(offences_file)))
+        assert first["rows_accepted"] > 0 and first["duplicate"] is False
+        assert json.loads(hhpu("import", str(offences_file)))["duplicate"] is True
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -4,6 +4,7 @@
     hhpu token --role analyst     mint a development staff token
     hhpu agency create NAME TYPE  create a partner agency and print its API key (shown once)
     hhpu import FILE              import offence records (CSV, NDJSON, Parquet) with a progress bar
+    hhpu seed                     seed the demo force into .run/demo (what `hhpu run` does on first start)
     hhpu rank [--evaluate]        start a ranking run and show its evaluation
     hhpu report suitability       the fortnightly suitability report (HTML or JSON)
     hhpu meeting-pack ID          a meeting's printable pack (HTML)
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +74,33 @@ def cmd_agency(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from ranking_service.cli import main as ranking_main
+    """Stream a records-system export to the ranking-service through the gateway, with a progress bar."""
+    from tqdm import tqdm
 
-    ranking_main(["import", args.file, *(["--data-dir", args.data_dir] if args.data_dir else [])])
+    path = Path(args.file)
+    size = path.stat().st_size
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=path.name) as bar:
+            while block := f.read(1 << 20):
+                bar.update(len(block))
+                yield block
+
+    with _client(args) as c:
+        _show(
+            c.post(
+                f"/api/v1/imports/{args.kind}",
+                params={"filename": path.name},
+                content=chunks(),
+                headers={"Content-Type": "application/octet-stream"},
+            )
+        )
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from hhpu.single import seed_only
+
+    seed_only(data_dir=Path(args.data_dir))
 
 
 def cmd_rank(args: argparse.Namespace) -> None:
@@ -152,10 +178,15 @@ def parser() -> argparse.ArgumentParser:
     remote(ac, "administrator")
     ac.set_defaults(fn=cmd_agency)
 
-    i = sub.add_parser("import", help="import offence records (CSV, NDJSON, Parquet)")
+    i = sub.add_parser("import", help="import offence records or people (CSV, NDJSON, Parquet)")
     i.add_argument("file")
-    i.add_argument("--data-dir", default=None)
+    i.add_argument("--kind", default="offences", choices=["offences", "people"])
+    remote(i, "analyst")
     i.set_defaults(fn=cmd_import)
+
+    sd = sub.add_parser("seed", help="seed the demo force into a data directory, then exit")
+    sd.add_argument("--data-dir", default=os.environ.get("HHPU_DATA_DIR", ".run/demo"))
+    sd.set_defaults(fn=cmd_seed)
 
     k = sub.add_parser("rank", help="start a ranking run")
     k.add_argument("--kind", default="production", choices=["production", "shadow", "dry"])

@@ -35,7 +35,9 @@ def _banner(url: str, data_dir: Path, creds: DemoCredentials, creds_file: Path) 
     return BANNER.format(url=url, data_dir=data_dir, tokens=tokens, keys=keys, creds_file=creds_file)
 
 
-async def _serve(host: str, port: int, data_dir: Path, do_seed: bool) -> None:
+async def _serve(
+    host: str, port: int, data_dir: Path, do_seed: bool, *, exit_after_seed: bool = False
+) -> None:
     system = build_system(data_dir)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -65,7 +67,11 @@ async def _serve(host: str, port: int, data_dir: Path, do_seed: bool) -> None:
         creds.save(creds_file)
     else:
         creds = DemoCredentials()
-    print(_banner(url, data_dir, creds, creds_file), flush=True)  # noqa: T201
+    if exit_after_seed:
+        print(f"Demo force seeded in {data_dir}; credentials in {creds_file}. Serve it with `make run`.")  # noqa: T201
+        server.should_exit = True
+    else:
+        print(_banner(url, data_dir, creds, creds_file), flush=True)  # noqa: T201
     await task
 
 
@@ -73,3 +79,14 @@ def run(*, host: str, port: int, data_dir: Path, seed: bool = True) -> None:
     configure_logging("hhpu", "WARNING")
     logging.getLogger("hhpu.access").setLevel(logging.WARNING)
     asyncio.run(_serve(host, port, data_dir, seed))
+
+
+def seed_only(*, data_dir: Path) -> None:
+    """Seed the demo force (on a private port), print the credentials and stop."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    configure_logging("hhpu", "WARNING")
+    asyncio.run(_serve("127.0.0.1", port, data_dir, True, exit_after_seed=True))
