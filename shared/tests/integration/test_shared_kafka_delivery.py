@@ -96,14 +96,15 @@ def _assert_exactly_once_in_order(reader_url: str, total: int, per_agg: int) -> 
 
 
 def _consumer_thread(reader_url: str, bootstrap: str, ns: str, group: str, stop: threading.Event) -> None:
+    """The consumer as a service runs it: the runner's own loop, which survives broker outages."""
     eng = make_engine(reader_url)
     create_schema(eng, steps.tables())  # type: ignore[arg-type]
     source = KafkaSource(bootstrap, group, [TOPIC], namespace=ns)
     dlt = KafkaPublisher(bootstrap, namespace=ns)
     runner = steps.make_runner(eng, source, dlt, group)
-    while not stop.is_set():
-        runner.run_once(0.3)
-    source.close()
+    runner.start()
+    stop.wait()
+    runner.stop()
     dlt.close()
 
 

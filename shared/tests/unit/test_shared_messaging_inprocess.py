@@ -189,3 +189,27 @@ def test_handler_errors_are_retried_then_dead_lettered(engine) -> None:  # type:
         from hhpu_shared.messaging.inbox import InboxRecord
 
         assert len(s.exec(select(InboxRecord)).all()) == 1  # the failed one left no inbox row
+
+
+def test_a_failed_offset_commit_loses_nothing_and_the_redelivery_is_absorbed(engine) -> None:  # type: ignore[no-untyped-def]
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a"], 3)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    source = bus.source("g", [TOPIC])
+    real_commit = source.commit
+    failures = {"left": 1}
+
+    def flaky_commit(messages):  # type: ignore[no-untyped-def]
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("broker away")
+        real_commit(messages)
+
+    source.commit = flaky_commit  # type: ignore[method-assign]
+    runner = steps.make_runner(engine, source, bus.publisher(), "g")
+    assert runner.run_once(0) == 3  # handled although the commit failed
+    source.rewind()  # a restart before any commit succeeded: everything again
+    while runner.run_once(0) > 0:
+        pass
+    assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3]}
+    assert bus._offsets[("g", TOPIC)] == 3

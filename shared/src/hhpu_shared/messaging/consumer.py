@@ -99,16 +99,27 @@ class ConsumerRunner:
         except BaseException:
             # Commit what is done and go back to the first unfinished message, so a
             # failure inside this process never skips a message.
-            self.source.commit(done)
+            self._commit(done)
             self.source.rewind(batch[len(done) :])
             raise
-        if batch:
-            self.source.commit(batch)
+        self._commit(batch)
         try:
             metrics.CONSUMER_LAG.labels(self.service, self.group).set(self.source.lag())
         except Exception:  # lag is best effort
             pass
         return len(batch)
+
+    def _commit(self, messages: list[InboundMessage]) -> None:
+        """Commit offsets; a failure (broker away) only means these may be delivered again,
+        which the inbox absorbs, so it is logged and the next commit covers them."""
+        if not messages:
+            return
+        try:
+            self.source.commit(messages)
+        except Exception as exc:
+            log.warning(
+                "offset commit failed; messages may be redelivered", extra={"error": type(exc).__name__}
+            )
 
     def _process(self, msg: InboundMessage) -> None:
         try:
