@@ -6,32 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from hhpu.distributed import free_port
+from hhpu.testing import eventually
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(fn, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
 def test_hhpu_seed_fills_a_data_directory_and_exits(tmp_path: Path) -> None:
@@ -48,7 +31,7 @@ def test_hhpu_seed_fills_a_data_directory_and_exits(tmp_path: Path) -> None:
 
 
 def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "demo"
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -68,7 +51,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                 raise AssertionError((tmp_path / "run.log").read_text()[-4000:])
             return creds_file.exists() and "API docs" in (tmp_path / "run.log").read_text()
 
-        _wait(ready, 240, "make run to seed and print its banner")
+        eventually(ready, timeout_s=240, what="make run to seed and print its banner")
         banner = (tmp_path / "run.log").read_text()
         assert f"{url}/docs" in banner and "Partner API keys" in banner
         creds = json.loads(creds_file.read_text())
@@ -108,7 +91,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
             assert status() == "screened"
             ok = c.post(f"/api/v1/match-reviews/{mine[0]['id']}/confirm", headers=staff("unit_supervisor"))
             assert ok.status_code == 200, ok.text
-            _wait(lambda: status() == "under_assessment", 60, "referral under assessment")
+            eventually(lambda: status() == "under_assessment", timeout_s=60, what="referral under assessment")
 
             # One assessment for Dean carries both triggers: the ranking's and the referral's.
             def dean_assessment() -> dict | None:
@@ -120,7 +103,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                 hits = [a for a in page["items"] if any(t["ref"] == rid for t in a["triggers"])]
                 return hits[0] if hits else None
 
-            assessment = _wait(dean_assessment, 60, "Dean's assessment")
+            assessment = eventually(dean_assessment, timeout_s=60, what="Dean's assessment")
             assert {t["source"] for t in assessment["triggers"]} == {"ranking", "referral"}
 
             # The next monthly meeting has one item for that assessment; the chair records "adopt".
@@ -136,7 +119,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                         return m["id"], hits[0]["id"]
                 return None
 
-            mid, iid = _wait(item, 60, "Dean's agenda item")
+            mid, iid = eventually(item, timeout_s=60, what="Dean's agenda item")
             r = c.post(
                 f"/api/v1/meetings/{mid}/agenda/items/{iid}/outcomes",
                 headers=chair,
@@ -148,7 +131,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
                 },
             )
             assert r.status_code == 201, r.text
-            _wait(lambda: status() == "accepted", 60, "referral accepted")
+            eventually(lambda: status() == "accepted", timeout_s=60, what="referral accepted")
 
         # The command line, against the same running gateway.
         def hhpu(*args: str) -> str:

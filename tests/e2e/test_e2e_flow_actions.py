@@ -8,26 +8,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from hhpu.distributed import Cluster
-from hhpu.testing import bearer, eventually
+from hhpu.testing import bearer, create_agency, eventually
 from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
 
 
-def _agency_key(gw: httpx.Client, name: str, kind: str) -> tuple[str, str]:
-    admin = bearer("administrator")
-    r = gw.post(
-        "/api/v1/agencies", json={"name": name, "agency_type": kind, "contact_name": "SPOC"}, headers=admin
-    )
-    assert r.status_code == 201, r.text
-    k = gw.post(f"/api/v1/agencies/{r.json()['id']}/keys", json={"label": "e2e"}, headers=admin)
-    assert k.status_code == 201, k.text
-    return r.json()["id"], k.json()["key"]
-
-
 def test_overdue_action_reaches_the_next_agenda_and_the_dashboard(cluster: Cluster, gw: httpx.Client) -> None:
-    housing_id, housing_key = _agency_key(gw, "Housing Options", "housing")
-    _probation_id, probation_key = _agency_key(gw, "Probation Service", "probation")
+    housing, housing_key = create_agency(gw, "Housing Options", "housing")
+    housing_id = housing["id"]
+    _probation, probation_key = create_agency(gw, "Probation Service", "probation")
     chair = bearer("meeting_chair", sub="chair-lou", name="DCI Lou Barnes")
     today = datetime.now(UTC).date()
     # The meeting-service learns the agency and its single point of contact from agency.changed.

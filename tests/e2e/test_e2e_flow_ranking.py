@@ -10,20 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 from hhpu.distributed import Cluster
-from hhpu.testing import bearer, eventually
+from hhpu.testing import bearer, db_scalar, eventually
 from ranking_service.synthetic import generate, write_force
-from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
 TOP_N = 8
-
-
-def _scalar(url: str, sql: str, **params: object) -> object:
-    eng = create_engine(url)
-    with eng.connect() as conn:
-        value = conn.execute(text(sql), params).scalar()
-    eng.dispose()
-    return value
 
 
 def _import(gw: httpx.Client, kind: str, path: Path) -> dict:
@@ -77,7 +68,7 @@ def test_ranking_run_names_unmanaged_candidates_who_reach_the_agenda(
         assert t.status_code == 200, t.text
     ranking_db = cluster.database_urls["ranking-service"]
     eventually(
-        lambda: _scalar(
+        lambda: db_scalar(
             ranking_db,
             "SELECT count(*) FROM rank_person_status WHERE records_id = :r AND managed",
             r=managed_ref,
@@ -92,7 +83,7 @@ def test_ranking_run_names_unmanaged_candidates_who_reach_the_agenda(
     # One candidate event for each top-bracket person not managed, exactly once.
     def candidates() -> int:
         return int(
-            _scalar(ranking_db, "SELECT count(*) FROM outbox WHERE type = 'ranking.candidate_identified'")
+            db_scalar(ranking_db, "SELECT count(*) FROM outbox WHERE type = 'ranking.candidate_identified'")
             or 0
         )
 

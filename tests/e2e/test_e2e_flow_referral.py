@@ -12,40 +12,20 @@ import re
 import httpx
 import pytest
 from hhpu.distributed import Cluster
-from hhpu.testing import WebhookReceiver, bearer, eventually
+from hhpu.testing import WebhookReceiver, bearer, create_agency, db_scalar, eventually
 from referral_api.schemas import REFERRAL_EXAMPLE
 from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
 
 
-def _agency(gw: httpx.Client, name: str, kind: str, webhook_url: str | None = None) -> tuple[dict, str]:
-    body = {"name": name, "agency_type": kind, "contact_name": "Single point of contact"}
-    if webhook_url:
-        body["webhook_url"] = webhook_url
-    r = gw.post("/api/v1/agencies", json=body, headers=bearer("administrator"))
-    assert r.status_code == 201, r.text
-    agency = r.json()
-    k = gw.post(
-        f"/api/v1/agencies/{agency['id']}/keys", json={"label": "e2e"}, headers=bearer("administrator")
-    )
-    assert k.status_code == 201, k.text
-    return agency, k.json()["key"]
-
-
-def _count(url: str, sql: str, **params: object) -> int:
-    eng = create_engine(url)
-    with eng.connect() as conn:
-        n = int(conn.execute(text(sql), params).scalar() or 0)
-    eng.dispose()
-    return n
-
-
 def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
     cluster: Cluster, gw: httpx.Client, webhook: WebhookReceiver
 ) -> None:
-    das, das_key = _agency(gw, "Surrey Drug and Alcohol Service", "drug_and_alcohol_service", webhook.url)
-    _cs, cs_key = _agency(gw, "Children's Services", "childrens_services")
+    das, das_key = create_agency(
+        gw, "Surrey Drug and Alcohol Service", "drug_and_alcohol_service", webhook.url
+    )
+    _cs, cs_key = create_agency(gw, "Children's Services", "childrens_services")
     das_h = {"X-API-Key": das_key}
 
     # The partner's network times out; it retries with the same Idempotency-Key twice.
@@ -119,9 +99,9 @@ def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
 
     # Exactly once: one assessment, one agenda item, one decision event, one case.
     case_db, meeting_db = cluster.database_urls["case-service"], cluster.database_urls["meeting-service"]
-    assert _count(meeting_db, "SELECT count(*) FROM outbox WHERE type = 'meeting.decision_recorded'") == 1
-    assert _count(case_db, "SELECT count(*) FROM outbox WHERE type = 'assessment.opened'") == 1
-    assert _count(case_db, "SELECT count(*) FROM outbox WHERE type = 'case.adopted'") == 1
+    assert db_scalar(meeting_db, "SELECT count(*) FROM outbox WHERE type = 'meeting.decision_recorded'") == 1
+    assert db_scalar(case_db, "SELECT count(*) FROM outbox WHERE type = 'assessment.opened'") == 1
+    assert db_scalar(case_db, "SELECT count(*) FROM outbox WHERE type = 'case.adopted'") == 1
     _assert_every_event_handled_once(cluster)
 
     # The consumer processes serve their own metrics (what the lag and dead-letter alerts read).

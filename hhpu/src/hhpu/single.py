@@ -83,10 +83,8 @@ def run(*, host: str, port: int, data_dir: Path, seed: bool = True) -> None:
 
 def seed_only(*, data_dir: Path) -> None:
     """Seed the demo force (on a private port), print the credentials and stop."""
-    import socket
+    from hhpu.distributed import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     configure_logging("hhpu", "WARNING")
     asyncio.run(_serve("127.0.0.1", port, data_dir, True, exit_after_seed=True))

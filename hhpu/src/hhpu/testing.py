@@ -7,12 +7,11 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from gateway.tokens import mint_dev_token
-
-from hhpu.distributed import Cluster
+from sqlalchemy import create_engine, text
 
 T = TypeVar("T")
 
@@ -61,6 +60,27 @@ class WebhookReceiver:
         self.server.server_close()
 
 
-def dump_logs(cluster: Cluster, path: Path) -> None:
-    for name in cluster.procs:
-        (path / f"{name}.log").write_text(cluster.log(name))
+def create_agency(
+    gw: httpx.Client, name: str, kind: str, webhook_url: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """Register a partner agency through the gateway and issue its API key: (agency, key)."""
+    admin = bearer("administrator")
+    body = {"name": name, "agency_type": kind, "contact_name": "Single point of contact"}
+    if webhook_url:
+        body["webhook_url"] = webhook_url
+    r = gw.post("/api/v1/agencies", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    agency: dict[str, Any] = r.json()
+    k = gw.post(f"/api/v1/agencies/{agency['id']}/keys", json={"label": "e2e"}, headers=admin)
+    assert k.status_code == 201, k.text
+    return agency, str(k.json()["key"])
+
+
+def db_scalar(url: str, sql: str, **params: object) -> Any:
+    """One value from a service's database (end-to-end tests check the final state there too)."""
+    eng = create_engine(url)
+    try:
+        with eng.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+    finally:
+        eng.dispose()

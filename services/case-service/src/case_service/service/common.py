@@ -28,34 +28,28 @@ def person_ref(person_id: str) -> SubjectRef:
     return SubjectRef(type="person", id=person_id)
 
 
-def consult(uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, **detail: Any) -> None:
+def _audit(
+    op: AuditOperation, uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, detail: Any
+) -> None:
     uow.audit(
-        AuditOperation.CONSULT,
+        op,
         subject_type=subject_type,
         subject_id=subject_id,
         justification=justification,
         detail=detail or None,
     )
+
+
+def consult(uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, **detail: Any) -> None:
+    _audit(AuditOperation.CONSULT, uow, subject_type, subject_id, justification, detail)
 
 
 def collect(uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, **detail: Any) -> None:
-    uow.audit(
-        AuditOperation.COLLECT,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        justification=justification,
-        detail=detail or None,
-    )
+    _audit(AuditOperation.COLLECT, uow, subject_type, subject_id, justification, detail)
 
 
 def alter(uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, **detail: Any) -> None:
-    uow.audit(
-        AuditOperation.ALTER,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        justification=justification,
-        detail=detail or None,
-    )
+    _audit(AuditOperation.ALTER, uow, subject_type, subject_id, justification, detail)
 
 
 def insert_or_existing(uow: UnitOfWork, row: T, existing: Callable[[], T | None]) -> tuple[T, bool]:
