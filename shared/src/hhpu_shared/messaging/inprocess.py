@@ -1,7 +1,11 @@
 """In-process bus with Kafka's shape: append-only logs per topic, offsets per consumer group.
 
 Used by the single-process mode and by unit tests; the consumer runner and the relay use it
-exactly as they use Kafka. It keeps messages in memory, so it offers no durability.
+exactly as they use Kafka. `InProcessBus` keeps messages in memory, so it offers no
+durability; `hhpu_shared.messaging.embedded.EmbeddedLog` is the same bus with its storage in
+a SQLite file (what `make run` uses). Both hand out the same `InProcessPublisher` and
+`InProcessSource` objects: the storage methods (``_store``, ``_read``, ...) are the only
+difference, and they are always called with the bus's lock (``_cond``) held.
 """
 
 from __future__ import annotations
@@ -25,14 +29,51 @@ class InProcessBus:
         return InProcessSource(self, group, topics)
 
     def append(self, messages: list[OutboundMessage]) -> None:
+        """Append in order; when this returns the messages are stored (durably, if the bus is)."""
         with self._cond:
-            for m in messages:
-                self._logs[m.topic].append(m)
+            self._store(messages)
             self._cond.notify_all()
 
     def messages(self, topic: str) -> list[OutboundMessage]:
+        """The messages the log still holds for `topic`, oldest first."""
         with self._cond:
-            return list(self._logs.get(topic, []))
+            return self._all(topic)
+
+    def close(self) -> None:
+        return None
+
+    # -- storage (called with self._cond held) ----------------------------------------
+    def _store(self, messages: list[OutboundMessage]) -> None:
+        for m in messages:
+            self._logs[m.topic].append(m)
+
+    def _all(self, topic: str) -> list[OutboundMessage]:
+        return list(self._logs.get(topic, []))
+
+    def _read(self, topic: str, start: int, limit: int) -> list[InboundMessage]:
+        """Up to `limit` messages of `topic` from offset `start` (or the oldest one kept after)."""
+        log = self._logs.get(topic, [])
+        return [
+            InboundMessage(topic, 0, pos, log[pos].key, log[pos].value, list(log[pos].headers))
+            for pos in range(start, min(len(log), start + limit))
+        ]
+
+    def _end(self, topic: str) -> int:
+        """The offset the next message of `topic` will get."""
+        return len(self._logs.get(topic, []))
+
+    def _committed(self, group: str, topic: str) -> int:
+        return self._offsets.get((group, topic), 0)
+
+    def _commit(self, group: str, next_offsets: dict[str, int]) -> None:
+        """Record the next offset to read per topic; a commit never moves an offset back."""
+        for topic, nxt in next_offsets.items():
+            key = (group, topic)
+            self._offsets[key] = max(self._offsets.get(key, 0), nxt)
+
+    def _register(self, group: str, topics: list[str]) -> None:
+        """A consumer group subscribes to `topics` (the durable log keeps their messages for it)."""
+        return None
 
 
 class InProcessPublisher:
@@ -40,7 +81,10 @@ class InProcessPublisher:
         self._bus = bus
 
     def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
-        self._bus.append(messages)
+        try:
+            self._bus.append(messages)
+        except Exception as exc:  # the storage failed: nothing was appended, the relay retries
+            return [exc] * len(messages)
         return [None] * len(messages)
 
     def close(self) -> None:
@@ -53,9 +97,11 @@ class InProcessSource:
         self._group = group
         self._topics = topics
         self._pending: dict[str, int] = {}
+        with bus._cond:
+            bus._register(group, topics)
 
     def _position(self, topic: str) -> int:
-        return self._pending.get(topic, self._bus._offsets.get((self._group, topic), 0))
+        return self._pending.get(topic, self._bus._committed(self._group, topic))
 
     def poll(self, timeout_s: float, max_records: int = 100) -> list[InboundMessage]:
         bus = self._bus
@@ -69,20 +115,19 @@ class InProcessSource:
     def _take(self, max_records: int) -> list[InboundMessage]:
         out: list[InboundMessage] = []
         for topic in self._topics:
-            log = self._bus._logs.get(topic, [])
             pos = self._position(topic)
-            while pos < len(log) and len(out) < max_records:
-                m = log[pos]
-                out.append(InboundMessage(topic, 0, pos, m.key, m.value, list(m.headers)))
-                pos += 1
-            self._pending[topic] = pos
+            got = self._bus._read(topic, pos, max_records - len(out)) if len(out) < max_records else []
+            self._pending[topic] = got[-1].offset + 1 if got else pos
+            out.extend(got)
         return out
 
     def commit(self, messages: list[InboundMessage]) -> None:
-        with self._bus._cond:
-            for m in messages:
-                key = (self._group, m.topic)
-                self._bus._offsets[key] = max(self._bus._offsets.get(key, 0), m.offset + 1)
+        next_offsets: dict[str, int] = {}
+        for m in messages:
+            next_offsets[m.topic] = max(next_offsets.get(m.topic, 0), m.offset + 1)
+        if next_offsets:
+            with self._bus._cond:
+                self._bus._commit(self._group, next_offsets)
 
     def rewind(self, messages: list[InboundMessage] | None = None) -> None:
         """Deliver `messages` again; with None, forget all uncommitted progress (a restart)."""
@@ -95,7 +140,7 @@ class InProcessSource:
 
     def lag(self) -> int:
         with self._bus._cond:
-            return sum(len(self._bus._logs.get(t, [])) - self._position(t) for t in self._topics)
+            return sum(max(0, self._bus._end(t) - self._position(t)) for t in self._topics)
 
     def close(self) -> None:
         return None
