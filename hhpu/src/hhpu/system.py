@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from gateway.app import Gateway
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
+from hhpu_shared.messaging.embedded import EmbeddedLog
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.runtime import ServiceRuntime
 from meeting_service.app import create_app as create_meeting_app
@@ -61,7 +62,7 @@ class System:
 def build_system(data_dir: Path, *, gateway_settings: GatewaySettings | None = None) -> System:
     """Create every service on SQLite files under `data_dir`, wired to one in-process bus."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    bus = InProcessBus()
+    bus = EmbeddedLog(data_dir / "events.db")  # durable: relayed events survive a crash
     common = {"transport": "inprocess", "data_dir": str(data_dir), "database_url": ""}
     services: dict[str, FastAPI] = {
         "referral-api": create_referral_app(ReferralSettings(**common), bus=bus),  # type: ignore[arg-type]
