@@ -206,13 +206,19 @@ class EmbeddedLog(InProcessBus):
     def enforce_retention(self, now: float | None = None) -> int:
         """Delete what every known group has committed and is older than the retention age."""
         now = self._clock() if now is None else now
+        deleted = 0
         with self._cond, self._transaction() as db:
-            deleted = db.execute(
-                "DELETE FROM log_messages WHERE appended_at < ? AND msg_offset < COALESCE("
-                " (SELECT MIN(g.committed) FROM log_groups g WHERE g.topic = log_messages.topic),"
-                " msg_offset + 1)",
-                (now - self.retention_s,),
-            ).rowcount
+            # Per topic, below the slowest known group (the end of the log when it has none),
+            # so the delete walks the (topic, offset) key instead of the whole table.
+            floors = db.execute(
+                "SELECT t.topic, COALESCE(MIN(g.committed), t.next_offset) FROM log_topics t"
+                " LEFT JOIN log_groups g ON g.topic = t.topic GROUP BY t.topic, t.next_offset"
+            ).fetchall()
+            for topic, floor in floors:
+                deleted += db.execute(
+                    "DELETE FROM log_messages WHERE topic = ? AND msg_offset < ? AND appended_at < ?",
+                    (topic, floor, now - self.retention_s),
+                ).rowcount
             self._last_retention = now
         if deleted:
             log.info("embedded log retention", extra={"deleted": deleted})
