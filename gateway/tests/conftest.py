@@ -12,6 +12,12 @@ from gateway.routes import SERVICES
 from gateway.testing import FakeKeyStore, ServerThread, make_echo, settings
 
 
+@pytest.fixture(autouse=True)
+def development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway accepts its development secrets only when asked to: the tests ask."""
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "development")
+
+
 @pytest.fixture
 def keystore() -> FakeKeyStore:
     return FakeKeyStore()

@@ -1,7 +1,10 @@
 """The gateway: one pure-ASGI app (no BaseHTTPMiddleware) so the per-request path stays short.
 
-Order per request: local endpoints -> CORS preflight -> route (404) -> size (413) ->
-authenticate (401) -> rate limit (429) -> policy (403) -> forward with a fresh identity assertion.
+Order per request: local endpoints (405 + Allow for other methods) -> CORS preflight -> route (404) ->
+size (413) -> authenticate (401) -> rate limit (429) -> policy (403) -> forward with a fresh identity
+assertion bound to the method and path. Every answer carries `Cache-Control: no-store` and a
+Content-Security-Policy; the status recorded in metrics and the access log is the one actually sent.
+Anything unexpected before the response started is a 500 problem+json, never uvicorn's plain text.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import metrics, policy
 from .accesslog import AccessLog
 from .auth import Authenticator, AuthError
-from .breaker import BodyTooLarge, UpstreamError
+from .breaker import BodyTooLarge, ResponseBroken, UpstreamError
 from .identity import IdentityMinter
 from .keys import CachingKeyVerifier, KeyServiceError, KeyVerifier, UpstreamKeyVerifier
 from .limits import RateLimiter
-from .ops import Operations
-from .routes import KEY_SERVICE, SERVICES, path_is_safe, resolve, resource_of
+from .ops import API_CSP, LOCAL_METHODS, Operations
+from .routes import IDEMPOTENT_ROUTES, KEY_SERVICE, SERVICES, path_is_safe, resolve, resource_of
 from .settings import GatewaySettings
 from .tokens import JwtVerifier
 from .upstream import BodyCounter, ClientGone, HttpUpstream, Upstream
@@ -60,6 +63,8 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+    API_CSP,
 ]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -68,7 +73,7 @@ class Gateway:
     def __init__(self, settings: GatewaySettings, upstreams: dict[str, Upstream], keys: KeyVerifier) -> None:
         self.settings = settings
         self.upstreams = upstreams
-        self.minter = IdentityMinter(settings.internal_secret, settings.identity_cache_s)
+        self.minter = IdentityMinter(settings.internal_secret, settings.identity_ttl_s)
         self.keys = CachingKeyVerifier(keys, settings.key_cache_ttl_s)
         self.jwt = JwtVerifier(settings)
         self.auth = Authenticator(self.jwt, self.keys)
@@ -169,17 +174,31 @@ class Gateway:
         extra = [*SECURITY_HEADERS, (b"x-request-id", rid), *self._cors(origin)]
         route = "unmatched"
         status = 500
+        sent = 0  # the status of the response actually started (0: none yet)
         upstream_name = ""
         client_kind = "anonymous"
+
+        async def send_(msg: Any) -> None:
+            nonlocal sent
+            if msg["type"] == "http.response.start":
+                sent = msg["status"]
+            await send(msg)
+
         try:
             local = self.ops.local.get(path)
-            if local is not None:
+            if local is not None and method in LOCAL_METHODS:
                 route = path
-                status = await local(scope, receive, send, extra)
+                status = await local(scope, receive, send_, extra)
                 return
             if method == "OPTIONS" and preflight is not None and origin is not None:
-                route, status = "preflight", await self.ops.preflight(send, extra, bool(self._cors(origin)))
+                route, status = "preflight", await self.ops.preflight(send_, extra, bool(self._cors(origin)))
                 return
+            if local is not None:
+                route, status = path, 405
+                extra.append((b"allow", b", ".join(m.encode() for m in sorted(LOCAL_METHODS))))
+                return await self._problem(
+                    scope, send_, extra, 405, "Method not allowed", f"{method} is not allowed here", "method"
+                )
             service = resolve(path) if path_is_safe(path) else None
             if service is None or service not in self.upstreams:
                 status = 404
@@ -238,7 +257,7 @@ class Gateway:
                     "your role does not allow this operation",
                     "forbidden",
                 )
-            status = await self._forward(scope, receive, send, fwd, extra, principal, service, clen, chunked)
+            status = await self._forward(scope, receive, send_, fwd, extra, principal, service, clen, chunked)
             if status < 300 and method not in READ_METHODS and resource_of(path) == "agencies":
                 self.keys.invalidate()  # a key may have been revoked: never serve it from cache
         except UpstreamError as exc:
@@ -253,7 +272,17 @@ class Gateway:
             )
         except ClientGone:
             status = 499
+        except ResponseBroken as exc:  # already relaying: the client sees the connection cut off
+            log.warning("upstream broke off a response", extra={"upstream": exc.upstream})
+            status = 502
+        except Exception:
+            log.exception("gateway request failed", extra={"route": route, "upstream": upstream_name})
+            status = 500
+            if not sent:
+                await self._problem(scope, send_, extra, 500, "Internal server error", None, "internal_error")
         finally:
+            if sent and status != 502:
+                status = sent  # what the client got (a service's 500 too)
             elapsed = time.perf_counter() - start
             metrics.observe_request(method, route, status, elapsed)
             if self.access is not None and route not in ("/healthz", "/metrics"):
@@ -272,10 +301,12 @@ class Gateway:
         clen: bytes | None,
         chunked: bool,
     ) -> int:
-        fwd.append((IDENTITY_HEADER.encode(), self.minter.token(principal)))
+        method, path = scope["method"], scope["path"]
+        fwd.append((IDENTITY_HEADER.encode(), self.minter.token(principal, method, path)))
         fwd.append((b"x-request-id", extra[len(SECURITY_HEADERS)][1]))
         has_body = chunked or (clen is not None and clen != b"0")
-        body = BodyCounter(receive, self.max_body) if has_body else None
+        keep = (method, path) in IDEMPOTENT_ROUTES  # the body may have to be sent again
+        body = BodyCounter(receive, self.max_body, keep) if has_body else None
         return await self.upstreams[service].forward(scope, receive, send, fwd, extra, body)
 
     async def _limited(self, scope: Scope, send: Send, extra: list[tuple[bytes, bytes]], client: str) -> int:
@@ -308,7 +339,6 @@ class Gateway:
     ) -> None:
         resp = problem(status, title, detail, code, **kw)
         resp.raw_headers.extend(extra)
-        resp.raw_headers.append((b"cache-control", b"no-store"))
 
         async def _no_receive() -> Any:
             return {"type": "http.disconnect"}

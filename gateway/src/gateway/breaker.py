@@ -35,6 +35,14 @@ class UpstreamTimeout(UpstreamError):
     status, code, title = 504, "upstream_timeout", "Gateway timeout"
 
 
+class ResponseBroken(Exception):
+    """The upstream broke off a response already being relayed: the client connection is dropped."""
+
+    def __init__(self, upstream: str, detail: str) -> None:
+        super().__init__(detail)
+        self.upstream = upstream
+
+
 class BodyTooLarge(Exception):
     """The request body grew past the limit while streaming."""
 

@@ -14,12 +14,28 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from .settings import GatewaySettings
 from .tokens import generate_dev_keypair, mint_dev_token
 
 
+def _settings() -> GatewaySettings | None:
+    try:
+        return GatewaySettings()
+    except ValidationError as exc:
+        msg = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+        print(
+            f"gateway settings refused: {msg}\n(development tokens: set GATEWAY_ENVIRONMENT=development)",
+            file=sys.stderr,
+        )
+        return None
+
+
 def _mint(args: argparse.Namespace) -> int:
-    s = GatewaySettings()
+    s = _settings()
+    if s is None:
+        return 2
     pem = Path(args.private_key).read_text() if args.private_key else None
     if not pem and not s.jwt_dev_secret:
         print("no development signer: set GATEWAY_JWT_DEV_SECRET or pass --private-key", file=sys.stderr)
@@ -31,7 +47,7 @@ def _mint(args: argparse.Namespace) -> int:
             name=args.name,
             agency=args.agency,
             ttl_s=args.ttl,
-            secret=s.jwt_dev_secret,
+            secret=s.jwt_dev_secret or "",
             issuer=s.jwt_issuer,
             audience=s.jwt_audience,
             private_key_pem=pem,
@@ -69,8 +85,13 @@ def _request(url: str, token: str, body: dict[str, object]) -> dict[str, object]
 
 
 def _create_key(args: argparse.Namespace) -> int:
-    s = GatewaySettings()
-    token = args.token or mint_dev_token("cli:admin", ["administrator"], ttl_s=300, secret=s.jwt_dev_secret)
+    token = args.token
+    if not token:
+        s = _settings()
+        if s is None or not s.jwt_dev_secret:
+            print("pass --token (an administrator bearer token) outside development", file=sys.stderr)
+            return 2
+        token = mint_dev_token("cli:admin", ["administrator"], ttl_s=300, secret=s.jwt_dev_secret)
     base = args.gateway.rstrip("/")
     try:
         agency_id = args.agency_id

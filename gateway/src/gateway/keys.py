@@ -56,7 +56,7 @@ class UpstreamKeyVerifier:
 
     async def verify(self, key: str) -> AgencyKey | None:
         headers = {
-            IDENTITY_HEADER: self.minter.system_token(),
+            IDENTITY_HEADER: self.minter.system_token("POST", VERIFY_PATH),
             "content-type": "application/json",
         }
         try:

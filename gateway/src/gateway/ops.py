@@ -23,6 +23,7 @@ log = logging.getLogger("hhpu.gateway.ops")
 Extra = list[tuple[bytes, bytes]]
 Local = Callable[[Scope, Receive, Send, Extra], Awaitable[int]]
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+LOCAL_METHODS = frozenset({"GET", "HEAD"})  # the gateway's own endpoints; anything else: 405 + Allow
 
 
 async def respond(send: Send, status: int, body: bytes, ctype: bytes, extra: Extra) -> int:
@@ -93,18 +94,18 @@ class Operations:
         checks = dict(zip(names, results, strict=True))
         ok = all(v == "ok" for v in checks.values())
         body = json.dumps({"status": "ok" if ok else "unavailable", "checks": checks}).encode()
-        return await respond(send, 200 if ok else 503, body, b"application/json", [*extra, API_CSP])
+        return await respond(send, 200 if ok else 503, body, b"application/json", extra)
 
     async def metrics(self, scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:
         return await respond(send, 200, generate_latest(), CONTENT_TYPE_LATEST.encode(), extra)
 
     async def openapi_json(self, scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:
         doc = await self.openapi.document()
-        return await respond(send, 200, doc, b"application/json", [*extra, API_CSP])
+        return await respond(send, 200, doc, b"application/json", extra)
 
     async def docs(self, scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:
         page, csp = docs_page(self.settings.docs_swagger_cdn, secrets.token_urlsafe(16))
-        headers = [*extra, (b"content-security-policy", csp.encode())]
+        headers = [h for h in extra if h[0] != API_CSP[0]] + [(b"content-security-policy", csp.encode())]
         return await respond(send, 200, page.encode(), b"text/html; charset=utf-8", headers)
 
     async def preflight(self, send: Send, extra: Extra, allowed: bool) -> int:

@@ -42,6 +42,10 @@ ROUTES: dict[str, tuple[str, ...]] = {
 # More specific paths that go elsewhere than their resource (segment templates as in policy.py).
 OVERRIDES: tuple[tuple[str, str], ...] = (("/api/v1/people/{person_ref}/trajectory", "ranking-service"),)
 
+# Routes the upstream deduplicates by the client's Idempotency-Key: only these may be sent again after
+# the request may have reached the upstream (safe methods aside). Exact (method, path) pairs.
+IDEMPOTENT_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/api/v1/referrals")})
+
 SERVICES: tuple[str, ...] = tuple(ROUTES)
 KEY_SERVICE = "referral-api"  # verifies partner API keys at POST /internal/v1/keys/verify
 

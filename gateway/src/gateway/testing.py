@@ -130,7 +130,7 @@ class FakeKeyStore:
 
 
 def settings(**kw: Any) -> GatewaySettings:
-    base: dict[str, Any] = {"rate_limit_per_s": 0, "access_log": True}
+    base: dict[str, Any] = {"environment": "development", "rate_limit_per_s": 0, "access_log": True}
     base.update(kw)
     return GatewaySettings(**base)
 

@@ -2,7 +2,8 @@
 
 Verification pins the algorithm per key type (RS256 for JWKS keys, HS256 only for the dev secret),
 so ``alg=none`` and HS/RS key confusion are refused; issuer, audience, expiry and subject are
-required. Positive results are cached by token for a few seconds (never past expiry).
+required, and a token may live at most ``jwt_max_lifetime_s`` (exp-iat, and exp-now). Positive results
+are cached by token for a few seconds (never past expiry).
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class JwtVerifier:
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_s
         self.cache_s = settings.jwt_cache_s
-        self.dev_secret = settings.jwt_dev_secret if settings.environment != "production" else ""
+        self.dev_secret = (settings.jwt_dev_secret or "") if settings.environment == "development" else ""
+        self.max_lifetime = settings.jwt_max_lifetime_s
         self.jwks_url = settings.jwt_jwks_url
         self._keys: dict[str | None, Any] = {}
         self._cache: dict[str, tuple[Principal, float]] = {}
@@ -158,6 +160,12 @@ class JwtVerifier:
             raise TokenError("token expired") from exc
         except jwt.PyJWTError as exc:
             raise TokenError("token invalid") from exc
+        exp = float(claims["exp"])
+        iat = claims.get("iat")
+        if exp - time.time() > self.max_lifetime + self.leeway or (
+            isinstance(iat, int | float) and exp - float(iat) > self.max_lifetime
+        ):
+            raise TokenError(f"token lifetime exceeds {self.max_lifetime} s")
         roles = claims.get("roles", [])
         if not isinstance(roles, list):
             raise TokenError("roles claim must be a list")
@@ -169,4 +177,4 @@ class JwtVerifier:
             agency_id=str(agency) if agency else None,
             name=str(claims["name"]) if claims.get("name") else None,
         )
-        return principal, float(claims["exp"])
+        return principal, exp

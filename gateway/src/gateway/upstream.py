@@ -1,8 +1,10 @@
 """Forwarding to one upstream service: over HTTP (aiohttp, distributed) or in-process (ASGI app).
 
 Both share the breaker, timeouts and failure mapping: connect refused / circuit open -> 503,
-timeout -> 504, anything else broken before the response started -> 502. Idempotent methods are
-retried on connect errors when no body byte was consumed.
+timeout -> 504, anything else broken before the response started -> 502. A request is sent again only
+when it provably never reached the upstream (connect failed), or its method is safe, or its route is
+declared idempotent (`routes.IDEMPOTENT_ROUTES`: referral intake with an Idempotency-Key); a client's
+Idempotency-Key on any other route changes nothing.
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ from .breaker import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from .routes import IDEMPOTENT_ROUTES
 from .settings import GatewaySettings
 
 log = logging.getLogger("hhpu.gateway.upstream")
 Headers = list[tuple[bytes, bytes]]
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _RESPONSE_DROP = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"server", b"date"}
-    | {b"x-request-id", b"proxy-authenticate"}
+    | {b"x-request-id", b"proxy-authenticate", b"cache-control", b"pragma", b"expires"}
 )
 SMALL_BODY = 65536
 
@@ -42,19 +45,42 @@ class ClientGone(Exception):
     pass
 
 
+def replayable(method: str, path: str, headers: Headers) -> bool:
+    """May this request be sent again after it may have reached the upstream?"""
+    if method in SAFE:
+        return True
+    if (method, path) in IDEMPOTENT_ROUTES:
+        return any(k == b"idempotency-key" and v.strip() for k, v in headers)
+    return False
+
+
 class BodyCounter:
-    """Counts streamed request bytes against the limit; `overflow` is checked after the upstream call."""
+    """Counts streamed request bytes against the limit; `overflow` is checked after the upstream call.
 
-    __slots__ = ("receive", "limit", "seen", "overflow", "started")
+    With `keep` the chunks read so far are kept so the body can be sent again (idempotent routes only).
+    """
 
-    def __init__(self, receive: Receive, limit: int) -> None:
+    __slots__ = ("receive", "limit", "seen", "overflow", "started", "kept", "finished")
+
+    def __init__(self, receive: Receive, limit: int, keep: bool = False) -> None:
         self.receive = receive
         self.limit = limit
         self.seen = 0
         self.overflow = False
         self.started = False
+        self.kept: list[bytes] | None = [] if keep else None
+        self.finished = False
+
+    @property
+    def replayable(self) -> bool:
+        return not self.started or self.kept is not None
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        if self.started and self.kept is not None:
+            for chunk in list(self.kept):
+                yield chunk
+            if self.finished:
+                return
         self.started = True
         while True:
             msg = await self.receive()
@@ -66,8 +92,11 @@ class BodyCounter:
                 self.overflow = True
                 raise BodyTooLarge()
             if chunk:
+                if self.kept is not None:
+                    self.kept.append(chunk)
                 yield chunk
             if not msg.get("more_body", False):
+                self.finished = True
                 return
 
 
@@ -149,7 +178,7 @@ class HttpUpstream(Upstream):
         if self.session is None:
             await self.start()
         assert self.session is not None
-        attempts = 1 + self.retries if method in IDEMPOTENT else 1
+        attempts = 1 + self.retries  # only a failed connect is tried again (nothing was sent)
         for attempt in range(attempts):
             try:
                 return await self.session.request(
@@ -162,7 +191,7 @@ class HttpUpstream(Upstream):
             except aiohttp.ClientConnectorError as exc:
                 if body is not None and body.overflow:
                     raise BodyTooLarge() from exc
-                if attempt + 1 < attempts and (body is None or not body.started):
+                if attempt + 1 < attempts and (body is None or not body.started):  # never connected
                     await asyncio.sleep(self.backoff * (attempt + 1))
                     continue
                 self.breaker.failure()

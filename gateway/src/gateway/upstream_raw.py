@@ -1,8 +1,10 @@
 """Distributed mode over the gateway's own HTTP/1.1 client (``rawhttp``): the default, chosen by measurement.
 
 Same contract as ``HttpUpstream`` (aiohttp): connect failures and an open circuit -> 503, read timeout
--> 504, broken responses -> 502; idempotent methods (or requests with an ``Idempotency-Key``) are retried
-on a fresh connection when the first failed before any response byte.
+-> 504, broken or badly framed responses -> 502 (and the connection closed). Sending again: always when
+nothing was sent (connect failed, or a pooled connection found closed before the first byte was written);
+after the request was written and the connection died before any response byte, only for safe methods
+and declared idempotent routes (``upstream.replayable``), never because of a client's Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ from urllib.parse import urlsplit
 from starlette.types import Receive, Scope, Send
 
 from . import metrics
-from .breaker import BadGateway, BodyTooLarge, UpstreamTimeout, UpstreamUnavailable
-from .rawhttp import Conn, ConnectFailed, Pool, ProtocolError, ReadTimeout, StaleConnection
+from .breaker import BadGateway, BodyTooLarge, ResponseBroken, UpstreamTimeout, UpstreamUnavailable
+from .rawhttp import Conn, ConnectFailed, NotSent, Pool, ProtocolError, ReadTimeout, StaleConnection
 from .settings import GatewaySettings
-from .upstream import IDEMPOTENT, SMALL_BODY, BodyCounter, ClientGone, Headers, Upstream, response_headers
+from .upstream import (
+    SAFE,
+    SMALL_BODY,
+    BodyCounter,
+    ClientGone,
+    Headers,
+    Upstream,
+    replayable,
+    response_headers,
+)
 
 
 class RawHttpUpstream(Upstream):
@@ -51,37 +62,51 @@ class RawHttpUpstream(Upstream):
         self.breaker.failure()
         metrics.observe_upstream(self.name, outcome)
 
+    def _bad(self, detail: str = "gave an invalid response") -> BadGateway:
+        self._fail("bad_gateway")
+        return BadGateway(self.name, f"{self.name} {detail}")
+
     async def _exchange(
-        self, method: str, head: bytes, body: BodyCounter | None, chunked: bool, replayable: bool
-    ) -> tuple[Conn, int, list[tuple[bytes, bytes]], int | None, bool, bool]:
-        attempts = 1 + self.retries if replayable else 1
-        for attempt in range(attempts):
+        self, method: str, head: bytes, body: BodyCounter | None, chunked: bool, again: bool
+    ) -> Conn:
+        """Send the request and read the response head; returns the connection holding the response."""
+        attempts = 1 + self.retries
+        attempt = 0
+        while True:
+            attempt += 1
+            more = attempt < attempts and (body is None or body.replayable)
             try:
-                conn, reused = await self.pool.acquire()
+                conn, reused = await self.pool.acquire(method == "HEAD")
             except ConnectFailed as exc:
-                if attempt + 1 < attempts and (body is None or not body.started):
-                    await asyncio.sleep(self.backoff * (attempt + 1))
+                if more:  # nothing reached the upstream
+                    await asyncio.sleep(self.backoff * attempt)
                     continue
                 self._fail("unavailable")
                 raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
             try:
-                early = False
                 try:
                     await conn.write(head)
                     if body is not None:
                         await _send_body(conn, body, chunked)
+                except NotSent:
+                    raise
                 except (ProtocolError, OSError):
-                    if not conn.buf:
+                    if not conn.received:
                         raise
-                    early = True  # the upstream answered (e.g. 413) and stopped reading: relay its answer
-                status, headers, length, is_chunked, keep_alive = await conn.read_head(method)
-                return conn, status, headers, length, is_chunked, keep_alive and not early
+                    conn.dirty = True  # the upstream answered early (e.g. 413): relay it, never reuse
+                await conn.read_head()
+                return conn
+            except NotSent as exc:
+                self.pool.release(conn, False)
+                if more:
+                    continue
+                self._fail("unavailable")
+                raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
             except StaleConnection as exc:
                 self.pool.release(conn, False)
-                if reused and attempt + 1 < attempts and (body is None or not body.started):
-                    continue  # the upstream closed an idle connection as we reused it
-                self._fail("bad_gateway")
-                raise BadGateway(self.name, f"{self.name} closed the connection") from exc
+                if reused and again and more:
+                    continue  # safe or declared idempotent: may be sent again
+                raise self._bad("closed the connection") from exc
             except ReadTimeout as exc:
                 self.pool.release(conn, False)
                 self._fail("timeout")
@@ -91,9 +116,10 @@ class RawHttpUpstream(Upstream):
                 raise
             except (ProtocolError, OSError) as exc:
                 self.pool.release(conn, False)
-                self._fail("bad_gateway")
-                raise BadGateway(self.name, f"{self.name} gave an invalid response") from exc
-        raise AssertionError("unreachable")
+                raise self._bad() from exc
+            except BaseException:
+                self.pool.release(conn, False)
+                raise
 
     def _head(self, method: str, target: bytes, headers: Headers, chunked: bool) -> bytes:
         parts = [
@@ -127,34 +153,38 @@ class RawHttpUpstream(Upstream):
         raw_path = scope.get("raw_path") or scope["path"].encode()
         target = raw_path + b"?" + qs if qs else raw_path
         chunked = body is not None and not any(k == b"content-length" for k, _ in headers)
-        replayable = method in IDEMPOTENT or any(k == b"idempotency-key" for k, _ in headers)
+        again = replayable(method, scope["path"], headers)
         start = time.perf_counter()
-        conn, status, rheaders, length, is_chunked, keep_alive = await self._exchange(
-            method, self._head(method, target, headers, chunked), body, chunked, replayable
+        conn = await self._exchange(
+            method, self._head(method, target, headers, chunked), body, chunked, again
         )
         ok = False
         try:
+            status = conn.status
             metrics.observe_upstream(self.name, str(status), time.perf_counter() - start)
-            out = response_headers(rheaders, extra)
-            if length is not None and length <= SMALL_BODY:
+            out = response_headers(conn.headers, extra)
+            if conn.done or (conn.length is not None and conn.length <= SMALL_BODY):
                 try:
-                    data = await conn.read_exact(length)
+                    data = await conn.read_body()
                 except ReadTimeout as exc:
                     self._fail("timeout")
                     raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
                 except ProtocolError as exc:
-                    self._fail("bad_gateway")
-                    raise BadGateway(self.name, f"{self.name} gave an invalid response") from exc
+                    raise self._bad() from exc
                 await send({"type": "http.response.start", "status": status, "headers": out})
                 await send({"type": "http.response.body", "body": data})
             else:
                 await send({"type": "http.response.start", "status": status, "headers": out})
-                async for chunk in conn.iter_body(length, is_chunked):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                try:
+                    async for chunk in conn.iter_body():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except (ProtocolError, ReadTimeout) as exc:
+                    self._fail("bad_gateway")
+                    raise ResponseBroken(self.name, f"{self.name} broke off the response") from exc
                 await send({"type": "http.response.body", "body": b""})
             ok = True
         finally:
-            self.pool.release(conn, ok and keep_alive)
+            self.pool.release(conn, ok)
         self.breaker.success()
         return status
 
@@ -168,19 +198,16 @@ class RawHttpUpstream(Upstream):
         head = self._head(method, path.encode(), hdrs, False) + (body or b"")
 
         async def run() -> tuple[int, bytes]:
-            conn, status, _, length, is_chunked, keep_alive = await self._exchange(
-                method, head, None, False, method in IDEMPOTENT
-            )
+            conn = await self._exchange(method, head, None, False, method in SAFE)
             ok = False
             try:
-                data = b"".join([c async for c in conn.iter_body(length, is_chunked)])
+                data = await conn.read_body()
                 ok = True
             except (ProtocolError, ReadTimeout) as exc:
-                self._fail("bad_gateway")
-                raise BadGateway(self.name, f"{self.name} gave an invalid response") from exc
+                raise self._bad() from exc
             finally:
-                self.pool.release(conn, ok and keep_alive)
-            return status, data
+                self.pool.release(conn, ok)
+            return conn.status, data
 
         try:
             result = await asyncio.wait_for(run(), timeout)
