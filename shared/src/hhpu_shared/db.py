@@ -1,19 +1,15 @@
-"""Database engine creation for SQLite (default) and PostgreSQL, and schema creation.
+"""Database engines for SQLite (default) and PostgreSQL.
 
-Each service owns its tables, which carry a service prefix; the plumbing tables (outbox,
-inbox, audit trail) exist in every service's database.
+Each service owns its database; its schema is made by its migrations (:mod:`hhpu_shared.migrations`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, Table, event, text
-from sqlmodel import Session, SQLModel, create_engine
-
-PLUMBING_TABLES = ("outbox", "inbox", "audit_log")
+from sqlalchemy import Engine, event, text
+from sqlmodel import create_engine
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -48,38 +44,6 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def service_tables(prefix: str) -> list[Table]:
-    """The plumbing tables plus every table whose name starts with `prefix`."""
-    # Importing registers the plumbing tables on SQLModel.metadata.
-    from hhpu_shared import audit  # noqa: F401
-    from hhpu_shared.messaging import inbox, outbox  # noqa: F401
-
-    return [
-        t for t in SQLModel.metadata.sorted_tables if t.name in PLUMBING_TABLES or t.name.startswith(prefix)
-    ]
-
-
-SCHEMA_LOCK_KEY = 7_201_161
-
-
-def create_schema(engine: Engine, tables: Iterable[Table]) -> None:
-    """Create the given tables if missing (idempotent).
-
-    On PostgreSQL an advisory lock serialises this, because a service's API and consumer
-    processes start together and concurrent CREATE TABLEs collide in the catalogue.
-    """
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
-            SQLModel.metadata.create_all(conn, tables=list(tables))
-        return
-    SQLModel.metadata.create_all(engine, tables=list(tables))
-
-
 def ping(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:
@@ -87,7 +51,3 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
-
-
-def new_session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)

@@ -5,23 +5,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
 from hhpu_shared.context import correlation_id_var, new_id, request_id_var
-from hhpu_shared.errors import Forbidden, Unauthorized, install_error_handlers
+from hhpu_shared.errors import Forbidden, Unauthorized, ValidationProblem, field_error, install_error_handlers
 from hhpu_shared.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from hhpu_shared.runtime import ServiceRuntime
 
 access_log = logging.getLogger("hhpu.access")
+T = TypeVar("T")
 
 
 class ObservabilityMiddleware:
@@ -102,6 +105,72 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         return principal
 
     return dep
+
+
+def get_justification(
+    principal: PrincipalDep,
+    x_justification: Annotated[
+        str | None,
+        Header(
+            alias="X-Justification",
+            max_length=500,
+            description=(
+                "Why the caller consults or changes personal data (Data Protection Act 2018 s.62). "
+                "Required of staff on every route that reads or changes a person's data; a partner "
+                "agency's value is recorded as its purpose."
+            ),
+        ),
+    ] = None,
+) -> str:
+    """The one justification rule: required for staff, a recorded purpose for partners."""
+    value = " ".join((x_justification or "").split())
+    if len(value) >= 3:
+        return value
+    if principal.kind == "staff":
+        raise ValidationProblem(
+            [field_error("X-Justification", "required", "give the reason for consulting this record")],
+            detail="Reading or changing a person's data needs a justification (header X-Justification).",
+        )
+    if principal.is_partner:
+        return f"partner agency {principal.agency_id}: referral to the HHPU (stated purpose)"
+    return f"{principal.subject}: automated processing"
+
+
+# Every route that reads or changes personal data takes this and passes it to the audit.
+JustificationDep = Annotated[str, Depends(get_justification)]
+
+MAX_PAGE = 500
+MAX_OFFSET = 10_000_000
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+) -> PageParams:
+    """Bounded paging for every list (an out-of-range value is a 422 problem, never a 500)."""
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+class Page(BaseModel, Generic[T]):
+    """The one page shape of every list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, items: Sequence[T], total: int, page: PageParams) -> Page[T]:
+        return cls(items=list(items), total=total, limit=page.limit, offset=page.offset)
 
 
 def get_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWork]:

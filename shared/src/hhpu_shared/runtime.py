@@ -12,15 +12,17 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine
 
 from hhpu_shared.auth import Principal, system_principal
-from hhpu_shared.db import create_schema, make_engine, ping
+from hhpu_shared.background import BackgroundWorker, ThreadLoop
+from hhpu_shared.db import make_engine, ping
 from hhpu_shared.events.registry import all_topics, dlt_topic
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import MessageSource, Publisher
+from hhpu_shared.migrations import ServiceMigrations
 from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
@@ -32,8 +34,9 @@ class ServiceRuntime:
         self,
         settings: ServiceSettings,
         *,
-        tables: Sequence[Table],
+        migrations: ServiceMigrations,
         handlers: HandlerRegistry | None = None,
+        workers: Sequence[BackgroundWorker] = (),
         bus: InProcessBus | None = None,
         engine: Engine | None = None,
         run_consumer: bool | None = None,
@@ -41,8 +44,12 @@ class ServiceRuntime:
         self.settings = settings
         self.service = settings.service_name
         self.engine = engine or make_engine(settings.effective_database_url())
-        create_schema(self.engine, tables)
+        # Processes never create tables: `hhpu migrate` does, before they start.
+        migrations.require_head(self.engine)
+        self.migrations = migrations
         self.handlers = handlers or HandlerRegistry()
+        self.workers = list(workers)
+        self._worker_loops: list[ThreadLoop] = []
         self.bus = bus
         if settings.transport == "inprocess" and self.bus is None:
             self.bus = InProcessBus()
@@ -88,7 +95,7 @@ class ServiceRuntime:
 
     def wake_relay(self) -> None:
         if self.relay is not None:
-            self.relay.wake.set()
+            self.relay.wake()
 
     def build_relay(self) -> OutboxRelay:
         if self.relay is None:
@@ -131,9 +138,17 @@ class ServiceRuntime:
             consumer = self.build_consumer()
             if consumer is not None:
                 consumer.start()
+        for worker in self.workers:
+            loop = worker.loop(self)
+            if loop is not None:
+                loop.start()
+                self._worker_loops.append(loop)
         self.started = True
 
     def stop(self) -> None:
+        for loop in self._worker_loops:
+            loop.stop()
+        self._worker_loops = []
         if self.consumer is not None:
             self.consumer.stop()
             self.consumer = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -13,6 +13,7 @@ from pydantic_settings import (
 )
 
 DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-0123456789"
+DEVELOPMENT_MODES = frozenset({"development", "test"})
 SHARED_FIELDS = frozenset(
     {
         "environment",
@@ -45,8 +46,13 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HHPU_", extra="ignore")
 
     service_name: str = "service"
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = Field(
+        default="production",
+        description="production unless a developer's machine or the test suite says otherwise (fail closed)",
+    )
     database_url: str = ""
+    host: str = Field(default="127.0.0.1", description="address the API binds (loopback unless told)")
+    port: int = Field(default=8000, ge=0, le=65535)
     transport: Literal["kafka", "inprocess"] = "inprocess"
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_namespace: str = Field(default="", description="prefix for every topic (isolates test runs)")
@@ -80,7 +86,20 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir}/{self.service_name}.db"
 
-    def check_production(self) -> None:
-        """Refuse development secrets outside development."""
-        if self.environment == "production" and self.internal_secret == DEV_INTERNAL_SECRET:
-            raise ValueError("internal_secret must be set in production")
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Self:
+        """Refuse development secrets outside an explicit development or test mode.
+
+        A validator, so no process can build its settings without this check."""
+        if self.environment not in DEVELOPMENT_MODES and self.internal_secret == DEV_INTERNAL_SECRET:
+            raise ValueError(
+                "the development internal secret is refused outside development: set HHPU_INTERNAL_SECRET "
+                "(or HHPU_ENVIRONMENT=development on a developer's machine)"
+            )
+        if len(self.internal_secret) < 32:
+            raise ValueError("internal_secret must be at least 32 characters")
+        return self
+
+    @property
+    def development(self) -> bool:
+        return self.environment in DEVELOPMENT_MODES

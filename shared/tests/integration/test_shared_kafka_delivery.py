@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import create_schema, make_engine
+from hhpu_shared.db import make_engine
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import dlt_topic
 from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource, ensure_topics
@@ -59,7 +59,7 @@ class Relay:
 
     def __init__(self, url: str, bootstrap: str, ns: str) -> None:
         self.engine = make_engine(url)
-        create_schema(self.engine, steps.tables())  # type: ignore[arg-type]
+        steps.create_tables(self.engine)
         self.publisher = KafkaPublisher(bootstrap, namespace=ns)
         self.relay = OutboxRelay(self.engine, self.publisher, service="writer", interval_s=0.05)
 
@@ -74,7 +74,7 @@ class Relay:
 
 def _wait_applied(engine_url: str, n: int, timeout_s: float) -> int:
     eng = make_engine(engine_url)
-    create_schema(eng, steps.tables())  # type: ignore[arg-type]
+    steps.create_tables(eng)
     deadline = time.monotonic() + timeout_s
     got = 0
     while time.monotonic() < deadline:
@@ -98,7 +98,7 @@ def _assert_exactly_once_in_order(reader_url: str, total: int, per_agg: int) -> 
 def _consumer_thread(reader_url: str, bootstrap: str, ns: str, group: str, stop: threading.Event) -> None:
     """The consumer as a service runs it: the runner's own loop, which survives broker outages."""
     eng = make_engine(reader_url)
-    create_schema(eng, steps.tables())  # type: ignore[arg-type]
+    steps.create_tables(eng)
     source = KafkaSource(bootstrap, group, [TOPIC], namespace=ns)
     dlt = KafkaPublisher(bootstrap, namespace=ns)
     runner = steps.make_runner(eng, source, dlt, group)

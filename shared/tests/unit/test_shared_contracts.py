@@ -10,7 +10,8 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry, AuditOperation, write_audit
 from hhpu_shared.auth import IdentityError, Principal, mint_identity, verify_identity
-from hhpu_shared.db import create_schema, make_engine, service_tables
+from hhpu_shared.db import make_engine
+from hhpu_shared.testing import steps
 from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, parse_data, register, registered_events, topic_for
@@ -75,7 +76,7 @@ def _app(tmp_path):  # type: ignore[no-untyped-def]
         return {"name": body.name}
 
     settings = ServiceSettings(service_name="t", database_url=f"sqlite:///{tmp_path}/t.db")
-    runtime = ServiceRuntime(settings, tables=service_tables("zz_"))
+    runtime = ServiceRuntime(settings, migrations=steps.TestDomainSchema())  # type: ignore[arg-type]
     return build_service_app(runtime, title="t", description="t", routers=[router]), runtime
 
 
@@ -105,7 +106,7 @@ def test_problem_json_with_field_codes_and_nothing_stored(tmp_path) -> None:  # 
 
 def test_audit_requires_justification(tmp_path) -> None:  # type: ignore[no-untyped-def]
     eng = make_engine(f"sqlite:///{tmp_path}/a.db")
-    create_schema(eng, service_tables("zz_"))
+    steps.create_tables(eng)
     with Session(eng) as s, pytest.raises(ValueError):
         write_audit(
             s,

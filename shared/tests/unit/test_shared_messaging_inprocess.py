@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import create_schema, make_engine
+from hhpu_shared.db import make_engine
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import dlt_topic
 from hhpu_shared.messaging.inbox import claim
@@ -22,7 +22,7 @@ TOPIC = "hhpu.fdtest.events"
 @pytest.fixture
 def engine(db_url: str):  # type: ignore[no-untyped-def]
     eng = make_engine(db_url)
-    create_schema(eng, steps.tables())  # type: ignore[arg-type]
+    steps.create_tables(eng)
     yield eng
     eng.dispose()
 
@@ -156,14 +156,16 @@ def test_handler_errors_are_retried_then_dead_lettered(engine) -> None:  # type:
     calls = {"n": 0}
     reg = steps.registry()
 
-    @reg.on("test.step_recorded")
-    def _flaky(uow, env) -> None:  # type: ignore[no-untyped-def]
+    reg.handlers.clear()
+
+    @reg.handles(steps.StepRecorded)
+    def _flaky(uow, data, env) -> None:  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if env.data["aggregate"] == "always-bad":
             raise RuntimeError("cannot apply")
         if calls["n"] == 1:
             raise RuntimeError("transient")
-        steps.apply_step(uow, env)
+        steps.apply_step(uow, data, env)
 
     steps.write_steps(engine, ["good"], 1)
     steps.write_steps(engine, ["always-bad"], 1)

@@ -1,17 +1,6 @@
-"""``python -m case_service``: run the API with uvicorn on the configured host and port."""
+"""``python -m case_service [serve|consumer|migrate]``."""
 
-from __future__ import annotations
-
-import uvicorn
-
-from case_service.app import create_app
-from case_service.settings import CaseSettings
-
-
-def main() -> None:
-    settings = CaseSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
-
+from case_service.app import SERVICE
 
 if __name__ == "__main__":
-    main()
+    SERVICE.main()

@@ -1,16 +1,19 @@
-"""The case-service application: people, cases, suitability and risk assessments, caseloads."""
+"""The case-service: people, cases, suitability and risk assessments, caseloads.
+
+Declared once as a :class:`~hhpu_shared.service.ServiceSpec`; the shared skeleton builds the app,
+the runtime and the ``python -m case_service [serve|consumer|migrate]`` entry point from it.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from hhpu_shared.db import service_tables
-from hhpu_shared.http import build_service_app
-from hhpu_shared.messaging.inprocess import InProcessBus
-from hhpu_shared.runtime import ServiceRuntime
-from sqlalchemy import Engine
+from typing import Any
 
-from case_service import models  # noqa: F401 - registers the tables
+from fastapi import FastAPI
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.service import ServiceSpec
+
 from case_service.handlers import handlers
+from case_service.migrations import MIGRATIONS
 from case_service.routes import ROUTERS
 from case_service.settings import CaseSettings
 
@@ -22,33 +25,20 @@ DESCRIPTION = (
     "Every read of a person's record needs the header X-Justification and is audited."
 )
 
-
-def build_runtime(
-    settings: CaseSettings | None = None,
-    *,
-    bus: InProcessBus | None = None,
-    engine: Engine | None = None,
-    run_consumer: bool | None = None,
-) -> ServiceRuntime:
-    return ServiceRuntime(
-        settings or CaseSettings(),
-        tables=service_tables("case_"),
-        handlers=handlers,
-        bus=bus,
-        engine=engine,
-        run_consumer=run_consumer,
-    )
+SERVICE = ServiceSpec(
+    package="case_service",
+    settings_cls=CaseSettings,
+    migrations=MIGRATIONS,
+    title="HHPU case-service",
+    description=DESCRIPTION,
+    routers=ROUTERS,
+    handlers=handlers,
+)
 
 
-def create_app(
-    settings: CaseSettings | None = None,
-    *,
-    bus: InProcessBus | None = None,
-    engine: Engine | None = None,
-    run_consumer: bool | None = None,
-) -> FastAPI:
-    runtime = build_runtime(settings, bus=bus, engine=engine, run_consumer=run_consumer)
-    app: FastAPI = build_service_app(
-        runtime, title="HHPU case-service", description=DESCRIPTION, routers=ROUTERS
-    )
-    return app
+def build_runtime(settings: CaseSettings | None = None, **kwargs: Any) -> ServiceRuntime:
+    return SERVICE.build_runtime(settings, **kwargs)
+
+
+def create_app(settings: CaseSettings | None = None, **kwargs: Any) -> FastAPI:
+    return SERVICE.create_app(settings, **kwargs)

@@ -1,15 +1,10 @@
-"""``python -m case_service.consumer``: the relay and the event consumer, until SIGTERM."""
+"""``python -m case_service.consumer``: the event consumer, relay and background work, until SIGTERM."""
 
-from __future__ import annotations
-
-from hhpu_shared.runtime import run_until_signalled
-
-from case_service.app import build_runtime
-from case_service.settings import CaseSettings
+from case_service.app import SERVICE
 
 
 def main() -> None:
-    run_until_signalled(build_runtime(CaseSettings(), run_consumer=True))
+    SERVICE.main(["consumer"])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from hhpu_shared.events.contracts.meeting import DecisionRecorded
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.events.contracts.referral import ReferralMatchResolved, ReferralScreened
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import data_of
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.uow import UnitOfWork
 
@@ -66,9 +65,8 @@ def _referral(
         case.subject_category = "suspect" if statutory_status in ("unconvicted", "none", "") else "convicted"
 
 
-@handlers.on("referral.screened")  # type: ignore[untyped-decorator, unused-ignore]
-def on_referral_screened(uow: UnitOfWork, env: Envelope) -> None:
-    d: ReferralScreened = data_of(env, ReferralScreened)
+@handlers.handles(ReferralScreened)
+def on_referral_screened(uow: UnitOfWork, d: ReferralScreened, env: Envelope) -> None:
     if not d.eligible:
         return
     if d.match_grade in WAITING_GRADES:
@@ -89,9 +87,8 @@ def on_referral_screened(uow: UnitOfWork, env: Envelope) -> None:
     )
 
 
-@handlers.on("referral.match_resolved")  # type: ignore[untyped-decorator, unused-ignore]
-def on_match_resolved(uow: UnitOfWork, env: Envelope) -> None:
-    d: ReferralMatchResolved = data_of(env, ReferralMatchResolved)
+@handlers.handles(ReferralMatchResolved)
+def on_match_resolved(uow: UnitOfWork, d: ReferralMatchResolved, env: Envelope) -> None:
     _referral(
         uow,
         env,
@@ -105,9 +102,8 @@ def on_match_resolved(uow: UnitOfWork, env: Envelope) -> None:
     )
 
 
-@handlers.on("ranking.candidate_identified")  # type: ignore[untyped-decorator, unused-ignore]
-def on_candidate(uow: UnitOfWork, env: Envelope) -> None:
-    d: CandidateIdentified = data_of(env, CandidateIdentified)
+@handlers.handles(CandidateIdentified)
+def on_candidate(uow: UnitOfWork, d: CandidateIdentified, env: Envelope) -> None:
     why = RANKING_WHY.format(env.event_id)
     person = people.find_or_create(
         uow, d.subject, records_id=d.person_ref, source=f"ranking:{d.run_id}", why=why
@@ -133,9 +129,8 @@ def on_candidate(uow: UnitOfWork, env: Envelope) -> None:
     )
 
 
-@handlers.on("meeting.decision_recorded")  # type: ignore[untyped-decorator, unused-ignore]
-def on_decision(uow: UnitOfWork, env: Envelope) -> None:
-    d: DecisionRecorded = data_of(env, DecisionRecorded)
+@handlers.handles(DecisionRecorded)
+def on_decision(uow: UnitOfWork, d: DecisionRecorded, env: Envelope) -> None:
     a = repo.assessment(uow.session, d.assessment_id)
     if a is None:
         log.warning("decision for an unknown assessment, ignored", extra={"event_id": str(env.event_id)})

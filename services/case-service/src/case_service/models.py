@@ -1,4 +1,4 @@
-"""Tables of the case-service (prefix ``case_``)."""
+"""Tables of the case-service, on its own registry and MetaData (migrated by ``migrations/``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from hhpu_shared.migrations import service_registry
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+REGISTRY = service_registry("case")
+
+
+class Table(SQLModel, registry=REGISTRY):
+    """Base of every case-service table."""
 
 
 def new_id() -> str:
@@ -19,7 +26,7 @@ def now() -> datetime:
 
 
 # A person known to the unit; a merged record is kept with `merged_into` set.
-class Person(SQLModel, table=True):
+class Person(Table, table=True):
     __tablename__ = "case_person"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -40,7 +47,7 @@ class Person(SQLModel, table=True):
 
 
 # An identifier of a person (records id, PNC number, a partner's reference...).
-class PersonIdentifier(SQLModel, table=True):
+class PersonIdentifier(Table, table=True):
     __tablename__ = "case_person_identifier"
     __table_args__ = (UniqueConstraint("kind", "value", name="uq_case_identifier_kind_value"),)
 
@@ -53,7 +60,7 @@ class PersonIdentifier(SQLModel, table=True):
 
 
 # What happened to a person record (created, changed, merged): nothing is overwritten silently.
-class PersonHistory(SQLModel, table=True):
+class PersonHistory(Table, table=True):
     __tablename__ = "case_person_history"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -65,7 +72,7 @@ class PersonHistory(SQLModel, table=True):
 
 
 # A suitability assessment; `open_key` = person id while open, so a person has one open at most.
-class Assessment(SQLModel, table=True):
+class Assessment(Table, table=True):
     __tablename__ = "case_assessment"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -87,7 +94,7 @@ class Assessment(SQLModel, table=True):
 
 
 # One reason an assessment exists; the same source reference is counted once per assessment.
-class AssessmentTrigger(SQLModel, table=True):
+class AssessmentTrigger(Table, table=True):
     __tablename__ = "case_assessment_trigger"
     __table_args__ = (UniqueConstraint("assessment_id", "source", "ref", name="uq_case_trigger_source_ref"),)
 
@@ -103,7 +110,7 @@ class AssessmentTrigger(SQLModel, table=True):
 
 
 # Every decision recorded on an assessment (a deferral can be followed by another decision).
-class AssessmentDecision(SQLModel, table=True):
+class AssessmentDecision(Table, table=True):
     __tablename__ = "case_assessment_decision"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -118,7 +125,7 @@ class AssessmentDecision(SQLModel, table=True):
 
 
 # A case: one person managed (or considered) in a cohort; `active_key` = person id until exit.
-class Case(SQLModel, table=True):
+class Case(Table, table=True):
     __tablename__ = "case_case"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -142,7 +149,7 @@ class Case(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now)
 
 
-class CaseStatusChange(SQLModel, table=True):
+class CaseStatusChange(Table, table=True):
     __tablename__ = "case_status_change"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -154,7 +161,7 @@ class CaseStatusChange(SQLModel, table=True):
     at: datetime = Field(default_factory=now)
 
 
-class RiskAssessment(SQLModel, table=True):
+class RiskAssessment(Table, table=True):
     __tablename__ = "case_risk_assessment"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -170,7 +177,7 @@ class RiskAssessment(SQLModel, table=True):
 
 
 # Append-only: no update, no delete; a correction is a new note pointing at the old one.
-class CaseNote(SQLModel, table=True):
+class CaseNote(Table, table=True):
     __tablename__ = "case_note"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -182,7 +189,7 @@ class CaseNote(SQLModel, table=True):
     at: datetime = Field(default_factory=now)
 
 
-class Intervention(SQLModel, table=True):
+class Intervention(Table, table=True):
     __tablename__ = "case_intervention"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -199,7 +206,7 @@ class Intervention(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=now)
 
 
-class Manager(SQLModel, table=True):
+class Manager(Table, table=True):
     __tablename__ = "case_manager"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -210,7 +217,7 @@ class Manager(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
-class TrainingRecord(SQLModel, table=True):
+class TrainingRecord(Table, table=True):
     __tablename__ = "case_training"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -221,7 +228,7 @@ class TrainingRecord(SQLModel, table=True):
     recorded_by: str = Field(max_length=128)
 
 
-class Allocation(SQLModel, table=True):
+class Allocation(Table, table=True):
     __tablename__ = "case_allocation"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

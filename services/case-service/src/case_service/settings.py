@@ -11,7 +11,6 @@ class CaseSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
 
     service_name: str = "case-service"
     port: int = 8003
-    host: str = "127.0.0.1"
     mosovo_cost_gbp: float = 471.25
     supervising_di_cost_gbp_per_year: float = 73433.0
     default_capacity_points: float = 30.0

@@ -145,10 +145,15 @@ def headers(*roles: str, why: str | None = "test: case review", subject: str = "
 @contextmanager
 def client_for(database_url: str, **settings: Any) -> Iterator[tuple[TestClient, ServiceRuntime]]:
     """A TestClient on a fresh case-service (consumer driven by hand with `consume`)."""
+    from hhpu_shared.testing.databases import migrated
+
     from case_service.app import create_app
+    from case_service.migrations import MIGRATIONS
     from case_service.settings import CaseSettings
 
-    app = create_app(CaseSettings(database_url=database_url, **settings), run_consumer=False)
+    app = create_app(
+        CaseSettings(database_url=migrated(MIGRATIONS, database_url), **settings), run_consumer=False
+    )
     with TestClient(app) as client:
         yield client, app.state.runtime
 

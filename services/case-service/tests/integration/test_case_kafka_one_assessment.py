@@ -8,12 +8,14 @@ import time
 
 import pytest
 from case_service.app import build_runtime
+from case_service.migrations import MIGRATIONS
 from case_service.models import Assessment, AssessmentTrigger, Case, Person
 from case_service.settings import CaseSettings
 from case_service.testing import DEAN, candidate, envelope, screened
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.plugin import unique
 from kafka import KafkaProducer
 from sqlmodel import Session, select
@@ -23,7 +25,10 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 def _runtime(pg_url: str, kafka_bootstrap: str, ns: str) -> ServiceRuntime:
     settings = CaseSettings(
-        database_url=pg_url, transport="kafka", kafka_bootstrap=kafka_bootstrap, topic_namespace=ns
+        database_url=migrated(MIGRATIONS, pg_url),
+        transport="kafka",
+        kafka_bootstrap=kafka_bootstrap,
+        topic_namespace=ns,
     )
     return build_runtime(settings, run_consumer=False)
 

@@ -7,7 +7,6 @@ from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpene
 from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import data_of
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.uow import UnitOfWork
 
@@ -34,9 +33,8 @@ def _trigger_text(source: str, ref: str, detail: str | None) -> str:
     return f"Trigger: {source} {ref}" + (f" ({detail})" if detail else "")
 
 
-@handlers.on("assessment.opened")  # type: ignore[untyped-decorator, unused-ignore]
-def on_assessment_opened(uow: UnitOfWork, env: Envelope) -> None:
-    data: AssessmentOpened = data_of(env, AssessmentOpened)
+@handlers.handles(AssessmentOpened)
+def on_assessment_opened(uow: UnitOfWork, data: AssessmentOpened, env: Envelope) -> None:
     agenda = AgendaService(uow, settings())
     notes = "\n".join(_trigger_text(t.source, t.ref, t.detail) for t in data.triggers)
     if data.summary:
@@ -63,9 +61,8 @@ def on_assessment_opened(uow: UnitOfWork, env: Envelope) -> None:
         )
 
 
-@handlers.on("assessment.trigger_added")  # type: ignore[untyped-decorator, unused-ignore]
-def on_trigger_added(uow: UnitOfWork, env: Envelope) -> None:
-    data: AssessmentTriggerAdded = data_of(env, AssessmentTriggerAdded)
+@handlers.handles(AssessmentTriggerAdded)
+def on_trigger_added(uow: UnitOfWork, data: AssessmentTriggerAdded, env: Envelope) -> None:
     t = data.trigger
     agenda = AgendaService(uow, settings())
     agenda.append_note(data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
@@ -73,17 +70,15 @@ def on_trigger_added(uow: UnitOfWork, env: Envelope) -> None:
         agenda.raise_urgency(data.assessment_id, data.urgency)
 
 
-@handlers.on("assessment.decided")  # type: ignore[untyped-decorator, unused-ignore]
-def on_assessment_decided(uow: UnitOfWork, env: Envelope) -> None:
+@handlers.handles(AssessmentDecided)
+def on_assessment_decided(uow: UnitOfWork, data: AssessmentDecided, env: Envelope) -> None:
     """Decided elsewhere (adopt/decline): undecided items of the assessment leave the open agendas."""
-    data: AssessmentDecided = data_of(env, AssessmentDecided)
     if data.decision != "defer":
         AgendaService(uow, settings()).withdraw_decided(data.assessment_id, data.decision)
 
 
-@handlers.on("ranking.run_completed")  # type: ignore[untyped-decorator, unused-ignore]
-def on_ranking_run_completed(uow: UnitOfWork, env: Envelope) -> None:
-    data: RankingRunCompleted = data_of(env, RankingRunCompleted)
+@handlers.handles(RankingRunCompleted)
+def on_ranking_run_completed(uow: UnitOfWork, data: RankingRunCompleted, env: Envelope) -> None:
     kind = data.kind.lower()
     if any(s in kind for s in SKIPPED_RUN_KINDS) or not data.big_movers:
         return
@@ -102,10 +97,9 @@ def on_ranking_run_completed(uow: UnitOfWork, env: Envelope) -> None:
         )
 
 
-@handlers.on("agency.changed")  # type: ignore[untyped-decorator, unused-ignore]
-def on_agency_changed(uow: UnitOfWork, env: Envelope) -> None:
+@handlers.handles(AgencyChanged)
+def on_agency_changed(uow: UnitOfWork, data: AgencyChanged, env: Envelope) -> None:
     """Keep the partner agencies and their single points of contact in step with the referral-api."""
-    data: AgencyChanged = data_of(env, AgencyChanged)
     MeetingService(uow, settings()).upsert_agency(
         data.agency_id,
         {

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import data_of
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.uow import UnitOfWork
 
@@ -25,30 +24,26 @@ def _save(uow: UnitOfWork, records_id: str | None, **changes: object) -> None:
     uow.session.add(st)
 
 
-@handlers.on("case.adopted")
-def on_case_adopted(uow: UnitOfWork, env: Envelope) -> None:
-    d = data_of(env, CaseAdopted)
+@handlers.handles(CaseAdopted)
+def on_case_adopted(uow: UnitOfWork, d: CaseAdopted, env: Envelope) -> None:
     _save(uow, d.records_id, managed=True, case_id=d.case_id)
 
 
-@handlers.on("case.exited")
-def on_case_exited(uow: UnitOfWork, env: Envelope) -> None:
-    d = data_of(env, CaseExited)
+@handlers.handles(CaseExited)
+def on_case_exited(uow: UnitOfWork, d: CaseExited, env: Envelope) -> None:
     st = repo.status(uow.session, d.records_id) if d.records_id else None
     if st is not None and st.case_id not in (None, d.case_id):
         return  # an older case closed; the person is still managed under another
     _save(uow, d.records_id, managed=False, case_id=None)
 
 
-@handlers.on("assessment.opened")
-def on_assessment_opened(uow: UnitOfWork, env: Envelope) -> None:
-    d = data_of(env, AssessmentOpened)
+@handlers.handles(AssessmentOpened)
+def on_assessment_opened(uow: UnitOfWork, d: AssessmentOpened, env: Envelope) -> None:
     _save(uow, d.records_id, open_assessment_id=d.assessment_id)
 
 
-@handlers.on("assessment.decided")
-def on_assessment_decided(uow: UnitOfWork, env: Envelope) -> None:
-    d = data_of(env, AssessmentDecided)
+@handlers.handles(AssessmentDecided)
+def on_assessment_decided(uow: UnitOfWork, d: AssessmentDecided, env: Envelope) -> None:
     st = repo.status(uow.session, d.records_id) if d.records_id else None
     open_id = None if st is None or st.open_assessment_id == d.assessment_id else st.open_assessment_id
     if d.decision == "defer" and st is not None:

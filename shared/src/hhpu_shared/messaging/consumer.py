@@ -14,44 +14,62 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import system_principal
+from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import dlt_topic, parse_data
+from hhpu_shared.events.registry import EventData, dlt_topic, event_spec, parse_data, spec_for
 from hhpu_shared.messaging.inbox import claim
 from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
 log = logging.getLogger("hhpu.consumer")
 
-Handler = Callable[[UnitOfWork, Envelope], None]
+Handler = Callable[[UnitOfWork, Any, Envelope], None]
+Ev = TypeVar("Ev", bound=EventData)
+TypedHandler = Callable[[UnitOfWork, Ev, Envelope], None]
 
 
 @dataclass
 class HandlerRegistry:
-    """Event handlers of one service, by event type."""
+    """Event handlers of one service, by event class and version.
 
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    ``@handlers.handles(ReferralScreened)`` registers ``fn(uow, event, envelope)``, where `event` is
+    the parsed contract. Registering a second handler for the same event is an error at start-up.
+    """
 
-    def on(self, event_type: str) -> Callable[[Handler], Handler]:
-        def deco(fn: Handler) -> Handler:
-            self.handlers[event_type] = fn
+    handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
+
+    def handles(
+        self, model: type[Ev]
+    ) -> Callable[[Callable[[UnitOfWork, Ev, Envelope], None]], Callable[[UnitOfWork, Ev, Envelope], None]]:
+        spec = event_spec(model)
+
+        def deco(
+            fn: Callable[[UnitOfWork, Ev, Envelope], None],
+        ) -> Callable[[UnitOfWork, Ev, Envelope], None]:
+            key = (spec.name, spec.version)
+            if key in self.handlers:
+                raise ValueError(f"a handler for {spec.name} v{spec.version} is already registered")
+            self.handlers[key] = fn
             return fn
 
         return deco
 
-    def topics(self) -> list[str]:
-        from hhpu_shared.events.registry import spec_for
+    def handler_for(self, env: Envelope) -> Handler | None:
+        return self.handlers.get((env.type, env.version))
 
+    def topics(self) -> list[str]:
         out = set()
-        for name in self.handlers:
-            spec = spec_for(name, 1)
+        for name, version in self.handlers:
+            spec = spec_for(name, version)
             if spec is None:
-                raise KeyError(f"handler for unknown event {name}")
+                raise KeyError(f"handler for unknown event {name} v{version}")
             out.add(spec.topic)
         return sorted(out)
 
@@ -85,7 +103,7 @@ class ConsumerRunner:
         self.on_commit = on_commit
         self.principal = system_principal(f"{service}-consumer")
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop: ThreadLoop | None = None
         self.processed = 0
 
     def run_once(self, timeout_s: float = 0.5) -> int:
@@ -127,7 +145,7 @@ class ConsumerRunner:
         except Exception as exc:
             self._dead_letter(msg, exc, "unparseable")
             return
-        handler = self.registry.handlers.get(env.type)
+        handler = self.registry.handler_for(env)
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ignored").inc()
             return
@@ -146,7 +164,7 @@ class ConsumerRunner:
                 if self._stop.is_set():
                     raise
                 log.warning("database unavailable, retrying", extra={"error": type(exc).__name__})
-                time.sleep(min(5.0, self.backoff_s * 2 ** min(attempt, 6)))
+                time.sleep(backoff(attempt + 1, base_s=self.backoff_s, cap_s=5.0))
                 attempt = 0
             except Exception as exc:
                 metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()
@@ -157,7 +175,7 @@ class ConsumerRunner:
                     "handler failed, retrying",
                     extra={"event_type": env.type, "attempt": attempt, "error": type(exc).__name__},
                 )
-                time.sleep(min(2.0, self.backoff_s * 2 ** (attempt - 1)))
+                time.sleep(backoff(attempt, base_s=self.backoff_s, cap_s=2.0))
 
     @staticmethod
     def _is_poison(exc: Exception) -> bool:
@@ -166,7 +184,7 @@ class ConsumerRunner:
         return isinstance(exc, ValidationError | KeyError | TypeError)
 
     def _handle(self, env: Envelope, handler: Handler) -> None:
-        parse_data(env)  # contract check before any effect
+        data = parse_data(env)  # contract check before any effect
         with unit_of_work(
             self.engine,
             service=self.service,
@@ -179,7 +197,7 @@ class ConsumerRunner:
                 metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
                 metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "duplicate").inc()
                 return
-            handler(uow, env)
+            handler(uow, data, env)
         self.processed += 1
         metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ok").inc()
 
@@ -212,26 +230,23 @@ class ConsumerRunner:
             },
         )
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once(0.5)
-            except Exception:
-                log.exception("consumer batch failed")
-                time.sleep(1.0)
+    def _step(self) -> float:
+        self.run_once(0.5)
+        return 0.0
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._loop is None:
+            self._loop = ThreadLoop(f"consumer-{self.group}", self._step)
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=f"consumer-{self.group}", daemon=True)
-            self._thread.start()
+            self._loop.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
         self.source.close()
 
     def run_forever(self) -> None:
-        self._loop()
+        while not self._stop.is_set():
+            self.run_once(0.5)

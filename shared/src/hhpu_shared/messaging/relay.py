@@ -8,7 +8,6 @@ that fails blocks later rows of the same aggregate until it succeeds; nothing is
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from hhpu_shared import metrics
+from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import OutboundMessage, Publisher
 
@@ -40,9 +40,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = ThreadLoop(f"relay-{service}", self._step)
+        self._last_gauge = 0.0
         self._failures = 0
 
     def publish_pending(self) -> int:
@@ -129,38 +128,31 @@ class OutboxRelay:
             )
 
     def _backoff(self) -> float:
-        return float(min(self.max_backoff_s, self.interval_s * (2 ** min(self._failures, 10))))
+        return backoff(self._failures + 1, base_s=self.interval_s, cap_s=self.max_backoff_s)
 
-    def _loop(self) -> None:
-        last_gauge = 0.0
-        while not self._stop.is_set():
+    def _step(self) -> float:
+        try:
+            n = self.publish_pending()
+        except Exception:
+            log.exception("outbox relay batch failed")
+            self._failures += 1
+            n = 0
+        if time.monotonic() - self._last_gauge > 2.0:
             try:
-                n = self.publish_pending()
+                self.update_gauges()
             except Exception:
-                log.exception("outbox relay batch failed")
-                self._failures += 1
-                n = 0
-            if time.monotonic() - last_gauge > 2.0:
-                try:
-                    self.update_gauges()
-                except Exception:
-                    log.exception("outbox gauge update failed")
-                last_gauge = time.monotonic()
-            if n >= self.batch_size:
-                continue
-            wait = self._backoff() if self._failures else self.interval_s
-            self.wake.wait(wait)
-            self.wake.clear()
+                log.exception("outbox gauge update failed")
+            self._last_gauge = time.monotonic()
+        if n >= self.batch_size:
+            return 0.0
+        return self._backoff() if self._failures else self.interval_s
+
+    def wake(self) -> None:
+        """Publish now rather than at the next interval (a unit of work committed events)."""
+        self._loop.wake()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=f"relay-{self.service}", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()

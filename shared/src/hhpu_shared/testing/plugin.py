@@ -17,6 +17,9 @@ from sqlalchemy import create_engine, text
 from hhpu_shared.auth import IDENTITY_HEADER, Principal, mint_identity
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
 
+# Settings fail closed (production) unless told otherwise; the suite runs in test mode.
+os.environ.setdefault("HHPU_ENVIRONMENT", "test")
+
 
 def _require_env(name: str) -> str:
     value = os.environ.get(name)

@@ -17,14 +17,20 @@ from sqlalchemy import Engine, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine, service_tables
+from hhpu_shared.db import make_engine
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import EventData, data_of, register
+from hhpu_shared.events.base import EventData, register
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.transport import MessageSource, Publisher
+from hhpu_shared.migrations import service_registry
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
-PREFIX = "fdt_"
+# A test domain, not a service: its tables (plumbing included) are made directly by `create_tables`.
+REGISTRY = service_registry("fdt")
+
+
+class _Table(SQLModel, registry=REGISTRY):
+    pass
 
 
 @register("test.step_recorded", aggregate="fdtest")
@@ -33,7 +39,7 @@ class StepRecorded(EventData):
     seq: int
 
 
-class StepApplied(SQLModel, table=True):
+class StepApplied(_Table, table=True):
     __tablename__ = "fdt_applied"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -42,7 +48,7 @@ class StepApplied(SQLModel, table=True):
     seq: int
 
 
-class StepCursor(SQLModel, table=True):
+class StepCursor(_Table, table=True):
     __tablename__ = "fdt_cursor"
 
     aggregate: str = Field(primary_key=True, max_length=64)
@@ -50,12 +56,19 @@ class StepCursor(SQLModel, table=True):
     violations: int = 0
 
 
-def tables() -> list[object]:
-    return list(service_tables(PREFIX))
+def create_tables(engine: Engine) -> None:
+    REGISTRY.metadata.create_all(engine)
 
 
-def apply_step(uow: UnitOfWork, env: Envelope) -> None:
-    data: StepRecorded = data_of(env, StepRecorded)
+class TestDomainSchema:
+    """Stands in for a service's migrations in unit tests of the shared plumbing (a fake: it
+    creates the test domain's tables where a real service would refuse an unmigrated database)."""
+
+    def require_head(self, engine: Engine) -> None:
+        create_tables(engine)
+
+
+def apply_step(uow: UnitOfWork, data: StepRecorded, env: Envelope) -> None:
     session = uow.session
     cursor = session.get(StepCursor, data.aggregate) or StepCursor(aggregate=data.aggregate)
     if data.seq != cursor.last_seq + 1:
@@ -68,11 +81,11 @@ def apply_step(uow: UnitOfWork, env: Envelope) -> None:
 def registry(delay_s: float = 0.0) -> HandlerRegistry:
     reg = HandlerRegistry()
 
-    @reg.on("test.step_recorded")
-    def _h(uow: UnitOfWork, env: Envelope) -> None:
+    @reg.handles(StepRecorded)
+    def _h(uow: UnitOfWork, data: StepRecorded, env: Envelope) -> None:
         if delay_s:
             time.sleep(delay_s)
-        apply_step(uow, env)
+        apply_step(uow, data, env)
 
     return reg
 
@@ -132,7 +145,6 @@ def make_runner(
 
 
 def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill tests
-    from hhpu_shared.db import create_schema
     from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource
 
     p = argparse.ArgumentParser()
@@ -143,7 +155,7 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
     p.add_argument("--delay", type=float, default=0.0)
     a = p.parse_args()
     engine = make_engine(a.db)
-    create_schema(engine, tables())  # type: ignore[arg-type]
+    create_tables(engine)
     source = KafkaSource(a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace)
     dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
     runner = make_runner(engine, source, dlt, a.group, a.delay)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from hhpu_shared.events.base import EventData, register
 from hhpu_shared.events.contracts.common import Cohort, Decision, Trigger
-from hhpu_shared.events.registry import EventData, register
 
 
 @register("assessment.opened", aggregate="assessment")

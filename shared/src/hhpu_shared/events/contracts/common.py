@@ -23,7 +23,7 @@ Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
 class PersonDetails(BaseModel):
     """Identifying details a receiving service needs to find or create a person."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     given_name: str
     family_name: str
@@ -38,7 +38,7 @@ class PersonDetails(BaseModel):
 class Trigger(BaseModel):
     """Why an assessment exists: a referral or a ranking candidate."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     source: Literal["referral", "ranking", "manual"]
     ref: str

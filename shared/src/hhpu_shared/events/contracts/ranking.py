@@ -6,12 +6,12 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from hhpu_shared.events.base import EventData, register
 from hhpu_shared.events.contracts.common import PersonDetails
-from hhpu_shared.events.registry import EventData, register
 
 
 class Contribution(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     offence_code: str
     offence_date: date

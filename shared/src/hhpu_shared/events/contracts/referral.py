@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hhpu_shared.events.base import EventData, register
 from hhpu_shared.events.contracts.common import HarmDomain, PersonDetails
-from hhpu_shared.events.registry import EventData, register
 
 
 @register("referral.submitted", aggregate="referral")

@@ -1,0 +1,248 @@
+"""Schema migrations with Alembic: one history per service, its own MetaData and version table.
+
+Each service declares its tables on its own SQLAlchemy registry (``service_registry("case")``),
+whose MetaData also carries copies of the plumbing tables (outbox, inbox, audit log) every
+service database has. Its Alembic scripts live in ``<package>/migrations`` (``env.py`` calls
+:func:`run_env`), and :class:`ServiceMigrations` upgrades a database to head. Processes never
+create tables: ``hhpu migrate`` or ``python -m <service> migrate`` does, before they start; a
+process refuses to start on a database that is not at head (:func:`require_head`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, inspect
+from sqlalchemy.orm import registry
+
+from hhpu_shared.db import make_engine
+
+log = logging.getLogger("hhpu.migrations")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the service's head revision: run ``hhpu migrate`` first."""
+
+
+def plumbing_tables() -> list[Any]:
+    """The tables every service database holds besides its own (outbox, inbox, audit log)."""
+    from hhpu_shared.audit import AuditEntry
+    from hhpu_shared.messaging.inbox import InboxRecord
+    from hhpu_shared.messaging.outbox import OutboxRecord
+
+    models: list[Any] = [OutboxRecord, InboxRecord, AuditEntry]
+    return [m.__table__ for m in models]
+
+
+def service_registry(service: str) -> registry:
+    """A registry (and MetaData) of one service's tables, plumbing tables included.
+
+    Table models pass it as ``class X(SQLModel, table=True, registry=REGISTRY)``.
+    """
+    metadata = MetaData(naming_convention=NAMING_CONVENTION, info={"service": service})
+    for table in plumbing_tables():
+        table.to_metadata(metadata)
+    return registry(metadata=metadata)
+
+
+@dataclass(frozen=True)
+class ServiceMigrations:
+    """Where a service's migration scripts live and which MetaData they build."""
+
+    package: str  # e.g. "case_service": scripts in case_service/migrations
+    metadata: MetaData
+
+    @property
+    def service(self) -> str:
+        return str(self.metadata.info["service"])
+
+    @property
+    def version_table(self) -> str:
+        return f"alembic_version_{self.service}"
+
+    def config(self, url: str | None = None) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", f"{self.package}:migrations")
+        cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+        if url:
+            cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        # New revisions come out ruff-clean.
+        cfg.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+        cfg.set_section_option("post_write_hooks", "ruff_fix.type", "module")
+        cfg.set_section_option("post_write_hooks", "ruff_fix.module", "ruff")
+        cfg.set_section_option(
+            "post_write_hooks", "ruff_fix.options", "check --fix -q REVISION_SCRIPT_FILENAME"
+        )
+        cfg.set_section_option("post_write_hooks", "ruff_format.type", "module")
+        cfg.set_section_option("post_write_hooks", "ruff_format.module", "ruff")
+        cfg.set_section_option(
+            "post_write_hooks", "ruff_format.options", "format -q REVISION_SCRIPT_FILENAME"
+        )
+        cfg.attributes["migrations"] = self
+        return cfg
+
+    @cached_property
+    def script(self) -> ScriptDirectory:
+        return ScriptDirectory.from_config(self.config())
+
+    @property
+    def head(self) -> str:
+        head = self.script.get_current_head()
+        if head is None:
+            raise RuntimeError(f"{self.package} has no migrations")
+        return head
+
+    @property
+    def base(self) -> str:
+        bases = self.script.get_bases()
+        return bases[0]
+
+    def current(self, engine: Engine) -> str | None:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": self.version_table})
+            return ctx.get_current_revision()
+
+    def upgrade(self, url: str, revision: str = "head") -> str:
+        """Upgrade the database at `url` to `revision`; return the revision it is at afterwards."""
+        engine = make_engine(url)
+        try:
+            self._adopt_unversioned(engine)
+            with engine.begin() as conn:
+                cfg = self.config(url)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+            current = self.current(engine)
+        finally:
+            engine.dispose()
+        log.info("database migrated", extra={"service": self.service, "revision": current})
+        return current or ""
+
+    def _adopt_unversioned(self, engine: Engine) -> None:
+        """A database made before migrations existed holds the first revision's tables: stamp it."""
+        names = set(inspect(engine).get_table_names())
+        own = {t for t in self.metadata.tables if t not in {p.name for p in plumbing_tables()}}
+        if self.version_table not in names and own and own <= names:
+            with engine.begin() as conn:
+                cfg = self.config()
+                cfg.attributes["connection"] = conn
+                command.stamp(cfg, self.base)
+            log.warning("unversioned database stamped at the first revision", extra={"service": self.service})
+
+    def differences(self, engine: Engine) -> list[Any]:
+        """What autogenerate would change to bring the database to the models (empty when in step)."""
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts=_compare_opts(self.version_table))
+            return list(compare_metadata(ctx, self.metadata))
+
+    def revision(self, message: str) -> str:
+        """Write a new revision autogenerated from the models' difference to head; return its path.
+
+        The comparison runs against a scratch SQLite database upgraded to head."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/scratch.db"
+            if self.script.get_current_head() is not None:
+                self.upgrade(url)
+            engine = make_engine(url)
+            try:
+                with engine.begin() as conn:
+                    cfg = self.config(url)
+                    cfg.attributes["connection"] = conn
+                    script = command.revision(cfg, message=message, autogenerate=True)
+            finally:
+                engine.dispose()
+        self.__dict__.pop("script", None)
+        assert script is not None and not isinstance(script, list)
+        return str(script.path)
+
+    def require_head(self, engine: Engine) -> None:
+        """Refuse to run on a database that is not at head (processes never create tables)."""
+        current = self.current(engine)
+        if current != self.head:
+            raise SchemaNotCurrent(
+                f"{self.service} database is at revision {current or 'none'}, not {self.head}: "
+                f"run `hhpu migrate` (or `python -m {self.package} migrate`) first"
+            )
+
+
+def _compare_opts(version_table: str) -> dict[str, Any]:
+    return {
+        "version_table": version_table,
+        "compare_type": True,
+        "render_as_batch": True,
+        "include_object": _include_object,
+    }
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith("alembic_version"))
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render SQLModel's own column types as plain SQLAlchemy types in migration scripts."""
+    if type_ != "type":
+        return False
+    name = type(obj).__name__
+    if name == "AutoString":
+        length = getattr(obj, "length", None)
+        return f"sa.String(length={length})" if length else "sa.String()"
+    if name == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_env(migrations: ServiceMigrations) -> None:
+    """The body of every service's ``migrations/env.py`` (online mode; offline mode renders SQL)."""
+    from alembic import context
+
+    cfg = context.config
+    opts: dict[str, Any] = {
+        "target_metadata": migrations.metadata,
+        "version_table": migrations.version_table,
+        "render_as_batch": True,
+        "compare_type": True,
+        "render_item": render_item,
+        "include_object": _include_object,
+    }
+    if context.is_offline_mode():
+        context.configure(url=cfg.get_main_option("sqlalchemy.url"), literal_binds=True, **opts)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    with _connection(cfg) as conn:
+        context.configure(connection=conn, **opts)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+@contextmanager
+def _connection(cfg: Config) -> Iterator[Any]:
+    conn = cfg.attributes.get("connection")
+    if conn is not None:
+        yield conn
+        return
+    engine = make_engine(cfg.get_main_option("sqlalchemy.url") or "")
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()

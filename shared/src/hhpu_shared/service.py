@@ -1,0 +1,130 @@
+"""The service skeleton: every service is declared once as a :class:`ServiceSpec` and built here.
+
+A service's ``app.py`` declares ``SERVICE = ServiceSpec(...)`` (settings class, migrations, event
+handlers, background workers, routers, docs text) and nothing else is wired by hand:
+
+- ``SERVICE.build_runtime(settings)``: database (refused unless migrated to head), relay, consumer,
+  background workers;
+- ``SERVICE.create_app(settings)``: the FastAPI app with the shared middleware, error handlers,
+  health, readiness and metrics (:func:`hhpu_shared.http.build_service_app`);
+- ``SERVICE.main(argv)``: ``python -m <package> [serve|consumer|migrate]``.
+
+Settings are validated when built (the production check is a validator no process can skip).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from hhpu_shared.background import BackgroundWorker
+from hhpu_shared.logging import configure_logging
+from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.migrations import ServiceMigrations
+from hhpu_shared.runtime import ServiceRuntime, run_until_signalled
+from hhpu_shared.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything that makes one service, declared in one place."""
+
+    package: str
+    settings_cls: type[ServiceSettings]
+    migrations: ServiceMigrations
+    title: str
+    description: str
+    routers: Sequence[APIRouter]
+    handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+    workers: Sequence[BackgroundWorker] = ()
+    internal_routers: Sequence[APIRouter] = ()
+    openapi_tags: Sequence[dict[str, Any]] = ()
+    # Run once per process after the runtime is built (e.g. configure handlers from settings).
+    prepare: Callable[[ServiceRuntime], None] | None = None
+
+    def settings(self, **overrides: Any) -> ServiceSettings:
+        return self.settings_cls(**overrides)
+
+    def build_runtime(
+        self,
+        settings: ServiceSettings | None = None,
+        *,
+        bus: InProcessBus | None = None,
+        engine: Engine | None = None,
+        run_consumer: bool | None = None,
+    ) -> ServiceRuntime:
+        runtime = ServiceRuntime(
+            settings or self.settings_cls(),
+            migrations=self.migrations,
+            handlers=self.handlers,
+            workers=self.workers,
+            bus=bus,
+            engine=engine,
+            run_consumer=run_consumer,
+        )
+        if self.prepare is not None:
+            self.prepare(runtime)
+        return runtime
+
+    def create_app(
+        self,
+        settings: ServiceSettings | None = None,
+        *,
+        bus: InProcessBus | None = None,
+        engine: Engine | None = None,
+        run_consumer: bool | None = None,
+    ) -> FastAPI:
+        from hhpu_shared.http import build_service_app
+
+        runtime = self.build_runtime(settings, bus=bus, engine=engine, run_consumer=run_consumer)
+        app = build_service_app(
+            runtime,
+            title=self.title,
+            description=self.description,
+            routers=self.routers,
+            openapi_tags=list(self.openapi_tags) or None,
+        )
+        for router in self.internal_routers:
+            app.include_router(router, prefix="/internal/v1")
+        return app
+
+    def migrate(self, settings: ServiceSettings | None = None) -> str:
+        """Upgrade the service's database to head; return the revision."""
+        s = settings or self.settings_cls()
+        return self.migrations.upgrade(s.effective_database_url())
+
+    def main(self, argv: Sequence[str] | None = None) -> None:
+        """``python -m <package> [serve|consumer|migrate]`` (serve is the default)."""
+        parser = argparse.ArgumentParser(prog=f"python -m {self.package}", description=self.title)
+        parser.add_argument(
+            "command",
+            nargs="?",
+            default="serve",
+            choices=["serve", "consumer", "migrate"],
+            help="serve the API (default), run the event consumer and background work, "
+            "or upgrade the database to the newest schema",
+        )
+        args = parser.parse_args(argv)
+        settings = self.settings_cls()
+        configure_logging(settings.service_name, settings.log_level)
+        if args.command == "migrate":
+            revision = self.migrate(settings)
+            print(f"{settings.service_name}: database at revision {revision}")  # noqa: T201
+        elif args.command == "consumer":
+            run_until_signalled(self.build_runtime(settings, run_consumer=True))
+        else:
+            import uvicorn
+
+            uvicorn.run(
+                self.create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                access_log=False,  # the service's own access log records route templates only
+                log_config=None,
+            )
