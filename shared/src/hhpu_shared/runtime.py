@@ -9,7 +9,7 @@ consumer in a thread. The code paths are the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
@@ -36,6 +36,7 @@ class ServiceRuntime:
         *,
         migrations: ServiceMigrations,
         handlers: HandlerRegistry | None = None,
+        extra_consumers: Mapping[str, HandlerRegistry] | None = None,
         workers: Sequence[BackgroundWorker] = (),
         bus: InProcessBus | None = None,
         engine: Engine | None = None,
@@ -48,6 +49,9 @@ class ServiceRuntime:
         migrations.require_head(self.engine)
         self.migrations = migrations
         self.handlers = handlers or HandlerRegistry()
+        # Further consumer groups of this service (suffix -> handlers), e.g. webhook delivery.
+        self.extra_consumers = dict(extra_consumers or {})
+        self.extra_runners: list[ConsumerRunner] = []
         self.workers = list(workers)
         self._worker_loops: list[ThreadLoop] = []
         self.bus = bus
@@ -108,21 +112,30 @@ class ServiceRuntime:
             )
         return self.relay
 
+    def _runner(self, group: str, registry: HandlerRegistry) -> ConsumerRunner:
+        return ConsumerRunner(
+            service=self.service,
+            group=group,
+            engine=self.engine,
+            source=self._source(group, registry.topics()),
+            registry=registry,
+            dlt_publisher=self.publisher,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_s=self.settings.consumer_backoff_s,
+            on_commit=self.wake_relay,
+        )
+
     def build_consumer(self, group: str | None = None) -> ConsumerRunner | None:
+        """The service's main consumer (group: the service name unless given)."""
         if self.consumer is None and self.handlers.handlers:
-            group = group or self.service
-            self.consumer = ConsumerRunner(
-                service=self.service,
-                group=group,
-                engine=self.engine,
-                source=self._source(group, self.handlers.topics()),
-                registry=self.handlers,
-                dlt_publisher=self.publisher,
-                max_attempts=self.settings.consumer_max_attempts,
-                backoff_s=self.settings.consumer_backoff_s,
-                on_commit=self.wake_relay,
-            )
+            self.consumer = self._runner(group or self.service, self.handlers)
         return self.consumer
+
+    def build_extra_consumer(self, suffix: str, group: str | None = None) -> ConsumerRunner:
+        """A further consumer group of the service (group ``<service>-<suffix>`` unless given)."""
+        runner = self._runner(group or f"{self.service}-{suffix}", self.extra_consumers[suffix])
+        self.extra_runners.append(runner)
+        return runner
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -138,6 +151,8 @@ class ServiceRuntime:
             consumer = self.build_consumer()
             if consumer is not None:
                 consumer.start()
+            for suffix in self.extra_consumers:
+                self.build_extra_consumer(suffix).start()
         for worker in self.workers:
             loop = worker.loop(self)
             if loop is not None:
@@ -152,6 +167,9 @@ class ServiceRuntime:
         if self.consumer is not None:
             self.consumer.stop()
             self.consumer = None
+        for runner in self.extra_runners:
+            runner.stop()
+        self.extra_runners = []
         if self.relay is not None:
             self.relay.stop()
             self.relay = None

@@ -15,7 +15,7 @@ Settings are validated when built (the production check is a validator no proces
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ class ServiceSpec:
     description: str
     routers: Sequence[APIRouter]
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+    # Further consumer groups (suffix -> handlers), each with its own offsets and dead letters.
+    extra_consumers: Mapping[str, HandlerRegistry] = field(default_factory=dict)
     workers: Sequence[BackgroundWorker] = ()
     internal_routers: Sequence[APIRouter] = ()
     openapi_tags: Sequence[dict[str, Any]] = ()
@@ -63,6 +65,7 @@ class ServiceSpec:
             settings or self.settings_cls(),
             migrations=self.migrations,
             handlers=self.handlers,
+            extra_consumers=self.extra_consumers,
             workers=self.workers,
             bus=bus,
             engine=engine,
