@@ -67,7 +67,17 @@ OWNED = [
 
 
 def api_command(pkg: str) -> list[str]:
-    return ["uvicorn", f"{pkg}.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+    return [
+        "uvicorn",
+        f"{pkg}.app:create_app",
+        "--factory",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+        # Services' access logs are their own (route templates only, no query strings or paths).
+        *(["--no-access-log"] if pkg != "gateway" else []),
+    ]
 
 
 def consumer_command(pkg: str) -> list[str]:

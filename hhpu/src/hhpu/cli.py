@@ -1,6 +1,7 @@
 """The `hhpu` command line, for the people who run the unit.
 
     hhpu run                      the whole system in one process, with demo data on first start
+    hhpu migrate                  upgrade every service's database to the newest schema
     hhpu token --role analyst     mint a development staff token
     hhpu agency create NAME TYPE  create a partner agency and print its API key (shown once)
     hhpu import FILE              import offence records (CSV, NDJSON, Parquet) with a progress bar
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from hhpu.services import SERVICES
 
 DEFAULT_URL = os.environ.get("HHPU_URL", "http://127.0.0.1:8000")
 
@@ -95,6 +98,17 @@ def cmd_import(args: argparse.Namespace) -> None:
                 headers={"Content-Type": "application/octet-stream"},
             )
         )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Upgrade the services' databases to the newest schema (before starting or upgrading them)."""
+    from hhpu.services import migrate
+
+    overrides: dict[str, Any] = {}
+    if args.data_dir:  # single-process layout: one SQLite file per service in the data directory
+        overrides = {"data_dir": args.data_dir, "database_url": ""}
+    for name in args.service or list(SERVICES):
+        print(f"{name}: database at revision {migrate(name, **overrides)}")
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
@@ -183,6 +197,19 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--kind", default="offences", choices=["offences", "people"])
     remote(i, "analyst")
     i.set_defaults(fn=cmd_import)
+
+    mg = sub.add_parser(
+        "migrate",
+        help="upgrade every service's database to the newest schema",
+        description="Each service's database URL comes from its settings (REFERRAL_DATABASE_URL, "
+        "RANKING_DATABASE_URL, CASE_DATABASE_URL, MEETING_DATABASE_URL); --data-dir migrates the "
+        "single-process SQLite files instead.",
+    )
+    mg.add_argument(
+        "--service", action="append", choices=list(SERVICES), help="only this service (repeatable)"
+    )
+    mg.add_argument("--data-dir", help="the single-process data directory (e.g. .run/demo)")
+    mg.set_defaults(fn=cmd_migrate)
 
     sd = sub.add_parser("seed", help="seed the demo force into a data directory, then exit")
     sd.add_argument("--data-dir", default=os.environ.get("HHPU_DATA_DIR", ".run/demo"))

@@ -19,13 +19,7 @@ from pathlib import Path
 
 import httpx
 
-SERVICES = {
-    # name: (package, env prefix)
-    "referral-api": ("referral_api", "REFERRAL_"),
-    "ranking-service": ("ranking_service", "RANKING_"),
-    "case-service": ("case_service", "CASE_"),
-    "meeting-service": ("meeting_service", "MEETING_"),
-}
+from hhpu.services import SERVICES
 
 
 def free_port() -> int:
@@ -128,6 +122,16 @@ def start_cluster(
     }
     try:
         for name, (pkg, _prefix) in SERVICES.items():
+            # As compose and Kubernetes do: migrate first (a one-off process), then start the service.
+            migration = subprocess.run(
+                [sys.executable, "-m", pkg, "migrate"],
+                env=cluster.env_for(name),
+                capture_output=True,
+                timeout=120,
+            )
+            if migration.returncode != 0:
+                raise RuntimeError(f"{name} migration failed:\n{migration.stdout.decode()[-3000:]}")
+        for name, (pkg, _prefix) in SERVICES.items():
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             cluster.service_urls[name] = url
@@ -144,6 +148,7 @@ def start_cluster(
                     str(port),
                     "--log-level",
                     "warning",
+                    "--no-access-log",
                 ],
                 cluster.env_for(name),
             )

@@ -1,8 +1,9 @@
 """Single-process mode: the gateway and all four services in one process.
 
-Each service keeps its own SQLite file and its own tables; they share one in-process bus,
-which has Kafka's shape (logs per topic, offsets per consumer group), so events flow through
-the same outbox, relay, inbox and consumer code as in distributed mode.
+Each service keeps its own SQLite file, migrated to head before it starts; they share one durable
+embedded event log (``events.db``, Kafka's shape: logs per topic, committed offsets per consumer
+group), so events flow through the same outbox, relay, inbox and consumer code as in distributed
+mode, and survive a crash of the process.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from case_service.app import create_app as create_case_app
 from case_service.settings import CaseSettings
@@ -26,6 +28,8 @@ from ranking_service.app import create_app as create_ranking_app
 from ranking_service.settings import RankingSettings
 from referral_api.app import create_app as create_referral_app
 from referral_api.settings import ReferralSettings
+
+from hhpu.services import migrate_all
 
 
 @dataclass
@@ -63,7 +67,8 @@ def build_system(data_dir: Path, *, gateway_settings: GatewaySettings | None = N
     """Create every service on SQLite files under `data_dir`, wired to one in-process bus."""
     data_dir.mkdir(parents=True, exist_ok=True)
     bus = EmbeddedLog(data_dir / "events.db")  # durable: relayed events survive a crash
-    common = {"transport": "inprocess", "data_dir": str(data_dir), "database_url": ""}
+    common: dict[str, Any] = {"transport": "inprocess", "data_dir": str(data_dir), "database_url": ""}
+    migrate_all(**common)  # processes never create tables; the migrations do, before they start
     services: dict[str, FastAPI] = {
         "referral-api": create_referral_app(ReferralSettings(**common), bus=bus),  # type: ignore[arg-type]
         "ranking-service": create_ranking_app(RankingSettings(**common), bus=bus),  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, inspect
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlalchemy.orm import registry
 
 from hhpu_shared.db import make_engine
@@ -36,6 +36,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+MIGRATION_LOCK_KEY = 7_201_160
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -124,8 +127,11 @@ class ServiceMigrations:
         """Upgrade the database at `url` to `revision`; return the revision it is at afterwards."""
         engine = make_engine(url)
         try:
-            self._adopt_unversioned(engine)
             with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    # Replicas starting together (init containers) migrate one at a time.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                self._adopt_unversioned(conn)
                 cfg = self.config(url)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
@@ -135,15 +141,14 @@ class ServiceMigrations:
         log.info("database migrated", extra={"service": self.service, "revision": current})
         return current or ""
 
-    def _adopt_unversioned(self, engine: Engine) -> None:
+    def _adopt_unversioned(self, conn: Connection) -> None:
         """A database made before migrations existed holds the first revision's tables: stamp it."""
-        names = set(inspect(engine).get_table_names())
+        names = set(inspect(conn).get_table_names())
         own = {t for t in self.metadata.tables if t not in {p.name for p in plumbing_tables()}}
         if self.version_table not in names and own and own <= names:
-            with engine.begin() as conn:
-                cfg = self.config()
-                cfg.attributes["connection"] = conn
-                command.stamp(cfg, self.base)
+            cfg = self.config()
+            cfg.attributes["connection"] = conn
+            command.stamp(cfg, self.base)
             log.warning("unversioned database stamped at the first revision", extra={"service": self.service})
 
     def differences(self, engine: Engine) -> list[Any]:
