@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry, AuditOperation, write_audit
 from hhpu_shared.auth import IdentityError, Principal, mint_identity, verify_identity
 from hhpu_shared.db import make_engine
-from hhpu_shared.testing import steps
 from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, parse_data, register, registered_events, topic_for
@@ -19,6 +18,7 @@ from hhpu_shared.http import UoWDep, build_service_app
 from hhpu_shared.logging import JsonFormatter
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.settings import ServiceSettings
+from hhpu_shared.testing import steps
 from hhpu_shared.testing.plugin import identity_headers
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select

@@ -18,8 +18,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import make_engine
-from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.base import EventData, register
+from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.transport import MessageSource, Publisher
 from hhpu_shared.migrations import service_registry
