@@ -10,9 +10,12 @@ leniency switched on. On top of it this module enforces what a proxy needs:
   llhttp; the status must be 100-599 and the version HTTP/1.0 or 1.1; the head is bounded (size, count);
 - reuse: a connection goes back to the pool only after one complete, well-framed response with nothing
   after it; any byte that is not part of the response being read (an extra response, a body on a 204/304,
-  data that arrives while the connection is idle) marks it dirty and it is closed. HEAD responses and
-  bodies "until close" are never reused either. Before a pooled connection is reused the socket is
-  peeked (no unread byte, not at EOF) so bytes still in the kernel are seen too.
+  data that arrives while the connection is idle) marks it dirty and it is closed. Responses to HEAD,
+  204 and 304 (where a misbehaving upstream sends a body late) and bodies "until close" are never reused
+  either. Before a pooled connection is reused the socket is peeked (no unread byte, not at EOF) so
+  bytes still in the kernel are seen too. What no HTTP/1.1 client can tell apart: an upstream that sends
+  an unasked-for response only after the connection was reused, when the next request is already out;
+  that needs a deliberately broken upstream, and the services are our own.
 
 Everything else: one request per connection at a time, request bodies streamed (Content-Length or
 chunked), idle connections dropped before the upstream's keep-alive timeout (uvicorn: 5 s), one timer
@@ -183,8 +186,8 @@ class Conn(asyncio.Protocol):
         if self.head_only:
             self.done = True  # a HEAD response ends with its head; the connection is not reused
             self.keep_alive = False
-        elif status in NO_BODY_STATUS and (self.chunked or self.length):
-            self.keep_alive = False  # framing for a body that cannot exist: do not trust what follows
+        elif status in NO_BODY_STATUS:
+            self.keep_alive = False  # where a late body would land in the next response: never reused
         elif not self.chunked and self.length is None and status not in NO_BODY_STATUS:
             self.keep_alive = False  # body until the upstream closes
 
@@ -268,7 +271,7 @@ class Conn(asyncio.Protocol):
             await self._more()
         return self.status, self.headers
 
-    def _take(self) -> bytes:
+    def take(self) -> bytes:
         data = self.body[0] if len(self.body) == 1 else b"".join(self.body)
         self.body.clear()
         self.buffered = 0
@@ -277,9 +280,10 @@ class Conn(asyncio.Protocol):
             self.transport.resume_reading()
         return data
 
-    async def read_body(self) -> bytes:
-        """The whole (small) body; raises before anything is returned if the framing breaks."""
-        while not self.done:
+    async def prefetch(self, limit: int) -> bool:
+        """Wait until the response is complete (True) or `limit` body bytes are buffered (False); raises
+        if the framing breaks first, so a small response is either whole and well framed or a 502."""
+        while not self.done and self.buffered < limit:
             if self.error is not None:
                 raise ProtocolError(self.error)
             if self.closed:
@@ -287,14 +291,20 @@ class Conn(asyncio.Protocol):
             await self._more()
         if self.error is not None:
             raise ProtocolError(self.error)
-        return self._take()
+        return self.done
+
+    async def read_body(self) -> bytes:
+        """The whole body (internal calls; small answers)."""
+        if not await self.prefetch(1 << 62):
+            raise ProtocolError("response incomplete")
+        return self.take()
 
     async def iter_body(self) -> AsyncIterator[bytes]:
         while True:
             if self.error is not None:
                 raise ProtocolError(self.error)
             if self.body:
-                yield self._take()
+                yield self.take()
                 continue
             if self.done:
                 return

@@ -17,7 +17,16 @@ from starlette.types import Receive, Scope, Send
 
 from . import metrics
 from .breaker import BadGateway, BodyTooLarge, ResponseBroken, UpstreamTimeout, UpstreamUnavailable
-from .rawhttp import Conn, ConnectFailed, NotSent, Pool, ProtocolError, ReadTimeout, StaleConnection
+from .rawhttp import (
+    NO_BODY_STATUS,
+    Conn,
+    ConnectFailed,
+    NotSent,
+    Pool,
+    ProtocolError,
+    ReadTimeout,
+    StaleConnection,
+)
 from .settings import GatewaySettings
 from .upstream import (
     SAFE,
@@ -163,14 +172,21 @@ class RawHttpUpstream(Upstream):
             status = conn.status
             metrics.observe_upstream(self.name, str(status), time.perf_counter() - start)
             out = response_headers(conn.headers, extra)
-            if conn.done or (conn.length is not None and conn.length <= SMALL_BODY):
-                try:
-                    data = await conn.read_body()
+            if status in NO_BODY_STATUS:  # no body follows, whatever length the upstream declared
+                out = [h for h in out if h[0] != b"content-length"]
+            complete = conn.done
+            if not complete and (conn.length is None or conn.length <= SMALL_BODY):
+                try:  # up to SMALL_BODY of the body before answering: a broken small response is a 502
+                    complete = await conn.prefetch(SMALL_BODY)
                 except ReadTimeout as exc:
                     self._fail("timeout")
                     raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
                 except ProtocolError as exc:
                     raise self._bad() from exc
+            if complete:
+                data = conn.take()
+                if conn.chunked:  # whole now: send it with a length
+                    out.append((b"content-length", str(len(data)).encode()))
                 await send({"type": "http.response.start", "status": status, "headers": out})
                 await send({"type": "http.response.body", "body": data})
             else:
