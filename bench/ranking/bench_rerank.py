@@ -84,7 +84,7 @@ def rerank(arr: Any, model: str) -> tuple[float, dict[str, Any], np.ndarray, np.
 
 def service_path(arr: Any) -> dict[str, Any]:
     """The service's own path: records as strings -> coded arrays (+ fingerprint) -> score."""
-    from ranking_service.inputs import fingerprint, prepare
+    from ranking_service.domain.inputs import fingerprint, prepare
     from ranking_service.synthetic import tables
 
     t0 = time.perf_counter()

@@ -1,22 +1,23 @@
-"""FastAPI application of the ranking-service."""
+"""The ranking-service: harm ranking of offence records, explainable, reproducible, back-tested.
+
+Declared once as a :class:`~hhpu_shared.service.ServiceSpec`; the shared skeleton builds the app,
+the runtime (with the fortnightly schedule worker) and the
+``python -m ranking_service [serve|consumer|migrate]`` entry point from it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from hhpu_shared.db import service_tables
-from hhpu_shared.http import build_service_app
-from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.runtime import ServiceRuntime
-from sqlalchemy import Engine
+from hhpu_shared.service import ServiceSpec
 
-from ranking_service import models  # noqa: F401 - registers the rank_ tables
 from ranking_service.handlers import handlers
-from ranking_service.routes import router
-from ranking_service.scheduler import Scheduler
+from ranking_service.migrations import MIGRATIONS
+from ranking_service.routes import ROUTERS
 from ranking_service.settings import RankingSettings
+from ranking_service.workers import WORKERS
 
 DESCRIPTION = """
 Harm ranking of people in police offence records (Cambridge Crime Harm Index weights), re-run
@@ -32,56 +33,22 @@ Consultations of a person's breakdown or trajectory are recorded in the audit tr
 justification given in the `X-Justification` header.
 """
 
-
-def build_runtime(
-    settings: RankingSettings,
-    *,
-    bus: InProcessBus | None = None,
-    engine: Engine | None = None,
-    run_consumer: bool | None = None,
-) -> ServiceRuntime:
-    return ServiceRuntime(
-        settings,
-        tables=service_tables("rank_"),
-        handlers=handlers,
-        bus=bus,
-        engine=engine,
-        run_consumer=run_consumer,
-    )
+SERVICE = ServiceSpec(
+    package="ranking_service",
+    settings_cls=RankingSettings,
+    migrations=MIGRATIONS,
+    title="HHPU ranking-service",
+    description=DESCRIPTION,
+    routers=ROUTERS,
+    handlers=handlers,
+    workers=WORKERS,
+    openapi_tags=[{"name": "ranking", "description": "Harm ranking runs, comparisons and back-tests"}],
+)
 
 
-def create_app(
-    settings: RankingSettings | None = None,
-    *,
-    bus: InProcessBus | None = None,
-    engine: Engine | None = None,
-    run_consumer: bool | None = None,
-    run_scheduler: bool | None = None,
-) -> FastAPI:
-    settings = settings or RankingSettings()
-    settings.check_production()
-    runtime = build_runtime(settings, bus=bus, engine=engine, run_consumer=run_consumer)
-    app = build_service_app(
-        runtime,
-        title="HHPU ranking-service",
-        description=DESCRIPTION,
-        routers=[router],
-        openapi_tags=[{"name": "ranking", "description": "Harm ranking runs, comparisons and back-tests"}],
-    )
-    scheduler = Scheduler(runtime, settings)
-    app.state.scheduler = scheduler
-    inner = app.router.lifespan_context
-    with_scheduler = settings.schedule_enabled if run_scheduler is None else run_scheduler
+def build_runtime(settings: RankingSettings | None = None, **kwargs: Any) -> ServiceRuntime:
+    return SERVICE.build_runtime(settings, **kwargs)
 
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
-        async with inner(a):
-            if with_scheduler:
-                scheduler.start()
-            try:
-                yield
-            finally:
-                scheduler.stop()
 
-    app.router.lifespan_context = lifespan
-    return app
+def create_app(settings: RankingSettings | None = None, **kwargs: Any) -> FastAPI:
+    return SERVICE.create_app(settings, **kwargs)

@@ -12,10 +12,10 @@ from typing import Any
 from hhpu_shared.errors import DomainError
 
 from ranking_service.app import build_runtime
-from ranking_service.importer import import_file
-from ranking_service.scheduler import run_due
-from ranking_service.service import analysis
+from ranking_service.service import evaluation
+from ranking_service.service.imports import import_file
 from ranking_service.service.runs import DryRun, RunRequest, execute_run, reproduce
+from ranking_service.service.schedule import run_due
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import generate, write_force
 
@@ -63,14 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     out: Any
     try:
         if args.cmd == "import":
-            report = import_file(
-                args.file,
-                args.kind,
-                runtime=runtime,
-                settings=settings,
-                fmt=args.format,
-                progress=not args.no_progress,
-            )
+            with runtime.unit_of_work() as uow:
+                report = import_file(
+                    uow, settings, args.file, args.kind, fmt=args.format, progress=not args.no_progress
+                )
             out = report.as_dict()
             out["rejections"] = out["rejections"][:20]
         elif args.cmd == "run":
@@ -96,19 +92,20 @@ def main(argv: list[str] | None = None) -> int:
                     }
         elif args.cmd == "evaluate":
             with runtime.unit_of_work() as uow:
-                analysis.evaluate_run(
+                evaluation.evaluate_run(
                     uow, settings, args.run_id, args.follow_up_days, args.replicates, args.seed
                 )
             with runtime.unit_of_work() as uow:
-                out = analysis.latest_evaluation(uow, args.run_id)
+                out = evaluation.latest_evaluation(uow, args.run_id)
             if args.png:
-                args.png.write_bytes(analysis.decile_chart(out))
+                args.png.write_bytes(evaluation.decile_chart(out))
             out.pop("deciles", None)
         elif args.cmd == "reproduce":
             with runtime.unit_of_work() as uow:
                 out = reproduce(uow, settings, args.run_id)
         else:
-            out = {"created": run_due(runtime, settings, datetime.now(UTC))}
+            with runtime.unit_of_work() as uow:
+                out = {"created": run_due(uow, settings, datetime.now(UTC))}
     except DomainError as exc:
         print(
             json.dumps({"error": exc.code, "detail": exc.detail, **exc.extra}, default=str), file=sys.stderr

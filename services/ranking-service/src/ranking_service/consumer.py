@@ -1,15 +1,10 @@
-"""``python -m ranking_service.consumer``: consume case-service events and relay our outbox, until SIGTERM."""
+"""``python -m ranking_service.consumer``: the event consumer, relay and background work, until SIGTERM."""
 
-from __future__ import annotations
-
-from hhpu_shared.runtime import run_until_signalled
-
-from ranking_service.app import build_runtime
-from ranking_service.settings import RankingSettings
+from ranking_service.app import SERVICE
 
 
 def main() -> None:
-    run_until_signalled(build_runtime(RankingSettings(), run_consumer=True))
+    SERVICE.main(["consumer"])
 
 
 if __name__ == "__main__":

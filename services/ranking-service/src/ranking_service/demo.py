@@ -13,8 +13,8 @@ from typing import Any
 from hhpu_shared.auth import Principal
 from hhpu_shared.runtime import ServiceRuntime
 
-from ranking_service.importer import import_file
-from ranking_service.service.analysis import evaluate_run
+from ranking_service.service.evaluation import evaluate_run
+from ranking_service.service.imports import import_file
 from ranking_service.service.runs import RunRequest, execute_run
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import generate, write_force
@@ -49,12 +49,12 @@ def seed_demo(
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as d:
         people_path, offences_path = write_force(force, d)
-        out["people_import"] = import_file(
-            people_path, "people", runtime=runtime, settings=settings, principal=principal
-        ).as_dict()
-        out["offences_import"] = import_file(
-            offences_path, "offences", runtime=runtime, settings=settings, principal=principal, today=today
-        ).as_dict()
+        with runtime.unit_of_work(principal) as uow:
+            out["people_import"] = import_file(uow, settings, people_path, "people").as_dict()
+        with runtime.unit_of_work(principal) as uow:
+            out["offences_import"] = import_file(
+                uow, settings, offences_path, "offences", today=today
+            ).as_dict()
     if not with_runs:
         return out
     with runtime.unit_of_work(principal) as uow:

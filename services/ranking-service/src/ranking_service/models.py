@@ -1,11 +1,20 @@
-"""Tables of the ranking-service (prefix ``rank_``)."""
+"""Tables of the ranking-service (prefix ``rank_``), on its own registry and MetaData (migrated by
+``migrations/``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from hhpu_shared.migrations import service_registry
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+REGISTRY = service_registry("ranking")
+
+
+class Table(SQLModel, registry=REGISTRY):
+    """Base of every ranking-service table."""
+
 
 _BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -14,7 +23,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class RankImport(SQLModel, table=True):
+class RankImport(Table, table=True):
     """Import ledger: one row per imported file, keyed by its SHA-256 (re-import changes nothing)."""
 
     __tablename__ = "rank_import"
@@ -36,7 +45,7 @@ class RankImport(SQLModel, table=True):
     created_by: str = Field(max_length=128)
 
 
-class RankImportRejection(SQLModel, table=True):
+class RankImportRejection(Table, table=True):
     __tablename__ = "rank_import_rejection"
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
@@ -45,7 +54,7 @@ class RankImportRejection(SQLModel, table=True):
     reasons: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of {field, code, message}
 
 
-class RankOffence(SQLModel, table=True):
+class RankOffence(Table, table=True):
     __tablename__ = "rank_offence"
     __table_args__ = (Index("ix_rank_offence_import_row", "import_seq", "row_no"),)
 
@@ -62,7 +71,7 @@ class RankOffence(SQLModel, table=True):
     victim_ref: str | None = Field(default=None, max_length=64)
 
 
-class RankPerson(SQLModel, table=True):
+class RankPerson(Table, table=True):
     """Demographics and names from the records system (for candidate events and fairness)."""
 
     __tablename__ = "rank_person"
@@ -79,7 +88,7 @@ class RankPerson(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=_now)
 
 
-class RankRun(SQLModel, table=True):
+class RankRun(Table, table=True):
     __tablename__ = "rank_run"
 
     id: str = Field(primary_key=True, max_length=40)
@@ -110,7 +119,7 @@ class RankRun(SQLModel, table=True):
     created_by: str = Field(max_length=128)
 
 
-class RankRunEntry(SQLModel, table=True):
+class RankRunEntry(Table, table=True):
     __tablename__ = "rank_run_entry"
     __table_args__ = (
         UniqueConstraint("run_id", "rank", name="uq_rank_entry_rank"),
@@ -131,7 +140,7 @@ class RankRunEntry(SQLModel, table=True):
     candidate_event_id: str | None = Field(default=None, max_length=36)
 
 
-class RankEvaluation(SQLModel, table=True):
+class RankEvaluation(Table, table=True):
     __tablename__ = "rank_evaluation"
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
@@ -142,7 +151,7 @@ class RankEvaluation(SQLModel, table=True):
     created_by: str = Field(max_length=128)
 
 
-class RankPersonStatus(SQLModel, table=True):
+class RankPersonStatus(Table, table=True):
     """What the case-service told us: managed (a case is open) or under assessment."""
 
     __tablename__ = "rank_person_status"

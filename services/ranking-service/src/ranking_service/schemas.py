@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ranking_service.models import RankImport, RankRun
+
+if TYPE_CHECKING:
+    from ranking_service.service.runs import DryRun
 
 
 class RunCreate(BaseModel):
@@ -72,13 +75,6 @@ class RunPublic(BaseModel):
         return cls.model_validate(d)
 
 
-class RunPage(BaseModel):
-    items: list[RunPublic]
-    total: int
-    limit: int
-    offset: int
-
-
 class EntryPublic(BaseModel):
     rank: int
     person_ref: str
@@ -87,14 +83,6 @@ class EntryPublic(BaseModel):
     offence_count: int
     in_top: bool
     provisional: bool
-
-
-class EntryPage(BaseModel):
-    run_id: str
-    items: list[EntryPublic]
-    total: int
-    limit: int
-    offset: int
 
 
 class DryRunPublic(BaseModel):
@@ -108,6 +96,33 @@ class DryRunPublic(BaseModel):
     data_quality: dict[str, Any]
     comparison: dict[str, Any]
     top: list[EntryPublic]
+
+    @classmethod
+    def of(cls, dry: DryRun) -> DryRunPublic:
+        c = dry.computation
+        top = [
+            EntryPublic(
+                rank=i + 1,
+                person_ref=p,
+                score=float(c.scores[i]),
+                harm_total=float(c.harm[i]),
+                offence_count=int(c.counts[i]),
+                in_top=True,
+                provisional=bool(c.entry_provisional[i]),
+            )
+            for i, p in enumerate(c.people[: c.top_size])
+        ]
+        return cls(
+            model=dry.model_ref,
+            as_of=c.as_of,
+            fingerprint=c.fingerprint,
+            people_scored=len(c.people),
+            top_bracket_size=c.top_size,
+            provisional_reasons=c.provisional_reasons,
+            data_quality=c.data_quality,
+            comparison=dry.comparison,
+            top=top,
+        )
 
 
 class EvaluationCreate(BaseModel):
@@ -137,13 +152,6 @@ class ImportPublic(BaseModel):
         return cls.model_validate(i.model_dump())
 
 
-class ImportPage(BaseModel):
-    items: list[ImportPublic]
-    total: int
-    limit: int
-    offset: int
-
-
 class ImportReportPublic(BaseModel):
     import_id: str
     kind: str
@@ -164,9 +172,38 @@ class RejectionPublic(BaseModel):
     errors: list[dict[str, str]]
 
 
-class RejectionPage(BaseModel):
-    import_id: str
-    items: list[RejectionPublic]
-    total: int
-    limit: int
-    offset: int
+class HistoryEvaluation(BaseModel):
+    follow_up_days: int
+    follow_up_complete: bool
+    spearman_harm: dict[str, Any]
+    spearman_count: dict[str, Any]
+    auc_high_harm: float
+    top_share_of_later_harm: float
+
+
+class HistoryPoint(BaseModel):
+    """One run in the ranking history: stability against the previous run, latest back-test."""
+
+    run_id: str
+    as_of: date
+    model: str
+    people_scored: int
+    top_bracket_size: int
+    provisional: bool
+    previous_run_id: str | None
+    top_jaccard_vs_previous: float | None
+    kendall_tau_vs_previous: float | None
+    top_churn_vs_previous: float | None
+    evaluation: HistoryEvaluation | None
+
+
+class TrajectoryPoint(BaseModel):
+    """A person's place in one run (rank and score None: not scored by that run)."""
+
+    run_id: str
+    as_of: date
+    model: str
+    people_scored: int
+    rank: int | None
+    score: float | None
+    in_top: bool

@@ -9,10 +9,11 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
-class RankingSettings(ServiceSettings):
+class RankingSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
     model_config = SettingsConfigDict(env_prefix="RANKING_", extra="ignore")
 
     service_name: str = "ranking-service"
+    port: int = 8002
     offence_store: Literal["table", "parquet"] = Field(
         default="table", description="rank_offence table, or one parquet file per import under data_dir"
     )
@@ -22,13 +23,11 @@ class RankingSettings(ServiceSettings):
     weights_dir: str = Field(default="", description="extra weight editions (*.json) besides the packaged")
     top_n: int | None = 50
     top_share: float | None = None
-    schedule_enabled: bool = False
-    schedule_interval_days: int = 14
-    schedule_check_s: float = 300.0
+    schedule_enabled: bool = Field(default=False, description="run the fortnightly schedule worker")
+    schedule_interval_days: int = Field(default=14, ge=1, description="length of a schedule period")
+    schedule_check_s: float = Field(default=300.0, ge=0, description="how often the worker checks (0: off)")
     stale_after_days: int = Field(default=21, description="run is provisional if newest record is older")
     max_unmapped_share: float = Field(default=0.02, description="provisional above this unmapped share")
     big_mover_places: int = 10
     decline_quiet_days: int = Field(default=84, description="no new candidate event after a decline")
     breakdown_top: int = Field(default=3, description="offences kept per person in the breakdown")
-    host: str = "127.0.0.1"
-    port: int = 8002

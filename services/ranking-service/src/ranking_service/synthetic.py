@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ranking_service.domain.validation import OUTCOMES
+
 EPOCH = date(1970, 1, 1)
-OUTCOMES = ("charged", "convicted", "cautioned", "no_further_action", "under_investigation")
 OUTCOME_P = (0.22, 0.2, 0.1, 0.33, 0.15)
 LOW = {
     "046/00": 0.19, "149/00": 0.12, "105/01": 0.15, "008/06": 0.1, "195/94": 0.06, "125/12": 0.05,

@@ -11,19 +11,14 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
+from hhpu_shared.events.contracts.common import HarmDomain
 
-# One bit per high-harm domain (the Surrey scope, plus the platform's extra domains).
-DOMAIN_BITS: dict[str, int] = {
-    "serious_sexual_offending": 1,
-    "domestic_abuse": 2,
-    "hate_crime": 4,
-    "child_abuse": 8,
-    "serious_violence": 16,
-    "stalking": 32,
-    "exploitation": 64,
-}
+# One bit per high-harm domain of the platform (the contracts' list; at most 8 for uint8 masks).
+DOMAIN_BITS: dict[str, int] = {d: 1 << i for i, d in enumerate(get_args(HarmDomain))}
+assert len(DOMAIN_BITS) <= 8, "domain masks are uint8"
 SURREY_DOMAINS = (
     "serious_sexual_offending",
     "domestic_abuse",

@@ -16,12 +16,12 @@ from ranking_service import __version__
 from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams
 from ranking_service.domain.fairness import age_bands, fairness_view
+from ranking_service.domain.inputs import fingerprint, prepare
 from ranking_service.domain.scoring import rank_order, score, top_bracket_size, top_contributions
 from ranking_service.domain.weights import WeightEdition
-from ranking_service.inputs import fingerprint, prepare
 from ranking_service.models import RankImport
+from ranking_service.service.offence_store import load_offences
 from ranking_service.settings import RankingSettings
-from ranking_service.store import load_offences
 
 EPOCH = date(1970, 1, 1)
 

@@ -141,9 +141,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         previous_run_id=prev.id if prev else None,
         created_by=uow.principal.subject,
     )
-    s.add(run)
-    s.flush()
-    repo.insert_entries(s, comp.entry_rows(run.id))
+    repo.add_run(s, run, comp.entry_rows(run.id))
     uow.audit(
         AuditOperation.COMBINE,
         subject_type="ranking_run",
@@ -233,12 +231,22 @@ def _details(p: RankPerson | None) -> PersonDetails | None:
     )
 
 
+def get_run(uow: UnitOfWork, run_id: str) -> RankRun:
+    run = repo.get_run(uow.session, run_id)
+    if run is None:
+        raise NotFound(f"no ranking run {run_id}")
+    return run
+
+
+def list_runs(uow: UnitOfWork, kind: str | None, limit: int, offset: int) -> tuple[list[RankRun], int]:
+    """Stored runs, newest first."""
+    return repo.list_runs(uow.session, kind, limit, offset)
+
+
 def reproduce(uow: UnitOfWork, settings: RankingSettings, run_id: str) -> dict[str, Any]:
     """Recompute a stored run from its stored inputs and parameters; compare with what was stored."""
     s = uow.session
-    run = repo.get_run(s, run_id)
-    if run is None:
-        raise NotFound(f"no ranking run {run_id}")
+    run = get_run(uow, run_id)
     params = ModelParams.model_validate_json(run.params)
     edition = _edition(settings, run.weight_edition)
     ids = json.loads(run.import_ids)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
 from sqlmodel import Session
 
-from ranking_service.bulk import copy_query, insert_rows, is_postgres
-from ranking_service.models import RankImport, RankOffence
+from ranking_service import repository as repo
+from ranking_service.domain.validation import OFFENCE_SCHEMA
+from ranking_service.models import RankImport
 from ranking_service.settings import RankingSettings
-from ranking_service.validation import OFFENCE_SCHEMA
 
 COLUMNS = [f.name for f in OFFENCE_SCHEMA]
 
@@ -54,7 +52,7 @@ class OffenceWriter:
         table = pa.Table.from_batches([batch])
         table = table.append_column("import_seq", pa.array(np.full(len(rows), self.imp.seq, dtype=np.int64)))
         table = table.append_column("row_no", pa.array(rows.astype(np.int64)))
-        insert_rows(self.session, RankOffence.__table__, table)  # type: ignore[attr-defined]
+        repo.insert_offences(self.session, table)
 
     def finish(self) -> str | None:
         """Close the file (kept under a temporary name until `publish`)."""
@@ -85,31 +83,7 @@ def load_offences(session: Session, imports: list[RankImport]) -> pa.Table:
                 raise FileNotFoundError(f"offence store file of import {imp.id} is missing")
             tables.append(pq.read_table(imp.path, columns=COLUMNS).cast(OFFENCE_SCHEMA))
         elif imp.seq == (table_seqs[0] if table_seqs else None):
-            tables.append(_load_table_rows(session, [s for s in table_seqs if s is not None]))
+            tables.append(repo.offence_rows(session, [s for s in table_seqs if s is not None]))
     if not tables:
         return OFFENCE_SCHEMA.empty_table()
     return pa.concat_tables(tables).combine_chunks()
-
-
-def _load_table_rows(session: Session, seqs: list[int]) -> pa.Table:
-    if not seqs:
-        return OFFENCE_SCHEMA.empty_table()
-    if is_postgres(session):
-        query = (
-            f"SELECT {', '.join(COLUMNS)} FROM rank_offence "
-            f"WHERE import_seq IN ({', '.join(str(int(x)) for x in seqs)}) ORDER BY import_seq, row_no"
-        )
-        return copy_query(session, query, OFFENCE_SCHEMA)
-    t = RankOffence.__table__  # type: ignore[attr-defined]
-    sql = (
-        select(*[t.c[c] for c in COLUMNS])
-        .where(t.c.import_seq.in_(seqs))
-        .order_by(t.c.import_seq, t.c.row_no)
-    )
-    result = session.connection().execute(sql.execution_options(stream_results=True, yield_per=200_000))
-    batches = []
-    for part in result.partitions(200_000):
-        cols: list[list[Any]] = [list(c) for c in zip(*part, strict=True)] if part else [[] for _ in COLUMNS]
-        arrays = [pa.array(c, type=f.type) for c, f in zip(cols, OFFENCE_SCHEMA, strict=True)]
-        batches.append(pa.RecordBatch.from_arrays(arrays, schema=OFFENCE_SCHEMA))
-    return pa.Table.from_batches(batches, schema=OFFENCE_SCHEMA)

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 
 from ranking_service.domain.catalog import ModelParams
 from ranking_service.domain.scoring import OffenceArrays
+from ranking_service.domain.validation import OFFENCE_SCHEMA
 from ranking_service.domain.weights import DOMAIN_BITS, WeightEdition
-from ranking_service.validation import OFFENCE_SCHEMA
 
 
 @dataclass
