@@ -1,4 +1,5 @@
-"""Fixtures of the referral-api tests: an app on SQLite, agencies with partner identities, bodies."""
+"""Fixtures of the referral-api tests: a migrated app on SQLite, agencies with partner identities,
+bodies, the webhook consumer driven by hand, and a real webhook receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -16,17 +17,20 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
+from hhpu_shared.messaging.consumer import ConsumerRunner
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.plugin import identity_headers, unique
 from referral_api.app import create_app
-from referral_api.runtime import ReferralRuntime
+from referral_api.migrations import MIGRATIONS
 from referral_api.schemas import REFERRAL_EXAMPLE
 from referral_api.settings import ReferralSettings
 from sqlmodel import Session, select
 
 ADMIN = identity_headers("administrator", subject="user:admin")
-STAFF = identity_headers("offender_manager", subject="user:om1")
+STAFF = {**identity_headers("offender_manager", subject="user:om1"), "X-Justification": "test: review"}
 SYSTEM = identity_headers("system", subject="system:gateway", kind="system")
 
 
@@ -42,7 +46,8 @@ class Agency:
 class Env:
     app: FastAPI
     client: TestClient
-    runtime: ReferralRuntime
+    runtime: ServiceRuntime
+    _webhook_consumer: ConsumerRunner | None = None
 
     def agency(self, name: str | None = None, webhook_url: str | None = None) -> Agency:
         body: dict[str, Any] = {
@@ -87,24 +92,36 @@ class Env:
         assert consumer is not None
         return consumer.run_once(0.1)
 
+    def webhooks(self) -> int:
+        """Publish the outbox and let the webhook consumer group handle what it finds."""
+        self.runtime.build_relay().drain()
+        if self._webhook_consumer is None:
+            self._webhook_consumer = self.runtime.build_extra_consumer("webhooks")
+        return self._webhook_consumer.run_once(0.1)
+
     def status(self, referral_id: str) -> str:
         r = self.client.get(f"/api/v1/referrals/{referral_id}", headers=STAFF)
         assert r.status_code == 200, r.text
         return str(r.json()["status"])
 
 
+def settings_for(url: str, **overrides: Any) -> ReferralSettings:
+    """Settings of a test app on a database migrated to head (fast webhook retries)."""
+    values: dict[str, Any] = {"webhook_backoff_s": 0.05, "webhook_timeout_s": 2.0, **overrides}
+    return ReferralSettings(database_url=migrated(MIGRATIONS, url), **values)
+
+
 @pytest.fixture
 def ref_settings(sqlite_url: str) -> ReferralSettings:
-    return ReferralSettings(database_url=sqlite_url, webhook_backoff_s=0.05, webhook_timeout_s=2.0)
+    return settings_for(sqlite_url)
 
 
 @contextmanager
 def _env(settings: ReferralSettings) -> Iterator[Env]:
-    app = create_app(settings, run_consumer=False, run_webhooks=False)
+    app = create_app(settings, run_consumer=False)
     runtime = app.state.runtime
     yield Env(app, TestClient(app), runtime)
     runtime.stop()
-    runtime.deliverer.client.close()
     runtime.engine.dispose()
 
 
@@ -118,7 +135,7 @@ def ref_env(ref_settings: ReferralSettings) -> Iterator[Env]:
 def shared_ref_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """One app for a whole module, for tests that only add rows of their own."""
     url = f"sqlite:///{tmp_path_factory.mktemp('referral')}/shared.db"
-    with _env(ReferralSettings(database_url=url)) as env:
+    with _env(settings_for(url)) as env:
         yield env
 
 

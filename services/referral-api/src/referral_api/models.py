@@ -1,4 +1,6 @@
-"""Tables of the referral-api; every name starts with ``ref_``."""
+"""Tables of the referral-api, on its own registry and MetaData (migrated by ``migrations/``).
+
+Every table name starts with ``ref_``."""
 
 from __future__ import annotations
 
@@ -6,8 +8,15 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from hhpu_shared.migrations import service_registry
 from sqlalchemy import JSON, Column, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+REGISTRY = service_registry("referral")
+
+
+class Table(SQLModel, registry=REGISTRY):
+    """Base of every referral-api table."""
 
 
 def now_utc() -> datetime:
@@ -19,7 +28,7 @@ def new_uuid() -> str:
 
 
 # A partner agency: who may refer, and where its webhooks go.
-class Agency(SQLModel, table=True):
+class Agency(Table, table=True):
     __tablename__ = "ref_agency"
 
     id: str = Field(default_factory=new_uuid, primary_key=True, max_length=36)
@@ -36,7 +45,7 @@ class Agency(SQLModel, table=True):
 
 
 # An API key of an agency: only the SHA-256 of its secret part is stored.
-class ApiKey(SQLModel, table=True):
+class ApiKey(Table, table=True):
     __tablename__ = "ref_api_key"
 
     id: str = Field(primary_key=True, max_length=32)
@@ -52,7 +61,7 @@ class ApiKey(SQLModel, table=True):
 
 
 # A referral: the subject, the concern and where it stands.
-class Referral(SQLModel, table=True):
+class Referral(Table, table=True):
     __tablename__ = "ref_referral"
     __table_args__ = (UniqueConstraint("agency_id", "partner_reference", name="uq_ref_referral_partner_ref"),)
 
@@ -82,7 +91,7 @@ class Referral(SQLModel, table=True):
 
 
 # Every status a referral has had, with who moved it and why.
-class StatusHistory(SQLModel, table=True):
+class StatusHistory(Table, table=True):
     __tablename__ = "ref_status_history"
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
@@ -96,7 +105,7 @@ class StatusHistory(SQLModel, table=True):
 
 
 # The stored response of a POST made with an Idempotency-Key (replayed on a retry).
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(Table, table=True):
     __tablename__ = "ref_idempotency"
     __table_args__ = (UniqueConstraint("agency_id", "key", name="uq_ref_idempotency_key"),)
 
@@ -111,7 +120,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 # Someone the unit already knows: a subject of an earlier referral or a ranking candidate.
-class KnownPerson(SQLModel, table=True):
+class KnownPerson(Table, table=True):
     __tablename__ = "ref_known_person"
     __table_args__ = (UniqueConstraint("source", "source_id", name="uq_ref_known_person_source"),)
 
@@ -132,7 +141,7 @@ class KnownPerson(SQLModel, table=True):
 
 
 # A probable or possible match waiting for (or given) a reviewer's decision.
-class MatchReview(SQLModel, table=True):
+class MatchReview(Table, table=True):
     __tablename__ = "ref_match_review"
 
     id: str = Field(default_factory=new_uuid, primary_key=True, max_length=36)
@@ -148,32 +157,20 @@ class MatchReview(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now_utc)
 
 
-# A webhook notification to an agency, retried with backoff until delivered or given up.
-class WebhookDelivery(SQLModel, table=True):
-    __tablename__ = "ref_webhook_delivery"
-
-    id: str = Field(default_factory=new_uuid, primary_key=True, max_length=36)
-    agency_id: str = Field(foreign_key="ref_agency.id", index=True, max_length=36)
-    referral_id: str = Field(max_length=36, index=True)
-    event_type: str = Field(max_length=64)
-    url: str = Field(max_length=500)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="pending", index=True, max_length=16)  # pending | delivered | failed
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=now_utc, index=True)
-    last_status_code: int | None = None
-    last_error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=now_utc)
-    delivered_at: datetime | None = None
-
-
-# One try of a webhook delivery.
-class WebhookAttempt(SQLModel, table=True):
+# One try at posting a status webhook to an agency: the delivery history partners and admins read.
+# A delivery is one status event (`event_id`, also the webhook's `id`); it may take several tries.
+class WebhookAttempt(Table, table=True):
     __tablename__ = "ref_webhook_attempt"
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    delivery_id: str = Field(foreign_key="ref_webhook_delivery.id", index=True, max_length=36)
+    event_id: str = Field(index=True, max_length=36)
+    agency_id: str = Field(foreign_key="ref_agency.id", index=True, max_length=36)
+    referral_id: str = Field(index=True, max_length=36)
+    to_status: str = Field(max_length=32)
+    url: str = Field(max_length=500)
+    attempt: int
     at: datetime = Field(default_factory=now_utc)
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
+    delivered: bool = False
     duration_ms: float = 0.0

@@ -1,4 +1,4 @@
-"""Every query of the referral-api."""
+"""Every query of the referral-api (plain functions taking the session; nothing else builds SQL)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from referral_api.models import (
     Referral,
     StatusHistory,
     WebhookAttempt,
-    WebhookDelivery,
 )
 
 
@@ -41,9 +40,17 @@ def get_key(session: Session, key_id: str) -> ApiKey | None:
     return session.get(ApiKey, key_id)
 
 
-def keys_of(session: Session, agency_id: str) -> list[ApiKey]:
-    stmt = select(ApiKey).where(ApiKey.agency_id == agency_id).order_by(col(ApiKey.created_at))
-    return list(session.exec(stmt).all())
+def keys_of(session: Session, agency_id: str, *, limit: int, offset: int) -> tuple[list[ApiKey], int]:
+    cond = ApiKey.agency_id == agency_id
+    total = session.exec(select(func.count()).select_from(ApiKey).where(cond)).one()
+    stmt = (
+        select(ApiKey)
+        .where(cond)
+        .order_by(col(ApiKey.created_at), col(ApiKey.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all()), int(total)
 
 
 # -- referrals -------------------------------------------------------------------------------------
@@ -103,10 +110,6 @@ def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
         .order_by(col(StatusHistory.at), col(StatusHistory.id))
     )
     return list(session.exec(stmt).all())
-
-
-def count_referrals(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Referral)).one())
 
 
 # -- idempotency -----------------------------------------------------------------------------------
@@ -182,31 +185,19 @@ def list_reviews(
     return list(session.exec(stmt).all()), int(total)
 
 
-# -- webhooks --------------------------------------------------------------------------------------
-def due_deliveries(session: Session, now: datetime, limit: int) -> list[WebhookDelivery]:
-    stmt = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
-        .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.created_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.exec(stmt).all())
-
-
-def deliveries_of(session: Session, referral_id: str) -> list[WebhookDelivery]:
-    stmt = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.referral_id == referral_id)
-        .order_by(col(WebhookDelivery.created_at))
-    )
-    return list(session.exec(stmt).all())
-
-
-def attempts_of(session: Session, delivery_id: str) -> list[WebhookAttempt]:
+# -- webhook delivery history ---------------------------------------------------------------------
+def webhook_attempts(
+    session: Session, *, agency_id: str, referral_id: str | None, limit: int, offset: int
+) -> tuple[list[WebhookAttempt], int]:
+    conds: list[Any] = [WebhookAttempt.agency_id == agency_id]
+    if referral_id is not None:
+        conds.append(WebhookAttempt.referral_id == referral_id)
+    total = session.exec(select(func.count()).select_from(WebhookAttempt).where(*conds)).one()
     stmt = (
         select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id == delivery_id)
-        .order_by(col(WebhookAttempt.id))
+        .where(*conds)
+        .order_by(col(WebhookAttempt.at).desc(), col(WebhookAttempt.id).desc())
+        .offset(offset)
+        .limit(limit)
     )
-    return list(session.exec(stmt).all())
+    return list(session.exec(stmt).all()), int(total)

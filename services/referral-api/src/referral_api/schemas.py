@@ -1,12 +1,13 @@
-"""API models for referrals, their status and the match review queue."""
+"""API models for referrals, their status and the match review queue (lists are ``Page[...]``)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from hhpu_shared.events.contracts.common import HarmDomain
+from hhpu_shared.events.contracts.common import HarmDomain, Urgency
+from hhpu_shared.events.contracts.referral import WithdrawalReason
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -16,18 +17,8 @@ OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200
 PNC_PATTERN = re.compile(r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
 StatutoryStatus = Literal["convicted", "on_licence", "unconvicted_suspect"]
 Route = Literal["mappa", "iom_panel", "partner_referral", "internal_police_unit"]
-Urgency = Literal["low", "normal", "high", "urgent"]
 LegalGateway = Literal[
     "cda1998_s115", "cda1998_s17a", "dpa2018_part3", "pcsc2022_s16", "common_law", "consent", "other"
-]
-WithdrawalReason = Literal[
-    "no_longer_required",
-    "mistaken_or_duplicate",
-    "subject_moved_away",
-    "subject_in_custody",
-    "subject_deceased",
-    "consent_or_gateway_withdrawn",
-    "other",
 ]
 
 
@@ -77,7 +68,7 @@ class Subject(Strict):
 class Concern(Strict):
     """Why the agency believes the person causes or will cause serious harm."""
 
-    domains: list[HarmDomain] = Field(min_length=1, max_length=7)
+    domains: list[HarmDomain] = Field(min_length=1, max_length=len(get_args(HarmDomain)))
     offence_types: list[Text100] = Field(default_factory=list, max_length=20)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     evidence_summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)] | None = None
@@ -191,13 +182,6 @@ class ReferralSummary(BaseModel):
     updated_at: datetime
 
 
-class ReferralPage(BaseModel):
-    items: list[ReferralSummary]
-    total: int
-    limit: int
-    offset: int
-
-
 class Outcome(BaseModel):
     decided: bool
     summary: str
@@ -254,13 +238,6 @@ class MatchReviewPublic(BaseModel):
     created_at: datetime
     subject: Subject
     candidate: KnownPersonPublic | None
-
-
-class MatchReviewPage(BaseModel):
-    items: list[MatchReviewPublic]
-    total: int
-    limit: int
-    offset: int
 
 
 class ReviewDecision(Strict):

@@ -1,26 +1,14 @@
-"""API models for partner agencies, their API keys and the gateway's key check."""
+"""API models for partner agencies, their API keys and webhooks, and the gateway's key check."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
+from hhpu_shared.events.contracts.referral import AgencyType
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-AgencyType = Literal[
-    "probation",
-    "childrens_services",
-    "adult_social_care",
-    "drug_and_alcohol_service",
-    "housing",
-    "health",
-    "education",
-    "anti_social_behaviour_team",
-    "neighbourhood_policing",
-    "police_unit",
-    "other",
-]
 Scope = Literal["referrals:write", "referrals:read"]
 ALL_SCOPES: tuple[Scope, ...] = ("referrals:write", "referrals:read")
 URL_PATTERN = r"^https?://[^\s]+$"
@@ -85,16 +73,26 @@ class AgencyCreated(AgencyPublic):
     webhook_secret: str | None = None
 
 
-class AgencyPage(BaseModel):
-    items: list[AgencyPublic]
-    total: int
-    limit: int
-    offset: int
-
-
 class WebhookSecretIssued(BaseModel):
     agency_id: str
     webhook_secret: str
+
+
+class WebhookAttemptPublic(BaseModel):
+    """One try at posting a status webhook (the delivery history of an agency)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    event_id: str = Field(description="the webhook's `id`: the same on every try and on a replay")
+    referral_id: str
+    to_status: str
+    url: str
+    attempt: int = Field(description="1 for the first post of a delivery try")
+    at: datetime
+    status_code: int | None = Field(description="the receiver's answer; none on a network error")
+    error: str | None
+    delivered: bool
+    duration_ms: float
 
 
 class ApiKeyCreate(BaseModel):

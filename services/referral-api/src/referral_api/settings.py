@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from hhpu_shared.events.contracts.common import HarmDomain
 from hhpu_shared.settings import ServiceSettings
 from pydantic import BaseModel, Field
-from pydantic_settings import (
-    SettingsConfigDict,
-)
+from pydantic_settings import SettingsConfigDict
 
-ALL_HIGH_HARM_DOMAINS: list[HarmDomain] = [
-    "domestic_abuse",
-    "serious_sexual_offending",
-    "serious_violence",
-    "child_abuse",
-    "hate_crime",
-    "exploitation",
-    "stalking",
-]
+ALL_HIGH_HARM_DOMAINS: tuple[HarmDomain, ...] = get_args(HarmDomain)
 
 
 class EligibilityRules(BaseModel):
@@ -36,15 +28,16 @@ class EligibilityRules(BaseModel):
     )
 
 
-class ReferralSettings(ServiceSettings):
+class ReferralSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
     model_config = SettingsConfigDict(env_prefix="REFERRAL_", extra="ignore", env_nested_delimiter="__")
 
     service_name: str = "referral-api"
+    port: int = 8001
     eligibility: EligibilityRules = Field(default_factory=EligibilityRules)
-    webhooks_enabled: bool = True
-    webhook_max_attempts: int = Field(default=8, ge=1)
-    webhook_backoff_s: float = Field(default=2.0, gt=0, description="first retry delay; doubles each time")
-    webhook_backoff_max_s: float = 900.0
-    webhook_timeout_s: float = 5.0
-    webhook_poll_s: float = 1.0
+    webhook_attempts: int = Field(
+        default=3, ge=1, le=10, description="posts per delivery try; the consumer then retries the try"
+    )
+    webhook_backoff_s: float = Field(default=1.0, gt=0, description="first wait between posts; doubles")
+    webhook_backoff_max_s: float = Field(default=30.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=30)
     match_review_limit: int = Field(default=5, ge=1, description="candidates queued per referral at most")

@@ -39,17 +39,6 @@ class Reason(StrEnum):
     DEFERRED = "deferred"
 
 
-# What a referrer may give as the reason for withdrawing (after HMPPS interventions' coded reasons).
-WITHDRAWAL_REASONS = (
-    "no_longer_required",
-    "mistaken_or_duplicate",
-    "subject_moved_away",
-    "subject_in_custody",
-    "subject_deceased",
-    "consent_or_gateway_withdrawn",
-    "other",
-)
-
 OUTCOME_TEXT: dict[Status, str] = {
     Status.SUBMITTED: "Received; screening pending.",
     Status.SCREENED: "Screened as eligible; awaiting a suitability assessment.",
@@ -60,18 +49,5 @@ OUTCOME_TEXT: dict[Status, str] = {
 }
 
 
-class IllegalTransition(Exception):
-    def __init__(self, current: str, target: str) -> None:
-        super().__init__(f"a referral cannot go from {current} to {target}")
-        self.current = current
-        self.target = target
-
-
 def can_transition(current: str, target: str) -> bool:
     return Status(target) in TRANSITIONS[Status(current)]
-
-
-def check_transition(current: str, target: str) -> None:
-    """Raise IllegalTransition unless `current -> target` is allowed."""
-    if not can_transition(current, target):
-        raise IllegalTransition(current, target)

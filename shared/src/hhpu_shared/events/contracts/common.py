@@ -16,6 +16,8 @@ HarmDomain = Literal[
     "exploitation",
     "stalking",
 ]
+# How soon the unit should look at a referral or an assessment.
+Urgency = Literal["low", "normal", "high", "urgent"]
 Decision = Literal["adopt", "decline", "defer"]
 Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
 

@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from hhpu_shared.events.base import EventData, register
 from hhpu_shared.events.contracts.common import HarmDomain, PersonDetails
+
+# What a referrer may give as the reason for withdrawing (after HMPPS interventions' coded reasons);
+# ``referral.withdrawn`` carries one of them.
+WithdrawalReason = Literal[
+    "no_longer_required",
+    "mistaken_or_duplicate",
+    "subject_moved_away",
+    "subject_in_custody",
+    "subject_deceased",
+    "consent_or_gateway_withdrawn",
+    "other",
+]
+# The kinds of partner agency (``agency.changed`` carries one).
+AgencyType = Literal[
+    "probation",
+    "childrens_services",
+    "adult_social_care",
+    "drug_and_alcohol_service",
+    "housing",
+    "health",
+    "education",
+    "anti_social_behaviour_team",
+    "neighbourhood_policing",
+    "police_unit",
+    "other",
+]
 
 
 @register("referral.submitted", aggregate="referral")
@@ -37,7 +64,7 @@ class ReferralScreened(EventData):
 class ReferralWithdrawn(EventData):
     referral_id: str
     agency_id: str
-    reason_code: str
+    reason_code: str  # a WithdrawalReason (a str, so a newer reason never dead-letters an older consumer)
 
 
 @register("referral.status_changed", aggregate="referral")
@@ -75,7 +102,7 @@ class AgencyChanged(EventData):
 
     agency_id: str
     name: str
-    agency_type: str
+    agency_type: str  # an AgencyType
     contact_name: str
     contact_email: str | None = None
     contact_phone: str | None = None

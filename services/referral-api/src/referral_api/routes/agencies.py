@@ -1,35 +1,27 @@
-"""HTTP routes for partner agencies and API keys (administrators), and the gateway's key check."""
+"""Partner agencies, their API keys and webhooks (administrators; reads also unit supervisors)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from hhpu_shared.auth import Principal, Role
-from hhpu_shared.http import UoWDep, require_roles
+from fastapi import APIRouter, Query
+from hhpu_shared.http import Page, PageDep, UoWDep
 
-from referral_api import repository as repo
-from referral_api import service_agencies as agencies
+from referral_api.routes.common import Admin, Reader, ReaderOrPartner
 from referral_api.schemas_admin import (
     AgencyCreate,
     AgencyCreated,
-    AgencyPage,
     AgencyPublic,
     AgencyUpdate,
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyPublic,
-    KeyVerifyRequest,
-    KeyVerifyResponse,
+    WebhookAttemptPublic,
     WebhookSecretIssued,
 )
+from referral_api.service import agencies, webhooks
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
-internal_router = APIRouter(tags=["internal"])
-
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR))]
-Reader = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR, Role.UNIT_SUPERVISOR))]
-System = Annotated[Principal, Depends(require_roles(Role.SYSTEM))]
 
 
 @router.post("", status_code=201, response_model=AgencyCreated)
@@ -38,24 +30,16 @@ def create_agency(body: AgencyCreate, uow: UoWDep, _: Admin) -> AgencyCreated:
     return agencies.create_agency(uow, body)
 
 
-@router.get("", response_model=AgencyPage)
-def list_agencies(
-    uow: UoWDep,
-    _: Reader,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> AgencyPage:
+@router.get("", response_model=Page[AgencyPublic])
+def list_agencies(uow: UoWDep, _: Reader, page: PageDep) -> Page[AgencyPublic]:
     """List partner agencies by name."""
-    rows, total = repo.list_agencies(uow.session, limit=limit, offset=offset)
-    return AgencyPage(
-        items=[agencies.agency_public(a) for a in rows], total=total, limit=limit, offset=offset
-    )
+    return agencies.list_agencies(uow, page)
 
 
 @router.get("/{agency_id}", response_model=AgencyPublic)
 def get_agency(agency_id: str, uow: UoWDep, _: Reader) -> AgencyPublic:
     """Read one agency."""
-    return agencies.agency_public(agencies.require_agency(uow, agency_id))
+    return agencies.get_agency(uow, agency_id)
 
 
 @router.patch("/{agency_id}", response_model=AgencyCreated)
@@ -78,10 +62,20 @@ def activate_agency(agency_id: str, uow: UoWDep, _: Admin) -> AgencyPublic:
 
 @router.post("/{agency_id}/webhook-secret", response_model=WebhookSecretIssued)
 def rotate_webhook_secret(agency_id: str, uow: UoWDep, _: Admin) -> WebhookSecretIssued:
-    """Issue a new webhook signing secret (shown once)."""
-    return WebhookSecretIssued(
-        agency_id=agency_id, webhook_secret=agencies.rotate_webhook_secret(uow, agency_id)
-    )
+    """Issue a new webhook signing secret (shown once); the next webhook is signed with it."""
+    return agencies.rotate_webhook_secret(uow, agency_id)
+
+
+@router.get("/{agency_id}/webhook-attempts", response_model=Page[WebhookAttemptPublic])
+def list_webhook_attempts(
+    agency_id: str,
+    uow: UoWDep,
+    _: ReaderOrPartner,
+    page: PageDep,
+    referral_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> Page[WebhookAttemptPublic]:
+    """The agency's webhook delivery history, newest first (a partner agency reads its own)."""
+    return webhooks.attempts(uow, agency_id, page, referral_id=referral_id)
 
 
 @router.post("/{agency_id}/keys", status_code=201, response_model=ApiKeyIssued)
@@ -90,10 +84,10 @@ def issue_key(agency_id: str, uow: UoWDep, _: Admin, body: ApiKeyCreate | None =
     return agencies.issue_key(uow, agency_id, body or ApiKeyCreate())
 
 
-@router.get("/{agency_id}/keys", response_model=list[ApiKeyPublic])
-def list_keys(agency_id: str, uow: UoWDep, _: Reader) -> list[ApiKeyPublic]:
+@router.get("/{agency_id}/keys", response_model=Page[ApiKeyPublic])
+def list_keys(agency_id: str, uow: UoWDep, _: Reader, page: PageDep) -> Page[ApiKeyPublic]:
     """An agency's keys, without secrets."""
-    return agencies.list_keys(uow, agency_id)
+    return agencies.list_keys(uow, agency_id, page)
 
 
 @router.post("/{agency_id}/keys/{key_id}/rotate", status_code=201, response_model=ApiKeyIssued)
@@ -106,9 +100,3 @@ def rotate_key(agency_id: str, key_id: str, uow: UoWDep, _: Admin) -> ApiKeyIssu
 def revoke_key(agency_id: str, key_id: str, uow: UoWDep, _: Admin) -> ApiKeyPublic:
     """Revoke a key at once."""
     return agencies.revoke_key(uow, agency_id, key_id)
-
-
-@internal_router.post("/keys/verify", response_model=KeyVerifyResponse)
-def verify_key(body: KeyVerifyRequest, uow: UoWDep, _: System) -> KeyVerifyResponse:
-    """Check a partner's API key for the gateway: its agency and scopes, or 401."""
-    return agencies.verify_key(uow, body.key)

@@ -8,6 +8,7 @@ import secrets
 
 from hhpu_shared.errors import Conflict, NotFound, Unauthorized, ValidationProblem, field_error
 from hhpu_shared.events.contracts.referral import AgencyChanged
+from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from referral_api import repository as repo
@@ -21,6 +22,7 @@ from referral_api.schemas_admin import (
     ApiKeyIssued,
     ApiKeyPublic,
     KeyVerifyResponse,
+    WebhookSecretIssued,
 )
 
 KEY_PREFIX = "hhpu"
@@ -42,6 +44,10 @@ def parse_key(key: str) -> tuple[str, str] | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         return None
     return parts[1], parts[2]
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def agency_public(a: Agency) -> AgencyPublic:
@@ -84,12 +90,21 @@ def require_agency(uow: UnitOfWork, agency_id: str) -> Agency:
     return agency
 
 
+def list_agencies(uow: UnitOfWork, page: PageParams) -> Page[AgencyPublic]:
+    rows, total = repo.list_agencies(uow.session, limit=page.limit, offset=page.offset)
+    return Page[AgencyPublic].of([agency_public(a) for a in rows], total, page)
+
+
+def get_agency(uow: UnitOfWork, agency_id: str) -> AgencyPublic:
+    return agency_public(require_agency(uow, agency_id))
+
+
 def create_agency(uow: UnitOfWork, body: AgencyCreate) -> AgencyCreated:
     if repo.agency_by_name(uow.session, body.name) is not None:
         raise Conflict("An agency with this name exists.", code="duplicate_agency")
     agency = Agency(**body.model_dump())
     if agency.webhook_url:
-        agency.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+        agency.webhook_secret = new_webhook_secret()
     uow.session.add(agency)
     uow.session.flush()
     _announce(uow, agency)
@@ -113,7 +128,7 @@ def update_agency(uow: UnitOfWork, agency_id: str, body: AgencyUpdate) -> Agency
         setattr(agency, field, value)
     new_secret = None
     if agency.webhook_url and not agency.webhook_secret:
-        new_secret = agency.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+        new_secret = agency.webhook_secret = new_webhook_secret()
     agency.updated_at = now_utc()
     uow.session.add(agency)
     _announce(uow, agency)
@@ -129,12 +144,13 @@ def set_active(uow: UnitOfWork, agency_id: str, active: bool) -> AgencyPublic:
     return agency_public(agency)
 
 
-def rotate_webhook_secret(uow: UnitOfWork, agency_id: str) -> str:
+def rotate_webhook_secret(uow: UnitOfWork, agency_id: str) -> WebhookSecretIssued:
+    """A new signing secret, shown once; the next webhook is signed with it."""
     agency = require_agency(uow, agency_id)
-    agency.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+    agency.webhook_secret = new_webhook_secret()
     agency.updated_at = now_utc()
     uow.session.add(agency)
-    return agency.webhook_secret
+    return WebhookSecretIssued(agency_id=agency.id, webhook_secret=agency.webhook_secret)
 
 
 def issue_key(uow: UnitOfWork, agency_id: str, body: ApiKeyCreate) -> ApiKeyIssued:
@@ -188,9 +204,10 @@ def rotate_key(uow: UnitOfWork, agency_id: str, key_id: str) -> ApiKeyIssued:
     return issued
 
 
-def list_keys(uow: UnitOfWork, agency_id: str) -> list[ApiKeyPublic]:
+def list_keys(uow: UnitOfWork, agency_id: str, page: PageParams) -> Page[ApiKeyPublic]:
     require_agency(uow, agency_id)
-    return [key_public(k) for k in repo.keys_of(uow.session, agency_id)]
+    rows, total = repo.keys_of(uow.session, agency_id, limit=page.limit, offset=page.offset)
+    return Page[ApiKeyPublic].of([key_public(k) for k in rows], total, page)
 
 
 def verify_key(uow: UnitOfWork, key: str) -> KeyVerifyResponse:

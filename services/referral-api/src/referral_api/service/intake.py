@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from referral_api import metrics
 from referral_api import repository as repo
-from referral_api import service_matching as matching
 from referral_api.domain.lifecycle import Reason, Status
 from referral_api.domain.matching import Grade, overall_grade
 from referral_api.domain.screening import ScreeningInput, screen
 from referral_api.models import IdempotencyRecord, Referral, new_uuid
 from referral_api.schemas import ReferralCreate
-from referral_api.service import add_history, change_status, subject_ref, to_public
+from referral_api.service import matching
+from referral_api.service.common import subject_ref, to_public
+from referral_api.service.lifecycle import add_history, change_status
 from referral_api.settings import ReferralSettings
 
 
@@ -182,7 +183,7 @@ def _screen_and_match(
     )
     referral.eligible = result.eligible
     referral.screening_reasons = list(result.reasons)
-    matches = matching.find_matches(uow.session, matching.record_of_referral(referral))
+    matches = matching.find_matches(uow, matching.record_of_referral(referral))
     grade = overall_grade(matches)
     referral.match_grade = grade.value
     metrics.REFERRALS_SCREENED.labels(str(result.eligible).lower(), grade.value).inc()
@@ -216,7 +217,7 @@ def _screen_and_match(
         subject=subject_ref(referral),
     )
     if result.eligible:
-        matching.queue_reviews(uow.session, referral, matches, settings.match_review_limit)
+        matching.queue_reviews(uow, referral, matches, settings.match_review_limit)
     else:
         note = "Not eligible: " + ", ".join(result.reasons)
         change_status(
@@ -227,4 +228,4 @@ def _screen_and_match(
             justification=system_reason,
             note=note,
         )
-    matching.remember_referral_subject(uow.session, referral, certain_ref)
+    matching.remember_referral_subject(uow, referral, certain_ref)

@@ -1,0 +1,131 @@
+"""Status changes of a referral (history, event and audit go with each) and the unit's decisions."""
+
+from __future__ import annotations
+
+import logging
+
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.errors import Conflict
+from hhpu_shared.events.contracts.referral import ReferralStatusChanged
+from hhpu_shared.uow import UnitOfWork
+
+from referral_api import metrics
+from referral_api import repository as repo
+from referral_api.domain.lifecycle import TERMINAL, Reason, Status, can_transition
+from referral_api.models import Referral, StatusHistory, now_utc
+from referral_api.service.common import subject_ref
+
+log = logging.getLogger("referral_api.service")
+
+
+def change_status(
+    uow: UnitOfWork,
+    referral: Referral,
+    target: Status,
+    *,
+    reason_code: str,
+    justification: str,
+    note: str | None = None,
+) -> None:
+    """Move a referral, or refuse with 409; history, event and audit go with the change.
+
+    The ``referral.status_changed`` event is also what the webhook consumer notifies the agency of.
+    """
+    current = referral.status
+    if not can_transition(current, target):
+        raise Conflict(
+            f"A referral cannot go from {current} to {target}.",
+            code="illegal_transition",
+            extra={"current_status": current, "requested_status": target.value},
+        )
+    referral.status = target.value
+    referral.status_reason = reason_code
+    if note is not None:
+        referral.outcome_note = note[:2000]
+    referral.updated_at = now_utc()
+    uow.session.add(referral)
+    metrics.STATUS_CHANGES.labels(target.value).inc()
+    add_history(uow, referral, current, target.value, reason_code, note)
+    uow.emit(
+        ReferralStatusChanged(
+            referral_id=referral.id,
+            agency_id=referral.agency_id,
+            from_status=current,
+            to_status=target.value,
+            reason_code=reason_code,
+        ),
+        aggregate_id=referral.id,
+        subject=subject_ref(referral),
+    )
+    uow.audit(
+        AuditOperation.ALTER,
+        subject_type="referral",
+        subject_id=referral.id,
+        justification=justification,
+        detail={"from": current, "to": target.value, "reason_code": reason_code},
+    )
+
+
+def add_history(
+    uow: UnitOfWork,
+    referral: Referral,
+    from_status: str | None,
+    to: str,
+    reason: str | None,
+    note: str | None,
+) -> None:
+    uow.session.add(
+        StatusHistory(
+            referral_id=referral.id,
+            from_status=from_status,
+            to_status=to,
+            reason_code=reason,
+            note=note[:2000] if note else None,
+            actor=uow.principal.subject,
+        )
+    )
+
+
+def add_note(uow: UnitOfWork, referral: Referral, reason_code: str, note: str | None) -> None:
+    """A history entry that does not change the status (e.g. a deferred decision)."""
+    add_history(uow, referral, referral.status, referral.status, reason_code, note)
+    referral.updated_at = now_utc()
+    uow.session.add(referral)
+
+
+# -- decisions from the case-service ---------------------------------------------------------------
+def apply_assessment_opened(uow: UnitOfWork, referral_id: str, assessment_id: str) -> bool:
+    referral = repo.get_referral(uow.session, referral_id, for_update=True)
+    if referral is None or referral.status != Status.SCREENED.value:
+        return False  # unknown, or already past this point: a replay has no second effect
+    change_status(
+        uow,
+        referral,
+        Status.UNDER_ASSESSMENT,
+        reason_code=Reason.ASSESSMENT_OPENED.value,
+        justification="suitability assessment opened by the unit",
+        note=f"assessment {assessment_id}",
+    )
+    return True
+
+
+def apply_decision(uow: UnitOfWork, referral_id: str, decision: str, reason: str | None) -> bool:
+    referral = repo.get_referral(uow.session, referral_id, for_update=True)
+    if referral is None:
+        return False
+    why = "assessment decision recorded by the unit"
+    if decision == "defer":
+        if referral.status in TERMINAL:
+            return False
+        add_note(uow, referral, Reason.DEFERRED.value, reason)
+        return True
+    target = Status.ACCEPTED if decision == "adopt" else Status.DECLINED
+    code = Reason.ADOPTED if decision == "adopt" else Reason.DECLINED_AT_ASSESSMENT
+    if not can_transition(referral.status, target):
+        if referral.status != target.value:
+            log.warning(
+                "decision ignored for a referral in a final state", extra={"referral_id": referral.id}
+            )
+        return False
+    change_status(uow, referral, target, reason_code=code.value, justification=why, note=reason)
+    return True

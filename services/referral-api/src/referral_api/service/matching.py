@@ -1,0 +1,149 @@
+"""Known people, matching a referral's subject against them, and queueing the uncertain matches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.events.contracts.ranking import CandidateIdentified
+from hhpu_shared.uow import UnitOfWork
+
+from referral_api import repository as repo
+from referral_api.domain.matching import (
+    Grade,
+    MatchResult,
+    PersonRecord,
+    blocking_keys,
+    normalise_pnc,
+    rank_candidates,
+)
+from referral_api.models import KnownPerson, MatchReview, Referral, now_utc
+
+REFERRAL_PERSON_PREFIX = "referral:"
+
+
+def subject_of(referral: Referral) -> dict[str, Any]:
+    return dict(referral.payload["subject"])
+
+
+def person_details(referral: Referral) -> PersonDetails:
+    s = subject_of(referral)
+    return PersonDetails(
+        given_name=s["given_name"],
+        family_name=s["family_name"],
+        middle_names=s.get("middle_names"),
+        aliases=tuple(s.get("aliases") or ()),
+        date_of_birth=s.get("date_of_birth"),
+        pnc_number=s.get("pnc_number"),
+        area=s.get("area"),
+    )
+
+
+def record_of_referral(referral: Referral) -> PersonRecord:
+    d = person_details(referral)
+    return PersonRecord(
+        given_name=d.given_name,
+        family_name=d.family_name,
+        middle_names=d.middle_names,
+        aliases=d.aliases,
+        date_of_birth=d.date_of_birth,
+        pnc_number=d.pnc_number,
+    )
+
+
+def record_of_known(p: KnownPerson) -> PersonRecord:
+    return PersonRecord(
+        given_name=p.given_name,
+        family_name=p.family_name,
+        middle_names=p.middle_names,
+        aliases=tuple(p.aliases),
+        date_of_birth=p.date_of_birth,
+        pnc_number=p.pnc_number,
+        records_id=p.records_id,
+        person_ref=p.person_ref,
+    )
+
+
+def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
+    """Fetch known people sharing a blocking key, then grade each one."""
+    rows = repo.candidate_people(
+        uow.session,
+        dob=subject.date_of_birth,
+        pnc=normalise_pnc(subject.pnc_number),
+        records_id=subject.records_id,
+        soundex_keys=sorted(blocking_keys(subject)),
+    )
+    return rank_candidates(subject, (record_of_known(r) for r in rows))
+
+
+def _fill_known(row: KnownPerson, details: PersonDetails) -> None:
+    row.given_name = details.given_name
+    row.family_name = details.family_name
+    row.middle_names = details.middle_names
+    row.aliases = list(details.aliases)
+    row.date_of_birth = details.date_of_birth
+    row.pnc_number = normalise_pnc(details.pnc_number)
+    row.records_id = details.records_id
+    row.area = details.area
+    rec = PersonRecord(details.given_name, details.family_name, aliases=details.aliases)
+    row.soundex_key = "," + ",".join(sorted(blocking_keys(rec))) + ","
+    row.updated_at = now_utc()
+
+
+def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> KnownPerson:
+    """Keep the subject as a known person, under the matched reference or one of its own."""
+    row = KnownPerson(
+        person_ref=person_ref or REFERRAL_PERSON_PREFIX + referral.id,
+        source="referral",
+        source_id=referral.id,
+        given_name="",
+        family_name="",
+    )
+    _fill_known(row, person_details(referral))
+    uow.session.add(row)
+    return row
+
+
+def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:
+    """Store (or refresh) a ranking candidate as a known person; idempotent per person_ref."""
+    if data.subject is None:
+        return None
+    row = repo.known_person_by_source(uow.session, "ranking", data.person_ref)
+    if row is None:
+        row = KnownPerson(
+            person_ref=data.person_ref,
+            source="ranking",
+            source_id=data.person_ref,
+            given_name="",
+            family_name="",
+        )
+    _fill_known(row, data.subject)
+    uow.session.add(row)
+    return row
+
+
+def queue_reviews(uow: UnitOfWork, referral: Referral, results: list[MatchResult], limit: int) -> int:
+    """Queue the probable and possible matches (at most `limit`) for a reviewer."""
+    n = 0
+    for r in results[:limit]:
+        if r.grade in (Grade.PROBABLE, Grade.POSSIBLE):
+            uow.session.add(
+                MatchReview(
+                    referral_id=referral.id,
+                    candidate_person_ref=r.person_ref,
+                    grade=r.grade.value,
+                    score=r.score,
+                    reasons=list(r.reasons),
+                )
+            )
+            n += 1
+    return n
+
+
+def cancel_pending_reviews(uow: UnitOfWork, referral_id: str, status: str = "cancelled") -> None:
+    """Close the reviews still pending (the referral was withdrawn, or another match confirmed)."""
+    for review in repo.reviews_of(uow.session, referral_id):
+        if review.status == "pending":
+            review.status = status
+            review.resolved_at = now_utc()
+            uow.session.add(review)

@@ -1,0 +1,200 @@
+"""Status webhooks to the referring agency, delivered from the outbox (docs/webhooks.md).
+
+Every status change emits ``referral.status_changed`` in the transaction of the change; the relay
+publishes it, and a consumer group of this service of its own (``referral-api-webhooks``) posts it
+to the agency's webhook URL, signed over the timestamp and the body. A delivery try posts at most
+``webhook_attempts`` times with backoff; a try that fails raises, so the consumer runner tries
+again and, after its last try, dead-letters the event to ``hhpu.referral.events.DLT``, from where
+it can be replayed (the other consumer groups hold it in their inbox and ignore it). Every post is
+recorded in ``ref_webhook_attempt``: the delivery history partners and administrators read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.background import backoff
+from hhpu_shared.errors import Forbidden
+from hhpu_shared.events.contracts.referral import ReferralStatusChanged
+from hhpu_shared.events.envelope import Envelope
+from hhpu_shared.http import Page, PageParams
+from hhpu_shared.uow import UnitOfWork
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from referral_api import metrics
+from referral_api import repository as repo
+from referral_api.domain.signing import signature_headers
+from referral_api.models import WebhookAttempt
+from referral_api.schemas_admin import WebhookAttemptPublic
+from referral_api.service.common import is_staff
+from referral_api.settings import ReferralSettings
+
+if TYPE_CHECKING:
+    from hhpu_shared.runtime import ServiceRuntime
+
+log = logging.getLogger("referral_api.webhooks")
+EVENT_STATUS_CHANGED = "referral.status_changed"
+USER_AGENT = "hhpu-referral-api/0.1"
+
+# The settings of each runtime by its engine (the handler is given a unit of work, not the runtime).
+_SETTINGS: weakref.WeakKeyDictionary[Engine, ReferralSettings] = weakref.WeakKeyDictionary()
+
+
+class WebhookNotDelivered(Exception):
+    """Every post of a delivery try failed: the consumer runner retries, then dead-letters."""
+
+
+def configure(runtime: ServiceRuntime) -> None:
+    """``ServiceSpec.prepare``: the webhook consumer of this runtime reads its settings."""
+    if isinstance(runtime.settings, ReferralSettings):
+        _SETTINGS[runtime.engine] = runtime.settings
+
+
+def _settings_of(uow: UnitOfWork) -> ReferralSettings:
+    engine = uow.session.get_bind()
+    settings = _SETTINGS.get(engine) if isinstance(engine, Engine) else None
+    if settings is None:
+        raise RuntimeError("webhooks not configured: build the runtime through referral_api.app.SERVICE")
+    return settings
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One status change to post: the same body (and `id`) on every try and on a replay."""
+
+    event_id: str
+    agency_id: str
+    referral_id: str
+    to_status: str
+    url: str
+    secret: str
+    body: bytes
+
+
+def delivery_for(uow: UnitOfWork, event: ReferralStatusChanged, envelope: Envelope) -> Delivery | None:
+    """What to post for a status change, or None when the agency has no webhook (no personal data)."""
+    agency = repo.get_agency(uow.session, event.agency_id)
+    referral = repo.get_referral(uow.session, event.referral_id)
+    if agency is None or referral is None or not agency.webhook_url or not agency.webhook_secret:
+        return None
+    body = {
+        "id": str(envelope.event_id),
+        "type": EVENT_STATUS_CHANGED,
+        "occurred_at": envelope.occurred_at.isoformat(),
+        "referral_id": referral.id,
+        "partner_reference": referral.partner_reference,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason_code": event.reason_code,
+    }
+    return Delivery(
+        event_id=str(envelope.event_id),
+        agency_id=agency.id,
+        referral_id=referral.id,
+        to_status=event.to_status,
+        url=agency.webhook_url,
+        secret=agency.webhook_secret,
+        body=json.dumps(body, separators=(",", ":"), sort_keys=True).encode(),
+    )
+
+
+def _post(client: httpx.Client, delivery: Delivery, attempt: int) -> WebhookAttempt:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signature_headers(delivery.secret, delivery.body, time.time()),
+    }
+    status_code: int | None = None
+    error: str | None = None
+    started = time.perf_counter()
+    try:
+        response = client.post(delivery.url, content=delivery.body, headers=headers)
+        status_code = response.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = type(exc).__name__
+    return WebhookAttempt(
+        event_id=delivery.event_id,
+        agency_id=delivery.agency_id,
+        referral_id=delivery.referral_id,
+        to_status=delivery.to_status,
+        url=delivery.url,
+        attempt=attempt,
+        status_code=status_code,
+        error=error,
+        delivered=error is None,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
+def _record(uow: UnitOfWork, row: WebhookAttempt) -> None:
+    """Keep the attempt even when the delivery try fails and its unit of work rolls back.
+
+    PostgreSQL: in a transaction of its own. SQLite has one writer, this unit of work, so the
+    attempt goes into it and is kept when the try ends in a delivery (a failed try is in the log,
+    the metrics and, at the end, the dead letter)."""
+    bind = uow.session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with Session(bind) as session:
+            session.add(row)
+            session.commit()
+    else:
+        uow.session.add(row)
+
+
+def deliver_status_change(uow: UnitOfWork, event: ReferralStatusChanged, envelope: Envelope) -> bool:
+    """Post the signed webhook; True when delivered, False when the agency has none.
+
+    Raises WebhookNotDelivered after `webhook_attempts` failed posts (backoff between them)."""
+    delivery = delivery_for(uow, event, envelope)
+    if delivery is None:
+        return False
+    settings = _settings_of(uow)
+    with httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False) as client:
+        for attempt in range(1, settings.webhook_attempts + 1):
+            row = _post(client, delivery, attempt)
+            _record(uow, row)
+            metrics.WEBHOOK_ATTEMPTS.labels("ok" if row.delivered else "failed").inc()
+            if row.delivered:
+                uow.audit(
+                    AuditOperation.DISCLOSE,
+                    subject_type="referral",
+                    subject_id=delivery.referral_id,
+                    justification="status feedback to the referring agency (webhook)",
+                    recipient=delivery.agency_id,
+                    detail={"event_id": delivery.event_id, "to_status": delivery.to_status},
+                )
+                return True
+            log.warning(
+                "webhook post failed",
+                extra={"event_id": delivery.event_id, "attempt": attempt, "error": row.error},
+            )
+            if attempt < settings.webhook_attempts:
+                time.sleep(
+                    backoff(attempt, base_s=settings.webhook_backoff_s, cap_s=settings.webhook_backoff_max_s)
+                )
+    raise WebhookNotDelivered(
+        f"webhook {delivery.event_id} not delivered after {settings.webhook_attempts} posts: {row.error}"
+    )
+
+
+def attempts(
+    uow: UnitOfWork, agency_id: str, page: PageParams, *, referral_id: str | None
+) -> Page[WebhookAttemptPublic]:
+    """An agency's delivery history, newest first: staff see any agency's, a partner its own."""
+    principal = uow.principal
+    if not is_staff(principal) and principal.agency_id != agency_id:
+        raise Forbidden("An agency sees its own webhook deliveries only.")
+    rows, total = repo.webhook_attempts(
+        uow.session, agency_id=agency_id, referral_id=referral_id, limit=page.limit, offset=page.offset
+    )
+    return Page[WebhookAttemptPublic].of([WebhookAttemptPublic.model_validate(r) for r in rows], total, page)
