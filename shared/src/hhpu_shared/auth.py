@@ -11,12 +11,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
 IDENTITY_HEADER = "x-hhpu-identity"
 ISSUER = "hhpu-gateway"
 AUDIENCE = "hhpu-services"
+METHOD_CLAIM = "mth"  # the request method the assertion was minted for
+PATH_CLAIM = "pth"  # the request path (no query string) it was minted for
+MAX_ASSERTION_LIFETIME_S = 120  # the gateway mints them for seconds; anything longer is refused
 
 
 class Role(StrEnum):
@@ -58,7 +62,16 @@ class IdentityError(Exception):
     pass
 
 
-def mint_identity(principal: Principal, secret: str, ttl_s: int = 60) -> str:
+def mint_identity(
+    principal: Principal,
+    secret: str,
+    ttl_s: int = 60,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> str:
+    """An identity assertion for one request (`method`, `path`), as the gateway mints it."""
     now = int(time.time())
     claims: dict[str, object] = {
         "iss": ISSUER,
@@ -68,7 +81,12 @@ def mint_identity(principal: Principal, secret: str, ttl_s: int = 60) -> str:
         "roles": sorted(principal.roles),
         "iat": now,
         "exp": now + ttl_s,
+        **(extra or {}),
     }
+    if method is not None:
+        claims[METHOD_CLAIM] = method.upper()
+    if path is not None:
+        claims[PATH_CLAIM] = path
     if principal.agency_id:
         claims["agency"] = principal.agency_id
     if principal.name:
@@ -76,9 +94,10 @@ def mint_identity(principal: Principal, secret: str, ttl_s: int = 60) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_identity(token: str, secret: str) -> Principal:
+def decode_identity(token: str, secret: str) -> dict[str, Any]:
+    """The assertion's claims once its signature, issuer, audience and expiry check out."""
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
@@ -88,6 +107,27 @@ def verify_identity(token: str, secret: str) -> Principal:
         )
     except jwt.PyJWTError as exc:
         raise IdentityError(str(exc)) from exc
+    return claims
+
+
+def verify_identity(
+    token: str,
+    secret: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    max_lifetime_s: int = MAX_ASSERTION_LIFETIME_S,
+) -> Principal:
+    """Check an assertion; with `method` and `path`, it must have been minted for exactly that
+    request (so one captured assertion cannot be replayed on another operation), and it may live
+    no longer than `max_lifetime_s`."""
+    claims = decode_identity(token, secret)
+    if int(claims["exp"]) - int(claims["iat"]) > max_lifetime_s:
+        raise IdentityError("assertion lifetime exceeds the maximum")
+    if method is not None and claims.get(METHOD_CLAIM) != method.upper():
+        raise IdentityError("assertion not minted for this method")
+    if path is not None and claims.get(PATH_CLAIM) != path:
+        raise IdentityError("assertion not minted for this path")
     return Principal(
         subject=str(claims["sub"]),
         kind=str(claims.get("kind", "staff")),

@@ -88,7 +88,9 @@ def get_principal(request: Request) -> Principal:
         raise Unauthorized("No verified identity: call through the gateway with credentials.")
     runtime = get_runtime(request)
     try:
-        return verify_identity(token, runtime.settings.internal_secret)
+        return verify_identity(
+            token, runtime.settings.internal_secret, method=request.method, path=request.scope["path"]
+        )
     except IdentityError as exc:
         raise Unauthorized("The identity assertion is invalid or expired.") from exc
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from hhpu_shared.auth import IDENTITY_HEADER, Principal, mint_identity
+from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, decode_identity, mint_identity
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
 
 # Settings fail closed (production) unless told otherwise; the suite runs in test mode.
@@ -81,6 +84,47 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+TEST_CLAIM = "tst"  # marks a test suite's long-lived stand-in assertion (never accepted by a service)
+
+
+def rebind_test_identity(request: httpx.Request) -> None:
+    """What the gateway does for every request, done for a test client: turn the suite's stand-in
+    assertion (long-lived, made at import by `identity_headers`) into a short one bound to this
+    request's method and path. Anything else (forged, expired, another secret) is left as it is."""
+    token = request.headers.get(IDENTITY_HEADER)
+    if not token:
+        return
+    try:
+        claims = decode_identity(token, DEV_INTERNAL_SECRET)
+    except IdentityError:
+        return
+    if not claims.get(TEST_CLAIM):
+        return
+    principal = Principal(
+        subject=str(claims["sub"]),
+        kind=str(claims["kind"]),
+        roles=frozenset(claims.get("roles", [])),
+        agency_id=claims.get("agency"),
+        name=claims.get("name"),
+    )
+    request.headers[IDENTITY_HEADER] = mint_identity(
+        principal, DEV_INTERNAL_SECRET, ttl_s=30, method=request.method, path=request.url.path
+    )
+
+
+_plain_init = TestClient.__init__
+
+
+def _test_client_init(self: TestClient, *args: Any, **kwargs: Any) -> None:
+    _plain_init(self, *args, **kwargs)
+    hooks = self.event_hooks
+    hooks["request"] = [rebind_test_identity, *hooks.get("request", [])]
+    self.event_hooks = hooks
+
+
+TestClient.__init__ = _test_client_init  # type: ignore[method-assign]
+
+
 def identity_headers(
     *roles: str,
     subject: str = "user:test",
@@ -90,10 +134,11 @@ def identity_headers(
     name: str | None = None,
     ttl_s: int = 6 * 3600,
 ) -> dict[str, str]:
-    """Headers a service accepts as if the gateway had authenticated the caller.
+    """Headers a service accepts, through a test client, as if the gateway had authenticated the caller.
 
-    Long-lived (unlike the gateway's 60-second assertions), since test modules build them at import
-    and the whole suite runs for minutes."""
+    Long-lived, since test modules build them at import and the suite runs for minutes; a service
+    refuses them as they are (too long-lived, bound to no request): the TestClient hook above turns
+    them into a short assertion bound to each request, as the gateway would."""
     principal = Principal(
         subject=subject,
         kind=kind or ("agency" if agency_id and "partner_agency" in roles else "staff"),
@@ -101,4 +146,4 @@ def identity_headers(
         agency_id=agency_id,
         name=name,
     )
-    return {IDENTITY_HEADER: mint_identity(principal, secret, ttl_s=ttl_s)}
+    return {IDENTITY_HEADER: mint_identity(principal, secret, ttl_s=ttl_s, extra={TEST_CLAIM: True})}
