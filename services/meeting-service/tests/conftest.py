@@ -1,4 +1,4 @@
-"""Fixtures of the meeting-service tests: an app on SQLite with the in-process bus."""
+"""Fixtures of the meeting-service tests: an app on a migrated database with the in-process bus."""
 
 from __future__ import annotations
 
@@ -16,10 +16,17 @@ from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.plugin import identity_headers
-from meeting_service.app import MeetingRuntime, create_app
+from meeting_service.app import create_app
+from meeting_service.migrations import MIGRATIONS
 from meeting_service.seed import seed_demo
 from meeting_service.settings import MeetingSettings
+
+
+# Staff give the reason for reading or changing a person's data (X-Justification).
+WHY = {"X-Justification": "preparing the monthly multi-agency meeting"}
 
 
 def envelope_for(data: EventData, aggregate_id: str) -> Envelope:
@@ -48,7 +55,7 @@ def opened(n: int, urgency: str = "normal", label: str | None = None) -> Assessm
 @dataclass
 class Harness:
     client: TestClient
-    runtime: MeetingRuntime
+    runtime: ServiceRuntime
     bus: InProcessBus
     seed: dict[str, Any]
 
@@ -57,7 +64,7 @@ class Harness:
 
     @staticmethod
     def chair() -> dict[str, str]:
-        return identity_headers("meeting_chair", subject="user:chair", name="DI Sarah Cole")
+        return {**identity_headers("meeting_chair", subject="user:chair", name="DI Sarah Cole"), **WHY}
 
     @staticmethod
     def partner(agency_id: str) -> dict[str, str]:
@@ -65,7 +72,7 @@ class Harness:
 
     @staticmethod
     def staff(*roles: str, subject: str = "user:staff") -> dict[str, str]:
-        return identity_headers(*roles, subject=subject)
+        return {**identity_headers(*roles, subject=subject), **WHY}
 
     def publish(self, env: Envelope) -> None:
         topic = event_spec(type(self._data(env))).topic
@@ -104,11 +111,17 @@ def _specs() -> list[Any]:
     return registered_events()
 
 
+def settings_for(url: str, **overrides: Any) -> MeetingSettings:
+    """Settings of a test app on `url`, migrated to head first (processes never create tables)."""
+    values: dict[str, Any] = {"overdue_sweep_interval_s": 0, "environment": "test", **overrides}
+    return MeetingSettings(database_url=migrated(MIGRATIONS, url), **values)
+
+
 def _harness(url: str) -> Iterator[Harness]:
     bus = InProcessBus()
-    settings = MeetingSettings(database_url=url, overdue_sweep_interval_s=0, environment="test")
+    settings = settings_for(url)
     app = create_app(settings, bus=bus)
-    runtime: MeetingRuntime = app.state.runtime
+    runtime: ServiceRuntime = app.state.runtime
     seed = seed_demo(runtime, today=date.today())
     client = TestClient(app)
     yield Harness(client=client, runtime=runtime, bus=bus, seed=seed)

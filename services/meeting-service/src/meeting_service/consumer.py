@@ -1,15 +1,10 @@
-"""``python -m meeting_service.consumer``: events in, the relay and the overdue sweep, until SIGTERM."""
+"""``python -m meeting_service.consumer``: the event consumer, relay and overdue sweep, until SIGTERM."""
 
-from __future__ import annotations
-
-from hhpu_shared.runtime import run_until_signalled
-
-from meeting_service.app import build_runtime
-from meeting_service.settings import MeetingSettings
+from meeting_service.app import SERVICE
 
 
 def main() -> None:
-    run_until_signalled(build_runtime(MeetingSettings(), run_consumer=True))
+    SERVICE.main(["consumer"])
 
 
 if __name__ == "__main__":

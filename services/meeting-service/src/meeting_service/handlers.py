@@ -1,6 +1,16 @@
-"""Event handlers: agenda items from assessments and ranking runs."""
+"""Events in: agenda items from assessments and ranking runs; partner agencies from the referral-api.
+
+Handlers call the service layer with the process's settings (time boxes, the new-case meeting
+type): :func:`bind` registers them bound to one settings object, and the app's ``prepare`` hook
+gives each runtime the registry bound to its own settings. The module-level ``handlers`` names the
+events this service consumes (bound to the default settings, for the service declaration and the
+contract checks).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
@@ -10,36 +20,28 @@ from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.uow import UnitOfWork
 
-from meeting_service.service import MeetingService
-from meeting_service.service_agenda import AgendaService, ItemSpec
+from meeting_service.service import agenda, meetings
+from meeting_service.service.agenda import ItemSpec
 from meeting_service.settings import MeetingSettings
 
-handlers = HandlerRegistry()
-
-# Set by create_app: handlers run with the service's settings (time boxes, meeting type).
-_settings: dict[str, MeetingSettings] = {}
 SKIPPED_RUN_KINDS = ("shadow", "dry", "what_if", "whatif", "rerun", "replay", "backtest")
-
-
-def configure(settings: MeetingSettings) -> None:
-    _settings["current"] = settings
-
-
-def settings() -> MeetingSettings:
-    return _settings.get("current") or MeetingSettings()
+NEW_CASE_WHY = "agenda item for a new suitability assessment (multi-agency meeting)"
 
 
 def _trigger_text(source: str, ref: str, detail: str | None) -> str:
     return f"Trigger: {source} {ref}" + (f" ({detail})" if detail else "")
 
 
-@handlers.handles(AssessmentOpened)
-def on_assessment_opened(uow: UnitOfWork, data: AssessmentOpened, env: Envelope) -> None:
-    agenda = AgendaService(uow, settings())
+def on_assessment_opened(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentOpened, env: Envelope
+) -> None:
+    """One ``new_case`` item on the next new-case meeting (once across the open meetings)."""
     notes = "\n".join(_trigger_text(t.source, t.ref, t.detail) for t in data.triggers)
     if data.summary:
         notes = f"{data.summary}\n{notes}" if notes else data.summary
     item, created = agenda.add_to_next_meeting(
+        uow,
+        settings,
         ItemSpec(
             key=f"assessment:{data.assessment_id}",
             kind="new_case",
@@ -49,42 +51,47 @@ def on_assessment_opened(uow: UnitOfWork, data: AssessmentOpened, env: Envelope)
             person_label=data.person_label,
             urgency=data.urgency,
             notes=notes or None,
-        )
+        ),
     )
     if created:
         uow.audit(
             AuditOperation.COLLECT,
             subject_type="person",
             subject_id=data.person_id,
-            justification="agenda item for a new suitability assessment (multi-agency meeting)",
+            justification=NEW_CASE_WHY,
             detail={"meeting_id": item.meeting_id, "assessment_id": data.assessment_id},
         )
 
 
-@handlers.handles(AssessmentTriggerAdded)
-def on_trigger_added(uow: UnitOfWork, data: AssessmentTriggerAdded, env: Envelope) -> None:
+def on_trigger_added(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentTriggerAdded, env: Envelope
+) -> None:
+    """The new trigger is noted on the case's open items; a more urgent one raises their urgency."""
     t = data.trigger
-    agenda = AgendaService(uow, settings())
-    agenda.append_note(data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+    agenda.append_note(uow, data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
     if data.urgency:
-        agenda.raise_urgency(data.assessment_id, data.urgency)
+        agenda.raise_urgency(uow, data.assessment_id, data.urgency)
 
 
-@handlers.handles(AssessmentDecided)
-def on_assessment_decided(uow: UnitOfWork, data: AssessmentDecided, env: Envelope) -> None:
+def on_assessment_decided(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentDecided, env: Envelope
+) -> None:
     """Decided elsewhere (adopt/decline): undecided items of the assessment leave the open agendas."""
     if data.decision != "defer":
-        AgendaService(uow, settings()).withdraw_decided(data.assessment_id, data.decision)
+        agenda.withdraw_decided(uow, data.assessment_id, data.decision)
 
 
-@handlers.handles(RankingRunCompleted)
-def on_ranking_run_completed(uow: UnitOfWork, data: RankingRunCompleted, env: Envelope) -> None:
+def on_ranking_run_completed(
+    uow: UnitOfWork, settings: MeetingSettings, data: RankingRunCompleted, env: Envelope
+) -> None:
+    """One ``review`` item per big mover of a production run (shadow, dry and what-if runs ignored)."""
     kind = data.kind.lower()
     if any(s in kind for s in SKIPPED_RUN_KINDS) or not data.big_movers:
         return
-    agenda = AgendaService(uow, settings())
     for n, person_ref in enumerate(data.big_movers):
         agenda.add_to_next_meeting(
+            uow,
+            settings,
             ItemSpec(
                 key=f"review:{person_ref}",
                 kind="review",
@@ -93,14 +100,14 @@ def on_ranking_run_completed(uow: UnitOfWork, data: RankingRunCompleted, env: En
                 person_label=person_ref,
                 order_hint=n,  # the ranking lists the biggest movers first
                 notes=f"Ranking run {data.run_id} ({data.as_of.isoformat()}): moved sharply in the ranking.",
-            )
+            ),
         )
 
 
-@handlers.handles(AgencyChanged)
-def on_agency_changed(uow: UnitOfWork, data: AgencyChanged, env: Envelope) -> None:
+def on_agency_changed(uow: UnitOfWork, settings: MeetingSettings, data: AgencyChanged, env: Envelope) -> None:
     """Keep the partner agencies and their single points of contact in step with the referral-api."""
-    MeetingService(uow, settings()).upsert_agency(
+    meetings.upsert_agency(
+        uow,
         data.agency_id,
         {
             "name": data.name,
@@ -110,3 +117,34 @@ def on_agency_changed(uow: UnitOfWork, data: AgencyChanged, env: Envelope) -> No
             "active": data.active,
         },
     )
+
+
+HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Envelope], None]], ...] = (
+    (AssessmentOpened, on_assessment_opened),
+    (AssessmentTriggerAdded, on_trigger_added),
+    (AssessmentDecided, on_assessment_decided),
+    (RankingRunCompleted, on_ranking_run_completed),
+    (AgencyChanged, on_agency_changed),
+)
+
+
+def bind(settings: MeetingSettings) -> HandlerRegistry:
+    """The service's handlers, each called with `settings`."""
+    registry = HandlerRegistry()
+    for model, fn in HANDLERS:
+        registry.handles(model)(_bound(fn, settings))
+    return registry
+
+
+def _bound(
+    fn: Callable[[UnitOfWork, MeetingSettings, Any, Envelope], None], settings: MeetingSettings
+) -> Callable[[UnitOfWork, Any, Envelope], None]:
+    def handler(uow: UnitOfWork, data: Any, env: Envelope) -> None:
+        fn(uow, settings, data, env)
+
+    handler.__name__ = fn.__name__
+    handler.__doc__ = fn.__doc__
+    return handler
+
+
+handlers = bind(MeetingSettings.model_construct())

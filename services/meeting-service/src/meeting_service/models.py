@@ -1,12 +1,20 @@
-"""Meeting-service tables (prefix ``mtg_``)."""
+"""Tables of the meeting-service (prefix ``mtg_``), on its own registry and MetaData (migrated by
+``migrations/``)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
 
+from hhpu_shared.migrations import service_registry
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+REGISTRY = service_registry("meeting")
+
+
+class Table(SQLModel, registry=REGISTRY):
+    """Base of every meeting-service table."""
 
 
 def new_id() -> str:
@@ -17,7 +25,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class MeetingType(SQLModel, table=True):
+class MeetingType(Table, table=True):
     """A kind of meeting as data: monthly multi-agency meeting, daily briefing, ..."""
 
     __tablename__ = "mtg_meeting_type"
@@ -32,7 +40,7 @@ class MeetingType(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
-class Agency(SQLModel, table=True):
+class Agency(Table, table=True):
     """A partner agency and its single point of contact (SPOC)."""
 
     __tablename__ = "mtg_agency"
@@ -45,7 +53,7 @@ class Agency(SQLModel, table=True):
     active: bool = True
 
 
-class Series(SQLModel, table=True):
+class Series(Table, table=True):
     __tablename__ = "mtg_series"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -62,7 +70,7 @@ class Series(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
-class Meeting(SQLModel, table=True):
+class Meeting(Table, table=True):
     __tablename__ = "mtg_meeting"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -82,7 +90,7 @@ class Meeting(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
-class Invitation(SQLModel, table=True):
+class Invitation(Table, table=True):
     """An invited agency, its contact, apologies and attendance for one meeting."""
 
     __tablename__ = "mtg_invitation"
@@ -100,7 +108,7 @@ class Invitation(SQLModel, table=True):
     attendees: str | None = Field(default=None, max_length=1000)
 
 
-class AgendaItem(SQLModel, table=True):
+class AgendaItem(Table, table=True):
     __tablename__ = "mtg_agenda_item"
     __table_args__ = (UniqueConstraint("meeting_id", "item_key", name="uq_mtg_agenda_item_key"),)
 
@@ -130,7 +138,7 @@ class AgendaItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
-class Outcome(SQLModel, table=True):
+class Outcome(Table, table=True):
     """What an item produced: information, a decision (at most one per item) or an action."""
 
     __tablename__ = "mtg_outcome"
@@ -151,7 +159,7 @@ class Outcome(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now)
 
 
-class Action(SQLModel, table=True):
+class Action(Table, table=True):
     __tablename__ = "mtg_action"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -174,7 +182,7 @@ class Action(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now)
 
 
-class ActionCarry(SQLModel, table=True):
+class ActionCarry(Table, table=True):
     """One carry-over of an action to a later meeting, with its reason."""
 
     __tablename__ = "mtg_action_carry"
@@ -191,7 +199,7 @@ class ActionCarry(SQLModel, table=True):
     carried_at: datetime = Field(default_factory=now)
 
 
-class Addendum(SQLModel, table=True):
+class Addendum(Table, table=True):
     """A correction to a closed meeting's minutes (append-only)."""
 
     __tablename__ = "mtg_addendum"

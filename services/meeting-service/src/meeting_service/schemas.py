@@ -1,4 +1,4 @@
-"""API models of the meeting-service (pydantic 2)."""
+"""API models of the meeting-service (pydantic 2); lists return ``hhpu_shared.http.Page[XPublic]``."""
 
 from __future__ import annotations
 
@@ -160,13 +160,6 @@ class MeetingPublic(_Out):
     quorum_met: bool = False
 
 
-class MeetingPage(BaseModel):
-    items: list[MeetingPublic]
-    total: int
-    limit: int
-    offset: int
-
-
 class AgendaItemCreate(_In):
     kind: ItemKind = "other"
     title: str = Field(min_length=1, max_length=300, examples=["Partnership update: housing"])
@@ -318,13 +311,6 @@ class ActionPublic(_Out):
     overdue: bool = False
     carry_count: int
     carries: list[ActionCarryPublic] = Field(default_factory=list)
-
-
-class ActionPage(BaseModel):
-    items: list[ActionPublic]
-    total: int
-    limit: int
-    offset: int
 
 
 class ActionStatusUpdate(_In):

@@ -9,14 +9,13 @@ the platform's own ids.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from hhpu_shared.runtime import ServiceRuntime
 
-from meeting_service.service import MeetingService
+from meeting_service.service import meetings
 from meeting_service.settings import MeetingSettings
 
 # (agency id, name, SPOC name, SPOC email): fictional contacts.
@@ -36,24 +35,24 @@ def seed_demo(
     *,
     agencies: Sequence[tuple[str, str, str, str]] = DEMO_AGENCIES,
     today: date | None = None,
-    meetings: int = 2,
+    meetings_ahead: int = 2,
 ) -> dict[str, Any]:
-    """Create the agencies, the monthly multi-agency series (all agencies invited) and its next meetings."""
+    """Create the agencies, the monthly multi-agency series (all agencies invited) and its next meetings.
+
+    The meeting types come from the migrations (reference data)."""
     settings = runtime.settings
     assert isinstance(settings, MeetingSettings)
+    day = today or date.today()
     with runtime.unit_of_work() as uow:
-        svc = MeetingService(uow, settings, today=today)
-        svc.ensure_default_types()
         for agency_id, name, spoc, email in agencies:
-            svc.upsert_agency(agency_id, {"name": name, "spoc_name": spoc, "spoc_email": email})
-        series = svc.default_series(settings.new_case_meeting_type)
+            meetings.upsert_agency(uow, agency_id, {"name": name, "spoc_name": spoc, "spoc_email": email})
+        series = meetings.default_series(uow, settings, settings.new_case_meeting_type)
         invited = [a[0] for a in agencies]
-        series.invited_agency_ids = json.dumps(invited)
-        svc.repo.add(series)
-        scheduled = svc.schedule_series(series, meetings, after=svc.today - timedelta(days=1))
+        meetings.set_series_agencies(uow, series, invited)
+        scheduled = meetings.schedule_series(uow, series, meetings_ahead, after=day - timedelta(days=1))
         for m in scheduled:
             for agency_id in invited:
-                svc._invite(m, agency_id)
+                meetings.add_invitation(uow, m, agency_id)
         return {
             "series_id": series.id,
             "meeting_ids": [m.id for m in scheduled],

@@ -11,6 +11,7 @@ class MeetingSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
     model_config = SettingsConfigDict(env_prefix="MEETING_", extra="ignore")
 
     service_name: str = "meeting-service"
+    port: int = 8004
     new_case_minutes: int = Field(default=8, ge=1, le=120, description="time box of a new-case item")
     review_minutes: int = Field(default=5, ge=1, le=120, description="time box of a review item")
     overdue_action_minutes: int = Field(default=3, ge=1, le=120, description="time box of an overdue action")
@@ -24,11 +25,13 @@ class MeetingSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
     )
     default_series_time: str = "10:00"
     overdue_sweep_interval_s: float = Field(
-        default=3600.0, ge=0, description="how often the overdue sweep runs in the app; 0 disables it"
+        default=3600.0,
+        ge=0,
+        description="how often the overdue sweep runs (one replica at a time on PostgreSQL); 0 disables it",
     )
-    default_justification: str = "multi-agency meeting: preparing and running the HHPU meeting"
 
     def minutes_for(self, kind: str) -> int:
+        """The time box of an agenda item of this kind."""
         return {
             "new_case": self.new_case_minutes,
             "review": self.review_minutes,

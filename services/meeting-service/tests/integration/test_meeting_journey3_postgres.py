@@ -158,7 +158,7 @@ def test_journey_3_monthly_meeting(pg_harness: Any) -> None:
 
 
 def test_overdue_sweep_on_postgres_flags_once(pg_harness: Any) -> None:
-    from meeting_service.app import run_overdue_sweep
+    from meeting_service.workers import sweep_overdue_actions
     from meeting_service.seed import seed_demo
 
     h = pg_harness
@@ -175,6 +175,6 @@ def test_overdue_sweep_on_postgres_flags_once(pg_harness: Any) -> None:
         headers=h.chair(),
     )
     assert r.status_code == 201, r.text
-    assert run_overdue_sweep(h.runtime) == [r.json()["id"]]
-    assert run_overdue_sweep(h.runtime) == []
+    assert sweep_overdue_actions(h.runtime) == [r.json()["id"]]
+    assert sweep_overdue_actions(h.runtime) == []
     assert len(h.events("action.overdue_detected")) == 1

@@ -14,7 +14,10 @@ from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.testing.plugin import identity_headers, unique
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from meeting_service.app import MeetingRuntime, create_app
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
+from meeting_service.app import create_app
+from meeting_service.migrations import MIGRATIONS
 from meeting_service.models import AgendaItem
 from meeting_service.seed import seed_demo
 from meeting_service.settings import MeetingSettings
@@ -24,10 +27,10 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 @pytest.fixture
-def kafka_app(kafka_bootstrap: str, pg_url: str) -> Iterator[tuple[TestClient, MeetingRuntime, str]]:
+def kafka_app(kafka_bootstrap: str, pg_url: str) -> Iterator[tuple[TestClient, ServiceRuntime, str]]:
     ns = unique("t")
     settings = MeetingSettings(
-        database_url=pg_url,
+        database_url=migrated(MIGRATIONS, pg_url),
         transport="kafka",
         kafka_bootstrap=kafka_bootstrap,
         topic_namespace=ns,
@@ -35,7 +38,7 @@ def kafka_app(kafka_bootstrap: str, pg_url: str) -> Iterator[tuple[TestClient, M
         environment="test",
     )
     app = create_app(settings)
-    runtime: MeetingRuntime = app.state.runtime
+    runtime: ServiceRuntime = app.state.runtime
     yield TestClient(app), runtime, ns
     runtime.stop()
     runtime.engine.dispose()
@@ -59,13 +62,13 @@ def opened_envelope() -> Envelope:
     )
 
 
-def items_for(runtime: MeetingRuntime, assessment_id: str) -> list[AgendaItem]:
+def items_for(runtime: ServiceRuntime, assessment_id: str) -> list[AgendaItem]:
     with Session(runtime.engine) as s:
         return list(s.exec(select(AgendaItem).where(AgendaItem.assessment_id == assessment_id)).all())
 
 
 def test_assessment_opened_on_kafka_puts_exactly_one_item_even_when_redelivered(
-    kafka_app: tuple[TestClient, MeetingRuntime, str], kafka_bootstrap: str
+    kafka_app: tuple[TestClient, ServiceRuntime, str], kafka_bootstrap: str
 ) -> None:
     _client, runtime, ns = kafka_app
     seed = seed_demo(runtime, today=date.today())
@@ -92,7 +95,7 @@ def test_assessment_opened_on_kafka_puts_exactly_one_item_even_when_redelivered(
 
 
 def test_a_recorded_decision_emits_exactly_one_event_on_kafka(
-    kafka_app: tuple[TestClient, MeetingRuntime, str], kafka_bootstrap: str
+    kafka_app: tuple[TestClient, ServiceRuntime, str], kafka_bootstrap: str
 ) -> None:
     client, runtime, ns = kafka_app
     seed = seed_demo(runtime, today=date.today())
@@ -107,7 +110,7 @@ def test_a_recorded_decision_emits_exactly_one_event_on_kafka(
         consumer.run_once(0.5)
     [item] = items_for(runtime, "asm-dean")
 
-    chair = identity_headers("meeting_chair", subject="user:chair")
+    chair = {**identity_headers("meeting_chair", subject="user:chair"), "X-Justification": "monthly meeting"}
     url = f"/api/v1/meetings/{seed['next_meeting_id']}/agenda/items/{item.id}/outcomes"
     body = {"kind": "decision", "decision": "adopt", "decided_by": "DI Sarah Cole", "cohort": "hhpu"}
     first = client.post(url, json=body, headers=chair)

@@ -24,7 +24,9 @@ def test_registered_agency_becomes_invitable_and_changes_follow(harness: Any) ->
     env = h.emit(_changed(contact_email="priya@example.org"), "ag-1")
     h.publish(env)  # redelivered: no second effect
     h.consume()
-    agencies = {a["id"]: a for a in h.client.get(f"{API}/meeting-agencies", headers=h.chair()).json()}
+    agencies = {
+        a["id"]: a for a in h.client.get(f"{API}/meeting-agencies", headers=h.chair()).json()["items"]
+    }
     assert agencies["ag-1"]["spoc_name"] == "Priya Shah" and agencies["ag-1"]["active"] is True
     assert agencies["ag-1"]["spoc_email"] == "priya@example.org"
     meeting = h.client.post(
@@ -36,5 +38,7 @@ def test_registered_agency_becomes_invitable_and_changes_follow(harness: Any) ->
 
     h.emit(_changed(contact_name="Sam Carter", active=False), "ag-1")
     h.consume()
-    agencies = {a["id"]: a for a in h.client.get(f"{API}/meeting-agencies", headers=h.chair()).json()}
+    agencies = {
+        a["id"]: a for a in h.client.get(f"{API}/meeting-agencies", headers=h.chair()).json()["items"]
+    }
     assert agencies["ag-1"]["spoc_name"] == "Sam Carter" and agencies["ag-1"]["active"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from meeting_service.app import run_overdue_sweep
+from meeting_service.workers import sweep_overdue_actions
 
 API = "/api/v1"
 
@@ -131,8 +131,8 @@ def test_overdue_sweep_flags_each_action_once_and_adds_an_agenda_item(harness: A
     mid = h.seed["next_meeting_id"]
     late = create_action(h, mid, "housing", due_date=(date.today() - timedelta(days=3)).isoformat())
     create_action(h, mid, "probation")  # not yet due
-    assert run_overdue_sweep(h.runtime) == [late["id"]]
-    assert run_overdue_sweep(h.runtime) == []
+    assert sweep_overdue_actions(h.runtime) == [late["id"]]
+    assert sweep_overdue_actions(h.runtime) == []
     events = h.events("action.overdue_detected")
     assert len(events) == 1 and events[0].data["action_id"] == late["id"]
     agenda = h.client.get(f"{API}/meetings/{late['review_meeting_id']}/agenda", headers=h.chair()).json()

@@ -115,7 +115,7 @@ def test_closing_freezes_the_minutes_and_corrections_are_addenda(harness: Any) -
         headers=h.chair(),
     )
     assert r.status_code == 201, r.text
-    listed = h.client.get(f"{API}/meetings/{mid}/addenda", headers=h.chair()).json()
+    listed = h.client.get(f"{API}/meetings/{mid}/addenda", headers=h.chair()).json()["items"]
     assert [a["text"] for a in listed] == ["Correction: probation, not the CRC, shared it."]
     pack = h.client.get(f"{API}/meetings/{mid}/pack", headers=h.chair())
     assert "Correction: probation" in pack.text and "minutes frozen" in pack.text

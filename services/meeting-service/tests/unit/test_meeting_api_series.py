@@ -42,7 +42,7 @@ def test_types_and_agencies_are_data(harness: Any) -> None:
         headers=h.chair(),
     )
     assert r.status_code == 200 and r.json()["agenda_limit_minutes"] == 90
-    types = {t["id"] for t in h.client.get(f"{API}/meeting-types", headers=h.chair()).json()}
+    types = {t["id"] for t in h.client.get(f"{API}/meeting-types", headers=h.chair()).json()["items"]}
     assert {"monthly_mam", "daily_briefing", "case_conference", "mappa_level2"} <= types
     r = h.client.put(
         f"{API}/meeting-agencies/housing",
@@ -74,7 +74,7 @@ def test_series_validation(harness: Any) -> None:
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_agency"
     r = h.client.post(f"{API}/series", json={"meeting_type_id": "nope", "title": "T"}, headers=h.chair())
     assert r.status_code == 404
-    assert len(h.client.get(f"{API}/series", headers=h.chair()).json()) == 1  # only the seeded series
+    assert h.client.get(f"{API}/series", headers=h.chair()).json()["total"] == 1  # only the seeded series
 
 
 def test_next_meeting(harness: Any) -> None:

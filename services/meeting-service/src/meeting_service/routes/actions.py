@@ -1,0 +1,59 @@
+"""HTTP: actions (scoped to the caller's agency), status changes, carry-over, the overdue sweep."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from hhpu_shared.http import Page, PageDep, UoWDep
+
+from meeting_service.routes.common import Anyone, Manager, SettingsDep
+from meeting_service.routes.views import action_public
+from meeting_service.schemas import ActionPublic, ActionStatusUpdate, CarryOverRequest, SweepResult
+from meeting_service.service import actions
+
+router = APIRouter(tags=["outcomes and actions"])
+
+
+@router.get("/actions", response_model=Page[ActionPublic])
+def list_actions(
+    uow: UoWDep,
+    page: PageDep,
+    _: Anyone,
+    status: str | None = None,
+    meeting_id: str | None = None,
+    mine: bool = False,
+    overdue: bool = False,
+) -> Page[ActionPublic]:
+    """Action list: a partner agency sees its own actions only; staff see all (or `mine`)."""
+    rows, total = actions.list_actions(
+        uow, page, mine=mine, overdue=overdue, status=status, meeting_id=meeting_id
+    )
+    return Page.of([action_public(uow, a) for a in rows], total, page)
+
+
+@router.get("/actions/{action_id}", response_model=ActionPublic)
+def get_action(action_id: str, uow: UoWDep, _: Anyone) -> ActionPublic:
+    """One action with its carry-over history."""
+    return action_public(uow, actions.get_action(uow, action_id))
+
+
+@router.post("/actions/{action_id}/status", response_model=ActionPublic)
+def set_status(action_id: str, body: ActionStatusUpdate, uow: UoWDep, _: Anyone) -> ActionPublic:
+    """Done, not possible (circumstances changed) or not done (the agency did not do it)."""
+    action = actions.set_status(uow, actions.get_action(uow, action_id), body.status, body.note)
+    return action_public(uow, action)
+
+
+@router.post("/actions/{action_id}/carry-over", response_model=ActionPublic)
+def carry_over(
+    action_id: str, body: CarryOverRequest, uow: UoWDep, settings: SettingsDep, _: Manager
+) -> ActionPublic:
+    """Carry an unfinished action to the next meeting, with the reason."""
+    action = actions.get_action(uow, action_id)
+    actions.carry_over(uow, settings, action, body.reason_code, body.reason)
+    return action_public(uow, action)
+
+
+@router.post("/actions/overdue-sweep", response_model=SweepResult)
+def overdue_sweep(uow: UoWDep, settings: SettingsDep, _: Manager) -> SweepResult:
+    """Flag overdue actions now (the overdue-sweep worker also does this every interval)."""
+    return SweepResult(flagged=actions.overdue_sweep(uow, settings))

@@ -1,0 +1,125 @@
+"""HTTP: outcomes and decisions, closing a meeting, addenda and the printable meeting pack."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
+
+from meeting_service.routes.common import Manager, SettingsDep, Staff
+from meeting_service.routes.views import action_public, meeting_public, pack_html
+from meeting_service.schemas import (
+    ActionCreate,
+    ActionPublic,
+    AddendumCreate,
+    AddendumPublic,
+    CloseResult,
+    OutcomeCreate,
+    OutcomePublic,
+)
+from meeting_service.service import agenda, meetings, outcomes
+
+router = APIRouter(tags=["outcomes and actions"])
+
+
+@router.post(
+    "/meetings/{meeting_id}/agenda/items/{item_id}/outcomes", response_model=OutcomePublic, status_code=201
+)
+def record_outcome(
+    meeting_id: str,
+    item_id: str,
+    body: OutcomeCreate,
+    uow: UoWDep,
+    settings: SettingsDep,
+    why: JustificationDep,
+    _: Manager,
+) -> OutcomePublic:
+    """Record information, a decision (adopt/decline/defer, with who decided; audited) or an action."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    item = agenda.get_item(uow, meeting, item_id)
+    if body.kind == "information":
+        out = outcomes.record_information(uow, meeting, item, body.text or "")
+    elif body.kind == "decision":
+        assert body.decision and body.decided_by  # checked by OutcomeCreate
+        out = outcomes.record_decision(
+            uow,
+            settings,
+            meeting,
+            item,
+            decision=body.decision,
+            decided_by=body.decided_by,
+            cohort=body.cohort,
+            reason=body.reason,
+            justification=why,
+        )
+    else:
+        data = body.model_dump(
+            include={"description", "owner_name", "owner_agency_id", "owner_subject", "due_date"}
+        )
+        _action, action_out = outcomes.record_action(uow, settings, meeting, item, data)
+        assert action_out is not None  # an action on an item has its outcome
+        out = action_out
+    return OutcomePublic.model_validate(out)
+
+
+@router.get("/meetings/{meeting_id}/outcomes", response_model=Page[OutcomePublic])
+def list_outcomes(meeting_id: str, uow: UoWDep, page: PageDep, _: Staff) -> Page[OutcomePublic]:
+    """Information, decisions and actions recorded at the meeting."""
+    rows, total = outcomes.list_outcomes(uow, meetings.get_meeting(uow, meeting_id), page)
+    return Page.of([OutcomePublic.model_validate(o) for o in rows], total, page)
+
+
+@router.post("/meetings/{meeting_id}/actions", response_model=ActionPublic, status_code=201)
+def create_action(
+    meeting_id: str, body: ActionCreate, uow: UoWDep, settings: SettingsDep, _: Manager
+) -> ActionPublic:
+    """Create an action outside an agenda item (due before the next meeting by default)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    action, _outcome = outcomes.record_action(uow, settings, meeting, None, body.model_dump())
+    return action_public(uow, action)
+
+
+@router.post("/meetings/{meeting_id}/close", response_model=CloseResult)
+def close_meeting(meeting_id: str, uow: UoWDep, settings: SettingsDep, _: Manager) -> CloseResult:
+    """Close the meeting: minutes frozen; undecided cases and unfinished actions carry over."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    result = outcomes.close_meeting(uow, settings, meeting)
+    return CloseResult(meeting=meeting_public(uow, meeting), **result)
+
+
+@router.post("/meetings/{meeting_id}/addenda", response_model=AddendumPublic, status_code=201)
+def add_addendum(meeting_id: str, body: AddendumCreate, uow: UoWDep, _: Manager) -> AddendumPublic:
+    """Append a correction to a closed meeting's minutes."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    return AddendumPublic.model_validate(outcomes.add_addendum(uow, meeting, body.text, body.item_id))
+
+
+@router.get("/meetings/{meeting_id}/addenda", response_model=Page[AddendumPublic])
+def list_addenda(meeting_id: str, uow: UoWDep, page: PageDep, _: Staff) -> Page[AddendumPublic]:
+    """Corrections appended after the meeting closed."""
+    rows, total = outcomes.list_addenda(uow, meetings.get_meeting(uow, meeting_id), page)
+    return Page.of([AddendumPublic.model_validate(a) for a in rows], total, page)
+
+
+@router.get("/meetings/{meeting_id}/pack", response_class=HTMLResponse)
+def meeting_pack(
+    meeting_id: str,
+    uow: UoWDep,
+    why: JustificationDep,
+    _: Staff,
+    recipient: Annotated[str | None, Query(max_length=128, description="who the pack is sent to")] = None,
+) -> HTMLResponse:
+    """The printable meeting pack (agenda, decisions, actions) as HTML; reading or sending it is audited."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    html = pack_html(uow, meeting)
+    uow.audit(
+        AuditOperation.DISCLOSE if recipient else AuditOperation.CONSULT,
+        subject_type="meeting_pack",
+        subject_id=meeting.id,
+        justification=why,
+        recipient=recipient,
+    )
+    return HTMLResponse(html)

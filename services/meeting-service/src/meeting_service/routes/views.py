@@ -1,0 +1,107 @@
+"""Stored rows to API models (shared by the routers; reads go through the service layer)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from hhpu_shared.uow import UnitOfWork
+
+from meeting_service.domain.actions import is_overdue
+from meeting_service.domain.pack import render_pack
+from meeting_service.models import Action, AgendaItem, Meeting, Series
+from meeting_service.schemas import (
+    ActionCarryPublic,
+    ActionPublic,
+    AgendaItemPublic,
+    AgendaPublic,
+    DeferredPublic,
+    InvitationPublic,
+    MeetingPublic,
+    SeriesPublic,
+)
+from meeting_service.service import actions, agenda, meetings, outcomes
+from meeting_service.service.agenda import Agenda
+
+
+def meeting_public(uow: UnitOfWork, meeting: Meeting, *, agency_id: str | None = None) -> MeetingPublic:
+    """A meeting with its invitations (a partner agency sees its own only), attendance and quorum."""
+    invitations = [
+        i for i in meetings.invitations(uow, meeting) if agency_id is None or i.agency_id == agency_id
+    ]
+    present, needed, met = meetings.quorum(uow, meeting)
+    return MeetingPublic.model_validate(meeting).model_copy(
+        update={
+            "invitations": [InvitationPublic.model_validate(i) for i in invitations],
+            "agencies_attending": present,
+            "quorum_agencies": needed,
+            "quorum_met": met,
+        }
+    )
+
+
+def series_public(series: Series) -> SeriesPublic:
+    data = {k: getattr(series, k) for k in SeriesPublic.model_fields if k != "invited_agency_ids"}
+    return SeriesPublic(**data, invited_agency_ids=json.loads(series.invited_agency_ids or "[]"))
+
+
+def item_public(item: AgendaItem, starts_at: int | None = None) -> AgendaItemPublic:
+    return AgendaItemPublic.model_validate(item).model_copy(update={"starts_at_minute": starts_at})
+
+
+def agenda_public(a: Agenda) -> AgendaPublic:
+    kept = []
+    t = 0
+    for p in a.plan.kept:
+        kept.append(item_public(a.items[p.id], t))
+        t += p.minutes
+    return AgendaPublic(
+        meeting_id=a.meeting.id,
+        limit_minutes=a.plan.limit,
+        requested_minutes=a.plan.requested_minutes,
+        planned_minutes=a.plan.planned_minutes,
+        over_limit=a.plan.over_limit,
+        kept=kept,
+        to_defer=[
+            DeferredPublic(item=item_public(a.items[d.item.id]), reason_code=d.reason_code, reason=d.reason)
+            for d in a.plan.deferred
+        ],
+        moved=[item_public(i) for i in a.others if i.status == "deferred"],
+        removed=[item_public(i) for i in a.others if i.status == "removed"],
+        notes=a.plan.notes,
+        moved_to_meeting_id=a.moved_to,
+    )
+
+
+def action_public(uow: UnitOfWork, action: Action, today: date | None = None) -> ActionPublic:
+    return ActionPublic.model_validate(action).model_copy(
+        update={
+            "overdue": is_overdue(action.status, action.due_date, today or date.today()),
+            "carries": [ActionCarryPublic.model_validate(c) for c in actions.carries(uow, action)],
+        }
+    )
+
+
+def pack_html(uow: UnitOfWork, meeting: Meeting) -> str:
+    """The printable meeting pack: agenda, items moved on, decisions, actions, addenda."""
+    out = agenda_public(agenda.plan(uow, meeting))
+    titles = {i.id: i for i in agenda.all_items(uow, meeting)}
+    decisions: list[dict[str, Any]] = []
+    for o in outcomes.decisions(uow, meeting):
+        it = titles.get(o.item_id)
+        decisions.append(
+            o.model_dump()
+            | {"item_title": it.title if it else "", "person_label": it.person_label if it else ""}
+        )
+    return render_pack(
+        meeting=meeting_public(uow, meeting).model_dump(),
+        agenda=[i.model_dump() for i in out.kept],
+        moved=[i.model_dump() for i in out.moved]
+        + [d.item.model_dump() | {"deferred_reason": d.reason} for d in out.to_defer],
+        decisions=decisions,
+        actions=[action_public(uow, a).model_dump() for a in actions.actions_of_meeting(uow, meeting.id)],
+        addenda=[a.model_dump() for a in outcomes.all_addenda(uow, meeting)],
+        planned_minutes=out.planned_minutes,
+        notes=out.notes,
+    )

@@ -1,0 +1,301 @@
+"""Agenda: items from events and by hand, time boxes, planning, deferral and carrying items on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.errors import Conflict, NotFound, ValidationProblem, field_error
+from hhpu_shared.uow import UnitOfWork
+
+from meeting_service import repository as repo
+from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda, urgency_rank
+from meeting_service.models import AgendaItem, Meeting, new_id, now
+from meeting_service.service import meetings
+from meeting_service.service.common import ensure_open
+from meeting_service.settings import MeetingSettings
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What an agenda item is made from (events, the chair, or an item carried from a meeting)."""
+
+    key: str
+    kind: str
+    title: str
+    assessment_id: str | None = None
+    person_id: str | None = None
+    person_label: str | None = None
+    action_id: str | None = None
+    urgency: str = "normal"
+    order_hint: int = 0
+    notes: str | None = None
+    source: str = "event"
+    pinned: bool = False
+    planned_minutes: int | None = None  # None: the time box of its kind (settings)
+    carried_from_meeting_id: str | None = None
+    carried_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """A meeting's planned agenda, its items by id, and the items already moved on or removed."""
+
+    meeting: Meeting
+    plan: AgendaPlan
+    items: dict[str, AgendaItem]
+    others: Sequence[AgendaItem] = field(default_factory=tuple)
+    moved_to: str | None = None
+
+
+def carried(item: AgendaItem, reason: str) -> ItemSpec:
+    """The item to put on a later meeting for `item` (a deferral, or a decision deferred).
+
+    A carried item keeps what describes the case and the chair's choices: its key (so it is on
+    one open meeting at a time), kind, title, assessment/person/action ids, urgency, notes, its
+    ranking order among items of its kind (`order_hint`), `pinned` (set by the chair) and its
+    planned minutes (the chair may have changed the time box). It does not keep what belongs to
+    the meeting it leaves: its manual `position`, its minute and outcomes, and the "already
+    discussed" protection (computed per meeting). Its source is ``carried``, with where from and why.
+    """
+    return ItemSpec(
+        key=item.item_key,
+        kind=item.kind,
+        title=item.title,
+        assessment_id=item.assessment_id,
+        person_id=item.person_id,
+        person_label=item.person_label,
+        action_id=item.action_id,
+        urgency=item.urgency,
+        order_hint=item.order_hint,
+        notes=item.notes,
+        source="carried",
+        pinned=item.pinned,
+        planned_minutes=item.planned_minutes,
+        carried_from_meeting_id=item.meeting_id,
+        carried_reason=reason[:500],
+    )
+
+
+# -- adding items --------------------------------------------------------------------
+def add_item(
+    uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting, spec: ItemSpec
+) -> tuple[AgendaItem, bool]:
+    """Add an item unless the meeting already has one with this key (idempotent)."""
+    ensure_open(meeting)
+    existing = repo.item_by_key(uow.session, meeting.id, spec.key)
+    if existing is not None:
+        return existing, False
+    item = AgendaItem(
+        meeting_id=meeting.id,
+        item_key=spec.key,
+        kind=spec.kind,
+        title=spec.title,
+        assessment_id=spec.assessment_id,
+        person_id=spec.person_id,
+        person_label=spec.person_label,
+        action_id=spec.action_id,
+        urgency=spec.urgency,
+        order_hint=spec.order_hint,
+        planned_minutes=spec.planned_minutes or settings.minutes_for(spec.kind),
+        pinned=spec.pinned,
+        source=spec.source,
+        notes=spec.notes,
+        carried_from_meeting_id=spec.carried_from_meeting_id,
+        carried_reason=spec.carried_reason,
+    )
+    repo.add(uow.session, item)
+    repo.flush(uow.session)
+    return item, True
+
+
+def add_by_hand(
+    uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting, data: dict[str, object]
+) -> AgendaItem:
+    """An item added by the chair; a new case is keyed by its assessment (one per meeting)."""
+    assessment_id = data.get("assessment_id")
+    key = f"assessment:{assessment_id}" if data.get("kind") == "new_case" else f"manual:{new_id()}"
+    spec = ItemSpec(key=key, source="manual", **data)  # type: ignore[arg-type]
+    item, _created = add_item(uow, settings, meeting, spec)
+    return item
+
+
+def add_to_next_meeting(
+    uow: UnitOfWork, settings: MeetingSettings, spec: ItemSpec
+) -> tuple[AgendaItem, bool]:
+    """Put an event-born item on the next new-case meeting, once per key across open meetings."""
+    already = repo.open_items_for_key(uow.session, spec.key)
+    if already:
+        return already[0], False
+    return add_item(uow, settings, meetings.next_meeting_for_new_cases(uow, settings), spec)
+
+
+def append_note(uow: UnitOfWork, assessment_id: str, note: str) -> int:
+    """Append `note` to the planned items of an assessment on meetings not yet closed."""
+    changed = 0
+    for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
+        item.notes = f"{item.notes}\n{note}" if item.notes else note
+        repo.add(uow.session, item)
+        changed += 1
+    return changed
+
+
+def raise_urgency(uow: UnitOfWork, assessment_id: str, urgency: str) -> int:
+    """A more urgent trigger (e.g. a high-urgency referral) moves the case up the agenda; never down."""
+    changed = 0
+    for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
+        if urgency_rank(urgency) > urgency_rank(item.urgency):
+            item.urgency = urgency
+            repo.add(uow.session, item)
+            changed += 1
+    return changed
+
+
+def withdraw_decided(uow: UnitOfWork, assessment_id: str, decision: str) -> int:
+    """Remove the undecided planned items of an assessment decided outside a meeting."""
+    removed = 0
+    for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
+        if repo.decision_for_item(uow.session, item.id) is not None:
+            continue
+        item.status = "removed"
+        note = f"Removed: the assessment was decided ({decision}) outside the meeting."
+        item.notes = f"{item.notes}\n{note}" if item.notes else note
+        repo.add(uow.session, item)
+        removed += 1
+    return removed
+
+
+# -- by hand -------------------------------------------------------------------------
+def get_item(uow: UnitOfWork, meeting: Meeting, item_id: str) -> AgendaItem:
+    item = repo.item(uow.session, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        raise NotFound(f"Agenda item {item_id} is not on this meeting.")
+    return item
+
+
+def all_items(uow: UnitOfWork, meeting: Meeting) -> Sequence[AgendaItem]:
+    return repo.items(uow.session, meeting.id)
+
+
+def update_item(
+    uow: UnitOfWork, meeting: Meeting, item: AgendaItem, fields: dict[str, object], justification: str
+) -> AgendaItem:
+    """Change an item or write its minute; a change to a person's minute or notes is audited."""
+    ensure_open(meeting)
+    if item.status == "removed" and fields.get("status") != "planned":
+        raise Conflict("The item was removed; restore it first (status planned).")
+    if fields.get("status") == "planned" and item.status == "deferred":
+        raise Conflict("The item was moved to another meeting; change it there.", code="item_moved")
+    for k, v in fields.items():
+        if v is not None:
+            setattr(item, k, v)
+    repo.add(uow.session, item)
+    if item.person_id and ("minutes" in fields or "notes" in fields):
+        uow.audit(
+            AuditOperation.ALTER,
+            subject_type="person",
+            subject_id=item.person_id,
+            justification=justification,
+            detail={"meeting_id": meeting.id, "item_id": item.id},
+        )
+    return item
+
+
+def remove_item(uow: UnitOfWork, meeting: Meeting, item: AgendaItem) -> AgendaItem:
+    ensure_open(meeting)
+    if repo.decision_for_item(uow.session, item.id) is not None:
+        raise Conflict("The item has a recorded decision and cannot be removed.", code="item_decided")
+    item.status = "removed"
+    repo.add(uow.session, item)
+    return item
+
+
+def reorder(uow: UnitOfWork, meeting: Meeting, item_ids: Sequence[str]) -> list[AgendaItem]:
+    ensure_open(meeting)
+    items = {i.id: i for i in repo.items(uow.session, meeting.id, statuses=("planned",))}
+    if len(set(item_ids)) != len(item_ids) or set(item_ids) != set(items):
+        raise ValidationProblem(
+            [field_error("item_ids", "not_a_permutation", "Give every planned item id exactly once.")]
+        )
+    for pos, item_id in enumerate(item_ids):
+        items[item_id].position = pos
+        repo.add(uow.session, items[item_id])
+    return [items[i] for i in item_ids]
+
+
+# -- planning ------------------------------------------------------------------------
+def plan(uow: UnitOfWork, meeting: Meeting, *, moved_to: str | None = None) -> Agenda:
+    """The time-boxed plan of the planned items (nothing changes)."""
+    items = {i.id: i for i in repo.items(uow.session, meeting.id, statuses=("planned",))}
+    order = {item_id: n for n, item_id in enumerate(items)}
+    # an item already discussed (outcome or minute recorded) is never moved on
+    discussed = {o.item_id for o in repo.outcomes(uow.session, meeting.id)}
+    discussed |= {i.id for i in items.values() if i.minutes}
+    plan_items = [
+        PlanItem(
+            id=i.id,
+            kind=i.kind,
+            minutes=i.planned_minutes,
+            urgency=i.urgency,
+            order=i.order_hint * 100_000 + order[i.id],
+            pinned=i.pinned or i.id in discussed,
+            position=i.position,
+        )
+        for i in items.values()
+    ]
+    others = repo.items(uow.session, meeting.id, statuses=("deferred", "removed"))
+    return Agenda(meeting, plan_agenda(plan_items, meeting.agenda_limit_minutes), items, others, moved_to)
+
+
+def defer_over_limit(
+    uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting
+) -> tuple[int, Meeting | None]:
+    """Move the items past the time limit to the next meeting with their reasons: (moved, target)."""
+    ensure_open(meeting)
+    before = plan(uow, meeting)
+    target: Meeting | None = None
+    if before.plan.deferred:
+        target = meetings.next_meeting_after(uow, settings, meeting)
+        for d in before.plan.deferred:
+            move_item(uow, settings, before.items[d.item.id], target, d.reason_code, d.reason)
+    meeting.agenda_finalised_at = now()
+    repo.add(uow.session, meeting)
+    repo.flush(uow.session)
+    return len(before.plan.deferred), target
+
+
+def finalise(uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting) -> Agenda:
+    """Apply the time limit; the agenda as it now stands (with where the deferred items went)."""
+    _moved, target = defer_over_limit(uow, settings, meeting)
+    return plan(uow, meeting, moved_to=target.id if target else None)
+
+
+def move_item(
+    uow: UnitOfWork,
+    settings: MeetingSettings,
+    item: AgendaItem,
+    target: Meeting,
+    reason_code: str,
+    reason: str,
+) -> AgendaItem:
+    """Mark `item` deferred and put it (same key) on `target` with the reason."""
+    item.status = "deferred"
+    item.deferred_reason_code = reason_code
+    item.deferred_reason = reason[:500]
+    item.deferred_to_meeting_id = target.id
+    repo.add(uow.session, item)
+    copy, _ = add_item(uow, settings, target, carried(item, reason))
+    return copy
+
+
+def carry_undecided_new_cases(
+    uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting, target: Meeting
+) -> int:
+    """At close: new cases that got no decision go to the next meeting."""
+    moved = 0
+    for item in repo.items(uow.session, meeting.id, statuses=("planned",)):
+        if item.kind == "new_case" and repo.decision_for_item(uow.session, item.id) is None:
+            move_item(uow, settings, item, target, "no_decision", "No decision was reached at the meeting.")
+            moved += 1
+    return moved
