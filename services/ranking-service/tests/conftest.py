@@ -10,14 +10,24 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
 from ranking_service.app import build_runtime, create_app
+from ranking_service.migrations import MIGRATIONS
+from ranking_service.service.imports import ImportReport
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce, generate
 
 
+def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> RankingSettings:
+    """Settings of a test service on a database migrated to head."""
+    return RankingSettings(
+        database_url=migrated(MIGRATIONS, database_url), data_dir=str(data_dir), **overrides
+    )
+
+
 @pytest.fixture
 def rank_settings(tmp_path: Path) -> RankingSettings:
-    return RankingSettings(database_url=f"sqlite:///{tmp_path}/rank.db", data_dir=str(tmp_path / "data"))
+    return settings_for(f"sqlite:///{tmp_path}/rank.db", tmp_path / "data")
 
 
 @pytest.fixture
@@ -47,15 +57,28 @@ def rank_force() -> SyntheticForce:
     )
 
 
+def import_into(
+    runtime: ServiceRuntime,
+    path: Path,
+    kind: str = "offences",
+    settings: RankingSettings | None = None,
+    **kwargs: Any,
+) -> ImportReport:
+    """Import one file through the service layer, in a unit of work of its own (as the CLI does)."""
+    from ranking_service.service.imports import import_file
+
+    with runtime.unit_of_work() as uow:
+        return import_file(uow, settings or runtime.settings, path, kind, **kwargs)  # type: ignore[arg-type]
+
+
 def load_force(client: TestClient, force: SyntheticForce, directory: Path) -> None:
     """Import a synthetic force (people and offences) through the service's importer."""
-    from ranking_service.importer import import_file
     from ranking_service.synthetic import write_force
 
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     people, offences = write_force(force, directory)
-    import_file(people, "people", runtime=runtime, settings=runtime.settings)
-    import_file(offences, "offences", runtime=runtime, settings=runtime.settings)
+    import_into(runtime, people, "people")
+    import_into(runtime, offences, "offences")
 
 
 def publish_case_event(client: TestClient, data: object, aggregate_id: str) -> None:
@@ -99,6 +122,8 @@ def ranking_events(client: TestClient, event_type: str) -> list[dict[str, Any]]:
 class RankTools:
     """Helpers for tests, given as a fixture (test modules cannot import conftest reliably)."""
 
+    settings_for = staticmethod(settings_for)
+    import_into = staticmethod(import_into)
     load_force = staticmethod(load_force)
     publish_case_event = staticmethod(publish_case_event)
     ranking_events = staticmethod(ranking_events)

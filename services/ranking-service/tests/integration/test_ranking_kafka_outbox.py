@@ -20,10 +20,8 @@ from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing.plugin import unique
 from kafka import KafkaConsumer
 from ranking_service.app import build_runtime
-from ranking_service.importer import import_file
 from ranking_service.models import RankRunEntry
 from ranking_service.service.runs import RunRequest, execute_run, reproduce
-from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce, write_force
 from sqlmodel import col, select
 
@@ -60,21 +58,21 @@ def consume_all(
 @pytest.mark.kafka
 @pytest.mark.postgres
 def test_candidate_events_exactly_once_across_relay_restart(
-    kafka_bootstrap: str, pg_url: str, tmp_path: Path, rank_force: SyntheticForce
+    rank_tools: Any, kafka_bootstrap: str, pg_url: str, tmp_path: Path, rank_force: SyntheticForce
 ) -> None:
     ns = unique("t")
-    settings = RankingSettings(
-        database_url=pg_url,
+    settings = rank_tools.settings_for(
+        pg_url,
+        tmp_path / "data",
         transport="kafka",
         kafka_bootstrap=kafka_bootstrap,
         topic_namespace=ns,
-        data_dir=str(tmp_path / "data"),
         relay_batch_size=4,
     )
     runtime = build_runtime(settings, run_consumer=False)
     people, offences = write_force(rank_force, tmp_path / "force")
-    import_file(people, "people", runtime=runtime, settings=settings)
-    import_file(offences, "offences", runtime=runtime, settings=settings)
+    rank_tools.import_into(runtime, people, "people")
+    rank_tools.import_into(runtime, offences, "offences")
 
     # the case-service says one top person is already managed (consumed from real Kafka)
     with runtime.unit_of_work(ANALYST) as uow:

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from hhpu_shared.testing.plugin import identity_headers
 from ranking_service.app import create_app
-from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce
 
 H = identity_headers("analyst")
+H["X-Justification"] = "test: ranking review on postgres"
 RUNS = "/api/v1/ranking-runs"
 
 
@@ -21,7 +21,7 @@ RUNS = "/api/v1/ranking-runs"
 def test_run_reproduce_compare_evaluate_on_postgres(
     rank_tools: Any, pg_url: str, tmp_path: Path, rank_force: SyntheticForce
 ) -> None:
-    settings = RankingSettings(database_url=pg_url, data_dir=str(tmp_path / "data"))
+    settings = rank_tools.settings_for(pg_url, tmp_path / "data")
     today = datetime.now(UTC).date()
     with TestClient(create_app(settings, run_consumer=False)) as client:
         rank_tools.load_force(client, rank_force, tmp_path)

@@ -19,6 +19,7 @@ from scipy import stats
 from sqlmodel import select
 
 ANALYST = identity_headers("analyst", subject="user:ana")
+ANALYST["X-Justification"] = "test: ranking review"
 RUNS = "/api/v1/ranking-runs"
 TODAY = datetime.now(UTC).date()
 
@@ -191,7 +192,7 @@ def test_compare_trajectory_breakdown_and_audit(
     assert -1 <= cmp["kendall_tau"] <= 1
     h = {**ANALYST, "X-Justification": "journey 2 review"}
     traj = rank_client.get("/api/v1/people/P-DEAN-MARSH/trajectory", headers=h).json()
-    assert [p["run_id"] for p in traj["points"]] == [a["id"], b["id"]]
+    assert [p["run_id"] for p in traj["items"]] == [a["id"], b["id"]] and traj["total"] == 2
     bd = rank_client.get(f"{RUNS}/{b['id']}/entries/P-DEAN-MARSH", headers=h).json()
     assert bd["in_top"] and len(bd["top_contributions"]) == 3
     assert bd["top_contributions"][0]["weighted"] >= bd["top_contributions"][1]["weighted"]
@@ -199,6 +200,7 @@ def test_compare_trajectory_breakdown_and_audit(
         consults = uow.session.exec(select(AuditEntry).where(AuditEntry.operation == "consult")).all()
     people = [(c.subject_id, c.justification, c.actor) for c in consults if c.subject_type == "person"]
     assert people == [("P-DEAN-MARSH", "journey 2 review", "user:ana")] * 2
+    assert {c.justification for c in consults if c.subject_type == "ranking_run"} == {"test: ranking review"}
     lists = [c for c in consults if c.subject_type == "ranking_run"]
     assert [c.subject_id for c in lists] == [a["id"], b["id"]]
     assert set(json.loads(lists[1].detail or "{}")["people"]) == top[b["id"]]
@@ -238,10 +240,10 @@ def test_evaluation_equals_scipy_on_the_raw_data(
     offset = 0
     while True:
         page = rank_client.get(
-            f"{RUNS}/{past['id']}/entries?limit=1000&offset={offset}", headers=ANALYST
+            f"{RUNS}/{past['id']}/entries?limit=500&offset={offset}", headers=ANALYST
         ).json()
         items += page["items"]
-        offset += 1000
+        offset += 500
         if offset >= page["total"]:
             break
     score = np.array([i["score"] for i in items])
@@ -286,6 +288,8 @@ def test_import_ledger_and_rejections_endpoint(rank_client: TestClient, tmp_path
         }
     ]
     om = identity_headers("offender_manager")
+    bad_kind = rank_client.post("/api/v1/imports/victims?filename=a.csv", content=body, headers=ANALYST)
+    assert bad_kind.status_code == 422
     assert (
         rank_client.post("/api/v1/imports/offences?filename=a.csv", content=body, headers=om).status_code
         == 403
@@ -305,7 +309,7 @@ def test_history_and_data_quality(
         headers=ANALYST,
     )
     assert ev.status_code == 201
-    hist = rank_client.get("/api/v1/ranking-history", headers=ANALYST).json()["runs"]
+    hist = rank_client.get("/api/v1/ranking-history", headers=ANALYST).json()["items"]
     assert [h["run_id"] for h in hist] == [a["id"], b["id"]]
     assert (
         hist[0]["evaluation"]["spearman_harm"] == ev.json()["spearman_harm"] and hist[1]["evaluation"] is None
@@ -316,3 +320,54 @@ def test_history_and_data_quality(
     codes = rank_force.offences["offence_code"].to_pylist()
     assert unmapped == {"195/99": codes.count("195/99")} and dq["rows"] == len(codes)
     assert rank_client.get("/api/v1/data-quality?edition=nope", headers=ANALYST).status_code == 404
+
+
+def test_person_views_need_a_justification(
+    rank_tools: Any, rank_client: TestClient, rank_force: SyntheticForce, tmp_path: Path
+) -> None:
+    rank_tools.load_force(rank_client, rank_force, tmp_path)
+    b = run(rank_client, top_n=10)
+    bare = identity_headers("analyst", subject="user:ana")
+    for path in (
+        f"{RUNS}/{b['id']}/entries",
+        f"{RUNS}/{b['id']}/entries/P-DEAN-MARSH",
+        "/api/v1/people/P-DEAN-MARSH/trajectory",
+    ):
+        r = rank_client.get(path, headers=bare)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "X-Justification", path
+        assert rank_client.get(path, headers=ANALYST).status_code == 200, path
+
+
+LISTS = [
+    RUNS,
+    "/api/v1/ranking-runs/{run}/entries",
+    "/api/v1/imports",
+    "/api/v1/imports/{imp}/rejections",
+    "/api/v1/ranking-history",
+    "/api/v1/people/P-1/trajectory",
+]
+
+
+@pytest.mark.parametrize("query", ["offset=" + str(2**70), "limit=-1", "limit=" + str(10**9)])
+def test_every_list_rejects_out_of_range_paging(rank_client: TestClient, query: str) -> None:
+    body = (
+        b"person_id,offence_code,offence_date,recorded_date,outcome\nP-1,xx,2025-01-01,2025-01-01,charged\n"
+    )
+    imp = rank_client.post("/api/v1/imports/offences?filename=a.csv", content=body, headers=ANALYST).json()
+    r = run(rank_client, top_n=5)
+    paths = [p.format(run=r["id"], imp=imp["import_id"]) for p in LISTS]
+    for path in paths:
+        ok = rank_client.get(path, headers=ANALYST)
+        assert ok.status_code == 200 and {"items", "total", "limit", "offset"} <= set(ok.json()), path
+        bad = rank_client.get(f"{path}?{query}", headers=ANALYST)
+        assert bad.status_code == 422, (path, bad.text)
+        assert bad.headers["content-type"].startswith("application/problem+json"), path
+    # the lists tested are every operation that pages, and every one returns the one page shape
+    doc = rank_client.get("/openapi.json").json()
+    paged = {
+        path
+        for path, ops in doc["paths"].items()
+        if any(q["name"] == "offset" for q in ops.get("get", {}).get("parameters", []))
+    }
+    expected = {p.replace("{run}", "{run_id}").replace("{imp}", "{import_id}") for p in LISTS}
+    assert paged == {p.replace("P-1", "{person_ref}") for p in expected}

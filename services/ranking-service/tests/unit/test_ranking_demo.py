@@ -7,6 +7,7 @@ from hhpu_shared.testing.plugin import identity_headers
 from ranking_service.demo import seed_demo
 
 H = identity_headers("unit_supervisor")
+H["X-Justification"] = "test: demo review"
 
 
 def test_seed_demo(rank_client: TestClient) -> None:

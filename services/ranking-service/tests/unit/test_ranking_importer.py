@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.errors import ValidationProblem
 from hhpu_shared.runtime import ServiceRuntime
-from ranking_service.importer import import_file
 from ranking_service.models import RankImport, RankImportRejection, RankOffence, RankPerson
 from ranking_service.settings import RankingSettings
 from ranking_service.synthetic import SyntheticForce, write_force
@@ -37,11 +37,11 @@ def count(runtime: ServiceRuntime, model: type) -> int:
 
 
 def test_csv_validation_report_lists_every_rejected_row(
-    tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
+    rank_tools: Any, tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
 ) -> None:
     f = tmp_path / "offences.csv"
     f.write_text(HEADER + "\n".join(ROWS) + "\n")
-    rep = import_file(f, runtime=rank_runtime, settings=rank_settings)
+    rep = rank_tools.import_into(rank_runtime, f, settings=rank_settings)
     assert (rep.rows_total, rep.rows_accepted, rep.rows_rejected) == (10, 2, 8)
     codes = {r["row"]: sorted(e["code"] for e in r["errors"]) for r in rep.rejections}
     assert codes == {
@@ -67,30 +67,30 @@ def test_csv_validation_report_lists_every_rejected_row(
 
 
 def test_reimporting_the_same_file_changes_nothing(
-    tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
+    rank_tools: Any, tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
 ) -> None:
     f = tmp_path / "offences.csv"
     f.write_text(HEADER + "\n".join(ROWS) + "\n")
-    first = import_file(f, runtime=rank_runtime, settings=rank_settings)
-    again = import_file(f, runtime=rank_runtime, settings=rank_settings)
+    first = rank_tools.import_into(rank_runtime, f, settings=rank_settings)
+    again = rank_tools.import_into(rank_runtime, f, settings=rank_settings)
     assert again.duplicate and again.import_id == first.import_id
     assert (count(rank_runtime, RankOffence), count(rank_runtime, RankImport)) == (2, 1)
     assert count(rank_runtime, RankImportRejection) == 8
 
 
 def test_missing_column_imports_nothing(
-    tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
+    rank_tools: Any, tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
 ) -> None:
     f = tmp_path / "bad.csv"
     f.write_text("person_id,offence_code,offence_date\nP-1,008/67,2025-01-01\n")
     with pytest.raises(ValidationProblem) as err:
-        import_file(f, runtime=rank_runtime, settings=rank_settings)
+        rank_tools.import_into(rank_runtime, f, settings=rank_settings)
     assert {e["field"] for e in err.value.extra["errors"]} == {"recorded_date", "outcome"}
     assert count(rank_runtime, RankImport) == 0
 
 
 def test_ndjson_with_broken_lines(
-    tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
+    rank_tools: Any, tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
 ) -> None:
     good = {
         "person_id": "P-1",
@@ -103,7 +103,7 @@ def test_ndjson_with_broken_lines(
     lines = [json.dumps(good), "{not json", "[1, 2]", json.dumps({**good, "outcome": "x"})]
     f = tmp_path / "offences.ndjson"
     f.write_text("\n".join(lines) + "\n")
-    rep = import_file(f, runtime=rank_runtime, settings=rank_settings, batch_rows=2)
+    rep = rank_tools.import_into(rank_runtime, f, settings=rank_settings, batch_rows=2)
     assert (rep.rows_total, rep.rows_accepted, rep.rows_rejected) == (4, 1, 3)
     assert {r["row"]: r["errors"][0]["code"] for r in rep.rejections} == {
         2: "invalid_json",
@@ -113,11 +113,15 @@ def test_ndjson_with_broken_lines(
 
 
 def test_parquet_into_the_columnar_store_and_people(
-    tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings, rank_force: SyntheticForce
+    rank_tools: Any,
+    tmp_path: Path,
+    rank_runtime: ServiceRuntime,
+    rank_settings: RankingSettings,
+    rank_force: SyntheticForce,
 ) -> None:
     settings = rank_settings.model_copy(update={"offence_store": "parquet"})
     people, offences = write_force(rank_force, tmp_path / "force")
-    rep = import_file(offences, runtime=rank_runtime, settings=settings, batch_rows=1000)
+    rep = rank_tools.import_into(rank_runtime, offences, settings=settings, batch_rows=1000)
     assert rep.rows_rejected == 0 and rep.rows_accepted == rank_force.offences.num_rows
     assert rep.unmapped_codes.get("195/99", 0) >= 0
     with rank_runtime.unit_of_work() as uow:
@@ -126,8 +130,8 @@ def test_parquet_into_the_columnar_store_and_people(
     stored = pq.read_table(imp.path)
     assert stored.num_rows == rep.rows_accepted and stored["row_no"][0].as_py() == 1
     assert count(rank_runtime, RankOffence) == 0
-    assert import_file(offences, runtime=rank_runtime, settings=settings).duplicate
-    prep = import_file(people, "people", runtime=rank_runtime, settings=settings)
+    assert rank_tools.import_into(rank_runtime, offences, settings=settings).duplicate
+    prep = rank_tools.import_into(rank_runtime, people, "people", settings=settings)
     assert prep.rows_accepted == rank_force.people.num_rows
     with rank_runtime.unit_of_work() as uow:
         dean = uow.session.get(RankPerson, "P-DEAN-MARSH")
@@ -135,14 +139,14 @@ def test_parquet_into_the_columnar_store_and_people(
 
 
 def test_people_upsert_and_validation(
-    tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
+    rank_tools: Any, tmp_path: Path, rank_runtime: ServiceRuntime, rank_settings: RankingSettings
 ) -> None:
     a = tmp_path / "people1.csv"
     a.write_text(
         "records_id,given_name,family_name,date_of_birth,sex,ethnicity\n"
         "P-1,Dean,Marsh,1991-03-14,male,White\nP-2,Amy,Hall,1990-02-30,F,Asian\nP-3,Zoe,Wood,,Q,\n"
     )
-    rep = import_file(a, "people", runtime=rank_runtime, settings=rank_settings)
+    rep = rank_tools.import_into(rank_runtime, a, "people", settings=rank_settings)
     assert rep.rows_accepted == 1
     assert {r["row"]: r["errors"][0]["code"] for r in rep.rejections} == {
         2: "invalid_date",
@@ -152,7 +156,7 @@ def test_people_upsert_and_validation(
     b.write_text(
         "records_id,given_name,family_name,sex\nP-1,Dean,Marsh-Smith,M\nP-4,Lee,Pryce,\nP-4,Lee,Price,\n"
     )
-    import_file(b, "people", runtime=rank_runtime, settings=rank_settings)
+    rank_tools.import_into(rank_runtime, b, "people", settings=rank_settings)
     with rank_runtime.unit_of_work() as uow:
         p1 = uow.session.get(RankPerson, "P-1")
         p4 = uow.session.get(RankPerson, "P-4")
@@ -160,20 +164,20 @@ def test_people_upsert_and_validation(
         assert p4 is not None and p4.sex == "U"
 
 
-def test_table_and_columnar_stores_give_the_same_inputs(tmp_path: Path, rank_force: SyntheticForce) -> None:
+def test_table_and_columnar_stores_give_the_same_inputs(
+    rank_tools: Any, tmp_path: Path, rank_force: SyntheticForce
+) -> None:
     from ranking_service.app import build_runtime
     from ranking_service.service.runs import DryRun, RunRequest, execute_run
 
     _, offences = write_force(rank_force, tmp_path / "force")
     results = []
     for store in ("table", "parquet"):
-        settings = RankingSettings(
-            database_url=f"sqlite:///{tmp_path}/{store}.db",
-            data_dir=str(tmp_path / store),
-            offence_store=store,
+        settings = rank_tools.settings_for(
+            f"sqlite:///{tmp_path}/{store}.db", tmp_path / store, offence_store=store
         )
         runtime = build_runtime(settings, run_consumer=False)
-        import_file(offences, runtime=runtime, settings=settings, batch_rows=1500)
+        rank_tools.import_into(runtime, offences, settings=settings, batch_rows=1500)
         with runtime.unit_of_work() as uow:
             out = execute_run(uow, settings, RunRequest(kind="dry", model="rfgv@1"))
         assert isinstance(out, DryRun)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from ranking_service.domain.catalog import resolve
+from ranking_service.domain.inputs import prepare
 from ranking_service.domain.weights import available_editions, load_edition, parse_edition
-from ranking_service.inputs import prepare
 
 PUBLISHED = {
     "001/01": 5475, "002/00": 3285, "004/01": 730, "019/08": 1825, "019/08#multiple": 2555, "019/10": 1825,
