@@ -1,6 +1,6 @@
 """Synthetic police force: people and offence records, seeded and deterministic, vectorised.
 
-Reusable by the other services, the demo and the benchmarks:
+Reusable by the demo, the benchmarks and the end-to-end tests:
 
     force = generate(n_people=5_000, n_offences=40_000, seed=7, include_scenario_people=True)
     force.people, force.offences          # pyarrow tables in the import formats
