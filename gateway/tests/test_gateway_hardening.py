@@ -230,3 +230,45 @@ def test_no_store_everywhere_and_csp(gateway_client) -> None:  # type: ignore[no
     docs = client.get("/docs")
     assert docs.headers["cache-control"] == "no-store"
     assert docs.headers["content-security-policy"].count("default-src") == 1  # its own CSP, not two
+
+
+# The environment compose and Kubernetes give the gateway (the image runs the uvicorn command line).
+UVICORN_ENV = {
+    "UVICORN_HTTP": "gateway.server:GatewayHttpProtocol",
+    "UVICORN_WS": "none",
+    "UVICORN_PROXY_HEADERS": "false",
+    "UVICORN_SERVER_HEADER": "false",
+    "UVICORN_ACCESS_LOG": "false",
+    "UVICORN_TIMEOUT_KEEP_ALIVE": "5",
+    "UVICORN_LIMIT_CONCURRENCY": "2000",
+}
+
+
+def test_uvicorn_command_line_with_the_deployment_environment() -> None:
+    import httpx
+    from gateway.testing import free_port
+
+    port = free_port()
+    env = {**os.environ, **UVICORN_ENV, "GATEWAY_ENVIRONMENT": "development", "GATEWAY_HEAD_TIMEOUT_S": "1"}
+    cmd = [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1"]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and proc.poll() is None, "gateway did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and "server" not in r.headers
+        server = ServerThread.__new__(ServerThread)
+        server.port = port
+        headers = b"".join(b"X-H%d: v\r\n" % i for i in range(1000))
+        assert problem_of(exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", headers))[0] == 431
+        start = time.monotonic()
+        assert problem_of(exchange(server, b"GET /healthz HTTP/1.1\r\n", timeout=4.0))[0] == 408
+        assert time.monotonic() - start < 3.5
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

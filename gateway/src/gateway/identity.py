@@ -14,6 +14,7 @@ pads (~5 µs).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import itertools
 import json
@@ -25,10 +26,11 @@ from hhpu_shared.auth import AUDIENCE, ISSUER, Principal, system_principal
 METHOD_CLAIM = "mth"
 PATH_CLAIM = "pth"
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 class IdentityMinter:

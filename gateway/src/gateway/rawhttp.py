@@ -25,6 +25,7 @@ per wait for the read timeout, reading paused while a slow client lets the respo
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -65,8 +66,7 @@ class Conn(asyncio.Protocol):
     def __init__(self, read_timeout: float) -> None:
         self.read_timeout = read_timeout
         self.transport: asyncio.Transport | None = None
-        self.fd = -1
-        self.family = socket.AF_INET
+        self.peeker: socket.socket | None = None  # a duplicate of the connection's socket, for peeking
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[None] | None = None
         self.drainer: asyncio.Future[None] | None = None
@@ -102,8 +102,7 @@ class Conn(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            self.fd = sock.fileno()
-            self.family = sock.family
+            self.peeker = socket.socket(sock.family, socket.SOCK_STREAM, 0, os.dup(sock.fileno()))
 
     def data_received(self, data: bytes) -> None:
         if not self.expecting or self.done:
@@ -132,6 +131,9 @@ class Conn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.peeker is not None:
+            self.peeker.close()
+            self.peeker = None
         if self.head_done and not self.done and not self.chunked and self.length is None and not self.error:
             self.done = True  # a body delimited by the end of the connection (never reused)
         self._wake()
@@ -212,17 +214,16 @@ class Conn(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
+        if self.peeker is not None:  # the duplicate would keep the connection open
+            self.peeker.close()
+            self.peeker = None
 
     def quiet(self) -> bool:
         """True when the idle connection has nothing unread and is not at EOF (peeks the socket)."""
-        if self.closed or self.dirty or self.fd < 0:
+        if self.closed or self.dirty or self.peeker is None:
             return False
         try:
-            s = socket.socket(self.family, socket.SOCK_STREAM, 0, self.fd)
-            try:
-                s.recv(1, _PEEK)
-            finally:
-                s.detach()
+            self.peeker.recv(1, _PEEK)
         except BlockingIOError:
             return True
         except OSError:

@@ -193,15 +193,32 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
 
-def guarded_protocol(settings: GatewaySettings) -> type[GuardedHttpToolsProtocol]:
-    """The protocol class with the settings' head limits."""
-    limits = HeadLimits(
+def head_limits(settings: GatewaySettings) -> HeadLimits:
+    return HeadLimits(
         max_headers=settings.max_header_count,
         max_head=settings.max_head_bytes,
         max_line=settings.max_line_bytes,
         timeout_s=settings.head_timeout_s,
     )
-    return type("GatewayHttpProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+
+
+def guarded_protocol(settings: GatewaySettings) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class with the settings' head limits."""
+    return type("GatewayHttpProtocol", (GuardedHttpToolsProtocol,), {"limits": head_limits(settings)})
+
+
+class GatewayHttpProtocol(GuardedHttpToolsProtocol):
+    """For the uvicorn command line: ``--http gateway.server:GatewayHttpProtocol`` (or ``UVICORN_HTTP``);
+    the limits come from the ``GATEWAY_*`` environment, read once."""
+
+    _configured: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        if not cls._configured:
+            cls.limits = head_limits(GatewaySettings())
+            cls._configured = True
+        super().__init__(*args, **kwargs)
 
 
 def uvicorn_options(settings: GatewaySettings) -> dict[str, Any]:
