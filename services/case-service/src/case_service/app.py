@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.service import ServiceSpec
 
-from case_service.handlers import handlers
+from case_service.handlers import configure, handlers
 from case_service.migrations import MIGRATIONS
 from case_service.routes import ROUTERS
 from case_service.settings import CaseSettings
@@ -33,6 +33,7 @@ SERVICE = ServiceSpec(
     description=DESCRIPTION,
     routers=ROUTERS,
     handlers=handlers,
+    prepare=configure,
 )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from case_service.models import (
     Allocation,
@@ -23,6 +25,14 @@ from case_service.models import (
     RiskAssessment,
     TrainingRecord,
 )
+
+T = TypeVar("T")
+
+
+def _page(s: Session, q: SelectOfScalar[T], *order: Any, limit: int, offset: int) -> tuple[Sequence[T], int]:
+    """One page of `q` in a stable order, and how many rows match in all."""
+    total = s.exec(select(func.count()).select_from(q.subquery())).one()
+    return s.exec(q.order_by(*order).offset(offset).limit(limit)).all(), int(total)
 
 
 # -- people ----------------------------------------------------------------------------
@@ -62,9 +72,7 @@ def people(
     q = select(Person)
     if not include_merged:
         q = q.where(col(Person.merged_into).is_(None))
-    total = s.exec(select(func.count()).select_from(q.subquery())).one()
-    rows = s.exec(q.order_by(col(Person.created_at), col(Person.id)).offset(offset).limit(limit)).all()
-    return rows, int(total)
+    return _page(s, q, col(Person.created_at), col(Person.id), limit=limit, offset=offset)
 
 
 # -- assessments -----------------------------------------------------------------------
@@ -107,9 +115,8 @@ def assessments(
         q = q.where(Assessment.status == status)
     if person_id:
         q = q.where(Assessment.person_id == person_id)
-    total = s.exec(select(func.count()).select_from(q.subquery())).one()
-    rows = s.exec(q.order_by(col(Assessment.opened_at).desc()).offset(offset).limit(limit)).all()
-    return rows, int(total)
+    order = (col(Assessment.opened_at).desc(), col(Assessment.id))
+    return _page(s, q, *order, limit=limit, offset=offset)
 
 
 def assessments_for_person(s: Session, person_id: str) -> Sequence[Assessment]:
@@ -140,8 +147,8 @@ def cases(
     status: str | None = None,
     cohort: str | None = None,
     manager_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[Case], int]:
     q = select(Case)
     if status:
@@ -150,13 +157,14 @@ def cases(
         q = q.where(Case.cohort == cohort)
     if manager_id:
         q = q.where(Case.manager_id == manager_id)
-    total = s.exec(select(func.count()).select_from(q.subquery())).one()
-    rows = s.exec(q.order_by(col(Case.created_at), col(Case.id)).offset(offset).limit(limit)).all()
-    return rows, int(total)
+    return _page(s, q, col(Case.created_at), col(Case.id), limit=limit, offset=offset)
 
 
-def managed_cases(s: Session) -> Sequence[Case]:
-    return s.exec(select(Case).where(Case.status == "managed")).all()
+def managed_cases(s: Session, manager_id: str | None = None) -> Sequence[Case]:
+    q = select(Case).where(Case.status == "managed")
+    if manager_id:
+        q = q.where(Case.manager_id == manager_id)
+    return s.exec(q.order_by(col(Case.created_at), col(Case.id))).all()
 
 
 def adopted_cases(s: Session) -> Sequence[Case]:
@@ -169,11 +177,19 @@ def status_changes(s: Session, case_id: str) -> Sequence[CaseStatusChange]:
 
 
 # -- risk, notes, interventions --------------------------------------------------------
+_RISK_ORDER = (col(RiskAssessment.assessed_on), col(RiskAssessment.recorded_at), col(RiskAssessment.id))
+
+
 def risk_history(s: Session, case_id: str, tool: str | None = None) -> Sequence[RiskAssessment]:
     q = select(RiskAssessment).where(RiskAssessment.case_id == case_id)
     if tool:
         q = q.where(RiskAssessment.tool == tool)
-    return s.exec(q.order_by(col(RiskAssessment.assessed_on), col(RiskAssessment.recorded_at))).all()
+    return s.exec(q.order_by(*_RISK_ORDER)).all()
+
+
+def risk_page(s: Session, case_id: str, *, limit: int, offset: int) -> tuple[Sequence[RiskAssessment], int]:
+    q = select(RiskAssessment).where(RiskAssessment.case_id == case_id)
+    return _page(s, q, *_RISK_ORDER, limit=limit, offset=offset)
 
 
 def all_risk_assessments(s: Session) -> Sequence[RiskAssessment]:
@@ -184,9 +200,17 @@ def note(s: Session, note_id: str) -> CaseNote | None:
     return s.get(CaseNote, note_id)
 
 
-def notes(s: Session, case_id: str) -> Sequence[CaseNote]:
-    q = select(CaseNote).where(CaseNote.case_id == case_id).order_by(col(CaseNote.at), col(CaseNote.id))
-    return s.exec(q).all()
+def notes(s: Session, case_id: str, *, limit: int, offset: int) -> tuple[Sequence[CaseNote], int]:
+    q = select(CaseNote).where(CaseNote.case_id == case_id)
+    return _page(s, q, col(CaseNote.at), col(CaseNote.id), limit=limit, offset=offset)
+
+
+def corrections_of(s: Session, note_ids: Sequence[str]) -> Sequence[CaseNote]:
+    """The notes that correct any of `note_ids`, in order."""
+    if not note_ids:
+        return []
+    q = select(CaseNote).where(col(CaseNote.corrects_note_id).in_(list(note_ids)))
+    return s.exec(q.order_by(col(CaseNote.at), col(CaseNote.id))).all()
 
 
 def intervention(s: Session, intervention_id: str) -> Intervention | None:
@@ -200,6 +224,13 @@ def interventions(s: Session, case_id: str | None = None) -> Sequence[Interventi
     return s.exec(q.order_by(col(Intervention.recorded_at))).all()
 
 
+def case_interventions(
+    s: Session, case_id: str, *, limit: int, offset: int
+) -> tuple[Sequence[Intervention], int]:
+    q = select(Intervention).where(Intervention.case_id == case_id)
+    return _page(s, q, col(Intervention.recorded_at), col(Intervention.id), limit=limit, offset=offset)
+
+
 # -- managers --------------------------------------------------------------------------
 def manager(s: Session, manager_id: str) -> Manager | None:
     return s.get(Manager, manager_id)
@@ -211,6 +242,10 @@ def manager_by_staff_id(s: Session, staff_id: str) -> Manager | None:
 
 def managers(s: Session) -> Sequence[Manager]:
     return s.exec(select(Manager).order_by(col(Manager.name), col(Manager.id))).all()
+
+
+def managers_page(s: Session, *, limit: int, offset: int) -> tuple[Sequence[Manager], int]:
+    return _page(s, select(Manager), col(Manager.name), col(Manager.id), limit=limit, offset=offset)
 
 
 def training(s: Session, manager_id: str | None = None) -> Sequence[TrainingRecord]:

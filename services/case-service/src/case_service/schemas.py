@@ -1,4 +1,4 @@
-"""API models (pydantic 2): XCreate / XUpdate / XPublic / XPage."""
+"""API models (pydantic 2): XCreate / XUpdate / XPublic; lists are ``hhpu_shared.http.Page[XPublic]``."""
 
 from __future__ import annotations
 
@@ -74,15 +74,6 @@ class PersonPublic(_Out):
     identifiers: list[IdentifierPublic] = []
     history: list[PersonHistoryPublic] = []
     case_ids: list[str] = []
-
-
-class PersonPage(BaseModel):
-    """One page, in the platform's common shape."""
-
-    items: list[PersonPublic]
-    total: int
-    limit: int
-    offset: int
 
 
 class MergeRequest(BaseModel):
@@ -169,15 +160,6 @@ class CasePublic(_Out):
     history: list[StatusChangePublic] = []
 
 
-class CasePage(BaseModel):
-    """One page, in the platform's common shape."""
-
-    items: list[CasePublic]
-    total: int
-    limit: int
-    offset: int
-
-
 class TriggerPublic(_Out):
     source: str
     ref: str
@@ -215,15 +197,6 @@ class AssessmentPublic(_Out):
     opened_at: datetime
     triggers: list[TriggerPublic] = []
     decisions: list[DecisionPublic] = []
-
-
-class AssessmentPage(BaseModel):
-    """One page, in the platform's common shape."""
-
-    items: list[AssessmentPublic]
-    total: int
-    limit: int
-    offset: int
 
 
 class AssessmentCreate(BaseModel):

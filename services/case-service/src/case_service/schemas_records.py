@@ -71,6 +71,15 @@ class RiskPublic(_Out):
     recorded_at: datetime
 
 
+class OverduePublic(BaseModel):
+    """A managed case whose risk reassessment is overdue (or never assessed after four weeks)."""
+
+    case_id: str
+    due: date
+    days_overdue: int
+    never_assessed: bool
+
+
 class NoteCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

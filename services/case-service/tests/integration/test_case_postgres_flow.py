@@ -81,7 +81,7 @@ def test_case_full_flow_on_postgres(pg_url: str) -> None:
             json={"kind": "fact", "text": "y", "corrects_note_id": n["id"]},
             headers=OM,
         )
-        assert len(client.get(f"/api/v1/cases/{cid}/notes", headers=OM).json()) == 2
+        assert client.get(f"/api/v1/cases/{cid}/notes", headers=OM).json()["total"] == 2
         iv = {"code": "notification_compliance_visit", "agency": "police", "started_on": "2026-11-01"}
         assert client.post(f"/api/v1/cases/{cid}/interventions", json=iv, headers=OM).status_code == 201
         ev = client.get("/api/v1/reports/evaluation", headers=headers("analyst", why=None)).json()

@@ -124,6 +124,17 @@ def test_case_meeting_adopts_and_allocates(svc: tuple[TestClient, ServiceRuntime
     assert len(rows(rt, Assessment)) == 2
 
 
+def test_case_meeting_adoption_without_cohort_uses_the_runtimes_default(sqlite_url: str) -> None:
+    with client_for(sqlite_url, default_cohort="iom_free") as (_client, rt):
+        publish(rt, envelope(screened("ref-6", grade="none")))
+        consume(rt)
+        a = rows(rt, Assessment)[0]
+        publish(rt, envelope(decision(a.id, a.person_id, "adopt", None)))
+        consume(rt)
+        c = rows(rt, Case)[0]
+        assert c.status == "managed" and c.cohort == "iom_free"
+
+
 def test_case_meeting_decline_and_defer(svc: tuple[TestClient, ServiceRuntime]) -> None:
     _c, rt = svc
     publish(rt, envelope(screened("ref-6", grade="certain", person_ref="R-6")))

@@ -83,7 +83,7 @@ def test_case_arms_and_iom_and_history(svc: tuple[TestClient, ServiceRuntime]) -
     assert r.status_code == 422 and len(r.json()["errors"]) == 6  # six risk factors missing
     r = client.post(f"/api/v1/cases/{cid}/risk/iom", json={"likelihood": "low", "harm": "low"}, headers=OM)
     assert r.json()["result"]["rag"] == "green"
-    hist = client.get(f"/api/v1/cases/{cid}/risk", headers=OM).json()
+    hist = client.get(f"/api/v1/cases/{cid}/risk", headers=OM).json()["items"]
     assert [h["tool"] for h in hist] == ["arms", "iom"]
     assert client.get(f"/api/v1/cases/{cid}", headers=OM).json()["risk_band"] == "very_high"
 
@@ -99,13 +99,14 @@ def test_case_overdue_list(svc: tuple[TestClient, ServiceRuntime]) -> None:
         headers=OM,
     )
     client.post(f"/api/v1/cases/{fresh}/risk/iom", json={"likelihood": "high", "harm": "high"}, headers=OM)
-    rows = client.get("/api/v1/risk/overdue", headers=OM).json()
+    rows = client.get("/api/v1/risk/overdue", headers=OM).json()["items"]
     assert [r["case_id"] for r in rows] == [old]
     assert rows[0]["days_overdue"] > 200
     later = (
         date.today() + timedelta(days=60)
     ).isoformat()  # unassessed-new cases become overdue after 4 weeks
-    ids = {r["case_id"] for r in client.get(f"/api/v1/risk/overdue?as_of={later}", headers=OM).json()}
+    later_rows = client.get(f"/api/v1/risk/overdue?as_of={later}", headers=OM).json()["items"]
+    ids = {r["case_id"] for r in later_rows}
     assert old in ids and fresh not in ids
 
 
@@ -119,9 +120,15 @@ def test_case_notes_are_append_only_with_corrections(svc: tuple[TestClient, Serv
     fix = {"kind": "fact", "text": "Lives at no. 14", "corrects_note_id": n1["id"]}
     n2 = client.post(f"/api/v1/cases/{cid}/notes", json=fix, headers=OM).json()
     client.post(f"/api/v1/cases/{cid}/notes", json={"kind": "assessment", "text": "Evasive."}, headers=OM)
-    notes = client.get(f"/api/v1/cases/{cid}/notes", headers=OM).json()
+    notes = client.get(f"/api/v1/cases/{cid}/notes", headers=OM).json()["items"]
     assert [n["text"] for n in notes] == ["Lives at no. 4", "Lives at no. 14", "Evasive."]
     assert notes[0]["corrected_by"] == [n2["id"]] and notes[2]["kind"] == "assessment"
+    # Paged: a note shows its corrections even when they are on a later page.
+    first = client.get(f"/api/v1/cases/{cid}/notes?limit=1", headers=OM).json()
+    assert (first["total"], first["limit"], first["offset"]) == (3, 1, 0)
+    assert [n["id"] for n in first["items"]] == [n1["id"]] and first["items"][0]["corrected_by"] == [n2["id"]]
+    last = client.get(f"/api/v1/cases/{cid}/notes?limit=2&offset=2", headers=OM).json()
+    assert [n["text"] for n in last["items"]] == ["Evasive."] and last["total"] == 3
     for method in ("PUT", "PATCH", "DELETE"):
         r = client.request(method, f"/api/v1/cases/{cid}/notes/{n1['id']}", json={"text": "x"}, headers=OM)
         assert r.status_code in (404, 405)
@@ -139,7 +146,7 @@ def test_case_interventions(svc: tuple[TestClient, ServiceRuntime]) -> None:
     client, rt = svc
     cid = managed_case(client, cohort="hhpu")
     types = client.get("/api/v1/intervention-types", headers=headers("analyst", why=None)).json()
-    assert len(types) == 46
+    assert types["total"] == 46 and len(types["items"]) == 46
     body = {"code": "dvpn", "agency": "police", "started_on": "2026-11-02"}
     r = client.post(f"/api/v1/cases/{cid}/interventions", json=body, headers=OM)
     assert r.status_code == 201 and r.json()["category"] == "disruptive" and r.json()["cohort"] == "hhpu"
@@ -152,7 +159,8 @@ def test_case_interventions(svc: tuple[TestClient, ServiceRuntime]) -> None:
     assert r.status_code == 200 and r.json()["outcome"] == "served"
     r = client.patch(f"/api/v1/interventions/{iid}", json={"ended_on": "2026-10-01"}, headers=OM)
     assert r.status_code == 422
-    assert client.get(f"/api/v1/cases/{cid}/interventions", headers=OM).json()[0]["ended_on"] == "2026-11-20"
+    listed = client.get(f"/api/v1/cases/{cid}/interventions", headers=OM).json()
+    assert listed["total"] == 1 and listed["items"][0]["ended_on"] == "2026-11-20"
     r = client.post(
         f"/api/v1/cases/{cid}/interventions", json={"code": "magic", "agency": "police"}, headers=OM
     )

@@ -153,7 +153,7 @@ def test_case_demo_seed_and_openapi(svc: tuple[TestClient, ServiceRuntime]) -> N
     client, rt = svc
     ids = seed_demo_managers(rt)
     assert seed_demo_managers(rt) == ids and len(ids) == len(DEMO_TEAM)  # idempotent
-    team = client.get("/api/v1/managers", headers=OM).json()
+    team = client.get("/api/v1/managers", headers=OM).json()["items"]
     assert sum(1 for m in team if any(t["course"] == "mosovo" for t in m["training"])) == 2
     spec = client.get("/openapi.json").json()
     assert "/api/v1/cases/{case_id}/transitions" in spec["paths"]

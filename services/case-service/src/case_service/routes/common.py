@@ -1,13 +1,17 @@
-"""Access rules and the justification every read of a person's record must give."""
+"""Access rules of the case-service and its settings dependency.
+
+The justification every read or change of a person's record gives is the shared
+``hhpu_shared.http.JustificationDep`` (header X-Justification, required of staff).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from hhpu_shared.auth import Principal, Role
-from hhpu_shared.errors import Forbidden, ValidationProblem, field_error
-from hhpu_shared.http import PrincipalDep
+from hhpu_shared.errors import Forbidden
+from hhpu_shared.http import PrincipalDep, get_runtime
 
 from case_service.settings import CaseSettings
 
@@ -36,20 +40,12 @@ Supervisor = Annotated[Principal, Depends(_roles(*SUPERVISOR_ROLES))]
 AggregateUser = Annotated[Principal, Depends(_roles(*AGGREGATE_ROLES))]
 
 
-def justification(x_justification: Annotated[str | None, Header()] = None) -> str:
-    """Why the caller reads or changes personal data (DPA 2018 s.62): header X-Justification."""
-    value = (x_justification or "").strip()
-    if len(value) < 3:
-        raise ValidationProblem(
-            [field_error("X-Justification", "required", "give the reason for consulting this record")],
-            detail="Reading or changing a person's record needs a justification (header X-Justification).",
-        )
-    return value[:500]
+def case_settings(request: Request) -> CaseSettings:
+    """The runtime's settings (read once at start-up, never built in a route)."""
+    settings = get_runtime(request).settings
+    if not isinstance(settings, CaseSettings):
+        raise TypeError(f"the case-service runs with CaseSettings, not {type(settings).__name__}")
+    return settings
 
 
-Justification = Annotated[str, Depends(justification)]
-
-
-def settings_of(request: Request) -> CaseSettings:
-    s = request.app.state.runtime.settings
-    return s if isinstance(s, CaseSettings) else CaseSettings()
+CaseSettingsDep = Annotated[CaseSettings, Depends(case_settings)]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from hhpu_shared.http import UoWDep
+from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
-from case_service.routes.common import CaseUser, Justification
+from case_service.routes.common import CaseUser
 from case_service.schemas_records import NoteCreate, NotePublic
 from case_service.service import records
 
@@ -14,7 +14,7 @@ router = APIRouter(tags=["case notes"])
 
 @router.post("/cases/{case_id}/notes", status_code=status.HTTP_201_CREATED, response_model=NotePublic)
 def add_note(
-    case_id: str, body: NoteCreate, principal: CaseUser, uow: UoWDep, why: Justification
+    case_id: str, body: NoteCreate, principal: CaseUser, uow: UoWDep, why: JustificationDep
 ) -> NotePublic:
     """Add a note marked fact or assessment; a correction names the note it corrects."""
     return NotePublic.model_validate(
@@ -22,13 +22,9 @@ def add_note(
     )
 
 
-@router.get("/cases/{case_id}/notes", response_model=list[NotePublic])
-def list_notes(case_id: str, principal: CaseUser, uow: UoWDep, why: Justification) -> list[NotePublic]:
-    """Every note of a case in order, each showing the notes that correct it."""
-    rows = records.notes(uow, case_id, why)
-    out = [NotePublic.model_validate(n) for n in rows]
-    by_id = {n.id: n for n in out}
-    for n in out:
-        if n.corrects_note_id in by_id:
-            by_id[n.corrects_note_id].corrected_by.append(n.id)
-    return out
+@router.get("/cases/{case_id}/notes", response_model=Page[NotePublic])
+def list_notes(
+    case_id: str, principal: CaseUser, uow: UoWDep, why: JustificationDep, page: PageDep
+) -> Page[NotePublic]:
+    """A case's notes in order, each showing the notes that correct it."""
+    return records.notes(uow, case_id, page, why)

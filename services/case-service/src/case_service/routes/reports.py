@@ -6,11 +6,11 @@ import html
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from hhpu_shared.http import UoWDep
+from hhpu_shared.http import JustificationDep, UoWDep
 
-from case_service.routes.common import AggregateUser, CaseUser, Justification, settings_of
+from case_service.routes.common import AggregateUser, CaseSettingsDep, CaseUser
 from case_service.service import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -66,15 +66,15 @@ def render_html(rep: dict[str, Any]) -> str:
 
 @router.get("/suitability")
 def suitability(
-    request: Request,
     principal: CaseUser,
     uow: UoWDep,
-    why: Justification,
+    why: JustificationDep,
+    settings: CaseSettingsDep,
     since: date | None = None,
     format: str = Query("json", pattern="^(json|html)$"),
 ) -> Any:
     """People new to assess since a date (default: the last fortnight), by source; JSON or printable HTML."""
-    rep = reports.suitability(uow, since, settings_of(request).suitability_report_days, why)
+    rep = reports.suitability(uow, since, settings.suitability_report_days, why)
     if format == "html":
         return HTMLResponse(render_html(rep))
     return rep
@@ -82,12 +82,12 @@ def suitability(
 
 @router.get("/evaluation")
 def evaluation(
-    request: Request,
     principal: AggregateUser,
     uow: UoWDep,
+    settings: CaseSettingsDep,
     start: date | None = None,
     end: date | None = None,
 ) -> dict[str, Any]:
     """The evaluation's figures, live: managed cases by month and cohort, interventions with chi-square,
     training coverage and indicative costs. Aggregate only."""
-    return reports.evaluation(uow, settings_of(request), start, end)
+    return reports.evaluation(uow, settings, start, end)

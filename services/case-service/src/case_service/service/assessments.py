@@ -7,11 +7,13 @@ from typing import Any
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
 from hhpu_shared.events.contracts.common import Trigger
+from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.domain import suitability
 from case_service.models import Assessment, AssessmentDecision, AssessmentTrigger, Person, now
+from case_service.schemas import AssessmentPublic, DecisionPublic, TriggerPublic
 from case_service.service import cases
 from case_service.service.common import (
     actor,
@@ -22,6 +24,11 @@ from case_service.service.common import (
     insert_or_existing,
     person_ref,
 )
+
+
+def checklist() -> dict[str, str]:
+    """The suitability checklist's items."""
+    return dict(suitability.CHECKLIST)
 
 
 def _trigger_model(t: AssessmentTrigger) -> Trigger:
@@ -94,6 +101,26 @@ def get(uow: UnitOfWork, assessment_id: str, justification: str) -> Assessment:
     a = get_or_404(repo.assessment(uow.session, assessment_id), "assessment")
     consult(uow, "assessment", a.id, justification, person_id=a.person_id)
     return a
+
+
+def public(uow: UnitOfWork, a: Assessment) -> AssessmentPublic:
+    """The API view of an assessment, with its triggers and decisions."""
+    out = AssessmentPublic.model_validate(a)
+    out.triggers = [TriggerPublic.model_validate(t) for t in repo.triggers(uow.session, a.id)]
+    out.decisions = [DecisionPublic.model_validate(d) for d in repo.decisions(uow.session, a.id)]
+    return out
+
+
+def listing(
+    uow: UnitOfWork, page: PageParams, *, status: str | None, person_id: str | None, why: str
+) -> Page[AssessmentPublic]:
+    """One page of assessments, newest first; each listed one is an audited consultation."""
+    rows, total = repo.assessments(
+        uow.session, status=status, person_id=person_id, limit=page.limit, offset=page.offset
+    )
+    for a in rows:
+        consult(uow, "assessment", a.id, why, person_id=a.person_id, view="list")
+    return Page[AssessmentPublic].of([public(uow, a) for a in rows], total, page)
 
 
 def _require_open(a: Assessment) -> None:
@@ -190,7 +217,9 @@ def decide(
     return a
 
 
-def open_manual(uow: UnitOfWork, person: Person, detail: str | None, urgency: str, why: str) -> Assessment:
+def open_manual(uow: UnitOfWork, person_id: str, detail: str | None, urgency: str, why: str) -> Assessment:
+    """Open (or extend) a person's assessment by hand (404 for an unknown person)."""
+    person = get_or_404(repo.person(uow.session, person_id), "person")
     a, _ = add_trigger(
         uow,
         person,

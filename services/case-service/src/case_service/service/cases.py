@@ -7,11 +7,13 @@ from typing import Any
 
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import CaseAdopted, CaseExited, ManagerAllocated
+from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.domain import caseload, lifecycle, suitability
 from case_service.models import Allocation, Assessment, Case, CaseStatusChange, Person, now
+from case_service.schemas import CasePublic, StatusChangePublic
 from case_service.service.common import (
     actor,
     alter,
@@ -180,6 +182,47 @@ def create(uow: UnitOfWork, data: dict[str, Any], why: str) -> Case:
 def get(uow: UnitOfWork, case_id: str, why: str) -> Case:
     c = get_or_404(repo.case(uow.session, case_id), "case")
     consult(uow, "case", c.id, why, person_id=c.person_id)
+    return c
+
+
+def public(uow: UnitOfWork, c: Case, *, full: bool = True) -> CasePublic:
+    """The API view of a case; `full` adds its status history."""
+    out = CasePublic.model_validate(c)
+    if full:
+        out.history = [StatusChangePublic.model_validate(x) for x in repo.status_changes(uow.session, c.id)]
+    return out
+
+
+def listing(
+    uow: UnitOfWork,
+    page: PageParams,
+    *,
+    status: str | None,
+    cohort: str | None,
+    manager_id: str | None,
+    why: str,
+) -> Page[CasePublic]:
+    """One page of cases; each listed case is an audited consultation."""
+    rows, total = repo.cases(
+        uow.session, status=status, cohort=cohort, manager_id=manager_id, limit=page.limit, offset=page.offset
+    )
+    for c in rows:
+        consult(uow, "case", c.id, why, view="list")
+    return Page[CasePublic].of([public(uow, c, full=False) for c in rows], total, page)
+
+
+def change_status(uow: UnitOfWork, case_id: str, to: str, reason_code: str | None, why: str) -> Case:
+    """A transition asked for through the API (404 for an unknown case)."""
+    c = get_or_404(repo.case(uow.session, case_id), "case")
+    return transition(uow, c, to, reason_code, why)
+
+
+def allocate_manager(uow: UnitOfWork, case_id: str, manager_id: str | None, why: str) -> Case:
+    """Allocate the named manager (checked for training) or the suggested one; an exited case is 409."""
+    c = get_or_404(repo.case(uow.session, case_id), "case")
+    if c.status == "exited":
+        raise Conflict("an exited case is not allocated", code="case_exited")
+    allocate(uow, c, manager_id=manager_id, why=why)
     return c
 
 

@@ -6,12 +6,27 @@ from datetime import date
 from typing import Any
 
 from hhpu_shared.errors import Conflict
+from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.domain import caseload
 from case_service.models import Manager, TrainingRecord
-from case_service.service.common import alter, collect, get_or_404, today
+from case_service.schemas_records import ManagerPublic, TrainingPublic
+from case_service.service.common import alter, collect, consult, get_or_404, today
+
+
+def public(uow: UnitOfWork, m: Manager) -> ManagerPublic:
+    """The API view of a manager, with training records."""
+    out = ManagerPublic.model_validate(m)
+    out.training = [TrainingPublic.model_validate(t) for t in repo.training(uow.session, m.id)]
+    return out
+
+
+def listing(uow: UnitOfWork, page: PageParams) -> Page[ManagerPublic]:
+    """One page of the team (staff data, not a person's record: no consultation is audited)."""
+    rows, total = repo.managers_page(uow.session, limit=page.limit, offset=page.offset)
+    return Page[ManagerPublic].of([public(uow, m) for m in rows], total, page)
 
 
 def create(uow: UnitOfWork, staff_id: str, name: str, capacity: float, why: str) -> Manager:
@@ -34,7 +49,8 @@ def update(uow: UnitOfWork, manager_id: str, changes: dict[str, Any], why: str) 
 
 def add_training(
     uow: UnitOfWork, manager_id: str, course: str, completed_on: date, expires_on: date | None, why: str
-) -> TrainingRecord:
+) -> Manager:
+    """Record a completed course; returns the manager."""
     m = get_or_404(repo.manager(uow.session, manager_id), "manager")
     t = TrainingRecord(
         manager_id=m.id,
@@ -46,7 +62,7 @@ def add_training(
     uow.session.add(t)
     uow.session.flush()
     collect(uow, "manager", m.id, why, training=course)
-    return t
+    return m
 
 
 def team_loads(uow: UnitOfWork) -> list[caseload.ManagerLoad]:
@@ -66,7 +82,8 @@ def team_loads(uow: UnitOfWork) -> list[caseload.ManagerLoad]:
     return list(by_id.values())
 
 
-def team_view(uow: UnitOfWork) -> dict[str, Any]:
+def team_view(uow: UnitOfWork, why: str) -> dict[str, Any]:
+    """Weighted caseloads, equity and rebalancing; each case proposed for a move is consulted."""
     team = team_loads(uow)
     eq = caseload.equity(team)
     names = {m.id: m.name for m in repo.managers(uow.session)}
@@ -74,12 +91,36 @@ def team_view(uow: UnitOfWork) -> dict[str, Any]:
         row["name"] = names.get(row["manager_id"])
     on = today()
     eq["mosovo_trained"] = sum(1 for m in team if m.active and m.trained_for("visor", on))
-    eq["rebalancing"] = caseload.rebalance(team, on)
+    eq["rebalancing"] = moves = caseload.rebalance(team, on)
+    for move in moves:
+        consult(uow, "case", str(move["case_id"]), why, view="rebalancing")
     return eq
 
 
-def suggestion_for(uow: UnitOfWork, case_id: str) -> caseload.Suggestion:
+def caseload_of(uow: UnitOfWork, manager_id: str, why: str) -> dict[str, Any]:
+    """One manager's managed cases with each case's points (each case is an audited consultation)."""
+    items: list[dict[str, Any]] = []
+    total = 0.0
+    for c in repo.managed_cases(uow.session, manager_id=manager_id):
+        consult(uow, "case", c.id, why, view="manager_caseload")
+        pts = caseload.case_points(c.cohort, c.risk_band, c.mappa_level)
+        total += pts
+        items.append(
+            {
+                "case_id": c.id,
+                "cohort": c.cohort,
+                "risk_band": c.risk_band,
+                "mappa_level": c.mappa_level,
+                "points": pts,
+            }
+        )
+    return {"manager_id": manager_id, "cases": items, "points": round(total, 2)}
+
+
+def suggestion_for(uow: UnitOfWork, case_id: str, why: str) -> caseload.Suggestion:
+    """Which manager should take a case (an audited consultation of the case)."""
     c = get_or_404(repo.case(uow.session, case_id), "case")
+    consult(uow, "case", c.id, why, view="allocation_suggestion")
     team = team_loads(uow)
     for m in team:
         m.cases = [x for x in m.cases if x.case_id != c.id]

@@ -8,10 +8,12 @@ from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict
 from hhpu_shared.events.contracts.case import PersonMerged
 from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.models import Person, PersonHistory, PersonIdentifier, now
+from case_service.schemas import IdentifierPublic, PersonHistoryPublic, PersonPublic
 from case_service.service import assessments, cases
 from case_service.service.common import (
     actor,
@@ -113,10 +115,40 @@ def find_or_create(
     return create(uow, details, records_id=rid, source=source, why=why)
 
 
+def record(
+    uow: UnitOfWork, details: PersonDetails, *, records_id: str | None, source: str, why: str
+) -> Person:
+    """A person recorded by hand: matched or created, and shown to the caller (an audited consultation)."""
+    p = find_or_create(uow, details, records_id=records_id, source=source, why=why)
+    consult(uow, "person", p.id, why, view="create_or_match")
+    return p
+
+
 def get(uow: UnitOfWork, person_id: str, justification: str) -> Person:
     p = get_or_404(repo.person(uow.session, person_id), "person")
     consult(uow, "person", p.id, justification)
     return p
+
+
+def public(uow: UnitOfWork, p: Person, *, full: bool = True) -> PersonPublic:
+    """The API view of a person; `full` adds identifiers, history and case ids."""
+    out = PersonPublic.model_validate(p)
+    if full:
+        s = uow.session
+        out.identifiers = [IdentifierPublic.model_validate(x) for x in repo.identifiers(s, p.id)]
+        out.history = [PersonHistoryPublic.model_validate(h) for h in repo.person_history(s, p.id)]
+        out.case_ids = [c.id for c in repo.cases_for_person(s, p.id)]
+    return out
+
+
+def listing(uow: UnitOfWork, page: PageParams, *, include_merged: bool, why: str) -> Page[PersonPublic]:
+    """One page of people; each listed record is an audited consultation."""
+    rows, total = repo.people(
+        uow.session, limit=page.limit, offset=page.offset, include_merged=include_merged
+    )
+    for p in rows:
+        consult(uow, "person", p.id, why, view="list")
+    return Page[PersonPublic].of([public(uow, p, full=False) for p in rows], total, page)
 
 
 UPDATABLE = ("given_name", "family_name", "middle_names", "aliases", "date_of_birth", "area")

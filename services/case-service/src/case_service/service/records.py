@@ -7,12 +7,20 @@ from typing import Any
 
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import InterventionRecorded
+from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.domain import arms, iom_matrix, reassessment, rm2000
 from case_service.domain import interventions as catalogue
 from case_service.models import Case, CaseNote, Intervention, RiskAssessment
+from case_service.schemas_records import (
+    InterventionPublic,
+    InterventionTypePublic,
+    NotePublic,
+    OverduePublic,
+    RiskPublic,
+)
 from case_service.service.common import actor, alter, collect, consult, get_or_404, person_ref, today
 
 BAND_ORDER = ("low", "medium", "high", "very_high")
@@ -75,13 +83,16 @@ def record_risk(
     return r
 
 
-def risk_history(uow: UnitOfWork, case_id: str, why: str) -> list[RiskAssessment]:
+def risk_history(uow: UnitOfWork, case_id: str, page: PageParams, why: str) -> Page[RiskPublic]:
+    """A case's risk assessments, oldest first (an audited consultation of the case)."""
     c = get_or_404(repo.case(uow.session, case_id), "case")
     consult(uow, "case", c.id, why, view="risk_history")
-    return list(repo.risk_history(uow.session, c.id))
+    rows, total = repo.risk_page(uow.session, c.id, limit=page.limit, offset=page.offset)
+    return Page[RiskPublic].of([RiskPublic.model_validate(r) for r in rows], total, page)
 
 
-def overdue(uow: UnitOfWork, on: date | None, why: str) -> list[dict[str, object]]:
+def overdue(uow: UnitOfWork, on: date | None, page: PageParams, why: str) -> Page[OverduePublic]:
+    """Managed cases whose reassessment is overdue, most overdue first; each listed case is consulted."""
     s = uow.session
     latest: dict[tuple[str, str], RiskAssessment] = {}
     for r in sorted(repo.all_risk_assessments(s), key=lambda x: (x.assessed_on, x.recorded_at)):
@@ -91,9 +102,10 @@ def overdue(uow: UnitOfWork, on: date | None, why: str) -> list[dict[str, object
         due[cid] = min(due.get(cid, r.next_due), r.next_due)
     states = [reassessment.CaseRiskState(c.id, c.adopted_on, due.get(c.id)) for c in repo.managed_cases(s)]
     rows = reassessment.overdue(states, on or today())
-    for row in rows:
+    shown = rows[page.offset : page.offset + page.limit]
+    for row in shown:
         consult(uow, "case", str(row["case_id"]), why, view="risk_overdue")
-    return rows
+    return Page[OverduePublic].of([OverduePublic.model_validate(r) for r in shown], len(rows), page)
 
 
 def add_note(uow: UnitOfWork, case_id: str, kind: str, text: str, corrects: str | None, why: str) -> CaseNote:
@@ -110,10 +122,17 @@ def add_note(uow: UnitOfWork, case_id: str, kind: str, text: str, corrects: str 
     return n
 
 
-def notes(uow: UnitOfWork, case_id: str, why: str) -> list[CaseNote]:
+def notes(uow: UnitOfWork, case_id: str, page: PageParams, why: str) -> Page[NotePublic]:
+    """A case's notes in order, each showing the notes that correct it (on any page)."""
     c = get_or_404(repo.case(uow.session, case_id), "case")
     consult(uow, "case", c.id, why, view="notes")
-    return list(repo.notes(uow.session, c.id))
+    rows, total = repo.notes(uow.session, c.id, limit=page.limit, offset=page.offset)
+    out = [NotePublic.model_validate(n) for n in rows]
+    by_id = {n.id: n for n in out}
+    for fix in repo.corrections_of(uow.session, list(by_id)):
+        if fix.corrects_note_id in by_id:
+            by_id[fix.corrects_note_id].corrected_by.append(fix.id)
+    return Page[NotePublic].of(out, total, page)
 
 
 def record_intervention(uow: UnitOfWork, case_id: str, data: dict[str, Any], why: str) -> Intervention:
@@ -151,7 +170,19 @@ def update_intervention(
     return row
 
 
-def interventions(uow: UnitOfWork, case_id: str, why: str) -> list[Intervention]:
+def interventions(uow: UnitOfWork, case_id: str, page: PageParams, why: str) -> Page[InterventionPublic]:
+    """The interventions recorded on a case, in order (an audited consultation of the case)."""
     c = get_or_404(repo.case(uow.session, case_id), "case")
     consult(uow, "case", c.id, why, view="interventions")
-    return list(repo.interventions(uow.session, c.id))
+    rows, total = repo.case_interventions(uow.session, c.id, limit=page.limit, offset=page.offset)
+    return Page[InterventionPublic].of([InterventionPublic.model_validate(r) for r in rows], total, page)
+
+
+def intervention_types(page: PageParams) -> Page[InterventionTypePublic]:
+    """The catalogue of intervention types, in catalogue order."""
+    kinds = list(catalogue.CATALOGUE.values())
+    items = [
+        InterventionTypePublic(code=t.code, name=t.name, category=t.category)
+        for t in kinds[page.offset : page.offset + page.limit]
+    ]
+    return Page[InterventionTypePublic].of(items, len(kinds), page)

@@ -1,0 +1,119 @@
+"""Work arriving by event: referrals and ranking candidates open or extend assessments; meetings decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.uow import UnitOfWork
+
+from case_service import repository as repo
+from case_service.domain import suitability
+from case_service.service import assessments, people
+
+
+def referral(
+    uow: UnitOfWork,
+    *,
+    referral_id: str,
+    agency_id: str,
+    records_id: str | None,
+    subject: PersonDetails,
+    domains: tuple[str, ...],
+    urgency: str,
+    statutory_status: str,
+    why: str,
+) -> None:
+    """A screened (or resolved) referral: find the person, add a trigger to their open assessment."""
+    # The same referral again (republished, or resolved after screening) finds its person.
+    known = repo.person_by_identifier(uow.session, "referral", referral_id)
+    if known is not None and not records_id:
+        person = people.resolve(uow, known)
+    else:
+        person = people.find_or_create(
+            uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
+        )
+    people.add_identifier(uow, person, "referral", referral_id, f"referral:{agency_id}")
+    _, new = assessments.add_trigger(
+        uow,
+        person,
+        source="referral",
+        ref=referral_id,
+        origin=agency_id,
+        detail=suitability.referral_detail(agency_id, domains, urgency, statutory_status),
+        urgency=urgency,
+        data={"domains": list(domains), "statutory_status": statutory_status, "agency_id": agency_id},
+        why=why,
+    )
+    case = repo.active_case(uow.session, person.id)
+    if new and case is not None and case.statutory_status is None:
+        case.statutory_status = statutory_status
+        case.subject_category = "suspect" if statutory_status in ("unconvicted", "none", "") else "convicted"
+
+
+def candidate(
+    uow: UnitOfWork,
+    *,
+    person_ref: str,
+    subject: PersonDetails | None,
+    run_id: str,
+    rank: int,
+    score: float,
+    as_of: str,
+    provisional: bool,
+    contributions: list[dict[str, Any]],
+    why: str,
+) -> None:
+    """A ranking candidate: find the person, add a trigger to their open assessment."""
+    person = people.find_or_create(uow, subject, records_id=person_ref, source=f"ranking:{run_id}", why=why)
+    assessments.add_trigger(
+        uow,
+        person,
+        source="ranking",
+        ref=f"{run_id}:{person_ref}",
+        origin=run_id,
+        detail=suitability.ranking_detail(rank, score, as_of, contributions),
+        urgency="normal",
+        data={
+            "run_id": run_id,
+            "rank": rank,
+            "score": score,
+            "as_of": as_of,
+            "provisional": provisional,
+            "top_contributions": contributions,
+        },
+        why=why,
+    )
+
+
+def meeting_decision(
+    uow: UnitOfWork,
+    *,
+    assessment_id: str,
+    decision: str,
+    decided_by: str,
+    cohort: str | None,
+    reason: str | None,
+    meeting_id: str,
+    default_cohort: str,
+    why: str,
+) -> str | None:
+    """A decision recorded at a meeting. One for an unknown or already decided assessment is ignored:
+    the answer says why when the caller should log it (a redelivered identical decision is silent)."""
+    a = repo.assessment(uow.session, assessment_id)
+    if a is None:
+        return "decision for an unknown assessment, ignored"
+    if a.status != "open":
+        return "decision for a closed assessment, ignored" if a.decision != decision else None
+    assessments.decide(
+        uow,
+        a.id,
+        decision=decision,
+        decided_by=decided_by,
+        cohort=cohort,
+        reason=reason,
+        source=f"meeting:{meeting_id}",
+        why=why,
+        default_cohort=default_cohort,
+    )
+    return None
