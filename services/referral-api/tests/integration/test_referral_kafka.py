@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -14,34 +15,36 @@ from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpene
 from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.plugin import identity_headers, unique
 from kafka import KafkaConsumer, KafkaProducer
 from referral_api.app import create_app
-from referral_api.runtime import ReferralRuntime
+from referral_api.domain.signing import verify
+from referral_api.migrations import MIGRATIONS
 from referral_api.schemas import REFERRAL_EXAMPLE
 from referral_api.settings import ReferralSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 ADMIN = identity_headers("administrator", subject="user:admin")
-STAFF = identity_headers("unit_supervisor", subject="user:sup")
+STAFF = {**identity_headers("unit_supervisor", subject="user:sup"), "X-Justification": "test: review"}
 
 
 @pytest.fixture
-def kafka_app(kafka_bootstrap: str, pg_url: str) -> Iterator[tuple[TestClient, ReferralRuntime, str]]:
+def kafka_app(kafka_bootstrap: str, pg_url: str) -> Iterator[tuple[TestClient, ServiceRuntime, str]]:
     ns = unique("t") + "."
     settings = ReferralSettings(
-        database_url=pg_url,
+        database_url=migrated(MIGRATIONS, pg_url),
         transport="kafka",
         kafka_bootstrap=kafka_bootstrap,
         topic_namespace=ns,
         consumer_backoff_s=0.01,
     )
-    app = create_app(settings, run_consumer=False, run_webhooks=False)
-    runtime: ReferralRuntime = app.state.runtime
+    app = create_app(settings, run_consumer=False)
+    runtime: ServiceRuntime = app.state.runtime
     yield TestClient(app), runtime, ns
     runtime.stop()
-    runtime.deliverer.client.close()
     runtime.engine.dispose()
 
 
@@ -196,3 +199,34 @@ def test_concurrent_retries_on_postgres_create_one_referral(kafka_app) -> None:
     assert listed["total"] == 1
     final = post(0)  # a retry after the storm replays the one referral
     assert final.status_code == 201 and final.json()["id"] in ids
+
+
+def test_the_webhook_consumer_group_delivers_from_kafka(kafka_app, receiver) -> None:
+    client, runtime, _ = kafka_app
+    created = client.post(
+        "/api/v1/agencies",
+        json={
+            "name": unique("DAS "),
+            "agency_type": "drug_and_alcohol_service",
+            "contact_name": "lead",
+            "webhook_url": receiver.url,
+        },
+        headers=ADMIN,
+    ).json()
+    partner = identity_headers("partner_agency", subject=f"agency:{created['id']}", agency_id=created["id"])
+    rid = client.post("/api/v1/referrals", json=_body(), headers=partner).json()["id"]
+    webhooks = runtime.build_extra_consumer("webhooks")
+    assert webhooks.group == "referral-api-webhooks"
+    runtime.build_relay().drain()
+    deadline = time.monotonic() + 30
+    while not receiver.calls and time.monotonic() < deadline:
+        webhooks.run_once(0.5)
+    [(headers, raw, _)] = receiver.calls
+    assert verify(
+        created["webhook_secret"],
+        headers["x-hhpu-timestamp"],
+        raw,
+        headers["x-hhpu-signature"],
+        now=time.time(),
+    )
+    assert json.loads(raw)["referral_id"] == rid

@@ -19,7 +19,13 @@ def test_an_empty_database_upgraded_to_head_has_exactly_the_models_schema(pg_url
     try:
         assert MIGRATIONS.differences(engine) == []
         tables = set(inspect(engine).get_table_names())
-        assert {"ref_referral", "ref_webhook_attempt", "outbox", "inbox", "alembic_version_referral"} <= tables
+        assert {
+            "ref_referral",
+            "ref_webhook_attempt",
+            "outbox",
+            "inbox",
+            "alembic_version_referral",
+        } <= tables
         assert "ref_webhook_delivery" not in tables  # the old delivery queue is gone
     finally:
         engine.dispose()

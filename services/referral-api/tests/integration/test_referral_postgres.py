@@ -1,4 +1,4 @@
-"""On real PostgreSQL: webhook delivery with row leasing, and journey 1 of the handbook end to end."""
+"""On real PostgreSQL: journey 1 of the handbook end to end, and webhooks from the outbox."""
 
 from __future__ import annotations
 
@@ -16,32 +16,46 @@ from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
 from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.plugin import identity_headers, unique
 from referral_api.app import create_app
 from referral_api.domain.signing import verify
-from referral_api.runtime import ReferralRuntime
+from referral_api.migrations import MIGRATIONS
+from referral_api.models import WebhookAttempt
 from referral_api.schemas import REFERRAL_EXAMPLE
 from referral_api.settings import ReferralSettings
+from sqlmodel import Session, col, select
 
 pytestmark = pytest.mark.postgres
 
 ADMIN = identity_headers("administrator", subject="user:admin")
-REVIEWER = identity_headers("unit_supervisor", subject="user:sup")
+REVIEWER = {**identity_headers("unit_supervisor", subject="user:sup"), "X-Justification": "test: review"}
 
 
 @pytest.fixture
-def pg_app(pg_url: str) -> Iterator[tuple[TestClient, ReferralRuntime]]:
-    app = create_app(
-        ReferralSettings(database_url=pg_url, webhook_backoff_s=0.05), run_consumer=False, run_webhooks=False
-    )
-    runtime: ReferralRuntime = app.state.runtime
+def pg_app(pg_url: str) -> Iterator[tuple[TestClient, ServiceRuntime]]:
+    settings = ReferralSettings(database_url=migrated(MIGRATIONS, pg_url), webhook_backoff_s=0.05)
+    app = create_app(settings, run_consumer=False)
+    runtime: ServiceRuntime = app.state.runtime
     yield TestClient(app), runtime
     runtime.stop()
-    runtime.deliverer.client.close()
     runtime.engine.dispose()
 
 
-def _deliver(runtime: ReferralRuntime, data: EventData, key: str) -> None:
+def _webhooks(runtime: ServiceRuntime) -> None:
+    """Publish the outbox and run the webhook consumer group over what is new."""
+    runtime.build_relay().drain()
+    if not runtime.extra_runners:
+        runtime.build_extra_consumer("webhooks")
+    runtime.extra_runners[0].run_once(0.1)
+
+
+def _signed(headers: dict[str, str], raw: bytes, secret: str) -> bool:
+    return verify(secret, headers["x-hhpu-timestamp"], raw, headers["x-hhpu-signature"], now=time.time())
+
+
+def _deliver(runtime: ServiceRuntime, data: EventData, key: str) -> None:
     spec = event_spec(data)
     env = Envelope(
         type=spec.name,
@@ -122,14 +136,10 @@ def test_journey_one_dean_marsh(pg_app, receiver) -> None:
     assert status["status"] == "under_assessment"
     assert status["outcome"]["summary"] == "Under assessment by the High Harm Perpetrator Unit."
 
-    # the webhook receives the same change, signed
-    deadline = time.monotonic() + 15
-    while len(receiver.calls) < 2:
-        assert time.monotonic() < deadline, "webhooks not delivered"
-        runtime.deliverer.deliver_due()
-        time.sleep(0.02)
+    # the webhook receives the same changes, signed over the timestamp and the body
+    _webhooks(runtime)
     for headers, raw, _ in receiver.calls:
-        assert verify(raw, das_agency["webhook_secret"], headers["x-hhpu-signature"])
+        assert _signed(headers, raw, das_agency["webhook_secret"])
     assert [json.loads(c[1])["to_status"] for c in receiver.calls] == ["screened", "under_assessment"]
 
     # children's services, another agency, gets 404
@@ -144,12 +154,28 @@ def test_webhook_retry_on_postgres(pg_app, receiver) -> None:
     client.post(
         "/api/v1/referrals", json={**REFERRAL_EXAMPLE, "partner_reference": unique("R-")}, headers=das
     )
-    deadline = time.monotonic() + 15
-    while len(receiver.calls) < 2:
-        assert time.monotonic() < deadline
-        runtime.deliverer.deliver_due()
-        time.sleep(0.02)
+    _webhooks(runtime)
+    assert len(receiver.calls) == 2
     headers, raw, _ = receiver.calls[-1]
-    assert verify(raw, agency["webhook_secret"], headers["x-hhpu-signature"])
-    runtime.deliverer.deliver_due()
+    assert _signed(headers, raw, agency["webhook_secret"])
+    _webhooks(runtime)
     assert len(receiver.calls) == 2  # delivered: never sent again
+
+
+def test_failed_posts_are_kept_when_the_delivery_is_dead_lettered(pg_app, receiver) -> None:
+    client, runtime = pg_app
+    receiver.fail_first = 1000
+    das, agency = _agency(client, unique("Agency "), receiver.url)
+    client.post(
+        "/api/v1/referrals", json={**REFERRAL_EXAMPLE, "partner_reference": unique("R-")}, headers=das
+    )
+    _webhooks(runtime)
+    settings = runtime.settings
+    tries = settings.consumer_max_attempts * settings.webhook_attempts  # type: ignore[attr-defined]
+    assert len(receiver.calls) == tries
+    with Session(runtime.engine) as s:
+        stmt = select(WebhookAttempt).where(WebhookAttempt.agency_id == agency["id"])
+        rows = s.exec(stmt.order_by(col(WebhookAttempt.id))).all()
+    # each post committed on its own, so the history survives the failed tries' rollbacks
+    assert [(r.status_code, r.delivered) for r in rows] == [(503, False)] * tries
+    assert runtime.bus is not None and len(runtime.bus.messages("hhpu.referral.events.DLT")) == 1

@@ -75,7 +75,7 @@ def test_key_is_shown_once_and_stored_as_a_hash(ref_env) -> None:
         assert row is not None
         assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
         assert secret not in row.secret_hash
-    listed = ref_env.client.get(f"/api/v1/agencies/{a.id}/keys", headers=ADMIN).json()
+    listed = ref_env.client.get(f"/api/v1/agencies/{a.id}/keys", headers=ADMIN).json()["items"]
     assert [k["key_id"] for k in listed] == [key_id]
     assert "key" not in listed[0] and listed[0]["active"] is True
 
@@ -105,7 +105,7 @@ def test_wrong_revoked_rotated_and_inactive_keys_are_refused(ref_env) -> None:
     assert _verify(ref_env, k2["key"]).status_code == 200
     old = next(
         k
-        for k in ref_env.client.get(f"/api/v1/agencies/{a.id}/keys", headers=ADMIN).json()
+        for k in ref_env.client.get(f"/api/v1/agencies/{a.id}/keys", headers=ADMIN).json()["items"]
         if k["key_id"] == k1["key_id"]
     )
     assert old["active"] is False and old["replaced_by"] == k2["key_id"]

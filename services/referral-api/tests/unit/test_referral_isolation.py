@@ -6,7 +6,7 @@ from hhpu_shared.audit import AuditEntry
 from hhpu_shared.testing.plugin import identity_headers
 from sqlmodel import Session, select
 
-STAFF = identity_headers("analyst", subject="user:analyst")
+STAFF = {**identity_headers("analyst", subject="user:analyst"), "X-Justification": "test: review"}
 
 
 def test_agency_b_cannot_read_list_or_withdraw_agency_a_referrals(ref_env, make_body) -> None:
@@ -56,20 +56,27 @@ def test_reads_are_audited_with_actor_and_justification(ref_env, make_body) -> N
     rid = ref_env.submit(a, make_body()).json()["id"]
     ref_env.client.get(f"/api/v1/referrals/{rid}", headers={**STAFF, "X-Justification": "case review 42"})
     ref_env.client.get(f"/api/v1/referrals/{rid}/status", headers=a.headers)
+    ref_env.client.get(
+        f"/api/v1/referrals/{rid}/status", headers={**a.headers, "X-Justification": "our file"}
+    )
+    no_reason = ref_env.client.get(f"/api/v1/referrals/{rid}", headers={**STAFF, "X-Justification": ""})
+    assert no_reason.status_code == 422  # staff always give the reason
     with Session(ref_env.runtime.engine) as s:
         rows = s.exec(select(AuditEntry).where(AuditEntry.subject_id == rid)).all()
     consult = [e for e in rows if e.operation == "consult"]
     disclose = [e for e in rows if e.operation == "disclose"]
     assert [(e.actor, e.justification) for e in consult] == [("user:analyst", "case review 42")]
-    assert len(disclose) == 1
-    assert disclose[0].recipient == a.id
-    assert disclose[0].justification == "status feedback to the referring agency"
+    assert [e.recipient for e in disclose] == [a.id, a.id]
+    # a partner's stated purpose is recorded; without one, the shared rule's purpose naming the agency
+    assert a.id in disclose[0].justification and disclose[1].justification == "our file"
 
 
 def test_roles_are_checked_by_the_service(ref_env, make_body) -> None:
     a = ref_env.agency()
-    chair = identity_headers("meeting_chair", subject="user:chair")
-    assert ref_env.client.get("/api/v1/referrals", headers=chair).status_code == 403
+    nobody = identity_headers(subject="user:nobody")  # no role at all
+    assert ref_env.client.get("/api/v1/referrals", headers=nobody).status_code == 403
+    gateway = identity_headers("system", subject="system:gateway", kind="system")
+    assert ref_env.client.get("/api/v1/referrals", headers=gateway).status_code == 403
     assert ref_env.client.post("/api/v1/referrals", json=make_body(), headers=STAFF).status_code == 403
     assert ref_env.client.get("/api/v1/match-reviews", headers=a.headers).status_code == 403
     assert ref_env.client.get("/api/v1/referrals").status_code == 401
@@ -101,7 +108,7 @@ def test_list_pagination_and_filters(ref_env, make_body) -> None:
     past = ref_env.client.get("/api/v1/referrals?submitted_to=2020-01-01", headers=a.headers).json()
     assert past["total"] == 0
 
-    too_big = ref_env.client.get("/api/v1/referrals?limit=101", headers=a.headers)
+    too_big = ref_env.client.get("/api/v1/referrals?limit=501", headers=a.headers)
     assert too_big.status_code == 422 and too_big.json()["errors"][0]["field"] == "query.limit"
     bad_status = ref_env.client.get("/api/v1/referrals?status=lost", headers=a.headers)
     assert bad_status.status_code == 422 and bad_status.json()["errors"][0]["code"] == "invalid_choice"

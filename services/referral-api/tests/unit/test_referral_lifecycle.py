@@ -10,13 +10,11 @@ from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.testing.plugin import identity_headers
 from referral_api.domain.lifecycle import (
     TRANSITIONS,
-    IllegalTransition,
     Status,
     can_transition,
-    check_transition,
 )
 
-STAFF = identity_headers("offender_manager", subject="user:om1")
+STAFF = {**identity_headers("offender_manager", subject="user:om1"), "X-Justification": "test: review"}
 LEGAL = {
     ("submitted", "screened"),
     ("submitted", "withdrawn"),
@@ -35,11 +33,6 @@ ALL_PAIRS = list(itertools.product([s.value for s in Status], repeat=2))
 def test_transition_table(current: str, target: str) -> None:
     legal = (current, target) in LEGAL
     assert can_transition(current, target) is legal
-    if legal:
-        check_transition(current, target)
-    else:
-        with pytest.raises(IllegalTransition):
-            check_transition(current, target)
 
 
 def test_final_statuses_have_no_way_out() -> None:
@@ -160,7 +153,7 @@ def test_referrer_withdraws(ref_env, screened, stage: str) -> None:
 def test_submitted_to_withdrawn_is_legal_in_the_service(ref_env, make_body) -> None:
     """Screening runs on receipt, so `submitted` is never seen from outside; the rule still holds."""
     from referral_api import repository as repo
-    from referral_api import service
+    from referral_api.service import lifecycle
 
     agency = ref_env.agency()
     rid = ref_env.submit(agency, make_body()).json()["id"]
@@ -168,7 +161,7 @@ def test_submitted_to_withdrawn_is_legal_in_the_service(ref_env, make_body) -> N
         ref = repo.get_referral(uow.session, rid)
         assert ref is not None
         ref.status = "submitted"
-        service.change_status(uow, ref, Status.WITHDRAWN, reason_code="other", justification="test")
+        lifecycle.change_status(uow, ref, Status.WITHDRAWN, reason_code="other", justification="test")
     assert ref_env.status(rid) == "withdrawn"
 
 
@@ -216,13 +209,13 @@ def test_a_repeated_decision_is_applied_once(ref_env, screened) -> None:
 def test_illegal_transition_in_the_service_is_a_409_problem(ref_env, screened) -> None:
     from hhpu_shared.errors import Conflict
     from referral_api import repository as repo
-    from referral_api import service
+    from referral_api.service import lifecycle
 
     _, rid = screened
     with pytest.raises(Conflict) as exc, ref_env.runtime.unit_of_work() as uow:
         ref = repo.get_referral(uow.session, rid)
         assert ref is not None
-        service.change_status(uow, ref, Status.SUBMITTED, reason_code="x", justification="test")
+        lifecycle.change_status(uow, ref, Status.SUBMITTED, reason_code="x", justification="test")
     assert exc.value.status == 409
     assert exc.value.code == "illegal_transition"
     assert ref_env.status(rid) == "screened"

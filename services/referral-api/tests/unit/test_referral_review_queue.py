@@ -12,7 +12,7 @@ from hhpu_shared.testing.plugin import identity_headers
 from referral_api.models import KnownPerson
 from sqlmodel import Session, select
 
-REVIEWER = identity_headers("unit_supervisor", subject="user:sup")
+REVIEWER = {**identity_headers("unit_supervisor", subject="user:sup"), "X-Justification": "test: review"}
 
 
 def _candidate(person_ref: str = "person-77", **subject: object) -> CandidateIdentified:

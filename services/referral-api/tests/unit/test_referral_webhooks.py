@@ -1,4 +1,4 @@
-"""Signed webhooks, delivered to a real HTTP server on 127.0.0.1 that fails the first calls."""
+"""Signed webhooks from the outbox, posted to a real HTTP server on 127.0.0.1 by the webhook consumer."""
 
 from __future__ import annotations
 
@@ -6,115 +6,141 @@ import json
 import time
 
 from hhpu_shared.audit import AuditEntry
+from hhpu_shared.messaging.inbox import InboxRecord
 from hhpu_shared.testing.plugin import identity_headers
-from referral_api import repository as repo
-from referral_api.domain.signing import backoff_delay, sign, verify
-from referral_api.models import WebhookDelivery
-from sqlmodel import Session, select
+from referral_api.domain.signing import sign, verify
+from referral_api.models import WebhookAttempt
+from sqlmodel import Session, col, select
 
 ADMIN = identity_headers("administrator", subject="user:admin")
 
 
-def _deliveries(env, rid: str) -> list[WebhookDelivery]:  # type: ignore[no-untyped-def]
+def _attempts(env, rid: str) -> list[WebhookAttempt]:  # type: ignore[no-untyped-def]
     with Session(env.runtime.engine) as s:
-        return repo.deliveries_of(s, rid)
+        stmt = (
+            select(WebhookAttempt).where(WebhookAttempt.referral_id == rid).order_by(col(WebhookAttempt.id))
+        )
+        return list(s.exec(stmt).all())
 
 
-def _pump(env, until, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not until():
-        assert time.monotonic() < deadline, "webhook not delivered in time"
-        env.runtime.deliverer.deliver_due()
-        time.sleep(0.02)
-
-
-def test_signed_webhook_is_retried_with_backoff_until_delivered(ref_env, make_body, receiver) -> None:
-    receiver.fail_first = 2
+def test_a_status_change_reaches_the_receiver_signed_over_timestamp_and_body(
+    ref_env, make_body, receiver
+) -> None:
     agency = ref_env.agency(webhook_url=receiver.url)
     assert agency.webhook_secret and agency.webhook_secret.startswith("whsec_")
     rid = ref_env.submit(agency, make_body()).json()["id"]
-    [delivery] = _deliveries(ref_env, rid)  # submitted -> screened
-    assert delivery.status == "pending"
+    assert receiver.calls == []  # nothing is posted in the request: the outbox carries it
+    assert ref_env.webhooks() >= 1
 
-    _pump(ref_env, lambda: _deliveries(ref_env, rid)[0].status == "delivered")
-    assert len(receiver.calls) == 3  # two 503s, then 204
-    headers, body, _ = receiver.calls[-1]
-    assert headers["x-hhpu-signature"] == sign(body, agency.webhook_secret)
-    assert verify(body, agency.webhook_secret, headers["x-hhpu-signature"])
-    assert not verify(body, "another-secret", headers["x-hhpu-signature"])
-    assert abs(int(headers["x-hhpu-timestamp"]) - time.time()) < 60
-    assert headers["content-type"] == "application/json"
+    [(headers, body, _)] = receiver.calls  # submitted -> screened
     doc = json.loads(body)
-    assert doc["referral_id"] == rid
+    assert doc["referral_id"] == rid and doc["type"] == "referral.status_changed"
     assert (doc["from_status"], doc["to_status"], doc["reason_code"]) == ("submitted", "screened", "eligible")
     assert "subject" not in doc  # no personal data in a webhook
-    assert all(c[1] == body for c in receiver.calls)  # the same signed body on every try
-    gaps = [b[2] - a[2] for a, b in zip(receiver.calls, receiver.calls[1:], strict=False)]
-    # never sooner than the backoff: 0.05 s after the first failure, 0.1 s after the second
-    assert gaps[0] >= 0.05 and gaps[1] >= 0.1, gaps
+    assert headers["content-type"] == "application/json"
+    ts, sig = headers["x-hhpu-timestamp"], headers["x-hhpu-signature"]
+    assert abs(int(ts) - time.time()) < 60
+    assert sig == sign(agency.webhook_secret, ts, body)
+    assert verify(agency.webhook_secret, ts, body, sig, now=time.time())
+    # altering the body, the timestamp or the secret breaks it; an old timestamp is refused
+    assert not verify(agency.webhook_secret, ts, body.replace(b"screened", b"accepted"), sig, now=time.time())
+    assert not verify(agency.webhook_secret, str(int(ts) + 1), body, sig, now=time.time())
+    assert not verify("whsec_another", ts, body, sig, now=time.time())
+    assert not verify(agency.webhook_secret, ts, body, sig, now=time.time() + 301)
 
+    [attempt] = _attempts(ref_env, rid)
+    assert (attempt.attempt, attempt.status_code, attempt.delivered) == (1, 204, True)
+    assert attempt.event_id == doc["id"]
     with Session(ref_env.runtime.engine) as s:
-        row = s.get(WebhookDelivery, delivery.id)
-        assert row is not None and row.attempts == 3 and row.last_status_code == 204
-        attempts = repo.attempts_of(s, delivery.id)
         disclosures = s.exec(select(AuditEntry).where(AuditEntry.operation == "disclose")).all()
-    assert [a.status_code for a in attempts] == [503, 503, 204]
     assert [(d.subject_id, d.recipient) for d in disclosures] == [(rid, agency.id)]
+    assert ref_env.webhooks() == 0 and len(receiver.calls) == 1  # delivered once, never again
 
 
-def test_every_status_change_is_notified(ref_env, make_body, receiver) -> None:
-    receiver.fail_first = 0
+def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(ref_env, make_body, receiver) -> None:
+    receiver.fail_first = 2
+    agency = ref_env.agency(webhook_url=receiver.url)
+    rid = ref_env.submit(agency, make_body()).json()["id"]
+    ref_env.webhooks()
+
+    assert len(receiver.calls) == 3  # two 503s, then 204, within one delivery try
+    assert len({c[1] for c in receiver.calls}) == 1  # the same body (and id) on every post
+    gaps = [b[2] - a[2] for a, b in zip(receiver.calls, receiver.calls[1:], strict=False)]
+    assert gaps[0] >= 0.05 and gaps[1] >= 0.1, gaps  # never sooner than the backoff
+    assert [(a.attempt, a.status_code, a.delivered) for a in _attempts(ref_env, rid)] == [
+        (1, 503, False),
+        (2, 503, False),
+        (3, 204, True),
+    ]
+    history = ref_env.client.get(f"/api/v1/agencies/{agency.id}/webhook-attempts", headers=agency.headers)
+    assert history.status_code == 200
+    assert [i["status_code"] for i in history.json()["items"]] == [204, 503, 503]  # newest first
+
+
+def test_a_receiver_that_keeps_failing_is_dead_lettered_for_replay(ref_env, make_body, receiver) -> None:
+    receiver.fail_first = 100
+    agency = ref_env.agency(webhook_url=receiver.url)
+    ref_env.submit(agency, make_body())
+    ref_env.webhooks()
+
+    settings, runtime = ref_env.runtime.settings, ref_env.runtime
+    # every consumer try posts webhook_attempts times, then the message goes to the dead letters
+    assert len(receiver.calls) == settings.consumer_max_attempts * settings.webhook_attempts
+    assert runtime.bus is not None
+    [dead] = runtime.bus.messages("hhpu.referral.events.DLT")
+    headers = dict(dead.headers)
+    assert headers["dlt_consumer_group"] == b"referral-api-webhooks"
+    assert headers["dlt_error_type"] == b"WebhookNotDelivered"
+    with Session(runtime.engine) as s:  # not marked handled: a replay of the dead letter is delivered
+        claimed = s.exec(select(InboxRecord).where(InboxRecord.consumer_group == "referral-api-webhooks"))
+        assert claimed.all() == []
+
+
+def test_every_status_change_is_notified_and_agencies_without_webhook_get_none(
+    ref_env, make_body, receiver
+) -> None:
     agency = ref_env.agency(webhook_url=receiver.url)
     rid = ref_env.submit(agency, make_body(subject__date_of_birth="2021-01-01")).json()["id"]  # declined
-    ref_env.client.post(
+    refused = ref_env.client.post(
         f"/api/v1/referrals/{rid}/withdraw", json={"reason_code": "other"}, headers=agency.headers
     )
-    assert len(_deliveries(ref_env, rid)) == 2  # the refused withdrawal notifies nothing
-    _pump(ref_env, lambda: len(receiver.calls) == 2)
-    seen = [json.loads(c[1])["to_status"] for c in receiver.calls]
-    assert seen == ["screened", "declined"]
-
-
-def test_delivery_gives_up_after_the_last_attempt(ref_env, make_body, receiver) -> None:
-    receiver.fail_first = 100
-    ref_env.runtime.settings.webhook_max_attempts = 3
-    agency = ref_env.agency(webhook_url=receiver.url)
-    rid = ref_env.submit(agency, make_body()).json()["id"]
-    _pump(ref_env, lambda: _deliveries(ref_env, rid)[0].status == "failed")
-    assert len(receiver.calls) == 3
-    assert _deliveries(ref_env, rid)[0].last_error == "HTTP 503"
-
-
-def test_unreachable_receiver_is_retried_and_agencies_without_webhook_get_none(ref_env, make_body) -> None:
-    agency = ref_env.agency(webhook_url="http://127.0.0.1:9/closed")
-    rid = ref_env.submit(agency, make_body()).json()["id"]
-    ref_env.runtime.deliverer.deliver_due()
-    [d] = _deliveries(ref_env, rid)
-    assert d.status == "pending" and d.attempts == 1 and d.last_error == "ConnectError"
+    assert refused.status_code == 409  # the refused withdrawal notifies nothing
     quiet = ref_env.agency()
     quiet_rid = ref_env.submit(quiet, make_body()).json()["id"]
-    assert _deliveries(ref_env, quiet_rid) == []
+    ref_env.webhooks()
+    assert [json.loads(c[1])["to_status"] for c in receiver.calls] == ["screened", "declined"]
+    assert _attempts(ref_env, quiet_rid) == []
 
 
 def test_webhook_secret_rotation_signs_with_the_new_secret(ref_env, make_body, receiver) -> None:
-    receiver.fail_first = 0
     agency = ref_env.agency(webhook_url=receiver.url)
     r = ref_env.client.post(f"/api/v1/agencies/{agency.id}/webhook-secret", headers=ADMIN)
     new_secret = r.json()["webhook_secret"]
     assert new_secret != agency.webhook_secret
     ref_env.submit(agency, make_body())
-    _pump(ref_env, lambda: len(receiver.calls) == 1)
-    headers, body, _ = receiver.calls[0]
-    assert verify(body, new_secret, headers["x-hhpu-signature"])
+    ref_env.webhooks()
+    [(headers, body, _)] = receiver.calls
+    ts, sig = headers["x-hhpu-timestamp"], headers["x-hhpu-signature"]
+    assert verify(new_secret, ts, body, sig, now=time.time())
+    assert not verify(agency.webhook_secret or "", ts, body, sig, now=time.time())
 
 
-def test_the_app_starts_the_deliverer_thread(ref_settings, make_body, receiver) -> None:
+def test_delivery_history_is_the_agencys_own(ref_env, make_body, receiver) -> None:
+    agency = ref_env.agency(webhook_url=receiver.url)
+    other = ref_env.agency()
+    ref_env.submit(agency, make_body())
+    ref_env.webhooks()
+    url = f"/api/v1/agencies/{agency.id}/webhook-attempts"
+    assert ref_env.client.get(url, headers=other.headers).status_code == 403
+    staff = ref_env.client.get(url, headers=identity_headers("unit_supervisor", subject="user:sup"))
+    assert staff.status_code == 200 and staff.json()["total"] == 1
+
+
+def test_the_app_runs_the_webhook_consumer(ref_settings, make_body, receiver) -> None:
     from fastapi.testclient import TestClient
     from referral_api.app import create_app
 
-    receiver.fail_first = 0
-    ref_settings.webhook_poll_s = 0.05
-    app = create_app(ref_settings, run_consumer=False)
+    app = create_app(ref_settings, run_consumer=True)
     with TestClient(app) as client:
         r = client.post(
             "/api/v1/agencies",
@@ -133,7 +159,3 @@ def test_the_app_starts_the_deliverer_thread(ref_settings, make_body, receiver) 
         while not receiver.calls and time.monotonic() < deadline:
             time.sleep(0.05)
     assert len(receiver.calls) == 1
-
-
-def test_backoff_doubles_and_is_capped() -> None:
-    assert [backoff_delay(n, 2.0, 30.0) for n in (1, 2, 3, 4, 5)] == [2.0, 4.0, 8.0, 16.0, 30.0]

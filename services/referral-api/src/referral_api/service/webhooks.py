@@ -144,7 +144,7 @@ def _record(uow: UnitOfWork, row: WebhookAttempt) -> None:
     the metrics and, at the end, the dead letter)."""
     bind = uow.session.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-        with Session(bind) as session:
+        with Session(bind, expire_on_commit=False) as session:
             session.add(row)
             session.commit()
     else:
