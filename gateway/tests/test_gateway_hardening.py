@@ -272,3 +272,20 @@ def test_uvicorn_command_line_with_the_deployment_environment() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_in_process_service_failure_is_recorded_as_its_500(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    from fastapi import FastAPI
+
+    svc = FastAPI()
+
+    @svc.get("/api/v1/cases/{case_id}")
+    async def boom(case_id: str) -> None:
+        raise RuntimeError("service bug")
+
+    client = gateway_client(asgi_apps={"case-service": svc})
+    r = client.get("/api/v1/cases/c-1", headers=bearer(policy.OM))
+    assert r.status_code == 500 and r.headers["cache-control"] == "no-store"
+    text = client.get("/metrics").text
+    assert 'hhpu_gateway_http_requests_total{method="GET",route="/api/v1/cases/**",status="500"}' in text
+    assert 'outcome="500",upstream="case-service"' in text and 'status="0"' not in text
