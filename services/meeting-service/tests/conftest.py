@@ -24,7 +24,6 @@ from meeting_service.migrations import MIGRATIONS
 from meeting_service.seed import seed_demo
 from meeting_service.settings import MeetingSettings
 
-
 # Staff give the reason for reading or changing a person's data (X-Justification).
 WHY = {"X-Justification": "preparing the monthly multi-agency meeting"}
 
@@ -117,9 +116,9 @@ def settings_for(url: str, **overrides: Any) -> MeetingSettings:
     return MeetingSettings(database_url=migrated(MIGRATIONS, url), **values)
 
 
-def _harness(url: str) -> Iterator[Harness]:
+def _harness(url: str, **overrides: Any) -> Iterator[Harness]:
     bus = InProcessBus()
-    settings = settings_for(url)
+    settings = settings_for(url, **overrides)
     app = create_app(settings, bus=bus)
     runtime: ServiceRuntime = app.state.runtime
     seed = seed_demo(runtime, today=date.today())
@@ -139,3 +138,9 @@ def harness(tmp_path: Any) -> Iterator[Harness]:
 def pg_harness(pg_url: str) -> Iterator[Harness]:
     """Real PostgreSQL and the in-process bus."""
     yield from _harness(pg_url)
+
+
+@pytest.fixture
+def sweeping_harness(tmp_path: Any) -> Iterator[Harness]:
+    """SQLite and the in-process bus, with the overdue sweep running every 50 ms."""
+    yield from _harness(f"sqlite:///{tmp_path}/meeting.db", overdue_sweep_interval_s=0.05)

@@ -157,9 +157,13 @@ def test_journey_3_monthly_meeting(pg_harness: Any) -> None:
     assert mine[0]["due_date"] == day14.isoformat()
 
 
-def test_overdue_sweep_on_postgres_flags_once(pg_harness: Any) -> None:
-    from meeting_service.workers import sweep_overdue_actions
+def test_the_elected_overdue_sweep_worker_flags_an_overdue_action_once(pg_harness: Any) -> None:
+    from hhpu_shared.background import lock_key
+    from meeting_service.models import Action
     from meeting_service.seed import seed_demo
+    from meeting_service.workers import OVERDUE_SWEEP
+    from sqlalchemy import text
+    from sqlmodel import Session
 
     h = pg_harness
     again = seed_demo(h.runtime)  # idempotent: same series, same meetings
@@ -175,6 +179,22 @@ def test_overdue_sweep_on_postgres_flags_once(pg_harness: Any) -> None:
         headers=h.chair(),
     )
     assert r.status_code == 201, r.text
-    assert sweep_overdue_actions(h.runtime) == [r.json()["id"]]
-    assert sweep_overdue_actions(h.runtime) == []
-    assert len(h.events("action.overdue_detected")) == 1
+    action_id = r.json()["id"]
+
+    # another replica holds the worker's lock: this one does not run it
+    with h.runtime.engine.connect() as other, other.begin():
+        assert other.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(OVERDUE_SWEEP.name)}
+        ).scalar()
+        assert OVERDUE_SWEEP.run_once(h.runtime) is False
+    assert h.events("action.overdue_detected") == []
+
+    assert OVERDUE_SWEEP.run_once(h.runtime) is True
+    assert OVERDUE_SWEEP.run_once(h.runtime) is True  # runs again, flags nothing new
+    with Session(h.runtime.engine) as s:
+        action = s.get(Action, action_id)
+        assert action is not None and action.overdue_detected_at is not None
+    events = h.events("action.overdue_detected")
+    assert [e.data["action_id"] for e in events] == [action_id]
+    agenda = h.client.get(f"{API}/meetings/{r.json()['review_meeting_id']}/agenda", headers=h.chair()).json()
+    assert [i["action_id"] for i in agenda["kept"] if i["kind"] == "overdue_action"] == [action_id]

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from hhpu_shared.events.contracts.case import AssessmentOpened
 from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.testing.plugin import identity_headers, unique
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.testing.databases import migrated
+from hhpu_shared.testing.plugin import identity_headers, unique
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from meeting_service.app import create_app
 from meeting_service.migrations import MIGRATIONS
 from meeting_service.models import AgendaItem

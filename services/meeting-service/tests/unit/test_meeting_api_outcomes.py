@@ -63,13 +63,25 @@ def test_decision_validation(harness: Any) -> None:
     assert h.events("meeting.decision_recorded") == []
 
 
-def test_deferred_decision_puts_the_case_on_the_next_meeting(harness: Any) -> None:
+def test_deferred_decision_carries_the_case_to_the_next_meeting(harness: Any) -> None:
     h = harness
     mid, item = setup_case(h)
+    url = f"{API}/meetings/{mid}/agenda/items/{item['id']}"
+    r = h.client.patch(
+        url, json={"planned_minutes": 12, "pinned": True, "minutes": "Report awaited."}, headers=h.chair()
+    )
+    assert r.status_code == 200, r.text
+    assert h.client.put(
+        f"{API}/meetings/{mid}/agenda/order", json={"item_ids": [item["id"]]}, headers=h.chair()
+    )
     assert decide(h, mid, item["id"], "defer", reason="awaiting probation report").status_code == 201
     nxt = first_item(h, h.seed["meeting_ids"][1])
-    assert nxt["assessment_id"] == "asm-1"
+    assert nxt["assessment_id"] == "asm-1" and nxt["person_id"] == "per-1" and nxt["urgency"] == "high"
     assert nxt["carried_reason"] == "Decision deferred: awaiting probation report"
+    assert nxt["source"] == "carried" and nxt["carried_from_meeting_id"] == mid
+    # what a carried item keeps (the chair's time box and pin) and what stays behind (position, minute)
+    assert nxt["planned_minutes"] == 12 and nxt["pinned"] is True
+    assert nxt["position"] is None and nxt["minutes"] is None
 
 
 def test_closing_freezes_the_minutes_and_corrections_are_addenda(harness: Any) -> None:

@@ -1,24 +1,18 @@
-"""The running app: OpenAPI, the overdue scheduler thread, the consumer thread, extra handlers."""
+"""The running app: OpenAPI, the overdue-sweep worker and the consumer thread, extra handlers."""
 
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.transport import OutboundMessage
-from meeting_service.app import create_app
-from meeting_service.seed import seed_demo
-from meeting_service.settings import MeetingSettings
 
 API = "/api/v1"
 
 
-def test_openapi_documents_the_routes(harness: Any) -> None:
+def test_openapi_documents_the_routes_and_the_justification_header(harness: Any) -> None:
     r = harness.client.get("/openapi.json")
     assert r.status_code == 200
     paths = r.json()["paths"]
@@ -28,72 +22,57 @@ def test_openapi_documents_the_routes(harness: Any) -> None:
         "/api/v1/meetings/{meeting_id}/pack",
     ]:
         assert p in paths
+    for p in ["/api/v1/meetings/{meeting_id}/agenda", "/api/v1/meetings/{meeting_id}/pack"]:
+        headers = [x for x in paths[p]["get"]["parameters"] if x["in"] == "header"]
+        assert [h["name"] for h in headers] == ["X-Justification"] and headers[0]["description"]
     assert harness.client.get("/readyz").json()["checks"]["database"] is True
 
 
-def test_scheduler_and_consumer_threads_run_in_the_app(tmp_path: Any) -> None:
-    bus = InProcessBus()
-    settings = MeetingSettings(
-        database_url=f"sqlite:///{tmp_path}/m.db", overdue_sweep_interval_s=0.05, environment="test"
-    )
-    app = create_app(settings, bus=bus)
-    runtime = app.state.runtime
-    seed = seed_demo(runtime)
-    with TestClient(app) as client:
-        from meeting_service.service_actions import ActionService
+def test_the_overdue_sweep_worker_and_the_consumer_run_in_the_app(sweeping_harness: Any) -> None:
+    h = sweeping_harness
+    with h.client as client:  # starts the runtime: relay, consumer thread, background workers
+        action = client.post(
+            f"{API}/meetings/{h.seed['next_meeting_id']}/actions",
+            json={
+                "description": "late",
+                "owner_name": "x",
+                "owner_agency_id": "housing",
+                "due_date": "2020-01-01",
+            },
+            headers=h.chair(),
+        ).json()
 
-        with runtime.unit_of_work() as uow:
-            svc = ActionService(uow, settings)
-            meeting = svc.meetings.get_meeting(seed["next_meeting_id"])
-            action, _ = svc.record_action(
-                meeting,
-                None,
-                {
-                    "description": "late",
-                    "owner_name": "x",
-                    "owner_agency_id": "housing",
-                    "due_date": date.today() - timedelta(days=1),
-                },
-            )
+        def agenda_of(meeting_id: str) -> dict[str, Any]:
+            r = client.get(f"{API}/meetings/{meeting_id}/agenda", headers=h.chair())
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
         deadline = time.monotonic() + 10
         flagged = False
         while time.monotonic() < deadline and not flagged:
-            r = client.get(f"{API}/meetings/{action.review_meeting_id}/agenda", headers=_chair())
-            flagged = any(i["action_id"] == action.id for i in r.json()["kept"])
+            flagged = any(
+                i["action_id"] == action["id"] for i in agenda_of(action["review_meeting_id"])["kept"]
+            )
             time.sleep(0.05)
         assert flagged
         # the relay thread publishes without being asked
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not bus.messages("hhpu.action.events"):
+        while time.monotonic() < deadline and len(h.bus.messages("hhpu.action.events")) < 2:
             time.sleep(0.05)
-        types = [m.headers for m in bus.messages("hhpu.action.events")]
-        assert len(types) == 2  # action.created and action.overdue_detected, once each
+        types = sorted(Envelope.from_bytes(m.value).type for m in h.bus.messages("hhpu.action.events"))
+        assert types == ["action.created", "action.overdue_detected"]  # once each
         # the consumer thread picks up events from the bus
-        env = Envelope(
-            type="assessment.opened",
-            producer="case-service",
-            correlation_id="c1",
-            aggregate_type="assessment",
-            aggregate_id="asm-t",
-            data=AssessmentOpened(
-                assessment_id="asm-t", person_id="per-t", person_label="T", triggers=()
-            ).model_dump(mode="json"),
-        )
-        bus.append([OutboundMessage("hhpu.assessment.events", b"asm-t", env.to_bytes())])
+        data = AssessmentOpened(assessment_id="asm-t", person_id="per-t", person_label="T", triggers=())
+        env = h.envelope_for(data, "asm-t")
+        h.bus.append([OutboundMessage("hhpu.assessment.events", b"asm-t", env.to_bytes())])
         deadline = time.monotonic() + 10
         seen = False
         while time.monotonic() < deadline and not seen:
-            r = client.get(f"{API}/meetings/{seed['next_meeting_id']}/agenda", headers=_chair())
-            seen = any(i["assessment_id"] == "asm-t" for i in r.json()["kept"])
+            seen = any(i["assessment_id"] == "asm-t" for i in agenda_of(h.seed["next_meeting_id"])["kept"])
             time.sleep(0.05)
         assert seen
-    assert runtime._sweep_thread is None
-
-
-def _chair() -> dict[str, str]:
-    from hhpu_shared.testing.plugin import identity_headers
-
-    return identity_headers("meeting_chair", subject="user:chair")
+        assert h.runtime.started
+    assert not h.runtime.started  # the workers stop with the app
 
 
 def test_assessment_decided_elsewhere_withdraws_the_undecided_item(harness: Any) -> None:
@@ -125,15 +104,9 @@ def test_partner_can_send_apologies_for_its_own_agency_only(harness: Any) -> Non
     url = f"{API}/meetings/{mid}/invitations"
     r = h.client.patch(f"{url}/housing", json={"response": "apologies"}, headers=h.partner("housing"))
     assert r.status_code == 200 and r.json()["response"] == "apologies"
-    assert (
-        h.client.patch(
-            f"{url}/probation", json={"response": "apologies"}, headers=h.partner("housing")
-        ).status_code
-        == 404
-    )
-    assert (
-        h.client.patch(f"{url}/housing", json={"attended": True}, headers=h.partner("housing")).status_code
-        == 403
-    )
+    r = h.client.patch(f"{url}/probation", json={"response": "apologies"}, headers=h.partner("housing"))
+    assert r.status_code == 404
+    r = h.client.patch(f"{url}/housing", json={"attended": True}, headers=h.partner("housing"))
+    assert r.status_code == 403
     om = h.staff("offender_manager")
     assert h.client.patch(f"{url}/housing", json={"attended": True}, headers=om).status_code == 403
