@@ -165,7 +165,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._url_size += len(url)
         if self._url_size > self.limits.max_line:
             raise _Refused(414, "URI too long", "request target too long", "uri_too_long")
-        super().on_url(url)
+        self.url += url  # as HttpToolsProtocol.on_url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         line = len(name) + len(value) + 4
@@ -177,7 +177,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             raise _Refused(431, "Request header fields too large", "too many headers", "too_many_headers")
         if self._head_size + self._url_size > self.limits.max_head:
             raise _Refused(431, "Request header fields too large", "request head too large", "head_too_large")
-        super().on_header(name, value)
+        name = name.lower()  # as HttpToolsProtocol.on_header, without a second call per header
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
