@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -141,6 +141,15 @@ def pg_harness(pg_url: str) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def sweeping_harness(tmp_path: Any) -> Iterator[Harness]:
-    """SQLite and the in-process bus, with the overdue sweep running every 50 ms."""
-    yield from _harness(f"sqlite:///{tmp_path}/meeting.db", overdue_sweep_interval_s=0.05)
+def make_harness(tmp_path: Any) -> Iterator[Callable[..., Harness]]:
+    """Harnesses on SQLite with settings of the test's choosing (e.g. a running overdue sweep)."""
+    made: list[Iterator[Harness]] = []
+
+    def make(**overrides: Any) -> Harness:
+        gen = _harness(f"sqlite:///{tmp_path}/meeting-{len(made)}.db", **overrides)
+        made.append(gen)
+        return next(gen)
+
+    yield make
+    for gen in made:
+        next(gen, None)

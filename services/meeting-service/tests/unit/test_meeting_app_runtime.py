@@ -28,8 +28,8 @@ def test_openapi_documents_the_routes_and_the_justification_header(harness: Any)
     assert harness.client.get("/readyz").json()["checks"]["database"] is True
 
 
-def test_the_overdue_sweep_worker_and_the_consumer_run_in_the_app(sweeping_harness: Any) -> None:
-    h = sweeping_harness
+def test_the_overdue_sweep_worker_and_the_consumer_run_in_the_app(make_harness: Any) -> None:
+    h = make_harness(overdue_sweep_interval_s=0.05)
     with h.client as client:  # starts the runtime: relay, consumer thread, background workers
         action = client.post(
             f"{API}/meetings/{h.seed['next_meeting_id']}/actions",
@@ -73,6 +73,21 @@ def test_the_overdue_sweep_worker_and_the_consumer_run_in_the_app(sweeping_harne
         assert seen
         assert h.runtime.started
     assert not h.runtime.started  # the workers stop with the app
+
+
+def test_handlers_use_the_settings_of_their_runtime(make_harness: Any) -> None:
+    h = make_harness(new_case_minutes=11, review_minutes=4)
+    h.emit(h.opened(1), "asm-1")
+    h.consume()
+    [item] = h.client.get(f"{API}/meetings/{h.seed['next_meeting_id']}/agenda", headers=h.chair()).json()[
+        "kept"
+    ]
+    assert item["kind"] == "new_case" and item["planned_minutes"] == 11
+    other = make_harness()  # a second runtime in the same process keeps its own settings
+    other.emit(other.opened(2), "asm-2")
+    other.consume()
+    r = other.client.get(f"{API}/meetings/{other.seed['next_meeting_id']}/agenda", headers=other.chair())
+    assert [i["planned_minutes"] for i in r.json()["kept"]] == [8]
 
 
 def test_assessment_decided_elsewhere_withdraws_the_undecided_item(harness: Any) -> None:
