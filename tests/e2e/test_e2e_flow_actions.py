@@ -22,7 +22,9 @@ def test_overdue_action_reaches_the_next_agenda_and_the_dashboard(cluster: Clust
     today = datetime.now(UTC).date()
     # The meeting-service learns the agency and its single point of contact from agency.changed.
     eventually(
-        lambda: any(a["id"] == housing_id for a in gw.get("/api/v1/meeting-agencies", headers=chair).json()),
+        lambda: any(
+            a["id"] == housing_id for a in gw.get("/api/v1/meeting-agencies", headers=chair).json()["items"]
+        ),
         what="the meeting-service knows the housing agency",
     )
 

@@ -54,7 +54,8 @@ class System:
                 if rt.relay is not None and rt.relay.pending():
                     rt.wake_relay()
                     busy = True
-                if rt.consumer is not None and rt.consumer.source.lag():
+                runners = [rt.consumer, *rt.extra_runners] if rt.consumer is not None else rt.extra_runners
+                if any(r.source.lag() for r in runners):
                     busy = True
             quiet = 0 if busy else quiet + 1
             if quiet >= 3:  # three quiet looks in a row: handlers' own events have gone through too
@@ -70,10 +71,10 @@ def build_system(data_dir: Path, *, gateway_settings: GatewaySettings | None = N
     common: dict[str, Any] = {"transport": "inprocess", "data_dir": str(data_dir), "database_url": ""}
     migrate_all(**common)  # processes never create tables; the migrations do, before they start
     services: dict[str, FastAPI] = {
-        "referral-api": create_referral_app(ReferralSettings(**common), bus=bus),  # type: ignore[arg-type]
-        "ranking-service": create_ranking_app(RankingSettings(**common), bus=bus),  # type: ignore[arg-type]
-        "case-service": create_case_app(CaseSettings(**common), bus=bus),  # type: ignore[arg-type]
-        "meeting-service": create_meeting_app(MeetingSettings(**common), bus=bus),  # type: ignore[arg-type]
+        "referral-api": create_referral_app(ReferralSettings(**common), bus=bus),
+        "ranking-service": create_ranking_app(RankingSettings(**common), bus=bus),
+        "case-service": create_case_app(CaseSettings(**common), bus=bus),
+        "meeting-service": create_meeting_app(MeetingSettings(**common), bus=bus),
     }
     gw = create_gateway(gateway_settings or GatewaySettings(), asgi_apps=dict(services))
     return System(gateway=gw, services=services, bus=bus, data_dir=data_dir)

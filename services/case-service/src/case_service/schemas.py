@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
+from hhpu_shared.events.contracts.common import Urgency
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
@@ -12,7 +13,6 @@ IdentifiedBy = Literal["mappa", "iom_meeting", "algorithm", "partner_referral", 
 SubjectCategory = Literal["suspect", "convicted", "victim", "witness", "other"]
 CaseStatus = Literal["candidate", "under_assessment", "managed", "exited"]
 DecisionT = Literal["adopt", "decline", "defer"]
-Urgency = Literal["low", "normal", "high", "urgent"]
 
 
 class _Out(BaseModel):

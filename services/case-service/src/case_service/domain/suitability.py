@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import get_args
+
+from hhpu_shared.events.contracts.common import Urgency
 
 CHECKLIST: dict[str, str] = {
     "in_high_harm_scope": "Offending or concern is in a high-harm domain",
@@ -14,7 +17,7 @@ CHECKLIST: dict[str, str] = {
     "capacity_to_manage": "The unit can add value by managing",
 }
 RECOMMENDATIONS = ("adopt", "decline", "defer")
-URGENCY_ORDER = ("low", "normal", "high", "urgent")
+URGENCY_ORDER: tuple[str, ...] = get_args(Urgency)  # least to most urgent
 
 
 def urgency_rank(value: str | None) -> int:
