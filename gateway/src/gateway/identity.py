@@ -20,6 +20,7 @@ import itertools
 import json
 import secrets
 import time
+from typing import Any
 
 from hhpu_shared.auth import AUDIENCE, ISSUER, Principal, system_principal
 
@@ -44,12 +45,15 @@ class IdentityMinter:
         self.ttl_s = int(ttl_s)
         self._jti_prefix = secrets.token_urlsafe(9)  # per process; with a counter: unique, no syscall
         self._jti = itertools.count(1)
-        self._prefix: dict[Principal, str] = {}
+        self._prefix: dict[Principal, tuple[bytes, Any]] = {}
         self.system = system_principal("gateway")
 
-    def _principal_part(self, principal: Principal) -> str:
-        part = self._prefix.get(principal)
-        if part is None:
+    def _principal_part(self, principal: Principal) -> tuple[bytes, Any]:
+        """The signing input's start for this principal (header and the principal's claims, base64) and
+        the HMAC's inner hash over it: per request only the short rest is encoded and hashed. The claims
+        are padded with JSON whitespace to a multiple of 3 bytes, so their base64 joins the rest's."""
+        hit = self._prefix.get(principal)
+        if hit is None:
             claims: dict[str, object] = {
                 "iss": ISSUER,
                 "aud": AUDIENCE,
@@ -61,26 +65,33 @@ class IdentityMinter:
                 claims["agency"] = principal.agency_id
             if principal.name:
                 claims["name"] = principal.name
-            part = json.dumps(claims, separators=(",", ":"))[:-1]
+            part = json.dumps(claims, separators=(",", ":"))[:-1].encode()  # ASCII (ensure_ascii)
+            part += b" " * (-len(part) % 3)
+            start = _HEADER + b"." + _b64(part)
+            inner = self._inner.copy()
+            inner.update(start)
             if len(self._prefix) > 10_000:
                 self._prefix.clear()
-            self._prefix[principal] = part
-        return part
+            hit = self._prefix[principal] = (start, inner)
+        return hit
 
     def token(self, principal: Principal, method: str, path: str) -> bytes:
         """A fresh assertion for one request (`method` is an HTTP token, `path` the request path)."""
+        start, inner_start = self._principal_part(principal)
         now = int(time.time())
-        payload = (
-            f'{self._principal_part(principal)},"iat":{now},"exp":{now + self.ttl_s},'
-            f'"{METHOD_CLAIM}":"{method}","{PATH_CLAIM}":{json.dumps(path)},'
-            f'"jti":"{self._jti_prefix}{next(self._jti):x}"}}'
+        if path.isascii() and path.isprintable() and '"' not in path and "\\" not in path:
+            pth = f'"{path}"'
+        else:
+            pth = json.dumps(path)
+        rest = _b64(
+            f',"iat":{now},"exp":{now + self.ttl_s},"{METHOD_CLAIM}":"{method}","{PATH_CLAIM}":{pth},'
+            f'"jti":"{self._jti_prefix}{next(self._jti):x}"}}'.encode()
         )
-        signing_input = _HEADER + b"." + _b64(payload.encode())
-        inner = self._inner.copy()
-        inner.update(signing_input)
+        inner = inner_start.copy()
+        inner.update(rest)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return signing_input + b"." + _b64(outer.digest())
+        return start + rest + b"." + _b64(outer.digest())
 
     def system_token(self, method: str, path: str) -> str:
         return self.token(self.system, method, path).decode()
