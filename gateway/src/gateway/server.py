@@ -78,6 +78,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._concurrency = self.limit_concurrency
         self.limit_concurrency = None  # checked here, answered with problem+json
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_deadline = 0.0
         self._in_head = True
         self._began = False
         self._head_fed = 0
@@ -120,8 +121,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- the head timer
     def _start_head_timer(self) -> None:
+        """The head must be complete by the deadline. One timer per connection at a time, not one per
+        request: when it fires early (a later request moved the deadline) it is set again."""
+        self._head_deadline = self.loop.time() + self.limits.timeout_s
         if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.timeout_s, self._head_timeout)
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_timeout)
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -131,6 +135,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _head_timeout(self) -> None:
         self._head_timer = None
         if not self._in_head or self.transport.is_closing():
+            return  # the next request's first byte sets a timer again
+        if self.loop.time() < self._head_deadline:
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_timeout)
             return
         if not self._began:
             self.transport.close()  # opened and never sent anything
@@ -183,8 +190,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._stop_head_timer()
+        self._in_head = False  # the timer, if still set, finds nothing to do
         limit = self._concurrency
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             app, self.app = self.app, _unavailable
