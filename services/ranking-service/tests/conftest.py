@@ -19,7 +19,8 @@ from ranking_service.synthetic import SyntheticForce, generate
 
 
 def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> RankingSettings:
-    """Settings of a test service on a database migrated to head."""
+    """Settings of a test service on a database migrated to head (the schedule off unless asked)."""
+    overrides.setdefault("schedule_enabled", False)
     return RankingSettings(
         database_url=migrated(MIGRATIONS, database_url), data_dir=str(data_dir), **overrides
     )

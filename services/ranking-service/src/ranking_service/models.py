@@ -100,9 +100,12 @@ class RankRun(Table, table=True):
     params: str = Field(sa_column=Column(Text, nullable=False))
     weight_edition: str = Field(max_length=64)
     weight_checksum: str = Field(max_length=64)
+    engine_version: str = Field(default="", max_length=32)
     as_of: date = Field(index=True)
     import_ids: str = Field(sa_column=Column(Text, nullable=False))
+    input_files: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON, people file too
     fingerprint: str = Field(max_length=64)
+    people_fingerprint: str = Field(default="", max_length=64)
     rows_used: int = 0
     people_scored: int = 0
     top_n: int | None = None

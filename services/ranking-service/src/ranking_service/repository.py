@@ -112,6 +112,12 @@ def offence_imports(s: Session, ids: list[str] | None = None) -> list[RankImport
     return list(s.exec(q.order_by(col(RankImport.seq))).all())
 
 
+def people_imports(s: Session) -> list[RankImport]:
+    """Every people file imported (the people table is their upsert, in import order)."""
+    q = select(RankImport).where(RankImport.kind == "people")
+    return list(s.exec(q.order_by(col(RankImport.seq))).all())
+
+
 def list_imports(s: Session, limit: int, offset: int) -> tuple[list[RankImport], int]:
     total = s.exec(select(func.count()).select_from(RankImport)).one()
     rows = s.exec(select(RankImport).order_by(col(RankImport.seq).desc()).offset(offset).limit(limit)).all()
@@ -257,6 +263,11 @@ def previous_production(s: Session, as_of: date, exclude: str | None = None) -> 
 
 def run_by_schedule_key(s: Session, key: str) -> RankRun | None:
     return s.exec(select(RankRun).where(RankRun.schedule_key == key)).first()
+
+
+def last_scheduled_production(s: Session) -> RankRun | None:
+    q = select(RankRun).where(RankRun.kind == "production", RankRun.trigger == "scheduled")
+    return s.exec(q.order_by(col(RankRun.created_at).desc())).first()
 
 
 def add_run(s: Session, run: RankRun, entries: list[dict[str, Any]]) -> None:

@@ -40,6 +40,10 @@ class RunCreate(BaseModel):
 
 
 class RunPublic(BaseModel):
+    """A stored run. Everything needed to reproduce it: the engine version, the weight edition and its
+    checksum, every input file (offences and people) by SHA-256, the fingerprint of the offence rows
+    used and of the demographics behind the fairness view, and the fully resolved parameters."""
+
     id: str
     kind: str
     trigger: str
@@ -47,17 +51,28 @@ class RunPublic(BaseModel):
     model_version: str
     params: dict[str, Any]
     weight_edition: str
+    weight_checksum: str = Field(description="SHA-256 of the weight edition file")
+    engine_version: str = Field(description="ranking-service version that computed the run")
     as_of: date
     import_ids: list[str]
-    fingerprint: str
+    input_files: list[dict[str, Any]] = Field(description="every offence and people file, by SHA-256")
+    fingerprint: str = Field(description="SHA-256 of the offence rows the run used")
+    people_fingerprint: str = Field(description="SHA-256 of the demographics behind the fairness view")
     rows_used: int
     people_scored: int
     top_n: int | None
     top_share: float | None
     top_bracket_size: int
     provisional: bool
-    provisional_reasons: list[str]
-    data_quality: dict[str, Any]
+    provisional_reasons: list[str] = Field(
+        description="why the run is provisional: stale_data, unmapped_codes_possible_serious_harm (codes in "
+        "data_quality.unmapped_codes_possible_serious_harm), unmapped_codes (share above the limit), "
+        "rejected_rows, no_offences_in_window"
+    )
+    data_quality: dict[str, Any] = Field(
+        description="unmapped codes (rows, people, what their class may hide), codes scored by their default "
+        "variant, ties at the top-bracket boundary, engine version"
+    )
     comparison: dict[str, Any]
     previous_run_id: str | None
     candidates_emitted: int
@@ -67,11 +82,10 @@ class RunPublic(BaseModel):
     @classmethod
     def of(cls, r: RankRun) -> RunPublic:
         d = r.model_dump()
-        for k in ("params", "import_ids", "provisional_reasons", "data_quality", "comparison"):
+        for k in ("params", "import_ids", "input_files", "provisional_reasons", "data_quality", "comparison"):
             d[k] = json.loads(d[k])
         d.pop("fairness", None)
         d.pop("schedule_key", None)
-        d.pop("weight_checksum", None)
         return cls.model_validate(d)
 
 
@@ -125,6 +139,28 @@ class DryRunPublic(BaseModel):
         )
 
 
+class ModelComparisonCreate(BaseModel):
+    """Back-test several models and the baselines on ONE population as of a date (nothing stored)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"as_of": "2025-11-26", "models": ["hh_recency_harm@2", "rfgv@2"], "follow_up_days": 365}
+            ]
+        },
+    )
+
+    as_of: date = Field(description="score as known on this date; outcomes come from the days after it")
+    models: list[str] = Field(
+        min_length=1, max_length=8, description="catalogue models; the first is the reference"
+    )
+    follow_up_days: int = Field(default=365, ge=1, le=3650)
+    top_n: int | None = Field(default=None, ge=1, le=100_000, description="default: the configured bracket")
+    bootstrap_replicates: int = Field(default=1000, ge=100, le=10_000)
+    seed: int = Field(default=20190201, ge=0)
+
+
 class EvaluationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"follow_up_days": 365}]})
 
@@ -173,12 +209,24 @@ class RejectionPublic(BaseModel):
 
 
 class HistoryEvaluation(BaseModel):
+    """A run's latest back-test, with its intervals and the prior-offence-count baseline."""
+
     follow_up_days: int
     follow_up_complete: bool
     spearman_harm: dict[str, Any]
     spearman_count: dict[str, Any]
     auc_high_harm: float
+    auc_ci95: list[float] | None = None
     top_share_of_later_harm: float
+    top_share_ci95: list[float] | None = None
+    top_precision_any_later_offence: float | None = None
+    top_precision_ci95: list[float] | None = None
+    prior_count_baseline_top_share: float | None = Field(
+        default=None, description="the prior-offence-count baseline's top share on the same people"
+    )
+    versus_prior_offence_count: dict[str, Any] | None = Field(
+        default=None, description="model minus baseline top share, with its paired bootstrap interval"
+    )
 
 
 class HistoryPoint(BaseModel):

@@ -1,8 +1,12 @@
-"""Background work of the ranking-service: the fortnightly schedule.
+"""Background work of the ranking-service: the fortnightly schedule and its status.
 
 ``SCHEDULE`` runs in every process that runs the service's background work (API and consumer),
 elected on PostgreSQL so one replica at a time checks the schedule; the schedule key makes any
-further attempt in the same period do nothing.
+further attempt in the same period do nothing. It is on wherever the service is deployed
+(``RANKING_SCHEDULE_ENABLED`` unset or true), off in the test environment unless switched on.
+
+``SCHEDULE_STATUS`` runs in every process, elected or not, and refreshes the schedule metrics
+(next run due, overdue) that the dashboard shows and the overdue-run alert watches.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import UTC, datetime
 from hhpu_shared.background import BackgroundWorker
 from hhpu_shared.runtime import ServiceRuntime
 
-from ranking_service.service.schedule import run_due
+from ranking_service.service.schedule import run_due, schedule_status
 from ranking_service.settings import RankingSettings
 
 
@@ -26,13 +30,23 @@ def scheduled_runs(runtime: ServiceRuntime) -> list[str]:
     settings = runtime.settings
     assert isinstance(settings, RankingSettings)
     with runtime.unit_of_work() as uow:
-        return run_due(uow, settings, clock())
+        created = run_due(uow, settings, clock())
+    refresh_status(runtime)
+    return created
+
+
+def refresh_status(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, RankingSettings)
+    with runtime.unit_of_work() as uow:
+        schedule_status(uow, settings, clock())
 
 
 def _interval(settings: object) -> float:
     assert isinstance(settings, RankingSettings)
-    return settings.schedule_check_s if settings.schedule_enabled else 0.0
+    return settings.schedule_check_s if settings.schedule_on else 0.0
 
 
-SCHEDULE = BackgroundWorker("ranking-schedule", scheduled_runs, interval_s=_interval, initial_delay_s=5.0)
-WORKERS = [SCHEDULE]
+SCHEDULE = BackgroundWorker("ranking-schedule", scheduled_runs, interval_s=_interval, initial_delay_s=60.0)
+SCHEDULE_STATUS = BackgroundWorker("ranking-schedule-status", refresh_status, interval_s=60.0, elected=False)
+WORKERS = [SCHEDULE, SCHEDULE_STATUS]

@@ -1,51 +1,120 @@
-"""Harm weights: the published CCHI 2020 values (handbook domain.md), as versioned data."""
+"""Harm weights: the whole published CCHI 2020 sheet, as the versioned edition the script builds."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from ranking_service.domain.catalog import resolve
 from ranking_service.domain.inputs import prepare
-from ranking_service.domain.weights import available_editions, load_edition, parse_edition
+from ranking_service.domain.weights import (
+    DOMAIN_BITS,
+    UNMAPPED_BIT,
+    available_editions,
+    load_edition,
+    parse_edition,
+)
 
-PUBLISHED = {
-    "001/01": 5475, "002/00": 3285, "004/01": 730, "019/08": 1825, "019/08#multiple": 2555, "019/10": 1825,
-    "019/16": 2920, "019/17": 2920, "020/03": 730, "020/05": 19, "017/15": 19, "020/06": 182,
-    "005/01": 1460, "008/01#serious": 547.5, "008/01": 19, "008/06": 10, "105/01": 1, "003/01": 10,
-    "008/67": 84, "008/66": 252, "008/65": 84, "195/94": 10, "008/30": 5, "008/31": 5, "066/39": 5,
-    "036/01": 1460, "036/03": 1460, "008/52": 1460, "035/00": 365, "034/01": 365, "028/03": 19,
-    "028/03#distraction": 365, "029/00": 730, "031/00": 730, "030/02": 10, "056/01": 365, "056/02": 5,
-    "149/00": 1, "058/00": 2, "057/00": 365, "092/35": 547.5, "092/71": 547.5, "092/41": 5, "092/50": 3,
-    "092/61": 2, "092/66": 1, "008/11": 5, "008/26": 5, "008/64": 182.5, "005/14": 1825, "039/00": 2,
-    "046/00": 1, "048/01": 10, "066/01": 10, "065/00": 182, "125/09": 3, "125/12": 1, "086/10": 19,
-    "086/02": 547.5,
-}  # fmt: skip
+SERVICE = Path(__file__).resolve().parents[2]
+DATA = SERVICE / "data" / "cchi"
 
 
-def test_cchi_2020_matches_the_published_table() -> None:
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "build_cchi_edition", SERVICE / "scripts" / "build_cchi_edition.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_row_of_the_published_sheet_maps_to_its_published_score() -> None:
     ed = load_edition("cchi-2020")
-    for code, days in PUBLISHED.items():
-        assert ed.days(code) == days, code
+    sheet = _rows("cchi-2020.csv")
+    variants = {v["athena_urn"]: v["suffix"] for v in _rows("cchi-variants.csv")}
+    assert len(sheet) == 698
+    codes = set()
+    for row in sheet:
+        code = _script().normal_code(row["ho_code"])
+        codes.add(code)
+        key = f"{code}#{variants[row['athena_urn']]}" if row["athena_urn"] in variants else code
+        assert ed.days(key) == float(row["cchi_days"]), (row["athena_urn"], key)
+        assert row["athena_urn"] in ed.entries[key].label or True  # labels are for people; rows below
+    assert codes <= set(ed.entries) and len(codes) == 516  # 517 spellings: "00200" is 002/00
     assert ed.days("001/01") == 15 * 365  # murder: 15 years starting point
+    assert "Cambridge Crime Harm Index 2020" in ed.source
 
 
-def test_domains_and_wildcards() -> None:
+def test_classes_with_several_scores_default_to_their_most_serious_general_completed_row() -> None:
     ed = load_edition("cchi-2020")
-    assert ed.entries["008/67"].domains == ("domestic_abuse",)
-    assert "serious_sexual_offending" in ed.entries["019/16"].domains
-    assert all(ed.days(f"092/3{d}") == 547.5 for d in "0123456789")
-    assert ed.days("092/40") is None
+    expected = {  # plain code -> default (documented rule); the variants keep their own scores
+        "008/01": 547.5, "005/01": 1460, "019/08": 1825, "008/06": 10, "028/03": 19, "099/99": 10,
+        "067/01": 182.5, "079/05": 42, "069/05": 19, "125/12": 1, "810/90": 2,
+    }  # fmt: skip
+    for code, days in expected.items():
+        e = ed.entries[code]
+        assert e.days == days and e.default_of and ed.ambiguous(code), code
+        assert all(v.startswith(code + "#") for v in e.default_of)
+    assert ed.days("008/01#minor") == 19 and ed.days("008/01#serious") == 547.5
+    assert ed.days("008/01#police_serious") == 912.5
+    assert ed.days("019/08#multiple") == 2555 and ed.days("028/03#distraction") == 365
+    assert sum(1 for e in ed.entries.values() if e.default_of) == 11
+    assert not ed.ambiguous("008/67")
 
 
-def test_unmapped_codes_get_the_fallback_and_are_reported() -> None:
+def test_the_packaged_edition_is_what_the_script_builds_from_the_sheet() -> None:
+    mod = _script()
+    packaged = (SERVICE / "src" / "ranking_service" / "data" / "weights" / "cchi-2020.json").read_text()
+    assert mod.render(mod.build()) == packaged, "run services/ranking-service/scripts/build_cchi_edition.py"
+    assert mod.main(["--check"]) == 0
+
+
+def test_domains_come_from_the_home_office_groups() -> None:
+    ed = load_edition("cchi-2020")
+    doms = {c: set(e.domains) for c, e in ed.entries.items()}
+    assert doms["008/67"] == {"domestic_abuse"}
+    assert {"serious_sexual_offending", "child_abuse"} <= doms["019/16"]
+    assert doms["034/01"] == {"robbery"} and doms["008/66"] == {"stalking"} and doms["195/94"] == {"stalking"}
+    assert "serious_violence" in doms["029/00"] and "serious_violence" in doms["031/00"]
+    assert "serious_violence" in doms["008/01#minor"] and "hate_crime" in doms["008/59"]
+    assert {"child_abuse", "serious_sexual_offending"} <= doms["086/10"]
+    assert doms["046/00"] == set()  # shoplifting: no high-harm domain
+    by_group = {(r["group"], r["sub_group"]) for r in _rows("cchi-2020.csv")}
+    sheet = _rows("cchi-2020.csv")
+    need = {
+        ("SEXUAL OFFENCES", None): "serious_sexual_offending",
+        ("ROBBERY", None): "robbery",
+        ("VIOLENCE AGAINST THE PERSON", "HOMICIDE"): "serious_violence",
+        ("VIOLENCE AGAINST THE PERSON", "VIOLENCE WITH INJURY"): "serious_violence",
+        ("VIOLENCE AGAINST THE PERSON", "STALKING AND HARASSMENT"): "stalking",
+    }
+    assert {g for g, _ in need} <= {g for g, _ in by_group}
+    mod = _script()
+    for row in sheet:
+        for (group, sub), domain in need.items():
+            if row["group"] == group and (sub is None or row["sub_group"] == sub):
+                code = mod.normal_code(row["ho_code"])
+                assert domain in doms[code], (row["athena_urn"], domain)
+
+
+def test_unmapped_codes_get_the_fallback_pass_the_filter_and_are_judged_by_their_class() -> None:
     ed = load_edition("cchi-2020")
     table = pa.table(
         {
             "person_id": ["A", "A", "B"],
-            "offence_code": ["008/67", "999/99", "999/99"],
+            "offence_code": ["008/67", "999/99", "149/99"],
             "offence_date": pa.array([0, 1, 2], pa.int32()).cast(pa.date32()),
             "recorded_date": pa.array([0, 1, 2], pa.int32()).cast(pa.date32()),
             "outcome": ["charged"] * 3,
@@ -55,10 +124,18 @@ def test_unmapped_codes_get_the_fallback_and_are_reported() -> None:
         }
     )
     prep = prepare(table, ed, resolve("total_harm@1"))
-    assert prep.arrays.harm.tolist() == [84.0, 1.0, 1.0]
-    assert prep.unmapped == {"999/99": 2}
+    assert prep.arrays.harm.tolist() == [84.0, ed.fallback_days, ed.fallback_days]
+    assert prep.unmapped == {"999/99": 1, "149/99": 1}
+    assert prep.arrays.domains.tolist() == [DOMAIN_BITS["domestic_abuse"], UNMAPPED_BIT, UNMAPPED_BIT]
     prep = prepare(table, ed, resolve("total_harm@1", {"fallback_days": 7}))
     assert prep.arrays.harm.tolist() == [84.0, 7.0, 7.0]
+    scope = resolve("hh_recency_harm@2").domains
+    assert ed.unmapped_risk("999/99", scope)["possible_serious_harm"]  # unknown class: cannot rule out
+    assert ed.unmapped_risk("019/99", scope)["possible_serious_harm"]  # a rape class
+    assert ed.unmapped_risk("008/99", scope)["possible_serious_harm"]
+    minor = ed.unmapped_risk("149/99", scope)  # criminal damage under 5,000 pounds: at most 1 day
+    assert not minor["possible_serious_harm"] and minor["class_max_days"] == 1.0
+    assert np.isclose(ed.fallback_days, 10.0)
 
 
 def test_other_weight_sets_can_be_added_as_data(tmp_path: Path) -> None:
@@ -66,6 +143,8 @@ def test_other_weight_sets_can_be_added_as_data(tmp_path: Path) -> None:
     (tmp_path / "local-test.json").write_text(json.dumps(doc))
     assert "local-test" in available_editions(str(tmp_path))
     assert load_edition("local-test", str(tmp_path)).days("008/67") == 200
+    wild = parse_edition(json.dumps({"edition": "w", "weights": [{"code": "092/3x", "days": 5}]}).encode())
+    assert all(wild.days(f"092/3{d}") == 5 for d in "0123456789")
     with pytest.raises(ValueError, match="twice"):
         parse_edition(json.dumps({"edition": "x", "weights": [{"code": "1", "days": 1}] * 2}).encode())
     with pytest.raises(KeyError):

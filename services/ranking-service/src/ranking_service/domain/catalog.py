@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ranking_service.domain.weights import DOMAIN_BITS, SURREY_DOMAINS
+from ranking_service.domain.weights import DOMAIN_BITS, HIGH_HARM_DOMAINS, SURREY_DOMAINS
 
 Band = tuple[float, float]  # (threshold, points)
 
@@ -34,6 +34,17 @@ class ModelParams(BaseModel):
     gravity_basis: Literal["sum", "max"] = "sum"
     use_victims: bool = False
     victim_bands: tuple[Band, ...] = ((2, 10), (3, 15))
+    rfg_scale: Literal["bands", "continuous"] = Field(
+        default="bands", description="RFG points from bands, or continuous on the same point scale"
+    )
+    recency_max_points: float = Field(default=30.0, ge=0)
+    recency_half_life_days: float = Field(default=180.0, gt=0)
+    frequency_max_points: float = Field(default=30.0, ge=0)
+    frequency_cap: float = Field(default=10.0, gt=0)
+    gravity_max_points: float = Field(default=40.0, ge=0)
+    gravity_cap_days: float = Field(default=5475.0, gt=0)
+    victim_max_points: float = Field(default=15.0, ge=0)
+    victim_cap: float = Field(default=3.0, gt=1)
 
     @field_validator("domains")
     @classmethod
@@ -68,8 +79,31 @@ CATALOG: dict[str, dict[str, object]] = {
         "half_life_days": 365.0,
         "high_harm_filter": "offences",
     },
+    "hh_recency_harm@2": {
+        "algorithm": "recency_harm",
+        "lookback_days": 1095,
+        "half_life_days": 365.0,
+        "high_harm_filter": "offences",
+        "domains": HIGH_HARM_DOMAINS,
+    },
     "rfg@1": {"algorithm": "rfg", "lookback_days": 1095},
     "rfgv@1": {"algorithm": "rfg", "lookback_days": 1095, "use_victims": True},
+    "rfg@2": {"algorithm": "rfg", "lookback_days": 1095, "rfg_scale": "continuous"},
+    "rfgv@2": {"algorithm": "rfg", "lookback_days": 1095, "rfg_scale": "continuous", "use_victims": True},
+}
+DESCRIPTIONS: dict[str, str] = {
+    "total_harm@1": "sum of CCHI days of the offences in the last 730 days",
+    "recency_harm@1": "sum of CCHI days halved every 365 days of age, 1095-day window",
+    "hh_recency_harm@1": "recency harm over the Surrey high-harm domains only (superseded by @2)",
+    "hh_recency_harm@2": (
+        "production: recency harm over the high-harm domains (serious violence, sexual offences, domestic "
+        "abuse, child abuse, hate crime, stalking and harassment, robbery); offences with unmapped codes "
+        "count with the fallback weight"
+    ),
+    "rfg@1": "recency + frequency + gravity points from bands (coarse: many ties)",
+    "rfgv@1": "as rfg@1 plus points for distinct victims",
+    "rfg@2": "recency + frequency + gravity on continuous scales (same 0-100 point range, few ties)",
+    "rfgv@2": "as rfg@2 plus continuous points for distinct victims (0-15)",
 }
 
 

@@ -47,8 +47,8 @@ def prepare(table: pa.Table, edition: WeightEdition, params: ModelParams) -> Pre
     dom = masks[code_idx]
     da = np.asarray(pc.fill_null(table["domestic_abuse"], False), dtype=bool)
     hate = np.asarray(pc.fill_null(table["hate_crime"], False), dtype=bool)
-    dom = dom | np.where(da, DOMAIN_BITS["domestic_abuse"], 0).astype(np.uint8)
-    dom = dom | np.where(hate, DOMAIN_BITS["hate_crime"], 0).astype(np.uint8)
+    dom = dom | np.where(da, DOMAIN_BITS["domestic_abuse"], 0).astype(np.uint16)
+    dom = dom | np.where(hate, DOMAIN_BITS["hate_crime"], 0).astype(np.uint16)
     victim, _ = _encode(table["victim_ref"])
     excluded = (
         np.isin(np.array(codes, dtype=object), list(params.exclude_codes)) if codes else np.zeros(0, bool)
@@ -65,7 +65,7 @@ def prepare(table: pa.Table, edition: WeightEdition, params: ModelParams) -> Pre
         day=np.asarray(table["offence_date"].cast(pa.int32()), dtype=np.int32),
         recorded=np.asarray(table["recorded_date"].cast(pa.int32()), dtype=np.int32),
         harm=harm.astype(np.float64),
-        domains=dom.astype(np.uint8),
+        domains=dom.astype(np.uint16),
         victim=victim,
         eligible=eligible,
     )

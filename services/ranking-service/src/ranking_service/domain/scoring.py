@@ -7,7 +7,11 @@ Models:
 - total harm: ``H = sum(h_i)`` over offences dated in ``(t - W, t]``;
 - recency-weighted harm: ``sum(h_i * 2 ** (-(t - d_i) / half_life))``;
 - recency-frequency-gravity points: ``R(days since last) + F(count) + G(sum or max harm)``
-  ``[+ V(distinct victims)]`` with configurable bands.
+  ``[+ V(distinct victims)]`` with configurable bands (``rfg_scale="bands"``), or continuous
+  components on the same point scale (``rfg_scale="continuous"``, ``rfg@2``/``rfgv@2``):
+  ``R = R_max 2^(-days/h)``, ``F = F_max min(1, ln(1+n)/ln(1+n_cap))``,
+  ``G = G_max min(1, ln(1+H)/ln(1+H_cap))``, ``V = V_max min(1, (v-1)/(v_cap-1))``, so people are
+  told apart by their actual recency, count and harm instead of by a handful of bands.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ranking_service.domain.catalog import Band, ModelParams
-from ranking_service.domain.weights import domain_mask
+from ranking_service.domain.weights import UNMAPPED_BIT, domain_mask
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class OffenceArrays:
     day: np.ndarray  # int32 offence date
     recorded: np.ndarray  # int32 recorded date
     harm: np.ndarray  # float64 weight (days) times outcome weight
-    domains: np.ndarray  # uint8 domain bit mask (weight table | flags)
+    domains: np.ndarray  # uint16 domain bit mask (weight table | flags | UNMAPPED_BIT)
     victim: np.ndarray | None = None  # int64 victim code, -1 when unknown
     eligible: np.ndarray | None = None  # bool; False for excluded codes
 
@@ -60,13 +64,21 @@ def band_at_most(x: np.ndarray, bands: tuple[Band, ...]) -> np.ndarray:
     return np.where(idx < len(t), p[np.clip(idx, None, len(t) - 1)], 0.0)
 
 
+def _log_scale(x: np.ndarray, cap: float) -> np.ndarray:
+    """``min(1, ln(1+x)/ln(1+cap))``: 0 at 0, 1 from `cap` on, finer at the low end."""
+    return np.asarray(np.minimum(1.0, np.log1p(x) / math.log1p(cap)))
+
+
 def window_mask(off: OffenceArrays, as_of: int, p: ModelParams) -> np.ndarray:
-    """Rows known at `as_of`, dated in ``(as_of - lookback, as_of]``, passing the domain filter."""
+    """Rows known at `as_of`, dated in ``(as_of - lookback, as_of]``, passing the domain filter.
+
+    The filter applies after mapping: an offence whose code has no weight (UNMAPPED_BIT) passes it,
+    scored with the fallback weight and reported, so no offence is dropped for an unknown code."""
     w = (off.recorded <= as_of) & (off.day <= as_of) & (off.day > as_of - p.lookback_days)
     if off.eligible is not None:
         w &= off.eligible
     if p.high_harm_filter != "none":
-        hit = (off.domains & np.uint8(domain_mask(p.domains))) != 0
+        hit = (off.domains.astype(np.uint16) & np.uint16(domain_mask(p.domains) | UNMAPPED_BIT)) != 0
         if p.high_harm_filter == "offences":
             w &= hit
         else:
@@ -87,7 +99,7 @@ def score(off: OffenceArrays, as_of: int, p: ModelParams) -> ScoreResult:
     components: dict[str, np.ndarray] = {"count": count, "harm": total}
     if p.algorithm == "total_harm":
         contribution[w] = harm_w
-        s = total
+        s: np.ndarray = total
     elif p.algorithm == "recency_harm":
         age = (as_of - off.day[w]).astype(np.float64)
         weighted = harm_w * np.exp(age * (-math.log(2.0) / p.half_life_days))
@@ -103,9 +115,17 @@ def score(off: OffenceArrays, as_of: int, p: ModelParams) -> ScoreResult:
         else:
             grav = np.zeros(n, dtype=np.float64)
             np.maximum.at(grav, pw, harm_w)
-        r = band_at_most(since, p.recency_bands)
-        f = band_at_least(count.astype(np.float64), p.frequency_bands)
-        g = band_at_least(grav, p.gravity_bands)
+        r: np.ndarray
+        f: np.ndarray
+        g: np.ndarray
+        if p.rfg_scale == "continuous":
+            r = p.recency_max_points * np.exp2(-np.where(scored, since, 0.0) / p.recency_half_life_days)
+            f = p.frequency_max_points * _log_scale(count.astype(np.float64), p.frequency_cap)
+            g = p.gravity_max_points * _log_scale(np.maximum(grav, 0.0), p.gravity_cap_days)
+        else:
+            r = band_at_most(since, p.recency_bands)
+            f = band_at_least(count.astype(np.float64), p.frequency_bands)
+            g = band_at_least(grav, p.gravity_bands)
         s = r + f + g
         components.update(recency_points=r, frequency_points=f, gravity_points=g)
         if p.use_victims and off.victim is not None:
@@ -114,7 +134,12 @@ def score(off: OffenceArrays, as_of: int, p: ModelParams) -> ScoreResult:
             pairs = np.sort((pw[known].astype(np.int64) << 32) | vic[known].astype(np.int64))
             pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
             distinct = np.bincount((pairs >> 32).astype(np.int64), minlength=n)
-            v = band_at_least(distinct.astype(np.float64), p.victim_bands)
+            v: np.ndarray
+            if p.rfg_scale == "continuous":
+                extra = np.maximum(distinct.astype(np.float64) - 1.0, 0.0)
+                v = p.victim_max_points * np.minimum(1.0, extra / max(p.victim_cap - 1.0, 1.0))
+            else:
+                v = band_at_least(distinct.astype(np.float64), p.victim_bands)
             s = s + v
             components.update(victim_points=v, distinct_victims=distinct)
         s = np.where(scored, s, 0.0)

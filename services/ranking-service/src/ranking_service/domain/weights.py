@@ -1,8 +1,10 @@
 """Harm weight editions (Cambridge Crime Harm Index and others) loaded from data files.
 
-An edition is a JSON file: ``{"edition", "fallback_days", "weights": [{"code", "days", "label",
-"domains"}]}``. Codes are Home Office offence classes (``008/67``); ``#variant`` distinguishes two
-index rows that share a class, and ``x`` is a wildcard digit (``092/3x``).
+An edition is a JSON file: ``{"edition", "fallback_days", "serious_days", "weights": [{"code", "days",
+"label", "domains", "default_of"}]}``. Codes are Home Office offence classes (``008/67``); ``#variant``
+is one row of a class whose rows carry different scores (the plain code is then the class's default
+row and lists the variants in ``default_of``), and ``x`` is a wildcard digit (``092/3x``). The packaged
+``cchi-2020`` edition is built from the published sheet by ``scripts/build_cchi_edition.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ from typing import get_args
 import numpy as np
 from hhpu_shared.events.contracts.common import HarmDomain
 
-# One bit per high-harm domain of the platform (the contracts' list; at most 8 for uint8 masks).
-DOMAIN_BITS: dict[str, int] = {d: 1 << i for i, d in enumerate(get_args(HarmDomain))}
-assert len(DOMAIN_BITS) <= 8, "domain masks are uint8"
+# One bit per high-harm domain: the platform's (the contracts' list) and the ranking's own "robbery"
+# (a Home Office group the production scope includes). Masks are uint16.
+DOMAINS: tuple[str, ...] = (*get_args(HarmDomain), "robbery")
+DOMAIN_BITS: dict[str, int] = {d: 1 << i for i, d in enumerate(DOMAINS)}
+# An offence whose code has no weight: its domain is unknown, so it passes every domain filter
+# (the filter applies after mapping, never before) and is reported.
+UNMAPPED_BIT = 1 << 15
+assert len(DOMAIN_BITS) < 15, "domain masks are uint16, bit 15 marks unmapped codes"
 SURREY_DOMAINS = (
     "serious_sexual_offending",
     "domestic_abuse",
@@ -26,6 +33,8 @@ SURREY_DOMAINS = (
     "child_abuse",
     "serious_violence",
 )
+# Production scope since hh_recency_harm@2: the Surrey domains plus stalking and harassment, and robbery.
+HIGH_HARM_DOMAINS = (*SURREY_DOMAINS, "stalking", "robbery")
 
 
 def domain_mask(domains: tuple[str, ...] | list[str]) -> int:
@@ -43,6 +52,7 @@ class WeightEntry:
     days: float
     label: str
     domains: tuple[str, ...]
+    default_of: tuple[str, ...] = ()  # a class's default row: the variants it stands for
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class WeightEdition:
     name: str
     fallback_days: float
     entries: dict[str, WeightEntry]
+    serious_days: float = 365.0
     source: str = ""
     checksum: str = ""
     meta: dict[str, str] = field(default_factory=dict)
@@ -62,27 +73,55 @@ class WeightEdition:
     def lookup(
         self, codes: list[str], fallback: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Weights, domain masks and a mapped flag for a (small) list of distinct codes."""
+        """Weights, domain masks and a mapped flag for a (small) list of distinct codes.
+
+        An unmapped code gets the fallback weight and the UNMAPPED bit (it passes domain filters)."""
         fb = self.fallback_days if fallback is None else fallback
         days = np.empty(len(codes), dtype=np.float64)
-        masks = np.zeros(len(codes), dtype=np.uint8)
+        masks = np.zeros(len(codes), dtype=np.uint16)
         mapped = np.zeros(len(codes), dtype=bool)
         for i, c in enumerate(codes):
             e = self.entries.get(c)
             if e is None:
                 days[i] = fb
+                masks[i] = UNMAPPED_BIT
             else:
                 days[i] = e.days
                 masks[i] = domain_mask(e.domains)
                 mapped[i] = True
         return days, masks, mapped
 
+    def ambiguous(self, code: str) -> bool:
+        """The code is a class's default row standing for variants with other scores."""
+        e = self.entries.get(code)
+        return e is not None and bool(e.default_of)
+
+    def unmapped_risk(self, code: str, domains: tuple[str, ...]) -> dict[str, object]:
+        """What a code missing from the edition may hide, judged by its Home Office main class
+        (``NNN``): possible serious harm unless the class is known and none of its rows reaches
+        `serious_days` or falls in one of `domains`. An unknown class cannot be ruled out."""
+        main = code.split("#", 1)[0].split("/", 1)[0]
+        rows = [e for c, e in self.entries.items() if c.split("/", 1)[0] == main]
+        if not rows:
+            return {"main_class": main, "known_class": False, "possible_serious_harm": True}
+        top = max(e.days for e in rows)
+        doms = sorted({d for e in rows for d in e.domains if d in domains})
+        return {
+            "main_class": main,
+            "known_class": True,
+            "class_max_days": top,
+            "class_domains": doms,
+            "possible_serious_harm": top >= self.serious_days or bool(doms),
+        }
+
 
 def _expand(code: str) -> list[str]:
-    if "x" not in code:
+    """``092/3x`` -> ``092/30`` ... ``092/39`` (only the class part: a ``#variant`` is literal)."""
+    base, sep, variant = code.partition("#")
+    if "x" not in base:
         return [code]
-    i = code.index("x")
-    return [c for d in "0123456789" for c in _expand(code[:i] + d + code[i + 1 :])]
+    i = base.index("x")
+    return [c for d in "0123456789" for c in _expand(base[:i] + d + base[i + 1 :] + sep + variant)]
 
 
 def parse_edition(raw: bytes) -> WeightEdition:
@@ -96,12 +135,15 @@ def parse_edition(raw: bytes) -> WeightEdition:
         for code in _expand(str(w["code"])):
             if code in entries:
                 raise ValueError(f"{doc['edition']}: code {code} given twice")
-            entries[code] = WeightEntry(code, float(w["days"]), str(w.get("label", "")), domains)
+            entries[code] = WeightEntry(
+                code, float(w["days"]), str(w.get("label", "")), domains, tuple(w.get("default_of", ()))
+            )
     return WeightEdition(
         edition=str(doc["edition"]),
         name=str(doc.get("name", doc["edition"])),
         fallback_days=float(doc.get("fallback_days", 1.0)),
         entries=entries,
+        serious_days=float(doc.get("serious_days", 365.0)),
         source=str(doc.get("source", "")),
         checksum=hashlib.sha256(raw).hexdigest(),
     )

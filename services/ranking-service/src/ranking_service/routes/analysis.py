@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from ranking_service.routes.common import Reader, RunKind, Runner, SettingsDep
-from ranking_service.schemas import EvaluationCreate, HistoryPoint, TrajectoryPoint
-from ranking_service.service import analysis, evaluation
+from ranking_service.schemas import EvaluationCreate, HistoryPoint, ModelComparisonCreate, TrajectoryPoint
+from ranking_service.service import analysis, comparison, evaluation
 
 router = APIRouter(tags=["ranking"])
 
@@ -28,7 +28,14 @@ def compare_runs(
 
 @router.get("/ranking-runs/{run_id}/fairness")
 def get_fairness(run_id: str, uow: UoWDep, _: Runner) -> dict[str, Any]:
-    """Top bracket by recorded sex, age band and ethnicity against the scored population."""
+    """Top bracket by recorded sex, age band and ethnicity against the scored population.
+
+    For each group: its share of the scored population and of the top bracket, their ratio with an
+    exact interval, the range of that ratio chance alone gives (random top places: hypergeometric,
+    the exact permutation distribution) and a flag only when the group's count is outside chance at
+    the family-wise 5% level (Holm); a group too small to say anything is said to be so. Once the run
+    is back-tested, `outcomes` gives each group's share of later offending and harm, the precision of
+    its top-bracket members and its harm capture, with intervals."""
     return analysis.fairness(uow, run_id)
 
 
@@ -36,7 +43,14 @@ def get_fairness(run_id: str, uow: UoWDep, _: Runner) -> dict[str, Any]:
 def create_evaluation(
     run_id: str, body: EvaluationCreate, uow: UoWDep, settings: SettingsDep, _: Runner
 ) -> dict[str, Any]:
-    """Back-test the run on the follow-up window after its as-of date and store the figures."""
+    """Back-test the run on the follow-up window after its as-of date and store the figures.
+
+    Spearman's rho (later harm and count), the top bracket's share of later harm, its precision and
+    the AUC for a later high-harm offence, each with a 95% interval (seeded percentile bootstrap;
+    exact Clopper-Pearson for precision); the largest share one person makes of the top share; deciles
+    and calibration (observed later harm by score band). `baselines` scores the prior-offence count
+    and a random ranking on the same people and resamples, with the paired model-minus-baseline
+    difference and its interval; `fairness` gives the per-group outcomes."""
     evaluation.evaluate_run(uow, settings, run_id, body.follow_up_days, body.bootstrap_replicates, body.seed)
     return evaluation.latest_evaluation(uow, run_id)
 
@@ -52,6 +66,35 @@ def get_evaluation_chart(run_id: str, uow: UoWDep, _: Reader) -> Response:
     """Decile chart (share of later harm and lift) of the latest back-test."""
     png = evaluation.decile_chart(evaluation.latest_evaluation(uow, run_id))
     return Response(png, media_type="image/png")
+
+
+@router.get("/ranking-history/summary")
+def get_history_summary(uow: UoWDep, _: Runner, kind: RunKind = "production") -> dict[str, Any]:
+    """Across all run dates: each back-test figure and stability figure per run with its interval,
+    the mean across runs with a t-interval, and the trend (slope per year with its 95% interval;
+    fewer than three runs: no trend)."""
+    return comparison.history_summary(uow, kind)
+
+
+@router.post("/model-comparisons")
+def compare_models(
+    body: ModelComparisonCreate, uow: UoWDep, settings: SettingsDep, _: Runner
+) -> dict[str, Any]:
+    """Back-test several models and the baselines (prior-offence count, random) on ONE common
+    population as of a date: everyone with an offence known then in the longest look-back, whatever
+    its domain (a model that leaves someone out ranks them last). The same bootstrap resamples serve
+    every ranking, so each model's difference from the first has a paired interval. Nothing is stored
+    and nobody is proposed for assessment."""
+    return comparison.compare_models(
+        uow,
+        settings,
+        as_of=body.as_of,
+        models=body.models,
+        follow_up_days=body.follow_up_days,
+        top_n=body.top_n,
+        n_boot=body.bootstrap_replicates,
+        seed=body.seed,
+    )
 
 
 @router.get("/ranking-history", response_model=Page[HistoryPoint])
@@ -80,5 +123,6 @@ def get_trajectory(
 def get_data_quality(
     uow: UoWDep, settings: SettingsDep, _: Runner, edition: Annotated[str | None, Query(max_length=64)] = None
 ) -> dict[str, Any]:
-    """Offence codes in the stored records without a weight in the edition (they get the fallback)."""
+    """Offence codes in the stored records without a weight in the edition (they get the fallback
+    weight, are counted per code and, when their class may hide serious harm, make runs provisional)."""
     return analysis.data_quality(uow, settings, edition)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from hhpu_shared.errors import NotFound
 
-from ranking_service.domain.catalog import CATALOG, resolve
+from ranking_service.domain.catalog import CATALOG, DESCRIPTIONS, resolve
 from ranking_service.domain.weights import available_editions, load_edition
 from ranking_service.routes.common import Reader, SettingsDep
 
@@ -16,8 +16,11 @@ router = APIRouter(tags=["ranking"])
 
 @router.get("/models")
 def list_models(_: Reader) -> dict[str, Any]:
-    """The versioned scoring models and their parameters."""
-    return {"models": {ref: resolve(ref).model_dump() for ref in CATALOG}}
+    """The versioned scoring models, what each does and its parameters."""
+    return {
+        "models": {ref: resolve(ref).model_dump() for ref in CATALOG},
+        "descriptions": DESCRIPTIONS,
+    }
 
 
 @router.get("/weight-editions")
@@ -28,7 +31,9 @@ def list_editions(settings: SettingsDep, _: Reader) -> dict[str, Any]:
 
 @router.get("/weight-editions/{edition}")
 def get_edition(edition: str, settings: SettingsDep, _: Reader) -> dict[str, Any]:
-    """One edition: offence code -> days, label and high-harm domains."""
+    """One edition: offence code -> days, label and high-harm domains. ``code#variant`` is one row of a
+    class whose rows carry different scores; the plain code is the class's default row and lists the
+    variants it stands for in ``default_of``. Source: the Cambridge Crime Harm Index 2020 Update."""
     try:
         ed = load_edition(edition, settings.weights_dir)
     except KeyError as exc:
@@ -39,5 +44,6 @@ def get_edition(edition: str, settings: SettingsDep, _: Reader) -> dict[str, Any
         "source": ed.source,
         "checksum": ed.checksum,
         "fallback_days": ed.fallback_days,
+        "serious_days": ed.serious_days,
         "weights": [e.__dict__ for e in ed.entries.values()],
     }

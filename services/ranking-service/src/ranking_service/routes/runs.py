@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -9,7 +10,7 @@ from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from ranking_service.routes.common import Reader, RunKind, Runner, SettingsDep
 from ranking_service.schemas import DryRunPublic, EntryPublic, RunCreate, RunPublic
-from ranking_service.service import analysis, runs
+from ranking_service.service import analysis, runs, schedule
 
 router = APIRouter(tags=["ranking"])
 
@@ -66,3 +67,11 @@ def get_breakdown(
 def reproduce_run(run_id: str, uow: UoWDep, settings: SettingsDep, _: Runner) -> dict[str, Any]:
     """Recompute a stored run from its stored inputs and parameters and report any difference."""
     return runs.reproduce(uow, settings, run_id)
+
+
+@router.get("/schedule")
+def get_schedule(uow: UoWDep, settings: SettingsDep, _: Reader) -> dict[str, Any]:
+    """The fortnightly schedule: whether it runs, the current period and its production run, when
+    the next run is due (`next_run_due_at`) and whether one is overdue (also on the dashboard and
+    watched by the HHPURankingRunOverdue alert)."""
+    return schedule.schedule_status(uow, settings, datetime.now(UTC))

@@ -108,10 +108,18 @@ def person_breakdown(uow: UnitOfWork, run_id: str, ref: str, justification: str)
 
 
 def fairness(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
+    """The run's fairness view (stored with the run) and, once back-tested, each group's later
+    offending, precision and harm capture from the latest back-test."""
     run = get_run(uow, run_id)
     out: dict[str, Any] = json.loads(run.fairness)
     out["run_id"] = run.id
     out["as_of"] = run.as_of.isoformat()
+    ev = repo.latest_evaluation(uow.session, run.id)
+    res = json.loads(ev.result) if ev else {}
+    out["outcomes"] = res.get("fairness")
+    out["outcomes_follow_up_days"] = res.get("follow_up_days")
+    if out["outcomes"] is None:
+        out["outcomes_statement"] = "Later offending is not known until the run is back-tested."
     return out
 
 
@@ -136,19 +144,30 @@ def history(uow: UnitOfWork, kind: str, limit: int, offset: int) -> tuple[list[d
                 "top_jaccard_vs_previous": cmp.get("top_jaccard"),
                 "kendall_tau_vs_previous": cmp.get("kendall_tau"),
                 "top_churn_vs_previous": cmp.get("top_churn"),
-                "evaluation": None
-                if res is None
-                else {
-                    "follow_up_days": res["follow_up_days"],
-                    "follow_up_complete": res["follow_up_complete"],
-                    "spearman_harm": res["spearman_harm"],
-                    "spearman_count": res["spearman_count"],
-                    "auc_high_harm": res["auc_high_harm"],
-                    "top_share_of_later_harm": res["top_share_of_later_harm"],
-                },
+                "evaluation": None if res is None else _history_evaluation(res),
             }
         )
     return points, total
+
+
+def _history_evaluation(res: dict[str, Any]) -> dict[str, Any]:
+    base = res.get("baselines", {}).get("prior_offence_count")
+    return {
+        "follow_up_days": res["follow_up_days"],
+        "follow_up_complete": res["follow_up_complete"],
+        "spearman_harm": res["spearman_harm"],
+        "spearman_count": res["spearman_count"],
+        "auc_high_harm": res["auc_high_harm"],
+        "auc_ci95": res.get("auc_ci95"),
+        "top_share_of_later_harm": res["top_share_of_later_harm"],
+        "top_share_ci95": res.get("top_share_ci95"),
+        "top_precision_any_later_offence": res.get("top_precision_any_later_offence"),
+        "top_precision_ci95": res.get("top_precision_ci95"),
+        "prior_count_baseline_top_share": base["top_share_of_later_harm"] if base else None,
+        "versus_prior_offence_count": base["versus_model"]["top_share_of_later_harm"]
+        if base and "versus_model" in base
+        else None,
+    }
 
 
 def data_quality(uow: UnitOfWork, settings: RankingSettings, edition_name: str | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,7 +17,7 @@ from ranking_service import __version__
 from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams
 from ranking_service.domain.fairness import age_bands, fairness_view
-from ranking_service.domain.inputs import fingerprint, prepare
+from ranking_service.domain.inputs import PreparedInputs, fingerprint, prepare
 from ranking_service.domain.scoring import rank_order, score, top_bracket_size, top_contributions
 from ranking_service.domain.weights import WeightEdition
 from ranking_service.models import RankImport
@@ -44,6 +45,7 @@ class Computation:
     contributions: list[list[dict[str, Any]]]
     provisional_reasons: list[str] = field(default_factory=list)
     data_quality: dict[str, Any] = field(default_factory=dict)
+    engine_version: str = __version__
 
     def entry_rows(self, run_id: str) -> list[dict[str, Any]]:
         return [
@@ -102,35 +104,10 @@ def compute(
         )
     comp_names = [c for c in res.components if c not in ("count", "harm")]
     comps = [{c: float(res.components[c][p]) for c in comp_names} for p in order.tolist()]
-    # data quality and the provisional flag of the whole run
-    unmapped_rows = int((res.window & prep.fallback).sum())
-    unmapped_codes = {
-        prep.codes[i]: int(n)
-        for i, n in enumerate(np.bincount(prep.code[res.window & prep.fallback], minlength=len(prep.codes)))
-        if n
-    }
-    reasons: list[str] = []
-    newest = max((i.max_recorded_date for i in imports if i.max_recorded_date), default=None)
-    if not len(window_rows):
-        reasons.append("no_offences_in_window")
-    if newest is None or newest < as_of - timedelta(days=settings.stale_after_days):
-        reasons.append("stale_data")
-    if len(window_rows) and unmapped_rows / len(window_rows) > settings.max_unmapped_share:
-        reasons.append("unmapped_codes")
-    total_rows = sum(i.rows_total for i in imports)
-    rejected = sum(i.rows_rejected for i in imports)
-    if total_rows and rejected / total_rows > 0.01:
-        reasons.append("rejected_rows")
-    quality = {
-        "engine_version": __version__,
-        "rows_loaded": int(table.num_rows),
-        "rows_used": int(len(window_rows)),
-        "unmapped_rows": unmapped_rows,
-        "unmapped_codes": unmapped_codes,
-        "fallback_days": params.fallback_days if params.fallback_days is not None else edition.fallback_days,
-        "rows_rejected_in_imports": rejected,
-        "newest_recorded_date": newest.isoformat() if newest else None,
-    }
+    quality, reasons = _quality(settings, prep, res.window, edition, params, imports, as_of)
+    quality.update(
+        {"rows_loaded": int(table.num_rows), "rows_used": int(len(window_rows)), **_ties(res.score[order], k)}
+    )
     return Computation(
         as_of=as_of,
         params=params,
@@ -151,20 +128,121 @@ def compute(
     )
 
 
-def fairness_for(s: Session, comp: Computation) -> dict[str, Any]:
-    """Recorded sex, age band (at the as-of date) and ethnicity of the scored people, vectorised."""
+def _quality(
+    settings: RankingSettings,
+    prep: PreparedInputs,
+    window: np.ndarray,
+    edition: WeightEdition,
+    params: ModelParams,
+    imports: list[RankImport],
+    as_of: date,
+) -> tuple[dict[str, Any], list[str]]:
+    """The data-quality report of a run and the reasons it is provisional.
+
+    Every in-window offence whose code has no weight is counted per code (rows and people); it was
+    scored with the fallback weight. A code whose Home Office class may hide serious harm (a class
+    with rows of `serious_days` or more, or in a high-harm domain, or a class the edition does not
+    know) makes the run provisional, as does an unmapped share above `max_unmapped_share`."""
+    person = prep.arrays.person
+    rows_used = int(window.sum())
+    un = window & prep.fallback
+    unmapped: dict[str, Any] = {}
+    for i in np.unique(prep.code[un]).tolist():
+        sel = un & (prep.code == i)
+        code = prep.codes[i]
+        risk = edition.unmapped_risk(code, params.domains)
+        unmapped[code] = {"rows": int(sel.sum()), "people": int(len(np.unique(person[sel]))), **risk}
+    serious = sorted(c for c, u in unmapped.items() if u["possible_serious_harm"])
+    ambiguous: dict[str, Any] = {}
+    amb_codes = [i for i, c in enumerate(prep.codes) if edition.ambiguous(c)]
+    if amb_codes:
+        counts = np.bincount(prep.code[window], minlength=len(prep.codes))
+        for i in amb_codes:
+            if counts[i]:
+                e = edition.entries[prep.codes[i]]
+                days = [edition.entries[v].days for v in e.default_of]
+                ambiguous[prep.codes[i]] = {
+                    "rows": int(counts[i]),
+                    "default_days": e.days,
+                    "variant_days": [min(days), max(days)],
+                }
+    unmapped_rows = int(un.sum())
+    reasons: list[str] = []
+    newest = max((i.max_recorded_date for i in imports if i.max_recorded_date), default=None)
+    if not rows_used:
+        reasons.append("no_offences_in_window")
+    if newest is None or newest < as_of - timedelta(days=settings.stale_after_days):
+        reasons.append("stale_data")
+    if serious:
+        reasons.append("unmapped_codes_possible_serious_harm")
+    if rows_used and unmapped_rows / rows_used > settings.max_unmapped_share:
+        reasons.append("unmapped_codes")
+    total_rows = sum(i.rows_total for i in imports)
+    rejected = sum(i.rows_rejected for i in imports)
+    if total_rows and rejected / total_rows > 0.01:
+        reasons.append("rejected_rows")
+    quality = {
+        "engine_version": __version__,
+        "weight_edition": edition.edition,
+        "unmapped_rows": unmapped_rows,
+        "unmapped_people": int(len(np.unique(person[un]))),
+        "unmapped_codes": {c: u["rows"] for c, u in unmapped.items()},
+        "unmapped_code_details": unmapped,
+        "unmapped_codes_possible_serious_harm": serious,
+        "fallback_days": params.fallback_days if params.fallback_days is not None else edition.fallback_days,
+        "default_variant_codes": ambiguous,
+        "rows_rejected_in_imports": rejected,
+        "newest_recorded_date": newest.isoformat() if newest else None,
+    }
+    return quality, reasons
+
+
+def _ties(scores: np.ndarray, k: int) -> dict[str, Any]:
+    """How far ties decide the top bracket: people sharing the k-th score inside and outside it."""
+    out: dict[str, Any] = {"distinct_scores": int(len(np.unique(scores)))}
+    if 0 < k <= len(scores):
+        b = scores[k - 1]
+        out["bracket_boundary"] = {
+            "score": float(b),
+            "tied_inside": int((scores[:k] == b).sum()),
+            "tied_outside": int((scores[k:] == b).sum()),
+            "decided_by_tie_break": bool(k < len(scores) and scores[k] == b),
+        }
+    return out
+
+
+def demographic_groups(s: Session, refs: list[str], as_of: date) -> tuple[dict[str, list[str]], str, int]:
+    """Recorded sex, age band (at `as_of`) and ethnicity of `refs` (vectorised), the fingerprint of
+    those demographics (the people file's rows the fairness view rests on) and how many are unknown."""
     people = repo.demographics(s)
-    refs = pa.array(comp.people, pa.string())
-    idx = pc.index_in(refs, people["records_id"])
+    arr = pa.array(refs, pa.string())
+    idx = pc.index_in(arr, people["records_id"])
     known = np.asarray(idx.is_valid(), dtype=bool)
 
-    def labels(name: str) -> list[str]:
-        col = pc.take(people[name], idx) if len(people) else pa.nulls(len(refs), pa.string())
-        return [str(v) for v in pc.fill_null(col, "unknown").to_pylist()]
+    def column(name: str, typ: pa.DataType) -> pa.Array:
+        return pc.take(people[name], idx) if len(people) else pa.nulls(len(arr), typ)
 
-    dob = pc.take(people["date_of_birth"], idx) if len(people) else pa.nulls(len(refs), pa.date32())
-    bands = age_bands(dob, comp.as_of, labels("age_band"))
+    def labels(name: str) -> list[str]:
+        return [str(v) for v in pc.fill_null(column(name, pa.string()), "unknown").to_pylist()]
+
+    dob = column("date_of_birth", pa.date32())
+    groups = {
+        "sex": labels("sex"),
+        "age_band": age_bands(dob, as_of, labels("age_band")),
+        "ethnicity": labels("ethnicity"),
+    }
+    h = hashlib.sha256(f"people={len(refs)};".encode())
+    dob_text = pc.fill_null(pc.cast(dob, pa.string()), "").to_pylist()
+    rows = zip(refs, groups["sex"], groups["ethnicity"], labels("age_band"), dob_text, strict=True)
+    h.update("\x1e".join("\x1f".join(r) for r in rows).encode())
+    return groups, h.hexdigest(), int((~known).sum())
+
+
+def fairness_for(s: Session, comp: Computation, settings: RankingSettings) -> tuple[dict[str, Any], str]:
+    """The fairness view of a computed run and the fingerprint of the demographics behind it."""
+    groups, fp, unknown = demographic_groups(s, comp.people, comp.as_of)
     in_top = np.arange(len(comp.people)) < comp.top_size
-    view = fairness_view({"sex": labels("sex"), "age_band": bands, "ethnicity": labels("ethnicity")}, in_top)
-    view["people_without_demographics"] = int((~known).sum())
-    return view
+    view = fairness_view(groups, in_top, min_group=settings.fairness_min_group, alpha=settings.fairness_alpha)
+    view["people_without_demographics"] = unknown
+    view["people_fingerprint"] = fp
+    return view, fp

@@ -13,10 +13,12 @@ from hhpu_shared.uow import UnitOfWork
 
 from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams
-from ranking_service.domain.evaluation import evaluate
-from ranking_service.domain.inputs import prepare
+from ranking_service.domain.evaluation import calibration, deciles, evaluate_many
+from ranking_service.domain.fairness import outcome_view
+from ranking_service.domain.inputs import PreparedInputs, prepare
 from ranking_service.domain.weights import DOMAIN_BITS, domain_mask, load_edition
 from ranking_service.models import RankEvaluation
+from ranking_service.service.compute import demographic_groups
 from ranking_service.service.offence_store import load_offences
 from ranking_service.service.runs import get_run
 from ranking_service.settings import RankingSettings
@@ -24,10 +26,52 @@ from ranking_service.settings import RankingSettings
 EPOCH = date(1970, 1, 1)
 
 
+def later_outcomes(
+    prep: PreparedInputs, t0: int, follow_up_days: int, domains: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per person (prepared index): later offence count, later harm, any later offence in
+    `domains`, from offences dated in ``(t0, t0 + follow_up]``; and the rows that are later."""
+    a = prep.arrays
+    later = (a.day > t0) & (a.day <= t0 + follow_up_days)
+    n = a.n_people
+    count = np.bincount(a.person[later], minlength=n)
+    harm = np.bincount(a.person[later], weights=a.harm[later], minlength=n)
+    hh_rows = later & ((a.domains.astype(np.uint16) & np.uint16(domain_mask(domains))) != 0)
+    high = np.bincount(a.person[hh_rows], minlength=n) > 0
+    return count, harm, high, later
+
+
+def prior_counts(prep: PreparedInputs, t0: int, lookback_days: int) -> np.ndarray:
+    """Baseline: each person's count of offences known at t0 in the look-back window (any code)."""
+    a = prep.arrays
+    known = (a.recorded <= t0) & (a.day <= t0) & (a.day > t0 - lookback_days)
+    return np.bincount(a.person[known], minlength=a.n_people).astype(np.float64)
+
+
+def top_by(score: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """The k highest scores (ties broken at random, seeded) as a mask."""
+    tie = np.random.default_rng(seed).random(len(score))
+    order = np.lexsort((tie, -score))
+    mask = np.zeros(len(score), dtype=bool)
+    mask[order[:k]] = True
+    return mask
+
+
+def baselines(prior: np.ndarray, k: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The two baselines every back-test scores on the same population: the count of prior offences
+    and a random ranking (seeded)."""
+    rand = np.random.default_rng(seed + 7).random(len(prior))
+    return {
+        "prior_offence_count": (prior, top_by(prior, k, seed)),
+        "random": (rand, top_by(rand, k, seed)),
+    }
+
+
 def evaluate_run(
     uow: UnitOfWork, settings: RankingSettings, run_id: str, follow_up_days: int, n_boot: int, seed: int
 ) -> RankEvaluation:
-    """Back-test a stored run on what was recorded in the follow-up window after its as-of date."""
+    """Back-test a stored run on what was recorded in the follow-up window after its as-of date,
+    beside the baselines scored on the same people, with intervals and the fairness of outcomes."""
     s = uow.session
     run = get_run(uow, run_id)
     params = ModelParams.model_validate_json(run.params)
@@ -35,12 +79,8 @@ def evaluate_run(
     table = load_offences(s, repo.offence_imports(s))
     prep = prepare(table, edition, params.model_copy(update={"exclude_codes": ()}))
     t0 = (run.as_of - EPOCH).days
-    later = (prep.arrays.day > t0) & (prep.arrays.day <= t0 + follow_up_days)
-    n = prep.arrays.n_people
-    count = np.bincount(prep.arrays.person[later], minlength=n)
-    harm = np.bincount(prep.arrays.person[later], weights=prep.arrays.harm[later], minlength=n)
-    hh_rows = later & ((prep.arrays.domains & np.uint8(domain_mask(params.domains))) != 0)
-    high = np.bincount(prep.arrays.person[hh_rows], minlength=n) > 0
+    count, harm, high, later = later_outcomes(prep, t0, follow_up_days, params.domains)
+    prior = prior_counts(prep, t0, params.lookback_days)
     entries = repo.entries(s, run.id)
     index = {p: i for i, p in enumerate(prep.people)}
     pos = np.array([index.get(e.person_ref, -1) for e in entries], dtype=np.int64)
@@ -52,15 +92,19 @@ def evaluate_run(
 
     score = np.array([e.score for e in entries], dtype=np.float64)
     in_top = np.array([e.in_top for e in entries], dtype=bool)
-    result = evaluate(
-        score,
-        np.arange(len(entries)),
-        in_top,
-        per_entry(count),
-        per_entry(harm).astype(float),
-        per_entry(high).astype(bool),
-        n_boot=n_boot,
-        seed=seed,
+    later_count, later_harm = per_entry(count), per_entry(harm).astype(float)
+    positive = per_entry(high).astype(bool)
+    scorers = {"model": (score, in_top), **baselines(per_entry(prior).astype(float), int(in_top.sum()), seed)}
+    many = evaluate_many(scorers, later_count, later_harm, positive, n_boot=n_boot, seed=seed)
+    result = many["model"]
+    result["deciles"] = deciles(np.arange(len(entries)), later_harm, later_count)
+    result["calibration"] = calibration(
+        score, later_count, later_harm, n_boot=max(100, n_boot // 2), seed=seed
+    )
+    result["baselines"] = {name: many[name] for name in scorers if name != "model"}
+    groups, people_fp, _ = demographic_groups(s, [e.person_ref for e in entries], run.as_of)
+    result["fairness"] = outcome_view(
+        groups, in_top, later_count, later_harm, min_group=settings.fairness_min_group, seed=seed
     )
     newest = int(prep.arrays.recorded.max()) if len(prep.arrays.recorded) else t0
     everyone_later = float(prep.arrays.harm[later].sum())
@@ -70,13 +114,14 @@ def evaluate_run(
             "as_of": run.as_of.isoformat(),
             "follow_up_days": follow_up_days,
             "follow_up_complete": newest >= t0 + follow_up_days,
-            "population": "people scored by the run",
+            "population": "people scored by the run (the baselines rank the same people)",
             "later_harm_all_offenders": everyone_later,
             "top_share_of_all_later_harm": float(harm[pos[known & in_top]].sum()) / everyone_later
             if everyone_later > 0
             else 0.0,
             "high_harm_domains": list(params.domains),
             "domain_bits": {d: DOMAIN_BITS[d] for d in params.domains},
+            "people_fingerprint": people_fp,
         }
     )
     ev = RankEvaluation(

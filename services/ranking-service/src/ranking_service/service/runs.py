@@ -24,8 +24,8 @@ from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams, resolve, split_ref
 from ranking_service.domain.compare import compare_runs
 from ranking_service.domain.weights import WeightEdition, load_edition
-from ranking_service.models import RankPerson, RankRun
-from ranking_service.service.compute import Computation, compute, fairness_for
+from ranking_service.models import RankImport, RankPerson, RankRun
+from ranking_service.service.compute import Computation, compute, demographic_groups, fairness_for
 from ranking_service.settings import RankingSettings
 
 PURPOSE = "harm ranking of recorded offending to propose people for human assessment (HHPU)"
@@ -115,6 +115,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
     if req.kind == "dry":
         return DryRun(comp, ref, comparison)
     name, version = split_ref(ref)
+    fairness, people_fp = fairness_for(s, comp, settings)
     run = RankRun(
         id=f"run-{uuid.uuid4().hex[:16]}",
         kind=req.kind,
@@ -125,9 +126,12 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         params=params.model_dump_json(),
         weight_edition=edition.edition,
         weight_checksum=edition.checksum,
+        engine_version=comp.engine_version,
         as_of=as_of,
         import_ids=json.dumps([i.id for i in comp.imports]),
+        input_files=json.dumps(input_files(comp.imports + repo.people_imports(s))),
         fingerprint=comp.fingerprint,
+        people_fingerprint=people_fp,
         rows_used=comp.rows_used,
         people_scored=len(comp.people),
         top_n=top_n if top_share is None else None,
@@ -136,7 +140,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         provisional=bool(comp.provisional_reasons),
         provisional_reasons=json.dumps(comp.provisional_reasons),
         data_quality=json.dumps(comp.data_quality),
-        fairness=json.dumps(fairness_for(s, comp)),
+        fairness=json.dumps(fairness),
         comparison=json.dumps(comparison),
         previous_run_id=prev.id if prev else None,
         created_by=uow.principal.subject,
@@ -172,6 +176,20 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
     )
     s.add(run)
     return run
+
+
+def input_files(imports: list[RankImport]) -> list[dict[str, Any]]:
+    """Every file behind a run (offences and people), by its SHA-256."""
+    return [
+        {
+            "import_id": i.id,
+            "kind": i.kind,
+            "sha256": i.sha256,
+            "filename": i.filename,
+            "rows": i.rows_accepted,
+        }
+        for i in imports
+    ]
 
 
 def _emit_candidates(uow: UnitOfWork, settings: RankingSettings, run: RankRun, comp: Computation) -> int:
@@ -278,16 +296,34 @@ def reproduce(uow: UnitOfWork, settings: RankingSettings, run_id: str) -> dict[s
     if len(comp.people) > len(stored):
         diffs.append({"rank": len(stored) + 1, "stored": None, "recomputed": comp.people[len(stored)]})
     same_fp = comp.fingerprint == run.fingerprint
+    _, people_fp, _ = demographic_groups(s, comp.people, run.as_of)
+    files_now = input_files(imports + repo.people_imports(s))
+    stored_files = json.loads(run.input_files)
+    stored_shas = {f["sha256"] for f in stored_files}
+    checks = {
+        "engine_version": comp.engine_version == run.engine_version,
+        "weight_edition": edition.checksum == run.weight_checksum,
+        "offence_rows": same_fp,
+        "people": people_fp == run.people_fingerprint,
+        "input_files": stored_shas <= {f["sha256"] for f in files_now},
+        "entries": not diffs,
+    }
     return {
         "run_id": run.id,
-        "identical": same_fp and not diffs and not missing and edition.checksum == run.weight_checksum,
+        "identical": all(checks.values()) and not missing,
+        "checks": checks,
         "fingerprint_match": same_fp,
         "stored_fingerprint": run.fingerprint,
         "recomputed_fingerprint": comp.fingerprint,
-        "weight_edition_match": edition.checksum == run.weight_checksum,
+        "weight_edition_match": checks["weight_edition"],
+        "weight_checksum": run.weight_checksum,
+        "engine_version": comp.engine_version,
+        "stored_engine_version": run.engine_version,
+        "people_fingerprint_match": checks["people"],
+        "stored_people_fingerprint": run.people_fingerprint,
+        "recomputed_people_fingerprint": people_fp,
+        "input_files": stored_files,
         "missing_imports": missing,
-        "engine_version": comp.data_quality.get("engine_version"),
-        "stored_engine_version": json.loads(run.data_quality).get("engine_version"),
         "entries_compared": len(stored),
         "differences": len(diffs),
         "first_differences": diffs[:20],

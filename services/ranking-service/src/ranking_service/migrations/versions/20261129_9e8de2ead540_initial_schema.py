@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cc5d73f2e92b
+Revision ID: 9e8de2ead540
 Revises:
-Create Date: 2026-11-29 17:22:12.479785
+Create Date: 2026-11-29 17:38:46.871291
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "cc5d73f2e92b"
+revision: str = "9e8de2ead540"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -177,9 +177,12 @@ def upgrade() -> None:
         sa.Column("params", sa.Text(), nullable=False),
         sa.Column("weight_edition", sa.String(length=64), nullable=False),
         sa.Column("weight_checksum", sa.String(length=64), nullable=False),
+        sa.Column("engine_version", sa.String(length=32), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("import_ids", sa.Text(), nullable=False),
+        sa.Column("input_files", sa.Text(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("people_fingerprint", sa.String(length=64), nullable=False),
         sa.Column("rows_used", sa.Integer(), nullable=False),
         sa.Column("people_scored", sa.Integer(), nullable=False),
         sa.Column("top_n", sa.Integer(), nullable=True),
