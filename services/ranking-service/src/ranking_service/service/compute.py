@@ -125,6 +125,7 @@ def compute(
         contributions=contributions,
         provisional_reasons=reasons,
         data_quality=quality,
+        engine_version=__version__,
     )
 
 
