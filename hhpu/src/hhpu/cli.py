@@ -53,9 +53,15 @@ def _show(resp: httpx.Response) -> Any:
     return resp.text
 
 
+def _development_mode() -> None:
+    """The demo runs in explicit development mode: the only mode that accepts development secrets."""
+    os.environ.setdefault("HHPU_ENVIRONMENT", "development")
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     from hhpu.single import run
 
+    _development_mode()
     run(host=args.host, port=args.port, data_dir=Path(args.data_dir), seed=not args.no_seed)
 
 
@@ -114,6 +120,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_seed(args: argparse.Namespace) -> None:
     from hhpu.single import seed_only
 
+    _development_mode()
     seed_only(data_dir=Path(args.data_dir))
 
 
