@@ -126,7 +126,7 @@ def test_models_are_compared_on_one_population_and_agree_with_scipy(
         "top_n": 40,
         "bootstrap_replicates": 200,
     }
-    r = rank_client.post("/api/v1/model-comparisons", json=body, headers=ANALYST)
+    r = rank_client.post("/api/v1/ranking-runs/model-comparisons", json=body, headers=ANALYST)
     assert r.status_code == 200, r.text
     out = r.json()
     n = out["population"]["people"]

@@ -115,7 +115,7 @@ def test_next_run_is_visible_and_an_owed_run_becomes_overdue(
     period_start = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     monkeypatch.setattr(workers, "clock", lambda: period_start + timedelta(hours=1))
     workers.refresh_status(runtime)
-    got = rank_client.get("/api/v1/schedule", headers=identity_headers("offender_manager"))
+    got = rank_client.get("/api/v1/ranking-runs/schedule", headers=identity_headers("offender_manager"))
     assert got.status_code == 200, got.text
     assert got.json()["enabled"] is False and got.json()["next_run_due_at"] == period_start.isoformat()
     with runtime.unit_of_work() as uow:

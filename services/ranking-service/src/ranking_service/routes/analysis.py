@@ -76,7 +76,7 @@ def get_history_summary(uow: UoWDep, _: Runner, kind: RunKind = "production") ->
     return comparison.history_summary(uow, kind)
 
 
-@router.post("/model-comparisons")
+@router.post("/ranking-runs/model-comparisons")
 def compare_models(
     body: ModelComparisonCreate, uow: UoWDep, settings: SettingsDep, _: Runner
 ) -> dict[str, Any]:

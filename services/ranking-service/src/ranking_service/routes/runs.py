@@ -28,6 +28,14 @@ def create_run(
     return RunPublic.of(out)
 
 
+@router.get("/ranking-runs/schedule")
+def get_schedule(uow: UoWDep, settings: SettingsDep, _: Reader) -> dict[str, Any]:
+    """The fortnightly schedule: whether it runs, the current period and its production run, when
+    the next run is due (`next_run_due_at`) and whether one is overdue (also on the dashboard and
+    watched by the HHPURankingRunOverdue alert)."""
+    return schedule.schedule_status(uow, settings, datetime.now(UTC))
+
+
 @router.get("/ranking-runs", response_model=Page[RunPublic])
 def list_runs(uow: UoWDep, _: Reader, page: PageDep, kind: RunKind | None = None) -> Page[RunPublic]:
     """Stored runs, newest first."""
@@ -67,11 +75,3 @@ def get_breakdown(
 def reproduce_run(run_id: str, uow: UoWDep, settings: SettingsDep, _: Runner) -> dict[str, Any]:
     """Recompute a stored run from its stored inputs and parameters and report any difference."""
     return runs.reproduce(uow, settings, run_id)
-
-
-@router.get("/schedule")
-def get_schedule(uow: UoWDep, settings: SettingsDep, _: Reader) -> dict[str, Any]:
-    """The fortnightly schedule: whether it runs, the current period and its production run, when
-    the next run is due (`next_run_due_at`) and whether one is overdue (also on the dashboard and
-    watched by the HHPURankingRunOverdue alert)."""
-    return schedule.schedule_status(uow, settings, datetime.now(UTC))
