@@ -31,7 +31,8 @@ def test_one_production_run_per_period_across_replicas(
         with replicas[0].engine.connect() as conn, conn.begin():  # replica 0 is running it
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(workers.SCHEDULE.name)})
             assert workers.SCHEDULE.run_once(replicas[1]) is False  # so replica 1 does not
-        for clock in (now, next_period):
+        # the clock advances: into the next period, then a day further (same period: nothing new)
+        for clock in (now, next_period, next_period + timedelta(days=1)):
             monkeypatch.setattr(workers, "clock", lambda c=clock: c)
             ran = [workers.SCHEDULE.run_once(r) for r in replicas]
             assert ran == [True, True]  # one after the other: each got the lock in turn
