@@ -25,6 +25,8 @@ from gateway import policy
 
 
 def build_apps(tmp: str) -> dict[str, Any]:
+    import importlib
+
     from case_service.app import create_app as case
     from case_service.settings import CaseSettings
     from meeting_service.app import create_app as mtg
@@ -34,14 +36,22 @@ def build_apps(tmp: str) -> dict[str, Any]:
     from referral_api.app import create_app as ref
     from referral_api.settings import ReferralSettings
 
-    def db(name: str) -> str:
-        return f"sqlite:///{tmp}/{name}.db"
+    def db(name: str, package: str) -> str:
+        url = f"sqlite:///{tmp}/{name}.db"
+        importlib.import_module(f"{package}.migrations").MIGRATIONS.upgrade(
+            url
+        )  # services never create tables
+        return url
 
     return {
-        "referral-api": ref(ReferralSettings(database_url=db("ref")), run_consumer=False, run_webhooks=False),
-        "ranking-service": rank(RankingSettings(database_url=db("rank")), run_consumer=False),
-        "case-service": case(CaseSettings(database_url=db("case")), run_consumer=False),
-        "meeting-service": mtg(MeetingSettings(database_url=db("mtg")), run_consumer=False),
+        "referral-api": ref(ReferralSettings(database_url=db("ref", "referral_api")), run_consumer=False),
+        "ranking-service": rank(
+            RankingSettings(database_url=db("rank", "ranking_service")), run_consumer=False
+        ),
+        "case-service": case(CaseSettings(database_url=db("case", "case_service")), run_consumer=False),
+        "meeting-service": mtg(
+            MeetingSettings(database_url=db("mtg", "meeting_service")), run_consumer=False
+        ),
     }
 
 
