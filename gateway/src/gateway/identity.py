@@ -22,10 +22,16 @@ import secrets
 import time
 from typing import Any
 
-from hhpu_shared.auth import AUDIENCE, ISSUER, Principal, system_principal
+from hhpu_shared.auth import (
+    AUDIENCE,
+    ISSUER,
+    MAX_ASSERTION_LIFETIME_S,
+    METHOD_CLAIM,
+    PATH_CLAIM,
+    Principal,
+    system_principal,
+)
 
-METHOD_CLAIM = "mth"
-PATH_CLAIM = "pth"
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -36,6 +42,8 @@ def _b64(data: bytes) -> bytes:
 
 class IdentityMinter:
     def __init__(self, secret: str, ttl_s: int = 30) -> None:
+        if not 0 < ttl_s <= MAX_ASSERTION_LIFETIME_S:
+            raise ValueError(f"identity_ttl_s must be 1..{MAX_ASSERTION_LIFETIME_S} (what services accept)")
         key = secret.encode()
         if len(key) > 64:
             key = hashlib.sha256(key).digest()

@@ -42,7 +42,12 @@ class GatewaySettings(BaseSettings):
         validation_alias=AliasChoices("GATEWAY_INTERNAL_SECRET", "HHPU_INTERNAL_SECRET"),
         description="signs identity assertions; empty: the development secret (development only)",
     )
-    identity_ttl_s: int = Field(default=30, ge=1, le=300, description="lifetime of an identity assertion")
+    identity_ttl_s: int = Field(
+        default=30,
+        ge=1,
+        le=120,
+        description="lifetime of an identity assertion (services accept up to 120 s)",
+    )
 
     # Upstreams (distributed mode). `create_app(upstreams=...)` overrides these.
     referral_api_url: str = "http://127.0.0.1:8001"
