@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import itertools
 import json
 import secrets
@@ -44,12 +45,9 @@ class IdentityMinter:
     def __init__(self, secret: str, ttl_s: int = 30) -> None:
         if not 0 < ttl_s <= MAX_ASSERTION_LIFETIME_S:
             raise ValueError(f"identity_ttl_s must be 1..{MAX_ASSERTION_LIFETIME_S} (what services accept)")
-        key = secret.encode()
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")  # HMAC-SHA256 (RFC 2104) with the pads hashed once
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        # The standard library's HMAC-SHA256, keyed once; per principal its state after the
+        # signing input's fixed start is kept, and copied per request (hmac.HMAC.copy).
+        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
         self.ttl_s = int(ttl_s)
         self._jti_prefix = secrets.token_urlsafe(9)  # per process; with a counter: unique, no syscall
         self._jti = itertools.count(1)
@@ -58,7 +56,7 @@ class IdentityMinter:
 
     def _principal_part(self, principal: Principal) -> tuple[bytes, Any]:
         """The signing input's start for this principal (header and the principal's claims, base64) and
-        the HMAC's inner hash over it: per request only the short rest is encoded and hashed. The claims
+        the HMAC's state over it: per request only the short rest is encoded and hashed. The claims
         are padded with JSON whitespace to a multiple of 3 bytes, so their base64 joins the rest's."""
         hit = self._prefix.get(principal)
         if hit is None:
@@ -76,7 +74,7 @@ class IdentityMinter:
             part = json.dumps(claims, separators=(",", ":"))[:-1].encode()  # ASCII (ensure_ascii)
             part += b" " * (-len(part) % 3)
             start = _HEADER + b"." + _b64(part)
-            inner = self._inner.copy()
+            inner = self._mac.copy()
             inner.update(start)
             if len(self._prefix) > 10_000:
                 self._prefix.clear()
@@ -95,11 +93,9 @@ class IdentityMinter:
             f',"iat":{now},"exp":{now + self.ttl_s},"{METHOD_CLAIM}":"{method}","{PATH_CLAIM}":{pth},'
             f'"jti":"{self._jti_prefix}{next(self._jti):x}"}}'.encode()
         )
-        inner = inner_start.copy()
-        inner.update(rest)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return start + rest + b"." + _b64(outer.digest())
+        mac = inner_start.copy()
+        mac.update(rest)
+        return start + rest + b"." + _b64(mac.digest())
 
     def system_token(self, method: str, path: str) -> str:
         return self.token(self.system, method, path).decode()
