@@ -162,22 +162,9 @@ def start_cluster(
         for name, url in cluster.service_urls.items():
             genv[f"GATEWAY_{name.upper().replace('-', '_')}_URL"] = url
         genv["GATEWAY_KEY_CACHE_TTL_S"] = "0"
-        cluster._spawn(
-            "gateway",
-            [
-                "-m",
-                "uvicorn",
-                "gateway.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(gport),
-                "--log-level",
-                "warning",
-            ],
-            genv,
-        )
+        genv["GATEWAY_PORT"] = str(gport)
+        # `python -m gateway` serves it as deployments do: head limits, head timeout, no proxy trust.
+        cluster._spawn("gateway", ["-m", "gateway"], genv)
         for name, url in cluster.service_urls.items():
             _wait_ready(url, cluster.procs[f"{name}.api"], f"{name}.api", cluster, timeout_s)
         _wait_ready(cluster.gateway_url, cluster.procs["gateway"], "gateway", cluster, timeout_s)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from gateway.server import uvicorn_options
 from hhpu_shared.logging import configure_logging
 
 from hhpu.demo import DemoCredentials, seed
@@ -41,7 +42,13 @@ async def _serve(
     system = build_system(data_dir)
     server = uvicorn.Server(
         uvicorn.Config(
-            system.gateway, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+            system.gateway,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            # the gateway's head limits, head timeout and proxy rules, as in every deployment
+            **uvicorn_options(system.gateway.settings),
         )
     )
     task = asyncio.create_task(server.serve())
