@@ -1,7 +1,7 @@
 """Gateway settings: env prefix ``GATEWAY_``; the internal secret is shared (``HHPU_INTERNAL_SECRET``).
 
 Fail closed: the committed development secrets (the HS256 staff-token signer and the internal secret)
-are only accepted with ``environment=development``, which must be asked for explicitly
+are only accepted in a development mode (``development`` or ``test``, as for the services), which must be asked for explicitly
 (``GATEWAY_ENVIRONMENT`` or ``HHPU_ENVIRONMENT``; ``make run`` and the tests do). Any other environment,
 the default included, refuses to build the settings without a real internal secret and a JWKS: a
 validator, so no process can construct a gateway that skips the check.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from hhpu_shared.settings import DEV_INTERNAL_SECRET
+from hhpu_shared.settings import DEV_INTERNAL_SECRET, DEVELOPMENT_MODES
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,7 +29,7 @@ class GatewaySettings(BaseSettings):
     environment: Literal["development", "test", "production"] = Field(
         default="production",
         validation_alias=AliasChoices("GATEWAY_ENVIRONMENT", "HHPU_ENVIRONMENT"),
-        description="development: the committed development secrets are accepted; anything else: never",
+        description="development or test: the committed development secrets are accepted; production: never",
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -127,7 +127,7 @@ class GatewaySettings(BaseSettings):
         return self
 
     def _fail_closed(self) -> None:
-        if self.environment == "development":
+        if self.environment in DEVELOPMENT_MODES:  # the same modes the services accept
             if not self.internal_secret:
                 self.internal_secret = DEV_INTERNAL_SECRET
             if self.jwt_dev_secret is None:

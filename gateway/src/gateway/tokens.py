@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 from hhpu_shared.auth import STAFF_ROLES, Principal
+from hhpu_shared.settings import DEVELOPMENT_MODES
 
 from .settings import DEV_JWT_ISSUER, DEV_JWT_SECRET, JWT_AUDIENCE, GatewaySettings
 
@@ -86,7 +87,7 @@ class JwtVerifier:
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_s
         self.cache_s = settings.jwt_cache_s
-        self.dev_secret = (settings.jwt_dev_secret or "") if settings.environment == "development" else ""
+        self.dev_secret = (settings.jwt_dev_secret or "") if settings.environment in DEVELOPMENT_MODES else ""
         self.max_lifetime = settings.jwt_max_lifetime_s
         self.jwks_url = settings.jwt_jwks_url
         self._keys: dict[str | None, Any] = {}

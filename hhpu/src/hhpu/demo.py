@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from gateway.settings import GatewaySettings
 from gateway.tokens import mint_dev_token
 
 from hhpu.system import System
@@ -51,7 +52,10 @@ class DemoCredentials:
         return cls(**json.loads(path.read_text()))
 
 
-def staff_tokens(ttl_s: int = 12 * 3600) -> dict[str, str]:
+def staff_tokens(ttl_s: int | None = None) -> dict[str, str]:
+    """Development staff tokens, living as long as the gateway allows (``jwt_max_lifetime_s``)."""
+    if ttl_s is None:
+        ttl_s = int(GatewaySettings.model_fields["jwt_max_lifetime_s"].default)
     return {role: mint_dev_token(sub, [role], name=name, ttl_s=ttl_s) for role, (sub, name) in STAFF.items()}
 
 
