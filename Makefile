@@ -52,6 +52,7 @@ typecheck: install
 		services/meeting-service/src gateway/src hhpu/src
 
 validate: install
+	bash deploy/local/promtool.sh >/dev/null  # Debian's prometheus package: the deploy tests need promtool
 	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib tests/deploy
 
 # The whole suite: checks, then every test on real Kafka and PostgreSQL (started here, stopped after).
@@ -59,6 +60,7 @@ test: install
 	$(MAKE) --no-print-directory lint typecheck
 	bash deploy/local/postgres.sh start
 	bash deploy/local/kafka.sh start
+	bash deploy/local/promtool.sh >/dev/null  # Debian's prometheus package: the deploy tests need promtool
 	trap 'bash deploy/local/kafka.sh stop || true' EXIT
 	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib $(PYTEST_ARGS) \
 		shared/tests services/*/tests gateway/tests hhpu/tests tests
