@@ -42,10 +42,18 @@ def namespace(kafka_bootstrap: str) -> str:
 
 
 def _engines(kind: str, tmp_path: Path, admin_url: str | None) -> tuple[str, str]:
+    """Writer and reader databases with their tables made up front (two threads making them at
+    once race on PostgreSQL)."""
     if kind == "sqlite":
-        return f"sqlite:///{tmp_path}/writer.db", f"sqlite:///{tmp_path}/reader.db"
-    assert admin_url
-    return create_pg_database(admin_url, "w"), create_pg_database(admin_url, "r")
+        urls = f"sqlite:///{tmp_path}/writer.db", f"sqlite:///{tmp_path}/reader.db"
+    else:
+        assert admin_url
+        urls = create_pg_database(admin_url, "w"), create_pg_database(admin_url, "r")
+    for url in urls:
+        eng = make_engine(url)
+        steps.create_tables(eng)
+        eng.dispose()
+    return urls
 
 
 def _drop(admin_url: str | None, urls: tuple[str, str]) -> None:
@@ -83,7 +91,6 @@ class Relay:
 def _wait_applied(engine_url: str, n: int, timeout_s: float) -> int:
     """How many events the reader has applied, read at least once, waiting up to `timeout_s` for `n`."""
     eng = make_engine(engine_url)
-    steps.create_tables(eng)
     deadline = time.monotonic() + timeout_s
     while True:
         got = steps.applied_count(eng)
@@ -254,6 +261,7 @@ def test_poison_message_goes_to_dead_letter_topic_and_consumer_carries_on(
         steps.write_steps(relay.engine, ["ok"], 3)
         relay.relay.drain()
     reader = sqlite_url.replace("test.db", "reader.db")
+    steps.create_tables(make_engine(reader))
     stop = threading.Event()
     t = threading.Thread(
         target=_consumer_thread, args=(reader, kafka_bootstrap, namespace, unique("g"), stop)
