@@ -101,6 +101,8 @@ class DistributedRun:
             database_urls=self.dbs,
             kafka_bootstrap=f"127.0.0.1:{os.environ['HHPU_KAFKA_PORT']}",
             namespace=self.ns,
+            # development mode: the gateway takes the development signer the suite's staff token uses
+            extra_env={"HHPU_ENVIRONMENT": "development"},
         )
         return self.cluster
 

@@ -122,7 +122,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
 def main() -> int:
     total = int(os.environ.get("RELIABILITY_REFERRALS", "2000"))
     clients = int(os.environ.get("RELIABILITY_CLIENTS", "16"))
-    rate = float(os.environ.get("RELIABILITY_RATE", "8"))
+    rate = float(os.environ.get("RELIABILITY_RATE", "4"))  # 2,000 over ~8 min: the load spans every fault
     single_total = int(os.environ.get("RELIABILITY_SINGLE_REFERRALS", str(total)))
     modes = os.environ.get("RELIABILITY_MODES", "distributed,single").split(",")
     work = Path(os.environ.get("HHPU_RUN_DIR", ROOT / ".run/reliability")) / "work"
