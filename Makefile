@@ -13,12 +13,13 @@ export HHPU_TEST_KAFKA ?= 127.0.0.1:19092
 export HHPU_TEST_PG_URL ?= postgresql+psycopg://hhpu:hhpu@127.0.0.1:5432/hhpu
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint typecheck unit integration infra-up infra-down bench pins validate clean
+.PHONY: help install run test lint typecheck unit integration infra-up infra-down bench pins validate clean reliability
 
 help:
 	@echo "make run        run the whole system in one process (SQLite, in-process bus, demo data) on 127.0.0.1:8000"
 	@echo "make test       install, start Kafka + PostgreSQL, lint, type-check and run every test"
 	@echo "make bench      run the benchmarks (numbers in bench/results/)"
+	@echo "make reliability  the fault-injection suite (long; private Kafka, PostgreSQL and Prometheus)"
 	@echo "make infra-up   start Kafka and PostgreSQL by hand; make infra-down stops them"
 
 $(VENV)/.installed: requirements/pins.txt */pyproject.toml services/*/pyproject.toml
@@ -52,6 +53,7 @@ typecheck: install
 		services/meeting-service/src gateway/src hhpu/src
 
 validate: install
+	bash deploy/local/promtool.sh >/dev/null  # Debian's prometheus package: the deploy tests need promtool
 	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib tests/deploy
 
 # The whole suite: checks, then every test on real Kafka and PostgreSQL (started here, stopped after).
@@ -59,6 +61,7 @@ test: install
 	$(MAKE) --no-print-directory lint typecheck
 	bash deploy/local/postgres.sh start
 	bash deploy/local/kafka.sh start
+	bash deploy/local/promtool.sh >/dev/null  # Debian's prometheus package: the deploy tests need promtool
 	trap 'bash deploy/local/kafka.sh stop || true' EXIT
 	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib $(PYTEST_ARGS) \
 		shared/tests services/*/tests gateway/tests hhpu/tests tests
@@ -66,6 +69,15 @@ test: install
 bench: install
 	bash deploy/local/postgres.sh start
 	$(PY) bench/run_all.py
+
+# The fault-injection suite (docs/reliability.md), kept out of `make test` for its length. It runs its
+# own Kafka broker, PostgreSQL cluster and Prometheus on private ports and data, and removes them after.
+reliability: install
+	export HHPU_RUN_DIR=$(CURDIR)/.run/reliability HHPU_PG_CLUSTER=hhpu_reliability
+	export HHPU_PG_PORT=$${RELIABILITY_PG_PORT:-55433} HHPU_KAFKA_PORT=$${RELIABILITY_KAFKA_PORT:-29192}
+	export HHPU_KAFKA_CONTROLLER_PORT=$${RELIABILITY_KAFKA_CONTROLLER_PORT:-29193}
+	trap 'bash deploy/local/kafka.sh stop || true; bash deploy/local/postgres.sh destroy || true' EXIT
+	$(PY) bench/reliability/run.py
 
 pins: install
 	$(UV) lock --python 3.11 && $(UV) export --no-hashes --no-emit-workspace --all-groups --no-header -o requirements/pins.txt >/dev/null

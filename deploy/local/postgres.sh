@@ -7,8 +7,12 @@
 #   deploy/local/postgres.sh createdb NAME  create database NAME owned by hhpu (no-op if it exists)
 #   deploy/local/postgres.sh dropdb NAME    drop database NAME (no-op if missing; ends open sessions)
 #   deploy/local/postgres.sh dsn [NAME]     print the SQLAlchemy DSN
+#   deploy/local/postgres.sh restart        stop (mode HHPU_PG_STOP_MODE: fast, or immediate = crash) and start
+#   deploy/local/postgres.sh destroy        stop and delete a private cluster (refuses cluster "main")
 #
-# Env: HHPU_PG_PORT (default 5432), HHPU_RUN_DIR (lock file dir, default <repo>/.run).
+# Env: HHPU_PG_PORT (default 5432), HHPU_RUN_DIR (lock file dir, default <repo>/.run),
+#      HHPU_PG_CLUSTER (default main): another name gives a private cluster (its own port and data),
+#      e.g. for fault tests that restart it; HHPU_PG_DATA_DIR: where a new cluster keeps its data.
 # Role/password/db: hhpu/hhpu/hhpu. DSN: postgresql+psycopg://hhpu:hhpu@127.0.0.1:5432/hhpu
 set -euo pipefail
 
@@ -16,7 +20,9 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 RUN="${HHPU_RUN_DIR:-$REPO/.run}"
 PORT="${HHPU_PG_PORT:-5432}"
-CLUSTER=main
+CLUSTER="${HHPU_PG_CLUSTER:-main}"
+[[ "$CLUSTER" =~ ^[A-Za-z0-9_-]+$ ]] || { echo "postgres.sh: bad cluster name '$CLUSTER'" >&2; exit 1; }
+DATA_DIR="${HHPU_PG_DATA_DIR:-}"
 ROLE=hhpu
 CONF_NAME=90-hhpu-local.conf
 
@@ -120,7 +126,13 @@ cmd_start() {
   have_server || install_server
   V="$(pg_version)"
   if ! cluster_exists "$V"; then
-    pg_createcluster -p "$PORT" "$V" "$CLUSTER" >/dev/null 9>&-
+    local datadir=()
+    if [[ -n "$DATA_DIR" ]]; then
+      mkdir -p "$DATA_DIR"
+      chown postgres:postgres "$DATA_DIR"
+      datadir=(-d "$DATA_DIR")
+    fi
+    pg_createcluster "${datadir[@]}" -p "$PORT" "$V" "$CLUSTER" >/dev/null 9>&-
   fi
   local changed=0
   if write_conf "$V"; then changed=1; fi
@@ -158,6 +170,30 @@ cmd_stop() {
   fi
   pg_ctlcluster --skip-systemctl-redirect "$V" "$CLUSTER" stop
   echo "postgres: stopped cluster $V/$CLUSTER"
+}
+
+cmd_restart() {
+  local mode="${HHPU_PG_STOP_MODE:-fast}"
+  [[ "$mode" =~ ^(smart|fast|immediate)$ ]] || die "bad HHPU_PG_STOP_MODE '$mode'"
+  have_server || die "PostgreSQL is not installed; run: $0 start"
+  V="$(pg_version)"
+  (
+    lock
+    if is_running "$V"; then
+      pg_ctlcluster --skip-systemctl-redirect "$V" "$CLUSTER" stop -m "$mode"
+    fi
+  )
+  cmd_start
+}
+
+cmd_destroy() {
+  [[ "$CLUSTER" != main ]] || die "refusing to destroy cluster main (HHPU_PG_CLUSTER names a private one)"
+  have_server || return 0
+  V="$(pg_version)"
+  lock
+  cluster_exists "$V" || { echo "postgres: no cluster $V/$CLUSTER"; return 0; }
+  pg_dropcluster --stop "$V" "$CLUSTER"
+  echo "postgres: cluster $V/$CLUSTER stopped and deleted"
 }
 
 cmd_status() {
@@ -198,5 +234,7 @@ case "${1:-}" in
   createdb) cmd_createdb "${2:-}" ;;
   dropdb) cmd_dropdb "${2:-}" ;;
   dsn) dsn "${2:-}" ;;
-  *) echo "usage: $0 {start|stop|status|createdb NAME|dropdb NAME|dsn [NAME]}" >&2; exit 2 ;;
+  restart) cmd_restart ;;
+  destroy) cmd_destroy ;;
+  *) echo "usage: $0 {start|stop|restart|destroy|status|createdb NAME|dropdb NAME|dsn [NAME]}" >&2; exit 2 ;;
 esac

@@ -1,8 +1,9 @@
 """Offline checks of deploy/prometheus and deploy/grafana.
 
-promtool (from Debian's prometheus package, unpacked by deploy/local/promtool.sh) checks the scrape
-config, the alert rules, the alert unit tests and every Grafana query. If promtool cannot be obtained,
-the same expressions go through a strict PromQL syntax checker below instead (never a skip).
+promtool (from Debian's prometheus package, unpacked by deploy/local/promtool.sh, which the test
+command runs first) checks the scrape config, the alert rules, the alert unit tests and every Grafana
+query. Without promtool those tests fail, saying so: they never pass through a weaker check. The strict
+PromQL syntax checker below is tested on its own.
 Metric names are checked against the names the platform's code registers.
 """
 
@@ -12,7 +13,6 @@ import functools
 import json
 import re
 import subprocess
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ def grafana_to_promql(expr: str) -> str:
     return re.sub(r"\$\{?[A-Za-z_]\w*\}?", ".*", expr)
 
 
-# -- a strict PromQL syntax checker (fallback when promtool is unavailable; also tested on its own) --
+# -- a strict PromQL syntax checker (the metric-name checks use it; tested on its own) --
 
 AGGREGATIONS = {
     "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
@@ -268,7 +268,7 @@ def check_promql(expr: str) -> set[str]:
 
 @functools.cache
 def promtool() -> str | None:
-    """Path of promtool obtained by deploy/local/promtool.sh, or None (then the fallback runs)."""
+    """Path of promtool obtained by deploy/local/promtool.sh, or None (then the promtool tests fail)."""
     try:
         res = subprocess.run(
             ["bash", str(ROOT / "deploy/local/promtool.sh")], capture_output=True, text=True, timeout=120
@@ -280,21 +280,17 @@ def promtool() -> str | None:
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run promtool; a missing promtool fails the test (the test command installs it)."""
     tool = promtool()
-    assert tool
+    if tool is None:
+        pytest.fail(
+            "promtool is missing: `make test` / `make validate` obtain it from Debian's prometheus package "
+            "(bash deploy/local/promtool.sh); run that, or the check cannot be made"
+        )
     return subprocess.run([tool, *args], capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
-def _fallback(exprs: list[str]) -> None:
-    warnings.warn("promtool unavailable: PromQL checked by the built-in strict parser only", stacklevel=2)
-    for e in exprs:
-        check_promql(e)
-
-
 def test_promtool_checks_alert_rules_and_their_unit_tests() -> None:
-    if promtool() is None:
-        _fallback([r["expr"] for r in alert_rules()])
-        return
     res = run_promtool("check", "rules", "deploy/prometheus/alerts.yml")
     assert res.returncode == 0, res.stdout + res.stderr
     res = run_promtool("test", "rules", "deploy/prometheus/alerts_test.yml")
@@ -302,9 +298,6 @@ def test_promtool_checks_alert_rules_and_their_unit_tests() -> None:
 
 
 def test_promtool_checks_the_compose_scrape_config() -> None:
-    if promtool() is None:
-        _fallback([r["expr"] for r in alert_rules()])
-        return
     res = run_promtool("check", "config", "deploy/prometheus/prometheus.yml")
     assert res.returncode == 0, res.stdout + res.stderr
 
@@ -313,18 +306,11 @@ def test_promtool_rejects_a_broken_rule(tmp_path: Path) -> None:
     expr = "sum by (service (hhpu_outbox_pending)"
     bad = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": expr}]}]}
     (tmp_path / "bad.yml").write_text(yaml.safe_dump(bad))
-    if promtool() is None:
-        with pytest.raises(PromQLError):
-            check_promql(expr)
-        return
     assert run_promtool("check", "rules", str(tmp_path / "bad.yml")).returncode != 0
 
 
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     exprs = [grafana_to_promql(e) for e in dashboard_exprs()]
-    if promtool() is None:
-        _fallback(exprs)
-        return
     rules = [{"record": f"hhpu:dashboard_query:{i}", "expr": e} for i, e in enumerate(exprs)]
     (tmp_path / "dashboard.yml").write_text(
         yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]})

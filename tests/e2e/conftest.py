@@ -1,5 +1,6 @@
-"""Distributed mode for end-to-end tests: each service's API and consumer as processes,
-one PostgreSQL database per service, real Kafka, the gateway in front."""
+"""Distributed mode for end-to-end tests: each service's API and consumer as processes, one
+PostgreSQL database per service, real Kafka, the gateway in front. Started once per run (session
+scope); each test counts only what its own flow created."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hhpu.testing import WebhookReceiver
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(
     kafka_bootstrap: str, postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
@@ -29,13 +30,13 @@ def cluster(
             drop_pg_database(postgres_admin_url, url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gw(cluster: Cluster) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=cluster.gateway_url, timeout=60) as client:
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def webhook() -> Iterator[WebhookReceiver]:
     r = WebhookReceiver()
     yield r

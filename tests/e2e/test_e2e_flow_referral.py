@@ -97,11 +97,30 @@ def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
     expected = hmac.new(secret.encode(), _signed_bytes(h), hashlib.sha256).hexdigest()
     assert hmac.compare_digest(sig.removeprefix("sha256="), expected)
 
-    # Exactly once: one assessment, one agenda item, one decision event, one case.
+    # Exactly once: one assessment, one agenda item, one decision event, one case. The cluster is
+    # shared by the whole run, so each count is about this flow's own assessment and case only.
     case_db, meeting_db = cluster.database_urls["case-service"], cluster.database_urls["meeting-service"]
-    assert db_scalar(meeting_db, "SELECT count(*) FROM outbox WHERE type = 'meeting.decision_recorded'") == 1
-    assert db_scalar(case_db, "SELECT count(*) FROM outbox WHERE type = 'assessment.opened'") == 1
-    assert db_scalar(case_db, "SELECT count(*) FROM outbox WHERE type = 'case.adopted'") == 1
+    about = "convert_from(payload, 'UTF8') LIKE :needle"
+    mine = {"needle": f"%{assessment_id}%"}
+    assert (
+        db_scalar(
+            meeting_db,
+            f"SELECT count(*) FROM outbox WHERE type = 'meeting.decision_recorded' AND {about}",
+            **mine,
+        )
+        == 1
+    )
+    assert (
+        db_scalar(
+            case_db, f"SELECT count(*) FROM outbox WHERE type = 'assessment.opened' AND {about}", **mine
+        )
+        == 1
+    )
+    case_id = {"needle": f"%{cases[0]['id']}%"}
+    assert (
+        db_scalar(case_db, f"SELECT count(*) FROM outbox WHERE type = 'case.adopted' AND {about}", **case_id)
+        == 1
+    )
     _assert_every_event_handled_once(cluster)
 
     # The consumer processes serve their own metrics (what the lag and dead-letter alerts read).

@@ -9,6 +9,7 @@
     hhpu rank [--evaluate]        start a ranking run and show its evaluation
     hhpu report suitability       the fortnightly suitability report (HTML or JSON)
     hhpu meeting-pack ID          a meeting's printable pack (HTML)
+    hhpu dlt list|show|replay     dead-lettered events: list, inspect, replay to the original topic
 
 Commands other than `run` and `token` talk to a running gateway (`--url`, default
 http://127.0.0.1:8000) with a token (`--token` or HHPU_TOKEN), so they go through the same
@@ -241,6 +242,10 @@ def parser() -> argparse.ArgumentParser:
     mp.add_argument("meeting_id")
     remote(mp, "meeting_chair")
     mp.set_defaults(fn=cmd_pack)
+
+    from hhpu.dlt import add_parser as add_dlt
+
+    add_dlt(sub)
     return p
 
 

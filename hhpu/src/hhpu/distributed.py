@@ -154,7 +154,12 @@ def start_cluster(
             )
             mport = free_port()
             cluster.consumer_metrics_urls[name] = f"http://127.0.0.1:{mport}/metrics"
-            cenv = {**cluster.env_for(name), "HHPU_METRICS_PORT": str(mport)}
+            # Static group membership: a restarted consumer takes its partitions back at once.
+            cenv = {
+                **cluster.env_for(name),
+                "HHPU_METRICS_PORT": str(mport),
+                "HHPU_KAFKA_INSTANCE_ID": f"{name}.consumer",
+            }
             cluster._spawn(f"{name}.consumer", ["-m", f"{pkg}.consumer"], cenv)
         gport = free_port()
         cluster.gateway_url = f"http://127.0.0.1:{gport}"

@@ -65,7 +65,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
+def configure_logging(service: str, level: str = "INFO", *, kafka_level: str = "INFO") -> None:
+    """JSON on stderr for every logger, the Kafka client's included (at `kafka_level`: its INFO
+    lines say when it connects, loses a broker, joins or leaves a group, which is what explains a
+    stall after a broker restart)."""
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
@@ -73,5 +76,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter(service))
     root.handlers = [handler]
     root.setLevel(level)
-    for noisy in ("kafka", "uvicorn.access", "httpx"):
+    kafka = logging.getLogger("kafka")
+    kafka.setLevel(kafka_level)
+    kafka.propagate = True
+    for noisy in ("uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -95,6 +95,8 @@ class ServiceRuntime:
             topics,
             client_id=self.service,
             namespace=self.settings.topic_namespace,
+            instance_id=self.settings.kafka_instance_id,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
         )
 
     def wake_relay(self) -> None:
@@ -210,7 +212,9 @@ def run_until_signalled(runtime: ServiceRuntime) -> None:
 
     from hhpu_shared.logging import configure_logging
 
-    configure_logging(runtime.service, runtime.settings.log_level)
+    configure_logging(
+        runtime.service, runtime.settings.log_level, kafka_level=runtime.settings.kafka_log_level
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

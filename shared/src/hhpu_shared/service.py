@@ -15,6 +15,7 @@ Settings are validated when built (the production check is a validator no proces
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +86,10 @@ class ServiceSpec:
     ) -> FastAPI:
         from hhpu_shared.http import build_service_app
 
-        runtime = self.build_runtime(settings, bus=bus, engine=engine, run_consumer=run_consumer)
+        s = settings or self.settings_cls()
+        if not logging.getLogger().handlers:  # a bare process (uvicorn --factory): JSON logs, Kafka's too
+            configure_logging(s.service_name, s.log_level, kafka_level=s.kafka_log_level)
+        runtime = self.build_runtime(s, bus=bus, engine=engine, run_consumer=run_consumer)
         app = build_service_app(
             runtime,
             title=self.title,
@@ -115,7 +119,7 @@ class ServiceSpec:
         )
         args = parser.parse_args(argv)
         settings = self.settings_cls()
-        configure_logging(settings.service_name, settings.log_level)
+        configure_logging(settings.service_name, settings.log_level, kafka_level=settings.kafka_log_level)
         if args.command == "migrate":
             revision = self.migrate(settings)
             print(f"{settings.service_name}: database at revision {revision}")  # noqa: T201

@@ -19,6 +19,9 @@ SHARED_FIELDS = frozenset(
         "environment",
         "transport",
         "kafka_bootstrap",
+        "kafka_instance_id",
+        "kafka_session_timeout_ms",
+        "kafka_log_level",
         "topic_namespace",
         "internal_secret",
         "log_level",
@@ -55,6 +58,18 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     transport: Literal["kafka", "inprocess"] = "inprocess"
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_instance_id: str = Field(
+        default="",
+        description="static consumer-group membership (group.instance.id) of this consumer process, unique "
+        "per replica (e.g. the pod name): a restarted process takes its partitions back at once instead of "
+        "after the session timeout. Empty: dynamic membership",
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=6000,
+        ge=6000,
+        description="how long the broker waits for a silent consumer (6 s: its minimum)",
+    )
+    kafka_log_level: str = Field(default="INFO", description="level of the Kafka client's own logs (JSON)")
     topic_namespace: str = Field(default="", description="prefix for every topic (isolates test runs)")
     internal_secret: str = DEV_INTERNAL_SECRET
     relay_interval_s: float = 0.2

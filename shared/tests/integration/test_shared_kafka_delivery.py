@@ -24,7 +24,7 @@ from hhpu_shared.events.registry import dlt_topic
 from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource, ensure_topics
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.testing import steps
-from hhpu_shared.testing.plugin import create_pg_database, unique
+from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
 from hhpu_shared.uow import unit_of_work
 from kafka import KafkaConsumer, KafkaProducer
 
@@ -42,16 +42,32 @@ def namespace(kafka_bootstrap: str) -> str:
 
 
 def _engines(kind: str, tmp_path: Path, admin_url: str | None) -> tuple[str, str]:
+    """Writer and reader databases with their tables made up front (two threads making them at
+    once race on PostgreSQL)."""
     if kind == "sqlite":
-        return f"sqlite:///{tmp_path}/writer.db", f"sqlite:///{tmp_path}/reader.db"
-    assert admin_url
-    return create_pg_database(admin_url, "w"), create_pg_database(admin_url, "r")
+        urls = f"sqlite:///{tmp_path}/writer.db", f"sqlite:///{tmp_path}/reader.db"
+    else:
+        assert admin_url
+        urls = create_pg_database(admin_url, "w"), create_pg_database(admin_url, "r")
+    for url in urls:
+        eng = make_engine(url)
+        steps.create_tables(eng)
+        eng.dispose()
+    return urls
+
+
+def _drop(admin_url: str | None, urls: tuple[str, str]) -> None:
+    if admin_url:
+        for url in urls:
+            drop_pg_database(admin_url, url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def dbs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     admin = request.getfixturevalue("postgres_admin_url") if request.param == "postgres" else None
-    yield _engines(request.param, tmp_path, admin)
+    urls = _engines(request.param, tmp_path, admin)
+    yield urls
+    _drop(admin, urls)
 
 
 class Relay:
@@ -73,13 +89,12 @@ class Relay:
 
 
 def _wait_applied(engine_url: str, n: int, timeout_s: float) -> int:
+    """How many events the reader has applied, read at least once, waiting up to `timeout_s` for `n`."""
     eng = make_engine(engine_url)
-    steps.create_tables(eng)
     deadline = time.monotonic() + timeout_s
-    got = 0
-    while time.monotonic() < deadline:
+    while True:
         got = steps.applied_count(eng)
-        if got >= n:
+        if got >= n or time.monotonic() >= deadline:
             break
         time.sleep(0.2)
     eng.dispose()
@@ -133,9 +148,27 @@ def _kafka(cmd: str) -> None:
     subprocess.run(["bash", str(KAFKA_SH), cmd], check=True, timeout=180)
 
 
+@pytest.fixture
+def owned_broker(kafka_bootstrap: str) -> None:
+    """The broker may be killed only if deploy/local/kafka.sh (same run dir and port) started it."""
+    port = kafka_bootstrap.rsplit(":", 1)[-1]
+    ours = port == os.environ.get("HHPU_KAFKA_PORT", "19092")
+    status = subprocess.run(["bash", str(KAFKA_SH), "status"], capture_output=True, text=True, timeout=30)
+    if not ours or status.returncode != 0:
+        pytest.skip(
+            f"the broker at {kafka_bootstrap} was not started by deploy/local/kafka.sh with this run dir "
+            "(HHPU_RUN_DIR, HHPU_KAFKA_PORT): this test will not SIGKILL a broker it does not own"
+        )
+
+
 @pytest.mark.parametrize("kind", ["postgres"])
 def test_broker_killed_and_restarted_mid_stream_loses_nothing(
-    kind: str, tmp_path: Path, postgres_admin_url: str, kafka_bootstrap: str, namespace: str
+    kind: str,
+    tmp_path: Path,
+    postgres_admin_url: str,
+    kafka_bootstrap: str,
+    namespace: str,
+    owned_broker: None,
 ) -> None:
     writer_url, reader_url = _engines(kind, tmp_path, postgres_admin_url)
     stop = threading.Event()
@@ -149,6 +182,9 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing(
             writer.start()
             assert _wait_applied(reader_url, 150, 60) >= 150
             _kafka("kill9")
+            # The kill must land mid-stream: events written but not yet applied when the broker died.
+            at_kill = _wait_applied(reader_url, 0, 0)
+            assert at_kill < 1000, "every event was applied before the broker was killed"
             time.sleep(2)
             _kafka("start")
             writer.join()
@@ -157,6 +193,7 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing(
     finally:
         stop.set()
         t.join(60)
+        _drop(postgres_admin_url, (writer_url, reader_url))
 
 
 def _spawn_consumer(reader_url: str, bootstrap: str, ns: str, group: str) -> subprocess.Popen[bytes]:
@@ -195,13 +232,14 @@ def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             mid = _wait_applied(reader_url, 0, 0)
-            assert mid < 1000, "the consumer finished before it could be killed"
+            assert 200 <= mid < 1000, f"the consumer was not killed mid-stream ({mid} of 1000 applied)"
             proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group)
             assert _wait_applied(reader_url, 1000, 180) == 1000
         _assert_exactly_once_in_order(reader_url, 1000, 50)
     finally:
         proc.terminate()
         proc.wait(30)
+        _drop(admin, (writer_url, reader_url))
 
 
 def test_poison_message_goes_to_dead_letter_topic_and_consumer_carries_on(
@@ -223,6 +261,7 @@ def test_poison_message_goes_to_dead_letter_topic_and_consumer_carries_on(
         steps.write_steps(relay.engine, ["ok"], 3)
         relay.relay.drain()
     reader = sqlite_url.replace("test.db", "reader.db")
+    steps.create_tables(make_engine(reader))
     stop = threading.Event()
     t = threading.Thread(
         target=_consumer_thread, args=(reader, kafka_bootstrap, namespace, unique("g"), stop)

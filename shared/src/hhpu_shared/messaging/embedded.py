@@ -244,3 +244,15 @@ class EmbeddedLog(InProcessBus):
                 "SELECT MIN(msg_offset) FROM log_messages WHERE topic = ?", (topic,)
             ).fetchone()
             return int(row[0]) if row[0] is not None else self._end(topic)
+
+    def held(self, topic: str) -> list[tuple[InboundMessage, float]]:
+        """Every message still held for `topic`, with the time it was appended (``hhpu dlt``)."""
+        with self._cond:
+            rows = self._db.execute(
+                "SELECT msg_offset, msg_key, msg_value, headers, appended_at FROM log_messages"
+                " WHERE topic = ? ORDER BY msg_offset",
+                (topic,),
+            ).fetchall()
+        return [
+            (InboundMessage(topic, 0, int(o), k, v, _decode_headers(h)), float(t)) for o, k, v, h, t in rows
+        ]

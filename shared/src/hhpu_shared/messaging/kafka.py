@@ -12,10 +12,16 @@ from hhpu_shared.messaging.transport import InboundMessage, OutboundMessage
 
 log = logging.getLogger("hhpu.kafka")
 
+# Reconnect quickly after a broker restart: kafka-python backs off exponentially up to 30 s by
+# default, which left events waiting up to 37 s after the broker was ready again.
+RECONNECT = {"reconnect_backoff_ms": 100, "reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
+
 
 def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
     """Create missing topics (and wait for their leaders)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="hhpu-admin", request_timeout_ms=30000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="hhpu-admin", request_timeout_ms=30000, **RECONNECT
+    )
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
@@ -61,6 +67,7 @@ class KafkaPublisher:
             request_timeout_ms=10000,
             delivery_timeout_ms=20000,
             max_block_ms=10000,
+            **RECONNECT,
         )
 
     def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
@@ -93,10 +100,24 @@ class KafkaPublisher:
 
 
 class KafkaSource:
-    """Reads ``namespace + topic``; inbound messages carry the topic without the namespace."""
+    """Reads ``namespace + topic``; inbound messages carry the topic without the namespace.
+
+    `instance_id` makes the consumer a static group member (``group.instance.id``, prefixed with the
+    namespace): a process restarted with the same id gets its partitions back at once, where a
+    dynamic member waits for the dead member's session to expire. A dynamic member leaves the group
+    on `close` (SIGTERM), so its partitions move at once too.
+    """
 
     def __init__(
-        self, bootstrap: str, group: str, topics: list[str], *, client_id: str = "hhpu", namespace: str = ""
+        self,
+        bootstrap: str,
+        group: str,
+        topics: list[str],
+        *,
+        client_id: str = "hhpu",
+        namespace: str = "",
+        instance_id: str = "",
+        session_timeout_ms: int = 6000,
     ) -> None:
         self.namespace = namespace
         self._consumer = KafkaConsumer(
@@ -107,8 +128,10 @@ class KafkaSource:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=200,
-            session_timeout_ms=10000,
+            session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=1000,
+            group_instance_id=(namespace + instance_id) if instance_id else None,
+            **RECONNECT,
         )
 
     def poll(self, timeout_s: float, max_records: int = 100) -> list[InboundMessage]:

@@ -32,7 +32,7 @@ class OutboxRelay:
         service: str,
         batch_size: int = 200,
         interval_s: float = 0.2,
-        max_backoff_s: float = 5.0,
+        max_backoff_s: float = 2.0,
     ) -> None:
         self.engine = engine
         self.publisher = publisher

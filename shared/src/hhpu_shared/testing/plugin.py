@@ -41,13 +41,20 @@ def postgres_admin_url() -> str:
     return _require_env("HHPU_TEST_PG_URL")
 
 
+# Every database this run created and has not dropped yet: the session's end drops what is left,
+# so a test that forgets (or dies before its finaliser) does not leak databases into the server.
+_CREATED: dict[str, str] = {}
+
+
 def create_pg_database(admin_url: str, prefix: str = "t") -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with eng.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     eng.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    _CREATED[url] = admin_url
+    return url
 
 
 def drop_pg_database(admin_url: str, url: str) -> None:
@@ -56,6 +63,20 @@ def drop_pg_database(admin_url: str, url: str) -> None:
     with eng.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     eng.dispose()
+    _CREATED.pop(url, None)
+
+
+def created_pg_databases() -> list[str]:
+    """Databases created by this run and not dropped yet."""
+    return list(_CREATED)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for url, admin_url in list(_CREATED.items()):
+        try:
+            drop_pg_database(admin_url, url)
+        except Exception as exc:  # the server may be gone; say so rather than hide the leak
+            session.config.get_terminal_writer().line(f"could not drop test database {url}: {exc!r}")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ applies each step once and records any step that arrives out of order. Run as a 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from hhpu_shared.db import make_engine
 from hhpu_shared.events.base import EventData, register
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
-from hhpu_shared.messaging.transport import MessageSource, Publisher
+from hhpu_shared.messaging.transport import InboundMessage, MessageSource, Publisher
 from hhpu_shared.migrations import service_registry
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
@@ -153,12 +154,28 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
     p.add_argument("--namespace", required=True)
     p.add_argument("--group", required=True)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument(
+        "--die-before-offset-commit",
+        type=int,
+        default=0,
+        help="SIGKILL this process at the first offset commit after this many events were committed "
+        "to the database: the crash between the database commit and the offset commit",
+    )
     a = p.parse_args()
     engine = make_engine(a.db)
     create_tables(engine)
     source = KafkaSource(a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace)
     dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
     runner = make_runner(engine, source, dlt, a.group, a.delay)
+    if a.die_before_offset_commit:
+        commit = source.commit
+
+        def _commit_or_die(messages: list[InboundMessage]) -> None:
+            if runner.processed >= a.die_before_offset_commit:
+                os.kill(os.getpid(), signal.SIGKILL)
+            commit(messages)
+
+        source.commit = _commit_or_die  # type: ignore[method-assign]
     stop = threading.Event()
 
     def _term(_sig: int, _frm: FrameType | None) -> None:

@@ -1,0 +1,94 @@
+"""Counting, per referral, the effects that must exist exactly once.
+
+For every referral the load acknowledged: the referral row (referral-api), its move to
+under_assessment in the status history (referral-api), its trigger on a suitability assessment
+(case-service) and that assessment's item on a meeting agenda (meeting-service). None missing is
+"nothing lost"; none twice is "nothing applied twice".
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+EFFECTS = ("referral", "status_under_assessment", "assessment_trigger", "agenda_item")
+
+
+def _rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    eng = create_engine(url)
+    try:
+        with eng.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        eng.dispose()
+
+
+def count_effects(dbs: dict[str, str], run: str) -> dict[str, Counter[str]]:
+    """effect -> Counter(referral id -> how many times it exists), for the referrals of `run`."""
+    like = {"p": f"{run}-%"}
+    referrals = _rows(
+        dbs["referral-api"], "SELECT id FROM ref_referral WHERE partner_reference LIKE :p", **like
+    )
+    ids = {r[0] for r in referrals}
+    out: dict[str, Counter[str]] = {e: Counter() for e in EFFECTS}
+    out["referral"].update(r[0] for r in referrals)
+    out["status_under_assessment"].update(
+        r[0]
+        for r in _rows(
+            dbs["referral-api"],
+            "SELECT referral_id FROM ref_status_history WHERE to_status = 'under_assessment'",
+        )
+        if r[0] in ids
+    )
+    triggers = [
+        r
+        for r in _rows(
+            dbs["case-service"],
+            "SELECT ref, assessment_id FROM case_assessment_trigger WHERE source = 'referral'",
+        )
+        if r[0] in ids
+    ]
+    out["assessment_trigger"].update(r[0] for r in triggers)
+    by_assessment = {a: ref for ref, a in triggers}
+    items = _rows(
+        dbs["meeting-service"], "SELECT assessment_id FROM mtg_agenda_item WHERE assessment_id IS NOT NULL"
+    )
+    out["agenda_item"].update(by_assessment[a] for (a,) in items if a in by_assessment)
+    return out
+
+
+def verdict(acknowledged: dict[str, str], effects: dict[str, Counter[str]]) -> dict[str, Any]:
+    ids = set(acknowledged.values())
+    result: dict[str, Any] = {"referrals_acknowledged": len(ids)}
+    for e, counts in effects.items():
+        result[e] = {
+            "lost": sorted(i for i in ids if counts.get(i, 0) == 0)[:20],
+            "lost_count": sum(1 for i in ids if counts.get(i, 0) == 0),
+            "duplicated_count": sum(1 for i in ids if counts.get(i, 0) > 1),
+            "unacknowledged_present": sum(1 for i in counts if i not in ids),
+        }
+    result["lost_total"] = sum(result[e]["lost_count"] for e in effects)
+    result["duplicated_total"] = sum(result[e]["duplicated_count"] for e in effects)
+    return result
+
+
+def settle(
+    count: Callable[[], dict[str, Counter[str]]], ids: set[str], timeout_s: float
+) -> dict[str, Counter[str]]:
+    """Count until every acknowledged referral has every effect, or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        effects = count()
+        done = all(all(counts.get(i, 0) >= 1 for i in ids) for counts in effects.values())
+        if done or time.monotonic() > deadline:
+            time.sleep(2.0)  # a late duplicate shows up now
+            return count()
+        time.sleep(2.0)
+
+
+def effect_total(dbs: dict[str, str], table_sql: str, service: str) -> int:
+    return int(_rows(dbs[service], table_sql)[0][0])

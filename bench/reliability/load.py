@@ -1,0 +1,133 @@
+"""The load of the fault suite: partner referrals through the gateway from a bounded pool of clients.
+
+Every referral has its own person (so its own assessment and agenda item) and its own
+Idempotency-Key. A client retries a failed POST with the same key until it gets its 201 (or a
+deadline passes), honouring Retry-After: what a well-behaved partner system does. Every failed
+attempt is recorded as a client error, with its kind and time.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from referral_api.schemas import REFERRAL_EXAMPLE
+
+GIVEN = ["Aled", "Bryn", "Cai", "Dafydd", "Emrys", "Ffion", "Gwyn", "Huw", "Idris", "Jory", "Kit", "Llew"]
+SYLLABLES = ["bar", "cen", "dol", "fen", "gar", "hul", "kir", "lom", "mor", "nes", "pol", "rud", "sal", "tor"]
+
+
+def referral_body(run: str, i: int) -> dict[str, Any]:
+    rnd = random.Random(f"{run}-{i}")
+    body = copy.deepcopy(REFERRAL_EXAMPLE)
+    body["partner_reference"] = f"{run}-{i:05d}"
+    family = "".join(rnd.choice(SYLLABLES) for _ in range(4)).capitalize()
+    body["subject"] = {
+        **body["subject"],
+        "given_name": rnd.choice(GIVEN),
+        "middle_names": None,
+        "family_name": family,
+        "date_of_birth": f"{rnd.randint(1950, 2004)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+    }
+    return body
+
+
+@dataclass
+class LoadStats:
+    acknowledged: dict[str, str] = field(default_factory=dict)  # partner_reference -> referral id
+    errors: Counter[str] = field(default_factory=Counter)
+    error_times: list[tuple[float, str]] = field(default_factory=list)
+    ok_times: list[float] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def error(self, kind: str) -> None:
+        with self.lock:
+            self.errors[kind] += 1
+            self.error_times.append((time.time(), kind))
+
+
+class Load:
+    """`total` referrals from `clients` threads at about `rate_per_s` in all (0: as fast as they go)."""
+
+    def __init__(
+        self, url: str, api_key: str, run: str, total: int, clients: int = 16, rate_per_s: float = 0.0
+    ) -> None:
+        self.url, self.key, self.run, self.total = url, api_key, run, total
+        self.clients, self.rate = clients, rate_per_s
+        self.stats = LoadStats()
+        self._next = 0
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.started_at = 0.0
+        self.url_lock = threading.Lock()
+
+    def set_url(self, url: str) -> None:
+        with self.url_lock:
+            self.url = url
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self._next >= self.total:
+                return None
+            i = self._next
+            self._next += 1
+        if self.rate:
+            due = self.started_at + i / self.rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        return i
+
+    def _post(self, client: httpx.Client, i: int) -> None:
+        body = referral_body(self.run, i)
+        headers = {"X-API-Key": self.key, "Idempotency-Key": f"{self.run}-key-{i}"}
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with self.url_lock:
+                    url = self.url
+                r = client.post(url + "/api/v1/referrals", json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                self.stats.error(type(exc).__name__)
+                time.sleep(0.5)
+                continue
+            if r.status_code == 201:
+                with self.stats.lock:
+                    self.stats.acknowledged[body["partner_reference"]] = r.json()["id"]
+                    self.stats.ok_times.append(time.time())
+                return
+            kind = f"{r.status_code}"
+            if r.status_code == 503 and "retry-after" not in r.headers:
+                kind += " without Retry-After"
+            self.stats.error(kind)
+            if r.status_code < 500 and r.status_code != 429:
+                break  # not retryable: a bug in the suite or the service
+            time.sleep(min(2.0, float(r.headers.get("retry-after", "0.5") or 0.5)))
+        self.stats.given_up.append(body["partner_reference"])
+
+    def _worker(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while (i := self._take()) is not None:
+                self._post(client, i)
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        for n in range(self.clients):
+            t = threading.Thread(target=self._worker, name=f"client-{n}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def join(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.1, deadline - time.monotonic()))
