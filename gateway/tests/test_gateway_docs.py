@@ -49,6 +49,7 @@ def test_redoc_from_the_package_with_its_worker(gateway_client) -> None:  # type
     assert "worker-src blob:" in r.headers["content-security-policy"]
     js = client.get("/docs/assets/redoc.standalone.js")
     assert js.status_code == 200 and b"Redoc" in js.content[:2000]
+    assert b'alt:"redocly logo",onError:()=>t(!1),src:"/docs/assets/favicon.png"' in js.content
     assert client.get("/docs/assets/../settings.py").status_code == 404
     assert client.get("/docs/assets/nothing.js").status_code == 404
 
