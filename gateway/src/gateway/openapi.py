@@ -97,6 +97,14 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str]) -> dict[str, 
             if tag.get("name") not in seen_tags:
                 seen_tags.add(tag.get("name"))
                 merged["tags"].append(tag)
+    used = {
+        t
+        for item in merged["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for t in op.get("tags", [])
+    }
+    merged["tags"] = [t for t in merged["tags"] if t.get("name") in used]  # no empty sections
     if unavailable:
         merged["info"]["x-unavailable-services"] = unavailable
     return merged

@@ -67,10 +67,14 @@ class _Session:
                 self.errors.append("console: " + " ".join(str(a.get("value", a)) for a in params["args"]))
             elif method == "Runtime.exceptionThrown":
                 details = params.get("exceptionDetails", {})
-                self.errors.append("exception: " + str(details.get("exception", {}).get("description", details)))
+                self.errors.append(
+                    "exception: " + str(details.get("exception", {}).get("description", details))
+                )
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
                 entry = params["entry"]
-                self.errors.append(f"{entry.get('source')}: {entry.get('text')} {entry.get('url', '')}".strip())
+                self.errors.append(
+                    f"{entry.get('source')}: {entry.get('text')} {entry.get('url', '')}".strip()
+                )
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         mid = next(self.ids)
@@ -84,15 +88,19 @@ class _Session:
         return result
 
 
-async def _load(port: int, url: str, ready_js: str, timeout_s: float, shot: Path | None) -> PageResult:
+async def _load(
+    port: int, url: str, ready_js: str, timeout_s: float, shot: Path | None, headers: dict[str, str]
+) -> PageResult:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{port}/json/list") as r:
             targets = await r.json()
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
         async with http.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
             s = _Session(ws)
-            for domain in ("Runtime", "Log", "Page"):
+            for domain in ("Runtime", "Log", "Page", "Network"):
                 await s.call(f"{domain}.enable")
+            if headers:  # e.g. a bearer token for a page behind the gateway's authentication
+                await s.call("Network.setExtraHTTPHeaders", headers=headers)
             await s.call("Page.navigate", url=url)
             deadline = time.monotonic() + timeout_s
             ready = False
@@ -112,12 +120,19 @@ async def _load(port: int, url: str, ready_js: str, timeout_s: float, shot: Path
             return PageResult(ready, str(body.get("result", {}).get("value", "")), list(s.errors), shot)
 
 
-def load_page(url: str, ready_js: str, *, screenshot: Path | None = None, timeout_s: float = 60) -> PageResult:
+def load_page(
+    url: str,
+    ready_js: str,
+    *,
+    screenshot: Path | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 60,
+) -> PageResult:
     """Open `url` in a fresh headless Chromium, wait (bounded) for `ready_js` to be true, report."""
     exe = chromium_path()
     if exe is None:
         raise RuntimeError("chromium is not installed (deploy/local/system-packages.sh installs it)")
-    with tempfile.TemporaryDirectory(prefix="hhpu-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="hhpu-chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [exe, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
@@ -131,7 +146,7 @@ def load_page(url: str, ready_js: str, *, screenshot: Path | None = None, timeou
                     raise RuntimeError("chromium did not start")
                 time.sleep(0.1)
             port = int(port_file.read_text().split()[0])
-            return asyncio.run(_load(port, url, ready_js, timeout_s, screenshot))
+            return asyncio.run(_load(port, url, ready_js, timeout_s, screenshot, headers or {}))
         finally:
             proc.terminate()
             try:
