@@ -37,6 +37,10 @@ RUN pip install --no-deps \
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="hhpu-platform" \
       org.opencontainers.image.description="HHPU Platform services, consumers, gateway and CLI"
+# Pango and a font for WeasyPrint (printable meeting packs and reports as PDF).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 hhpu \
     && useradd --system --uid 10001 --gid hhpu --home-dir /app --no-create-home --shell /usr/sbin/nologin hhpu \
     && mkdir -p /app \

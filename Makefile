@@ -13,7 +13,7 @@ export HHPU_TEST_KAFKA ?= 127.0.0.1:19092
 export HHPU_TEST_PG_URL ?= postgresql+psycopg://hhpu:hhpu@127.0.0.1:5432/hhpu
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint typecheck unit integration infra-up infra-down bench pins validate clean reliability
+.PHONY: help install run test e2e-browser lint typecheck unit integration infra-up infra-down bench pins validate clean reliability migration
 
 help:
 	@echo "make run        run the whole system in one process (SQLite, in-process bus, demo data) on 127.0.0.1:8000"
@@ -59,12 +59,18 @@ validate: install
 # The whole suite: checks, then every test on real Kafka and PostgreSQL (started here, stopped after).
 test: install
 	$(MAKE) --no-print-directory lint typecheck
+	bash deploy/local/system-packages.sh
 	bash deploy/local/postgres.sh start
 	bash deploy/local/kafka.sh start
 	bash deploy/local/promtool.sh >/dev/null  # Debian's prometheus package: the deploy tests need promtool
 	trap 'bash deploy/local/kafka.sh stop || true' EXIT
 	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib $(PYTEST_ARGS) \
 		shared/tests services/*/tests gateway/tests hhpu/tests tests
+
+# Only the headless-Chromium tests (also part of `make test`): /docs, /redoc and the meeting pack.
+e2e-browser: install
+	bash deploy/local/system-packages.sh
+	$(VENV)/bin/pytest -q -p no:cacheprovider --import-mode=importlib $(PYTEST_ARGS) tests/browser
 
 bench: install
 	bash deploy/local/postgres.sh start

@@ -1,10 +1,13 @@
-"""One OpenAPI document for all services, merged from each upstream's ``/openapi.json``, and a docs page."""
+"""One OpenAPI document for all services, merged from each upstream's ``/openapi.json``.
+
+Every published operation is told which roles may call it and which problem+json errors it answers
+(RFC 9457, with per-field codes on 422), so `/docs` and `/redoc` show them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import html
 import json
 import logging
 import time
@@ -51,7 +54,7 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str]) -> dict[str, 
         },
         "paths": {},
         "components": {
-            "schemas": {},
+            "schemas": {"Problem": PROBLEM_SCHEMA, "FieldError": FIELD_ERROR_SCHEMA},
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "Bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -84,6 +87,7 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str]) -> dict[str, 
                 op["x-hhpu-service"] = service
                 rule = policy.match(method.upper(), _example(path))
                 op["x-hhpu-roles"] = sorted(rule.roles) if rule else [policy.AD]
+                _describe(op)
                 oid = op.get("operationId")
                 if oid in op_ids:
                     op["operationId"] = f"{service}_{oid}"
@@ -93,9 +97,80 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str]) -> dict[str, 
             if tag.get("name") not in seen_tags:
                 seen_tags.add(tag.get("name"))
                 merged["tags"].append(tag)
+    used = {
+        t
+        for item in merged["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for t in op.get("tags", [])
+    }
+    merged["tags"] = [t for t in merged["tags"] if t.get("name") in used]  # no empty sections
     if unavailable:
         merged["info"]["x-unavailable-services"] = unavailable
     return merged
+
+
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["field", "code", "message"],
+    "properties": {
+        "field": {"type": "string", "examples": ["subject.date_of_birth"]},
+        "code": {"type": "string", "examples": ["date_in_future"]},
+        "message": {"type": "string"},
+    },
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is machine-readable, `errors` lists invalid fields.",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "examples": ["urn:hhpu:problem:validation_failed"]},
+        "title": {"type": "string", "examples": ["Invalid request"]},
+        "status": {"type": "integer", "examples": [422]},
+        "code": {"type": "string", "examples": ["validation_failed"]},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {"$ref": REF_PREFIX + "FieldError"}},
+    },
+}
+_ERRORS = {
+    "401": ("Unauthenticated: no or bad credentials", "unauthenticated"),
+    "403": ("Forbidden: the caller's role or agency may not do this", "forbidden"),
+    "404": ("Not found, or not visible to the caller's agency", "not_found"),
+    "409": ("Conflict with the current state", "conflict"),
+    "422": ("Invalid request: `errors` names each field with its code", "validation_failed"),
+    "429": ("Too many requests: see Retry-After", "rate_limited"),
+}
+
+
+def _describe(op: dict[str, Any]) -> None:
+    """Add the roles to the text and the problem+json errors to the responses of one operation."""
+    roles = ", ".join(f"`{r}`" for r in op.get("x-hhpu-roles", []))
+    text = op.get("description") or ""
+    if "**Roles:**" not in text:
+        op["description"] = f"{text}\n\n**Roles:** {roles}".strip()
+    responses: dict[str, Any] = op.setdefault("responses", {})
+    writes = "requestBody" in op or any(p.get("in") == "query" for p in op.get("parameters", []))
+    for status, (what, code) in _ERRORS.items():
+        if status == "409" and status not in responses:
+            continue  # only where the service itself declares a conflict
+        if status == "422" and not writes and status not in responses:
+            continue
+        responses[status] = {
+            "description": (responses.get(status) or {}).get("description") or what,
+            "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": REF_PREFIX + "Problem"},
+                    "example": {
+                        "type": f"urn:hhpu:problem:{code}",
+                        "title": what.split(":")[0],
+                        "status": int(status),
+                        "code": code,
+                    },
+                }
+            },
+        }
 
 
 def _example(path: str) -> str:
@@ -134,48 +209,3 @@ class OpenApiAggregator:
             # retry soon when a service was missing, so the document completes as services come up
             self._until = time.monotonic() + (min(self.cache_s, 5.0) if missing else self.cache_s)
             return self._doc
-
-
-def docs_page(cdn: str, nonce: str) -> tuple[str, str]:
-    """(HTML, Content-Security-Policy). Swagger UI from `cdn` when reachable, else a built-in list."""
-    cdn = cdn.rstrip("/")
-    cdn_tags = (
-        f'<link rel="stylesheet" href="{html.escape(cdn)}/swagger-ui.css">'
-        f'<script src="{html.escape(cdn)}/swagger-ui-bundle.js" nonce="{nonce}"></script>'
-        if cdn
-        else ""
-    )
-    src = f" {cdn}/" if cdn else ""  # a trailing slash: the CSP source covers the files below it
-    csp = (
-        f"default-src 'none'; script-src 'nonce-{nonce}'{src}; style-src 'unsafe-inline'{src}; "
-        f"img-src 'self' data:{src}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>HHPU Platform API</title>{cdn_tags}
-<style>body{{font-family:system-ui,sans-serif;margin:2rem}}code{{background:#eee;padding:0 .3em}}
-td{{padding:.2em .6em;vertical-align:top}} .m{{font-weight:bold;text-transform:uppercase}}</style></head>
-<body><div id="swagger"></div><div id="fallback"><h1>HHPU Platform API</h1>
-<p>Machine-readable document: <a href="/openapi.json">/openapi.json</a></p><table id="ops"></table></div>
-<script nonce="{nonce}">
-(async function () {{
-  if (window.SwaggerUIBundle) {{
-    document.getElementById("fallback").remove();
-    window.SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger"}});
-    return;
-  }}
-  const doc = await (await fetch("/openapi.json")).json();
-  const table = document.getElementById("ops");
-  for (const [path, item] of Object.entries(doc.paths || {{}})) {{
-    for (const [method, op] of Object.entries(item)) {{
-      if (typeof op !== "object" || !op["x-hhpu-service"]) continue;
-      const row = table.insertRow();
-      row.insertCell().textContent = method; row.cells[0].className = "m";
-      const c = document.createElement("code"); c.textContent = path; row.insertCell().appendChild(c);
-      row.insertCell().textContent = op.summary || "";
-      row.insertCell().textContent = (op["x-hhpu-roles"] || []).join(", ");
-      row.insertCell().textContent = op["x-hhpu-service"];
-    }}
-  }}
-}})();
-</script></body></html>"""
-    return page, csp

@@ -1,4 +1,5 @@
-"""Gateway-local endpoints: /healthz, /readyz (aggregated), /metrics, /openapi.json, /docs; CORS preflight."""
+"""Gateway-local endpoints: /healthz, /readyz (aggregated), /metrics, /openapi.json, the pages `/`, /docs and
+/redoc with their packaged assets; CORS preflight."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import aiohttp
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Receive, Scope, Send
 
-from .openapi import OpenApiAggregator, docs_page
+from . import docs as pages
+from .openapi import OpenApiAggregator
 from .settings import GatewaySettings
 from .tokens import JwtVerifier
 from .upstream import Upstream
@@ -45,7 +47,10 @@ class Operations:
             "/readyz": self.readyz,
             "/metrics": self.metrics,
             "/openapi.json": self.openapi_json,
-            "/docs": self.docs,
+            "/": self.page(pages.index_page),
+            "/docs": self.page(pages.swagger_page),
+            "/redoc": self.page(pages.redoc_page),
+            **dict.fromkeys(pages.ASSET_PATHS, self.asset),
         }
         self.cors_methods = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
@@ -103,10 +108,23 @@ class Operations:
         doc = await self.openapi.document()
         return await respond(send, 200, doc, b"application/json", extra)
 
-    async def docs(self, scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:
-        page, csp = docs_page(self.settings.docs_swagger_cdn, secrets.token_urlsafe(16))
-        headers = [h for h in extra if h[0] != API_CSP[0]] + [(b"content-security-policy", csp.encode())]
-        return await respond(send, 200, page.encode(), b"text/html; charset=utf-8", headers)
+    def page(self, render: Callable[[str], tuple[str, str]]) -> Local:
+        """An HTML page with its own nonce and Content-Security-Policy in place of the API one."""
+
+        async def serve(scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:
+            page, csp = render(secrets.token_urlsafe(16))
+            headers = [h for h in extra if h[0] != API_CSP[0]] + [(b"content-security-policy", csp.encode())]
+            return await respond(send, 200, page.encode(), b"text/html; charset=utf-8", headers)
+
+        return serve
+
+    async def asset(self, scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:
+        found = pages.asset(scope["path"].removeprefix(pages.ASSET_PREFIX))
+        if found is None:  # pragma: no cover - only listed paths are routed here
+            return await respond(send, 404, b"", b"text/plain", extra)
+        headers = [h for h in extra if h[0] != b"cache-control"]
+        headers.append((b"cache-control", b"public, max-age=86400"))
+        return await respond(send, 200, found.body, found.content_type, headers)
 
     async def preflight(self, send: Send, extra: Extra, allowed: bool) -> int:
         headers = list(extra)

@@ -121,6 +121,8 @@ POLICY: tuple[Rule, ...] = (
     rule(READ, f"{R}/meetings/next", {P, AN} | CASE_READERS),
     rule(READ, f"{R}/meetings/{{id}}", {P, AN} | CASE_READERS),
     rule("PATCH", f"{R}/meetings/{{id}}/invitations/{{agency_id}}", {P} | MEETING_RUNNERS),
+    rule(READ, f"{R}/meetings/{{id}}/pack", {P, AN} | CASE_READERS),  # a partner: its own version
+    rule(READ, f"{R}/meetings/{{id}}/minutes", {P, AN} | CASE_READERS),
     rule(READ, f"{R}/meetings/**", CASE_READERS | {AN}),
     rule(WRITE, f"{R}/meetings/**", MEETING_RUNNERS),
     rule(READ, f"{R}/meeting-agencies/**", STAFF),

@@ -103,11 +103,6 @@ class GatewaySettings(BaseSettings):
     # Operations
     openapi_cache_s: float = 60.0
     readyz_timeout_s: float = 2.0
-    docs_swagger_cdn: str = Field(
-        default="",
-        description="base URL serving swagger-ui-dist (swagger-ui.css, swagger-ui-bundle.js); "
-        "empty: the built-in list of operations, which needs nothing from outside",
-    )
     access_log: bool = True
     manage_asgi_lifespans: bool = Field(
         default=True, description="single-process mode: run the in-process services' startup/shutdown"

@@ -100,8 +100,18 @@ class BodyCounter:
                 return
 
 
+# A service's printable HTML (meeting pack, reports) may style itself inline; it never runs a script.
+DOCUMENT_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    b"base-uri 'none'; form-action 'none'",
+)
+
+
 def response_headers(raw: Any, extra: Headers) -> Headers:
     out = [(k.lower(), v) for k, v in raw if k.lower() not in _RESPONSE_DROP]
+    if any(k == b"content-type" and v.startswith(b"text/html") for k, v in out):
+        extra = [h for h in extra if h[0] != DOCUMENT_CSP[0]] + [DOCUMENT_CSP]
     out.extend(extra)
     return out
 

@@ -257,3 +257,17 @@ def training(s: Session, manager_id: str | None = None) -> Sequence[TrainingReco
 
 def allocations(s: Session, case_id: str) -> Sequence[Allocation]:
     return s.exec(select(Allocation).where(Allocation.case_id == case_id).order_by(col(Allocation.at))).all()
+
+
+def search_pool(s: Session, *, date_of_birth: Any = None, cap: int = 50_000) -> Sequence[Person]:
+    """The records a person search scores (not merged; on one date of birth when only that is known)."""
+    q = select(Person).where(col(Person.merged_into).is_(None))
+    if date_of_birth is not None:
+        q = q.where(Person.date_of_birth == date_of_birth)
+    return s.exec(q.order_by(col(Person.id)).limit(cap)).all()
+
+
+def identifiers_of(s: Session, person_ids: Sequence[str]) -> Sequence[PersonIdentifier]:
+    if not person_ids:
+        return []
+    return s.exec(select(PersonIdentifier).where(col(PersonIdentifier.person_id).in_(person_ids))).all()

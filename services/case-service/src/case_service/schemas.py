@@ -59,6 +59,11 @@ class PersonHistoryPublic(_Out):
     detail: dict[str, Any]
 
 
+class PersonMatch(BaseModel):
+    score: float = Field(description="0..1: identifier 1.0; name 0.5 at most, plus 0.3 for the date of birth")
+    reasons: list[str] = Field(examples=[["name sounds alike", "date of birth matches"]])
+
+
 class PersonPublic(_Out):
     id: str
     records_id: str | None
@@ -74,6 +79,7 @@ class PersonPublic(_Out):
     identifiers: list[IdentifierPublic] = []
     history: list[PersonHistoryPublic] = []
     case_ids: list[str] = []
+    match: PersonMatch | None = Field(default=None, description="in a search: how strongly it matched")
 
 
 class MergeRequest(BaseModel):

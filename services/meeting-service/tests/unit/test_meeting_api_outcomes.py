@@ -160,23 +160,23 @@ def test_attendance_apologies_quorum_and_pack(harness: Any) -> None:
         },
         headers=h.chair(),
     )
+    full = h.client.get(f"{API}/meetings/{mid}/pack", headers=h.chair())
+    assert "staff shortage" in full.text and "4 of 3 agencies (met)" in full.text
     r = h.client.get(
         f"{API}/meetings/{mid}/pack",
-        params={"recipient": "agency:housing"},
+        params={"recipient": "housing"},
         headers={**h.chair(), "X-Justification": "circulating the pack to the SPOCs"},
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     assert "Dean Marsh" in html and "adopt" in html and "DI Sarah Cole" in html
     assert "Housing to confirm the address by the 14th" in html
-    assert "staff shortage" in html and "4 of 3 agencies (met)" in html
+    # the recipient's version: nothing of the other agencies (their apologies, the quorum count)
+    assert "staff shortage" not in html and "4 of 3 agencies" not in html
     with Session(h.runtime.engine) as s:
         audit = s.exec(select(AuditEntry).where(AuditEntry.subject_type == "meeting_pack")).all()
-    assert len(audit) == 1 and audit[0].operation == "disclose"
-    assert (
-        audit[0].recipient == "agency:housing"
-        and audit[0].justification == "circulating the pack to the SPOCs"
-    )
+    assert [a.operation for a in audit] == ["consult", "disclose"] and audit[1].recipient == "housing"
+    assert audit[1].justification == "circulating the pack to the SPOCs"
 
 
 def test_enforced_quorum_blocks_decisions(harness: Any) -> None:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from meeting_service.domain import actions as rules
-from meeting_service.domain.pack import render_pack
+from meeting_service.domain.pack import PackData, render_pack
 from meeting_service.domain.recurrence import Rule, next_occurrence, nth_weekday, occurrences
 
 
@@ -90,27 +90,36 @@ def test_pack_escapes_and_flags_overrun() -> None:
         "quorum_met": False,
     }
     html = render_pack(
-        meeting=meeting,
-        agenda=[
-            {"planned_minutes": 8, "kind": "new_case", "title": "<script>x</script>", "starts_at_minute": 0}
-        ],
-        moved=[],
-        decisions=[],
-        actions=[
-            {
-                "description": "Housing to confirm address",
-                "owner_name": "P",
-                "owner_agency_id": "housing",
-                "due_date": "2026-12-14",
-                "status": "open",
-                "carries": [{"reason": "Not done by the agency"}],
-            }
-        ],
-        addenda=[],
-        planned_minutes=130,
+        PackData(
+            meeting=meeting,
+            agency_names={"housing": "Housing Options"},
+            agenda=[
+                {
+                    "planned_minutes": 8,
+                    "kind": "new_case",
+                    "title": "<script>x</script>",
+                    "starts_at_minute": 0,
+                }
+            ],
+            moved=[],
+            decisions=[],
+            actions=[
+                {
+                    "description": "Housing to confirm address",
+                    "owner_name": "P",
+                    "owner_agency_id": "housing",
+                    "due_date": "2026-12-14",
+                    "status": "open",
+                    "carries": [{"reason": "Not done by the agency"}],
+                }
+            ],
+            addenda=[],
+            planned_minutes=130,
+        )
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Monthly &lt;meeting&gt;" in html
     assert '<span class="over">130</span>' in html
     assert "apologies" in html and "leave" in html and "(not met)" in html
-    assert "Not done by the agency" in html and "@media print" in html
+    assert "Not done by the agency" in html and "@page" in html and "OFFICIAL-SENSITIVE" in html
+    assert "Housing Options" in html and "14 Dec 2026" in html

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
+from case_service.domain.search import Query as Query_
 from case_service.routes.common import CaseUser, Supervisor
 from case_service.schemas import MergeRequest, PersonCreate, PersonPublic, PersonUpdate
 from case_service.service import people
@@ -25,10 +29,29 @@ def create_person(
 
 @router.get("", response_model=Page[PersonPublic])
 def list_people(
-    principal: CaseUser, uow: UoWDep, why: JustificationDep, page: PageDep, include_merged: bool = False
+    principal: CaseUser,
+    uow: UoWDep,
+    why: JustificationDep,
+    page: PageDep,
+    include_merged: bool = False,
+    q: Annotated[
+        str | None, Query(max_length=200, description="a name: spelling and sound tolerant, aliases too")
+    ] = None,
+    family_name: Annotated[str | None, Query(max_length=100)] = None,
+    given_name: Annotated[str | None, Query(max_length=100)] = None,
+    date_of_birth: date | None = None,
+    pnc: Annotated[str | None, Query(max_length=32, description="PNC number, e.g. 91/12345A")] = None,
+    identifier: Annotated[
+        str | None, Query(max_length=128, description="records id or a partner's reference")
+    ] = None,
 ) -> Page[PersonPublic]:
-    """List people (each listed record is an audited consultation)."""
-    return people.listing(uow, page, include_merged=include_merged, why=why)
+    """Search people by name, date of birth, PNC number or identifier, strongest match first (each with
+    its score and reasons); with no criteria, list them. The search and each record are audited."""
+    name = " ".join(x for x in (q, given_name, family_name) if x)
+    query = Query_(name=name, date_of_birth=date_of_birth, identifier=pnc or identifier or "")
+    if query.empty:
+        return people.listing(uow, page, include_merged=include_merged, why=why)
+    return people.search(uow, page, query, why=why)
 
 
 @router.get("/{person_id}", response_model=PersonPublic)

@@ -12,8 +12,9 @@ from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
+from case_service.domain import search as search_rules
 from case_service.models import Person, PersonHistory, PersonIdentifier, now
-from case_service.schemas import IdentifierPublic, PersonHistoryPublic, PersonPublic
+from case_service.schemas import IdentifierPublic, PersonHistoryPublic, PersonMatch, PersonPublic
 from case_service.service import assessments, cases
 from case_service.service.common import (
     actor,
@@ -149,6 +150,47 @@ def listing(uow: UnitOfWork, page: PageParams, *, include_merged: bool, why: str
     for p in rows:
         consult(uow, "person", p.id, why, view="list")
     return Page[PersonPublic].of([public(uow, p, full=False) for p in rows], total, page)
+
+
+def search(uow: UnitOfWork, page: PageParams, query: search_rules.Query, *, why: str) -> Page[PersonPublic]:
+    """People matching a name (spelling and sound tolerant, aliases too), a date of birth or an
+    identifier, strongest first; the search and every record it returns are audited."""
+    name_given = bool(search_rules.normalise(query.name)) or bool(query.identifier.strip())
+    pool = repo.search_pool(uow.session, date_of_birth=None if name_given else query.date_of_birth)
+    idents: dict[str, list[tuple[str, str]]] = {}
+    for x in repo.identifiers_of(uow.session, [p.id for p in pool]):
+        idents.setdefault(x.person_id, []).append((x.kind, x.value))
+    by_id = {p.id: p for p in pool}
+    candidates = [
+        search_rules.Candidate(
+            p.id,
+            [" ".join(n for n in (p.given_name, p.middle_names, p.family_name) if n), *p.aliases],
+            p.date_of_birth,
+            idents.get(p.id, []) + ([("records_id", p.records_id)] if p.records_id else []),
+        )
+        for p in pool
+    ]
+    ranked = search_rules.rank(query, candidates)
+    window = ranked[page.offset : page.offset + page.limit]
+    criteria = {
+        "name": query.name,
+        "date_of_birth": str(query.date_of_birth or ""),
+        "identifier": query.identifier,
+    }
+    uow.audit(
+        AuditOperation.CONSULT,
+        subject_type="person_search",
+        subject_id="-",
+        justification=why,
+        detail={"criteria": criteria, "found": len(ranked)},
+    )
+    out = []
+    for m in window:
+        consult(uow, "person", m.id, why, view="search")
+        row = public(uow, by_id[m.id], full=False)
+        row.match = PersonMatch(score=m.score, reasons=m.reasons)
+        out.append(row)
+    return Page[PersonPublic].of(out, len(ranked), page)
 
 
 UPDATABLE = ("given_name", "family_name", "middle_names", "aliases", "date_of_birth", "area")

@@ -1,80 +1,108 @@
-"""The meeting pack as printable HTML (agenda, attendance, decisions, actions, addenda).
+"""The meeting pack and the minutes as printable documents (pure functions over plain dicts).
 
-Pure function over plain dicts; every value is HTML-escaped. Print CSS gives A4 pages;
-"print to PDF" in a browser makes the PDF (no PDF library is bundled).
+Agencies appear by name, times in Europe/London, every page marked OFFICIAL-SENSITIVE (the page
+style is `hhpu_shared.documents`). What goes in is already cut to what the reader may see: a
+recipient's version is built from that agency's rows only (see `service/documents.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from html import escape
-from string import Template
+from dataclasses import dataclass, field
 from typing import Any
+
+from hhpu_shared.documents import clock, e, local_date, local_time, page, table
 
 Row = Mapping[str, Any]
 
-_PAGE = Template(
-    """<!DOCTYPE html>
-<html lang="en-GB"><head><meta charset="utf-8"><title>$title</title>
-<style>
-body{font-family:Arial,Helvetica,sans-serif;font-size:11pt;color:#111;margin:2em}
-h1{font-size:16pt;margin-bottom:0}h2{font-size:13pt;border-bottom:1px solid #999;margin-top:1.5em}
-table{border-collapse:collapse;width:100%;margin-top:.5em}
-th,td{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#eee}.meta{color:#444}.over{color:#b00;font-weight:bold}
-.banner{border:2px solid #333;padding:4px 8px;font-weight:bold;text-align:center}
-@page{size:A4;margin:15mm}
-@media print{body{margin:0}h2{page-break-after:avoid}tr{page-break-inside:avoid}}
-</style></head><body>
-<div class="banner">OFFICIAL-SENSITIVE: for the named recipients only. Do not forward.</div>
-<h1>$title</h1>
-<p class="meta">$when &middot; $location &middot; status: $status$closed</p>
-<p>Shared under the information-sharing agreement of the multi-agency meeting. The pack names
-people: keep it secure and destroy it when no longer needed.</p>
-<h2>Attendance</h2>$attendance<p>Quorum: $quorum</p>
-<h2>Agenda ($planned of $limit minutes)</h2>$agenda$notes
-<h2>Moved to the next meeting</h2>$moved
-<h2>Decisions</h2>$decisions
-<h2>Actions</h2>$actions
-<h2>Addenda</h2>$addenda
-</body></html>
-"""
-)
+
+@dataclass
+class PackData:
+    meeting: Row
+    agency_names: Mapping[str, str]
+    agenda: Sequence[Row] = ()
+    moved: Sequence[Row] = ()
+    decisions: Sequence[Row] = ()
+    actions: Sequence[Row] = ()
+    addenda: Sequence[Row] = ()
+    planned_minutes: int = 0
+    notes: Sequence[str] = ()
+    recipient: str | None = None  # the recipient agency's name; None: the unit's full version
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _e(value: Any) -> str:
-    return "" if value is None else escape(str(value))
+def _agency(d: PackData, agency_id: str | None) -> str:
+    return d.agency_names.get(agency_id or "", "unknown agency") if agency_id else ""
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> str:
-    if not rows:
-        return f"<p><em>{escape(empty)}</em></p>"
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _header(d: PackData) -> str:
+    m = d.meeting
+    where = e(m.get("location") or "location to be confirmed")
+    closed = f" &middot; minutes frozen {e(local_time(m['closed_at']))}" if m.get("closed_at") else ""
+    return (
+        f"{e(local_date(m['scheduled_on']))} {e(clock(m.get('start_time')))} (UK time) &middot; {where}"
+        f" &middot; status: {e(m['status'])}{closed}"
+    )
 
 
-def _attendance(invitations: Sequence[Row]) -> str:
+def _attendance(d: PackData) -> str:
     rows = []
-    for i in invitations:
+    for i in d.meeting.get("invitations") or []:
         state = "attended" if i["attended"] else ("apologies" if i["response"] == "apologies" else "absent")
         detail = i.get("apology_reason") if state == "apologies" else i.get("attendees")
-        rows.append([i["agency_name"], i.get("contact_name"), state, detail])
-    return _table(["Agency", "Single point of contact", "Attendance", "Detail"], rows, "No agencies invited.")
+        rows.append(
+            [i.get("agency_name") or _agency(d, i["agency_id"]), i.get("contact_name"), state, detail]
+        )
+    quorum = (
+        f"<p>Quorum: {d.meeting.get('agencies_attending', 0)} of {d.meeting.get('quorum_agencies', 0)} "
+        + ("agencies (met)" if d.meeting.get("quorum_met") else "agencies (not met)")
+        + "</p>"
+        if d.recipient is None
+        else ""
+    )
+    head = ["Agency", "Single point of contact", "Attendance", "Detail"]
+    return table(head, rows, "No agencies invited.") + quorum
 
 
-def render_pack(
-    *,
-    meeting: Row,
-    agenda: Sequence[Row],
-    moved: Sequence[Row],
-    decisions: Sequence[Row],
-    actions: Sequence[Row],
-    addenda: Sequence[Row],
-    planned_minutes: int,
-    notes: Sequence[str] = (),
-) -> str:
-    """Render the printable pack of one meeting."""
+def _actions(d: PackData) -> str:
+    rows = [
+        [
+            a["description"],
+            a["owner_name"],
+            _agency(d, a["owner_agency_id"]),
+            local_date(a["due_date"]),
+            a["status"].replace("_", " ") + (" (overdue)" if a.get("overdue") else ""),
+            "; ".join(c["reason"] for c in a.get("carries") or []),
+        ]
+        for a in d.actions
+    ]
+    head = ["Action", "Owner", "Agency", "Due", "Status", "Carried over"]
+    return table(head, rows, "No actions.")
+
+
+def _decisions(d: PackData) -> str:
+    rows = [
+        [
+            x.get("item_title"),
+            x.get("person_label"),
+            x["decision"],
+            x.get("cohort"),
+            x["decided_by"],
+            x.get("reason"),
+        ]
+        for x in d.decisions
+    ]
+    return table(["Item", "Person", "Decision", "Cohort", "Decided by", "Reason"], rows, "No decisions.")
+
+
+def _addenda(d: PackData) -> str:
+    rows = [[local_time(a["created_at"]), a["author"], a["text"]] for a in d.addenda]
+    return table(["When", "By", "Correction"], rows, "No addenda.")
+
+
+def render_pack(d: PackData) -> str:
+    """The printable meeting pack: attendance, agenda, items moved on, decisions, actions, addenda."""
+    limit = int(d.meeting["agenda_limit_minutes"])
     agenda_rows = [
         [
             n + 1,
@@ -83,63 +111,63 @@ def render_pack(
             i["kind"].replace("_", " "),
             i["title"],
             i.get("person_label"),
-            i.get("minutes"),
         ]
-        for n, i in enumerate(agenda)
+        for n, i in enumerate(d.agenda)
     ]
-    moved_rows = [[i["title"], i.get("person_label"), i.get("deferred_reason")] for i in moved]
-    decision_rows = [
-        [
-            d.get("item_title"),
-            d.get("person_label"),
-            d["decision"],
-            d.get("cohort"),
-            d["decided_by"],
-            d.get("reason"),
-        ]
-        for d in decisions
-    ]
-    action_rows = [
-        [
-            a["description"],
-            a["owner_name"],
-            a["owner_agency_id"],
-            a["due_date"],
-            a["status"].replace("_", " "),
-            "; ".join(c["reason"] for c in a.get("carries") or []),
-        ]
-        for a in actions
-    ]
-    addenda_rows = [[a["created_at"], a["author"], a["text"]] for a in addenda]
-    closed = f" (minutes frozen {_e(meeting['closed_at'])})" if meeting.get("closed_at") else ""
-    limit = int(meeting["agenda_limit_minutes"])
     planned = (
-        f'<span class="over">{planned_minutes}</span>' if planned_minutes > limit else str(planned_minutes)
+        f'<span class="over">{d.planned_minutes}</span>'
+        if d.planned_minutes > limit
+        else str(d.planned_minutes)
     )
-    note_html = "".join(f"<p>{escape(n)}</p>" for n in notes)
-    return _PAGE.substitute(
-        title=_e(meeting["title"]),
-        when=f"{_e(meeting['scheduled_on'])} {_e(meeting['start_time'])}",
-        location=_e(meeting.get("location") or "location to be confirmed"),
-        status=_e(meeting["status"]),
-        closed=closed,
-        attendance=_attendance(meeting.get("invitations") or []),
-        quorum=(
-            f"{meeting.get('agencies_attending', 0)} of {meeting.get('quorum_agencies', 0)} agencies "
-            + ("(met)" if meeting.get("quorum_met") else "(not met)")
-        ),
-        planned=planned,
-        limit=limit,
-        agenda=_table(
-            ["#", "Starts (min)", "Minutes", "Type", "Item", "Person", "Minute"], agenda_rows, "No items."
-        ),
-        notes=note_html,
-        moved=_table(["Item", "Person", "Reason"], moved_rows, "Nothing moved."),
-        decisions=_table(
-            ["Item", "Person", "Decision", "Cohort", "Decided by", "Reason"], decision_rows, "No decisions."
-        ),
-        actions=_table(
-            ["Action", "Owner", "Agency", "Due", "Status", "Carried over"], action_rows, "No actions."
-        ),
-        addenda=_table(["When", "By", "Correction"], addenda_rows, "No addenda."),
+    moved = [[i["title"], i.get("person_label"), i.get("deferred_reason")] for i in d.moved]
+    body = (
+        "<p>Shared under the information-sharing agreement of the multi-agency meeting. The pack names "
+        "people: keep it secure and destroy it when no longer needed.</p>"
+        f"<h2>Attendance</h2>{_attendance(d)}"
+        f"<h2>Agenda ({planned} of {limit} minutes)</h2>"
+        + table(["#", "Starts (min)", "Minutes", "Type", "Item", "Person"], agenda_rows, "No items.")
+        + "".join(f"<p>{e(n)}</p>" for n in d.notes)
+        + (
+            ""
+            if d.recipient
+            else "<h2>Moved to the next meeting</h2>"
+            + table(["Item", "Person", "Reason"], moved, "Nothing moved.")
+        )
+        + f"<h2>Decisions</h2>{_decisions(d)}<h2>Actions</h2>{_actions(d)}<h2>Addenda</h2>{_addenda(d)}"
+    )
+    return page(f"Meeting pack: {d.meeting['title']}", body, recipient=d.recipient, subtitle=_header(d))
+
+
+def render_minutes(d: PackData) -> str:
+    """The minutes: what was said on each item, the decisions and actions it produced, and addenda."""
+    sections = []
+    for n, i in enumerate(d.agenda):
+        said = e(i.get("minutes")) or '<span class="muted">No minute recorded.</span>'
+        sections.append(
+            f'<h3>{n + 1}. {e(i["title"])}</h3><p class="meta">{e(i["kind"].replace("_", " "))}'
+            f"{' &middot; ' + e(i.get('person_label')) if i.get('person_label') else ''}</p><p>{said}</p>"
+        )
+    body = (
+        f"<h2>Attendance</h2>{_attendance(d)}<h2>Items</h2>{''.join(sections) or '<p><em>No items.</em></p>'}"
+        f"<h2>Decisions</h2>{_decisions(d)}<h2>Actions</h2>{_actions(d)}<h2>Addenda</h2>{_addenda(d)}"
+    )
+    return page(f"Minutes: {d.meeting['title']}", body, recipient=d.recipient, subtitle=_header(d))
+
+
+def for_recipient(d: PackData, agency_id: str) -> PackData:
+    """One agency's share: its invitation, the items where it owns an action, their decisions and
+    addenda, and its own actions; nothing of any other agency."""
+    actions = [a for a in d.actions if a["owner_agency_id"] == agency_id]
+    theirs = {a["item_id"] for a in actions if a.get("item_id")}
+    invitations = [i for i in d.meeting.get("invitations") or [] if i["agency_id"] == agency_id]
+    name = d.agency_names.get(agency_id, "your agency")
+    return PackData(
+        meeting={**d.meeting, "invitations": invitations},
+        agency_names={agency_id: name},
+        agenda=[i for i in d.agenda if i["id"] in theirs],
+        decisions=[x for x in d.decisions if x.get("item_id") in theirs],
+        actions=actions,
+        addenda=[a for a in d.addenda if a.get("item_id") in theirs],
+        planned_minutes=d.planned_minutes,
+        recipient=name,
     )

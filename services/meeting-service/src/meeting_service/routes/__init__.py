@@ -1,8 +1,8 @@
 """HTTP routes by area (HTTP only: they call the service layer)."""
 
-from meeting_service.routes import actions, agenda, meetings, outcomes
+from meeting_service.routes import actions, agenda, documents, meetings, outcomes
 
-ROUTERS = [meetings.router, agenda.router, outcomes.router, actions.router]
+ROUTERS = [meetings.router, agenda.router, outcomes.router, documents.router, actions.router]
 
 OPENAPI_TAGS = [
     {"name": "meetings", "description": "Meeting types, series, scheduling, attendance, agendas."},

@@ -1,16 +1,12 @@
-"""HTTP: outcomes and decisions, closing a meeting, addenda and the printable meeting pack."""
+"""HTTP: outcomes and decisions, closing a meeting, addenda (the printable pack: routes/documents.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
-from hhpu_shared.audit import AuditOperation
+from fastapi import APIRouter
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from meeting_service.routes.common import Manager, SettingsDep, Staff
-from meeting_service.routes.views import action_public, meeting_public, pack_html
+from meeting_service.routes.views import action_public, meeting_public
 from meeting_service.schemas import (
     ActionCreate,
     ActionPublic,
@@ -102,24 +98,3 @@ def list_addenda(meeting_id: str, uow: UoWDep, page: PageDep, _: Staff) -> Page[
     """Corrections appended after the meeting closed."""
     rows, total = outcomes.list_addenda(uow, meetings.get_meeting(uow, meeting_id), page)
     return Page.of([AddendumPublic.model_validate(a) for a in rows], total, page)
-
-
-@router.get("/meetings/{meeting_id}/pack", response_class=HTMLResponse)
-def meeting_pack(
-    meeting_id: str,
-    uow: UoWDep,
-    why: JustificationDep,
-    _: Staff,
-    recipient: Annotated[str | None, Query(max_length=128, description="who the pack is sent to")] = None,
-) -> HTMLResponse:
-    """The printable meeting pack (agenda, decisions, actions) as HTML; reading or sending it is audited."""
-    meeting = meetings.get_meeting(uow, meeting_id)
-    html = pack_html(uow, meeting)
-    uow.audit(
-        AuditOperation.DISCLOSE if recipient else AuditOperation.CONSULT,
-        subject_type="meeting_pack",
-        subject_id=meeting.id,
-        justification=why,
-        recipient=recipient,
-    )
-    return HTMLResponse(html)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
 
 from hhpu_shared.uow import UnitOfWork
 
 from meeting_service.domain.actions import is_overdue
-from meeting_service.domain.pack import render_pack
 from meeting_service.models import Action, AgendaItem, Meeting, Series
 from meeting_service.schemas import (
     ActionCarryPublic,
@@ -21,7 +19,7 @@ from meeting_service.schemas import (
     MeetingPublic,
     SeriesPublic,
 )
-from meeting_service.service import actions, agenda, meetings, outcomes
+from meeting_service.service import actions, meetings
 from meeting_service.service.agenda import Agenda
 
 
@@ -80,28 +78,4 @@ def action_public(uow: UnitOfWork, action: Action, today: date | None = None) ->
             "overdue": is_overdue(action.status, action.due_date, today or date.today()),
             "carries": [ActionCarryPublic.model_validate(c) for c in actions.carries(uow, action)],
         }
-    )
-
-
-def pack_html(uow: UnitOfWork, meeting: Meeting) -> str:
-    """The printable meeting pack: agenda, items moved on, decisions, actions, addenda."""
-    out = agenda_public(agenda.plan(uow, meeting))
-    titles = {i.id: i for i in agenda.all_items(uow, meeting)}
-    decisions: list[dict[str, Any]] = []
-    for o in outcomes.decisions(uow, meeting):
-        it = titles.get(o.item_id)
-        decisions.append(
-            o.model_dump()
-            | {"item_title": it.title if it else "", "person_label": it.person_label if it else ""}
-        )
-    return render_pack(
-        meeting=meeting_public(uow, meeting).model_dump(),
-        agenda=[i.model_dump() for i in out.kept],
-        moved=[i.model_dump() for i in out.moved]
-        + [d.item.model_dump() | {"deferred_reason": d.reason} for d in out.to_defer],
-        decisions=decisions,
-        actions=[action_public(uow, a).model_dump() for a in actions.actions_of_meeting(uow, meeting.id)],
-        addenda=[a.model_dump() for a in outcomes.all_addenda(uow, meeting)],
-        planned_minutes=out.planned_minutes,
-        notes=out.notes,
     )

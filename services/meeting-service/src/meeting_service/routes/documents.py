@@ -1,0 +1,102 @@
+"""HTTP: the printable meeting pack and minutes, as HTML or PDF, for the unit or one partner agency."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from hhpu_shared.audit import AuditOperation
+from hhpu_shared.documents import DocFormat, respond
+from hhpu_shared.http import JustificationDep, PageParams, UoWDep
+from hhpu_shared.uow import UnitOfWork
+
+from meeting_service.domain.pack import PackData, for_recipient, render_minutes, render_pack
+from meeting_service.models import Meeting
+from meeting_service.routes.common import Anyone
+from meeting_service.routes.views import action_public, agenda_public, meeting_public
+from meeting_service.service import actions, agenda, meetings, outcomes
+
+router = APIRouter(tags=["outcomes and actions"])
+
+Recipient = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="agency id: that agency's version only (a partner always gets its own version)",
+    ),
+]
+Format = Annotated[DocFormat, Query(alias="format", description="html (default) or pdf")]
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}, "application/pdf": {}}, "description": "the document"}
+}
+
+
+def pack_data(uow: UnitOfWork, meeting: Meeting) -> PackData:
+    """Everything the pack and minutes print, agencies by name (cut to a recipient by `for_recipient`)."""
+    rows = meetings.list_agencies(uow, PageParams(limit=10_000, offset=0))[0]
+    names = {a.id: a.name for a in rows}
+    plan = agenda_public(agenda.plan(uow, meeting))
+    items = {i.id: i for i in agenda.all_items(uow, meeting)}
+    decisions: list[dict[str, Any]] = []
+    for o in outcomes.decisions(uow, meeting):
+        it = items.get(o.item_id)
+        label = {"item_title": it.title if it else "", "person_label": it.person_label if it else ""}
+        decisions.append(o.model_dump() | label)
+    return PackData(
+        meeting=meeting_public(uow, meeting).model_dump(),
+        agency_names=names,
+        agenda=[i.model_dump() for i in plan.kept],
+        moved=[i.model_dump() for i in plan.moved]
+        + [d.item.model_dump() | {"deferred_reason": d.reason} for d in plan.to_defer],
+        decisions=decisions,
+        actions=[action_public(uow, a).model_dump() for a in actions.actions_of_meeting(uow, meeting.id)],
+        addenda=[a.model_dump() for a in outcomes.all_addenda(uow, meeting)],
+        planned_minutes=plan.planned_minutes,
+        notes=list(plan.notes),
+    )
+
+
+def _document(
+    uow: UnitOfWork, meeting_id: str, recipient: str | None, why: str, kind: str
+) -> tuple[PackData, Meeting]:
+    meeting, scope = meetings.get_visible_meeting(uow, meeting_id)
+    agency = scope or recipient  # a partner agency gets its own version, whatever it asks for
+    data = pack_data(uow, meeting)
+    if agency is not None:
+        data = for_recipient(data, agency)
+    uow.audit(
+        AuditOperation.DISCLOSE if agency else AuditOperation.CONSULT,
+        subject_type=kind,
+        subject_id=meeting.id,
+        justification=why,
+        recipient=agency,
+    )
+    return data, meeting
+
+
+@router.get("/meetings/{meeting_id}/pack", response_class=Response, responses=PDF_RESPONSE)
+def meeting_pack(
+    meeting_id: str,
+    uow: UoWDep,
+    why: JustificationDep,
+    _: Anyone,
+    recipient: Recipient = None,
+    fmt: Format = DocFormat.html,
+) -> Response:
+    """The printable meeting pack (attendance, agenda, decisions, actions) as HTML or PDF; audited."""
+    data, meeting = _document(uow, meeting_id, recipient, why, "meeting_pack")
+    return respond(render_pack(data), fmt, f"meeting-pack-{meeting.scheduled_on}")
+
+
+@router.get("/meetings/{meeting_id}/minutes", response_class=Response, responses=PDF_RESPONSE)
+def meeting_minutes(
+    meeting_id: str,
+    uow: UoWDep,
+    why: JustificationDep,
+    _: Anyone,
+    recipient: Recipient = None,
+    fmt: Format = DocFormat.html,
+) -> Response:
+    """The minutes (each item's minute, decisions, actions, addenda) as HTML or PDF; audited."""
+    data, meeting = _document(uow, meeting_id, recipient, why, "meeting_minutes")
+    return respond(render_minutes(data), fmt, f"minutes-{meeting.scheduled_on}")
