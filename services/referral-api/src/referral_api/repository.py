@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, insert, union
 from sqlmodel import Session, col, select
 
 from referral_api.models import (
@@ -14,6 +14,7 @@ from referral_api.models import (
     ApiKey,
     IdempotencyRecord,
     KnownPerson,
+    KnownPersonKey,
     MatchReview,
     Referral,
     StatusHistory,
@@ -127,21 +128,36 @@ def candidate_people(
     dob: date | None,
     pnc: str | None,
     records_id: str | None,
-    soundex_keys: Sequence[str],
+    name_keys: Sequence[str],
     limit: int = 500,
 ) -> list[KnownPerson]:
-    """Known people sharing a blocking key with the subject (identifier, birth date or name sound)."""
-    conds: list[Any] = [col(KnownPerson.soundex_key).contains(f",{k},") for k in soundex_keys]
+    """Known people sharing a blocking key with the subject (identifier, birth date or name keys).
+
+    Each branch is an index lookup, so the cost follows the number of candidates, not of known people.
+    """
+    branches: list[Any] = []
+    if name_keys:
+        branches.append(
+            select(KnownPersonKey.person_id).where(col(KnownPersonKey.key).in_(sorted(set(name_keys))))
+        )
     if dob is not None:
-        conds.append(KnownPerson.date_of_birth == dob)
+        branches.append(select(KnownPerson.id).where(KnownPerson.date_of_birth == dob))
     if pnc:
-        conds.append(KnownPerson.pnc_number == pnc)
+        branches.append(select(KnownPerson.id).where(KnownPerson.pnc_number == pnc))
     if records_id:
-        conds.append(KnownPerson.records_id == records_id)
-    if not conds:
+        branches.append(select(KnownPerson.id).where(KnownPerson.records_id == records_id))
+    if not branches:
         return []
-    stmt = select(KnownPerson).where(or_(*conds)).limit(limit)
+    ids = union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    stmt = select(KnownPerson).where(col(KnownPerson.id).in_(select(ids.c[0]))).limit(limit)
     return list(session.exec(stmt).all())
+
+
+def replace_name_keys(session: Session, person_id: int, keys: Sequence[str]) -> None:
+    """Set a known person's name keys (Core statements: no objects to track)."""
+    session.execute(delete(KnownPersonKey).where(col(KnownPersonKey.person_id) == person_id))
+    if keys:
+        session.execute(insert(KnownPersonKey), [{"key": k, "person_id": person_id} for k in keys])
 
 
 def known_person_by_source(session: Session, source: str, source_id: str) -> KnownPerson | None:

@@ -200,3 +200,18 @@ def test_platform_wide_settings_apply_and_the_service_prefix_wins(monkeypatch: p
     monkeypatch.setenv("REFERRAL_TOPIC_NAMESPACE", "mine.")
     s = ReferralSettings()
     assert (s.kafka_bootstrap, s.topic_namespace, s.service_name) == ("kafka-a:9092", "mine.", "referral-api")
+
+
+def test_name_keys_cover_every_name_pair_that_can_be_graded_without_birth_date_or_identifier() -> None:
+    from referral_api.domain.matching import name_keys
+
+    subject = PersonRecord("Dean", "Marsh", aliases=("Deen Smyth",))
+    assert name_keys(subject) == {"D500:M620", "D500:S530"}
+    # a phonetic match on the alias, birth dates one digit apart: possible, and the keys meet
+    other = PersonRecord("Dene", "Smith", date_of_birth=date(1991, 3, 15), person_ref="x")
+    assert grade_pair(
+        PersonRecord("Dean", "Marsh", aliases=("Deen Smyth",), date_of_birth=DOB), other
+    ).grade == (Grade.POSSIBLE)
+    assert name_keys(subject) & name_keys(other)
+    # a one-word alias has no given name, so it makes no key
+    assert name_keys(PersonRecord("Dean", "Marsh", aliases=("Smudge",))) == {"D500:M620"}

@@ -111,10 +111,20 @@ def normalise_pnc(pnc: str | None) -> str | None:
     return f"{year[-2:]}/{int(serial):07d}{letter}"
 
 
-def blocking_keys(person: PersonRecord) -> set[str]:
-    """Soundex codes of every family name the person is known by (used to fetch candidates)."""
-    names = [person.family_name] + [_split_alias(a)[1] for a in person.aliases]
-    return {code for code in (soundex(n) for n in names) if code}
+def name_keys(person: PersonRecord) -> set[str]:
+    """Blocking keys 'GIVEN:FAMILY' (Soundex of both) of every name and alias of the person.
+
+    Every grade above ``none`` that does not rest on an identifier or the exact birth date needs a
+    name pair agreeing exactly or by sound on both given and family name, so two people who could be
+    graded above ``none`` share one of these keys, their birth date, or an identifier. An index on the
+    keys makes the candidate lookup independent of how many people are known.
+    """
+    out = set()
+    for given, family in _names(person):
+        g, f = soundex(given), soundex(family)
+        if g and f:
+            out.add(f"{g}:{f}")
+    return out
 
 
 def _split_alias(alias: str) -> tuple[str, str]:
