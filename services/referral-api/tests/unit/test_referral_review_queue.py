@@ -151,4 +151,4 @@ def test_a_candidate_found_only_by_its_name_keys_is_graded_possible(ref_env, mak
     screened = _events(ref_env, "referral.screened")[0]
     assert screened["referral_id"] == rid and screened["match_grade"] == "possible"
     queue = ref_env.client.get("/api/v1/match-reviews", headers=REVIEWER).json()
-    assert [i["candidate_person_ref"] for i in queue["items"]] == ["person-77"]
+    assert [i["candidate"]["person_ref"] for i in queue["items"]] == ["person-77"]
