@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, union
 from sqlmodel import Session, col, select
 
+from referral_api.domain.matching import partial_dobs
 from referral_api.models import (
     Agency,
     ApiKey,
@@ -133,13 +134,17 @@ def candidate_people(
 ) -> list[KnownPerson]:
     """Known people sharing a blocking key with the subject (identifier, birth date or name keys).
 
-    Each branch is an index lookup, so the cost follows the number of candidates, not of known people.
+    Each branch is an index lookup returning the people who could be graded above ``none`` (see
+    ``domain.matching.name_keys``), so the cost does not follow the number of known people.
     """
     branches: list[Any] = []
     if name_keys:
-        branches.append(
-            select(KnownPersonKey.person_id).where(col(KnownPersonKey.key).in_(sorted(set(name_keys))))
-        )
+        by_name = select(KnownPersonKey.person_id).where(col(KnownPersonKey.key).in_(sorted(set(name_keys))))
+        if dob is None:
+            branches.append(by_name)
+        else:  # a name agreement counts with a missing or partial birth date (exact is the next branch)
+            branches.append(by_name.where(col(KnownPersonKey.date_of_birth).is_(None)))
+            branches.append(by_name.where(col(KnownPersonKey.date_of_birth).in_(sorted(partial_dobs(dob)))))
     if dob is not None:
         branches.append(select(KnownPerson.id).where(KnownPerson.date_of_birth == dob))
     if pnc:
@@ -153,11 +158,12 @@ def candidate_people(
     return list(session.exec(stmt).all())
 
 
-def replace_name_keys(session: Session, person_id: int, keys: Sequence[str]) -> None:
+def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
     """Set a known person's name keys (Core statements: no objects to track)."""
     session.execute(delete(KnownPersonKey).where(col(KnownPersonKey.person_id) == person_id))
     if keys:
-        session.execute(insert(KnownPersonKey), [{"key": k, "person_id": person_id} for k in keys])
+        rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
+        session.execute(insert(KnownPersonKey), rows)
 
 
 def known_person_by_source(session: Session, source: str, source_id: str) -> KnownPerson | None:

@@ -115,15 +115,35 @@ def name_keys(person: PersonRecord) -> set[str]:
     """Blocking keys 'GIVEN:FAMILY' (Soundex of both) of every name and alias of the person.
 
     Every grade above ``none`` that does not rest on an identifier or the exact birth date needs a
-    name pair agreeing exactly or by sound on both given and family name, so two people who could be
-    graded above ``none`` share one of these keys, their birth date, or an identifier. An index on the
-    keys makes the candidate lookup independent of how many people are known.
+    name pair agreeing exactly or by sound on both given and family name, and a birth date that is
+    missing or ``partial`` (see ``partial_dobs``). So two people who could be graded above ``none``
+    share an identifier, their birth date, or a name key with a partial or missing birth date: each
+    is an index lookup whose result does not grow with the number of people known.
     """
     out = set()
     for given, family in _names(person):
         g, f = soundex(given), soundex(family)
         if g and f:
             out.add(f"{g}:{f}")
+    return out
+
+
+def partial_dobs(d: date) -> set[date]:
+    """Every date ``compare_dob`` calls ``partial`` against `d` (day and month swapped, one digit off)."""
+    out: set[date] = set()
+    if d.day <= 12 and d.day != d.month:
+        out.add(date(d.year, d.day, d.month))
+    iso = d.isoformat()
+    for i, ch in enumerate(iso):
+        if not ch.isdigit():
+            continue
+        for digit in "0123456789":
+            if digit == ch:
+                continue
+            try:
+                out.add(date.fromisoformat(iso[:i] + digit + iso[i + 1 :]))
+            except ValueError:
+                continue
     return out
 
 

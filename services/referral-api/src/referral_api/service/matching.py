@@ -93,7 +93,7 @@ def _index_names(uow: UnitOfWork, row: KnownPerson) -> None:
     uow.session.flush()
     assert row.id is not None
     rec = PersonRecord(row.given_name, row.family_name, aliases=tuple(row.aliases))
-    repo.replace_name_keys(uow.session, row.id, sorted(name_keys(rec)))
+    repo.replace_name_keys(uow.session, row.id, sorted(name_keys(rec)), row.date_of_birth)
 
 
 def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> KnownPerson:
