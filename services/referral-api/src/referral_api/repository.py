@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, union
+from sqlalchemy import delete, func, insert, union, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from referral_api.domain.matching import partial_dobs
@@ -114,6 +116,32 @@ def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
     return list(session.exec(stmt).all())
 
 
+def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any | None:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id, in one statement without a savepoint.
+
+    Returns the new row's id, or None when a row with the same `conflict` columns exists (on
+    PostgreSQL a concurrent insert of the same values waits for the other transaction first).
+    """
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = ins(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    return session.execute(stmt.returning(model.id)).scalar_one_or_none()
+
+
+def store_response(session: Session, record_id: int, status_code: int, body: str) -> None:
+    stmt = (
+        update(IdempotencyRecord)
+        .where(col(IdempotencyRecord.id) == record_id)
+        .values(status_code=status_code, response_body=body)
+    )
+    session.execute(stmt)
+
+
+def insert_known_person(session: Session, values: dict[str, Any]) -> int:
+    stmt = insert(KnownPerson).values(**values).returning(col(KnownPerson.id))
+    return int(session.execute(stmt).scalar_one())
+
+
 # -- idempotency -----------------------------------------------------------------------------------
 def idempotency_record(session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
     stmt = select(IdempotencyRecord).where(
@@ -161,6 +189,10 @@ def candidate_people(
 def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
     """Set a known person's name keys (Core statements: no objects to track)."""
     session.execute(delete(KnownPersonKey).where(col(KnownPersonKey.person_id) == person_id))
+    insert_name_keys(session, person_id, keys, dob)
+
+
+def insert_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
     if keys:
         rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
         session.execute(insert(KnownPersonKey), rows)

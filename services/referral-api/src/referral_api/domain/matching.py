@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -75,11 +76,13 @@ def tokens(name: str | None) -> list[str]:
     return [t for t in re.split(r"[\s\-]+", _NOT_LETTER.sub(" ", folded.replace("-", " "))) if t]
 
 
+@lru_cache(maxsize=65536)
 def compact(name: str | None) -> str:
     """All letters of a name, joined: 'Smith-Jones' and 'Smith Jones' both become 'smithjones'."""
     return "".join(tokens(name))
 
 
+@lru_cache(maxsize=65536)
 def soundex(name: str | None) -> str:
     """American Soundex of the letters of a name ('' when there are none)."""
     letters = compact(name)

@@ -96,8 +96,9 @@ def _index_names(uow: UnitOfWork, row: KnownPerson) -> None:
     repo.replace_name_keys(uow.session, row.id, sorted(name_keys(rec)), row.date_of_birth)
 
 
-def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> KnownPerson:
-    """Keep the subject as a known person, under the matched reference or one of its own."""
+def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> int:
+    """Keep the subject as a known person, under the matched reference or one of its own (Core
+    inserts: the row and its name keys, no objects to track); returns the row's id."""
     row = KnownPerson(
         person_ref=person_ref or REFERRAL_PERSON_PREFIX + referral.id,
         source="referral",
@@ -106,9 +107,11 @@ def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: s
         family_name="",
     )
     _fill_known(row, person_details(referral))
-    uow.session.add(row)
-    _index_names(uow, row)
-    return row
+    values = {c.name: getattr(row, c.name) for c in KnownPerson.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
+    person_id = repo.insert_known_person(uow.session, values)
+    rec = PersonRecord(row.given_name, row.family_name, aliases=tuple(row.aliases))
+    repo.insert_name_keys(uow.session, person_id, sorted(name_keys(rec)), row.date_of_birth)
+    return person_id
 
 
 def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:
