@@ -166,7 +166,9 @@ def start_cluster(
         genv = dict(cluster.env)
         for name, url in cluster.service_urls.items():
             genv[f"GATEWAY_{name.upper().replace('-', '_')}_URL"] = url
-        genv["GATEWAY_KEY_CACHE_TTL_S"] = "0"
+        # The key cache stays on (gateway default TTL): a key revoked through this gateway is dropped
+        # at once, and on any other replica it is served at most for the TTL; a deactivated agency
+        # is refused by the referral-api itself on the next referral.
         genv["GATEWAY_PORT"] = str(gport)
         # `python -m gateway` serves it as deployments do: head limits, head timeout, no proxy trust.
         cluster._spawn("gateway", ["-m", "gateway"], genv)

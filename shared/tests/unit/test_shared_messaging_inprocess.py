@@ -215,3 +215,38 @@ def test_a_failed_offset_commit_loses_nothing_and_the_redelivery_is_absorbed(eng
         pass
     assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3]}
     assert bus._offsets[("g", TOPIC)] == 3
+
+
+def test_a_batch_is_one_transaction_and_a_bad_event_is_undone_and_dead_lettered_alone(engine) -> None:  # type: ignore[no-untyped-def]
+    from hhpu_shared.messaging.consumer import ConsumerRunner
+    from hhpu_shared.messaging.inbox import InboxRecord
+
+    bus = InProcessBus()
+    reg = steps.registry()
+    reg.handlers.clear()
+
+    @reg.handles(steps.StepRecorded)
+    def _apply_then_maybe_fail(uow, data, env) -> None:  # type: ignore[no-untyped-def]
+        steps.apply_step(uow, data, env)  # written first: the savepoint must undo it
+        if env.data["aggregate"] == "bad":
+            raise RuntimeError("cannot apply")
+
+    steps.write_steps(engine, ["a", "bad", "b"], 2)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    runner = ConsumerRunner(
+        service="t",
+        group="g",
+        engine=engine,
+        source=bus.source("g", [TOPIC]),
+        registry=reg,
+        dlt_publisher=bus.publisher(),
+        max_attempts=2,
+        backoff_s=0.001,
+    )
+    assert runner.run_once(0) == 6  # one poll, one batch
+    assert runner.run_once(0) == 0  # offsets committed after the batch's commit
+    assert steps.applied_by_aggregate(engine) == {"a": [1, 2], "b": [1, 2]}
+    dead = bus.messages(dlt_topic(TOPIC))
+    assert len(dead) == 2 and all(b"bad" in m.value for m in dead)
+    with Session(engine) as s:
+        assert len(s.exec(select(InboxRecord)).all()) == 4

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from hhpu_shared.migrations import service_registry
-from sqlalchemy import JSON, Column, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 REGISTRY = service_registry("referral")
@@ -136,8 +136,21 @@ class KnownPerson(Table, table=True):
     pnc_number: str | None = Field(default=None, index=True, max_length=20)
     records_id: str | None = Field(default=None, index=True, max_length=64)
     area: str | None = Field(default=None, max_length=100)
-    soundex_key: str = Field(default="", max_length=200, description="',M620,S530,' for candidate lookup")
     updated_at: datetime = Field(default_factory=now_utc)
+
+
+# A name blocking key of a known person ('D500:M620', see domain.matching.name_keys) with the person's
+# birth date, indexed together so the candidate lookup costs the same with ten thousand or a million
+# known people.
+class KnownPersonKey(Table, table=True):
+    __tablename__ = "ref_known_person_key"
+    __table_args__ = (Index("ix_ref_known_person_key_key_dob", "key", "date_of_birth"),)
+
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("ref_known_person.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: str = Field(primary_key=True, max_length=16)
+    date_of_birth: date | None = None
 
 
 # A probable or possible match waiting for (or given) a reviewer's decision.

@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, insert, union, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from referral_api.domain.matching import partial_dobs
 from referral_api.models import (
     Agency,
     ApiKey,
     IdempotencyRecord,
     KnownPerson,
+    KnownPersonKey,
     MatchReview,
     Referral,
     StatusHistory,
@@ -112,6 +116,32 @@ def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
     return list(session.exec(stmt).all())
 
 
+def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any | None:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id, in one statement without a savepoint.
+
+    Returns the new row's id, or None when a row with the same `conflict` columns exists (on
+    PostgreSQL a concurrent insert of the same values waits for the other transaction first).
+    """
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = ins(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    return session.execute(stmt.returning(model.id)).scalar_one_or_none()
+
+
+def store_response(session: Session, record_id: int, status_code: int, body: str) -> None:
+    stmt = (
+        update(IdempotencyRecord)
+        .where(col(IdempotencyRecord.id) == record_id)
+        .values(status_code=status_code, response_body=body)
+    )
+    session.execute(stmt)
+
+
+def insert_known_person(session: Session, values: dict[str, Any]) -> int:
+    stmt = insert(KnownPerson).values(**values).returning(col(KnownPerson.id))
+    return int(session.execute(stmt).scalar_one())
+
+
 # -- idempotency -----------------------------------------------------------------------------------
 def idempotency_record(session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
     stmt = select(IdempotencyRecord).where(
@@ -127,21 +157,45 @@ def candidate_people(
     dob: date | None,
     pnc: str | None,
     records_id: str | None,
-    soundex_keys: Sequence[str],
+    name_keys: Sequence[str],
     limit: int = 500,
 ) -> list[KnownPerson]:
-    """Known people sharing a blocking key with the subject (identifier, birth date or name sound)."""
-    conds: list[Any] = [col(KnownPerson.soundex_key).contains(f",{k},") for k in soundex_keys]
+    """Known people sharing a blocking key with the subject (identifier, birth date or name keys).
+
+    Each branch is an index lookup returning the people who could be graded above ``none`` (see
+    ``domain.matching.name_keys``), so the cost does not follow the number of known people.
+    """
+    branches: list[Any] = []
+    if name_keys:
+        by_name = select(KnownPersonKey.person_id).where(col(KnownPersonKey.key).in_(sorted(set(name_keys))))
+        if dob is None:
+            branches.append(by_name)
+        else:  # a name agreement counts with a missing or partial birth date (exact is the next branch)
+            branches.append(by_name.where(col(KnownPersonKey.date_of_birth).is_(None)))
+            branches.append(by_name.where(col(KnownPersonKey.date_of_birth).in_(sorted(partial_dobs(dob)))))
     if dob is not None:
-        conds.append(KnownPerson.date_of_birth == dob)
+        branches.append(select(KnownPerson.id).where(KnownPerson.date_of_birth == dob))
     if pnc:
-        conds.append(KnownPerson.pnc_number == pnc)
+        branches.append(select(KnownPerson.id).where(KnownPerson.pnc_number == pnc))
     if records_id:
-        conds.append(KnownPerson.records_id == records_id)
-    if not conds:
+        branches.append(select(KnownPerson.id).where(KnownPerson.records_id == records_id))
+    if not branches:
         return []
-    stmt = select(KnownPerson).where(or_(*conds)).limit(limit)
+    ids = union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    stmt = select(KnownPerson).where(col(KnownPerson.id).in_(select(ids.c[0]))).limit(limit)
     return list(session.exec(stmt).all())
+
+
+def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
+    """Set a known person's name keys (Core statements: no objects to track)."""
+    session.execute(delete(KnownPersonKey).where(col(KnownPersonKey.person_id) == person_id))
+    insert_name_keys(session, person_id, keys, dob)
+
+
+def insert_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
+    if keys:
+        rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
+        session.execute(insert(KnownPersonKey), rows)
 
 
 def known_person_by_source(session: Session, source: str, source_id: str) -> KnownPerson | None:

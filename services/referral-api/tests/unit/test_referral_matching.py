@@ -200,3 +200,38 @@ def test_platform_wide_settings_apply_and_the_service_prefix_wins(monkeypatch: p
     monkeypatch.setenv("REFERRAL_TOPIC_NAMESPACE", "mine.")
     s = ReferralSettings()
     assert (s.kafka_bootstrap, s.topic_namespace, s.service_name) == ("kafka-a:9092", "mine.", "referral-api")
+
+
+def test_name_keys_cover_every_name_pair_that_can_be_graded_without_birth_date_or_identifier() -> None:
+    from referral_api.domain.matching import name_keys
+
+    subject = PersonRecord("Dean", "Marsh", aliases=("Deen Smyth",))
+    assert name_keys(subject) == {"D500:M620", "D500:S530"}
+    # a phonetic match on the alias, birth dates one digit apart: possible, and the keys meet
+    other = PersonRecord("Dene", "Smith", date_of_birth=date(1991, 3, 15), person_ref="x")
+    assert grade_pair(
+        PersonRecord("Dean", "Marsh", aliases=("Deen Smyth",), date_of_birth=DOB), other
+    ).grade == (Grade.POSSIBLE)
+    assert name_keys(subject) & name_keys(other)
+    # a one-word alias has no given name, so it makes no key
+    assert name_keys(PersonRecord("Dean", "Marsh", aliases=("Smudge",))) == {"D500:M620"}
+
+
+@pytest.mark.parametrize("d", [date(1991, 3, 14), date(2000, 2, 29), date(1985, 12, 1), date(1979, 5, 5)])
+def test_partial_dobs_are_exactly_the_dates_compared_as_partial(d: date) -> None:
+    from datetime import timedelta
+
+    from referral_api.domain.matching import partial_dobs
+
+    variants = partial_dobs(d)
+    assert variants and d not in variants
+    assert all(compare_dob(d, v) == "partial" for v in variants)
+    # a partial date has the same year or a year one digit off: every day of those years is checked
+    years = {
+        y
+        for y in range(1, 10000)
+        if sum(a != b for a, b in zip(f"{y:04d}", f"{d.year:04d}", strict=True)) <= 1
+    }
+    days = (date(y, 1, 1) + timedelta(days=i) for y in years for i in range(366))
+    expected = {v for v in days if v.year in years and compare_dob(d, v) == "partial"}
+    assert expected == variants

@@ -9,7 +9,7 @@ from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.testing.plugin import identity_headers
-from referral_api.models import KnownPerson
+from referral_api.models import KnownPerson, KnownPersonKey
 from sqlmodel import Session, select
 
 REVIEWER = {**identity_headers("unit_supervisor", subject="user:sup"), "X-Justification": "test: review"}
@@ -51,7 +51,9 @@ def test_candidate_events_are_stored_once_per_person(ref_env) -> None:
     )
     with Session(ref_env.runtime.engine) as s:
         rows = s.exec(select(KnownPerson).where(KnownPerson.source == "ranking")).all()
-    assert [(r.person_ref, r.area, r.soundex_key) for r in rows] == [("person-77", "Woking", ",M620,")]
+        keys = s.exec(select(KnownPersonKey.key).where(KnownPersonKey.person_id == rows[0].id)).all()
+    assert [(r.person_ref, r.area) for r in rows] == [("person-77", "Woking")]
+    assert keys == ["D500:M620"]  # refreshed, not duplicated
 
 
 def test_dean_marsh_probable_match_waits_for_a_reviewer_then_is_confirmed(ref_env, make_body) -> None:
@@ -139,3 +141,14 @@ def test_ineligible_referrals_are_not_queued(ref_env, make_body) -> None:
     assert ref_env.client.get("/api/v1/match-reviews", headers=REVIEWER).json()["total"] == 1
     unknown = ref_env.client.get("/api/v1/match-reviews/nope", headers=REVIEWER)
     assert unknown.status_code == 404
+
+
+def test_a_candidate_found_only_by_its_name_keys_is_graded_possible(ref_env, make_body) -> None:
+    # birth dates one digit apart, family name by sound: only the indexed name keys bring it back
+    ref_env.deliver(_candidate(family_name="Marsch", date_of_birth="1991-03-15"), "run-1")
+    ref_env.deliver(_candidate(person_ref="other", family_name="Jones", date_of_birth="1991-03-15"), "run-1")
+    rid = ref_env.submit(ref_env.agency(), make_body(partner_reference="DAS-KEYS-1")).json()["id"]
+    screened = _events(ref_env, "referral.screened")[0]
+    assert screened["referral_id"] == rid and screened["match_grade"] == "possible"
+    queue = ref_env.client.get("/api/v1/match-reviews", headers=REVIEWER).json()
+    assert [i["candidate"]["person_ref"] for i in queue["items"]] == ["person-77"]

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import system_principal
@@ -107,13 +108,22 @@ class ConsumerRunner:
         self.processed = 0
 
     def run_once(self, timeout_s: float = 0.5) -> int:
-        """Poll one batch and handle it; return how many messages were taken."""
+        """Poll one batch and handle it; return how many messages were taken.
+
+        The batch is handled in one database transaction, each event in its own savepoint (so a
+        failing event is undone alone, retried, and dead-lettered alone); offsets are committed after
+        the database commit. If the batch transaction itself fails, the batch is handled again one
+        event per transaction, which is also how a database outage is waited out.
+        """
         batch = self.source.poll(timeout_s)
+        if not batch:
+            return 0
         done: list[InboundMessage] = []
         try:
-            for msg in batch:
-                self._process(msg)
-                done.append(msg)
+            if len(batch) == 1 or not self._process_batch(batch):
+                for msg in batch:
+                    self._process(msg)
+                    done.append(msg)
         except BaseException:
             # Commit what is done and go back to the first unfinished message, so a
             # failure inside this process never skips a message.
@@ -126,6 +136,84 @@ class ConsumerRunner:
         except Exception:  # lag is best effort
             pass
         return len(batch)
+
+    def _process_batch(self, batch: list[InboundMessage]) -> bool:
+        """Handle every message of the batch in one transaction; False (nothing kept) if it failed."""
+        session = Session(self.engine, expire_on_commit=False)
+        counted: list[tuple[str, str]] = []
+        emitted = False
+        try:
+            for msg in batch:
+                try:
+                    env = Envelope.from_bytes(msg.value)
+                except Exception as exc:
+                    self._dead_letter(msg, exc, "unparseable")
+                    continue
+                handler = self.registry.handler_for(env)
+                if handler is None:
+                    counted.append((env.type, "ignored"))
+                    continue
+                outcome, sent = self._handle_in_savepoint(session, msg, env, handler)
+                emitted = emitted or sent
+                counted.append((env.type, outcome))
+            session.commit()
+        except (OperationalError, InterfaceError) as exc:
+            session.rollback()
+            log.warning("batch transaction failed; one event at a time", extra={"error": type(exc).__name__})
+            return False
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        for event_type, outcome in counted:
+            if outcome == "dead_lettered":  # counted by _dead_letter
+                continue
+            metrics.EVENTS_CONSUMED.labels(self.service, self.group, event_type, outcome).inc()
+            if outcome == "duplicate":
+                metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
+            elif outcome == "ok":
+                self.processed += 1
+        if emitted and self.on_commit is not None:
+            self.on_commit()
+        return True
+
+    def _handle_in_savepoint(
+        self, session: Session, msg: InboundMessage, env: Envelope, handler: Handler
+    ) -> tuple[str, bool]:
+        """One event in a savepoint of the batch transaction: ok, duplicate or dead-lettered."""
+        attempt = 0
+        while True:
+            attempt += 1
+            uow = UnitOfWork(
+                session,
+                service=self.service,
+                principal=self.principal,
+                correlation_id=env.correlation_id,
+                causation_id=str(env.event_id),
+            )
+            try:
+                data = parse_data(env)  # contract check before any effect
+                with session.begin_nested():
+                    if not claim(session, self.group, str(env.event_id), env.type):
+                        return "duplicate", False
+                    handler(uow, data, env)
+                    session.flush()
+                return "ok", bool(uow.emitted)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                poison = isinstance(exc, PoisonMessage)
+                if not poison:
+                    metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()
+                if poison or attempt >= self.max_attempts or self._is_poison(exc):
+                    self._dead_letter(msg, exc, env.type)
+                    return "dead_lettered", False
+                log.warning(
+                    "handler failed, retrying",
+                    extra={"event_type": env.type, "attempt": attempt, "error": type(exc).__name__},
+                )
+                time.sleep(backoff(attempt, base_s=self.backoff_s, cap_s=2.0))
 
     def _commit(self, messages: list[InboundMessage]) -> None:
         """Commit offsets; a failure (broker away) only means these may be delivered again,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -75,11 +76,13 @@ def tokens(name: str | None) -> list[str]:
     return [t for t in re.split(r"[\s\-]+", _NOT_LETTER.sub(" ", folded.replace("-", " "))) if t]
 
 
+@lru_cache(maxsize=65536)
 def compact(name: str | None) -> str:
     """All letters of a name, joined: 'Smith-Jones' and 'Smith Jones' both become 'smithjones'."""
     return "".join(tokens(name))
 
 
+@lru_cache(maxsize=65536)
 def soundex(name: str | None) -> str:
     """American Soundex of the letters of a name ('' when there are none)."""
     letters = compact(name)
@@ -111,10 +114,40 @@ def normalise_pnc(pnc: str | None) -> str | None:
     return f"{year[-2:]}/{int(serial):07d}{letter}"
 
 
-def blocking_keys(person: PersonRecord) -> set[str]:
-    """Soundex codes of every family name the person is known by (used to fetch candidates)."""
-    names = [person.family_name] + [_split_alias(a)[1] for a in person.aliases]
-    return {code for code in (soundex(n) for n in names) if code}
+def name_keys(person: PersonRecord) -> set[str]:
+    """Blocking keys 'GIVEN:FAMILY' (Soundex of both) of every name and alias of the person.
+
+    Every grade above ``none`` that does not rest on an identifier or the exact birth date needs a
+    name pair agreeing exactly or by sound on both given and family name, and a birth date that is
+    missing or ``partial`` (see ``partial_dobs``). So two people who could be graded above ``none``
+    share an identifier, their birth date, or a name key with a partial or missing birth date: each
+    is an index lookup whose result does not grow with the number of people known.
+    """
+    out = set()
+    for given, family in _names(person):
+        g, f = soundex(given), soundex(family)
+        if g and f:
+            out.add(f"{g}:{f}")
+    return out
+
+
+def partial_dobs(d: date) -> set[date]:
+    """Every date ``compare_dob`` calls ``partial`` against `d` (day and month swapped, one digit off)."""
+    out: set[date] = set()
+    if d.day <= 12 and d.day != d.month:
+        out.add(date(d.year, d.day, d.month))
+    iso = d.isoformat()
+    for i, ch in enumerate(iso):
+        if not ch.isdigit():
+            continue
+        for digit in "0123456789":
+            if digit == ch:
+                continue
+            try:
+                out.add(date.fromisoformat(iso[:i] + digit + iso[i + 1 :]))
+            except ValueError:
+                continue
+    return out
 
 
 def _split_alias(alias: str) -> tuple[str, str]:

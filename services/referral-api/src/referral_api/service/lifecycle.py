@@ -44,6 +44,22 @@ def change_status(
         referral.outcome_note = note[:2000]
     referral.updated_at = now_utc()
     uow.session.add(referral)
+    record_transition(
+        uow, referral, current, target, reason_code=reason_code, justification=justification, note=note
+    )
+
+
+def record_transition(
+    uow: UnitOfWork,
+    referral: Referral,
+    current: str,
+    target: Status,
+    *,
+    reason_code: str,
+    justification: str,
+    note: str | None = None,
+) -> None:
+    """History, event and audit of a transition the caller has already applied to the referral."""
     metrics.STATUS_CHANGES.labels(target.value).inc()
     add_history(uow, referral, current, target.value, reason_code, note)
     uow.emit(

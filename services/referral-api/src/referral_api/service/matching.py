@@ -13,7 +13,7 @@ from referral_api.domain.matching import (
     Grade,
     MatchResult,
     PersonRecord,
-    blocking_keys,
+    name_keys,
     normalise_pnc,
     rank_candidates,
 )
@@ -71,7 +71,7 @@ def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
         dob=subject.date_of_birth,
         pnc=normalise_pnc(subject.pnc_number),
         records_id=subject.records_id,
-        soundex_keys=sorted(blocking_keys(subject)),
+        name_keys=sorted(name_keys(subject)),
     )
     return rank_candidates(subject, (record_of_known(r) for r in rows))
 
@@ -85,13 +85,20 @@ def _fill_known(row: KnownPerson, details: PersonDetails) -> None:
     row.pnc_number = normalise_pnc(details.pnc_number)
     row.records_id = details.records_id
     row.area = details.area
-    rec = PersonRecord(details.given_name, details.family_name, aliases=details.aliases)
-    row.soundex_key = "," + ",".join(sorted(blocking_keys(rec))) + ","
     row.updated_at = now_utc()
 
 
-def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> KnownPerson:
-    """Keep the subject as a known person, under the matched reference or one of its own."""
+def _index_names(uow: UnitOfWork, row: KnownPerson) -> None:
+    """Store the person's name keys (after the row has its id)."""
+    uow.session.flush()
+    assert row.id is not None
+    rec = PersonRecord(row.given_name, row.family_name, aliases=tuple(row.aliases))
+    repo.replace_name_keys(uow.session, row.id, sorted(name_keys(rec)), row.date_of_birth)
+
+
+def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> int:
+    """Keep the subject as a known person, under the matched reference or one of its own (Core
+    inserts: the row and its name keys, no objects to track); returns the row's id."""
     row = KnownPerson(
         person_ref=person_ref or REFERRAL_PERSON_PREFIX + referral.id,
         source="referral",
@@ -100,8 +107,11 @@ def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: s
         family_name="",
     )
     _fill_known(row, person_details(referral))
-    uow.session.add(row)
-    return row
+    values = {c.name: getattr(row, c.name) for c in KnownPerson.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
+    person_id = repo.insert_known_person(uow.session, values)
+    rec = PersonRecord(row.given_name, row.family_name, aliases=tuple(row.aliases))
+    repo.insert_name_keys(uow.session, person_id, sorted(name_keys(rec)), row.date_of_birth)
+    return person_id
 
 
 def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:
@@ -119,6 +129,7 @@ def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerso
         )
     _fill_known(row, data.subject)
     uow.session.add(row)
+    _index_names(uow, row)
     return row
 
 

@@ -1,0 +1,197 @@
+"""Matching benchmark: the referral-api's candidate lookup and whole intake at 10k, 100k and 1M known people.
+
+A fresh PostgreSQL database is migrated to the referral-api's head; synthetic known people (names
+drawn with a skewed popularity, so common names collide as they do in a force, birth dates over 70
+years) are loaded with COPY, growing the table in steps. At each size the benchmark times, for the
+same random subjects:
+- the indexed lookup (`repository.candidate_people`: name keys, birth date, identifiers),
+- the lookup it replaced (`soundex_key LIKE '%,K,%' OR date_of_birth = d`, on a column the benchmark
+  adds back for the comparison),
+- the whole intake in process (`intake.submit`: screening, matching, every write, one commit).
+
+Env: BENCH_PG_URL (or HHPU_TEST_PG_URL), BENCH_MATCH_SIZES (10000,100000,1000000), BENCH_MATCH_QUERIES
+(300), BENCH_MATCH_INTAKES (200), BENCH_RESULTS (bench/results/matching.json).
+Run: .venv/bin/python bench/matching/bench_matching.py
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HHPU_ENVIRONMENT", "test")  # the service settings take the development secret
+
+import psycopg  # noqa: E402
+from hhpu_shared.auth import Principal
+from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database
+from hhpu_shared.uow import unit_of_work
+from referral_api import repository as repo
+from referral_api.domain.matching import PersonRecord, name_keys, soundex
+from referral_api.migrations import MIGRATIONS
+from referral_api.schemas import REFERRAL_EXAMPLE, ReferralCreate
+from referral_api.service import intake
+from referral_api.settings import ReferralSettings
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import pct, write_result  # noqa: E402
+
+_ON = ("b", "br", "d", "j", "k", "l", "m", "n", "p", "r", "s", "st", "t", "v", "w", "ch", "g", "h", "f", "z")
+_NU = ("a", "e", "i", "o", "u", "ay", "ee", "oa")
+_CO = ("n", "l", "r", "m", "s", "th", "ck", "d", "x", "nd", "rt", "ll")
+_END = ("", "a", "ie", "y", "o", "son", "ton", "ley", "er", "ford", "man", "well")
+# about 2,000 given names and 19,000 family names, drawn with a skewed popularity
+GIVEN = [o.upper()[0] + o[1:] + n + c + e for o in _ON for n in _NU for c in _CO[:6] for e in _END[:2]]
+FAMILY = [o.upper()[0] + o[1:] + n + c + e for o in _ON for n in _NU for c in _CO for e in _END]
+DOB0 = date(1940, 1, 1)
+
+
+def _weights(n: int) -> list[float]:
+    return [1.0 / (i + 1) ** 0.8 for i in range(n)]  # a few names are very common
+
+
+class People:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.gw, self.fw = _weights(len(GIVEN)), _weights(len(FAMILY))
+
+    def one(self) -> tuple[str, str, date]:
+        g = self.rng.choices(GIVEN, self.gw)[0]
+        f = self.rng.choices(FAMILY, self.fw)[0]
+        return g, f, DOB0 + timedelta(days=self.rng.randrange(70 * 365))
+
+
+def load(url: str, gen: People, start: int, n: int) -> None:
+    """COPY n known people (ids start+1..start+n) with their name keys and the legacy LIKE column."""
+    people, keys = io.StringIO(), io.StringIO()
+    for i in range(start + 1, start + n + 1):
+        g, f, dob = gen.one()
+        people.write(
+            f"{i}\tranking:{i}\tranking\t{i}\t{g}\t{f}\t[]\t{dob.isoformat()}\t2026-01-01T00:00:00Z\t,{soundex(f)},\n"
+        )
+        for k in name_keys(PersonRecord(g, f)):
+            keys.write(f"{k}\t{i}\t{dob.isoformat()}\n")
+    cols = (
+        "id, person_ref, source, source_id, given_name, family_name, aliases, date_of_birth, updated_at,"
+        " soundex_key"
+    )
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY ref_known_person ({cols}) FROM STDIN") as cp:
+            cp.write(people.getvalue())
+        with cur.copy("COPY ref_known_person_key (key, person_id, date_of_birth) FROM STDIN") as cp:
+            cp.write(keys.getvalue())
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("VACUUM ANALYZE ref_known_person")
+        cur.execute("VACUUM ANALYZE ref_known_person_key")
+
+
+def time_lookups(engine: Any, subjects: list[tuple[str, str, date]]) -> dict[str, Any]:
+    new_ms, old_ms, found_new, found_old = [], [], 0, 0
+    with Session(engine) as s:
+        for g, f, dob in subjects:
+            rec = PersonRecord(g, f, date_of_birth=dob)
+            t0 = time.perf_counter()
+            rows = repo.candidate_people(
+                s, dob=dob, pnc=None, records_id=None, name_keys=sorted(name_keys(rec))
+            )
+            new_ms.append((time.perf_counter() - t0) * 1000)
+            found_new += len(rows)
+            t0 = time.perf_counter()
+            old = s.execute(
+                text(
+                    "SELECT * FROM ref_known_person WHERE soundex_key LIKE :k OR date_of_birth = :d LIMIT 500"
+                ),
+                {"k": f"%,{soundex(f)},%", "d": dob},
+            ).all()
+            old_ms.append((time.perf_counter() - t0) * 1000)
+            found_old += len(old)
+    return {
+        "indexed_ms": pct(new_ms),
+        "like_scan_ms": pct(old_ms),
+        "indexed_candidates_mean": found_new / len(subjects),
+        "like_scan_candidates_mean": found_old / len(subjects),
+    }
+
+
+def time_intake(engine: Any, agency_id: str, subjects: list[tuple[str, str, date]]) -> dict[str, float]:
+    settings = ReferralSettings()
+    principal = Principal(
+        subject=f"agency:{agency_id}", kind="agency", roles=frozenset({"partner_agency"}), agency_id=agency_id
+    )
+    out = []
+    for g, f, dob in subjects:
+        body = json.loads(json.dumps(REFERRAL_EXAMPLE))
+        body["subject"].update(given_name=g, family_name=f, date_of_birth=dob.isoformat())
+        body["partner_reference"] = None
+        model = ReferralCreate.model_validate(body)
+        t0 = time.perf_counter()
+        with unit_of_work(engine, service="referral-api", principal=principal) as uow:
+            intake.submit(uow, settings, model, idempotency_key=None, justification="bench")
+        out.append((time.perf_counter() - t0) * 1000)
+    return pct(out)
+
+
+def main() -> int:
+    admin = os.environ.get("BENCH_PG_URL") or os.environ.get("HHPU_TEST_PG_URL")
+    if not admin:
+        print("BENCH_PG_URL or HHPU_TEST_PG_URL is required")
+        return 2
+    sizes = [int(x) for x in os.environ.get("BENCH_MATCH_SIZES", "10000,100000,1000000").split(",")]
+    n_q = int(os.environ.get("BENCH_MATCH_QUERIES", "300"))
+    n_i = int(os.environ.get("BENCH_MATCH_INTAKES", "200"))
+    url = create_pg_database(admin, "bench_match")
+    engine = create_engine(url, pool_size=2)
+    results: dict[str, Any] = {"sizes": {}}
+    try:
+        MIGRATIONS.upgrade(url)
+        with engine.begin() as c:
+            c.execute(text("ALTER TABLE ref_known_person ADD COLUMN soundex_key varchar(200)"))
+            c.execute(
+                text(
+                    "INSERT INTO ref_agency (id, name, agency_type, contact_name, active, created_at,"
+                    " updated_at) VALUES ('bench-agency', 'Bench', 'probation', 'x', true, now(), now())"
+                )
+            )
+        gen = People(1)
+        loaded = 0
+        for size in sizes:
+            t0 = time.perf_counter()
+            load(url, gen, loaded + 100_000_000, size - loaded)  # ids clear of the sequence's
+            loaded = size
+            load_s = time.perf_counter() - t0
+            probe = People(size)  # subjects drawn like the population: common names included
+            subjects = [probe.one() for _ in range(max(n_q, n_i))]
+            time_lookups(engine, subjects[:20])  # warm the cache
+            row = time_lookups(engine, subjects[:n_q])
+            row["intake_ms"] = time_intake(engine, "bench-agency", subjects[:n_i])
+            row["load_s"] = round(load_s, 1)
+            results["sizes"][str(size)] = row
+            print(size, json.dumps(row), flush=True)
+            write_result("matching", results)  # a long run keeps what it measured so far
+        first, last = results["sizes"][str(sizes[0])], results["sizes"][str(sizes[-1])]
+        results["lookup_p95_ratio_largest_vs_smallest"] = (
+            last["indexed_ms"]["p95"] / first["indexed_ms"]["p95"]
+        )
+        results["intake_p95_ratio_largest_vs_smallest"] = last["intake_ms"]["p95"] / first["intake_ms"]["p95"]
+        results["like_vs_indexed_p95_at_largest"] = last["like_scan_ms"]["p95"] / last["indexed_ms"]["p95"]
+        results["goal"] = "intake p95 with the largest population within 1.2x of the smallest"
+        results["goal_met"] = results["intake_p95_ratio_largest_vs_smallest"] <= 1.2
+    finally:
+        engine.dispose()
+        drop_pg_database(admin, url)
+    write_result("matching", results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
