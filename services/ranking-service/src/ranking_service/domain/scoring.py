@@ -357,10 +357,24 @@ def score(
 def rank_order(
     score: np.ndarray, scored: np.ndarray, secondary: np.ndarray, key_rank: np.ndarray
 ) -> np.ndarray:
-    """Scored people in rank order: score desc, then secondary desc, then key ascending."""
+    """Scored people in rank order: score desc, then secondary desc, then key ascending.
+
+    One sort by score; the three-key sort only over the runs of tied scores (the same order as a
+    lexsort of everyone, at a fraction of its cost when ties are few)."""
     idx = np.flatnonzero(scored)
-    order = np.lexsort((key_rank[idx], -secondary[idx], -score[idx]))
-    return idx[order]
+    s = score[idx]
+    o = np.argsort(-s, kind="stable")
+    ss = s[o]
+    tie = ss[1:] == ss[:-1]
+    if tie.any():
+        m = np.zeros(len(ss), dtype=bool)
+        m[1:] |= tie
+        m[:-1] |= tie
+        group = np.cumsum(np.r_[True, ~tie])
+        pos = np.flatnonzero(m)
+        sub = idx[o[pos]]
+        o[pos] = o[pos][np.lexsort((key_rank[sub], -secondary[sub], group[pos]))]
+    return np.asarray(idx[o])
 
 
 def top_bracket_size(n_scored: int, top_n: int | None, top_share: float | None) -> int:
