@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
@@ -70,9 +71,14 @@ class KafkaPublisher:
             **RECONNECT,
         )
 
-    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
+    def publish_batch(
+        self, messages: list[OutboundMessage], timeout_s: float = 20.0
+    ) -> list[Exception | None]:
+        """Send every message, then wait on their futures (one deadline for the batch).
+
+        No producer-wide flush: the batch's own records are awaited, so a relay batch costs one
+        round of broker acks, and records of other senders sharing the producer are not waited on."""
         futures: list[Any] = []
-        results: list[Exception | None] = []
         for m in messages:
             try:
                 futures.append(
@@ -80,16 +86,14 @@ class KafkaPublisher:
                 )
             except KafkaError as exc:
                 futures.append(exc)
-        try:
-            self._producer.flush(timeout=20)
-        except KafkaError as exc:
-            log.warning("producer flush failed: %s", type(exc).__name__)
+        deadline = time.monotonic() + timeout_s
+        results: list[Exception | None] = []
         for f in futures:
             if isinstance(f, Exception):
                 results.append(f)
                 continue
             try:
-                f.get(timeout=0.5)
+                f.get(timeout=max(0.05, deadline - time.monotonic()))
                 results.append(None)
             except Exception as exc:
                 results.append(exc)
@@ -167,6 +171,10 @@ class KafkaSource:
             first[tp] = min(first.get(tp, m.offset), m.offset)
         for tp, off in first.items():
             self._consumer.seek(tp, off)
+
+    def partitions(self) -> list[int]:
+        """Partitions assigned to this member (of any of its topics), sorted."""
+        return sorted(tp.partition for tp in self._consumer.assignment())
 
     def lag(self) -> int:
         total = 0
