@@ -1,0 +1,147 @@
+"""Horizontal scale of a consumer: the case-service's consumer (its real handler of
+referral.screened: person, case, suitability assessment, events) as 1 and as 3 processes of one
+group on a 3-partition topic of the running broker, each on a fresh PostgreSQL database and topic
+namespace. PIPE_EVENTS events are published first; the rate is taken from the first assessment
+trigger to the last (process start-up excluded).
+
+Env: HHPU_TEST_PG_URL, HHPU_TEST_KAFKA, PIPE_EVENTS (300), PIPE_TIMEOUT_S (600).
+Run: .venv/bin/python bench/pipeline/bench_consumers.py  ->  bench/results/consumers.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+
+from common import write_result  # noqa: E402
+
+
+def publish(bootstrap: str, ns: str, n: int) -> None:
+    from hhpu_shared.events.contracts.common import PersonDetails
+    from hhpu_shared.events.contracts.referral import ReferralScreened
+    from hhpu_shared.events.envelope import Envelope
+    from hhpu_shared.events.registry import all_topics, dlt_topic, event_spec
+    from hhpu_shared.messaging.kafka import KafkaPublisher, ensure_topics
+    from hhpu_shared.messaging.transport import OutboundMessage
+
+    topics = all_topics()
+    ensure_topics(bootstrap, [ns + t for t in topics + [dlt_topic(t) for t in topics]], partitions=3)
+    spec = event_spec(ReferralScreened)
+    msgs = []
+    for i in range(n):
+        rid = str(uuid.uuid4())
+        data = ReferralScreened(
+            referral_id=rid, agency_id="bench-agency", eligible=True, reasons=(), domains=("domestic_abuse",),
+            urgency="high", statutory_status="unconvicted_suspect", match_grade="none",
+            subject=PersonDetails(given_name="Bryn", family_name=f"Benchperson{i:06d}",
+                                  date_of_birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28)),
+        )  # fmt: skip
+        env = Envelope(
+            event_id=uuid.uuid4(), type=spec.name, version=spec.version, producer="referral-api",
+            correlation_id=str(uuid.uuid4()), aggregate_type=spec.aggregate_type, aggregate_id=rid,
+            data=data.model_dump(mode="json"),
+        )  # fmt: skip
+        headers = [("event_id", str(env.event_id).encode()), ("event_type", spec.name.encode())]
+        msgs.append(
+            OutboundMessage(topic=spec.topic, key=rid.encode(), value=env.to_bytes(), headers=headers)
+        )
+    pub = KafkaPublisher(bootstrap, namespace=ns)
+    errors = [e for e in pub.publish_batch(msgs, timeout_s=120) if e is not None]
+    pub.close()
+    if errors:
+        raise RuntimeError(f"{len(errors)} events not published: {errors[0]!r}")
+
+
+def triggers(url: str) -> int:
+    eng = create_engine(url)
+    try:
+        with eng.connect() as c:
+            return int(c.execute(text("SELECT count(*) FROM case_assessment_trigger")).scalar() or 0)
+    finally:
+        eng.dispose()
+
+
+def run(processes: int, n: int, admin: str, bootstrap: str, work: Path) -> dict[str, Any]:
+    from hhpu.distributed import free_port
+    from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
+
+    ns = unique("bpipe") + "."
+    db = create_pg_database(admin, "bp_case")
+    env = {
+        **os.environ, "HHPU_TRANSPORT": "kafka", "HHPU_KAFKA_BOOTSTRAP": bootstrap,
+        "HHPU_TOPIC_NAMESPACE": ns, "HHPU_ENVIRONMENT": "test", "HHPU_RELAY_INTERVAL_S": "0.05",
+        "CASE_DATABASE_URL": db, "CASE_TRANSPORT": "kafka",
+    }  # fmt: skip
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "case_service", "migrate"], env=env, check=True, capture_output=True
+        )
+        publish(bootstrap, ns, n)
+        for i in range(processes):
+            penv = {**env, "HHPU_METRICS_PORT": str(free_port()), "HHPU_KAFKA_INSTANCE_ID": f"case.{i}"}
+            log = open(work / f"case-consumer-{processes}-{i}.log", "wb")  # noqa: SIM115 - owned by the process
+            procs.append(
+                subprocess.Popen([sys.executable, "-m", "case_service.consumer"], env=penv, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+            )  # fmt: skip
+        deadline = time.monotonic() + float(os.environ.get("PIPE_TIMEOUT_S", "600"))
+        first: tuple[float, int] | None = None
+        done = 0
+        while time.monotonic() < deadline:
+            done = triggers(db)
+            now = time.monotonic()
+            if first is None and done > 0:
+                first = (now, done)
+            if done >= n:
+                break
+            time.sleep(0.2)
+        assert first is not None, "no event handled"
+        secs = max(1e-3, time.monotonic() - first[0])
+        return {"processes": processes, "events": n, "handled": done, "seconds": round(secs, 2),
+                "events_per_s": round((done - first[1]) / secs, 2)}  # fmt: skip
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        drop_pg_database(admin, db)
+
+
+def main() -> dict[str, Any]:
+    admin = os.environ["HHPU_TEST_PG_URL"]
+    bootstrap = os.environ.get("HHPU_TEST_KAFKA", "127.0.0.1:19092")
+    n = int(os.environ.get("PIPE_EVENTS", "300"))
+    work = ROOT / ".run" / "bench-consumers" / time.strftime("%Y%m%d-%H%M%S")
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"service": "case-service (referral.screened)", "partitions": 3, "runs": []}
+    for k in (1, 3):
+        report["runs"].append(run(k, n, admin, bootstrap, work))
+        print(json.dumps(report["runs"][-1]), flush=True)
+    one, three = report["runs"][0]["events_per_s"], report["runs"][1]["events_per_s"]
+    report["ratio_3_over_1"] = round(three / one, 2) if one else None
+    report["goal"] = {"ratio_at_least": 2.0, "met": bool(one and three / one >= 2.0)}
+    report["load_average"] = list(os.getloadavg())
+    write_result("consumers", report)
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=1))
