@@ -56,3 +56,17 @@ def test_rows_of_the_people_shown_carry_their_contributions() -> None:
     assert np.array_equal(contrib, res.contribution[rows])
     per_person = np.bincount(off.person[rows], weights=contrib, minlength=len(shown))
     np.testing.assert_allclose(per_person[shown], res.score[shown], rtol=1e-12)
+
+
+def test_rank_order_equals_a_three_key_sort_of_everyone() -> None:
+    from ranking_service.domain.scoring import rank_order
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    s = np.round(rng.exponential(5.0, n), 1)  # many tied scores
+    secondary = np.round(rng.exponential(5.0, n), 0)  # ties within ties too
+    key = rng.permutation(n)
+    scored = rng.random(n) < 0.9
+    idx = np.flatnonzero(scored)
+    expected = idx[np.lexsort((key[idx], -secondary[idx], -s[idx]))]
+    assert np.array_equal(rank_order(s, scored, secondary, key), expected)

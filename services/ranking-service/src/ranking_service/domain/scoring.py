@@ -299,14 +299,19 @@ def _run(
 
 
 def score(
-    off: OffenceArrays, as_of: int, p: ModelParams, *, threads: int = 1, chunk_rows: int = CHUNK_ROWS
+    off: OffenceArrays, as_of: int, p: ModelParams, *, threads: int = 1, chunk_rows: int | None = None
 ) -> ScoreResult:
     """Score everyone: one pass over the rows in chunks of `chunk_rows` (two with the people
     filter), per-person sums by `bincount`; no per-row array outlives a chunk.
 
+    The default chunk is CHUNK_ROWS rows, or four rows per person when that is more: each chunk's
+    sums are per-person arrays added into the totals, so chunks much smaller than the people axis
+    would spend their time allocating and adding those arrays.
+
     Within one chunk the sums are in row order, so inputs up to `chunk_rows` rows score exactly as
     a single whole-array pass; larger inputs add chunk sums (differences of a few ulps)."""
     n = off.n_people
+    chunk_rows = chunk_rows or max(CHUNK_ROWS, 4 * n)
     people_hit = None
     if p.high_harm_filter == "people":
         people_hit = _run(off, as_of, p, None, True, threads, chunk_rows).hit
@@ -363,7 +368,7 @@ def rank_order(
     lexsort of everyone, at a fraction of its cost when ties are few)."""
     idx = np.flatnonzero(scored)
     s = score[idx]
-    o = np.argsort(-s, kind="stable")
+    o = np.argsort(-s)  # not stable: every run of tied scores is sorted again below
     ss = s[o]
     tie = ss[1:] == ss[:-1]
     if tie.any():
