@@ -24,6 +24,7 @@ def main() -> int:
         print(f"   exit {rc} after {time.monotonic() - t0:.1f} s", flush=True)
         failures += rc != 0
     print(f"results in {HERE / 'results'}")
+    subprocess.call([sys.executable, str(HERE / "report.py")], cwd=HERE.parent)  # docs/benchmarks.md table
     return 1 if failures else 0
 
 
