@@ -74,6 +74,7 @@ e2e-browser: install
 
 bench: install
 	bash deploy/local/postgres.sh start
+	bash deploy/local/kafka.sh start  # intake, consumers and pipeline run distributed mode on it
 	$(PY) bench/run_all.py
 
 # The fault-injection suite (docs/reliability.md), kept out of `make test` for its length. It runs its
