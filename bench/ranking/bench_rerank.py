@@ -169,7 +169,17 @@ def measure(rows: int) -> dict[str, Any]:
 
 
 def main(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every size in BENCH_SIZES; `env` overrides the environment for this call (and its children)."""
+    saved = dict(os.environ)
     os.environ.update(env or {})
+    try:
+        return _run_sizes()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _run_sizes() -> dict[str, Any]:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000000,60000000").split(",") if s]
     report: dict[str, Any] = {
         "benchmark": "ranking full re-rank: engine vs polars, duckdb, PostgreSQL (same rows, same run)",
