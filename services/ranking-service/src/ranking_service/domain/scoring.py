@@ -30,11 +30,9 @@ CHUNK_ROWS = 1 << 21  # rows per chunk of the aggregation: buffers of a few MB, 
 
 @dataclass(frozen=True)
 class OffenceArrays:
-    """Offence rows coded as integers. Days are days since 1970-01-01.
-
-    Harm and domains are given per row (`harm`, `domains`), or per offence code (`code` with
-    `code_harm` / `code_domains`, plus per-row `row_flags` bits such as domestic abuse), so a large
-    re-rank need not hold a float64 column per row."""
+    """Offence rows coded as integers (days since 1970-01-01). Harm and domains per row, or per
+    offence code (`code`, `code_harm`, `code_domains`, plus per-row `row_flags` bits such as domestic
+    abuse), so a large re-rank need not hold a float64 column per row."""
 
     person: np.ndarray  # int32, index into the people axis
     n_people: int
@@ -50,7 +48,7 @@ class OffenceArrays:
     row_flags: np.ndarray | None = None  # per-row domain bits or-ed into code_domains
 
     def row_harm(self, rows: np.ndarray | slice | None = None) -> np.ndarray:
-        """Harm of the selected rows (an index array, a boolean mask or a slice; None: all)."""
+        """Harm of the rows (index array, boolean mask or slice; None: all)."""
         sel = slice(None) if rows is None else rows
         if self.harm is not None:
             return np.asarray(self.harm[sel], dtype=np.float64)
@@ -104,8 +102,7 @@ class ScoreResult:
         return self._contribution
 
     def rows_of(self, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The window rows of the people in the bool mask `people` and their contributions: the
-        breakdown of the people shown, without a per-row pass beyond one gather of the mask."""
+        """Window rows of the people in the bool mask `people`, with their contributions."""
         assert self.off is not None and self.params is not None
         rows = np.flatnonzero(people[self.off.person])
         rows = rows[window_mask(self.off, self.as_of, self.params, self.people_hit, rows)]
@@ -186,13 +183,13 @@ class _Acc:
 
     count: np.ndarray
     total: np.ndarray
+    ok: np.ndarray  # chunk buffers
+    tmp: np.ndarray
     weighted: np.ndarray | None = None
     last: np.ndarray | None = None
     grav_max: np.ndarray | None = None
     pairs: list[np.ndarray] = field(default_factory=list)
     hit: np.ndarray | None = None  # people pass: bool per person
-    ok: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
-    tmp: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
 
 def _chunk_window(
@@ -226,8 +223,9 @@ def _aggregate(
 ) -> _Acc:
     n = off.n_people
     size = max((b - a for a, b in ranges), default=0)
-    acc = _Acc(count=np.zeros(n, dtype=np.int64), total=np.zeros(n, dtype=np.float64))
-    acc.ok, acc.tmp = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+    acc = _Acc(
+        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.float64), np.empty(size, bool), np.empty(size, bool)
+    )
     if hit_pass:
         acc.hit = np.zeros(n, dtype=bool)
     elif p.algorithm == "recency_harm":
@@ -270,8 +268,7 @@ def _run(
     threads: int,
     chunk_rows: int,
 ) -> _Acc:
-    """The aggregation over chunks of rows, on `threads` workers (chunks dealt round-robin; numpy
-    releases the GIL in the element-wise steps, so the workers overlap), then the workers merged."""
+    """The aggregation in chunks on `threads` workers (numpy releases the GIL in the element-wise steps)."""
     n_rows = len(off.person)
     ranges = [(a, min(a + chunk_rows, n_rows)) for a in range(0, n_rows, chunk_rows)] or [(0, 0)]
     threads = max(1, min(threads, len(ranges)))
