@@ -20,6 +20,9 @@ from hhpu_shared.events.envelope import Envelope, SubjectRef
 from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.outbox import add_event
 
+# Subjects that stand for one person, so the subject id is the person's reference in the audit.
+PERSON_SUBJECTS = frozenset({"person", "referral"})
+
 
 class UnitOfWork:
     def __init__(
@@ -65,7 +68,10 @@ class UnitOfWork:
         detail: dict[str, Any] | None = None,
         person_ref: str | None = None,
     ) -> None:
-        """One audit entry, about one person (`person_ref`) or about no single person."""
+        """One audit entry, about one person (`person_ref`) or about no single person. A "person"
+        subject is its own reference, and a "referral" is about one person, its subject."""
+        if person_ref is None and subject_type in PERSON_SUBJECTS:
+            person_ref = subject_id
         self.audit_people(
             operation,
             (person_ref,),

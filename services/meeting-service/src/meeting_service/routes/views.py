@@ -6,7 +6,9 @@ import json
 from datetime import date
 from typing import Any
 
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.uow import UnitOfWork
+from hhpu_shared.visibility import redact, redact_dict
 
 from meeting_service.domain.actions import is_overdue
 from meeting_service.domain.pack import render_pack
@@ -50,6 +52,32 @@ def item_public(item: AgendaItem, starts_at: int | None = None) -> AgendaItemPub
     return AgendaItemPublic.model_validate(item).model_copy(update={"starts_at_minute": starts_at})
 
 
+def people_of_agenda(out: AgendaPublic) -> list[str | None]:
+    """Every person an agenda shows (kept, to be moved, moved, removed), in order."""
+    items = [*out.kept, *(d.item for d in out.to_defer), *out.moved, *out.removed]
+    return [i.person_id for i in items if i.person_id]
+
+
+def audit_people(
+    uow: UnitOfWork,
+    people: list[str | None],
+    *,
+    subject_type: str,
+    subject_id: str,
+    why: str,
+    recipient: str | None = None,
+) -> None:
+    """One consultation (or disclosure, with a recipient) entry per person shown; one entry when none."""
+    uow.audit_people(
+        AuditOperation.DISCLOSE if recipient else AuditOperation.CONSULT,
+        people or [None],
+        subject_type=subject_type,
+        subject_id=subject_id,
+        justification=why,
+        recipient=recipient,
+    )
+
+
 def agenda_public(a: Agenda) -> AgendaPublic:
     kept = []
     t = 0
@@ -75,16 +103,19 @@ def agenda_public(a: Agenda) -> AgendaPublic:
 
 
 def action_public(uow: UnitOfWork, action: Action, today: date | None = None) -> ActionPublic:
-    return ActionPublic.model_validate(action).model_copy(
+    out = ActionPublic.model_validate(action).model_copy(
         update={
             "overdue": is_overdue(action.status, action.due_date, today or date.today()),
             "carries": [ActionCarryPublic.model_validate(c) for c in actions.carries(uow, action)],
         }
     )
+    return redact(uow.principal, out)
 
 
-def pack_html(uow: UnitOfWork, meeting: Meeting) -> str:
-    """The printable meeting pack: agenda, items moved on, decisions, actions, addenda."""
+def pack_html(uow: UnitOfWork, meeting: Meeting, why: str, recipient: str | None = None) -> str:
+    """The printable meeting pack: agenda, items moved on, decisions, actions, addenda. Each person
+    in it is audited (a disclosure when it is sent to a recipient); fields the caller's role may not
+    see are withheld."""
     out = agenda_public(agenda.plan(uow, meeting))
     titles = {i.id: i for i in agenda.all_items(uow, meeting)}
     decisions: list[dict[str, Any]] = []
@@ -94,14 +125,20 @@ def pack_html(uow: UnitOfWork, meeting: Meeting) -> str:
             o.model_dump()
             | {"item_title": it.title if it else "", "person_label": it.person_label if it else ""}
         )
+    acts = [action_public(uow, a).model_dump() for a in actions.actions_of_meeting(uow, meeting.id)]
+    people = people_of_agenda(out) + [a["person_id"] for a in acts if a["person_id"]]
+    audit_people(
+        uow, people, subject_type="meeting_pack", subject_id=meeting.id, why=why, recipient=recipient
+    )
+    p = uow.principal
     return render_pack(
         meeting=meeting_public(uow, meeting).model_dump(),
-        agenda=[i.model_dump() for i in out.kept],
-        moved=[i.model_dump() for i in out.moved]
-        + [d.item.model_dump() | {"deferred_reason": d.reason} for d in out.to_defer],
-        decisions=decisions,
-        actions=[action_public(uow, a).model_dump() for a in actions.actions_of_meeting(uow, meeting.id)],
-        addenda=[a.model_dump() for a in outcomes.all_addenda(uow, meeting)],
+        agenda=[redact_dict(p, i.model_dump()) for i in out.kept],
+        moved=[redact_dict(p, i.model_dump()) for i in out.moved]
+        + [redact_dict(p, d.item.model_dump() | {"deferred_reason": d.reason}) for d in out.to_defer],
+        decisions=[redact_dict(p, d) for d in decisions],
+        actions=[redact_dict(p, a) for a in acts],
+        addenda=[redact_dict(p, a.model_dump()) for a in outcomes.all_addenda(uow, meeting)],
         planned_minutes=out.planned_minutes,
         notes=out.notes,
     )
