@@ -201,9 +201,12 @@ def test_compare_trajectory_breakdown_and_audit(
     people = [(c.subject_id, c.justification, c.actor) for c in consults if c.subject_type == "person"]
     assert people == [("P-DEAN-MARSH", "journey 2 review", "user:ana")] * 2
     assert {c.justification for c in consults if c.subject_type == "ranking_run"} == {"test: ranking review"}
-    lists = [c for c in consults if c.subject_type == "ranking_run"]
-    assert [c.subject_id for c in lists] == [a["id"], b["id"]]
-    assert set(json.loads(lists[1].detail or "{}")["people"]) == top[b["id"]]
+    views = {c.id: json.loads(c.detail or "{}").get("view") for c in consults}
+    lists = [c for c in consults if views[c.id] == "ranking list"]
+    assert [c.subject_id for c in lists] == [a["id"]] * len(top[a["id"]]) + [b["id"]] * len(top[b["id"]])
+    assert {c.person_ref for c in lists if c.subject_id == b["id"]} == top[b["id"]]  # one entry per person
+    compared = {c.person_ref for c in consults if views[c.id] == "run comparison"}
+    assert {e["person_ref"] for e in cmp["entrants"] + cmp["leavers"]} <= compared
     fair = rank_client.get(f"{RUNS}/{b['id']}/fairness", headers=ANALYST).json()
     assert sum(g["top"] for g in fair["dimensions"]["sex"]) == 30
     assert {g["group"] for g in fair["dimensions"]["age_band"]} <= {
