@@ -18,9 +18,10 @@ from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
-from meeting_service.service import agenda, meetings
+from meeting_service.service import agenda, meetings, protection
 from meeting_service.service.agenda import ItemSpec
 from meeting_service.settings import MeetingSettings
 
@@ -128,11 +129,16 @@ HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Env
 )
 
 
+# Subject access and erasure (person.erased / person.restricted from the case-service).
+PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+
+
 def bind(settings: MeetingSettings) -> HandlerRegistry:
     """The service's handlers, each called with `settings`."""
     registry = HandlerRegistry()
     for model, fn in HANDLERS:
         registry.handles(model)(_bound(fn, settings))
+    register_protection_handlers(registry, PROTECTION)
     return registry
 
 
