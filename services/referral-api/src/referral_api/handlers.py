@@ -23,9 +23,6 @@ handlers = HandlerRegistry()
 PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
 register_protection_handlers(handlers, PROTECTION)
 webhook_handlers = HandlerRegistry()
-# Subject access and erasure (person.erased / person.restricted from the case-service).
-PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
-register_protection_handlers(handlers, PROTECTION)
 
 
 @handlers.handles(CandidateIdentified)
