@@ -64,12 +64,18 @@ CSV_COLUMNS = (
 )
 
 
+def _same(_uow: UnitOfWork, refs: list[str]) -> list[str]:
+    return refs
+
+
 @dataclass(frozen=True)
 class DataProtectionHooks:
-    """What a service holds on a person (`export`) and how it forgets them (`erase`)."""
+    """What a service holds on a person (`export`), how it forgets them (`erase`) and, optionally,
+    every reference of the person it can find from one (`resolve`, for the audit lookup)."""
 
     export: Export
     erase: Erase
+    resolve: Callable[[UnitOfWork, list[str]], list[str]] = _same
 
 
 class AuditEntryPublic(BaseModel):
@@ -245,6 +251,7 @@ def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
         refs = _refs(person)
         if not refs:
             raise ValidationProblem([field_error("person", "required", "give the person's reference")])
+        refs = list(dict.fromkeys([*refs, *hooks.resolve(uow, refs)]))
         data = hooks.export(uow, refs)
         trail, _total = query_audit(
             uow, refs=refs, user=None, operation=None, since=None, until=None, limit=10_000, offset=0

@@ -165,4 +165,9 @@ def ensure_not_restricted(uow: UnitOfWork, person_id: str) -> None:
         raise Conflict("Processing of this person's data is restricted.", code="restricted")
 
 
-HOOKS = DataProtectionHooks(export=export, erase=erase)
+def resolve(uow: UnitOfWork, refs: list[str]) -> list[str]:
+    """Every reference of the people any of `refs` names."""
+    return [r for p in _people(uow, refs) for r in references(uow, p)]
+
+
+HOOKS = DataProtectionHooks(export=export, erase=erase, resolve=resolve)
