@@ -35,7 +35,9 @@ def test_audit_subject_access_and_erasure_across_every_service(
     cluster: Cluster, gw: httpx.Client, tmp_path: Path
 ) -> None:
     today = datetime.now(UTC).date()
-    force = generate(150, 1500, seed=5, start=today - timedelta(days=3 * 365), split=today, end=today)
+    force = generate(
+        150, 1500, seed=5, start=today - timedelta(days=3 * 365), split=today - timedelta(days=30), end=today
+    )
     people_file, offences_file = write_force(force, tmp_path)
     _import(gw, "people", people_file)
     _import(gw, "offences", offences_file)
