@@ -10,6 +10,8 @@
     hhpu report suitability       the fortnightly suitability report (HTML or JSON)
     hhpu meeting-pack ID          a meeting's printable pack (HTML)
     hhpu dlt list|show|replay     dead-lettered events: list, inspect, replay to the original topic
+    hhpu audit --person REF       who consulted, disclosed or changed a person's data, across services
+    hhpu sar REF                  subject access: everything every service holds on a person (JSON/HTML)
 
 Commands other than `run` and `token` talk to a running gateway (`--url`, default
 http://127.0.0.1:8000) with a token (`--token` or HHPU_TOKEN), so they go through the same
@@ -165,6 +167,39 @@ def cmd_pack(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    from hhpu import protection as dp
+
+    with _client(args) as c:
+        try:
+            refs = dp.references(c, args.person, args.why) if args.person else []
+            entries = dp.audit_timeline(
+                c,
+                refs,
+                args.why,
+                user=args.user,
+                operation=args.operation,
+                since=args.since,
+                until=args.until,
+            )
+        except dp.DataProtectionError as exc:
+            raise SystemExit(str(exc)) from exc
+    print(dp.timeline_csv(entries) if args.csv else dp.timeline_text(entries))
+
+
+def cmd_sar(args: argparse.Namespace) -> None:
+    from hhpu import protection as dp
+
+    with _client(args) as c:
+        try:
+            doc = dp.subject_access(c, args.person, args.why)
+        except dp.DataProtectionError as exc:
+            raise SystemExit(str(exc)) from exc
+    if args.html:
+        Path(args.html).write_text(dp.sar_html(doc), encoding="utf-8")
+    print(json.dumps(doc, indent=2))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hhpu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -246,6 +281,25 @@ def parser() -> argparse.ArgumentParser:
     from hhpu.dlt import add_parser as add_dlt
 
     add_dlt(sub)
+    au = sub.add_parser("audit", help="the audit trail across every service, as a timeline or CSV")
+    au.add_argument("--person", help="a person reference (case person id, records id or referral id)")
+    au.add_argument("--user", help="who consulted or changed (actor)")
+    au.add_argument(
+        "--operation", choices=["collect", "alter", "consult", "disclose", "combine", "erase", "restrict"]
+    )
+    au.add_argument("--since")
+    au.add_argument("--until")
+    au.add_argument("--csv", action="store_true", help="CSV for a complaint or a court")
+    au.add_argument("--why", required=True, help="the justification recorded for this query")
+    remote(au, "data_protection_officer")
+    au.set_defaults(fn=cmd_audit)
+
+    sa = sub.add_parser("sar", help="subject access export of one person from every service")
+    sa.add_argument("person")
+    sa.add_argument("--html", help="also write a readable HTML export to this file")
+    sa.add_argument("--why", required=True, help="the justification recorded (e.g. the request's reference)")
+    remote(sa, "data_protection_officer")
+    sa.set_defaults(fn=cmd_sar)
     return p
 
 

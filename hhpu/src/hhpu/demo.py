@@ -35,6 +35,7 @@ STAFF = {
     "offender_manager": ("om-ann", "PC Ann Lee"),
     "analyst": ("analyst-kim", "Kim Analyst"),
     "meeting_chair": ("chair-lou", "DCI Lou Barnes"),
+    "data_protection_officer": ("dpo-sam", "Sam Okafor (Data Protection Officer)"),
 }
 
 

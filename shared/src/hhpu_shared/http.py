@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
-from hhpu_shared.context import correlation_id_var, new_id, request_id_var
+from hhpu_shared.context import client_correlation_id_var, correlation_id_var, new_id, request_id_var
 from hhpu_shared.errors import Forbidden, Unauthorized, ValidationProblem, field_error, install_error_handlers
 from hhpu_shared.uow import UnitOfWork
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from hhpu_shared.runtime import ServiceRuntime
 
 access_log = logging.getLogger("hhpu.access")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 T = TypeVar("T")
 
 
@@ -40,9 +42,12 @@ class ObservabilityMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         rid = (headers.get(b"x-request-id") or b"").decode()[:64] or new_id()
-        cid = (headers.get(b"x-correlation-id") or b"").decode()[:64] or rid
+        # The correlation id is always generated here (events and the audit carry it); the caller's
+        # own X-Correlation-ID is kept apart, cleaned, for the audit trail.
+        client = _SAFE_ID.fullmatch((headers.get(b"x-correlation-id") or b"").decode("latin-1")[:64])
         t_rid = request_id_var.set(rid)
-        t_cid = correlation_id_var.set(cid)
+        t_cid = correlation_id_var.set(new_id())
+        t_client = client_correlation_id_var.set(client.group(0) if client else None)
         status = 500
         start = time.perf_counter()
 
@@ -75,6 +80,7 @@ class ObservabilityMiddleware:
                 )
             request_id_var.reset(t_rid)
             correlation_id_var.reset(t_cid)
+            client_correlation_id_var.reset(t_client)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

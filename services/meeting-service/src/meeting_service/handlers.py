@@ -18,9 +18,11 @@ from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection import is_marked
+from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
-from meeting_service.service import agenda, meetings
+from meeting_service.service import agenda, meetings, protection
 from meeting_service.service.agenda import ItemSpec
 from meeting_service.settings import MeetingSettings
 
@@ -35,7 +37,10 @@ def _trigger_text(source: str, ref: str, detail: str | None) -> str:
 def on_assessment_opened(
     uow: UnitOfWork, settings: MeetingSettings, data: AssessmentOpened, env: Envelope
 ) -> None:
-    """One ``new_case`` item on the next new-case meeting (once across the open meetings)."""
+    """One ``new_case`` item on the next new-case meeting (once across the open meetings); none for
+    a person whose processing is restricted or whose data was erased."""
+    if is_marked(uow.session, data.person_id):
+        return
     notes = "\n".join(_trigger_text(t.source, t.ref, t.detail) for t in data.triggers)
     if data.summary:
         notes = f"{data.summary}\n{notes}" if notes else data.summary
@@ -128,11 +133,16 @@ HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Env
 )
 
 
+# Subject access and erasure (person.erased / person.restricted from the case-service).
+PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+
+
 def bind(settings: MeetingSettings) -> HandlerRegistry:
     """The service's handlers, each called with `settings`."""
     registry = HandlerRegistry()
     for model, fn in HANDLERS:
         registry.handles(model)(_bound(fn, settings))
+    register_protection_handlers(registry, PROTECTION)
     return registry
 
 

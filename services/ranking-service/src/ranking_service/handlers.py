@@ -5,11 +5,15 @@ from __future__ import annotations
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
-from ranking_service.service import status
+from ranking_service.service import protection, status
 
 handlers = HandlerRegistry()
+# Subject access and erasure (person.erased / person.restricted from the case-service).
+PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+register_protection_handlers(handlers, PROTECTION)
 
 
 @handlers.handles(CaseAdopted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.protection import is_marked
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
@@ -34,6 +35,8 @@ def referral(
             uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
         )
     people.add_identifier(uow, person, "referral", referral_id, f"referral:{agency_id}")
+    if is_marked(uow.session, person.id):  # restricted: recorded, not processed further
+        return
     _, new = assessments.add_trigger(
         uow,
         person,
@@ -64,8 +67,13 @@ def candidate(
     contributions: list[dict[str, Any]],
     why: str,
 ) -> None:
-    """A ranking candidate: find the person, add a trigger to their open assessment."""
+    """A ranking candidate: find the person, add a trigger to their open assessment (none for a
+    restricted or erased person)."""
+    if is_marked(uow.session, person_ref):
+        return
     person = people.find_or_create(uow, subject, records_id=person_ref, source=f"ranking:{run_id}", why=why)
+    if is_marked(uow.session, person.id):
+        return
     assessments.add_trigger(
         uow,
         person,

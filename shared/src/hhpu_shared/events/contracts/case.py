@@ -77,3 +77,32 @@ class PersonMerged(EventData):
     surviving_person_id: str
     merged_person_id: str
     merged_by: str
+
+
+@register("person.erased", aggregate="person")
+class PersonErased(EventData):
+    """A disposal or erasure decision (DPA 2018 s.47, MoPI disposal): every service deletes or
+    irreversibly anonymises what it holds on the person, keeping the audit of the erasure itself.
+    `references` are every reference the platform knows the person by (case person id, records id,
+    referral ids), never a name or a date of birth."""
+
+    person_id: str
+    references: tuple[str, ...]
+    decision_id: str
+    decided_by: str
+    reason_code: str  # mopi_disposal | erasure_request | unlawful_processing | other
+    reason: str
+
+
+@register("person.restricted", aggregate="person")
+class PersonRestricted(EventData):
+    """Processing restricted (DPA 2018 s.47(2)) or the restriction lifted: a restricted person's
+    records are kept but not processed further (not ranked as a candidate, not put on an agenda,
+    not changed)."""
+
+    person_id: str
+    references: tuple[str, ...]
+    restricted: bool
+    decision_id: str
+    decided_by: str
+    reason_code: str
