@@ -44,6 +44,7 @@ def screened(
     subject: PersonDetails = DEAN,
     urgency: str = "high",
     agency_id: str = "das",
+    statutory_status: str = "unconvicted",
 ) -> ReferralScreened:
     return ReferralScreened(
         referral_id=referral_id,
@@ -52,7 +53,7 @@ def screened(
         reasons=() if eligible else ("out_of_scope",),
         domains=("domestic_abuse", "stalking"),
         urgency=urgency,
-        statutory_status="unconvicted",
+        statutory_status=statutory_status,
         subject=subject,
         match_grade=grade,
         matched_person_ref=person_ref,
@@ -140,6 +141,20 @@ def headers(*roles: str, why: str | None = "test: case review", subject: str = "
     if why:
         h["X-Justification"] = why
     return h
+
+
+def adopt_by_hand(client: TestClient, case_id: str, decided_by: str = "MAPPA panel") -> Any:
+    """Move a hand-opened case to managed the only way there is: a supervisor records the adoption."""
+    client.post(
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"to": "under_assessment"},
+        headers=headers("offender_manager"),
+    )
+    return client.post(
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"to": "managed", "decided_by": decided_by},
+        headers=headers("unit_supervisor", subject="user:sup"),
+    )
 
 
 @contextmanager

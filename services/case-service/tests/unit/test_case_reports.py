@@ -6,7 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 from case_service.models import Assessment, Case
-from case_service.testing import DEAN, candidate, client_for, consume, envelope, headers, publish, screened
+from case_service.testing import (
+    DEAN,
+    adopt_by_hand,
+    candidate,
+    client_for,
+    consume,
+    envelope,
+    headers,
+    publish,
+    screened,
+)
 from fastapi.testclient import TestClient
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.runtime import ServiceRuntime
@@ -55,8 +65,7 @@ def _adopt(client: TestClient, cohort: str, **mappa: int) -> str:
     p = client.post("/api/v1/people", json={"given_name": "P", "family_name": cohort}, headers=OM).json()
     body = {"person_id": p["id"], "cohort": cohort, "identified_by": "internal_referral", **mappa}
     cid = str(client.post("/api/v1/cases", json=body, headers=OM).json()["id"])
-    for to in ("under_assessment", "managed"):
-        client.post(f"/api/v1/cases/{cid}/transitions", json={"to": to}, headers=OM)
+    assert adopt_by_hand(client, cid).status_code == 200
     return cid
 
 

@@ -41,6 +41,18 @@ def checklist_progress(items: dict[str, bool | None]) -> dict[str, int]:
     return {"answered": answered, "met": met, "total": len(CHECKLIST)}
 
 
+# Statutory statuses that mean a conviction (DPA 2018 s.38 category "convicted"); anything else,
+# including the referral-api's "unconvicted_suspect" and an unknown value, is a suspect.
+CONVICTED_STATUSES = frozenset(
+    {"convicted", "on_licence", "notification_requirements", "post_sentence_supervision"}
+)
+
+
+def subject_category(statutory_status: str | None) -> str:
+    """The s.38 category a statutory status implies: "convicted" only for a known conviction."""
+    return "convicted" if (statutory_status or "").strip().lower() in CONVICTED_STATUSES else "suspect"
+
+
 def referral_detail(agency_id: str, domains: Sequence[str], urgency: str, statutory_status: str) -> str:
     scope = ", ".join(domains) or "no domain"
     return f"referral from {agency_id}: {scope}; urgency {urgency}; {statutory_status}"

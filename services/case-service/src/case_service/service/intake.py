@@ -48,7 +48,7 @@ def referral(
     case = repo.active_case(uow.session, person.id)
     if new and case is not None and case.statutory_status is None:
         case.statutory_status = statutory_status
-        case.subject_category = "suspect" if statutory_status in ("unconvicted", "none", "") else "convicted"
+        case.subject_category = suitability.subject_category(statutory_status)
 
 
 def candidate(
