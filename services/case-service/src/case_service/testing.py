@@ -56,6 +56,7 @@ def screened(
         statutory_status=statutory_status,
         subject=subject,
         match_grade=grade,
+        agency_name="Drug and Alcohol Service",
         matched_person_ref=person_ref,
     )
 
@@ -86,7 +87,13 @@ def candidate(
         as_of=date(2026, 11, 1),
         provisional=False,
         top_contributions=(
-            Contribution(offence_code="008/66", offence_date=date(2026, 6, 1), harm=252.0, weighted=230.1),
+            Contribution(
+                offence_code="008/66",
+                offence_name="Stalking (serious alarm)",
+                offence_date=date(2026, 6, 1),
+                harm=252.0,
+                weighted=230.1,
+            ),
         ),
         subject=subject,
     )

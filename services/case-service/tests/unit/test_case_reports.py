@@ -110,6 +110,9 @@ def test_case_evaluation_figures(svc: tuple[TestClient, ServiceRuntime]) -> None
     month = ev["managed_by_month"][-1]
     assert month["by_cohort"] == {"hhpu": 1, "iom_fixed": 1, "iom_flex": 1, "visor": 1}
     assert ev["training"] == {"managers": 2, "mosovo_trained": 1, "coverage": 0.5}
+    cap = ev["capacity"]
+    assert cap["managers"] == 2 and cap["capacity_points"] > 0
+    assert cap["utilisation"] == round(cap["load_points"] / cap["capacity_points"], 4)
     assert ev["costs"]["mosovo_cost_per_person"] == 500.0  # configured
     assert ev["costs"]["mosovo_training_to_complete_team"] == 500.0
     assert ev["costs"]["supervising_di_per_year"] == 73433.0

@@ -89,7 +89,11 @@ def add_trigger(
         alter(uow, "assessment", a.id, why, trigger_added=source)
         uow.emit(
             AssessmentTriggerAdded(
-                assessment_id=a.id, person_id=person.id, trigger=_trigger_model(t), urgency=a.urgency
+                assessment_id=a.id,
+                person_id=person.id,
+                trigger=_trigger_model(t),
+                urgency=a.urgency,
+                summary=suitability.summary([(x.source, x.detail) for x in repo.triggers(s, a.id)]),
             ),
             aggregate_id=a.id,
             subject=person_ref(person.id),

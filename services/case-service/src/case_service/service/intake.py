@@ -23,6 +23,7 @@ def referral(
     urgency: str,
     statutory_status: str,
     why: str,
+    agency_name: str | None = None,
 ) -> None:
     """A screened (or resolved) referral: find the person, add a trigger to their open assessment."""
     # The same referral again (republished, or resolved after screening) finds its person.
@@ -40,9 +41,14 @@ def referral(
         source="referral",
         ref=referral_id,
         origin=agency_id,
-        detail=suitability.referral_detail(agency_id, domains, urgency, statutory_status),
+        detail=suitability.referral_detail(agency_name or agency_id, domains, urgency, statutory_status),
         urgency=urgency,
-        data={"domains": list(domains), "statutory_status": statutory_status, "agency_id": agency_id},
+        data={
+            "domains": list(domains),
+            "statutory_status": statutory_status,
+            "agency_id": agency_id,
+            "agency_name": agency_name,
+        },
         why=why,
     )
     case = repo.active_case(uow.session, person.id)

@@ -22,7 +22,7 @@ from referral_api.domain.screening import ScreeningInput, screen
 from referral_api.models import IdempotencyRecord, Referral, new_uuid
 from referral_api.schemas import ReferralCreate
 from referral_api.service import matching
-from referral_api.service.common import subject_ref, to_public
+from referral_api.service.common import agency_name, subject_ref, to_public
 from referral_api.service.lifecycle import add_history, change_status
 from referral_api.settings import ReferralSettings
 
@@ -212,6 +212,7 @@ def _screen_and_match(
             subject=matching.person_details(referral),
             match_grade=grade.value,
             matched_person_ref=certain_ref,
+            agency_name=agency_name(uow, referral.agency_id),
         ),
         aggregate_id=referral.id,
         subject=subject_ref(referral),

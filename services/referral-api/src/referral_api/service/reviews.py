@@ -11,7 +11,7 @@ from hhpu_shared.uow import UnitOfWork
 from referral_api import repository as repo
 from referral_api.models import MatchReview, now_utc
 from referral_api.schemas import KnownPersonPublic, MatchReviewPublic, Subject
-from referral_api.service.common import subject_ref
+from referral_api.service.common import agency_name, subject_ref
 from referral_api.service.matching import cancel_pending_reviews, person_details, subject_of
 
 
@@ -19,7 +19,9 @@ def review_public(uow: UnitOfWork, review: MatchReview) -> MatchReviewPublic:
     referral = repo.get_referral(uow.session, review.referral_id)
     if referral is None:  # pragma: no cover - foreign key
         raise NotFound("No such referral.")
-    candidate = repo.known_person_by_ref(uow.session, review.candidate_person_ref)
+    candidate = repo.known_person_by_ref(
+        uow.session, review.candidate_person_ref, not_referral=review.referral_id
+    )
     return MatchReviewPublic(
         id=review.id,
         referral_id=review.referral_id,
@@ -127,6 +129,7 @@ def resolve_review(
                 domains=tuple(payload["concern"]["domains"]),
                 urgency=referral.urgency,
                 statutory_status=referral.statutory_status,
+                agency_name=agency_name(uow, referral.agency_id),
             ),
             aggregate_id=referral.id,
             subject=subject_ref(referral),
