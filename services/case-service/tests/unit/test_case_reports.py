@@ -53,7 +53,7 @@ def test_case_suitability_report_json_and_html(svc: tuple[TestClient, ServiceRun
     assert client.get("/api/v1/reports/suitability?since=2999-01-01", headers=OM).json()["total"] == 0
     r = client.get("/api/v1/reports/suitability?format=html", headers=OM)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "@media print" in r.text and "Oli Twist" in r.text
+    assert "OFFICIAL-SENSITIVE" in r.text and "Oli Twist" in r.text
     assert "&lt;b&gt;X&lt;/b&gt;" in r.text and "<b>X</b>" not in r.text  # escaped
     assert (
         client.get("/api/v1/reports/suitability", headers=headers("offender_manager", why=None)).status_code

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from hhpu_shared.auth import Role
+from hhpu_shared.documents import DocFormat, respond
 from hhpu_shared.errors import Forbidden
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
-from case_service.routes.common import DECIDER_ROLES, CaseUser, Supervisor
+from case_service.domain import documents
+from case_service.routes.common import DECIDER_ROLES, DOCUMENT_RESPONSES, CaseUser, Format, Supervisor
 from case_service.schemas import (
     AllocationRequest,
     CaseCreate,
@@ -18,7 +20,7 @@ from case_service.schemas import (
     TransitionRequest,
 )
 from case_service.schemas_records import SuggestionPublic
-from case_service.service import assessments, cases, managers
+from case_service.service import assessments, cases, managers, summary
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -41,6 +43,16 @@ def list_cases(
 ) -> Page[CasePublic]:
     """List cases (each listed case is an audited consultation)."""
     return cases.listing(uow, page, status=status_, cohort=cohort, manager_id=manager_id, why=why)
+
+
+@router.get("/{case_id}/summary", response_class=Response, responses=DOCUMENT_RESPONSES)
+def case_summary(
+    case_id: str, principal: CaseUser, uow: UoWDep, why: JustificationDep, fmt: Format = DocFormat.html
+) -> Response:
+    """The case summary to print (HTML, or PDF with `format=pdf`): person, cohort, manager, risk,
+    interventions, notes, allocations and history, names instead of ids, marked OFFICIAL-SENSITIVE."""
+    data = summary.case_summary(uow, case_id, why)
+    return respond(documents.render_case_summary(data), fmt, f"case-summary-{case_id[:8]}")
 
 
 @router.get("/{case_id}", response_model=CasePublic)
