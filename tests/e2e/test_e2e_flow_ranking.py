@@ -63,8 +63,8 @@ def test_ranking_run_names_unmanaged_candidates_who_reach_the_agenda(
         headers=supervisor,
     )
     assert c.status_code == 201, c.text
-    for to in ("under_assessment", "managed"):
-        t = gw.post(f"/api/v1/cases/{c.json()['id']}/transitions", json={"to": to}, headers=supervisor)
+    for body in ({"to": "under_assessment"}, {"to": "managed", "decided_by": "IOM panel"}):
+        t = gw.post(f"/api/v1/cases/{c.json()['id']}/transitions", json=body, headers=supervisor)
         assert t.status_code == 200, t.text
     ranking_db = cluster.database_urls["ranking-service"]
     eventually(

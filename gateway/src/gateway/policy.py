@@ -111,6 +111,7 @@ POLICY: tuple[Rule, ...] = (
     rule(WRITE, f"{R}/interventions/**", CASEWORK),
     rule(READ, f"{R}/intervention-types/**", CASEWORK | {AN}),
     rule(WRITE, f"{R}/intervention-types/**", {SUP}),
+    rule(READ, f"{R}/managers/me/caseload", CASEWORK),  # the signed-in manager's own caseload
     rule(READ, f"{R}/managers/**", CASEWORK),
     rule(WRITE, f"{R}/managers/**", {SUP}),
     rule(READ, f"{R}/caseloads/**", CASEWORK | {AN}),

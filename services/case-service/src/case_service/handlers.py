@@ -55,6 +55,7 @@ def on_referral_screened(uow: UnitOfWork, d: ReferralScreened, env: Envelope) ->
         domains=d.domains,
         urgency=d.urgency,
         statutory_status=d.statutory_status,
+        agency_name=d.agency_name,
         why=REFERRAL_WHY.format(env.event_id),
     )
 
@@ -70,6 +71,7 @@ def on_match_resolved(uow: UnitOfWork, d: ReferralMatchResolved, env: Envelope) 
         domains=d.domains,
         urgency=d.urgency,
         statutory_status=d.statutory_status,
+        agency_name=d.agency_name,
         why=REFERRAL_WHY.format(env.event_id),
     )
 

@@ -73,7 +73,7 @@ def on_trigger_added(
 ) -> None:
     """The new trigger is noted on the case's open items; a more urgent one raises their urgency."""
     t = data.trigger
-    agenda.append_note(uow, data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+    agenda.append_note(uow, data.assessment_id, _trigger_text(t.source, t.ref, t.detail), data.summary)
     if data.urgency:
         agenda.raise_urgency(uow, data.assessment_id, data.urgency)
 

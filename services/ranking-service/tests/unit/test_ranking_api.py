@@ -124,6 +124,7 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
         and dean["data"]["subject"]["date_of_birth"] == "1991-03-14"
     )
     assert dean["data"]["top_contributions"][0]["offence_code"] == "005/01"
+    assert "wound" in dean["data"]["top_contributions"][0]["offence_name"].lower()  # the code with its name
     assert dean["subject"] == {"type": "person", "id": "P-DEAN-MARSH"}
     completed = rank_tools.ranking_events(rank_client, "ranking.run_completed")
     assert [c["data"]["run_id"] for c in completed] == [out["id"]]

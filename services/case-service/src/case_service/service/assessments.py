@@ -11,8 +11,8 @@ from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
-from case_service.domain import suitability
-from case_service.models import Assessment, AssessmentDecision, AssessmentTrigger, Person, now
+from case_service.domain import lifecycle, suitability
+from case_service.models import Assessment, AssessmentDecision, AssessmentTrigger, Case, Person, now
 from case_service.schemas import AssessmentPublic, DecisionPublic, TriggerPublic
 from case_service.service import cases
 from case_service.service.common import (
@@ -89,7 +89,11 @@ def add_trigger(
         alter(uow, "assessment", a.id, why, trigger_added=source)
         uow.emit(
             AssessmentTriggerAdded(
-                assessment_id=a.id, person_id=person.id, trigger=_trigger_model(t), urgency=a.urgency
+                assessment_id=a.id,
+                person_id=person.id,
+                trigger=_trigger_model(t),
+                urgency=a.urgency,
+                summary=suitability.summary([(x.source, x.detail) for x in repo.triggers(s, a.id)]),
             ),
             aggregate_id=a.id,
             subject=person_ref(person.id),
@@ -215,6 +219,44 @@ def decide(
     elif decision == "decline":
         cases.decline(uow, a, why)
     return a
+
+
+def adopt_by_hand(
+    uow: UnitOfWork, case_id: str, decided_by: str | None, reason: str | None, why: str
+) -> Case:
+    """Move a case to managed through a recorded adopt decision (a MAPPA panel, an IOM meeting...).
+
+    A case is never managed without a decision: the decision is recorded on the person's open
+    suitability assessment (one is opened by hand if there is none), then adopted as any decision is.
+    """
+    s = uow.session
+    c = get_or_404(repo.case(s, case_id), "case")
+    if not (decided_by or "").strip():
+        raise ValidationProblem(
+            [
+                field_error(
+                    "decided_by", "required", "moving a case to managed records who decided to adopt it"
+                )
+            ]
+        )
+    err = lifecycle.transition_error(c.status, "managed", None)
+    if err:
+        raise Conflict(err, code="illegal_transition", extra={"from": c.status, "to": "managed"})
+    cases.check_cohort(c.cohort, c.mappa_category, c.mappa_level, strict=True)
+    a = repo.open_assessment(s, c.person_id) or open_manual(
+        uow, c.person_id, f"adopted by hand ({c.identified_by})", "normal", why
+    )
+    decide(
+        uow,
+        a.id,
+        decision="adopt",
+        decided_by=str(decided_by),
+        cohort=c.cohort,
+        reason=reason,
+        source="api:case-transition",
+        why=why,
+    )
+    return c
 
 
 def open_manual(uow: UnitOfWork, person_id: str, detail: str | None, urgency: str, why: str) -> Assessment:

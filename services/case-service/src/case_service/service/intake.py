@@ -24,6 +24,7 @@ def referral(
     urgency: str,
     statutory_status: str,
     why: str,
+    agency_name: str | None = None,
 ) -> None:
     """A screened (or resolved) referral: find the person, add a trigger to their open assessment."""
     # The same referral again (republished, or resolved after screening) finds its person.
@@ -43,15 +44,20 @@ def referral(
         source="referral",
         ref=referral_id,
         origin=agency_id,
-        detail=suitability.referral_detail(agency_id, domains, urgency, statutory_status),
+        detail=suitability.referral_detail(agency_name or agency_id, domains, urgency, statutory_status),
         urgency=urgency,
-        data={"domains": list(domains), "statutory_status": statutory_status, "agency_id": agency_id},
+        data={
+            "domains": list(domains),
+            "statutory_status": statutory_status,
+            "agency_id": agency_id,
+            "agency_name": agency_name,
+        },
         why=why,
     )
     case = repo.active_case(uow.session, person.id)
     if new and case is not None and case.statutory_status is None:
         case.statutory_status = statutory_status
-        case.subject_category = "suspect" if statutory_status in ("unconvicted", "none", "") else "convicted"
+        case.subject_category = suitability.subject_category(statutory_status)
 
 
 def candidate(

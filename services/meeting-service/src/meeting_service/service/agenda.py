@@ -131,11 +131,17 @@ def add_to_next_meeting(
     return add_item(uow, settings, meetings.next_meeting_for_new_cases(uow, settings), spec)
 
 
-def append_note(uow: UnitOfWork, assessment_id: str, note: str) -> int:
-    """Append `note` to the planned items of an assessment on meetings not yet closed."""
+def append_note(uow: UnitOfWork, assessment_id: str, note: str, summary: str | None = None) -> int:
+    """Append `note` to the planned items of an assessment on meetings not yet closed; `summary`
+    (every trigger now) replaces the summary line the item was opened with."""
     changed = 0
     for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
-        item.notes = f"{item.notes}\n{note}" if item.notes else note
+        lines = item.notes.split("\n") if item.notes else []
+        if summary:
+            if lines and not lines[0].startswith("Trigger:"):
+                lines = lines[1:]
+            lines.insert(0, summary)
+        item.notes = "\n".join([*lines, note])
         repo.add(uow.session, item)
         changed += 1
     return changed

@@ -12,7 +12,7 @@ from hhpu_shared.visibility import redact
 from referral_api import repository as repo
 from referral_api.models import MatchReview, now_utc
 from referral_api.schemas import KnownPersonPublic, MatchReviewPublic, Subject
-from referral_api.service.common import subject_ref
+from referral_api.service.common import agency_name, subject_ref
 from referral_api.service.matching import cancel_pending_reviews, person_details, subject_of
 
 
@@ -20,7 +20,9 @@ def review_public(uow: UnitOfWork, review: MatchReview) -> MatchReviewPublic:
     referral = repo.get_referral(uow.session, review.referral_id)
     if referral is None:  # pragma: no cover - foreign key
         raise NotFound("No such referral.")
-    candidate = repo.known_person_by_ref(uow.session, review.candidate_person_ref)
+    candidate = repo.known_person_by_ref(
+        uow.session, review.candidate_person_ref, not_referral=review.referral_id
+    )
     return redact(
         uow.principal,
         MatchReviewPublic(
@@ -134,6 +136,7 @@ def resolve_review(
                 domains=tuple(payload["concern"]["domains"]),
                 urgency=referral.urgency,
                 statutory_status=referral.statutory_status,
+                agency_name=agency_name(uow, referral.agency_id),
             ),
             aggregate_id=referral.id,
             subject=subject_ref(referral),

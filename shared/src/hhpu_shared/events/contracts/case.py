@@ -25,6 +25,7 @@ class AssessmentTriggerAdded(EventData):
     person_id: str
     trigger: Trigger
     urgency: str | None = None  # the assessment's urgency after this trigger (it only rises)
+    summary: str | None = None  # every trigger of the assessment now, e.g. "1 referral, 1 ranking candidate"
 
 
 @register("assessment.decided", aggregate="assessment")
