@@ -10,7 +10,9 @@ from gateway.cli import main
 from gateway.settings import GatewaySettings
 from gateway.testing import ServerThread, free_port, make_echo, settings
 from gateway.tokens import JwtVerifier
+from hhpu_shared.testing.databases import migrated
 from referral_api.app import create_app as referral_app
+from referral_api.migrations import MIGRATIONS
 from referral_api.settings import ReferralSettings
 
 
@@ -44,7 +46,7 @@ def test_create_agency_key_without_gateway_prints_instructions(capsys) -> None: 
 
 
 def test_create_agency_key_through_gateway(sqlite_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    ref = referral_app(ReferralSettings(database_url=sqlite_url), run_consumer=False, run_webhooks=False)
+    ref = referral_app(ReferralSettings(database_url=migrated(MIGRATIONS, sqlite_url)), run_consumer=False)
     others: dict[str, Any] = {s: make_echo(s) for s in ("ranking-service", "case-service", "meeting-service")}
     gw = create_app(settings(), asgi_apps={"referral-api": ref, **others})
     try:

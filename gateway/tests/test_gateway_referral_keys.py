@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.testing import ServerThread, bearer, make_echo, settings
+from hhpu_shared.testing.databases import migrated
 from referral_api.app import create_app as referral_app
+from referral_api.migrations import MIGRATIONS
 from referral_api.settings import ReferralSettings
 
 from gateway import policy
@@ -21,7 +23,7 @@ ADMIN = bearer(policy.AD, sub="admin-1")
 
 @pytest.fixture
 def referral(sqlite_url: str) -> Any:
-    app = referral_app(ReferralSettings(database_url=sqlite_url), run_consumer=False, run_webhooks=False)
+    app = referral_app(ReferralSettings(database_url=migrated(MIGRATIONS, sqlite_url)), run_consumer=False)
     yield app
     app.state.runtime.engine.dispose()
 
