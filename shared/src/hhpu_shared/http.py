@@ -19,6 +19,12 @@ from hhpu_shared import metrics
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
 from hhpu_shared.context import client_correlation_id_var, correlation_id_var, new_id, request_id_var
 from hhpu_shared.errors import Forbidden, Unauthorized, ValidationProblem, field_error, install_error_handlers
+from hhpu_shared.overload import (
+    RETRY_AFTER_S,
+    ConcurrencyLimitMiddleware,
+    install_overload_handlers,
+    reserve_threads,
+)
 from hhpu_shared.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -191,6 +197,15 @@ def get_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWork]:
 UoWDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
+def get_read_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWork]:
+    with get_runtime(request).unit_of_work(principal, read_only=True) as uow:
+        yield uow
+
+
+# A route that only reads and writes no audit entry (e.g. the gateway's key check).
+ReadUoWDep = Annotated[UnitOfWork, Depends(get_read_uow, scope="function")]
+
+
 def build_service_app(
     runtime: ServiceRuntime,
     *,
@@ -203,8 +218,11 @@ def build_service_app(
     """Create a service's FastAPI app with the shared middleware, errors and probes."""
     from contextlib import asynccontextmanager
 
+    settings = runtime.settings
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
+        reserve_threads(runtime.service, settings.request_limit() + 4)
         runtime.start()
         try:
             yield
@@ -220,6 +238,7 @@ def build_service_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_overload_handlers(app)
     for r in routers:
         app.include_router(r, prefix=prefix)
 
@@ -231,11 +250,20 @@ def build_service_app(
     def readyz() -> JSONResponse:
         checks = runtime.readiness()
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks}
+        if ok:
+            return JSONResponse(body)
+        return JSONResponse(body, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(ObservabilityMiddleware, service=runtime.service)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        service=runtime.service,
+        limit=settings.request_limit(),
+        queue_timeout_s=settings.queue_timeout_s,
+    )
+    app.add_middleware(ObservabilityMiddleware, service=runtime.service)  # outermost: sees every 503
     return app

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from hhpu_shared.audit import AuditBuffer, AuditOperation
 from hhpu_shared.auth import Principal
 from hhpu_shared.context import client_correlation_id_var, current_correlation_id
+from hhpu_shared.db import READ_ONLY
 from hhpu_shared.events.envelope import Envelope, SubjectRef
 from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.outbox import add_event
@@ -117,9 +118,14 @@ def unit_of_work(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     on_commit: Callable[[], None] | None = None,
+    read_only: bool = False,
 ) -> Iterator[UnitOfWork]:
-    """Open a session, yield a unit of work, commit on success, roll back on error."""
+    """Open a session, yield a unit of work, commit on success, roll back on error.
+
+    `read_only`: the work only reads (on SQLite it never waits for the write lock)."""
     session = Session(engine, expire_on_commit=False)
+    if read_only:
+        session.connection(execution_options=READ_ONLY)
     uow = UnitOfWork(
         session,
         service=service,

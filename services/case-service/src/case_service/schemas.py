@@ -187,6 +187,8 @@ class TriggerPublic(_Out):
     urgency: str
     data: dict[str, Any]
     received_at: datetime
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
 
 
 class DecisionPublic(_Out):

@@ -13,7 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from hhpu_shared.audit import AuditOperation
-from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
+from hhpu_shared.events.contracts.case import (
+    AssessmentClosed,
+    AssessmentDecided,
+    AssessmentOpened,
+    AssessmentTriggerAdded,
+    AssessmentTriggerWithdrawn,
+)
 from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
@@ -78,6 +84,30 @@ def on_trigger_added(
         agenda.raise_urgency(uow, data.assessment_id, data.urgency)
 
 
+def on_trigger_withdrawn(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentTriggerWithdrawn, env: Envelope
+) -> None:
+    """A trigger no longer counts (its referral was withdrawn): noted on the case's open items, whose
+    urgency follows the remaining triggers. (``assessment.closed`` follows when none remain.)"""
+    t = data.trigger
+    note = f"Trigger withdrawn: {t.source} {t.ref} ({data.reason_code})"
+    agenda.append_note(uow, data.assessment_id, note)
+    if data.urgency and data.remaining_triggers:
+        agenda.set_urgency(uow, data.assessment_id, data.urgency)
+
+
+def on_assessment_closed(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentClosed, env: Envelope
+) -> None:
+    """Closed without a decision: its undecided items leave the open agendas (withdrawn), or move to
+    the assessment it was merged into (merged)."""
+    if data.reason == "merged" and data.merged_into:
+        agenda.follow_merge(uow, settings, data.assessment_id, data.merged_into, data.person_id)
+        return
+    note = "Removed: every referral behind this assessment was withdrawn; nothing else keeps it open."
+    agenda.remove_undecided(uow, data.assessment_id, note)
+
+
 def on_assessment_decided(
     uow: UnitOfWork, settings: MeetingSettings, data: AssessmentDecided, env: Envelope
 ) -> None:
@@ -128,6 +158,8 @@ HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Env
     (AssessmentOpened, on_assessment_opened),
     (AssessmentTriggerAdded, on_trigger_added),
     (AssessmentDecided, on_assessment_decided),
+    (AssessmentTriggerWithdrawn, on_trigger_withdrawn),
+    (AssessmentClosed, on_assessment_closed),
     (RankingRunCompleted, on_ranking_run_completed),
     (AgencyChanged, on_agency_changed),
 )

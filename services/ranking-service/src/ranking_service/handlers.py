@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
+from hhpu_shared.events.contracts.case import (
+    AssessmentClosed,
+    AssessmentDecided,
+    AssessmentOpened,
+    CaseAdopted,
+    CaseExited,
+)
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
@@ -34,3 +40,8 @@ def on_assessment_opened(uow: UnitOfWork, d: AssessmentOpened, env: Envelope) ->
 @handlers.handles(AssessmentDecided)
 def on_assessment_decided(uow: UnitOfWork, d: AssessmentDecided, env: Envelope) -> None:
     status.assessment_decided(uow, d.records_id, d.assessment_id, d.decision, env.occurred_at)
+
+
+@handlers.handles(AssessmentClosed)
+def on_assessment_closed(uow: UnitOfWork, d: AssessmentClosed, env: Envelope) -> None:
+    status.assessment_closed(uow, d.records_id, d.assessment_id, d.merged_into)

@@ -163,6 +163,14 @@ def decline(uow: UnitOfWork, a: Assessment, why: str) -> None:
         transition(uow, c, "exited", "not_adopted", why)
 
 
+def withdraw(uow: UnitOfWork, a: Assessment, why: str) -> None:
+    """The assessment closed without a decision (its referrals withdrawn): a candidate case raised
+    for it leaves; a managed case, or one raised by something else, stays as it is."""
+    c = repo.active_case(uow.session, a.person_id)
+    if c is not None and c.assessment_id == a.id and c.status in ("candidate", "under_assessment"):
+        transition(uow, c, "exited", "referral_withdrawn", why)
+
+
 def create(uow: UnitOfWork, data: dict[str, Any], why: str) -> Case:
     """A case opened by hand (e.g. a MAPPA nominal or an IOM meeting's choice)."""
     s = uow.session

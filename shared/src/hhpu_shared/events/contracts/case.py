@@ -28,6 +28,31 @@ class AssessmentTriggerAdded(EventData):
     summary: str | None = None  # every trigger of the assessment now, e.g. "1 referral, 1 ranking candidate"
 
 
+@register("assessment.trigger_withdrawn", aggregate="assessment")
+class AssessmentTriggerWithdrawn(EventData):
+    """A trigger's source went away (its referral was withdrawn): it no longer counts for the
+    assessment. When nothing else keeps the assessment open, ``assessment.closed`` follows."""
+
+    assessment_id: str
+    person_id: str
+    trigger: Trigger
+    reason_code: str  # the referral's withdrawal reason
+    remaining_triggers: int
+    urgency: str | None = None  # the assessment's urgency from its remaining triggers
+
+
+@register("assessment.closed", aggregate="assessment")
+class AssessmentClosed(EventData):
+    """An assessment ended without a decision: every trigger withdrawn (``withdrawn``), or its person
+    merged into another whose open assessment took its triggers (``merged``, with `merged_into`)."""
+
+    assessment_id: str
+    person_id: str
+    records_id: str | None = None
+    reason: str  # withdrawn | merged (a str, so a newer reason never dead-letters an older consumer)
+    merged_into: str | None = None
+
+
 @register("assessment.decided", aggregate="assessment")
 class AssessmentDecided(EventData):
     assessment_id: str
