@@ -2,7 +2,8 @@
 
 Writes bench/results/reliability.json (see docs/reliability.md for what it promises and shows).
 Environment: RELIABILITY_REFERRALS (2000), RELIABILITY_CLIENTS (16), RELIABILITY_RATE (referrals/s in
-all, 0 = unpaced), RELIABILITY_SINGLE_REFERRALS, RELIABILITY_MODES (distributed,single); the private
+all, 0 = unpaced), RELIABILITY_SINGLE_REFERRALS, RELIABILITY_MODES (distributed,single), RELIABILITY_FAULTS (all:
+broker,consumer,api,postgres,poison); the private
 Kafka and PostgreSQL come from HHPU_RUN_DIR, HHPU_KAFKA_PORT, HHPU_KAFKA_CONTROLLER_PORT,
 HHPU_PG_CLUSTER and HHPU_PG_PORT (the Makefile target sets them away from the shared instances).
 """
@@ -64,6 +65,9 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
         time.sleep(GAP_S)
         plan = [("broker", None)] + [("consumer", s) for s in SERVICES] + [("api", s) for s in SERVICES]
         plan += [("postgres", None), ("poison", None)]
+        only = [k for k in os.environ.get("RELIABILITY_FAULTS", "").split(",") if k]
+        if only:  # a focused run: only these kinds of fault (broker, consumer, api, postgres, poison)
+            plan = [(k, s) for k, s in plan if k in only]
         for kind, service in plan:
             if not load.running():
                 print(
