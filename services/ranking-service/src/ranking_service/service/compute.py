@@ -93,13 +93,14 @@ def compute(
     pos[order] = np.arange(len(order))
     contributions: list[list[dict[str, Any]]] = [[] for _ in order]
     day = prep.arrays.day
+    harm = prep.arrays.row_harm()
     for r, p in zip(rows.tolist(), prep.arrays.person[rows].tolist(), strict=True):
         contributions[int(pos[p])].append(
             {
                 "offence_code": (code := prep.codes[int(prep.code[r])]),
                 "offence_name": entry.label if (entry := edition.entries.get(code)) else None,
                 "offence_date": (EPOCH + timedelta(days=int(day[r]))).isoformat(),
-                "harm": float(prep.arrays.harm[r]),
+                "harm": float(harm[r]),
                 "weighted": float(res.contribution[r]),
             }
         )

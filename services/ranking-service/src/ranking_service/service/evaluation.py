@@ -35,8 +35,8 @@ def later_outcomes(
     later = (a.day > t0) & (a.day <= t0 + follow_up_days)
     n = a.n_people
     count = np.bincount(a.person[later], minlength=n)
-    harm = np.bincount(a.person[later], weights=a.harm[later], minlength=n)
-    hh_rows = later & ((a.domains.astype(np.uint16) & np.uint16(domain_mask(domains))) != 0)
+    harm = np.bincount(a.person[later], weights=a.row_harm(later), minlength=n)
+    hh_rows = later & ((a.row_domains() & np.uint16(domain_mask(domains))) != 0)
     high = np.bincount(a.person[hh_rows], minlength=n) > 0
     return count, harm, high, later
 
@@ -107,7 +107,7 @@ def evaluate_run(
         groups, in_top, later_count, later_harm, min_group=settings.fairness_min_group, seed=seed
     )
     newest = int(prep.arrays.recorded.max()) if len(prep.arrays.recorded) else t0
-    everyone_later = float(prep.arrays.harm[later].sum())
+    everyone_later = float(prep.arrays.row_harm(later).sum())
     result.update(
         {
             "run_id": run.id,
