@@ -66,7 +66,7 @@ def seed_demo(
         as_of = today - timedelta(days=365 + 56 * k)
         with runtime.unit_of_work(principal) as uow:
             req = RunRequest(as_of=as_of, trigger="scheduled", emit_candidates=False)
-            run_id = getattr(execute_run(uow, settings, req), "id", None)
+            run_id = str(getattr(execute_run(uow, settings, req), "id", ""))
         with runtime.unit_of_work(principal) as uow:
             evaluate_run(uow, settings, run_id, 365, 200, 1)
         out["history_run_ids"].append(run_id)

@@ -1,7 +1,7 @@
 """assessment triggers can be withdrawn
 
 Revision ID: 01610a468fae
-Revises: 5bf8b1bda444
+Revises: e243d77fb271
 Create Date: 2026-11-29 18:35:16.287051
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "01610a468fae"
-down_revision: str | None = "5bf8b1bda444"
+down_revision: str | None = "e243d77fb271"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
