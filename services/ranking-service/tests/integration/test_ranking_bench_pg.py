@@ -1,4 +1,4 @@
-"""The re-rank benchmark at a small size with the PostgreSQL GROUP BY comparison."""
+"""The re-rank benchmark at a small size with the PostgreSQL comparison, in the same run."""
 
 from __future__ import annotations
 
@@ -17,14 +17,22 @@ def test_bench_small_with_postgres(pg_url: str, tmp_path: Path) -> None:
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = tmp_path / "ranking.json"
     report = bench.main(
-        {"BENCH_PEOPLE": "3000", "BENCH_OFFENCES": "30000", "BENCH_PG_URL": pg_url, "BENCH_RESULTS": str(out)}
+        {
+            "BENCH_SIZES": "20000",
+            "BENCH_PG_URL": pg_url,
+            "BENCH_REPEATS": "1",
+            "BENCH_RESULTS_DIR": str(tmp_path),
+            "BENCH_DATA_DIR": str(tmp_path / "data"),
+        }
     )
-    pg = report["postgres_groupby"]
-    assert pg["same_people"] and pg["top100_same_scores"] and pg["max_rel_diff"] < 1e-9
-    assert pg["people"] == report["models"]["recency_harm@1"]["people_scored"]
-    # The ratio is the PostgreSQL query time over the in-process headline time, as reported.
-    assert pg["query_s"] > 0
-    assert pg["ratio_pg_over_numpy"] == pytest.approx(pg["query_s"] / report["compute_s"], rel=0.05, abs=0.01)
-    assert json.loads(out.read_text())["offences"] == 30000
+    (step,) = json.loads((tmp_path / "ranking.json").read_text())["sizes"]
+    assert step == report["sizes"][0] and step["rows"] == 20000
+    pg = step["postgres"]
+    # PostgreSQL ranks the same people with the same scores as the engine ...
+    assert pg["same_people"] and pg["same_top100"] and pg["max_rel_diff"] < 1e-9
+    # ... and its ratio is its time over the engine's headline time, as reported.
+    assert pg["seconds"] > 0
+    assert pg["ratio_over_engine"] == pytest.approx(
+        pg["seconds"] / step["engine_headline_s"], rel=0.05, abs=0.01
+    )
