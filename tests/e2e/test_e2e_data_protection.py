@@ -36,7 +36,13 @@ def test_audit_subject_access_and_erasure_across_every_service(
 ) -> None:
     today = datetime.now(UTC).date()
     force = generate(
-        150, 1500, seed=5, start=today - timedelta(days=3 * 365), split=today - timedelta(days=30), end=today
+        150,
+        1500,
+        seed=5,
+        start=today - timedelta(days=3 * 365),
+        split=today - timedelta(days=30),
+        end=today,
+        id_prefix="DP-",
     )
     people_file, offences_file = write_force(force, tmp_path)
     _import(gw, "people", people_file)
