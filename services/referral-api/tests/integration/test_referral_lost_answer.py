@@ -2,9 +2,9 @@
 
 The referral-api runs under a real uvicorn server on PostgreSQL. The partner's request is written on
 a raw socket that is reset once the server has taken the request (its Idempotency-Key is recorded),
-without reading a byte of the answer, so the answer never reaches it (a timeout, a dropped line). The referral is committed all the same; the partner retries with
-the same Idempotency-Key and gets the answer it missed, marked as a replay, and nothing is stored
-twice.
+without reading a byte of the answer, so the answer never reaches it (a timeout, a dropped line).
+The partner retries with the same Idempotency-Key and gets the answer it missed, marked as a replay,
+and nothing is stored twice.
 """
 
 from __future__ import annotations
