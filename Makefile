@@ -80,7 +80,7 @@ bench: install
 # The fault-injection suite (docs/reliability.md), kept out of `make test` for its length. It runs its
 # own Kafka broker, PostgreSQL cluster and Prometheus on private ports and data, and removes them after.
 reliability: install
-	export HHPU_RUN_DIR=$(CURDIR)/.run/reliability HHPU_PG_CLUSTER=hhpu_reliability
+	export HHPU_RUN_DIR=$(CURDIR)/.run/reliability HHPU_PG_CLUSTER=$${RELIABILITY_PG_CLUSTER:-hhpu_reliability}
 	export HHPU_PG_PORT=$${RELIABILITY_PG_PORT:-55433} HHPU_KAFKA_PORT=$${RELIABILITY_KAFKA_PORT:-29192}
 	export HHPU_KAFKA_CONTROLLER_PORT=$${RELIABILITY_KAFKA_CONTROLLER_PORT:-29193}
 	trap 'bash deploy/local/kafka.sh stop || true; bash deploy/local/postgres.sh destroy || true' EXIT

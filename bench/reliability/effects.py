@@ -92,3 +92,21 @@ def settle(
 
 def effect_total(dbs: dict[str, str], table_sql: str, service: str) -> int:
     return int(_rows(dbs[service], table_sql)[0][0])
+
+
+def by_window(
+    acknowledged_at: dict[str, float],
+    effects: dict[str, Counter[str]],
+    windows: list[tuple[str, float, float]],
+) -> dict[str, dict[str, int]]:
+    """Lost and duplicated effects of the referrals acknowledged in each window (a fault's, from
+    its start to the next fault's): which fault a missing or doubled effect belongs to."""
+    out: dict[str, dict[str, int]] = {}
+    for name, start, end in windows:
+        ids = [i for i, t in acknowledged_at.items() if start <= t < end]
+        out[name] = {
+            "referrals": len(ids),
+            "lost": sum(1 for e in effects.values() for i in ids if e.get(i, 0) == 0),
+            "duplicated": sum(1 for e in effects.values() for i in ids if e.get(i, 0) > 1),
+        }
+    return out

@@ -41,6 +41,7 @@ def referral_body(run: str, i: int) -> dict[str, Any]:
 @dataclass
 class LoadStats:
     acknowledged: dict[str, str] = field(default_factory=dict)  # partner_reference -> referral id
+    acknowledged_at: dict[str, float] = field(default_factory=dict)  # referral id -> time of its 201
     errors: Counter[str] = field(default_factory=Counter)
     error_times: list[tuple[float, str]] = field(default_factory=list)
     ok_times: list[float] = field(default_factory=list)
@@ -101,6 +102,7 @@ class Load:
             if r.status_code == 201:
                 with self.stats.lock:
                     self.stats.acknowledged[body["partner_reference"]] = r.json()["id"]
+                    self.stats.acknowledged_at[r.json()["id"]] = time.time()
                     self.stats.ok_times.append(time.time())
                 return
             kind = f"{r.status_code}"

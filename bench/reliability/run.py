@@ -2,9 +2,10 @@
 
 Writes bench/results/reliability.json (see docs/reliability.md for what it promises and shows).
 Environment: RELIABILITY_REFERRALS (2000), RELIABILITY_CLIENTS (16), RELIABILITY_RATE (referrals/s in
-all, 0 = unpaced), RELIABILITY_SINGLE_REFERRALS, RELIABILITY_MODES (distributed,single); the private
-Kafka and PostgreSQL come from HHPU_RUN_DIR, HHPU_KAFKA_PORT, HHPU_KAFKA_CONTROLLER_PORT,
-HHPU_PG_CLUSTER and HHPU_PG_PORT (the Makefile target sets them away from the shared instances).
+all, 0 = unpaced), RELIABILITY_SINGLE_REFERRALS, RELIABILITY_MODES (distributed,single),
+RELIABILITY_FAULTS (all: broker,consumer,api,postgres,poison); the private Kafka and PostgreSQL
+come from HHPU_RUN_DIR, HHPU_KAFKA_PORT, HHPU_KAFKA_CONTROLLER_PORT, HHPU_PG_CLUSTER and
+HHPU_PG_PORT (the Makefile target sets them away from the shared instances).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from effects import count_effects, settle, verdict  # type: ignore[import-not-found]  # noqa: E402
+from effects import by_window, count_effects, settle, verdict  # type: ignore[import-not-found]  # noqa: E402
 from faults import GAP_S, DistributedRun, Fault  # type: ignore[import-not-found]  # noqa: E402
 from load import Load  # type: ignore[import-not-found]  # noqa: E402
 from monitor import TIME_SCALE, Prometheus  # type: ignore[import-not-found]  # noqa: E402
@@ -64,6 +65,9 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
         time.sleep(GAP_S)
         plan = [("broker", None)] + [("consumer", s) for s in SERVICES] + [("api", s) for s in SERVICES]
         plan += [("postgres", None), ("poison", None)]
+        only = [k for k in os.environ.get("RELIABILITY_FAULTS", "").split(",") if k]
+        if only:  # a focused run: only these kinds of fault (broker, consumer, api, postgres, poison)
+            plan = [(k, s) for k, s in plan if k in only]
         for kind, service in plan:
             if not load.running():
                 print(
@@ -88,6 +92,12 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
         effects = settle(lambda: count_effects(d.dbs, run), ids, 600)
         time.sleep(60)  # the compressed alert windows pass: what fired can resolve
         firing_at_end = sorted(prom.firing_now())
+        windows = [("before the first fault", 0.0, faults[0].began if faults else float("inf"))]
+        windows += [
+            (f.name, f.began, faults[i + 1].began if i + 1 < len(faults) else float("inf"))
+            for i, f in enumerate(faults)
+        ]
+        per_window = by_window(load.stats.acknowledged_at, effects, windows)
         fault_rows = []
         for i, f in enumerate(faults):
             window_end = faults[i + 1].began if i + 1 < len(faults) else f.ended + GAP_S
@@ -96,6 +106,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
                     "fault": f.name,
                     "down_s": round(f.back - f.began, 2),
                     "recovery_s": f.recovery_s,
+                    "effects_of_referrals_acknowledged_in_window": per_window[f.name],
                     "client_errors_in_window": _errors_between(load, f.began, window_end),
                     "alerts_fired": sorted(prom.firing_between(f.began, window_end)),
                 }
@@ -106,6 +117,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
             "clients": clients,
             "rate_per_s": rate,
             "faults": fault_rows,
+            "effects_before_the_first_fault": per_window["before the first fault"],
             "alerts_firing_at_end": firing_at_end,
             "targets_up_at_end": prom.targets_up(),
             "dashboard_queries": prom.dashboard_queries(),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from effects import count_effects, settle, verdict  # type: ignore[import-not-found]
+from effects import by_window, count_effects, settle, verdict  # type: ignore[import-not-found]
 from hhpu.distributed import free_port
 from hhpu.testing import create_agency
 from load import Load  # type: ignore[import-not-found]
@@ -102,6 +102,7 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
             faults.append(
                 {
                     "fault": f"hhpu run SIGKILL at {mark} acknowledged",
+                    "killed_at": killed,
                     "restart_to_ready_s": round(back - killed, 2),
                     "first_201_after_ready_s": None if first_ok is None else round(first_ok - back, 2),
                     "client_errors_in_window": errs,
@@ -114,11 +115,20 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
         }
         ids = set(load.stats.acknowledged.values())
         effects = settle(lambda: count_effects(dbs, run), ids, 300)
+        starts = [0.0] + [f["killed_at"] for f in faults]
+        names = ["before the first kill"] + [f["fault"] for f in faults]
+        ends = starts[1:] + [float("inf")]
+        per_window = by_window(
+            load.stats.acknowledged_at, effects, list(zip(names, starts, ends, strict=True))
+        )
+        for f in faults:
+            f["effects_of_referrals_acknowledged_in_window"] = per_window[f["fault"]]
         return {
             "mode": "single process (hhpu run, embedded log)",
             "referrals": total,
             "clients": clients,
             "faults": faults,
+            "effects_before_the_first_kill": per_window["before the first kill"],
             "client_errors": dict(load.stats.errors),
             "given_up": len(load.stats.given_up),
             "verdict": verdict(load.stats.acknowledged, effects),

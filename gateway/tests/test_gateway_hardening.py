@@ -54,7 +54,9 @@ def exchange(server: ServerThread, *parts: bytes, pause: float = 0.0, timeout: f
             except TimeoutError:
                 break
             except OSError:
-                break
+                # Reset by the server: closed. (A server that closes with request bytes unread sends
+                # RST rather than FIN, so the client may see a reset after the response.)
+                return out
             if not data:
                 return out
             out += data

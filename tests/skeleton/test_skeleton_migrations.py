@@ -92,6 +92,6 @@ def test_each_service_has_its_own_metadata_and_version_table(name: str) -> None:
     others = [spec(n).migrations for n in NAMES if n != name]
     assert all(o.metadata is not migrations.metadata for o in others)
     assert len({o.version_table for o in others} | {migrations.version_table}) == len(NAMES)
-    plumbing = {"outbox", "inbox", "audit_log"}
+    plumbing = {"outbox", "inbox", "audit_log", "protection_mark"}
     own = set(migrations.metadata.tables) - plumbing
     assert own and all(not (own & (set(o.metadata.tables) - plumbing)) for o in others)

@@ -67,6 +67,7 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     API_CSP,
 ]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_AFTER_S = 1  # every 503 says when to try again
 
 
 class Gateway:
@@ -219,14 +220,16 @@ class Gateway:
                 principal, scopes, auth_detail = None, None, str(exc)
             except KeyServiceError:
                 status = 503
+                metrics.rejected("auth_unavailable")
                 return await self._problem(
                     scope,
                     send,
                     extra,
                     503,
                     "Service unavailable",
-                    "cannot verify credentials",
+                    "cannot verify credentials now; retry shortly",
                     "auth_unavailable",
+                    retry_after=RETRY_AFTER_S,
                 )
             if principal is None:
                 status = await self._limited(scope, send, extra, "ip:" + _client_ip(scope))
@@ -262,7 +265,8 @@ class Gateway:
                 self.keys.invalidate()  # a key may have been revoked: never serve it from cache
         except UpstreamError as exc:
             status = exc.status
-            kw: dict[str, Any] = {"retry_after": exc.retry_after} if exc.retry_after else {}
+            retry_after = exc.retry_after or (RETRY_AFTER_S if exc.status == 503 else None)
+            kw: dict[str, Any] = {"retry_after": retry_after} if retry_after else {}
             await self._problem(scope, send, extra, exc.status, exc.title, exc.detail, exc.code, **kw)
         except BodyTooLarge:
             status = 413

@@ -63,9 +63,13 @@ class CircuitBreaker:
     def allow(self) -> bool:
         if self.state == self.CLOSED:
             return True
-        if self.state == self.OPEN and time.monotonic() - self.opened_at >= self.cooldown_s:
+        now = time.monotonic()
+        if now - self.opened_at >= self.cooldown_s:
+            # The single probe; in half-open, another one when the last probe never reported back
+            # (its caller left, or it was cancelled), so the breaker can never stay shut for good.
             self.state = self.HALF_OPEN
-            return True  # the single probe
+            self.opened_at = now
+            return True
         return False
 
     def retry_after(self) -> int:

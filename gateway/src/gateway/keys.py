@@ -6,6 +6,7 @@ results only, keyed by a hash of the key, and is dropped when the gateway proxie
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -82,20 +83,41 @@ class UpstreamKeyVerifier:
 
 
 class CachingKeyVerifier:
+    """Positive answers cached for `ttl_s`; concurrent checks of one key share one call (single flight),
+    so a burst from one partner costs the key store one check, not one per request."""
+
     def __init__(self, inner: KeyVerifier, ttl_s: float) -> None:
         self.inner = inner
         self.ttl_s = ttl_s
         self._cache: dict[bytes, tuple[AgencyKey, float]] = {}
+        self._flights: dict[bytes, asyncio.Future[AgencyKey | None]] = {}  # checks under way
+        self._generation = 0
 
     async def verify(self, key: str) -> AgencyKey | None:
-        if self.ttl_s <= 0:
-            return await self.inner.verify(key)
         digest = hashlib.sha256(key.encode()).digest()
-        now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        if self.ttl_s > 0:
+            hit = self._cache.get(digest)
+            if hit is not None and hit[1] > time.monotonic():
+                return hit[0]
+        flight = self._flights.get(digest)
+        if flight is None:
+            flight = asyncio.ensure_future(self._check(key, digest))
+            self._flights[digest] = flight
+            flight.add_done_callback(lambda done: self._landed(digest, done))
+        return await asyncio.shield(flight)  # a caller that leaves never cancels the others' check
+
+    def _landed(self, digest: bytes, flight: asyncio.Future[AgencyKey | None]) -> None:
+        if self._flights.get(digest) is flight:
+            del self._flights[digest]
+        if not flight.cancelled():
+            flight.exception()  # retrieved, even when every caller has left
+
+    async def _check(self, key: str, digest: bytes) -> AgencyKey | None:
+        generation = self._generation
         found = await self.inner.verify(key)
+        if self.ttl_s <= 0 or generation != self._generation:
+            return found  # caching off, or revoked keys were dropped meanwhile: not cached
+        now = time.monotonic()
         if found is None:
             self._cache.pop(digest, None)
             return None
@@ -105,4 +127,6 @@ class CachingKeyVerifier:
         return found
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._cache.clear()
+        self._flights.clear()  # a check begun before a revocation is not joined by later callers

@@ -99,6 +99,8 @@ class Operations:
         checks = dict(zip(names, results, strict=True))
         ok = all(v == "ok" for v in checks.values())
         body = json.dumps({"status": "ok" if ok else "unavailable", "checks": checks}).encode()
+        if not ok:
+            extra = [*extra, (b"retry-after", b"1")]  # every 503 says when to try again
         return await respond(send, 200 if ok else 503, body, b"application/json", extra)
 
     async def metrics(self, scope: Scope, receive: Receive, send: Send, extra: Extra) -> int:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from hhpu_shared.auth import Role
 
-from .routes import resource_of
+from .routes import DATA_PROTECTION_PATHS, resource_of
 
 P = Role.PARTNER_AGENCY.value
 OM = Role.OFFENDER_MANAGER.value
@@ -22,14 +22,16 @@ SUP = Role.UNIT_SUPERVISOR.value
 AN = Role.ANALYST.value
 CH = Role.MEETING_CHAIR.value
 AD = Role.ADMINISTRATOR.value
+DPO = Role.DATA_PROTECTION_OFFICER.value
 
-ALL_ROLES: tuple[str, ...] = (P, OM, SUP, AN, CH, AD)
-STAFF = frozenset({OM, SUP, AN, CH, AD})
+ALL_ROLES: tuple[str, ...] = (P, OM, SUP, AN, CH, AD, DPO)
+STAFF = frozenset({OM, SUP, AN, CH, AD, DPO})
 CASEWORK = frozenset({OM, SUP, AD})  # people who manage cases
 CASE_READERS = frozenset({OM, SUP, CH, AD})
 ANALYSIS = frozenset({AN, SUP, AD})
 MEETING_RUNNERS = frozenset({CH, SUP, AD})
 ADMIN = frozenset({AD})
+DATA_PROTECTION = frozenset({DPO, SUP})  # audit trail, subject access, erasure and restriction
 
 READ = ("GET", "HEAD")
 WRITE = ("POST", "PUT", "PATCH", "DELETE")
@@ -87,7 +89,11 @@ POLICY: tuple[Rule, ...] = (
     rule(READ, f"{R}/models/**", ANALYSIS | {OM}),
     rule(WRITE, f"{R}/models/**", {AN}),
     rule(READ, f"{R}/people/{{person_ref}}/trajectory", ANALYSIS | {OM}),  # routed to ranking-service
+    # every service: its audit trail and subject access (data protection officer, supervisors)
+    *(rule(READ, path, DATA_PROTECTION) for path, _svc in DATA_PROTECTION_PATHS),
     # case-service
+    rule("POST", f"{R}/people/{{id}}/erasure", DATA_PROTECTION),
+    rule("POST", f"{R}/people/{{id}}/restriction", DATA_PROTECTION),
     rule("POST", f"{R}/people/{{id}}/merge", {SUP}),
     rule(READ, f"{R}/people/**", CASEWORK),
     rule(WRITE, f"{R}/people/**", CASEWORK),
@@ -105,6 +111,7 @@ POLICY: tuple[Rule, ...] = (
     rule(WRITE, f"{R}/interventions/**", CASEWORK),
     rule(READ, f"{R}/intervention-types/**", CASEWORK | {AN}),
     rule(WRITE, f"{R}/intervention-types/**", {SUP}),
+    rule(READ, f"{R}/managers/me/caseload", CASEWORK),  # the signed-in manager's own caseload
     rule(READ, f"{R}/managers/**", CASEWORK),
     rule(WRITE, f"{R}/managers/**", {SUP}),
     rule(READ, f"{R}/caseloads/**", CASEWORK | {AN}),

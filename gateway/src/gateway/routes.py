@@ -39,8 +39,20 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "meeting-service": ("meetings", "meeting-types", "meeting-agencies", "actions", "agenda-items", "series"),
 }
 
+# Every service answers for its own audit trail and subject access: /api/v1/audit/<service>,
+# /api/v1/audit/<service>/verify and /api/v1/subject-access/<service> go to that service (the CLI
+# merges the four answers; see docs/data-protection.md).
+DATA_PROTECTION_PATHS: tuple[tuple[str, str], ...] = tuple(
+    (tpl.format(svc=svc), svc)
+    for svc in ROUTES
+    for tpl in ("/api/v1/audit/{svc}", "/api/v1/audit/{svc}/verify", "/api/v1/subject-access/{svc}")
+)
+
 # More specific paths that go elsewhere than their resource (segment templates as in policy.py).
-OVERRIDES: tuple[tuple[str, str], ...] = (("/api/v1/people/{person_ref}/trajectory", "ranking-service"),)
+OVERRIDES: tuple[tuple[str, str], ...] = (
+    ("/api/v1/people/{person_ref}/trajectory", "ranking-service"),
+    *DATA_PROTECTION_PATHS,
+)
 
 # Routes the upstream deduplicates by the client's Idempotency-Key: only these may be sent again after
 # the request may have reached the upstream (safe methods aside). Exact (method, path) pairs.

@@ -1,10 +1,10 @@
 """Gateway settings: env prefix ``GATEWAY_``; the internal secret is shared (``HHPU_INTERNAL_SECRET``).
 
 Fail closed: the committed development secrets (the HS256 staff-token signer and the internal secret)
-are only accepted in a development mode (``development`` or ``test``, as for the services), which
-must be asked for explicitly (``GATEWAY_ENVIRONMENT`` or ``HHPU_ENVIRONMENT``; ``make run`` and the
-tests do). Any other environment, the default included, refuses to build the settings without a real
-internal secret and a JWKS: a validator, so no process can construct a gateway that skips the check.
+are only accepted in a development mode (``development`` or ``test``, the services' DEVELOPMENT_MODES),
+which must be asked for explicitly (``GATEWAY_ENVIRONMENT`` or ``HHPU_ENVIRONMENT``; ``make run`` and
+the tests do). Any other environment, the default included, refuses to build the settings without a
+real internal secret and a JWKS: a validator, so no process can construct a gateway that skips the check.
 """
 
 from __future__ import annotations

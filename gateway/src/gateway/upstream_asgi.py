@@ -100,9 +100,15 @@ class AsgiUpstream(Upstream):
         self, method: str, path: str, headers: dict[str, str], body: bytes | None = None, timeout: float = 5.0
     ) -> tuple[int, bytes]:
         self.check_breaker()
-        status, data = await asyncio.wait_for(
-            asgi_request(self.app, method, path, headers, body, self._state()), timeout
-        )
+        try:
+            status, data = await asyncio.wait_for(
+                asgi_request(self.app, method, path, headers, body, self._state()), timeout
+            )
+        except TimeoutError as exc:
+            self.breaker.failure()
+            metrics.observe_upstream(self.name, "timeout")
+            raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
+        self.breaker.success()
         return status, data
 
 

@@ -1,8 +1,11 @@
 """Demo data for a fictional force, seeded through the gateway's public API where one exists.
 
-Agencies and their keys, the offender managers, the meeting series, a ranking run over a
-synthetic force and the journey-1 referral (Dean Marsh, from the drug and alcohol service).
-Everything is fictional.
+Every journey starts with something to see: agencies and their keys, the drug and alcohol
+service's webhook pointed at a loopback receiver (journey 1), a synthetic force with a year of
+back-tested monthly runs, a fortnight's run and today's run with a small demo bracket (journeys 2
+and 5), the next meetings with open and overdue actions (journey 3), the offender managers with
+their managed cases, risk assessments and interventions (journeys 4 and 5), and the journey-1
+referral (Dean Marsh). Everything is fictional.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ STAFF = {
     "offender_manager": ("om-ann", "PC Ann Lee"),
     "analyst": ("analyst-kim", "Kim Analyst"),
     "meeting_chair": ("chair-lou", "DCI Lou Barnes"),
+    "data_protection_officer": ("dpo-sam", "Sam Okafor (Data Protection Officer)"),
 }
 
 
@@ -43,6 +47,7 @@ class DemoCredentials:
     tokens: dict[str, str] = field(default_factory=dict)
     agency_keys: dict[str, str] = field(default_factory=dict)
     agency_ids: dict[str, str] = field(default_factory=dict)
+    webhook: dict[str, str] = field(default_factory=dict)  # url, secret, log (the demo receiver)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, indent=2))
@@ -66,8 +71,22 @@ def dean_marsh_referral() -> dict[str, Any]:
     return copy.deepcopy(REFERRAL_EXAMPLE)
 
 
-def seed(system: System, client: httpx.Client, today: date | None = None) -> DemoCredentials:
+DEMO_BRACKET = 8  # today's run proposes at most this many people, so the first agenda fits
+HISTORY_RUNS = 6  # back-tested runs, eight weeks apart, in the year before the run of a year ago
+
+
+def seed(
+    system: System,
+    client: httpx.Client,
+    today: date | None = None,
+    *,
+    webhook_url: str | None = None,
+    history_runs: int = HISTORY_RUNS,
+) -> DemoCredentials:
     """Seed the running system (client points at the gateway)."""
+    from hhpu import demo_work
+
+    day = today or date.today()
     creds = DemoCredentials(tokens=staff_tokens())
     admin = {"Authorization": f"Bearer {creds.tokens['administrator']}"}
     meeting_agencies = []
@@ -85,13 +104,23 @@ def seed(system: System, client: httpx.Client, today: date | None = None) -> Dem
         creds.agency_keys[kind] = k.json()["key"]
         meeting_agencies.append((agency_id, name, contact, f"{kind}@example.org"))
 
-    from case_service.seed import seed_demo_managers
+    from case_service.seed import backdate_adoptions, seed_demo_managers
     from meeting_service.seed import seed_demo
 
+    if webhook_url:
+        secret = demo_work.register_webhook(
+            client, creds.tokens, creds.agency_ids["drug_and_alcohol_service"], webhook_url
+        )
+        creds.webhook = {"agency": "drug_and_alcohol_service", "url": webhook_url, "secret": secret}
     seed_demo_managers(system.runtime("case-service"))
-    seed_demo(system.runtime("meeting-service"), agencies=meeting_agencies, today=today)
-    seed_ranking(system, today)
+    plan = seed_demo(system.runtime("meeting-service"), agencies=meeting_agencies, today=today)
+    ids = demo_work.seed_caseload(client, creds.tokens, day)
+    when = demo_work.adoption_months(day)
+    backdate_adoptions(system.runtime("case-service"), {cid: when[name] for name, cid in ids.items()})
+    system.settle()  # the ranking learns who is managed before it runs
+    seed_ranking(system, today, history_runs=history_runs)
     system.settle()  # the referral-api now knows the ranking's people, as in journey 1
+    demo_work.seed_actions(client, creds.tokens, plan["next_meeting_id"], creds.agency_ids, day)
 
     das = {
         "X-API-Key": creds.agency_keys["drug_and_alcohol_service"],
@@ -102,9 +131,16 @@ def seed(system: System, client: httpx.Client, today: date | None = None) -> Dem
     return creds
 
 
-def seed_ranking(system: System, today: date | None = None) -> None:
-    """A synthetic force (with Dean Marsh among its people) and one production ranking run."""
+def seed_ranking(system: System, today: date | None = None, *, history_runs: int = HISTORY_RUNS) -> None:
+    """A synthetic force (with Dean Marsh among its people), a year of back-tested history and
+    today's production run with the small demo bracket."""
     from ranking_service.demo import seed_demo as seed_ranking_demo
 
     runtime = system.runtime("ranking-service")
-    seed_ranking_demo(runtime, runtime.settings, today=today)  # type: ignore[arg-type]
+    seed_ranking_demo(
+        runtime,
+        runtime.settings,  # type: ignore[arg-type]
+        today=today,
+        history_runs=history_runs,
+        current_top_n=DEMO_BRACKET,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from hhpu_shared.logging import configure_logging
 
 from hhpu.demo import DemoCredentials, seed
 from hhpu.system import build_system
+from hhpu.webhook_receiver import Receiver
 
 BANNER = """
 HHPU Platform (single-process mode: SQLite files in {data_dir}, in-process event bus)
@@ -26,14 +28,40 @@ Demo credentials (development only; also in {creds_file}):
 {tokens}
   Partner API keys (X-API-Key: <key>):
 {keys}
-Try:  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/referrals
+{webhook}
+Try:  .venv/bin/hhpu open        .venv/bin/hhpu caseload --url {url}
+      curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/referrals
 """
 
 
 def _banner(url: str, data_dir: Path, creds: DemoCredentials, creds_file: Path) -> str:
     tokens = "\n".join(f"    {role:18} {tok}" for role, tok in creds.tokens.items())
     keys = "\n".join(f"    {kind:26} {key}" for kind, key in creds.agency_keys.items())
-    return BANNER.format(url=url, data_dir=data_dir, tokens=tokens, keys=keys, creds_file=creds_file)
+    hook = creds.webhook
+    webhook = (
+        f"Webhook receiver of the {hook['agency']} (journey 1): {hook['url']}\n"
+        f"  each delivery is printed here as [webhook] ... and appended to {hook.get('log', '')}\n"
+        if hook
+        else ""
+    )
+    return BANNER.format(
+        url=url, data_dir=data_dir, tokens=tokens, keys=keys, creds_file=creds_file, webhook=webhook
+    )
+
+
+def _receiver(data_dir: Path, creds_file: Path) -> Receiver | None:
+    """The demo's webhook receiver on its own loopback port (the one saved at seeding, if any)."""
+    port = int(os.environ.get("HHPU_WEBHOOK_PORT", "0"))
+    secret = None
+    if creds_file.exists():
+        saved = DemoCredentials.load(creds_file).webhook
+        if not saved:
+            return None
+        port, secret = int(saved["url"].rsplit(":", 1)[1].split("/")[0]), saved.get("secret")
+    try:
+        return Receiver(port, secret, data_dir / "webhooks.jsonl").start()
+    except OSError:  # the port is taken: the demo runs without a receiver
+        return None
 
 
 async def _serve(
@@ -59,6 +87,7 @@ async def _serve(
         await asyncio.sleep(0.05)
     url = f"http://{host}:{port}"
     creds_file = data_dir / "demo-credentials.json"
+    receiver = _receiver(data_dir, creds_file) if do_seed or creds_file.exists() else None
     if creds_file.exists():
         creds = DemoCredentials.load(creds_file)
         from hhpu.demo import staff_tokens
@@ -68,9 +97,12 @@ async def _serve(
 
         def _do() -> DemoCredentials:
             with httpx.Client(base_url=url, timeout=300) as client:
-                return seed(system, client)
+                return seed(system, client, webhook_url=receiver.url if receiver else None)
 
         creds = await asyncio.to_thread(_do)
+        if creds.webhook and receiver is not None:
+            receiver.secret = creds.webhook["secret"]  # shown once, at registration
+            creds.webhook["log"] = str(data_dir / "webhooks.jsonl")
         creds.save(creds_file)
     else:
         creds = DemoCredentials()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from gateway.tokens import mint_dev_token
 from sqlalchemy import create_engine, text
+
+from hhpu.distributed import free_port
 
 T = TypeVar("T")
 
@@ -84,3 +91,60 @@ def db_scalar(url: str, sql: str, **params: object) -> Any:
             return conn.execute(text(sql), params).scalar()
     finally:
         eng.dispose()
+
+
+class SingleProcessRun:
+    """`hhpu run` (what `make run` starts) as a subprocess on a private port and data directory.
+
+    Tests start it, kill it (SIGKILL for a crash) and start it again on the same data directory."""
+
+    def __init__(self, data_dir: Path, *, seed: bool = False, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.seed = seed
+        self.env = env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-run.log"
+
+    def start(self, *, timeout_s: float = 180) -> SingleProcessRun:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [str(Path(sys.executable).parent / "hhpu"), "run", "--port", str(self.port)]
+        cmd += ["--data-dir", str(self.data_dir)] + ([] if self.seed else ["--no-seed"])
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
+        eventually(self.ready, timeout_s=timeout_s, what="hhpu run to be ready")
+        return self
+
+    def ready(self) -> bool:
+        if self.proc is None or self.proc.poll() is not None:
+            raise AssertionError(f"hhpu run exited: {self.log_tail()}")
+        try:
+            return httpx.get(self.url + "/readyz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the process (SIGKILL: a crash, nothing flushed or closed) and wait for it to end."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=60)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.proc = None

@@ -30,12 +30,22 @@ class Role(StrEnum):
     ANALYST = "analyst"
     MEETING_CHAIR = "meeting_chair"
     ADMINISTRATOR = "administrator"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
     SYSTEM = "system"
 
 
 STAFF_ROLES = frozenset(
-    {Role.OFFENDER_MANAGER, Role.UNIT_SUPERVISOR, Role.ANALYST, Role.MEETING_CHAIR, Role.ADMINISTRATOR}
+    {
+        Role.OFFENDER_MANAGER,
+        Role.UNIT_SUPERVISOR,
+        Role.ANALYST,
+        Role.MEETING_CHAIR,
+        Role.ADMINISTRATOR,
+        Role.DATA_PROTECTION_OFFICER,
+    }
 )
+# Who reads the audit trail, answers subject access and decides review, restriction and erasure.
+DATA_PROTECTION_ROLES = frozenset({Role.DATA_PROTECTION_OFFICER, Role.UNIT_SUPERVISOR})
 
 
 @dataclass(frozen=True)

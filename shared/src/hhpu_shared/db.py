@@ -11,29 +11,52 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlmodel import create_engine
 
+# A connection with this execution option starts a deferred transaction on SQLite (readers: no write lock).
+READ_ONLY = {"hhpu_read_only": True}
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    pool_timeout_s: float = 10.0,
+    busy_timeout_s: float = 10.0,
+) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    Waits are bounded: a pooled connection within `pool_timeout_s` (else ``sqlalchemy.exc.TimeoutError``)
+    and, on SQLite, the write lock within `busy_timeout_s` (else ``OperationalError``); the services
+    answer both with 503 and Retry-After (:mod:`hhpu_shared.overload`)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool: dict[str, Any] = {}
+        if url.startswith("sqlite:///") and path not in ("", ":memory:") and "mode=memory" not in url:
+            pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout_s}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}, **pool
+        )
+        busy_ms = int(busy_timeout_s * 1000)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # Take the write lock at BEGIN so concurrent writers queue instead of failing
-            # with "database is locked" on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # with "database is locked" on lock upgrade. Readers that never write (probes,
+            # key checks) begin deferred and never wait for the lock (WAL: readers don't block).
+            if conn.get_execution_options().get("hhpu_read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         # Let SQLAlchemy emit our BEGIN instead of pysqlite's implicit one.
         @event.listens_for(engine, "connect", insert=True)
@@ -41,12 +64,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             dbapi_conn.isolation_level = None
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_timeout=pool_timeout_s, pool_pre_ping=True
+    )
 
 
 def ping(engine: Engine) -> bool:
+    """Can the database answer now? (Never waits for SQLite's write lock.)"""
     try:
-        with engine.connect() as conn:
+        with engine.connect().execution_options(**READ_ONLY) as conn:
             conn.execute(text("SELECT 1"))
         return True
     except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,14 +17,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
-from hhpu_shared.context import correlation_id_var, new_id, request_id_var
+from hhpu_shared.context import client_correlation_id_var, correlation_id_var, new_id, request_id_var
 from hhpu_shared.errors import Forbidden, Unauthorized, ValidationProblem, field_error, install_error_handlers
+from hhpu_shared.overload import (
+    RETRY_AFTER_S,
+    ConcurrencyLimitMiddleware,
+    install_overload_handlers,
+    reserve_threads,
+)
 from hhpu_shared.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from hhpu_shared.runtime import ServiceRuntime
 
 access_log = logging.getLogger("hhpu.access")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 T = TypeVar("T")
 
 
@@ -40,9 +48,12 @@ class ObservabilityMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         rid = (headers.get(b"x-request-id") or b"").decode()[:64] or new_id()
-        cid = (headers.get(b"x-correlation-id") or b"").decode()[:64] or rid
+        # The correlation id is always generated here (events and the audit carry it); the caller's
+        # own X-Correlation-ID is kept apart, cleaned, for the audit trail.
+        client = _SAFE_ID.fullmatch((headers.get(b"x-correlation-id") or b"").decode("latin-1")[:64])
         t_rid = request_id_var.set(rid)
-        t_cid = correlation_id_var.set(cid)
+        t_cid = correlation_id_var.set(new_id())
+        t_client = client_correlation_id_var.set(client.group(0) if client else None)
         status = 500
         start = time.perf_counter()
 
@@ -75,6 +86,7 @@ class ObservabilityMiddleware:
                 )
             request_id_var.reset(t_rid)
             correlation_id_var.reset(t_cid)
+            client_correlation_id_var.reset(t_client)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:
@@ -185,6 +197,15 @@ def get_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWork]:
 UoWDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
+def get_read_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWork]:
+    with get_runtime(request).unit_of_work(principal, read_only=True) as uow:
+        yield uow
+
+
+# A route that only reads and writes no audit entry (e.g. the gateway's key check).
+ReadUoWDep = Annotated[UnitOfWork, Depends(get_read_uow, scope="function")]
+
+
 def build_service_app(
     runtime: ServiceRuntime,
     *,
@@ -197,8 +218,11 @@ def build_service_app(
     """Create a service's FastAPI app with the shared middleware, errors and probes."""
     from contextlib import asynccontextmanager
 
+    settings = runtime.settings
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
+        reserve_threads(runtime.service, settings.request_limit() + 4)
         runtime.start()
         try:
             yield
@@ -214,6 +238,7 @@ def build_service_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_overload_handlers(app)
     for r in routers:
         app.include_router(r, prefix=prefix)
 
@@ -225,11 +250,20 @@ def build_service_app(
     def readyz() -> JSONResponse:
         checks = runtime.readiness()
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks}
+        if ok:
+            return JSONResponse(body)
+        return JSONResponse(body, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(ObservabilityMiddleware, service=runtime.service)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        service=runtime.service,
+        limit=settings.request_limit(),
+        queue_timeout_s=settings.queue_timeout_s,
+    )
+    app.add_middleware(ObservabilityMiddleware, service=runtime.service)  # outermost: sees every 503
     return app

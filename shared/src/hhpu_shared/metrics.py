@@ -37,3 +37,6 @@ CONSUMER_DUPLICATES = Counter(
 )
 CONSUMER_LAG = Gauge("hhpu_consumer_lag", "Messages not yet consumed", ["service", "group"])
 AUDIT_ENTRIES = Counter("hhpu_audit_entries_total", "Audit trail entries written", ["service", "operation"])
+HTTP_SHED = Counter(
+    "hhpu_http_shed_total", "Requests answered 503 with Retry-After because of load", ["service", "reason"]
+)

@@ -46,12 +46,13 @@ class SchemaNotCurrent(RuntimeError):
 
 
 def plumbing_tables() -> list[Any]:
-    """The tables every service database holds besides its own (outbox, inbox, audit log)."""
+    """The tables every service database holds besides its own (outbox, inbox, audit log, marks)."""
     from hhpu_shared.audit import AuditEntry
     from hhpu_shared.messaging.inbox import InboxRecord
     from hhpu_shared.messaging.outbox import OutboxRecord
+    from hhpu_shared.protection import ProtectionMark
 
-    models: list[Any] = [OutboxRecord, InboxRecord, AuditEntry]
+    models: list[Any] = [OutboxRecord, InboxRecord, AuditEntry, ProtectionMark]
     return [m.__table__ for m in models]
 
 

@@ -29,6 +29,19 @@ from hhpu_shared.uow import UnitOfWork, unit_of_work
 log = logging.getLogger("hhpu.runtime")
 
 
+def _engine(settings: ServiceSettings) -> Engine:
+    """The service's engine, its waits bounded; on SQLite the pool covers every admitted request
+    plus the consumers, relay, workers and probes (PostgreSQL keeps its pool of 10 + 20)."""
+    url = settings.effective_database_url()
+    size = max(10, settings.request_limit() + 8) if url.startswith("sqlite") else 10
+    return make_engine(
+        url,
+        pool_size=size,
+        pool_timeout_s=settings.db_pool_timeout_s,
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
+    )
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -44,7 +57,7 @@ class ServiceRuntime:
     ) -> None:
         self.settings = settings
         self.service = settings.service_name
-        self.engine = engine or make_engine(settings.effective_database_url())
+        self.engine = engine or _engine(settings)
         # Processes never create tables: `hhpu migrate` does, before they start.
         migrations.require_head(self.engine)
         self.migrations = migrations
@@ -190,7 +203,11 @@ class ServiceRuntime:
 
     @contextmanager
     def unit_of_work(
-        self, principal: Principal | None = None, *, correlation_id: str | None = None
+        self,
+        principal: Principal | None = None,
+        *,
+        correlation_id: str | None = None,
+        read_only: bool = False,
     ) -> Iterator[UnitOfWork]:
         with unit_of_work(
             self.engine,
@@ -198,6 +215,7 @@ class ServiceRuntime:
             principal=principal or system_principal(self.service),
             correlation_id=correlation_id,
             on_commit=self.wake_relay,
+            read_only=read_only,
         ) as uow:
             yield uow
 

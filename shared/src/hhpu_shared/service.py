@@ -7,7 +7,7 @@ handlers, background workers, routers, docs text) and nothing else is wired by h
   background workers;
 - ``SERVICE.create_app(settings)``: the FastAPI app with the shared middleware, error handlers,
   health, readiness and metrics (:func:`hhpu_shared.http.build_service_app`);
-- ``SERVICE.main(argv)``: ``python -m <package> [serve|consumer|migrate]``.
+- ``SERVICE.main(argv)``: ``python -m <package> [serve|consumer|migrate|verify-audit]``.
 
 Settings are validated when built (the production check is a validator no process can skip).
 """
@@ -18,7 +18,7 @@ import argparse
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
@@ -30,6 +30,9 @@ from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.migrations import ServiceMigrations
 from hhpu_shared.runtime import ServiceRuntime, run_until_signalled
 from hhpu_shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from hhpu_shared.protection_api import DataProtectionHooks
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class ServiceSpec:
     openapi_tags: Sequence[dict[str, Any]] = ()
     # Run once per process after the runtime is built (e.g. configure handlers from settings).
     prepare: Callable[[ServiceRuntime], None] | None = None
+    # What the service holds on a person and how it erases them (subject access, erasure).
+    data_protection: DataProtectionHooks | None = None
 
     def settings(self, **overrides: Any) -> ServiceSettings:
         return self.settings_cls(**overrides)
@@ -85,16 +90,20 @@ class ServiceSpec:
         run_consumer: bool | None = None,
     ) -> FastAPI:
         from hhpu_shared.http import build_service_app
+        from hhpu_shared.protection_api import audit_router, subject_access_router
 
         s = settings or self.settings_cls()
         if not logging.getLogger().handlers:  # a bare process (uvicorn --factory): JSON logs, Kafka's too
             configure_logging(s.service_name, s.log_level, kafka_level=s.kafka_log_level)
         runtime = self.build_runtime(s, bus=bus, engine=engine, run_consumer=run_consumer)
+        routers = [*self.routers, audit_router()]
+        if self.data_protection is not None:
+            routers.append(subject_access_router(self.data_protection))
         app = build_service_app(
             runtime,
             title=self.title,
             description=self.description,
-            routers=self.routers,
+            routers=routers,
             openapi_tags=list(self.openapi_tags) or None,
         )
         for router in self.internal_routers:
@@ -106,6 +115,24 @@ class ServiceSpec:
         s = settings or self.settings_cls()
         return self.migrations.upgrade(s.effective_database_url())
 
+    def verify_audit(self, settings: ServiceSettings | None = None) -> int:
+        """Check the audit trail's hash chain; print the result; 0 when intact, 1 when not."""
+        from sqlmodel import Session
+
+        from hhpu_shared.audit import verify_chain
+        from hhpu_shared.db import make_engine
+
+        s = settings or self.settings_cls()
+        engine = make_engine(s.effective_database_url())
+        try:
+            with Session(engine) as session:
+                r = verify_chain(session)
+        finally:
+            engine.dispose()
+        state = "intact" if r.ok else f"BROKEN at entry {r.first_bad_id}: {r.reason}"
+        print(f"{s.service_name}: audit chain {state} ({r.checked} entries, head {r.head[:16]})")  # noqa: T201
+        return 0 if r.ok else 1
+
     def main(self, argv: Sequence[str] | None = None) -> None:
         """``python -m <package> [serve|consumer|migrate]`` (serve is the default)."""
         parser = argparse.ArgumentParser(prog=f"python -m {self.package}", description=self.title)
@@ -113,9 +140,9 @@ class ServiceSpec:
             "command",
             nargs="?",
             default="serve",
-            choices=["serve", "consumer", "migrate"],
+            choices=["serve", "consumer", "migrate", "verify-audit"],
             help="serve the API (default), run the event consumer and background work, "
-            "or upgrade the database to the newest schema",
+            "upgrade the database to the newest schema, or check the audit trail's hash chain",
         )
         args = parser.parse_args(argv)
         settings = self.settings_cls()
@@ -123,6 +150,8 @@ class ServiceSpec:
         if args.command == "migrate":
             revision = self.migrate(settings)
             print(f"{settings.service_name}: database at revision {revision}")  # noqa: T201
+        elif args.command == "verify-audit":
+            raise SystemExit(self.verify_audit(settings))
         elif args.command == "consumer":
             run_until_signalled(self.build_runtime(settings, run_consumer=True))
         else:

@@ -76,6 +76,21 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 200
     consumer_max_attempts: int = 4
     consumer_backoff_s: float = 0.05
+    max_concurrent_requests: int | None = Field(
+        default=None,
+        ge=0,
+        description="API requests in flight at once; more wait in line, then 503 (0: no limit; unset: "
+        "4 on SQLite, whose write lock serialises requests anyway, 16 on PostgreSQL)",
+    )
+    queue_timeout_s: float = Field(
+        default=5.0, gt=0, description="how long a request waits for a slot before 503 + Retry-After"
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0, gt=0, description="wait for a pooled connection, then 503 (never a hang)"
+    )
+    sqlite_busy_timeout_s: float = Field(
+        default=10.0, gt=0, description="SQLite: wait for the write lock, then 503 (consumers retry)"
+    )
     log_level: str = "INFO"
     metrics_port: int = Field(
         default=0, description="serve /metrics on this port (consumer processes); 0: off"
@@ -100,6 +115,12 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir}/{self.service_name}.db"
+
+    def request_limit(self) -> int:
+        """API requests admitted at once (the rest wait in line, fairly, up to `queue_timeout_s`)."""
+        if self.max_concurrent_requests is not None:
+            return self.max_concurrent_requests
+        return 4 if self.effective_database_url().startswith("sqlite") else 16
 
     @model_validator(mode="after")
     def _fail_closed(self) -> Self:

@@ -6,19 +6,23 @@ change that caused them; it commits once at the end, or rolls back and publishes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
-from hhpu_shared.audit import AuditOperation, write_audit
+from hhpu_shared.audit import AuditBuffer, AuditOperation
 from hhpu_shared.auth import Principal
-from hhpu_shared.context import current_correlation_id
+from hhpu_shared.context import client_correlation_id_var, current_correlation_id
+from hhpu_shared.db import READ_ONLY
 from hhpu_shared.events.envelope import Envelope, SubjectRef
 from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.outbox import add_event
+
+# Subjects that stand for one person, so the subject id is the person's reference in the audit.
+PERSON_SUBJECTS = frozenset({"person", "referral"})
 
 
 class UnitOfWork:
@@ -37,6 +41,9 @@ class UnitOfWork:
         self.correlation_id = correlation_id or current_correlation_id()
         self.causation_id = causation_id
         self.emitted: list[Envelope] = []
+        self.audit_buffer = AuditBuffer(service)
+        # Audit entries are chained and inserted together just before the transaction commits.
+        event.listen(session, "before_commit", lambda _s: self.audit_buffer.flush(session))
 
     def emit(self, data: EventData, *, aggregate_id: str, subject: SubjectRef | None = None) -> Envelope:
         env = add_event(
@@ -60,17 +67,44 @@ class UnitOfWork:
         justification: str,
         recipient: str | None = None,
         detail: dict[str, Any] | None = None,
+        person_ref: str | None = None,
     ) -> None:
-        write_audit(
-            self.session,
-            service=self.service,
+        """One audit entry, about one person (`person_ref`) or about no single person. A "person"
+        subject is its own reference, and a "referral" is about one person, its subject."""
+        if person_ref is None and subject_type in PERSON_SUBJECTS:
+            person_ref = subject_id
+        self.audit_people(
+            operation,
+            (person_ref,),
+            subject_type=subject_type,
+            subject_id=subject_id,
+            justification=justification,
+            recipient=recipient,
+            detail=detail,
+        )
+
+    def audit_people(
+        self,
+        operation: AuditOperation,
+        person_refs: Iterable[str | None],
+        *,
+        subject_type: str,
+        subject_id: str,
+        justification: str,
+        recipient: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """One audit entry per person shown (a list, an agenda, a pack); bulk-inserted at commit."""
+        return self.audit_buffer.add(
             operation=operation,
             principal=self.principal,
             subject_type=subject_type,
             subject_id=subject_id,
             justification=justification,
+            person_refs=person_refs,
             recipient=recipient,
             correlation_id=self.correlation_id,
+            client_correlation_id=client_correlation_id_var.get(),
             detail=detail,
         )
 
@@ -84,9 +118,14 @@ def unit_of_work(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     on_commit: Callable[[], None] | None = None,
+    read_only: bool = False,
 ) -> Iterator[UnitOfWork]:
-    """Open a session, yield a unit of work, commit on success, roll back on error."""
+    """Open a session, yield a unit of work, commit on success, roll back on error.
+
+    `read_only`: the work only reads (on SQLite it never waits for the write lock)."""
     session = Session(engine, expire_on_commit=False)
+    if read_only:
+        session.connection(execution_options=READ_ONLY)
     uow = UnitOfWork(
         session,
         service=service,

@@ -7,13 +7,14 @@ rolled-back transaction publishes nothing. SQLite and PostgreSQL both.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from hhpu_shared.testing import steps
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
 from hhpu_shared.uow import unit_of_work
 from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import text
 
 pytestmark = [pytest.mark.kafka]
 TOPIC = "hhpu.fdtest.events"
@@ -110,11 +112,13 @@ def _assert_exactly_once_in_order(reader_url: str, total: int, per_agg: int) -> 
     assert steps.violations(eng) == 0
 
 
-def _consumer_thread(reader_url: str, bootstrap: str, ns: str, group: str, stop: threading.Event) -> None:
+def _consumer_thread(
+    reader_url: str, bootstrap: str, ns: str, group: str, stop: threading.Event, instance_id: str = ""
+) -> None:
     """The consumer as a service runs it: the runner's own loop, which survives broker outages."""
     eng = make_engine(reader_url)
     steps.create_tables(eng)
-    source = KafkaSource(bootstrap, group, [TOPIC], namespace=ns)
+    source = KafkaSource(bootstrap, group, [TOPIC], namespace=ns, instance_id=instance_id)
     dlt = KafkaPublisher(bootstrap, namespace=ns)
     runner = steps.make_runner(eng, source, dlt, group)
     runner.start()
@@ -161,36 +165,97 @@ def owned_broker(kafka_bootstrap: str) -> None:
         )
 
 
+# The broker stays down longer than the producer's delivery timeout (20 s), so batches expire in
+# the relay's producer: the case that left kafka-python 3.0.12's idempotent producer without a
+# producer id for good (it never sent again) until KafkaPublisher replaced it.
+BROKER_DOWN_S = 25.0
+# Goal: new effects within 5 s of the broker being ready. Measured here (two loaded cores):
+# see docs/reliability.md. The bound leaves room for a busy machine and still fails on the old
+# behaviour (commits blocking the consumer for the coordinator's load, 10-120 s; a wedged producer,
+# never).
+RESUME_BOUND_S = 8.0
+
+
+def _write_paced(engine_url: str, aggregates: list[str], stop: threading.Event, written: list[int]) -> None:
+    """One step per aggregate every 0.1 s until `stop`: writes go on while the broker is away."""
+    eng = make_engine(engine_url)
+    seq = 0
+    while not stop.is_set():
+        seq += 1
+        for agg in aggregates:
+            with unit_of_work(eng, service="writer", principal=system_principal("writer")) as uow:
+                uow.emit(steps.StepRecorded(aggregate=agg, seq=seq), aggregate_id=agg)
+        written[0] = seq
+        time.sleep(0.1)
+    eng.dispose()
+
+
+def _unpublished_ids(url: str) -> set[str]:
+    eng = make_engine(url)
+    with eng.connect() as conn:
+        ids = {r[0] for r in conn.execute(text("SELECT id FROM outbox WHERE published_at IS NULL"))}
+    eng.dispose()
+    assert ids, "nothing was waiting in the outbox"
+    return ids
+
+
+def _applied_of(url: str, event_ids: set[str]) -> int:
+    eng = make_engine(url)
+    with eng.connect() as conn:
+        got = {r[0] for r in conn.execute(text("SELECT event_id FROM fdt_applied"))}
+    eng.dispose()
+    return len(got & event_ids)
+
+
 @pytest.mark.parametrize("kind", ["postgres"])
-def test_broker_killed_and_restarted_mid_stream_loses_nothing(
+def test_broker_killed_and_restarted_mid_stream_loses_nothing_and_resumes_quickly(
     kind: str,
     tmp_path: Path,
     postgres_admin_url: str,
     kafka_bootstrap: str,
     namespace: str,
     owned_broker: None,
+    record_property: Callable[[str, object], None],
 ) -> None:
     writer_url, reader_url = _engines(kind, tmp_path, postgres_admin_url)
-    stop = threading.Event()
+    stop, stop_writing = threading.Event(), threading.Event()
+    aggs, written = [f"a{i}" for i in range(5)], [0]
+    # A static member, as the launcher, compose and Kubernetes run consumers.
     t = threading.Thread(
-        target=_consumer_thread, args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop)
+        target=_consumer_thread,
+        args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop, "c1"),
     )
     t.start()
+    writer = threading.Thread(target=_write_paced, args=(writer_url, aggs, stop_writing, written))
     try:
         with Relay(writer_url, kafka_bootstrap, namespace) as relay:
-            writer = threading.Thread(target=steps.write_concurrently, args=(relay.engine, 4, 5, 50))
             writer.start()
-            assert _wait_applied(reader_url, 150, 60) >= 150
+            assert _wait_applied(reader_url, 100, 90) >= 100
             _kafka("kill9")
-            # The kill must land mid-stream: events written but not yet applied when the broker died.
-            at_kill = _wait_applied(reader_url, 0, 0)
-            assert at_kill < 1000, "every event was applied before the broker was killed"
-            time.sleep(2)
+            time.sleep(BROKER_DOWN_S)
+            # Events written while the broker was away wait in the outbox. Resumed = one of them is
+            # applied (growth of the applied count alone would also count records the consumer had
+            # fetched before the kill).
+            waiting = _unpublished_ids(writer_url)
             _kafka("start")
-            writer.join()
-            assert _wait_applied(reader_url, 1000, 240) == 1000
-        _assert_exactly_once_in_order(reader_url, 1000, 50)
+            ready = time.monotonic()
+            while not (applied := _applied_of(reader_url, waiting)) and time.monotonic() - ready < 180:
+                time.sleep(0.1)
+            resumed_s = round(time.monotonic() - ready, 2)
+            assert applied, (
+                "no event waiting in the outbox was applied within 180 s of the broker being ready"
+            )
+            logging.getLogger(__name__).warning("effects resumed %s s after the broker was ready", resumed_s)
+            record_property("resumed_after_broker_ready_s", resumed_s)
+            assert resumed_s <= RESUME_BOUND_S, f"effects resumed {resumed_s} s after the broker was ready"
+            stop_writing.set()
+            writer.join(60)
+            total = written[0] * len(aggs)
+            assert _wait_applied(reader_url, total, 180) == total
+            assert relay.relay.pending() == 0
+        _assert_exactly_once_in_order(reader_url, total, written[0])
     finally:
+        stop_writing.set()
         stop.set()
         t.join(60)
         _drop(postgres_admin_url, (writer_url, reader_url))
@@ -211,7 +276,7 @@ def _spawn_consumer(reader_url: str, bootstrap: str, ns: str, group: str) -> sub
             "--group",
             group,
             "--delay",
-            "0.002",
+            "0.01",  # 10 s for the 1000 events: a kill lands mid-stream even when batches commit at once
         ],
         env={**os.environ},
     )

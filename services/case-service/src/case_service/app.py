@@ -15,6 +15,7 @@ from hhpu_shared.service import ServiceSpec
 from case_service.handlers import configure, handlers
 from case_service.migrations import MIGRATIONS
 from case_service.routes import ROUTERS
+from case_service.service.protection import HOOKS
 from case_service.settings import CaseSettings
 
 DESCRIPTION = (
@@ -33,6 +34,7 @@ SERVICE = ServiceSpec(
     description=DESCRIPTION,
     routers=ROUTERS,
     handlers=handlers,
+    data_protection=HOOKS,
     prepare=configure,
 )
 

@@ -1,4 +1,5 @@
-"""Consumed events: referrals and ranking candidates open or extend assessments; meetings decide.
+"""Consumed events: referrals and ranking candidates open or extend assessments (a withdrawn referral
+takes its trigger back); meetings decide.
 
 Handlers only translate an event into a call of the service layer (service/intake.py).
 """
@@ -9,13 +10,13 @@ import logging
 
 from hhpu_shared.events.contracts.meeting import DecisionRecorded
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
-from hhpu_shared.events.contracts.referral import ReferralMatchResolved, ReferralScreened
+from hhpu_shared.events.contracts.referral import ReferralMatchResolved, ReferralScreened, ReferralWithdrawn
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.uow import UnitOfWork
 
-from case_service.service import intake
+from case_service.service import assessments, intake
 from case_service.settings import CaseSettings
 
 log = logging.getLogger("case_service.handlers")
@@ -24,6 +25,7 @@ handlers = HandlerRegistry()
 REFERRAL_WHY = "automatic: suitability assessment of a screened referral (event {})"
 RANKING_WHY = "automatic: suitability assessment of a ranking candidate (event {})"
 DECISION_WHY = "automatic: recording a meeting decision (event {})"
+WITHDRAWN_WHY = "automatic: a referral was withdrawn by its agency (event {})"
 WAITING_GRADES = ("probable", "possible")
 
 # The cohort of an adoption whose meeting named none: from the runtime's settings (see `configure`).
@@ -55,6 +57,7 @@ def on_referral_screened(uow: UnitOfWork, d: ReferralScreened, env: Envelope) ->
         domains=d.domains,
         urgency=d.urgency,
         statutory_status=d.statutory_status,
+        agency_name=d.agency_name,
         why=REFERRAL_WHY.format(env.event_id),
     )
 
@@ -70,7 +73,17 @@ def on_match_resolved(uow: UnitOfWork, d: ReferralMatchResolved, env: Envelope) 
         domains=d.domains,
         urgency=d.urgency,
         statutory_status=d.statutory_status,
+        agency_name=d.agency_name,
         why=REFERRAL_WHY.format(env.event_id),
+    )
+
+
+@handlers.handles(ReferralWithdrawn)
+def on_referral_withdrawn(uow: UnitOfWork, d: ReferralWithdrawn, env: Envelope) -> None:
+    """Its trigger stops counting; an assessment that nothing else keeps open closes, undecided.
+    (Same topic and key as the referral's screening, so it never arrives before it.)"""
+    assessments.withdraw_source(
+        uow, "referral", d.referral_id, d.reason_code, WITHDRAWN_WHY.format(env.event_id)
     )
 
 

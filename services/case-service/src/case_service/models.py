@@ -78,7 +78,7 @@ class Assessment(Table, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     person_id: str = Field(foreign_key="case_person.id", index=True, max_length=32)
     open_key: str | None = Field(default=None, max_length=32, unique=True)
-    status: str = Field(default="open", max_length=16)  # open | decided | merged
+    status: str = Field(default="open", max_length=16)  # open | decided | merged | withdrawn
     urgency: str = Field(default="normal", max_length=16)
     checklist: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     recommendation: str | None = Field(default=None, max_length=16)
@@ -107,6 +107,9 @@ class AssessmentTrigger(Table, table=True):
     urgency: str = Field(default="normal", max_length=16)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(default_factory=now, index=True)
+    # Its source went away (the referral was withdrawn): kept for the record, no longer counted.
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = Field(default=None, max_length=64)
 
 
 # Every decision recorded on an assessment (a deferral can be followed by another decision).

@@ -102,6 +102,21 @@ def trigger(s: Session, assessment_id: str, source: str, ref: str) -> Assessment
     return s.exec(q).first()
 
 
+def open_triggers_by_ref(s: Session, source: str, ref: str) -> Sequence[AssessmentTrigger]:
+    """The triggers from `source`/`ref` still counted on an open assessment."""
+    q = (
+        select(AssessmentTrigger)
+        .join(Assessment, col(Assessment.id) == col(AssessmentTrigger.assessment_id))
+        .where(
+            AssessmentTrigger.source == source,
+            AssessmentTrigger.ref == ref,
+            col(AssessmentTrigger.withdrawn_at).is_(None),
+            Assessment.status == "open",
+        )
+    )
+    return s.exec(q).all()
+
+
 def decisions(s: Session, assessment_id: str) -> Sequence[AssessmentDecision]:
     q = select(AssessmentDecision).where(AssessmentDecision.assessment_id == assessment_id)
     return s.exec(q.order_by(col(AssessmentDecision.at))).all()

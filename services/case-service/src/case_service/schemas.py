@@ -130,11 +130,24 @@ class TransitionRequest(BaseModel):
     )
     to: CaseStatus
     reason_code: str | None = Field(default=None, max_length=32)
+    decided_by: str | None = Field(
+        default=None,
+        max_length=128,
+        description="to `managed` only: who decided to adopt (recorded as the assessment's decision; "
+        "supervisors and chairs only)",
+    )
+    reason: str | None = Field(
+        default=None, max_length=2000, description="to `managed`: the decision's reason"
+    )
 
 
 class AllocationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     manager_id: str | None = Field(default=None, description="omit to take the suggestion")
+    accept_over_capacity: bool = Field(
+        default=False,
+        description="allocate a named manager even over her capacity (otherwise 409 over_capacity)",
+    )
 
 
 class StatusChangePublic(_Out):
@@ -174,6 +187,8 @@ class TriggerPublic(_Out):
     urgency: str
     data: dict[str, Any]
     received_at: datetime
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
 
 
 class DecisionPublic(_Out):

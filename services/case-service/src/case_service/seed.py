@@ -31,3 +31,15 @@ def seed_demo_managers(runtime: ServiceRuntime) -> list[str]:
                     managers.add_training(uow, m.id, course, on, None, why)
             ids.append(m.id)
     return ids
+
+
+def backdate_adoptions(runtime: ServiceRuntime, adopted_on: dict[str, date]) -> None:
+    """Demo only: date hand-seeded adoptions in the past, so the evaluation has a year of history."""
+    from case_service.models import Case
+
+    with runtime.unit_of_work(system_principal("case-seed")) as uow:
+        for case_id, on in adopted_on.items():
+            c = uow.session.get(Case, case_id)
+            if c is not None and c.status == "managed":
+                c.adopted_on = on
+                uow.session.add(c)

@@ -44,6 +44,7 @@ def screened(
     subject: PersonDetails = DEAN,
     urgency: str = "high",
     agency_id: str = "das",
+    statutory_status: str = "unconvicted",
 ) -> ReferralScreened:
     return ReferralScreened(
         referral_id=referral_id,
@@ -52,9 +53,10 @@ def screened(
         reasons=() if eligible else ("out_of_scope",),
         domains=("domestic_abuse", "stalking"),
         urgency=urgency,
-        statutory_status="unconvicted",
+        statutory_status=statutory_status,
         subject=subject,
         match_grade=grade,
+        agency_name="Drug and Alcohol Service",
         matched_person_ref=person_ref,
     )
 
@@ -85,7 +87,13 @@ def candidate(
         as_of=date(2026, 11, 1),
         provisional=False,
         top_contributions=(
-            Contribution(offence_code="008/66", offence_date=date(2026, 6, 1), harm=252.0, weighted=230.1),
+            Contribution(
+                offence_code="008/66",
+                offence_name="Stalking (serious alarm)",
+                offence_date=date(2026, 6, 1),
+                harm=252.0,
+                weighted=230.1,
+            ),
         ),
         subject=subject,
     )
@@ -140,6 +148,20 @@ def headers(*roles: str, why: str | None = "test: case review", subject: str = "
     if why:
         h["X-Justification"] = why
     return h
+
+
+def adopt_by_hand(client: TestClient, case_id: str, decided_by: str = "MAPPA panel") -> Any:
+    """Move a hand-opened case to managed the only way there is: a supervisor records the adoption."""
+    client.post(
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"to": "under_assessment"},
+        headers=headers("offender_manager"),
+    )
+    return client.post(
+        f"/api/v1/cases/{case_id}/transitions",
+        json={"to": "managed", "decided_by": decided_by},
+        headers=headers("unit_supervisor", subject="user:sup"),
+    )
 
 
 @contextmanager

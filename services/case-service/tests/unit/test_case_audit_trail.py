@@ -118,8 +118,19 @@ def run(rec: Recorder, rt: ServiceRuntime) -> None:
         json_body={"statutory_status": "licence"},
         ops=[("alter", "case", cid)],
     )
-    for to in ("under_assessment", "managed"):
-        step("POST", f"/api/v1/cases/{cid}/transitions", json_body={"to": to}, ops=[("alter", "case", cid)])
+    step(
+        "POST",
+        f"/api/v1/cases/{cid}/transitions",
+        json_body={"to": "under_assessment"},
+        ops=[("alter", "case", cid)],
+    )
+    step(
+        "POST",
+        f"/api/v1/cases/{cid}/transitions",
+        role="unit_supervisor",
+        json_body={"to": "managed", "decided_by": "MAPPA panel"},
+        ops=[("alter", "case", cid)],
+    )
     step(
         "POST",
         f"/api/v1/cases/{cid}/risk/iom",

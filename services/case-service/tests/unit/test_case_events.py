@@ -63,7 +63,10 @@ def test_case_referral_and_ranking_for_one_person_open_one_assessment(
     assert opened["person_label"] == "Dean Marsh" and opened["records_id"] == "R-100"
     assert assessments[0].urgency == "high"  # the referral's urgency, whichever event came first
     details = [str(t.detail) for t in trig]
-    assert any("ranked 3 (score 812.5)" in d and "008/66" in d for d in details)
+    assert any("ranked 3 (score 812.5)" in d and "008/66 Stalking (serious alarm)" in d for d in details)
+    assert any("referral from Drug and Alcohol Service" in d for d in details)  # the name, not the id
+    added = outbox(rt, "assessment.trigger_added")[0]
+    assert added["summary"] == "2 triggers: 1 referral, 1 ranking candidate"
     assert len(rows(rt, Person)) == 1
     cases = rows(rt, Case)
     assert len(cases) == 1 and cases[0].status == "candidate"

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 OM = headers("offender_manager")
+SUP = headers("unit_supervisor", subject="user:sup")
 PATHS: dict[str, list[tuple[str, str | None]]] = {  # how to bring a new candidate case to each status
     "candidate": [],
     "under_assessment": [("under_assessment", None)],
@@ -37,8 +38,11 @@ def new_case(client: TestClient, cohort: str = "hhpu", **extra: object) -> dict[
 
 
 def move(client: TestClient, case_id: object, to: str, reason: str | None = None) -> Response:
+    body: dict[str, object] = {"to": to, "reason_code": reason}
+    if to == "managed":  # only through a recorded adoption, by a supervisor naming who decided
+        body["decided_by"] = "MAPPA panel"
     r: Response = client.post(
-        f"/api/v1/cases/{case_id}/transitions", json={"to": to, "reason_code": reason}, headers=OM
+        f"/api/v1/cases/{case_id}/transitions", json=body, headers=SUP if to == "managed" else OM
     )
     return r
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from case_service.testing import client_for, headers, outbox_types
+from case_service.testing import adopt_by_hand, client_for, headers, outbox_types
 from fastapi.testclient import TestClient
 from hhpu_shared.runtime import ServiceRuntime
 
@@ -25,8 +25,7 @@ def managed_case(client: TestClient, cohort: str = "visor", **extra: object) -> 
     if cohort == "visor":
         body.update(mappa_category=1, mappa_level=1)
     cid = str(client.post("/api/v1/cases", json=body, headers=OM).json()["id"])
-    for to in ("under_assessment", "managed"):
-        assert client.post(f"/api/v1/cases/{cid}/transitions", json={"to": to}, headers=OM).status_code == 200
+    assert adopt_by_hand(client, cid).status_code == 200
     return cid
 
 

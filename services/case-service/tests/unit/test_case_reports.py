@@ -6,7 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 from case_service.models import Assessment, Case
-from case_service.testing import DEAN, candidate, client_for, consume, envelope, headers, publish, screened
+from case_service.testing import (
+    DEAN,
+    adopt_by_hand,
+    candidate,
+    client_for,
+    consume,
+    envelope,
+    headers,
+    publish,
+    screened,
+)
 from fastapi.testclient import TestClient
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.runtime import ServiceRuntime
@@ -43,7 +53,7 @@ def test_case_suitability_report_json_and_html(svc: tuple[TestClient, ServiceRun
     assert client.get("/api/v1/reports/suitability?since=2999-01-01", headers=OM).json()["total"] == 0
     r = client.get("/api/v1/reports/suitability?format=html", headers=OM)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "@media print" in r.text and "Oli Twist" in r.text
+    assert "OFFICIAL-SENSITIVE" in r.text and "Oli Twist" in r.text
     assert "&lt;b&gt;X&lt;/b&gt;" in r.text and "<b>X</b>" not in r.text  # escaped
     assert (
         client.get("/api/v1/reports/suitability", headers=headers("offender_manager", why=None)).status_code
@@ -55,8 +65,7 @@ def _adopt(client: TestClient, cohort: str, **mappa: int) -> str:
     p = client.post("/api/v1/people", json={"given_name": "P", "family_name": cohort}, headers=OM).json()
     body = {"person_id": p["id"], "cohort": cohort, "identified_by": "internal_referral", **mappa}
     cid = str(client.post("/api/v1/cases", json=body, headers=OM).json()["id"])
-    for to in ("under_assessment", "managed"):
-        client.post(f"/api/v1/cases/{cid}/transitions", json={"to": to}, headers=OM)
+    assert adopt_by_hand(client, cid).status_code == 200
     return cid
 
 
@@ -101,6 +110,9 @@ def test_case_evaluation_figures(svc: tuple[TestClient, ServiceRuntime]) -> None
     month = ev["managed_by_month"][-1]
     assert month["by_cohort"] == {"hhpu": 1, "iom_fixed": 1, "iom_flex": 1, "visor": 1}
     assert ev["training"] == {"managers": 2, "mosovo_trained": 1, "coverage": 0.5}
+    cap = ev["capacity"]
+    assert cap["managers"] == 2 and cap["capacity_points"] > 0
+    assert cap["utilisation"] == round(cap["load_points"] / cap["capacity_points"], 4)
     assert ev["costs"]["mosovo_cost_per_person"] == 500.0  # configured
     assert ev["costs"]["mosovo_training_to_complete_team"] == 500.0
     assert ev["costs"]["supervising_di_per_year"] == 73433.0

@@ -13,6 +13,7 @@ from hhpu_shared.service import ServiceSpec
 from sqlalchemy import Engine
 
 from meeting_service import handlers as handlers_module
+from meeting_service.handlers import PROTECTION
 from meeting_service.migrations import MIGRATIONS
 from meeting_service.routes import OPENAPI_TAGS, ROUTERS
 from meeting_service.settings import MeetingSettings
@@ -43,6 +44,7 @@ SERVICE = ServiceSpec(
     title="HHPU meeting-service",
     description=DESCRIPTION,
     routers=ROUTERS,
+    data_protection=PROTECTION,
     handlers=handlers_module.handlers,
     workers=(OVERDUE_SWEEP,),
     openapi_tags=OPENAPI_TAGS,

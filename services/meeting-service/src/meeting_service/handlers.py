@@ -13,14 +13,22 @@ from collections.abc import Callable
 from typing import Any
 
 from hhpu_shared.audit import AuditOperation
-from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
+from hhpu_shared.events.contracts.case import (
+    AssessmentClosed,
+    AssessmentDecided,
+    AssessmentOpened,
+    AssessmentTriggerAdded,
+    AssessmentTriggerWithdrawn,
+)
 from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection import is_marked
+from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
-from meeting_service.service import agenda, meetings
+from meeting_service.service import agenda, meetings, protection
 from meeting_service.service.agenda import ItemSpec
 from meeting_service.settings import MeetingSettings
 
@@ -35,7 +43,10 @@ def _trigger_text(source: str, ref: str, detail: str | None) -> str:
 def on_assessment_opened(
     uow: UnitOfWork, settings: MeetingSettings, data: AssessmentOpened, env: Envelope
 ) -> None:
-    """One ``new_case`` item on the next new-case meeting (once across the open meetings)."""
+    """One ``new_case`` item on the next new-case meeting (once across the open meetings); none for
+    a person whose processing is restricted or whose data was erased."""
+    if is_marked(uow.session, data.person_id):
+        return
     notes = "\n".join(_trigger_text(t.source, t.ref, t.detail) for t in data.triggers)
     if data.summary:
         notes = f"{data.summary}\n{notes}" if notes else data.summary
@@ -68,9 +79,33 @@ def on_trigger_added(
 ) -> None:
     """The new trigger is noted on the case's open items; a more urgent one raises their urgency."""
     t = data.trigger
-    agenda.append_note(uow, data.assessment_id, _trigger_text(t.source, t.ref, t.detail))
+    agenda.append_note(uow, data.assessment_id, _trigger_text(t.source, t.ref, t.detail), data.summary)
     if data.urgency:
         agenda.raise_urgency(uow, data.assessment_id, data.urgency)
+
+
+def on_trigger_withdrawn(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentTriggerWithdrawn, env: Envelope
+) -> None:
+    """A trigger no longer counts (its referral was withdrawn): noted on the case's open items, whose
+    urgency follows the remaining triggers. (``assessment.closed`` follows when none remain.)"""
+    t = data.trigger
+    note = f"Trigger withdrawn: {t.source} {t.ref} ({data.reason_code})"
+    agenda.append_note(uow, data.assessment_id, note)
+    if data.urgency and data.remaining_triggers:
+        agenda.set_urgency(uow, data.assessment_id, data.urgency)
+
+
+def on_assessment_closed(
+    uow: UnitOfWork, settings: MeetingSettings, data: AssessmentClosed, env: Envelope
+) -> None:
+    """Closed without a decision: its undecided items leave the open agendas (withdrawn), or move to
+    the assessment it was merged into (merged)."""
+    if data.reason == "merged" and data.merged_into:
+        agenda.follow_merge(uow, settings, data.assessment_id, data.merged_into, data.person_id)
+        return
+    note = "Removed: every referral behind this assessment was withdrawn; nothing else keeps it open."
+    agenda.remove_undecided(uow, data.assessment_id, note)
 
 
 def on_assessment_decided(
@@ -123,9 +158,15 @@ HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Env
     (AssessmentOpened, on_assessment_opened),
     (AssessmentTriggerAdded, on_trigger_added),
     (AssessmentDecided, on_assessment_decided),
+    (AssessmentTriggerWithdrawn, on_trigger_withdrawn),
+    (AssessmentClosed, on_assessment_closed),
     (RankingRunCompleted, on_ranking_run_completed),
     (AgencyChanged, on_agency_changed),
 )
+
+
+# Subject access and erasure (person.erased / person.restricted from the case-service).
+PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
 
 
 def bind(settings: MeetingSettings) -> HandlerRegistry:
@@ -133,6 +174,7 @@ def bind(settings: MeetingSettings) -> HandlerRegistry:
     registry = HandlerRegistry()
     for model, fn in HANDLERS:
         registry.handles(model)(_bound(fn, settings))
+    register_protection_handlers(registry, PROTECTION)
     return registry
 
 

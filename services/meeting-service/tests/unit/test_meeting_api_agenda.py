@@ -38,7 +38,8 @@ def test_assessment_opened_adds_one_item_to_the_next_monthly_meeting_even_when_r
     harness: Any,
 ) -> None:
     h = harness
-    env = h.emit(h.opened(1, "high", "Dean Marsh"), "asm-1")
+    first = h.opened(1, "high", "Dean Marsh").model_copy(update={"summary": "1 trigger: 1 referral"})
+    env = h.emit(first, "asm-1")
     h.publish(env)  # redelivery of the same envelope
     h.emit(h.opened(1, "high", "Dean Marsh"), "asm-1")  # the same assessment announced again
     assert h.consume() == 3
@@ -54,12 +55,16 @@ def test_assessment_opened_adds_one_item_to_the_next_monthly_meeting_even_when_r
             assessment_id="asm-1",
             person_id="per-1",
             trigger=Trigger(source="ranking", ref="run-7", detail="rank 12"),
+            summary="2 triggers: 1 referral, 1 ranking candidate",
         ),
         "asm-1",
     )
     h.consume()
     notes = agenda(h, h.seed["next_meeting_id"])["kept"][0]["notes"]
     assert "Trigger: ranking run-7 (rank 12)" in notes
+    # the summary line counts both triggers now, and the old one is gone
+    assert notes.split("\n")[0] == "2 triggers: 1 referral, 1 ranking candidate"
+    assert "1 trigger: 1 referral" not in notes and "Trigger: referral ref-1" in notes
 
 
 def test_next_meeting_is_created_when_none_is_scheduled(harness: Any) -> None:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.service import ServiceSpec
 
-from ranking_service.handlers import handlers
+from ranking_service.handlers import PROTECTION, handlers
 from ranking_service.migrations import MIGRATIONS
 from ranking_service.routes import ROUTERS
 from ranking_service.settings import RankingSettings
@@ -40,6 +40,7 @@ SERVICE = ServiceSpec(
     title="HHPU ranking-service",
     description=DESCRIPTION,
     routers=ROUTERS,
+    data_protection=PROTECTION,
     handlers=handlers,
     workers=WORKERS,
     openapi_tags=[{"name": "ranking", "description": "Harm ranking runs, comparisons and back-tests"}],

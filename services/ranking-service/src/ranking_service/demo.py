@@ -31,6 +31,8 @@ def seed_demo(
     include_scenario_people: bool = True,
     with_runs: bool = True,
     principal: Principal | None = None,
+    history_runs: int = 0,
+    current_top_n: int | None = None,
 ) -> dict[str, Any]:
     """Import a synthetic force ending `today`; optionally runs a year ago (back-tested over the year
     since), a fortnight ago (history, no candidate events) and today (candidate events).
@@ -57,6 +59,17 @@ def seed_demo(
             ).as_dict()
     if not with_runs:
         return out
+    # `history_runs` runs eight weeks apart in the year before that one, each back-tested on its year after
+    # (history for the evaluation's trend and stability; nobody is proposed for assessment)
+    out["history_run_ids"] = []
+    for k in range(history_runs, 0, -1):
+        as_of = today - timedelta(days=365 + 56 * k)
+        with runtime.unit_of_work(principal) as uow:
+            req = RunRequest(as_of=as_of, trigger="scheduled", emit_candidates=False)
+            run_id = str(getattr(execute_run(uow, settings, req), "id", ""))
+        with runtime.unit_of_work(principal) as uow:
+            evaluate_run(uow, settings, run_id, 365, 200, 1)
+        out["history_run_ids"].append(run_id)
     with runtime.unit_of_work(principal) as uow:
         past = execute_run(uow, settings, RunRequest(as_of=today - timedelta(days=365), trigger="on_demand"))
         out["past_run_id"] = getattr(past, "id", None)
@@ -67,6 +80,6 @@ def seed_demo(
         fortnight = RunRequest(as_of=today - timedelta(days=14), trigger="scheduled", emit_candidates=False)
         out["fortnight_run_id"] = getattr(execute_run(uow, settings, fortnight), "id", None)
     with runtime.unit_of_work(principal) as uow:
-        now = execute_run(uow, settings, RunRequest(as_of=today, trigger="on_demand"))
+        now = execute_run(uow, settings, RunRequest(as_of=today, trigger="on_demand", top_n=current_top_n))
         out["current_run_id"] = getattr(now, "id", None)
     return out

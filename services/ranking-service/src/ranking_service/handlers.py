@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
+from hhpu_shared.events.contracts.case import (
+    AssessmentClosed,
+    AssessmentDecided,
+    AssessmentOpened,
+    CaseAdopted,
+    CaseExited,
+)
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
-from ranking_service.service import status
+from ranking_service.service import protection, status
 
 handlers = HandlerRegistry()
+# Subject access and erasure (person.erased / person.restricted from the case-service).
+PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+register_protection_handlers(handlers, PROTECTION)
 
 
 @handlers.handles(CaseAdopted)
@@ -30,3 +40,8 @@ def on_assessment_opened(uow: UnitOfWork, d: AssessmentOpened, env: Envelope) ->
 @handlers.handles(AssessmentDecided)
 def on_assessment_decided(uow: UnitOfWork, d: AssessmentDecided, env: Envelope) -> None:
     status.assessment_decided(uow, d.records_id, d.assessment_id, d.decision, env.occurred_at)
+
+
+@handlers.handles(AssessmentClosed)
+def on_assessment_closed(uow: UnitOfWork, d: AssessmentClosed, env: Envelope) -> None:
+    status.assessment_closed(uow, d.records_id, d.assessment_id, d.merged_into)

@@ -55,13 +55,15 @@ FAMILY = ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", 
           "Price")  # fmt: skip
 ETHNICITY = ("White", "Asian", "Black", "Mixed", "Other", "Not stated")
 ETHNICITY_P = (0.79, 0.08, 0.05, 0.03, 0.02, 0.03)
+# Dean Marsh (journey 1): his history puts him in the top bracket of the demo force (8), since the
+# ranking must already have named him when his referral arrives.
 SCENARIO_PEOPLE = [
     {
         "records_id": "P-DEAN-MARSH", "given_name": "Dean", "middle_names": "John", "family_name": "Marsh",
         "date_of_birth": date(1991, 3, 14), "sex": "M", "ethnicity": "White",
         "offences": [("008/67", -40, True, "V-DM-1"), ("008/66", -25, True, "V-DM-1"),
                      ("005/01", -15, True, "V-DM-1"), ("008/65", -300, True, "V-DM-2"),
-                     ("105/01", -200, True, "V-DM-2")],
+                     ("105/01", -200, True, "V-DM-2"), ("005/01", -120, True, "V-DM-2")],
     },
 ]  # fmt: skip
 
@@ -180,13 +182,13 @@ class SyntheticForce:
     end: date
 
 
-def tables(a: ForceArrays) -> tuple[pa.Table, pa.Table]:
-    """The import formats: people and offences as pyarrow tables."""
+def tables(a: ForceArrays, id_prefix: str = "P-") -> tuple[pa.Table, pa.Table]:
+    """The import formats: people and offences as pyarrow tables (records ids `id_prefix` + number)."""
     width = max(7, len(str(a.n_people)))
     given = np.where(a.sex_male, np.array(MALE)[a.given % len(MALE)], np.array(FEMALE)[a.given % len(FEMALE)])
     people = pa.table(
         {
-            "records_id": _ids("P-", np.arange(a.n_people), width),
+            "records_id": _ids(id_prefix, np.arange(a.n_people), width),
             "given_name": pa.array(given),
             "middle_names": pa.nulls(a.n_people, pa.string()),
             "family_name": pa.array(np.array(FAMILY)[a.family]),
@@ -243,11 +245,13 @@ def generate(
     end: date = date(2026, 1, 1),
     include_scenario_people: bool = False,
     predictiveness: float = 0.35,
+    id_prefix: str = "P-",
 ) -> SyntheticForce:
+    """A synthetic force; `id_prefix` keeps two forces' records ids apart (tests sharing a system)."""
     arrays = generate_arrays(
         n_people, n_offences, seed=seed, start=start, split=split, end=end, predictiveness=predictiveness
     )
-    people, offences = tables(arrays)
+    people, offences = tables(arrays, id_prefix)
     if include_scenario_people:
         sp, so = _scenario(end)
         people = pa.concat_tables([people, sp.cast(people.schema)])

@@ -124,6 +124,7 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
         and dean["data"]["subject"]["date_of_birth"] == "1991-03-14"
     )
     assert dean["data"]["top_contributions"][0]["offence_code"] == "005/01"
+    assert "wound" in dean["data"]["top_contributions"][0]["offence_name"].lower()  # the code with its name
     assert dean["subject"] == {"type": "person", "id": "P-DEAN-MARSH"}
     completed = rank_tools.ranking_events(rank_client, "ranking.run_completed")
     assert [c["data"]["run_id"] for c in completed] == [out["id"]]
@@ -201,9 +202,12 @@ def test_compare_trajectory_breakdown_and_audit(
     people = [(c.subject_id, c.justification, c.actor) for c in consults if c.subject_type == "person"]
     assert people == [("P-DEAN-MARSH", "journey 2 review", "user:ana")] * 2
     assert {c.justification for c in consults if c.subject_type == "ranking_run"} == {"test: ranking review"}
-    lists = [c for c in consults if c.subject_type == "ranking_run"]
-    assert [c.subject_id for c in lists] == [a["id"], b["id"]]
-    assert set(json.loads(lists[1].detail or "{}")["people"]) == top[b["id"]]
+    views = {c.id: json.loads(c.detail or "{}").get("view") for c in consults}
+    lists = [c for c in consults if views[c.id] == "ranking list"]
+    assert [c.subject_id for c in lists] == [a["id"]] * len(top[a["id"]]) + [b["id"]] * len(top[b["id"]])
+    assert {c.person_ref for c in lists if c.subject_id == b["id"]} == top[b["id"]]  # one entry per person
+    compared = {c.person_ref for c in consults if views[c.id] == "run comparison"}
+    assert {e["person_ref"] for e in cmp["entrants"] + cmp["leavers"]} <= compared
     fair = rank_client.get(f"{RUNS}/{b['id']}/fairness", headers=ANALYST).json()
     assert sum(g["top"] for g in fair["dimensions"]["sex"]) == 30
     assert {g["group"] for g in fair["dimensions"]["age_band"]} <= {
@@ -348,7 +352,9 @@ LISTS = [
     "/api/v1/imports/{imp}/rejections",
     "/api/v1/ranking-history",
     "/api/v1/people/P-1/trajectory",
+    "/api/v1/audit/{service}",  # the audit trail: the data protection officer's
 ]
+DPO = {**identity_headers("data_protection_officer", subject="user:dpo"), "X-Justification": "test: paging"}
 
 
 @pytest.mark.parametrize("query", ["offset=" + str(2**70), "limit=-1", "limit=" + str(10**9)])
@@ -358,11 +364,12 @@ def test_every_list_rejects_out_of_range_paging(rank_client: TestClient, query: 
     )
     imp = rank_client.post("/api/v1/imports/offences?filename=a.csv", content=body, headers=ANALYST).json()
     r = run(rank_client, top_n=5)
-    paths = [p.format(run=r["id"], imp=imp["import_id"]) for p in LISTS]
+    paths = [p.format(run=r["id"], imp=imp["import_id"], service="ranking-service") for p in LISTS]
     for path in paths:
-        ok = rank_client.get(path, headers=ANALYST)
+        who = DPO if "/audit/" in path else ANALYST
+        ok = rank_client.get(path, headers=who)
         assert ok.status_code == 200 and {"items", "total", "limit", "offset"} <= set(ok.json()), path
-        bad = rank_client.get(f"{path}?{query}", headers=ANALYST)
+        bad = rank_client.get(f"{path}?{query}", headers=who)
         assert bad.status_code == 422, (path, bad.text)
         assert bad.headers["content-type"].startswith("application/problem+json"), path
     # the lists tested are every operation that pages, and every one returns the one page shape

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.service import ServiceSpec
 
-from referral_api.handlers import handlers, webhook_handlers
+from referral_api.handlers import PROTECTION, handlers, webhook_handlers
 from referral_api.migrations import MIGRATIONS
 from referral_api.routes import INTERNAL_ROUTERS, ROUTERS
 from referral_api.service.webhooks import configure
@@ -53,6 +53,7 @@ SERVICE = ServiceSpec(
     title="HHPU referral API",
     description=DESCRIPTION,
     routers=ROUTERS,
+    data_protection=PROTECTION,
     handlers=handlers,
     extra_consumers={"webhooks": webhook_handlers},
     internal_routers=INTERNAL_ROUTERS,

@@ -13,11 +13,15 @@ from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
-from referral_api.service import lifecycle, matching, webhooks
+from referral_api.service import lifecycle, matching, protection, webhooks
 
 handlers = HandlerRegistry()
+# Subject access and erasure (person.erased / person.restricted from the case-service).
+PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+register_protection_handlers(handlers, PROTECTION)
 webhook_handlers = HandlerRegistry()
 
 

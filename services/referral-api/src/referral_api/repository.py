@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, union, update
+from sqlalchemy import and_, delete, func, insert, not_, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -203,12 +203,16 @@ def known_person_by_source(session: Session, source: str, source_id: str) -> Kno
     return session.exec(stmt).first()
 
 
-def known_person_by_ref(session: Session, person_ref: str) -> KnownPerson | None:
-    stmt = (
-        select(KnownPerson)
-        .where(KnownPerson.person_ref == person_ref)
-        .order_by(col(KnownPerson.updated_at).desc())
-    )
+def known_person_by_ref(
+    session: Session, person_ref: str, *, not_referral: str | None = None
+) -> KnownPerson | None:
+    """The newest record known under `person_ref`; `not_referral` leaves out that referral's own record
+    (once a match is confirmed it carries the same ref, but it is the referral, not the candidate)."""
+    stmt = select(KnownPerson).where(KnownPerson.person_ref == person_ref)
+    if not_referral is not None:
+        own = and_(col(KnownPerson.source) == "referral", col(KnownPerson.source_id) == not_referral)
+        stmt = stmt.where(not_(own))
+    stmt = stmt.order_by(col(KnownPerson.updated_at).desc())
     return session.exec(stmt).first()
 
 

@@ -1,10 +1,10 @@
 """A POST that committed but whose answer was lost: the retry with the same key gets the stored answer.
 
 The referral-api runs under a real uvicorn server on PostgreSQL. The partner's request is written on
-a raw socket that is reset as soon as the request is sent, so the answer never reaches it (a
-timeout, a dropped connection). The referral is committed all the same; the partner retries with
-the same Idempotency-Key and gets the answer it missed, marked as a replay, and nothing is stored
-twice.
+a raw socket that is reset once the server has taken the request (its Idempotency-Key is recorded),
+without reading a byte of the answer, so the answer never reaches it (a timeout, a dropped line).
+The partner retries with the same Idempotency-Key and gets the answer it missed, marked as a replay,
+and nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -29,6 +29,7 @@ from referral_api.migrations import MIGRATIONS
 from referral_api.models import IdempotencyRecord, Referral
 from referral_api.schemas import REFERRAL_EXAMPLE
 from referral_api.settings import ReferralSettings
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 pytestmark = [pytest.mark.postgres]
@@ -61,14 +62,29 @@ def served(pg_url: str) -> Iterator[tuple[str, FastAPI]]:
         app.state.runtime.engine.dispose()
 
 
-def _send_and_drop(port: int, path: str, headers: dict[str, str], body: bytes) -> None:
-    """Send the request, then reset the connection without reading a byte of the answer."""
+def _stored(engine: Engine, key: str) -> IdempotencyRecord | None:
+    with Session(engine) as s:
+        return s.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).first()
+
+
+def _send_and_drop(
+    port: int, path: str, headers: dict[str, str], body: bytes, *, received: Callable[[], bool]
+) -> None:
+    """Send the request, wait until the server has it (`received`), then reset the connection
+    without reading a byte of the answer (the partner's timeout, a dropped line).
+
+    Resetting the instant the bytes are sent would race the server: a connection reset before the
+    server has read the body is a request that never arrived, not a lost answer."""
     lines = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
         s.sendall(raw)
+        deadline = time.monotonic() + 30
+        while not received():
+            assert time.monotonic() < deadline, "the server never took the request"
+            time.sleep(0.005)
 
 
 def test_retry_after_a_lost_answer_gets_the_stored_answer(served: tuple[str, FastAPI]) -> None:
@@ -96,17 +112,18 @@ def test_retry_after_a_lost_answer_gets_the_stored_answer(served: tuple[str, Fas
             "Idempotency-Key": key,
             IDENTITY_HEADER: mint_identity(partner, DEV_INTERNAL_SECRET, ttl_s=30, method="POST", path=path),
         }
-        _send_and_drop(port, path, headers, json.dumps(body).encode())
+        engine = app.state.runtime.engine
+        _send_and_drop(
+            port, path, headers, json.dumps(body).encode(), received=lambda: _stored(engine, key) is not None
+        )
 
         # The server finished the request although nobody read the answer: the key holds it.
-        engine = app.state.runtime.engine
         deadline = time.monotonic() + 30
-        stored: IdempotencyRecord | None = None
+        stored = _stored(engine, key)
         while stored is None or stored.status_code == 0:
             assert time.monotonic() < deadline, "the dropped request was never committed"
             time.sleep(0.1)
-            with Session(engine) as s:
-                stored = s.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).first()
+            stored = _stored(engine, key)
         assert stored.status_code == 201
 
         partner_headers = identity_headers(

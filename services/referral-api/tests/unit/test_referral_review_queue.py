@@ -82,10 +82,15 @@ def test_dean_marsh_probable_match_waits_for_a_reviewer_then_is_confirmed(ref_en
     )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "confirmed" and r.json()["resolved_by"] == "user:sup"
+    # the confirmed review still shows the candidate as the ranking knew him, not the referral's details
+    assert r.json()["candidate"]["middle_names"] == "John" and r.json()["subject"]["middle_names"] == "Jon"
+    shown = ref_env.client.get(f"/api/v1/match-reviews/{review['id']}", headers=REVIEWER).json()
+    assert shown["candidate"]["middle_names"] == "John"
     resolved = _events(ref_env, "referral.match_resolved")
     assert len(resolved) == 1
     assert resolved[0]["person_ref"] == "person-77" and resolved[0]["referral_id"] == rid
     assert resolved[0]["subject"]["given_name"] == "Dean"
+    assert resolved[0]["agency_name"] and screened["agency_name"] == resolved[0]["agency_name"]
     staff_view = ref_env.client.get(f"/api/v1/referrals/{rid}", headers=REVIEWER).json()
     assert staff_view["matched_person_ref"] == "person-77"
 

@@ -139,8 +139,10 @@ class InProcessSource:
                 self._pending[m.topic] = min(self._pending.get(m.topic, m.offset), m.offset)
 
     def lag(self) -> int:
+        """Messages not yet committed: a batch fetched but still being applied counts as lag, so
+        readiness and ``System.settle`` do not report caught up while handlers are still running."""
         with self._bus._cond:
-            return sum(max(0, self._bus._end(t) - self._position(t)) for t in self._topics)
+            return sum(max(0, self._bus._end(t) - self._bus._committed(self._group, t)) for t in self._topics)
 
     def close(self) -> None:
         return None

@@ -55,13 +55,26 @@ def kafka_reachable(bootstrap: str, timeout_ms: int = 3000) -> bool:
 
 
 class KafkaPublisher:
-    """Publishes to ``namespace + topic``; a namespace isolates test runs on one broker."""
+    """Publishes to ``namespace + topic``; a namespace isolates test runs on one broker.
+
+    After a failed publish the producer is replaced by a new one (on the next publish): kafka-python
+    3.0.12's idempotent producer, once a batch has expired (the broker away longer than the delivery
+    timeout), drops its producer id without asking for a new one and never sends again. A new
+    producer gets a new id; the relay republishes what failed, and consumers' inboxes absorb a
+    message that did reach the broker before the failure.
+    """
 
     def __init__(self, bootstrap: str, *, client_id: str = "hhpu", namespace: str = "") -> None:
         self.namespace = namespace
-        self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
+        self._bootstrap = bootstrap
+        self._client_id = client_id
+        self._producer: KafkaProducer | None = self._new_producer()
+        self.replaced = 0  # how many times the producer was replaced after a failure
+
+    def _new_producer(self) -> KafkaProducer:
+        return KafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
@@ -71,6 +84,21 @@ class KafkaPublisher:
             **RECONNECT,
         )
 
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self._new_producer()
+            self.replaced += 1
+            log.info("kafka producer replaced after a failed publish")
+        return self._producer
+
+    def _discard_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception as exc:  # closing a broken producer is best effort
+                log.warning("closing a failed producer: %s", type(exc).__name__)
+
     def publish_batch(
         self, messages: list[OutboundMessage], timeout_s: float = 20.0
     ) -> list[Exception | None]:
@@ -78,11 +106,15 @@ class KafkaPublisher:
 
         No producer-wide flush: the batch's own records are awaited, so a relay batch costs one
         round of broker acks, and records of other senders sharing the producer are not waited on."""
+        try:
+            producer = self._ensure_producer()
+        except KafkaError as exc:  # no broker to bootstrap from: every message failed
+            return [exc for _ in messages]
         futures: list[Any] = []
         for m in messages:
             try:
                 futures.append(
-                    self._producer.send(self.namespace + m.topic, key=m.key, value=m.value, headers=m.headers)
+                    producer.send(self.namespace + m.topic, key=m.key, value=m.value, headers=m.headers)
                 )
             except KafkaError as exc:
                 futures.append(exc)
@@ -97,10 +129,14 @@ class KafkaPublisher:
                 results.append(None)
             except Exception as exc:
                 results.append(exc)
+        if any(r is not None for r in results):
+            self._discard_producer()
         return results
 
     def close(self) -> None:
-        self._producer.close(timeout=5)
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
 
 
 class KafkaSource:
@@ -137,6 +173,8 @@ class KafkaSource:
             group_instance_id=(namespace + instance_id) if instance_id else None,
             **RECONNECT,
         )
+        self._pending: dict[TopicPartition, OffsetAndMetadata] = {}  # committed, not yet acknowledged
+        self.commit_failures = 0
 
     def poll(self, timeout_s: float, max_records: int = 100) -> list[InboundMessage]:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
@@ -156,13 +194,31 @@ class KafkaSource:
         return out
 
     def commit(self, messages: list[InboundMessage]) -> None:
+        """Commit the offsets after `messages` without waiting for the broker.
+
+        The effects are already committed to the database, so a commit that fails only means a
+        redelivery, which the inbox absorbs; the next commit covers it. Waiting here blocked the
+        consumer for up to 30 s per commit while a restarted broker was still loading its group
+        coordinator (NotCoordinatorError), with fetched events ready to apply.
+        """
         if not messages:
             return
         latest: dict[TopicPartition, int] = {}
         for m in messages:
             tp = TopicPartition(self.namespace + m.topic, m.partition)
             latest[tp] = max(latest.get(tp, -1), m.offset)
-        self._consumer.commit({tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in latest.items()})
+        offsets = {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in latest.items()}
+        self._pending.update(offsets)
+        self._consumer.commit_async(offsets, callback=self._committed)
+
+    def _committed(self, offsets: dict[TopicPartition, OffsetAndMetadata], result: Any) -> None:
+        if isinstance(result, Exception):
+            self.commit_failures += 1
+            log.info("offset commit failed (the next commit covers it): %s", type(result).__name__)
+        else:
+            for tp, om in offsets.items():
+                if self._pending.get(tp) == om:
+                    del self._pending[tp]
 
     def rewind(self, messages: list[InboundMessage]) -> None:
         first: dict[TopicPartition, int] = {}
@@ -191,4 +247,10 @@ class KafkaSource:
         return total
 
     def close(self) -> None:
-        self._consumer.close()
+        """Commit what is not yet acknowledged (bounded), then leave."""
+        if self._pending:
+            try:
+                self._consumer.commit(dict(self._pending), timeout_ms=3000)
+            except Exception as exc:  # redelivered after the restart, absorbed by the inbox
+                log.warning("final offset commit failed: %s", type(exc).__name__)
+        self._consumer.close(timeout_ms=5000)

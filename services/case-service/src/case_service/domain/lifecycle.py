@@ -18,6 +18,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 EXIT_REASONS: dict[str, str] = {
     "not_adopted": "Not adopted after the suitability assessment",
+    "referral_withdrawn": "The referral that raised it was withdrawn before any decision",
     "risk_reduced": "Risk reduced: management no longer needed",
     "sentence_ended": "Statutory supervision ended",
     "long_custody": "Long custodial sentence",

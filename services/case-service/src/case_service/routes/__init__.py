@@ -1,8 +1,19 @@
 """HTTP routes by area."""
 
-from case_service.routes import assessments, cases, interventions, managers, notes, people, reports, risk
+from case_service.routes import (
+    assessments,
+    cases,
+    interventions,
+    managers,
+    notes,
+    people,
+    protection,
+    reports,
+    risk,
+)
 
 ROUTERS = [
+    protection.router,
     people.router,
     cases.router,
     assessments.router,

@@ -39,7 +39,7 @@ def list_assessments(
     uow: UoWDep,
     why: JustificationDep,
     page: PageDep,
-    status_: str | None = Query(None, alias="status", pattern="^(open|decided|merged)$"),
+    status_: str | None = Query(None, alias="status", pattern="^(open|decided|merged|withdrawn)$"),
     person_id: str | None = None,
 ) -> Page[AssessmentPublic]:
     """List assessments, newest first (each is an audited consultation)."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from hhpu_shared.auth import Role
+from hhpu_shared.documents import DocFormat, respond
+from hhpu_shared.errors import Forbidden
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
-from case_service.routes.common import CaseUser, Supervisor
+from case_service.domain import documents
+from case_service.routes.common import DECIDER_ROLES, DOCUMENT_RESPONSES, CaseUser, Format, Supervisor
 from case_service.schemas import (
     AllocationRequest,
     CaseCreate,
@@ -16,7 +20,7 @@ from case_service.schemas import (
     TransitionRequest,
 )
 from case_service.schemas_records import SuggestionPublic
-from case_service.service import cases, managers
+from case_service.service import assessments, cases, managers, summary
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -41,6 +45,16 @@ def list_cases(
     return cases.listing(uow, page, status=status_, cohort=cohort, manager_id=manager_id, why=why)
 
 
+@router.get("/{case_id}/summary", response_class=Response, responses=DOCUMENT_RESPONSES)
+def case_summary(
+    case_id: str, principal: CaseUser, uow: UoWDep, why: JustificationDep, fmt: Format = DocFormat.html
+) -> Response:
+    """The case summary to print (HTML, or PDF with `format=pdf`): person, cohort, manager, risk,
+    interventions, notes, allocations and history, names instead of ids, marked OFFICIAL-SENSITIVE."""
+    data = summary.case_summary(uow, case_id, why)
+    return respond(documents.render_case_summary(data), fmt, f"case-summary-{case_id[:8]}")
+
+
 @router.get("/{case_id}", response_model=CasePublic)
 def get_case(case_id: str, principal: CaseUser, uow: UoWDep, why: JustificationDep) -> CasePublic:
     """A case with its status history."""
@@ -59,7 +73,14 @@ def update_case(
 def transition_case(
     case_id: str, body: TransitionRequest, principal: CaseUser, uow: UoWDep, why: JustificationDep
 ) -> CasePublic:
-    """Move a case along its lifecycle; an illegal move answers 409, an exit needs a coded reason."""
+    """Move a case along its lifecycle; an illegal move answers 409, an exit needs a coded reason.
+
+    To `managed` only through an adopt decision: a supervisor or chair names who decided
+    (`decided_by`), and the decision is recorded on the person's suitability assessment."""
+    if body.to == "managed":
+        if not principal.has(*DECIDER_ROLES, Role.ADMINISTRATOR):
+            raise Forbidden("Only a supervisor or the meeting chair records an adoption.")
+        return cases.public(uow, assessments.adopt_by_hand(uow, case_id, body.decided_by, body.reason, why))
     return cases.public(uow, cases.change_status(uow, case_id, body.to, body.reason_code, why))
 
 
@@ -82,5 +103,8 @@ def allocation_suggestion(
 def allocate_case(
     case_id: str, body: AllocationRequest, principal: Supervisor, uow: UoWDep, why: JustificationDep
 ) -> CasePublic:
-    """Allocate a manager (the named one, checked for training, or the suggestion)."""
-    return cases.public(uow, cases.allocate_manager(uow, case_id, body.manager_id, why))
+    """Allocate a manager (the named one, checked for training and capacity, or the suggestion)."""
+    c = cases.allocate_manager(
+        uow, case_id, body.manager_id, why, accept_over_capacity=body.accept_over_capacity
+    )
+    return cases.public(uow, c)

@@ -6,10 +6,11 @@ The justification every read or change of a person's record gives is the shared
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from hhpu_shared.auth import Principal, Role
+from hhpu_shared.documents import PDF, DocFormat
 from hhpu_shared.errors import Forbidden
 from hhpu_shared.http import PrincipalDep, get_runtime
 
@@ -49,3 +50,10 @@ def case_settings(request: Request) -> CaseSettings:
 
 
 CaseSettingsDep = Annotated[CaseSettings, Depends(case_settings)]
+
+
+# A printable document's format and its documented responses (HTML or PDF).
+Format = Annotated[DocFormat, Query(alias="format", description="html (default) or pdf")]
+DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}, PDF: {}}, "description": "the document, marked OFFICIAL-SENSITIVE"}
+}

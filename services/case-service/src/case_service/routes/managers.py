@@ -9,7 +9,7 @@ from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from case_service.routes.common import CaseSettingsDep, CaseUser, Supervisor
 from case_service.schemas_records import ManagerCreate, ManagerPublic, ManagerUpdate, TrainingCreate
-from case_service.service import managers
+from case_service.service import managers, mycaseload
 
 router = APIRouter(prefix="/managers", tags=["offender managers"])
 
@@ -54,6 +54,15 @@ def add_training(
 def team_caseload(principal: CaseUser, uow: UoWDep, why: JustificationDep) -> dict[str, Any]:
     """Weighted caseload per manager, high-risk cases, equity (CV, Gini, ratio to median), rebalancing."""
     return managers.team_view(uow, why)
+
+
+@router.get("/me/caseload")
+def my_caseload(principal: CaseUser, uow: UoWDep, why: JustificationDep, page: PageDep) -> dict[str, Any]:
+    """The signed-in offender manager's caseload: names, cohort, risk, next review and risk-assessment
+    due dates, each case's due work, and her load against capacity. 404 `not_a_manager` when the
+    caller has no manager record (her staff id is her sign-in). Meeting actions live in the
+    meeting-service: `open_actions.url` lists hers. Each listed case is an audited consultation."""
+    return mycaseload.my_caseload(uow, page, why)
 
 
 @router.get("/{manager_id}/cases")

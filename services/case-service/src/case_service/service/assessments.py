@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
-from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
+from hhpu_shared.events.contracts.case import (
+    AssessmentClosed,
+    AssessmentDecided,
+    AssessmentOpened,
+    AssessmentTriggerAdded,
+    AssessmentTriggerWithdrawn,
+)
 from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
-from case_service.domain import suitability
-from case_service.models import Assessment, AssessmentDecision, AssessmentTrigger, Person, now
+from case_service.domain import lifecycle, suitability
+from case_service.models import Assessment, AssessmentDecision, AssessmentTrigger, Case, Person, now
 from case_service.schemas import AssessmentPublic, DecisionPublic, TriggerPublic
 from case_service.service import cases
 from case_service.service.common import (
@@ -89,12 +95,73 @@ def add_trigger(
         alter(uow, "assessment", a.id, why, trigger_added=source)
         uow.emit(
             AssessmentTriggerAdded(
-                assessment_id=a.id, person_id=person.id, trigger=_trigger_model(t), urgency=a.urgency
+                assessment_id=a.id,
+                person_id=person.id,
+                trigger=_trigger_model(t),
+                urgency=a.urgency,
+                summary=suitability.summary([(x.source, x.detail) for x in repo.triggers(s, a.id)]),
             ),
             aggregate_id=a.id,
             subject=person_ref(person.id),
         )
     return a, True
+
+
+def withdraw_source(uow: UnitOfWork, source: str, ref: str, reason_code: str, why: str) -> int:
+    """The source of a trigger went away (a referral withdrawn): the trigger stops counting on its open
+    assessment; when nothing else keeps that assessment open it closes, undecided (``withdrawn``).
+    Returns how many triggers were withdrawn (0: none open, e.g. already decided or never reached)."""
+    s = uow.session
+    found = repo.open_triggers_by_ref(s, source, ref)
+    for t in found:
+        a = get_or_404(repo.assessment(s, t.assessment_id), "assessment")
+        t.withdrawn_at, t.withdrawn_reason = now(), reason_code[:64]
+        s.add(t)
+        remaining = [x for x in repo.triggers(s, a.id) if x.withdrawn_at is None and x.id != t.id]
+        if remaining:
+            a.urgency = suitability.max_urgency(x.urgency for x in remaining)
+        alter(uow, "assessment", a.id, why, trigger_withdrawn=source, remaining=len(remaining))
+        uow.emit(
+            AssessmentTriggerWithdrawn(
+                assessment_id=a.id,
+                person_id=a.person_id,
+                trigger=_trigger_model(t),
+                reason_code=reason_code,
+                remaining_triggers=len(remaining),
+                urgency=a.urgency,
+            ),
+            aggregate_id=a.id,
+            subject=person_ref(a.person_id),
+        )
+        if not remaining:
+            a.status, a.open_key = "withdrawn", None
+            a.decision_reason = f"every trigger withdrawn ({source} {ref}: {reason_code})"[:2000]
+            cases.withdraw(uow, a, why)
+            _emit_closed(uow, a, "withdrawn")
+    return len(found)
+
+
+def _emit_closed(
+    uow: UnitOfWork,
+    a: Assessment,
+    reason: str,
+    *,
+    merged_into: str | None = None,
+    records_id: str | None = None,
+) -> None:
+    """`records_id`: the records id the assessment was about (a merged-away person's own)."""
+    person = repo.person(uow.session, a.person_id)
+    uow.emit(
+        AssessmentClosed(
+            assessment_id=a.id,
+            person_id=a.person_id,
+            records_id=records_id or (person.records_id if person else None),
+            reason=reason,
+            merged_into=merged_into,
+        ),
+        aggregate_id=a.id,
+        subject=person_ref(a.person_id),
+    )
 
 
 def get(uow: UnitOfWork, assessment_id: str, justification: str) -> Assessment:
@@ -200,7 +267,7 @@ def decide(
             decision=decision,  # type: ignore[arg-type, unused-ignore]
             decided_by=decided_by,
             cohort=chosen,  # type: ignore[arg-type, unused-ignore]
-            referral_ids=tuple(t.ref for t in trig if t.source == "referral"),
+            referral_ids=tuple(t.ref for t in trig if t.source == "referral" and t.withdrawn_at is None),
             reason=reason,
         ),
         aggregate_id=a.id,
@@ -215,6 +282,44 @@ def decide(
     elif decision == "decline":
         cases.decline(uow, a, why)
     return a
+
+
+def adopt_by_hand(
+    uow: UnitOfWork, case_id: str, decided_by: str | None, reason: str | None, why: str
+) -> Case:
+    """Move a case to managed through a recorded adopt decision (a MAPPA panel, an IOM meeting...).
+
+    A case is never managed without a decision: the decision is recorded on the person's open
+    suitability assessment (one is opened by hand if there is none), then adopted as any decision is.
+    """
+    s = uow.session
+    c = get_or_404(repo.case(s, case_id), "case")
+    if not (decided_by or "").strip():
+        raise ValidationProblem(
+            [
+                field_error(
+                    "decided_by", "required", "moving a case to managed records who decided to adopt it"
+                )
+            ]
+        )
+    err = lifecycle.transition_error(c.status, "managed", None)
+    if err:
+        raise Conflict(err, code="illegal_transition", extra={"from": c.status, "to": "managed"})
+    cases.check_cohort(c.cohort, c.mappa_category, c.mappa_level, strict=True)
+    a = repo.open_assessment(s, c.person_id) or open_manual(
+        uow, c.person_id, f"adopted by hand ({c.identified_by})", "normal", why
+    )
+    decide(
+        uow,
+        a.id,
+        decision="adopt",
+        decided_by=str(decided_by),
+        cohort=c.cohort,
+        reason=reason,
+        source="api:case-transition",
+        why=why,
+    )
+    return c
 
 
 def open_manual(uow: UnitOfWork, person_id: str, detail: str | None, urgency: str, why: str) -> Assessment:
@@ -246,6 +351,7 @@ def move_to_person(uow: UnitOfWork, a: Assessment, keep: Person) -> None:
         s.flush()
         a.open_key = keep.id
         return
+    gone = repo.person(s, a.person_id)
     for t in repo.triggers(s, a.id):
         if repo.trigger(s, target.id, t.source, t.ref) is None:
             t.assessment_id = target.id
@@ -253,3 +359,5 @@ def move_to_person(uow: UnitOfWork, a: Assessment, keep: Person) -> None:
     a.decision_reason = f"merged into assessment {target.id}"
     target.urgency = suitability.max_urgency([target.urgency, a.urgency])
     s.flush()
+    # its agenda item and the ranking's "under assessment" follow the surviving assessment
+    _emit_closed(uow, a, "merged", merged_into=target.id, records_id=gone.records_id if gone else None)

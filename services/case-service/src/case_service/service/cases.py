@@ -140,7 +140,8 @@ def adopt(
     if c.status == "managed":
         return c
     c.cohort = cohort
-    c.identified_by = suitability.identified_by(sources) if sources else c.identified_by
+    if any(not x.startswith("manual:") for x in sources):  # a hand adoption keeps how the case came
+        c.identified_by = suitability.identified_by(sources)
     c.assessment_id = a.id
     if c.status == "candidate":
         transition(uow, c, "under_assessment", None, why)
@@ -160,6 +161,14 @@ def decline(uow: UnitOfWork, a: Assessment, why: str) -> None:
     c = repo.active_case(uow.session, a.person_id)
     if c is not None and c.status in ("candidate", "under_assessment"):
         transition(uow, c, "exited", "not_adopted", why)
+
+
+def withdraw(uow: UnitOfWork, a: Assessment, why: str) -> None:
+    """The assessment closed without a decision (its referrals withdrawn): a candidate case raised
+    for it leaves; a managed case, or one raised by something else, stays as it is."""
+    c = repo.active_case(uow.session, a.person_id)
+    if c is not None and c.assessment_id == a.id and c.status in ("candidate", "under_assessment"):
+        transition(uow, c, "exited", "referral_withdrawn", why)
 
 
 def create(uow: UnitOfWork, data: dict[str, Any], why: str) -> Case:
@@ -217,12 +226,14 @@ def change_status(uow: UnitOfWork, case_id: str, to: str, reason_code: str | Non
     return transition(uow, c, to, reason_code, why)
 
 
-def allocate_manager(uow: UnitOfWork, case_id: str, manager_id: str | None, why: str) -> Case:
+def allocate_manager(
+    uow: UnitOfWork, case_id: str, manager_id: str | None, why: str, *, accept_over_capacity: bool = False
+) -> Case:
     """Allocate the named manager (checked for training) or the suggested one; an exited case is 409."""
     c = get_or_404(repo.case(uow.session, case_id), "case")
     if c.status == "exited":
         raise Conflict("an exited case is not allocated", code="case_exited")
-    allocate(uow, c, manager_id=manager_id, why=why)
+    allocate(uow, c, manager_id=manager_id, why=why, accept_over_capacity=accept_over_capacity)
     return c
 
 
@@ -245,8 +256,11 @@ def update(uow: UnitOfWork, case_id: str, changes: dict[str, Any], why: str) -> 
     return c
 
 
-def allocate(uow: UnitOfWork, c: Case, *, manager_id: str | None, why: str) -> Allocation | None:
-    """Allocate a manager: the named one (checked for training) or the suggested one."""
+def allocate(
+    uow: UnitOfWork, c: Case, *, manager_id: str | None, why: str, accept_over_capacity: bool = False
+) -> Allocation | None:
+    """Allocate a manager: the named one (checked for training and capacity: going over it needs
+    `accept_over_capacity`, and the warning stays in the reasons) or the suggested one."""
     from case_service.service import managers  # local: managers reads cases
 
     team = managers.team_loads(uow)
@@ -268,7 +282,18 @@ def allocate(uow: UnitOfWork, c: Case, *, manager_id: str | None, why: str) -> A
                 f"the manager has no valid {course} training for a {c.cohort} case", code="untrained"
             )
         after = named.points + item.points
+        util = after / named.capacity if named.capacity > 0 else float("inf")
         reasons = [f"chosen by {actor(uow)}", f"load after allocation {after:.2f} of {named.capacity} points"]
+        if util > 1.0:
+            pct = f"{util * 100:.0f}%" if named.capacity > 0 else "no capacity"
+            if not accept_over_capacity:
+                raise Conflict(
+                    f"this allocation would take the manager to {pct} of capacity; "
+                    "choose another manager or confirm with accept_over_capacity",
+                    code="over_capacity",
+                    extra={"utilisation_after": round(util, 4) if named.capacity > 0 else None},
+                )
+            reasons.append(f"warning: over capacity ({pct}), accepted by {actor(uow)}")
     c.manager_id = manager_id
     c.updated_at = now()
     alloc = Allocation(case_id=c.id, manager_id=manager_id, reasons=reasons, allocated_by=actor(uow))

@@ -28,6 +28,20 @@ def person_ref(person_id: str) -> SubjectRef:
     return SubjectRef(type="person", id=person_id)
 
 
+def person_of(uow: UnitOfWork, subject_type: str, subject_id: str) -> str | None:
+    """The person a case or an assessment is about (the audit's person reference here)."""
+    from case_service import repository as repo
+
+    if subject_type == "person":
+        return subject_id
+    row: Any = None
+    if subject_type == "case":
+        row = repo.case(uow.session, subject_id)
+    elif subject_type == "assessment":
+        row = repo.assessment(uow.session, subject_id)
+    return getattr(row, "person_id", None)
+
+
 def _audit(
     op: AuditOperation, uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, detail: Any
 ) -> None:
@@ -37,7 +51,22 @@ def _audit(
         subject_id=subject_id,
         justification=justification,
         detail=detail or None,
+        person_ref=(detail or {}).get("person_id") or person_of(uow, subject_type, subject_id),
     )
+
+
+def case_ids_in(value: Any) -> list[str]:
+    """Every `case_id` in a report's nested dictionaries and lists, in order, once each."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        if isinstance(value.get("case_id"), str):
+            found.append(value["case_id"])
+        for v in value.values():
+            found += case_ids_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += case_ids_in(v)
+    return list(dict.fromkeys(found))
 
 
 def consult(uow: UnitOfWork, subject_type: str, subject_id: str, justification: str, **detail: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.protection import is_marked
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
@@ -23,6 +24,7 @@ def referral(
     urgency: str,
     statutory_status: str,
     why: str,
+    agency_name: str | None = None,
 ) -> None:
     """A screened (or resolved) referral: find the person, add a trigger to their open assessment."""
     # The same referral again (republished, or resolved after screening) finds its person.
@@ -34,21 +36,28 @@ def referral(
             uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
         )
     people.add_identifier(uow, person, "referral", referral_id, f"referral:{agency_id}")
+    if is_marked(uow.session, person.id):  # restricted: recorded, not processed further
+        return
     _, new = assessments.add_trigger(
         uow,
         person,
         source="referral",
         ref=referral_id,
         origin=agency_id,
-        detail=suitability.referral_detail(agency_id, domains, urgency, statutory_status),
+        detail=suitability.referral_detail(agency_name or agency_id, domains, urgency, statutory_status),
         urgency=urgency,
-        data={"domains": list(domains), "statutory_status": statutory_status, "agency_id": agency_id},
+        data={
+            "domains": list(domains),
+            "statutory_status": statutory_status,
+            "agency_id": agency_id,
+            "agency_name": agency_name,
+        },
         why=why,
     )
     case = repo.active_case(uow.session, person.id)
     if new and case is not None and case.statutory_status is None:
         case.statutory_status = statutory_status
-        case.subject_category = "suspect" if statutory_status in ("unconvicted", "none", "") else "convicted"
+        case.subject_category = suitability.subject_category(statutory_status)
 
 
 def candidate(
@@ -64,8 +73,13 @@ def candidate(
     contributions: list[dict[str, Any]],
     why: str,
 ) -> None:
-    """A ranking candidate: find the person, add a trigger to their open assessment."""
+    """A ranking candidate: find the person, add a trigger to their open assessment (none for a
+    restricted or erased person)."""
+    if is_marked(uow.session, person_ref):
+        return
     person = people.find_or_create(uow, subject, records_id=person_ref, source=f"ranking:{run_id}", why=why)
+    if is_marked(uow.session, person.id):
+        return
     assessments.add_trigger(
         uow,
         person,

@@ -13,7 +13,7 @@ from case_service import repository as repo
 from case_service.domain import caseload
 from case_service.models import Manager, TrainingRecord
 from case_service.schemas_records import ManagerPublic, TrainingPublic
-from case_service.service.common import alter, collect, consult, get_or_404, today
+from case_service.service.common import alter, case_ids_in, collect, consult, get_or_404, today
 
 
 def public(uow: UnitOfWork, m: Manager) -> ManagerPublic:
@@ -91,9 +91,12 @@ def team_view(uow: UnitOfWork, why: str) -> dict[str, Any]:
         row["name"] = names.get(row["manager_id"])
     on = today()
     eq["mosovo_trained"] = sum(1 for m in team if m.active and m.trained_for("visor", on))
-    eq["rebalancing"] = moves = caseload.rebalance(team, on)
-    for move in moves:
-        consult(uow, "case", str(move["case_id"]), why, view="rebalancing")
+    eq["rebalancing"] = caseload.rebalance(team, on)
+    shown = case_ids_in(eq)
+    for case_id in shown:
+        consult(uow, "case", case_id, why, view="team caseload")
+    if not shown:
+        consult(uow, "caseload", "team", why, view="team caseload")
     return eq
 
 

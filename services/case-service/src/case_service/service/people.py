@@ -9,6 +9,7 @@ from hhpu_shared.errors import Conflict
 from hhpu_shared.events.contracts.case import PersonMerged
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.http import Page, PageParams
+from hhpu_shared.protection import is_marked
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
@@ -200,6 +201,8 @@ def update(uow: UnitOfWork, person_id: str, changes: dict[str, Any], justificati
     p = get_or_404(repo.person(uow.session, person_id), "person")
     if p.merged_into:
         raise Conflict("this record was merged; change the surviving record", code="person_merged")
+    if is_marked(uow.session, p.id):
+        raise Conflict("processing of this person's data is restricted", code="restricted")
     changed: dict[str, Any] = {}
     for k, v in changes.items():
         if k in UPDATABLE and getattr(p, k) != v:

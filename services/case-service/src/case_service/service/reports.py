@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -106,6 +107,7 @@ def evaluation(
     months = max(1, (end.year - start.year) * 12 + end.month - start.month + 1)
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "capacity": team_capacity(uow),
         "managed_by_month": stats.managed_by_month(spans, start, end),  # type: ignore[arg-type, unused-ignore]
         "interventions": _interventions_by_cohort(uow),
         "training": coverage,
@@ -116,4 +118,21 @@ def evaluation(
             settings.supervising_di_cost_gbp_per_year,
             float(months),
         ),
+    }
+
+
+def team_capacity(uow: UnitOfWork) -> dict[str, Any]:
+    """The team's load against its capacity today (aggregate: no case or person is named)."""
+    team = [m for m in managers.team_loads(uow) if m.active]
+    cap = sum(m.capacity for m in team)
+    load = sum(m.points for m in team)
+    util = sorted(m.utilisation for m in team)
+    return {
+        "managers": len(team),
+        "managed_cases": sum(len(m.cases) for m in team),
+        "capacity_points": round(cap, 2),
+        "load_points": round(load, 2),
+        "utilisation": round(load / cap, 4) if cap > 0 else None,
+        "median_manager_utilisation": round(statistics.median(util), 4) if util else None,
+        "managers_over_capacity": sum(1 for u in util if u > 1.0),
     }

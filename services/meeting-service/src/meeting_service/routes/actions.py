@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from hhpu_shared.http import Page, PageDep, UoWDep
+from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from meeting_service.routes.common import Anyone, Manager, SettingsDep
-from meeting_service.routes.views import action_public
+from meeting_service.routes.views import action_public, audit_people
 from meeting_service.schemas import ActionPublic, ActionStatusUpdate, CarryOverRequest, SweepResult
 from meeting_service.service import actions
 
@@ -17,23 +17,30 @@ router = APIRouter(tags=["outcomes and actions"])
 def list_actions(
     uow: UoWDep,
     page: PageDep,
+    why: JustificationDep,
     _: Anyone,
     status: str | None = None,
     meeting_id: str | None = None,
     mine: bool = False,
     overdue: bool = False,
 ) -> Page[ActionPublic]:
-    """Action list: a partner agency sees its own actions only; staff see all (or `mine`)."""
+    """Action list: a partner agency sees its own actions only; staff see all (or `mine`). Each
+    person an action is about is audited (a partner's purpose is recorded as its justification)."""
     rows, total = actions.list_actions(
         uow, page, mine=mine, overdue=overdue, status=status, meeting_id=meeting_id
+    )
+    audit_people(
+        uow, [a.person_id for a in rows if a.person_id], subject_type="actions", subject_id="list", why=why
     )
     return Page.of([action_public(uow, a) for a in rows], total, page)
 
 
 @router.get("/actions/{action_id}", response_model=ActionPublic)
-def get_action(action_id: str, uow: UoWDep, _: Anyone) -> ActionPublic:
-    """One action with its carry-over history."""
-    return action_public(uow, actions.get_action(uow, action_id))
+def get_action(action_id: str, uow: UoWDep, why: JustificationDep, _: Anyone) -> ActionPublic:
+    """One action with its carry-over history (audited when it is about a person)."""
+    action = actions.get_action(uow, action_id)
+    audit_people(uow, [action.person_id], subject_type="action", subject_id=action.id, why=why)
+    return action_public(uow, action)
 
 
 @router.post("/actions/{action_id}/status", response_model=ActionPublic)

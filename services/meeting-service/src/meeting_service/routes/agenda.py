@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from hhpu_shared.audit import AuditOperation
 from hhpu_shared.http import JustificationDep, UoWDep
+from hhpu_shared.visibility import redact
 
 from meeting_service.routes.common import Manager, SettingsDep, Staff
-from meeting_service.routes.views import agenda_public, item_public
+from meeting_service.routes.views import agenda_public, audit_people, item_public, people_of_agenda
 from meeting_service.schemas import (
     AgendaItemCreate,
     AgendaItemPublic,
@@ -24,8 +24,9 @@ router = APIRouter(tags=["meetings"])
 def get_agenda(meeting_id: str, uow: UoWDep, why: JustificationDep, _: Staff) -> AgendaPublic:
     """The time-boxed agenda: kept items with start minutes, and what would move on (audited)."""
     meeting = meetings.get_meeting(uow, meeting_id)
-    uow.audit(AuditOperation.CONSULT, subject_type="meeting_agenda", subject_id=meeting.id, justification=why)
-    return agenda_public(agenda.plan(uow, meeting))
+    out = agenda_public(agenda.plan(uow, meeting))
+    audit_people(uow, people_of_agenda(out), subject_type="meeting_agenda", subject_id=meeting.id, why=why)
+    return redact(uow.principal, out)
 
 
 @router.post("/meetings/{meeting_id}/agenda/finalise", response_model=AgendaPublic)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from hhpu_shared.audit import AuditOperation
 from hhpu_shared.documents import DocFormat, respond
 from hhpu_shared.http import JustificationDep, PageParams, UoWDep
 from hhpu_shared.uow import UnitOfWork
+from hhpu_shared.visibility import redact_dict
 
 from meeting_service.domain.pack import PackData, for_recipient, render_minutes, render_pack
 from meeting_service.models import Meeting
 from meeting_service.routes.common import Anyone
-from meeting_service.routes.views import action_public, agenda_public, meeting_public
+from meeting_service.routes.views import action_public, agenda_public, audit_people, meeting_public
 from meeting_service.service import actions, agenda, meetings, outcomes
 
 router = APIRouter(tags=["outcomes and actions"])
@@ -64,14 +66,27 @@ def _document(
     data = pack_data(uow, meeting)
     if agency is not None:
         data = for_recipient(data, agency)
-    uow.audit(
-        AuditOperation.DISCLOSE if agency else AuditOperation.CONSULT,
-        subject_type=kind,
-        subject_id=meeting.id,
-        justification=why,
-        recipient=agency,
+    # One entry per person the document shows (a disclosure when it goes to an agency).
+    people = [i.get("person_id") for i in (*data.agenda, *data.moved, *data.actions)]
+    audit_people(uow, people, subject_type=kind, subject_id=meeting.id, why=why, recipient=agency)
+    return redacted(uow, data), meeting
+
+
+def redacted(uow: UnitOfWork, data: PackData) -> PackData:
+    """The document as the caller's role may see it (fields withheld per hhpu_shared.visibility)."""
+    p = uow.principal
+
+    def cut(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return [redact_dict(p, dict(r)) for r in rows]
+
+    return replace(
+        data,
+        agenda=cut(data.agenda),
+        moved=cut(data.moved),
+        decisions=cut(data.decisions),
+        actions=cut(data.actions),
+        addenda=cut(data.addenda),
     )
-    return data, meeting
 
 
 @router.get("/meetings/{meeting_id}/pack", response_class=Response, responses=PDF_RESPONSE)

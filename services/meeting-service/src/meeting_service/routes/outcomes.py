@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
+from hhpu_shared.visibility import redact
 
 from meeting_service.routes.common import Manager, SettingsDep, Staff
-from meeting_service.routes.views import action_public, meeting_public
+from meeting_service.routes.views import action_public, audit_people, meeting_public
 from meeting_service.schemas import (
     ActionCreate,
     ActionPublic,
@@ -62,10 +63,18 @@ def record_outcome(
 
 
 @router.get("/meetings/{meeting_id}/outcomes", response_model=Page[OutcomePublic])
-def list_outcomes(meeting_id: str, uow: UoWDep, page: PageDep, _: Staff) -> Page[OutcomePublic]:
-    """Information, decisions and actions recorded at the meeting."""
-    rows, total = outcomes.list_outcomes(uow, meetings.get_meeting(uow, meeting_id), page)
-    return Page.of([OutcomePublic.model_validate(o) for o in rows], total, page)
+def list_outcomes(
+    meeting_id: str, uow: UoWDep, page: PageDep, why: JustificationDep, _: Staff
+) -> Page[OutcomePublic]:
+    """Information, decisions and actions recorded at the meeting (each person concerned is audited)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    rows, total = outcomes.list_outcomes(uow, meeting, page)
+    items = {i.id: i for i in agenda.all_items(uow, meeting)}
+    people = [items[o.item_id].person_id if o.item_id in items else None for o in rows]
+    audit_people(
+        uow, [p for p in people if p], subject_type="meeting_outcomes", subject_id=meeting.id, why=why
+    )
+    return Page.of([redact(uow.principal, OutcomePublic.model_validate(o)) for o in rows], total, page)
 
 
 @router.post("/meetings/{meeting_id}/actions", response_model=ActionPublic, status_code=201)

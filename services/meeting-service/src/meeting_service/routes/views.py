@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.uow import UnitOfWork
+from hhpu_shared.visibility import redact
 
 from meeting_service.domain.actions import is_overdue
 from meeting_service.models import Action, AgendaItem, Meeting, Series
@@ -48,6 +50,32 @@ def item_public(item: AgendaItem, starts_at: int | None = None) -> AgendaItemPub
     return AgendaItemPublic.model_validate(item).model_copy(update={"starts_at_minute": starts_at})
 
 
+def people_of_agenda(out: AgendaPublic) -> list[str | None]:
+    """Every person an agenda shows (kept, to be moved, moved, removed), in order."""
+    items = [*out.kept, *(d.item for d in out.to_defer), *out.moved, *out.removed]
+    return [i.person_id for i in items if i.person_id]
+
+
+def audit_people(
+    uow: UnitOfWork,
+    people: list[str | None],
+    *,
+    subject_type: str,
+    subject_id: str,
+    why: str,
+    recipient: str | None = None,
+) -> None:
+    """One consultation (or disclosure, with a recipient) entry per person shown; one entry when none."""
+    uow.audit_people(
+        AuditOperation.DISCLOSE if recipient else AuditOperation.CONSULT,
+        people or [None],
+        subject_type=subject_type,
+        subject_id=subject_id,
+        justification=why,
+        recipient=recipient,
+    )
+
+
 def agenda_public(a: Agenda) -> AgendaPublic:
     kept = []
     t = 0
@@ -73,9 +101,10 @@ def agenda_public(a: Agenda) -> AgendaPublic:
 
 
 def action_public(uow: UnitOfWork, action: Action, today: date | None = None) -> ActionPublic:
-    return ActionPublic.model_validate(action).model_copy(
+    out = ActionPublic.model_validate(action).model_copy(
         update={
             "overdue": is_overdue(action.status, action.due_date, today or date.today()),
             "carries": [ActionCarryPublic.model_validate(c) for c in actions.carries(uow, action)],
         }
     )
+    return redact(uow.principal, out)

@@ -131,11 +131,17 @@ def add_to_next_meeting(
     return add_item(uow, settings, meetings.next_meeting_for_new_cases(uow, settings), spec)
 
 
-def append_note(uow: UnitOfWork, assessment_id: str, note: str) -> int:
-    """Append `note` to the planned items of an assessment on meetings not yet closed."""
+def append_note(uow: UnitOfWork, assessment_id: str, note: str, summary: str | None = None) -> int:
+    """Append `note` to the planned items of an assessment on meetings not yet closed; `summary`
+    (every trigger now) replaces the summary line the item was opened with."""
     changed = 0
     for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
-        item.notes = f"{item.notes}\n{note}" if item.notes else note
+        lines = item.notes.split("\n") if item.notes else []
+        if summary:
+            if lines and not lines[0].startswith("Trigger:"):
+                lines = lines[1:]
+            lines.insert(0, summary)
+        item.notes = "\n".join([*lines, note])
         repo.add(uow.session, item)
         changed += 1
     return changed
@@ -154,16 +160,64 @@ def raise_urgency(uow: UnitOfWork, assessment_id: str, urgency: str) -> int:
 
 def withdraw_decided(uow: UnitOfWork, assessment_id: str, decision: str) -> int:
     """Remove the undecided planned items of an assessment decided outside a meeting."""
-    removed = 0
+    note = f"Removed: the assessment was decided ({decision}) outside the meeting."
+    return len(remove_undecided(uow, assessment_id, note))
+
+
+def remove_undecided(uow: UnitOfWork, assessment_id: str, note: str) -> list[AgendaItem]:
+    """Take the undecided planned items of an assessment off the open agendas, saying why."""
+    removed = []
     for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
         if repo.decision_for_item(uow.session, item.id) is not None:
             continue
         item.status = "removed"
-        note = f"Removed: the assessment was decided ({decision}) outside the meeting."
         item.notes = f"{item.notes}\n{note}" if item.notes else note
         repo.add(uow.session, item)
-        removed += 1
+        removed.append(item)
     return removed
+
+
+def set_urgency(uow: UnitOfWork, assessment_id: str, urgency: str) -> int:
+    """The assessment's urgency changed (a withdrawn trigger may lower it): its planned items follow."""
+    changed = 0
+    for item in repo.open_planned_items_for_assessment(uow.session, assessment_id):
+        if item.urgency != urgency:
+            item.urgency = urgency
+            repo.add(uow.session, item)
+            changed += 1
+    return changed
+
+
+def follow_merge(
+    uow: UnitOfWork, settings: MeetingSettings, assessment_id: str, into: str, person_id: str
+) -> int:
+    """A merged-away assessment's items leave the open agendas; the surviving assessment gets one
+    item (carrying their notes) unless it already has one. Returns the items removed."""
+    removed = remove_undecided(uow, assessment_id, f"Removed: merged into assessment {into}.")
+    if not removed:
+        return 0
+    survivors = repo.open_planned_items_for_assessment(uow.session, into)
+    notes = "\n".join(i.notes for i in removed if i.notes) or None
+    if survivors:
+        if notes:
+            append_note(uow, into, notes)
+        return len(removed)
+    first = removed[0]
+    add_to_next_meeting(
+        uow,
+        settings,
+        ItemSpec(
+            key=f"assessment:{into}",
+            kind=first.kind,
+            title=first.title,
+            assessment_id=into,
+            person_id=person_id,
+            person_label=first.person_label,
+            urgency=first.urgency,
+            notes=notes,
+        ),
+    )
+    return len(removed)
 
 
 # -- by hand -------------------------------------------------------------------------

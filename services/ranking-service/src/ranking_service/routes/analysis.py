@@ -20,14 +20,16 @@ def compare_runs(
     uow: UoWDep,
     settings: SettingsDep,
     _: Runner,
+    why: JustificationDep,
     other: Annotated[str | None, Query(alias="with", max_length=40)] = None,
 ) -> dict[str, Any]:
-    """Entrants, leavers, big movers, Kendall's tau and top-bracket Jaccard against another run."""
-    return analysis.compare(uow, settings, run_id, other)
+    """Entrants, leavers, big movers, Kendall's tau and top-bracket Jaccard against another run
+    (each person shown is audited)."""
+    return analysis.compare(uow, settings, run_id, other, why)
 
 
 @router.get("/ranking-runs/{run_id}/fairness")
-def get_fairness(run_id: str, uow: UoWDep, _: Runner) -> dict[str, Any]:
+def get_fairness(run_id: str, uow: UoWDep, _: Runner, why: JustificationDep) -> dict[str, Any]:
     """Top bracket by recorded sex, age band and ethnicity against the scored population.
 
     For each group: its share of the scored population and of the top bracket, their ratio with an
@@ -36,7 +38,7 @@ def get_fairness(run_id: str, uow: UoWDep, _: Runner) -> dict[str, Any]:
     the family-wise 5% level (Holm); a group too small to say anything is said to be so. Once the run
     is back-tested, `outcomes` gives each group's share of later offending and harm, the precision of
     its top-bracket members and its harm capture, with intervals."""
-    return analysis.fairness(uow, run_id)
+    return analysis.fairness(uow, run_id, why)
 
 
 @router.post("/ranking-runs/{run_id}/evaluations", status_code=201)
@@ -121,8 +123,12 @@ def get_trajectory(
 
 @router.get("/data-quality")
 def get_data_quality(
-    uow: UoWDep, settings: SettingsDep, _: Runner, edition: Annotated[str | None, Query(max_length=64)] = None
+    uow: UoWDep,
+    settings: SettingsDep,
+    _: Runner,
+    why: JustificationDep,
+    edition: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Offence codes in the stored records without a weight in the edition (they get the fallback
     weight, are counted per code and, when their class may hide serious harm, make runs provisional)."""
-    return analysis.data_quality(uow, settings, edition)
+    return analysis.data_quality(uow, settings, edition, why)

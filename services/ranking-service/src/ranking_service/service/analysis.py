@@ -28,17 +28,20 @@ def entries(
     """A page of the ranking, best first (person references only; the consultation is audited)."""
     get_run(uow, run_id)
     rows = repo.entries(uow.session, run_id, top_only, limit, offset)
-    uow.audit(
+    uow.audit_people(
         AuditOperation.CONSULT,
+        [e.person_ref for e in rows],
         subject_type="ranking_run",
         subject_id=run_id,
         justification=justification,
-        detail={"view": "ranking list", "offset": offset, "people": [e.person_ref for e in rows]},
+        detail={"view": "ranking list", "offset": offset},
     )
     return rows, repo.count_entries(uow.session, run_id, top_only)
 
 
-def compare(uow: UnitOfWork, settings: RankingSettings, run_id: str, other_id: str | None) -> dict[str, Any]:
+def compare(
+    uow: UnitOfWork, settings: RankingSettings, run_id: str, other_id: str | None, justification: str
+) -> dict[str, Any]:
     """Compare `other_id` (before; default: the run's previous production run) with `run_id` (after)."""
     run = get_run(uow, run_id)
     other_id = other_id or run.previous_run_id
@@ -48,6 +51,15 @@ def compare(uow: UnitOfWork, settings: RankingSettings, run_id: str, other_id: s
     before, top_before = repo.rank_map(uow.session, other.id)
     after, top_after = repo.rank_map(uow.session, run.id)
     out = compare_runs(before, after, top_before, top_after, big_mover_places=settings.big_mover_places)
+    shown = [p["person_ref"] for key in ("entrants", "leavers", "big_movers") for p in out[key]]
+    uow.audit_people(
+        AuditOperation.CONSULT,
+        shown or [None],
+        subject_type="ranking_run",
+        subject_id=run.id,
+        justification=justification,
+        detail={"view": "run comparison", "with": other.id},
+    )
     return {"before_run_id": other.id, "after_run_id": run.id, **out}
 
 
@@ -107,10 +119,18 @@ def person_breakdown(uow: UnitOfWork, run_id: str, ref: str, justification: str)
     }
 
 
-def fairness(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
+def fairness(uow: UnitOfWork, run_id: str, justification: str) -> dict[str, Any]:
     """The run's fairness view (stored with the run) and, once back-tested, each group's later
-    offending, precision and harm capture from the latest back-test."""
+    offending, precision and harm capture from the latest back-test (groups, no one person: the
+    consultation is audited as one entry)."""
     run = get_run(uow, run_id)
+    uow.audit(
+        AuditOperation.CONSULT,
+        subject_type="ranking_run",
+        subject_id=run.id,
+        justification=justification,
+        detail={"view": "fairness by group"},
+    )
     out: dict[str, Any] = json.loads(run.fairness)
     out["run_id"] = run.id
     out["as_of"] = run.as_of.isoformat()
@@ -170,8 +190,18 @@ def _history_evaluation(res: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def data_quality(uow: UnitOfWork, settings: RankingSettings, edition_name: str | None) -> dict[str, Any]:
-    """Offence codes in the stored records that the weight edition does not map (fallback weight)."""
+def data_quality(
+    uow: UnitOfWork, settings: RankingSettings, edition_name: str | None, justification: str
+) -> dict[str, Any]:
+    """Offence codes in the stored records that the weight edition does not map (fallback weight):
+    counts over the offence records, no one person (the consultation is audited as one entry)."""
+    uow.audit(
+        AuditOperation.CONSULT,
+        subject_type="offence_records",
+        subject_id="data-quality",
+        justification=justification,
+        detail={"view": "data quality", "edition": edition_name},
+    )
     try:
         edition = load_edition(edition_name or settings.weight_edition, settings.weights_dir)
     except KeyError as exc:

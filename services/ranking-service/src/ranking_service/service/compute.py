@@ -97,7 +97,8 @@ def compute(
     for r, p in zip(rows.tolist(), prep.arrays.person[rows].tolist(), strict=True):
         contributions[int(pos[p])].append(
             {
-                "offence_code": prep.codes[int(prep.code[r])],
+                "offence_code": (code := prep.codes[int(prep.code[r])]),
+                "offence_name": entry.label if (entry := edition.entries.get(code)) else None,
                 "offence_date": (EPOCH + timedelta(days=int(day[r]))).isoformat(),
                 "harm": float(harm[r]),
                 "weighted": float(res.contribution[r]),

@@ -17,6 +17,7 @@ from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified, Contribution, RankingRunCompleted
 from hhpu_shared.events.envelope import SubjectRef
+from hhpu_shared.protection import marks
 from hhpu_shared.uow import UnitOfWork
 from pydantic import ValidationError
 
@@ -201,8 +202,11 @@ def _emit_candidates(uow: UnitOfWork, settings: RankingSettings, run: RankRun, c
     quiet_since = datetime.combine(
         run.as_of - timedelta(days=settings.decline_quiet_days), datetime.min.time()
     )
+    held = marks(s, top)  # restricted or erased: not processed further
     emitted = 0
     for i, ref in enumerate(top):
+        if ref in held:
+            continue
         st = status.get(ref)
         if st is not None and (st.managed or st.open_assessment_id):
             continue

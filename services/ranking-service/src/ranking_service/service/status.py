@@ -48,3 +48,14 @@ def assessment_decided(
         open_id = st.open_assessment_id  # deferred: the assessment stays open
     at = decided_at if decided_at.tzinfo else decided_at.replace(tzinfo=UTC)
     _update(uow, records_id, open_assessment_id=open_id, last_decision=decision, last_decided_at=at)
+
+
+def assessment_closed(
+    uow: UnitOfWork, records_id: str | None, assessment_id: str, merged_into: str | None
+) -> None:
+    """Closed undecided: withdrawn (no longer under assessment, may be named again) or merged (under
+    assessment still, in the assessment it was merged into)."""
+    st = repo.status(uow.session, records_id) if records_id else None
+    if st is None or st.open_assessment_id != assessment_id:
+        return  # not the assessment we hold for this person
+    _update(uow, records_id, open_assessment_id=merged_into)

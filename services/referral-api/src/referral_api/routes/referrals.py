@@ -63,13 +63,14 @@ def list_referrals(
     uow: UoWDep,
     _: StaffOrPartner,
     page: PageDep,
+    justification: JustificationDep,
     status: Status | None = None,
     domain: HarmDomain | None = None,
     submitted_from: date | None = None,
     submitted_to: date | None = None,
     agency_id: Annotated[str | None, Query(max_length=36, description="staff only")] = None,
 ) -> Page[ReferralSummary]:
-    """List referrals (a partner sees its own), newest first, without personal data."""
+    """List referrals (a partner sees its own), newest first, without names (each row is audited)."""
     return referrals.list_page(
         uow,
         page,
@@ -78,6 +79,7 @@ def list_referrals(
         submitted_from=submitted_from,
         submitted_to=submitted_to,
         agency_id=agency_id,
+        justification=justification,
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from hhpu_shared.auth import STAFF_ROLES, Principal
 from hhpu_shared.events.envelope import SubjectRef
+from hhpu_shared.uow import UnitOfWork
 
+from referral_api import repository as repo
 from referral_api.models import Referral
 from referral_api.schemas import ReferralPublic, ReferralSummary
 
@@ -47,3 +49,9 @@ def to_summary(r: Referral) -> ReferralSummary:
         submitted_at=r.submitted_at,
         updated_at=r.updated_at,
     )
+
+
+def agency_name(uow: UnitOfWork, agency_id: str) -> str | None:
+    """The agency's name for events, so other services show a name, not an id."""
+    agency = repo.get_agency(uow.session, agency_id)
+    return agency.name if agency is not None else None

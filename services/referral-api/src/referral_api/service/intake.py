@@ -21,7 +21,7 @@ from referral_api.domain.screening import ScreeningInput, screen
 from referral_api.models import IdempotencyRecord, Referral, new_uuid, now_utc
 from referral_api.schemas import ReferralCreate
 from referral_api.service import matching
-from referral_api.service.common import subject_ref, to_public
+from referral_api.service.common import agency_name, subject_ref, to_public
 from referral_api.service.lifecycle import add_history, record_transition
 from referral_api.settings import ReferralSettings
 
@@ -242,6 +242,7 @@ def _record(
             subject=matching.person_details(referral),
             match_grade=out.grade.value,
             matched_person_ref=out.certain_ref,
+            agency_name=agency_name(uow, referral.agency_id),
         ),
         aggregate_id=referral.id,
         subject=subject_ref(referral),

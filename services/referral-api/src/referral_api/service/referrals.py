@@ -9,6 +9,7 @@ from hhpu_shared.errors import Forbidden, NotFound
 from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
+from hhpu_shared.visibility import redact
 
 from referral_api import repository as repo
 from referral_api.domain.lifecycle import OUTCOME_TEXT, TERMINAL, Reason, Status
@@ -40,7 +41,7 @@ def get(uow: UnitOfWork, referral_id: str, justification: str) -> ReferralPublic
     uow.audit(
         AuditOperation.CONSULT, subject_type="referral", subject_id=referral.id, justification=justification
     )
-    return to_public(referral, staff=is_staff(uow.principal))
+    return redact(uow.principal, to_public(referral, staff=is_staff(uow.principal)))
 
 
 def list_page(
@@ -52,8 +53,10 @@ def list_page(
     submitted_from: date | None,
     submitted_to: date | None,
     agency_id: str | None,
+    justification: str,
 ) -> Page[ReferralSummary]:
-    """A partner sees its own agency's referrals; staff see all, or one agency's."""
+    """A partner sees its own agency's referrals; staff see all, or one agency's. Each row is a
+    person's referral (with the partner's own reference), so each is audited."""
     staff = is_staff(uow.principal)
     scope = agency_id if staff else uow.principal.agency_id
     if scope is None and not staff:
@@ -67,6 +70,14 @@ def list_page(
         submitted_to=submitted_to,
         limit=page.limit,
         offset=page.offset,
+    )
+    uow.audit_people(
+        AuditOperation.CONSULT,
+        [r.id for r in rows] or [None],
+        subject_type="referrals",
+        subject_id=scope or "all",
+        justification=justification,
+        detail={"view": "referral list", "offset": page.offset},
     )
     return Page[ReferralSummary].of([to_summary(r) for r in rows], total, page)
 

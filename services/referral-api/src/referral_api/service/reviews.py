@@ -7,11 +7,12 @@ from hhpu_shared.errors import Conflict, NotFound
 from hhpu_shared.events.contracts.referral import ReferralMatchResolved
 from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
+from hhpu_shared.visibility import redact
 
 from referral_api import repository as repo
 from referral_api.models import MatchReview, now_utc
 from referral_api.schemas import KnownPersonPublic, MatchReviewPublic, Subject
-from referral_api.service.common import subject_ref
+from referral_api.service.common import agency_name, subject_ref
 from referral_api.service.matching import cancel_pending_reviews, person_details, subject_of
 
 
@@ -19,20 +20,27 @@ def review_public(uow: UnitOfWork, review: MatchReview) -> MatchReviewPublic:
     referral = repo.get_referral(uow.session, review.referral_id)
     if referral is None:  # pragma: no cover - foreign key
         raise NotFound("No such referral.")
-    candidate = repo.known_person_by_ref(uow.session, review.candidate_person_ref)
-    return MatchReviewPublic(
-        id=review.id,
-        referral_id=review.referral_id,
-        grade=review.grade,
-        score=review.score,
-        reasons=list(review.reasons),
-        status=review.status,
-        resolved_by=review.resolved_by,
-        resolved_at=review.resolved_at,
-        note=review.note,
-        created_at=review.created_at,
-        subject=Subject.model_validate(subject_of(referral)),
-        candidate=KnownPersonPublic.model_validate(candidate, from_attributes=True) if candidate else None,
+    candidate = repo.known_person_by_ref(
+        uow.session, review.candidate_person_ref, not_referral=review.referral_id
+    )
+    return redact(
+        uow.principal,
+        MatchReviewPublic(
+            id=review.id,
+            referral_id=review.referral_id,
+            grade=review.grade,
+            score=review.score,
+            reasons=list(review.reasons),
+            status=review.status,
+            resolved_by=review.resolved_by,
+            resolved_at=review.resolved_at,
+            note=review.note,
+            created_at=review.created_at,
+            subject=Subject.model_validate(subject_of(referral)),
+            candidate=KnownPersonPublic.model_validate(candidate, from_attributes=True)
+            if candidate
+            else None,
+        ),
     )
 
 
@@ -42,14 +50,14 @@ def list_reviews(
     """The review queue, oldest first; every review shown is a consultation of the referral."""
     rows, total = repo.list_reviews(uow.session, status=status, limit=page.limit, offset=page.offset)
     items = [review_public(uow, r) for r in rows]
-    for r in rows:
-        uow.audit(
-            AuditOperation.CONSULT,
-            subject_type="referral",
-            subject_id=r.referral_id,
-            justification=justification,
-            detail={"match_review": r.id, "candidate": r.candidate_person_ref},
-        )
+    uow.audit_people(
+        AuditOperation.CONSULT,
+        [ref for r in rows for ref in (r.referral_id, r.candidate_person_ref)] or [None],
+        subject_type="match_reviews",
+        subject_id=status or "all",
+        justification=justification,
+        detail={"match_reviews": [r.id for r in rows]},
+    )
     return Page[MatchReviewPublic].of(items, total, page)
 
 
@@ -57,12 +65,13 @@ def get_review(uow: UnitOfWork, review_id: str, justification: str) -> MatchRevi
     review = repo.get_review(uow.session, review_id)
     if review is None:
         raise NotFound("No such match review.")
-    uow.audit(
+    uow.audit_people(
         AuditOperation.CONSULT,
-        subject_type="referral",
-        subject_id=review.referral_id,
+        [review.referral_id, review.candidate_person_ref],
+        subject_type="match_review",
+        subject_id=review.id,
         justification=justification,
-        detail={"match_review": review.id, "candidate": review.candidate_person_ref},
+        detail={"referral": review.referral_id},
     )
     return review_public(uow, review)
 
@@ -127,6 +136,7 @@ def resolve_review(
                 domains=tuple(payload["concern"]["domains"]),
                 urgency=referral.urgency,
                 statutory_status=referral.statutory_status,
+                agency_name=agency_name(uow, referral.agency_id),
             ),
             aggregate_id=referral.id,
             subject=subject_ref(referral),

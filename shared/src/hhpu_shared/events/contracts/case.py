@@ -25,6 +25,32 @@ class AssessmentTriggerAdded(EventData):
     person_id: str
     trigger: Trigger
     urgency: str | None = None  # the assessment's urgency after this trigger (it only rises)
+    summary: str | None = None  # every trigger of the assessment now, e.g. "1 referral, 1 ranking candidate"
+
+
+@register("assessment.trigger_withdrawn", aggregate="assessment")
+class AssessmentTriggerWithdrawn(EventData):
+    """A trigger's source went away (its referral was withdrawn): it no longer counts for the
+    assessment. When nothing else keeps the assessment open, ``assessment.closed`` follows."""
+
+    assessment_id: str
+    person_id: str
+    trigger: Trigger
+    reason_code: str  # the referral's withdrawal reason
+    remaining_triggers: int
+    urgency: str | None = None  # the assessment's urgency from its remaining triggers
+
+
+@register("assessment.closed", aggregate="assessment")
+class AssessmentClosed(EventData):
+    """An assessment ended without a decision: every trigger withdrawn (``withdrawn``), or its person
+    merged into another whose open assessment took its triggers (``merged``, with `merged_into`)."""
+
+    assessment_id: str
+    person_id: str
+    records_id: str | None = None
+    reason: str  # withdrawn | merged (a str, so a newer reason never dead-letters an older consumer)
+    merged_into: str | None = None
 
 
 @register("assessment.decided", aggregate="assessment")
@@ -77,3 +103,32 @@ class PersonMerged(EventData):
     surviving_person_id: str
     merged_person_id: str
     merged_by: str
+
+
+@register("person.erased", aggregate="person")
+class PersonErased(EventData):
+    """A disposal or erasure decision (DPA 2018 s.47, MoPI disposal): every service deletes or
+    irreversibly anonymises what it holds on the person, keeping the audit of the erasure itself.
+    `references` are every reference the platform knows the person by (case person id, records id,
+    referral ids), never a name or a date of birth."""
+
+    person_id: str
+    references: tuple[str, ...]
+    decision_id: str
+    decided_by: str
+    reason_code: str  # mopi_disposal | erasure_request | unlawful_processing | other
+    reason: str
+
+
+@register("person.restricted", aggregate="person")
+class PersonRestricted(EventData):
+    """Processing restricted (DPA 2018 s.47(2)) or the restriction lifted: a restricted person's
+    records are kept but not processed further (not ranked as a candidate, not put on an agenda,
+    not changed)."""
+
+    person_id: str
+    references: tuple[str, ...]
+    restricted: bool
+    decision_id: str
+    decided_by: str
+    reason_code: str

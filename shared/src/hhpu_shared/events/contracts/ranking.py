@@ -17,6 +17,7 @@ class Contribution(BaseModel):
     offence_date: date
     harm: float
     weighted: float
+    offence_name: str | None = None  # the weight edition's label of the code (added: optional)
 
 
 @register("ranking.run_completed", aggregate="ranking_run")

@@ -58,6 +58,7 @@ class ReferralScreened(EventData):
     subject: PersonDetails
     match_grade: str
     matched_person_ref: str | None = None
+    agency_name: str | None = None  # the referring agency's name (added: optional)
 
 
 @register("referral.withdrawn", aggregate="referral")
@@ -92,6 +93,7 @@ class ReferralMatchResolved(EventData):
     domains: tuple[HarmDomain, ...]
     urgency: str
     statutory_status: str
+    agency_name: str | None = None  # the referring agency's name (added: optional)
 
 
 @register("agency.changed", aggregate="agency")

@@ -1,0 +1,160 @@
+"""Data protection in the meeting-service: one audit entry per person on every route that shows
+people (agenda, pack, outcomes, actions), the role x route x field matrix, restriction, erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hhpu_shared.audit import AuditEntry
+from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
+from hhpu_shared.testing.plugin import identity_headers
+from hhpu_shared.visibility import WITHHELD
+from sqlmodel import Session, col, select
+
+API = "/api/v1"
+WHY = "preparing the monthly multi-agency meeting"
+PEOPLE = {"per-1": "Dean Marsh", "per-2": "Ava Stone"}
+
+
+def setup(h: Any) -> tuple[str, str]:
+    """Two people on the next meeting's agenda and an action about the first."""
+    for n, label in ((1, "Dean Marsh"), (2, "Ava Stone")):
+        h.emit(h.opened(n, "high", label), f"asm-{n}")
+    h.consume()
+    mid = h.seed["next_meeting_id"]
+    body = {
+        "description": "Housing to confirm Dean Marsh's address",
+        "owner_name": "Housing SPOC",
+        "owner_agency_id": "housing",
+        "person_id": "per-1",
+    }
+    r = h.client.post(f"{API}/meetings/{mid}/actions", json=body, headers=h.chair())
+    assert r.status_code == 201, r.text
+    return mid, r.json()["id"]
+
+
+def audit_rows(h: Any, since_id: int) -> list[AuditEntry]:
+    with Session(h.runtime.engine) as s:
+        return list(s.exec(select(AuditEntry).where(col(AuditEntry.id) > since_id)).all())
+
+
+def last_id(h: Any) -> int:
+    with Session(h.runtime.engine) as s:
+        rows = s.exec(select(AuditEntry.id).order_by(col(AuditEntry.id).desc()).limit(1)).all()
+    return int(rows[0] or 0) if rows else 0
+
+
+def routes(mid: str, action_id: str) -> dict[str, tuple[str, set[str]]]:
+    """route -> (path, people it shows)."""
+    return {
+        "agenda": (f"{API}/meetings/{mid}/agenda", {"per-1", "per-2"}),
+        "pack": (f"{API}/meetings/{mid}/pack", {"per-1", "per-2"}),
+        "actions": (f"{API}/actions?meeting_id={mid}", {"per-1"}),
+        "action": (f"{API}/actions/{action_id}", {"per-1"}),
+    }
+
+
+def test_each_person_shown_gets_an_audit_entry_with_actor_time_justification_operation(harness: Any) -> None:
+    h = harness
+    mid, action_id = setup(h)
+    for route, (path, people) in routes(mid, action_id).items():
+        before = last_id(h)
+        r = h.client.get(
+            path, headers=identity_headers("meeting_chair", subject="user:chair") | {"X-Justification": WHY}
+        )
+        assert r.status_code == 200, (route, r.text)
+        rows = audit_rows(h, before)
+        assert {e.person_ref for e in rows} == people, route
+        for e in rows:
+            assert (e.actor, e.operation, e.justification) == ("user:chair", "consult", WHY), route
+            assert e.at is not None and e.correlation_id, route
+    # The outcomes list: the person each outcome is about.
+    item = next(i for i in h.client.get(f"{API}/meetings/{mid}/agenda", headers=h.chair()).json()["kept"])
+    h.client.post(
+        f"{API}/meetings/{mid}/agenda/items/{item['id']}/outcomes",
+        json={"kind": "information", "text": "Police update"},
+        headers=h.chair(),
+    )
+    before = last_id(h)
+    assert h.client.get(f"{API}/meetings/{mid}/outcomes", headers=h.chair()).status_code == 200
+    assert {e.person_ref for e in audit_rows(h, before)} == {item["person_id"]}
+    # Sending the pack is a disclosure to its recipient.
+    before = last_id(h)
+    h.client.get(f"{API}/meetings/{mid}/pack?recipient=probation", headers=h.chair())
+    assert {(e.operation, e.recipient) for e in audit_rows(h, before)} == {("disclose", "probation")}
+
+
+def test_missing_justification_is_a_problem_and_writes_nothing(harness: Any) -> None:
+    h = harness
+    mid, action_id = setup(h)
+    for route, (path, _people) in routes(mid, action_id).items():
+        before = last_id(h)
+        r = h.client.get(path, headers=identity_headers("meeting_chair", subject="user:chair"))
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", route
+        assert r.json()["errors"][0]["field"] == "X-Justification"
+        assert audit_rows(h, before) == [], route
+
+
+ROLES = ["meeting_chair", "unit_supervisor", "offender_manager", "analyst", "administrator"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_route_field_matrix(harness: Any, role: str) -> None:
+    """Analysts see references, never names or free text about a person; the others see both."""
+    h = harness
+    mid, action_id = setup(h)
+    headers = identity_headers(role, subject=f"user:{role}") | {"X-Justification": WHY}
+    sees = role != "analyst"
+    agenda = h.client.get(f"{API}/meetings/{mid}/agenda", headers=headers).json()
+    for item in agenda["kept"]:
+        assert item["person_id"] in PEOPLE  # the reference: every role
+        assert (item["person_label"] == PEOPLE[item["person_id"]]) is sees, (role, "agenda.person_label")
+        assert (item["title"] != WITHHELD) is sees, (role, "agenda.title")
+        assert (item["notes"] not in (None, WITHHELD)) is sees, (role, "agenda.notes")
+    pack = h.client.get(f"{API}/meetings/{mid}/pack", headers=headers).text
+    assert ("Dean Marsh" in pack) is sees and ("Ava Stone" in pack) is sees, (role, "pack.names")
+    for path in (f"{API}/actions/{action_id}", f"{API}/actions?meeting_id={mid}"):
+        body = h.client.get(path, headers=headers).json()
+        action = body["items"][0] if "items" in body else body
+        assert action["person_id"] == "per-1"
+        assert ("Dean Marsh" in action["description"]) is sees, (role, path, "action.description")
+
+
+def test_restricted_person_is_not_put_on_an_agenda_and_erasure_removes_name_and_text(harness: Any) -> None:
+    h = harness
+    mid, _action_id = setup(h)
+    h.emit(
+        PersonRestricted(
+            person_id="per-3",
+            references=(),
+            restricted=True,
+            decision_id="d1",
+            decided_by="dpo",
+            reason_code="other",
+        ),
+        "per-3",
+    )
+    h.consume()  # the restriction is known before the person's assessment arrives (other topic)
+    h.emit(h.opened(3, "high", "Rita Restricted"), "asm-3")
+    h.emit(
+        PersonErased(
+            person_id="per-1",
+            references=("R-1",),
+            decision_id="d2",
+            decided_by="user:dpo",
+            reason_code="erasure_request",
+            reason="s.47 request upheld",
+        ),
+        "per-1",
+    )
+    h.consume()
+    agenda = h.client.get(f"{API}/meetings/{mid}/agenda", headers=h.chair()).text
+    assert "Rita Restricted" not in agenda and "per-3" not in agenda
+    assert "Dean Marsh" not in agenda and "per-1" not in agenda and "Ava Stone" in agenda
+    assert "Dean Marsh" not in h.client.get(f"{API}/meetings/{mid}/pack", headers=h.chair()).text
+    with Session(h.runtime.engine) as s:
+        erased = s.exec(select(AuditEntry).where(AuditEntry.operation == "erase")).all()
+    assert {e.person_ref for e in erased} == {"per-1", "R-1"}
+    assert all(e.justification == "erasure_request: s.47 request upheld" for e in erased)
+    assert all('"decided_by": "user:dpo"' in (e.detail or "") for e in erased)

@@ -1,0 +1,52 @@
+"""What the ranking-service holds on a person (by records id) and how it erases them.
+
+Erasure deletes the person's demographics, offences (database store) and status, and replaces
+their reference in stored rankings by a random token (scores and ranks stay, so other people's
+runs remain reproducible; nothing links the token back to the person).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hhpu_shared.uow import UnitOfWork
+from sqlmodel import col, delete, select
+
+from ranking_service.models import RankOffence, RankPerson, RankPersonStatus, RankRunEntry
+
+
+def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
+    s = uow.session
+    people = s.exec(select(RankPerson).where(col(RankPerson.records_id).in_(refs))).all()
+    offences = s.exec(select(RankOffence).where(col(RankOffence.person_id).in_(refs))).all()
+    entries = s.exec(select(RankRunEntry).where(col(RankRunEntry.person_ref).in_(refs))).all()
+    status = s.exec(select(RankPersonStatus).where(col(RankPersonStatus.records_id).in_(refs))).all()
+    return {
+        "people": [p.model_dump(mode="json", exclude={"import_id"}) for p in people],
+        "offences": [o.model_dump(mode="json", exclude={"id", "import_seq", "row_no"}) for o in offences],
+        "ranking_entries": [
+            e.model_dump(
+                mode="json", include={"run_id", "person_ref", "rank", "score", "in_top", "harm_total"}
+            )
+            for e in entries
+        ],
+        "status": [st.model_dump(mode="json") for st in status],
+    }
+
+
+def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
+    s = uow.session
+    out = {
+        "offences": s.exec(delete(RankOffence).where(col(RankOffence.person_id).in_(refs))).rowcount,
+        "people": s.exec(delete(RankPerson).where(col(RankPerson.records_id).in_(refs))).rowcount,
+        "status": s.exec(delete(RankPersonStatus).where(col(RankPersonStatus.records_id).in_(refs))).rowcount,
+    }
+    token = f"erased-{uuid.uuid4().hex[:16]}"
+    entries = s.exec(select(RankRunEntry).where(col(RankRunEntry.person_ref).in_(refs))).all()
+    for e in entries:
+        e.person_ref = token
+        s.add(e)
+    out["ranking_entries_anonymised"] = len(entries)
+    s.flush()
+    return out

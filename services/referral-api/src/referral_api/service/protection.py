@@ -1,0 +1,80 @@
+"""What the referral-api holds on a person (their referrals, by referral id, and the known-person
+record matching uses) and how it erases them.
+
+Erasure keeps each referral as a record that a referral was made (agency, dates, status, history)
+but irreversibly removes the subject's names, date of birth, identifiers, concern and the partner's
+own reference; the stored idempotent response and the known-person record are deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hhpu_shared.uow import UnitOfWork
+from sqlmodel import col, delete, or_, select
+
+from referral_api.models import IdempotencyRecord, KnownPerson, Referral, StatusHistory
+from referral_api.service.matching import REFERRAL_PERSON_PREFIX
+
+ERASED = "[erased]"
+
+
+def _known(refs: list[str]) -> list[str]:
+    return refs + [REFERRAL_PERSON_PREFIX + r for r in refs]
+
+
+def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
+    s = uow.session
+    referrals = s.exec(select(Referral).where(col(Referral.id).in_(refs))).all()
+    known = s.exec(
+        select(KnownPerson).where(
+            or_(col(KnownPerson.person_ref).in_(_known(refs)), col(KnownPerson.records_id).in_(refs))
+        )
+    ).all()
+    history = s.exec(select(StatusHistory).where(col(StatusHistory.referral_id).in_(refs))).all()
+    return {
+        "referrals": [
+            {
+                "id": r.id,
+                "agency_id": r.agency_id,
+                "status": r.status,
+                "submitted_at": r.submitted_at.isoformat(),
+                "submission": r.payload,
+            }
+            for r in referrals
+        ],
+        "status_history": [h.model_dump(mode="json") for h in history],
+        "known_person_records": [k.model_dump(mode="json", exclude={"soundex_key"}) for k in known],
+    }
+
+
+def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
+    s = uow.session
+    referrals = s.exec(select(Referral).where(col(Referral.id).in_(refs))).all()
+    for r in referrals:
+        payload = dict(r.payload)
+        payload["subject"] = {
+            "given_name": ERASED,
+            "family_name": ERASED,
+            "aliases": [],
+            "other_identifiers": [],
+        }
+        concern = dict(payload.get("concern") or {})
+        concern.update(reason=ERASED, evidence_summary=ERASED, offence_types=[])
+        payload.update(concern=concern, risk_indicators=[], partner_reference=None, mappa=None)
+        r.payload = payload
+        r.subject_given_name = r.subject_family_name = ERASED
+        r.subject_dob = None
+        r.partner_reference = None
+        r.matched_person_ref = None
+        r.outcome_note = None
+        s.add(r)
+    ids = [r.id for r in referrals]
+    idem = s.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.referral_id).in_(ids))).rowcount
+    known = s.exec(
+        delete(KnownPerson).where(
+            or_(col(KnownPerson.person_ref).in_(_known(refs)), col(KnownPerson.records_id).in_(refs))
+        )
+    ).rowcount
+    s.flush()
+    return {"referrals_anonymised": len(ids), "idempotency_records": idem, "known_people": known}

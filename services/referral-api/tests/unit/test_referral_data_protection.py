@@ -1,0 +1,120 @@
+"""Data protection in the referral-api: one audit entry per person on every route that shows one,
+the role x route x field matrix, bad input that changes nothing, subject access and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hhpu_shared.audit import AuditEntry
+from hhpu_shared.events.contracts.case import PersonErased
+from hhpu_shared.testing.plugin import identity_headers
+from hhpu_shared.visibility import WITHHELD
+from sqlmodel import Session, col, select
+
+WHY = "case review 42"
+
+
+def staff(role: str, why: str | None = WHY) -> dict[str, str]:
+    h = identity_headers(role, subject=f"user:{role}")
+    return {**h, "X-Justification": why} if why else h
+
+
+def last_id(env: Any) -> int:
+    with Session(env.runtime.engine) as s:
+        ids = s.exec(select(AuditEntry.id).order_by(col(AuditEntry.id).desc()).limit(1)).all()
+    return int(ids[0] or 0) if ids else 0
+
+
+def rows_after(env: Any, since: int) -> list[AuditEntry]:
+    with Session(env.runtime.engine) as s:
+        return list(s.exec(select(AuditEntry).where(col(AuditEntry.id) > since)).all())
+
+
+def test_each_referral_shown_gets_an_audit_entry(ref_env: Any, make_body: Any) -> None:
+    a = ref_env.agency()
+    ids = [ref_env.submit(a, make_body()).json()["id"] for _ in range(3)]
+    for path, people in (
+        ("/api/v1/referrals?limit=10", set(ids)),
+        (f"/api/v1/referrals/{ids[0]}", {ids[0]}),
+        (f"/api/v1/referrals/{ids[1]}/status", {ids[1]}),
+    ):
+        before = last_id(ref_env)
+        r = ref_env.client.get(path, headers=staff("offender_manager"))
+        assert r.status_code == 200, (path, r.text)
+        rows = rows_after(ref_env, before)
+        assert {e.person_ref for e in rows} == people, path
+        assert all(
+            (e.actor, e.operation, e.justification) == ("user:offender_manager", "consult", WHY) for e in rows
+        )
+        assert all(e.at is not None and e.correlation_id for e in rows)
+
+
+def test_bad_input_is_a_problem_and_changes_nothing(ref_env: Any, make_body: Any) -> None:
+    a, other = ref_env.agency(), ref_env.agency()
+    rid = ref_env.submit(a, make_body()).json()["id"]
+    before = last_id(ref_env)
+    for path, headers, status in (
+        (f"/api/v1/referrals/{rid}", staff("offender_manager", why=None), 422),  # no justification
+        (f"/api/v1/referrals/{rid}", other.headers, 404),  # another agency's subject
+        (f"/api/v1/referrals/{rid}/status", other.headers, 404),
+        ("/api/v1/referrals/no-such-referral", staff("offender_manager"), 404),  # unknown person
+        ("/api/v1/audit/referral-api", a.headers, 403),  # a partner may not read the audit
+        ("/api/v1/subject-access/referral-api?person=nobody", staff("data_protection_officer"), 404),
+    ):
+        r = ref_env.client.get(path, headers=headers)
+        assert r.status_code == status, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json", path
+    assert rows_after(ref_env, before) == []
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [("offender_manager", True), ("unit_supervisor", True), ("administrator", True), ("analyst", False)],
+)
+def test_role_route_field_matrix(ref_env: Any, make_body: Any, role: str, sees: bool) -> None:
+    a = ref_env.agency()
+    body = make_body()
+    rid = ref_env.submit(a, body).json()["id"]
+    got = ref_env.client.get(f"/api/v1/referrals/{rid}", headers=staff(role)).json()
+    subject = got["subject"]
+    assert got["id"] == rid and got["status"]  # references and status: every role
+    assert (subject["given_name"] == body["subject"]["given_name"]) is sees, "subject.given_name"
+    assert (subject["family_name"] == body["subject"]["family_name"]) is sees, "subject.family_name"
+    assert (subject.get("date_of_birth") == body["subject"]["date_of_birth"]) is sees, "subject.date_of_birth"
+    assert (got["concern"]["reason"] != WITHHELD) is sees, "concern.reason"
+    assert (got["concern"]["evidence_summary"] not in (None, WITHHELD)) is sees, "concern.evidence_summary"
+    # The partner that referred sees its own submission in full.
+    own = ref_env.client.get(f"/api/v1/referrals/{rid}", headers=a.headers).json()
+    assert own["subject"]["family_name"] == body["subject"]["family_name"]
+
+
+def test_subject_access_then_erasure(ref_env: Any, make_body: Any) -> None:
+    a = ref_env.agency()
+    body = make_body()
+    rid = ref_env.submit(a, body).json()["id"]
+    dpo = staff("data_protection_officer", why="SAR-7")
+    sar = ref_env.client.get(f"/api/v1/subject-access/referral-api?person={rid}", headers=dpo)
+    assert sar.status_code == 200, sar.text
+    assert (
+        sar.json()["data"]["referrals"][0]["submission"]["subject"]["family_name"]
+        == body["subject"]["family_name"]
+    )
+    assert any(e["operation"] == "collect" for e in sar.json()["audit"])
+    ref_env.deliver(
+        PersonErased(
+            person_id="case-person-1",
+            references=(rid,),
+            decision_id="d1",
+            decided_by="user:dpo",
+            reason_code="erasure_request",
+            reason="s.47 request upheld",
+        ),
+        "case-person-1",
+    )
+    after = ref_env.client.get(f"/api/v1/referrals/{rid}", headers=staff("unit_supervisor")).json()
+    assert after["subject"]["family_name"] == "[erased]" and after["subject"].get("date_of_birth") is None
+    assert after["partner_reference"] is None and after["concern"]["reason"] == "[erased]"
+    trail = ref_env.client.get(f"/api/v1/audit/referral-api?person={rid}&operation=erase", headers=dpo).json()
+    assert trail["total"] == 1 and trail["items"][0]["detail"]["decided_by"] == "user:dpo"
+    assert ref_env.client.get("/api/v1/audit/referral-api/verify", headers=dpo).json()["ok"] is True

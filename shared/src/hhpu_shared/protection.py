@@ -1,0 +1,99 @@
+"""Restriction and erasure marks (Data Protection Act 2018 s.47), one table in every service database.
+
+A mark names a person by a one-way key of the service's own reference (never the reference, a
+name or a date of birth), so an erased person's mark keeps a late or replayed event from bringing
+their data back, and a restricted person's records are not processed further.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Integer
+from sqlmodel import Field, Session, SQLModel, col, select
+
+
+class MarkState(StrEnum):
+    RESTRICTED = "restricted"
+    ERASED = "erased"
+
+
+class ProtectionMark(SQLModel, table=True):
+    __tablename__ = "protection_mark"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    person_key: str = Field(max_length=64, unique=True)
+    state: str = Field(max_length=16)
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    decided_by: str = Field(max_length=128)
+    reason_code: str = Field(max_length=64)
+    decision_id: str = Field(max_length=64)
+
+
+def person_key(ref: str) -> str:
+    """The one-way key a mark stores instead of the person's reference."""
+    return hashlib.sha256(f"hhpu-person|{ref}".encode()).hexdigest()
+
+
+def marks(session: Session, refs: Iterable[str | None]) -> dict[str, str]:
+    """Reference -> state for the given references that carry a mark."""
+    keys = {person_key(r): r for r in refs if r}
+    if not keys:
+        return {}
+    rows = session.exec(select(ProtectionMark).where(col(ProtectionMark.person_key).in_(keys))).all()
+    return {keys[m.person_key]: m.state for m in rows}
+
+
+def is_marked(session: Session, ref: str | None, *states: MarkState) -> bool:
+    state = marks(session, [ref]).get(ref or "")
+    return state is not None and (not states or state in states)
+
+
+def set_mark(
+    session: Session,
+    refs: Iterable[str],
+    state: MarkState,
+    *,
+    decided_by: str,
+    reason_code: str,
+    decision_id: str,
+) -> int:
+    """Mark each reference (erasure overrides restriction; restriction never undoes erasure)."""
+    n = 0
+    for ref in dict.fromkeys(r for r in refs if r):
+        key = person_key(ref)
+        row = session.exec(select(ProtectionMark).where(ProtectionMark.person_key == key)).first()
+        if row is None:
+            session.add(
+                ProtectionMark(
+                    person_key=key,
+                    state=state.value,
+                    decided_by=decided_by,
+                    reason_code=reason_code,
+                    decision_id=decision_id,
+                )
+            )
+        elif row.state != MarkState.ERASED:
+            row.state, row.decided_by, row.reason_code, row.decision_id = (
+                state.value,
+                decided_by,
+                reason_code,
+                decision_id,
+            )
+            row.at = datetime.now(UTC)
+        n += 1
+    session.flush()
+    return n
+
+
+def lift_restriction(session: Session, ref: str) -> bool:
+    """Remove a restriction (never an erasure); True when there was one."""
+    row = session.exec(select(ProtectionMark).where(ProtectionMark.person_key == person_key(ref))).first()
+    if row is None or row.state != MarkState.RESTRICTED:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
