@@ -215,3 +215,20 @@ def test_a_failed_offset_commit_loses_nothing_and_the_redelivery_is_absorbed(eng
         pass
     assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3]}
     assert bus._offsets[("g", TOPIC)] == 3
+
+
+def test_alerting_counters_are_exported_at_zero_before_the_first_failure(engine) -> None:  # type: ignore[no-untyped-def]
+    """A labelled counter first seen at 1 shows no increase() to Prometheus, so the dead-letter and
+    publish-failure alerts would never fire on a first failure: they must exist at 0 from the start."""
+    from prometheus_client import REGISTRY
+
+    bus = InProcessBus()
+    steps.make_runner(engine, bus.source("zero", [TOPIC]), bus.publisher(), "zero")
+    OutboxRelay(engine, bus.publisher(), service="zero-relay")
+    labels = {"service": "steps", "group": "zero"}
+    assert REGISTRY.get_sample_value("hhpu_events_dead_lettered_total", {**labels, "topic": TOPIC}) == 0.0
+    assert (
+        REGISTRY.get_sample_value("hhpu_events_failed_total", {**labels, "type": "test.step_recorded"}) == 0.0
+    )
+    assert REGISTRY.get_sample_value("hhpu_consumer_duplicates_total", labels) == 0.0
+    assert REGISTRY.get_sample_value("hhpu_outbox_publish_failures_total", {"service": "zero-relay"}) == 0.0
