@@ -95,6 +95,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
         effects = settle(lambda: count_effects(d.dbs, run), ids, 600)
         time.sleep(60)  # the compressed alert windows pass: what fired can resolve
         firing_at_end = sorted(prom.firing_now())
+        until = time.time()
         windows = [("before the first fault", 0.0, faults[0].began if faults else float("inf"))]
         windows += [
             (f.name, f.began, faults[i + 1].began if i + 1 < len(faults) else float("inf"))
@@ -112,6 +113,9 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
                     "effects_of_referrals_acknowledged_in_window": per_window[f.name],
                     "client_errors_in_window": _errors_between(load, f.began, window_end),
                     "alerts_fired": sorted(prom.firing_between(f.began, window_end)),
+                    "alerts": prom.alert_spans(f.began, window_end, until),
+                    "began_at": round(f.began, 1),
+                    "back_at": round(f.back, 1),
                 }
             )
         return {
