@@ -92,7 +92,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
         load.until.set()
         load.join(3600)
         ids = set(load.stats.acknowledged.values())
-        effects = settle(lambda: count_effects(d.dbs, run), ids, 600)
+        effects, drained_s = settle(lambda: count_effects(d.dbs, run), ids, 3600)
         time.sleep(60)  # the compressed alert windows pass: what fired can resolve
         firing_at_end = sorted(prom.firing_now())
         until = time.time()
@@ -124,6 +124,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
             "referrals_planned_at_least": total,
             "clients": clients,
             "rate_per_s": rate,
+            "backlog_drained_s_after_load": drained_s,
             "faults": fault_rows,
             "effects_before_the_first_fault": per_window["before the first fault"],
             "alerts_firing_at_end": firing_at_end,
