@@ -55,12 +55,16 @@ class LoadStats:
 
 
 class Load:
-    """`total` referrals from `clients` threads at about `rate_per_s` in all (0: as fast as they go)."""
+    """`total` referrals (at least) from `clients` threads at about `rate_per_s` in all (0: as fast as
+    they go)."""
 
     def __init__(
         self, url: str, api_key: str, run: str, total: int, clients: int = 16, rate_per_s: float = 0.0
     ) -> None:
         self.url, self.key, self.run, self.total = url, api_key, run, total
+        # With `until`, the load goes on past `total` until it is set: every fault then happens
+        # under load, however long the restarts take on the machine.
+        self.until: threading.Event | None = None
         self.clients, self.rate = clients, rate_per_s
         self.stats = LoadStats()
         self._next = 0
@@ -75,7 +79,7 @@ class Load:
 
     def _take(self) -> int | None:
         with self._lock:
-            if self._next >= self.total:
+            if self._next >= self.total and (self.until is None or self.until.is_set()):
                 return None
             i = self._next
             self._next += 1

@@ -147,6 +147,38 @@ class Prometheus:
             out.setdefault(labels["alertname"], []).append(labels)
         return out
 
+    def alert_spans(self, start: float, window_end: float, until: float) -> list[dict[str, Any]]:
+        """The alerts that began firing in [start, window_end]: when (seconds after `start`) each
+        began and stopped firing, looking on to `until` (None: still firing then)."""
+        r = httpx.get(
+            self.url + "/api/v1/query_range",
+            params={"query": 'ALERTS{alertstate="firing"}', "start": start, "end": until, "step": 1},
+            timeout=30,
+        ).json()
+        out = []
+        for series in r["data"]["result"]:
+            labels = {k: v for k, v in series["metric"].items() if k not in ("__name__", "alertstate")}
+            times = [float(t) for t, _v in series["values"]]
+            runs: list[list[float]] = []
+            for t in times:  # contiguous firing spans (1 s step; a gap of more than 3 s ends a span)
+                if runs and t - runs[-1][1] <= 3:
+                    runs[-1][1] = t
+                else:
+                    runs.append([t, t])
+            for first, last in runs:
+                if first > window_end:
+                    continue
+                what = labels.get("instance") or labels.get("service") or labels.get("upstream") or ""
+                out.append(
+                    {
+                        "alert": labels["alertname"],
+                        "on": what,
+                        "fired_s": round(first - start, 1),
+                        "resolved_s": None if last >= until - 3 else round(last - start, 1),
+                    }
+                )
+        return sorted(out, key=lambda a: (a["fired_s"], a["alert"]))
+
     def firing_now(self) -> set[str]:
         return {s["metric"]["alertname"] for s in self.query('ALERTS{alertstate="firing"}')}
 

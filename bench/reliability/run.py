@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
         cluster = d.start()
         prom = Prometheus(work, free_port(), d.targets())
         load = Load(cluster.gateway_url, d.agency_key(), run, total, clients, rate)
+        load.until = threading.Event()  # the load lasts until the last fault is over
         load.start()
         time.sleep(GAP_S)
         plan = [("broker", None)] + [("consumer", s) for s in SERVICES] + [("api", s) for s in SERVICES]
@@ -87,11 +89,13 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
             print(f"{f.name}: back after {f.back - f.began:.1f}s, recovery {f.recovery_s}", flush=True)
             faults.append(f)
             time.sleep(GAP_S)
+        load.until.set()
         load.join(3600)
         ids = set(load.stats.acknowledged.values())
-        effects = settle(lambda: count_effects(d.dbs, run), ids, 600)
+        effects, drained_s = settle(lambda: count_effects(d.dbs, run), ids, 3600)
         time.sleep(60)  # the compressed alert windows pass: what fired can resolve
         firing_at_end = sorted(prom.firing_now())
+        until = time.time()
         windows = [("before the first fault", 0.0, faults[0].began if faults else float("inf"))]
         windows += [
             (f.name, f.began, faults[i + 1].began if i + 1 < len(faults) else float("inf"))
@@ -109,13 +113,18 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
                     "effects_of_referrals_acknowledged_in_window": per_window[f.name],
                     "client_errors_in_window": _errors_between(load, f.began, window_end),
                     "alerts_fired": sorted(prom.firing_between(f.began, window_end)),
+                    "alerts": prom.alert_spans(f.began, window_end, until),
+                    "began_at": round(f.began, 1),
+                    "back_at": round(f.back, 1),
                 }
             )
         return {
             "mode": "distributed (processes, private Kafka broker and PostgreSQL)",
-            "referrals": total,
+            "referrals": len(load.stats.acknowledged),
+            "referrals_planned_at_least": total,
             "clients": clients,
             "rate_per_s": rate,
+            "backlog_drained_s_after_load": drained_s,
             "faults": fault_rows,
             "effects_before_the_first_fault": per_window["before the first fault"],
             "alerts_firing_at_end": firing_at_end,

@@ -114,7 +114,7 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
             for name in ("referral-api", "case-service", "meeting-service")
         }
         ids = set(load.stats.acknowledged.values())
-        effects = settle(lambda: count_effects(dbs, run), ids, 300)
+        effects, drained_s = settle(lambda: count_effects(dbs, run), ids, 3600)
         starts = [0.0] + [f["killed_at"] for f in faults]
         names = ["before the first kill"] + [f["fault"] for f in faults]
         ends = starts[1:] + [float("inf")]
@@ -127,6 +127,8 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
             "mode": "single process (hhpu run, embedded log)",
             "referrals": total,
             "clients": clients,
+            "rate_per_s": rate,
+            "backlog_drained_s_after_load": drained_s,
             "faults": faults,
             "effects_before_the_first_kill": per_window["before the first kill"],
             "client_errors": dict(load.stats.errors),

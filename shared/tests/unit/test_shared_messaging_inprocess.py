@@ -250,3 +250,20 @@ def test_a_batch_is_one_transaction_and_a_bad_event_is_undone_and_dead_lettered_
     assert len(dead) == 2 and all(b"bad" in m.value for m in dead)
     with Session(engine) as s:
         assert len(s.exec(select(InboxRecord)).all()) == 4
+
+
+def test_alerting_counters_are_exported_at_zero_before_the_first_failure(engine) -> None:  # type: ignore[no-untyped-def]
+    """A labelled counter first seen at 1 shows no increase() to Prometheus, so the dead-letter and
+    publish-failure alerts would never fire on a first failure: they must exist at 0 from the start."""
+    from prometheus_client import REGISTRY
+
+    bus = InProcessBus()
+    steps.make_runner(engine, bus.source("zero", [TOPIC]), bus.publisher(), "zero")
+    OutboxRelay(engine, bus.publisher(), service="zero-relay")
+    labels = {"service": "steps", "group": "zero"}
+    assert REGISTRY.get_sample_value("hhpu_events_dead_lettered_total", {**labels, "topic": TOPIC}) == 0.0
+    assert (
+        REGISTRY.get_sample_value("hhpu_events_failed_total", {**labels, "type": "test.step_recorded"}) == 0.0
+    )
+    assert REGISTRY.get_sample_value("hhpu_consumer_duplicates_total", labels) == 0.0
+    assert REGISTRY.get_sample_value("hhpu_outbox_publish_failures_total", {"service": "zero-relay"}) == 0.0

@@ -106,6 +106,20 @@ class ConsumerRunner:
         self._stop = threading.Event()
         self._loop: ThreadLoop | None = None
         self.processed = 0
+        self._export_counters()
+
+    def _export_counters(self) -> None:
+        """Export the alerting counters at 0 from the start: a labelled counter is otherwise created
+        by its first increment, so the first dead letter shows no increase() and its alert never fires."""
+        metrics.CONSUMER_DUPLICATES.labels(self.service, self.group)
+        for name, _version in self.registry.handlers:
+            metrics.EVENTS_FAILED.labels(self.service, self.group, name)
+        try:
+            topics = self.registry.topics()
+        except KeyError:  # a handler for an unknown event: reported when the consumer subscribes
+            topics = []
+        for topic in topics:
+            metrics.EVENTS_DEAD_LETTERED.labels(self.service, self.group, topic)
 
     def run_once(self, timeout_s: float = 0.5) -> int:
         """Poll one batch and handle it; return how many messages were taken.

@@ -43,6 +43,8 @@ class OutboxRelay:
         self._loop = ThreadLoop(f"relay-{service}", self._step)
         self._last_gauge = 0.0
         self._failures = 0
+        # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
+        metrics.OUTBOX_PUBLISH_FAILURES.labels(service)
 
     def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published."""
