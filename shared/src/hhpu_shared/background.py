@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
+from hhpu_shared.context import service_var
+
 if TYPE_CHECKING:
     from hhpu_shared.runtime import ServiceRuntime
 
@@ -36,8 +38,9 @@ def backoff(attempt: int, *, base_s: float, cap_s: float, jitter: float = 0.0) -
 class ThreadLoop:
     """Call `step` on a daemon thread until stopped; `step` returns the seconds to wait next."""
 
-    def __init__(self, name: str, step: Callable[[], float]) -> None:
+    def __init__(self, name: str, step: Callable[[], float], *, service: str | None = None) -> None:
         self.name = name
+        self.service = service  # the service its log lines name
         self._step = step
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -51,6 +54,8 @@ class ThreadLoop:
         self._wake.set()
 
     def _run(self) -> None:
+        if self.service:
+            service_var.set(self.service)  # this thread's own context
         while not self._stop.is_set():
             try:
                 wait = self._step()
@@ -135,4 +140,4 @@ class BackgroundWorker:
                 log.exception("background worker failed", extra={"worker": self.name})
             return interval * (1 + random.uniform(-self.jitter, self.jitter))
 
-        return ThreadLoop(f"{runtime.service}-{self.name}", step)
+        return ThreadLoop(f"{runtime.service}-{self.name}", step, service=runtime.service)

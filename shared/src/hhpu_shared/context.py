@@ -10,6 +10,9 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 # The caller's own X-Correlation-ID, kept apart (recorded in the audit, never trusted as an id).
 client_correlation_id_var: ContextVar[str | None] = ContextVar("client_correlation_id", default=None)
+# The service whose request or background work is running: several services share one process in
+# single-process mode, so the log formatter cannot take the process's name for it.
+service_var: ContextVar[str | None] = ContextVar("service", default=None)
 
 
 def new_id() -> str:

@@ -17,7 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
-from hhpu_shared.context import client_correlation_id_var, correlation_id_var, new_id, request_id_var
+from hhpu_shared.context import (
+    client_correlation_id_var,
+    correlation_id_var,
+    new_id,
+    request_id_var,
+    service_var,
+)
 from hhpu_shared.errors import Forbidden, Unauthorized, ValidationProblem, field_error, install_error_handlers
 from hhpu_shared.overload import (
     RETRY_AFTER_S,
@@ -54,6 +60,7 @@ class ObservabilityMiddleware:
         t_rid = request_id_var.set(rid)
         t_cid = correlation_id_var.set(new_id())
         t_client = client_correlation_id_var.set(client.group(0) if client else None)
+        t_service = service_var.set(self.service)
         status = 500
         start = time.perf_counter()
 
@@ -87,6 +94,7 @@ class ObservabilityMiddleware:
             request_id_var.reset(t_rid)
             correlation_id_var.reset(t_cid)
             client_correlation_id_var.reset(t_client)
+            service_var.reset(t_service)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

@@ -12,7 +12,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from hhpu_shared.context import correlation_id_var, request_id_var
+from hhpu_shared.context import correlation_id_var, request_id_var, service_var
 
 SAFE_FIELDS = frozenset(
     {
@@ -49,7 +49,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
-            "service": self.service,
+            # the record's own, else the service whose work is running, else the process's
+            "service": record.__dict__.get("service") or service_var.get() or self.service,
         }
         rid = request_id_var.get()
         cid = correlation_id_var.get()

@@ -128,5 +128,42 @@ def test_json_logs_drop_unlisted_fields() -> None:
     assert "given_name" not in out and "Dean" not in json.dumps(out)
 
 
+def test_json_logs_name_the_service_whose_work_runs() -> None:
+    """Several services share one process in single-process mode: each line names its own."""
+    import threading
+
+    from hhpu_shared.background import ThreadLoop
+    from hhpu_shared.context import service_var
+
+    fmt = JsonFormatter("hhpu")
+
+    def line() -> dict[str, object]:
+        return dict(
+            json.loads(fmt.format(logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)))
+        )
+
+    assert line()["service"] == "hhpu"  # nothing running: the process's name
+    token = service_var.set("case-service")  # what the request middleware does
+    try:
+        assert line()["service"] == "case-service"
+    finally:
+        service_var.reset(token)
+    seen: list[object] = []
+    done = threading.Event()
+
+    def step() -> float:
+        seen.append(line()["service"])
+        done.set()
+        return 60.0
+
+    loop = ThreadLoop("t", step, service="meeting-service")
+    loop.start()
+    try:
+        assert done.wait(10)
+    finally:
+        loop.stop()
+    assert seen == ["meeting-service"] and line()["service"] == "hhpu"
+
+
 class _Unused(EventData):
     x: int

@@ -338,7 +338,7 @@ class ConsumerRunner:
 
     def start(self) -> None:
         if self._loop is None:
-            self._loop = ThreadLoop(f"consumer-{self.group}", self._step)
+            self._loop = ThreadLoop(f"consumer-{self.group}", self._step, service=self.service)
             self._stop.clear()
             self._loop.start()
 

@@ -40,7 +40,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
-        self._loop = ThreadLoop(f"relay-{service}", self._step)
+        self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
         self._last_gauge = 0.0
         self._failures = 0
         # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
