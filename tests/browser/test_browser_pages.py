@@ -39,8 +39,16 @@ def system_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         assert time.monotonic() < deadline and thread.is_alive(), "the system did not start"
         time.sleep(0.1)
     port = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    # The gateway merges every service's OpenAPI document; on a busy machine a service may not
+    # answer the first fetch in time, and the gateway fetches again a few seconds later. The pages
+    # are tested once the merged document is complete.
+    complete = {"/api/v1/referrals", "/api/v1/ranking-runs", "/api/v1/cases", "/api/v1/meetings"}
+    while not complete <= set(httpx.get(f"{url}/openapi.json", timeout=60).json().get("paths", {})):
+        assert time.monotonic() < deadline, "the merged API document never became complete"
+        time.sleep(1)
     try:
-        yield f"http://127.0.0.1:{port}", system
+        yield url, system
     finally:
         server.should_exit = True
         thread.join(timeout=30)
