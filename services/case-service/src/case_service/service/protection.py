@@ -91,6 +91,7 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         p.middle_names = p.area = p.records_id = None
         p.date_of_birth = None
         p.aliases = []
+        p.mopi_review_on = None  # disposed of: never due for review again
         s.add(p)
     case_ids = [c.id for c in _rows(uow, Case, Case.person_id, ids)]
     assessments = _rows(uow, Assessment, Assessment.person_id, ids)
