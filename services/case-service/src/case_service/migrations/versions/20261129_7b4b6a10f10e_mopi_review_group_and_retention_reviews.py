@@ -50,9 +50,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("mopi_basis", sa.JSON(), nullable=False, server_default="[]"))
         batch_op.add_column(sa.Column("mopi_reviewed_on", sa.Date(), nullable=True))
         batch_op.create_index(batch_op.f("ix_case_person_mopi_review_on"), ["mopi_review_on"], unique=False)
-    with op.batch_alter_table("case_person", schema=None) as batch_op:
-        batch_op.alter_column("mopi_group", server_default=None)
-        batch_op.alter_column("mopi_basis", server_default=None)
+    # The server defaults stay: dropping them would make SQLite copy case_person, which the foreign
+    # keys pointing at it forbid. Every row is back-filled now and the models always set both.
     _backfill(op.get_bind())
 
 
