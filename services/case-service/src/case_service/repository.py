@@ -304,6 +304,11 @@ def risk_tools_of(s: Session, case_ids: Sequence[str]) -> set[str]:
     return set(s.exec(q).all())
 
 
+def person_for_update(s: Session, person_id: str) -> Person | None:
+    """The person, locked until the transaction ends (PostgreSQL), so two decisions take turns."""
+    return s.get(Person, person_id, with_for_update=True)
+
+
 def review_queue(
     s: Session, *, due_before: date, groups: Sequence[int], limit: int, offset: int
 ) -> tuple[Sequence[Person], int]:

@@ -57,7 +57,9 @@ class ReviewDecisionIn(BaseModel):
         + ", ".join(mopi.DISPOSE_REASONS),
     )
     reason: str = Field(
-        min_length=3, max_length=2000, description="why, in words (kept in the review history and the audit)"
+        min_length=3,
+        max_length=400,
+        description="why, in words (kept in the review history and the audit; no personal data)",
     )
 
     @field_validator("reason_code")

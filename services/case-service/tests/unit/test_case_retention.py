@@ -115,6 +115,14 @@ def test_group_and_review_date_follow_what_is_known(db_url: str) -> None:
         r = client.patch(f"{API}/cases/{case['id']}", json={"cohort": "hhpu"}, headers=OM)
         assert r.status_code == 200, r.text
         assert _status(client, kim["id"])["mopi_group"] == 1
+        # merged into another record, Kim's group goes with her (the surviving record takes the higher)
+        kym = _person(client, "Kym", "Ray")
+        r = client.post(f"{API}/people/{kym['id']}/merge", json={"merged_person_id": kim["id"]}, headers=SUP)
+        assert r.status_code == 200, r.text
+        st = _status(client, kym["id"])
+        assert st["mopi_group"] == 1 and "ViSOR cohort" in st["basis"]
+        merged = client.post(f"{API}/people/{kim['id']}/retention-review", json=RETAIN, headers=DPO)
+        assert merged.status_code == 409 and merged.json()["code"] == "person_merged"
 
         # a convicted person is group 3; a Risk Matrix 2000 assessment lifts them to group 2
         lee = _person(client, "Lee", "Ford")
@@ -174,6 +182,8 @@ def test_queue_retain_dispose_and_history(db_url: str) -> None:
         alter = [e for e in _audit_after(rt, first) if e.operation == "alter"]
         assert len(alter) == 1 and alter[0].person_ref == a["id"] and alter[0].actor == "user:dpo"
         assert json.loads(alter[0].detail or "{}")["mopi_review"] == "retain"
+        sar = client.get(f"{API}/subject-access/case-service", params={"person": a["id"]}, headers=DPO)
+        assert [x["decision"] for x in sar.json()["data"]["retention_reviews"]] == ["retain"]
         assert a["id"] not in [
             x["person_id"] for x in client.get(f"{API}/retention-reviews", headers=DPO).json()["items"]
         ]
@@ -248,6 +258,7 @@ def test_bad_decisions_change_nothing(db_url: str) -> None:
             ({**RETAIN, "decision": "archive"}, "decision", "invalid_choice"),
             ({"decision": "retain", "reason_code": "breach_of_trust"}, "reason", "required"),
             ({**RETAIN, "reason": "   "}, "reason", "too_short"),
+            ({**RETAIN, "reason": "x" * 401}, "reason", "too_long"),
             ({**RETAIN, "by": "x"}, "by", "unknown_field"),
         ]
         for body, field, code in bad:

@@ -131,8 +131,9 @@ def queue(
     return Page[RetentionStatus].of(items, total, page)
 
 
-def _live_person(uow: UnitOfWork, person_id: str) -> Person:
-    p = get_or_404(repo.person(uow.session, person_id), "person")
+def _live_person(uow: UnitOfWork, person_id: str, *, lock: bool = False) -> Person:
+    find = repo.person_for_update if lock else repo.person
+    p = get_or_404(find(uow.session, person_id), "person")
     if is_marked(uow.session, p.id, MarkState.ERASED):
         raise Conflict("This person's data has already been erased.", code="already_erased")
     if p.merged_into:
@@ -158,7 +159,7 @@ def decide(
     `mopi_disposal`, applied here and in every service by `person.erased`). Both are recorded."""
     from case_service.service import protection  # local: protection's erase hook clears the review
 
-    p = _live_person(uow, person_id)
+    p = _live_person(uow, person_id, lock=True)
     on = today()
     previous = p.mopi_review_on
     erasure: dict[str, object] | None = None
