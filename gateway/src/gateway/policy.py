@@ -31,7 +31,7 @@ CASE_READERS = frozenset({OM, SUP, CH, AD})
 ANALYSIS = frozenset({AN, SUP, AD})
 MEETING_RUNNERS = frozenset({CH, SUP, AD})
 ADMIN = frozenset({AD})
-DATA_PROTECTION = frozenset({DPO, SUP})  # audit trail, subject access, erasure and restriction
+DATA_PROTECTION = frozenset({DPO, SUP})  # audit, subject access, MoPI review, erasure, restriction
 
 READ = ("GET", "HEAD")
 WRITE = ("POST", "PUT", "PATCH", "DELETE")
@@ -94,6 +94,10 @@ POLICY: tuple[Rule, ...] = (
     # case-service
     rule("POST", f"{R}/people/{{id}}/erasure", DATA_PROTECTION),
     rule("POST", f"{R}/people/{{id}}/restriction", DATA_PROTECTION),
+    rule(READ, f"{R}/retention-reviews", DATA_PROTECTION),  # the MoPI review queue
+    rule(READ, f"{R}/people/{{id}}/retention", DATA_PROTECTION),
+    rule(READ, f"{R}/people/{{id}}/retention-reviews", DATA_PROTECTION),
+    rule("POST", f"{R}/people/{{id}}/retention-review", DATA_PROTECTION),
     rule("POST", f"{R}/people/{{id}}/merge", {SUP}),
     rule(READ, f"{R}/people/**", CASEWORK),
     rule(WRITE, f"{R}/people/**", CASEWORK),

@@ -16,6 +16,8 @@
     hhpu dlt list|show|replay          dead-lettered events: list, inspect, replay
     hhpu audit --person REF --why ...  who consulted, disclosed or changed a person's data, across services
     hhpu sar REF --why ...             subject access: everything every service holds on a person
+    hhpu reviews --why ...             the MoPI review queue (people due for review, by group)
+    hhpu review PERSON retain|dispose --reason-code ... --reason ... --why ...   a MoPI review decision
 
 Output is a readable table or summary; add --json for the raw JSON, for scripts.
 

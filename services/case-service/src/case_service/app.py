@@ -17,6 +17,7 @@ from case_service.migrations import MIGRATIONS
 from case_service.routes import ROUTERS
 from case_service.service.protection import HOOKS
 from case_service.settings import CaseSettings
+from case_service.workers import OVERDUE_REVIEWS
 
 DESCRIPTION = (
     "People and their identifiers, cases in cohorts (IOM fixed/flex/free, ViSOR with MAPPA, HHPU), "
@@ -36,6 +37,7 @@ SERVICE = ServiceSpec(
     handlers=handlers,
     data_protection=HOOKS,
     prepare=configure,
+    workers=[OVERDUE_REVIEWS],
 )
 
 

@@ -40,6 +40,11 @@ class Person(Table, table=True):
     merged_into: str | None = Field(default=None, max_length=32, index=True)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
+    # MoPI review group (1 highest .. 4) and when the record is next reviewed (none once disposed of)
+    mopi_group: int = Field(default=4)
+    mopi_review_on: date | None = Field(default=None, index=True)
+    mopi_basis: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mopi_reviewed_on: date | None = None
 
     @property
     def label(self) -> str:
@@ -239,4 +244,21 @@ class Allocation(Table, table=True):
     manager_id: str = Field(max_length=32)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     allocated_by: str = Field(max_length=128)
+    at: datetime = Field(default_factory=now)
+
+
+# One MoPI review decision on a person (retain or dispose): who, when, why, the group and the dates.
+class RetentionReview(Table, table=True):
+    __tablename__ = "case_retention_review"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    person_id: str = Field(index=True, max_length=32)
+    decision: str = Field(max_length=16)  # retain | dispose
+    reason_code: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    mopi_group: int
+    previous_review_on: date | None = None
+    next_review_on: date | None = None
+    decided_by: str = Field(max_length=128)
+    decision_id: str | None = Field(default=None, max_length=64)  # the erasure decision of a disposal
     at: datetime = Field(default_factory=now)

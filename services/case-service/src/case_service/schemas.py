@@ -76,6 +76,8 @@ class PersonPublic(_Out):
     merged_into: str | None
     created_at: datetime
     updated_at: datetime
+    mopi_group: int = Field(description="MoPI review group: 1 (public protection) .. 4 (nothing proven)")
+    mopi_review_on: date | None = Field(description="next MoPI review (none once disposed of)")
     identifiers: list[IdentifierPublic] = []
     history: list[PersonHistoryPublic] = []
     case_ids: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hhpu_shared.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -16,3 +17,8 @@ class CaseSettings(ServiceSettings):  # type: ignore[misc, unused-ignore]
     default_capacity_points: float = 30.0
     default_cohort: str = "hhpu"
     suitability_report_days: int = 14
+    review_metric_interval_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="how often the count of people overdue for MoPI review is refreshed; 0 disables it",
+    )

@@ -9,11 +9,13 @@ from case_service.routes import (
     people,
     protection,
     reports,
+    retention,
     risk,
 )
 
 ROUTERS = [
     protection.router,
+    retention.router,
     people.router,
     cases.router,
     assessments.router,

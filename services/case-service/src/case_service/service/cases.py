@@ -14,6 +14,7 @@ from case_service import repository as repo
 from case_service.domain import caseload, lifecycle, suitability
 from case_service.models import Allocation, Assessment, Case, CaseStatusChange, Person, now
 from case_service.schemas import CasePublic, StatusChangePublic
+from case_service.service import retention
 from case_service.service.common import (
     actor,
     alter,
@@ -152,6 +153,7 @@ def adopt(
     _record(uow, c, "managed", None)
     c.adopted_on = today()
     alter(uow, "case", c.id, why, status="managed", cohort=cohort)
+    retention.refresh(uow, person)
     _emit_adopted(uow, c)
     allocate(uow, c, manager_id=None, why=why)
     return c
@@ -185,6 +187,7 @@ def create(uow: UnitOfWork, data: dict[str, Any], why: str) -> Case:
     s.flush()
     s.add(CaseStatusChange(case_id=c.id, from_status=None, to_status="candidate", actor=actor(uow)))
     collect(uow, "case", c.id, why, person_id=person.id)
+    retention.refresh(uow, person)
     return c
 
 
@@ -253,6 +256,7 @@ def update(uow: UnitOfWork, case_id: str, changes: dict[str, Any], why: str) -> 
         setattr(c, k, v)
     c.updated_at = now()
     alter(uow, "case", c.id, why, fields=sorted(changes))
+    retention.refresh_person(uow, c.person_id)
     return c
 
 

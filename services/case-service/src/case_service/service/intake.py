@@ -10,7 +10,7 @@ from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.domain import suitability
-from case_service.service import assessments, people
+from case_service.service import assessments, people, retention
 
 
 def referral(
@@ -58,6 +58,8 @@ def referral(
     if new and case is not None and case.statutory_status is None:
         case.statutory_status = statutory_status
         case.subject_category = suitability.subject_category(statutory_status)
+    if new:
+        retention.refresh(uow, person)
 
 
 def candidate(
@@ -80,7 +82,7 @@ def candidate(
     person = people.find_or_create(uow, subject, records_id=person_ref, source=f"ranking:{run_id}", why=why)
     if is_marked(uow.session, person.id):
         return
-    assessments.add_trigger(
+    _, new = assessments.add_trigger(
         uow,
         person,
         source="ranking",
@@ -98,6 +100,8 @@ def candidate(
         },
         why=why,
     )
+    if new:
+        retention.refresh(uow, person)
 
 
 def meeting_decision(

@@ -16,7 +16,7 @@ from case_service import repository as repo
 from case_service.domain import search as search_rules
 from case_service.models import Person, PersonHistory, PersonIdentifier, now
 from case_service.schemas import IdentifierPublic, PersonHistoryPublic, PersonMatch, PersonPublic
-from case_service.service import assessments, cases
+from case_service.service import assessments, cases, retention
 from case_service.service.common import (
     actor,
     alter,
@@ -77,6 +77,7 @@ def create(
         uow.session.flush()
     history(uow, p.id, "created", source=source)
     collect(uow, "person", p.id, why, source=source)
+    retention.refresh(uow, p)
     if rid:
         add_identifier(uow, p, "records_id", rid, source)
     add_identifier(uow, p, "pnc", details.pnc_number, source)
@@ -250,6 +251,7 @@ def merge(uow: UnitOfWork, surviving_id: str, merged_id: str, justification: str
     gone.updated_at = keep.updated_at = now()
     history(uow, keep.id, "merged_in", merged_person_id=gone.id, moved=moved)
     history(uow, gone.id, "merged_into", surviving_person_id=keep.id)
+    retention.absorb(uow, keep, gone)
     for pid in (keep.id, gone.id):
         uow.audit(
             AuditOperation.COMBINE,

@@ -26,6 +26,7 @@ from case_service.models import (
     Person,
     PersonHistory,
     PersonIdentifier,
+    RetentionReview,
     RiskAssessment,
 )
 from case_service.service.common import actor, person_ref
@@ -77,6 +78,7 @@ def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
         ),
         "risk_assessments": _dump(_rows(uow, RiskAssessment, RiskAssessment.case_id, case_ids)),
         "notes": _dump(_rows(uow, CaseNote, CaseNote.case_id, case_ids)),
+        "retention_reviews": _dump(_rows(uow, RetentionReview, RetentionReview.person_id, ids)),
     }
 
 
@@ -91,6 +93,7 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         p.middle_names = p.area = p.records_id = None
         p.date_of_birth = None
         p.aliases = []
+        p.mopi_review_on = None  # disposed of: never due for review again
         s.add(p)
     case_ids = [c.id for c in _rows(uow, Case, Case.person_id, ids)]
     assessments = _rows(uow, Assessment, Assessment.person_id, ids)

@@ -21,6 +21,7 @@ from case_service.schemas_records import (
     OverduePublic,
     RiskPublic,
 )
+from case_service.service import retention
 from case_service.service.common import actor, alter, collect, consult, get_or_404, person_ref, today
 
 BAND_ORDER = ("low", "medium", "high", "very_high")
@@ -80,6 +81,7 @@ def record_risk(
     c.risk_band = max((x.band for x in latest.values()), key=BAND_ORDER.index)
     c.next_review_on = min(x.next_due for x in latest.values())
     collect(uow, "case", c.id, why, risk_tool=tool, risk_assessment_id=r.id)
+    retention.refresh_person(uow, c.person_id)
     return r
 
 
