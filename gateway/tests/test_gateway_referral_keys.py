@@ -48,6 +48,12 @@ def _lifecycle(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     assert client.get("/api/v1/referrals", headers={"X-API-Key": key + "x"}).status_code == 401
     assert client.get("/api/v1/cases", headers={"X-API-Key": key}).status_code == 403  # partner role
+    # A partner reads its own webhook deliveries through the gateway, and no other agency's (the service).
+    r = client.get(f"/api/v1/agencies/{agency_id}/webhook-attempts", headers={"X-API-Key": key})
+    assert r.status_code == 200 and r.json()["items"] == [], r.text
+    r = client.get("/api/v1/agencies/another-agency/webhook-attempts", headers={"X-API-Key": key})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
+    assert client.get(f"/api/v1/agencies/{agency_id}/keys", headers={"X-API-Key": key}).status_code == 403
 
     r = client.post(f"/api/v1/agencies/{agency_id}/keys/{key_id}/revoke", headers=ADMIN)
     assert r.status_code == 200, r.text

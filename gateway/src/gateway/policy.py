@@ -55,8 +55,10 @@ def rule(methods: str | tuple[str, ...], template: str, roles: frozenset[str] | 
 
 
 R = "/api/v1"
-# Aligned with the services' own role checks as of this commit (administrators pass the gateway everywhere;
-# a service may still refuse them). Order matters: specific templates before the `**` rule of a resource.
+# The intended policy, least privilege. Every service grants exactly these roles itself (defence in depth),
+# except administrators, who pass the gateway everywhere and whom a service may still refuse: checked by
+# tests/contracts/test_contracts_policy.py (gateway/policy_check.py, its commented allow-list).
+# Order matters: specific templates before the `**` rule of a resource.
 POLICY: tuple[Rule, ...] = (
     # referral-api: partners submit, follow and withdraw their referrals (scope enforced by the service)
     rule("POST", f"{R}/referrals", {P}),
@@ -68,6 +70,8 @@ POLICY: tuple[Rule, ...] = (
     rule(WRITE, f"{R}/referrals/{{id}}/**", CASEWORK),
     rule(READ, f"{R}/match-reviews/**", CASEWORK | {AN}),
     rule(WRITE, f"{R}/match-reviews/**", CASEWORK | {AN}),
+    # a partner reads its own webhook deliveries (scope enforced by the service; docs/webhooks.md)
+    rule(READ, f"{R}/agencies/{{id}}/webhook-attempts", {P, SUP}),
     rule(READ, f"{R}/agencies/**", {SUP}),
     rule(WRITE, f"{R}/agencies/**", ADMIN),  # agencies and their API keys
     # ranking-service

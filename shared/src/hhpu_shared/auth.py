@@ -34,6 +34,8 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+# Who counts as staff (not confined to an agency's own data). Not a grant by itself: a route names its roles,
+# exactly the gateway's (docs/security.md).
 STAFF_ROLES = frozenset(
     {
         Role.OFFENDER_MANAGER,

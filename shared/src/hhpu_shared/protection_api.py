@@ -177,10 +177,10 @@ def audit_router() -> APIRouter:
     def read_audit(
         service: str,
         request: Request,
+        _: DataProtector,  # first: a refused role is 403 whatever else is missing (no 422 for it)
         uow: UoWDep,
         page: PageDep,
         why: JustificationDep,
-        _: DataProtector,
         person: Annotated[
             list[str] | None, Query(max_length=MAX_REFS, description="person reference(s)")
         ] = None,
@@ -220,7 +220,7 @@ def audit_router() -> APIRouter:
         return Page.of(items, total, page)
 
     @router.get("/audit/{service}/verify", response_model=ChainPublic)
-    def verify_audit(service: str, request: Request, uow: UoWDep, _: DataProtector) -> ChainPublic:
+    def verify_audit(service: str, request: Request, _: DataProtector, uow: UoWDep) -> ChainPublic:
         """Recompute the audit's hash chain: a row changed, removed or inserted is reported."""
         own = _service(request, service)
         r = verify_chain(uow.session)
@@ -238,9 +238,9 @@ def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
     def subject_access(
         service: str,
         request: Request,
+        _: DataProtector,  # first: a refused role is 403 whatever else is missing
         uow: UoWDep,
         why: JustificationDep,
-        _: DataProtector,
         person: Annotated[
             list[str], Query(min_length=1, max_length=MAX_REFS, description="person reference(s)")
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
-from meeting_service.routes.common import Anyone, Manager, SettingsDep
+from meeting_service.routes.common import Manager, Participant, SettingsDep
 from meeting_service.routes.views import action_public, audit_people
 from meeting_service.schemas import ActionPublic, ActionStatusUpdate, CarryOverRequest, SweepResult
 from meeting_service.service import actions
@@ -15,10 +15,10 @@ router = APIRouter(tags=["outcomes and actions"])
 
 @router.get("/actions", response_model=Page[ActionPublic])
 def list_actions(
+    _: Participant,
     uow: UoWDep,
     page: PageDep,
     why: JustificationDep,
-    _: Anyone,
     status: str | None = None,
     meeting_id: str | None = None,
     mine: bool = False,
@@ -36,7 +36,7 @@ def list_actions(
 
 
 @router.get("/actions/{action_id}", response_model=ActionPublic)
-def get_action(action_id: str, uow: UoWDep, why: JustificationDep, _: Anyone) -> ActionPublic:
+def get_action(action_id: str, _: Participant, uow: UoWDep, why: JustificationDep) -> ActionPublic:
     """One action with its carry-over history (audited when it is about a person)."""
     action = actions.get_action(uow, action_id)
     audit_people(uow, [action.person_id], subject_type="action", subject_id=action.id, why=why)
@@ -44,7 +44,7 @@ def get_action(action_id: str, uow: UoWDep, why: JustificationDep, _: Anyone) ->
 
 
 @router.post("/actions/{action_id}/status", response_model=ActionPublic)
-def set_status(action_id: str, body: ActionStatusUpdate, uow: UoWDep, _: Anyone) -> ActionPublic:
+def set_status(action_id: str, _: Participant, body: ActionStatusUpdate, uow: UoWDep) -> ActionPublic:
     """Done, not possible (circumstances changed) or not done (the agency did not do it)."""
     action = actions.set_status(uow, actions.get_action(uow, action_id), body.status, body.note)
     return action_public(uow, action)

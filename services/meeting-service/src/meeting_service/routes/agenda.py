@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from hhpu_shared.http import JustificationDep, UoWDep
 from hhpu_shared.visibility import redact
 
-from meeting_service.routes.common import Manager, SettingsDep, Staff
+from meeting_service.routes.common import Manager, Reader, SettingsDep
 from meeting_service.routes.views import agenda_public, audit_people, item_public, people_of_agenda
 from meeting_service.schemas import (
     AgendaItemCreate,
@@ -21,7 +21,7 @@ router = APIRouter(tags=["meetings"])
 
 
 @router.get("/meetings/{meeting_id}/agenda", response_model=AgendaPublic)
-def get_agenda(meeting_id: str, uow: UoWDep, why: JustificationDep, _: Staff) -> AgendaPublic:
+def get_agenda(meeting_id: str, _: Reader, uow: UoWDep, why: JustificationDep) -> AgendaPublic:
     """The time-boxed agenda: kept items with start minutes, and what would move on (audited)."""
     meeting = meetings.get_meeting(uow, meeting_id)
     out = agenda_public(agenda.plan(uow, meeting))
@@ -46,7 +46,7 @@ def add_item(
 
 @router.patch("/meetings/{meeting_id}/agenda/items/{item_id}", response_model=AgendaItemPublic)
 def update_item(
-    meeting_id: str, item_id: str, body: AgendaItemUpdate, uow: UoWDep, why: JustificationDep, _: Manager
+    meeting_id: str, item_id: str, _: Manager, body: AgendaItemUpdate, uow: UoWDep, why: JustificationDep
 ) -> AgendaItemPublic:
     """Change an item or write its minute (409 once the meeting is closed; a minute is audited)."""
     meeting = meetings.get_meeting(uow, meeting_id)

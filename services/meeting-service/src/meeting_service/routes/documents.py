@@ -14,7 +14,7 @@ from hhpu_shared.visibility import redact_dict
 
 from meeting_service.domain.pack import PackData, for_recipient, render_minutes, render_pack
 from meeting_service.models import Meeting
-from meeting_service.routes.common import Anyone
+from meeting_service.routes.common import Participant
 from meeting_service.routes.views import action_public, agenda_public, audit_people, meeting_public
 from meeting_service.service import actions, agenda, meetings, outcomes
 
@@ -92,9 +92,9 @@ def redacted(uow: UnitOfWork, data: PackData) -> PackData:
 @router.get("/meetings/{meeting_id}/pack", response_class=Response, responses=PDF_RESPONSE)
 def meeting_pack(
     meeting_id: str,
+    _: Participant,
     uow: UoWDep,
     why: JustificationDep,
-    _: Anyone,
     recipient: Recipient = None,
     fmt: Format = DocFormat.html,
 ) -> Response:
@@ -106,9 +106,9 @@ def meeting_pack(
 @router.get("/meetings/{meeting_id}/minutes", response_class=Response, responses=PDF_RESPONSE)
 def meeting_minutes(
     meeting_id: str,
+    _: Participant,
     uow: UoWDep,
     why: JustificationDep,
-    _: Anyone,
     recipient: Recipient = None,
     fmt: Format = DocFormat.html,
 ) -> Response:

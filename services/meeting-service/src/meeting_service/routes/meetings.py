@@ -8,7 +8,16 @@ from fastapi import APIRouter
 from hhpu_shared.errors import Forbidden, NotFound
 from hhpu_shared.http import Page, PageDep, UoWDep
 
-from meeting_service.routes.common import MANAGER_ROLES, Anyone, Manager, SettingsDep, Staff
+from meeting_service.routes.common import (
+    MANAGER_ROLES,
+    Anyone,
+    Manager,
+    Participant,
+    Reader,
+    Responder,
+    SettingsDep,
+    Staff,
+)
 from meeting_service.routes.views import meeting_public, series_public
 from meeting_service.schemas import (
     AgencyPublic,
@@ -66,7 +75,7 @@ def create_series(body: SeriesCreate, uow: UoWDep, _: Manager) -> SeriesPublic:
 
 
 @router.get("/series", response_model=Page[SeriesPublic])
-def list_series(uow: UoWDep, page: PageDep, _: Staff) -> Page[SeriesPublic]:
+def list_series(_: Reader, uow: UoWDep, page: PageDep) -> Page[SeriesPublic]:
     """Recurring series."""
     rows, total = meetings.list_series(uow, page)
     return Page.of([series_public(s) for s in rows], total, page)
@@ -106,7 +115,7 @@ def list_meetings(
 
 @router.get("/meetings/next", response_model=MeetingPublic)
 def next_meeting(
-    uow: UoWDep, settings: SettingsDep, principal: Anyone, meeting_type_id: str | None = None
+    principal: Participant, uow: UoWDep, settings: SettingsDep, meeting_type_id: str | None = None
 ) -> MeetingPublic:
     """The next meeting of a type (default: the monthly multi-agency meeting) that is not closed."""
     found = meetings.next_open_meeting(uow, meeting_type_id or settings.new_case_meeting_type)
@@ -115,7 +124,7 @@ def next_meeting(
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingPublic)
-def get_meeting(meeting_id: str, uow: UoWDep, principal: Anyone) -> MeetingPublic:
+def get_meeting(meeting_id: str, principal: Participant, uow: UoWDep) -> MeetingPublic:
     """One meeting with its invitations, attendance and quorum."""
     meeting, agency = meetings.get_visible_meeting(uow, meeting_id)
     return meeting_public(uow, meeting, agency_id=agency)
@@ -149,7 +158,7 @@ def invite(meeting_id: str, body: InviteRequest, uow: UoWDep, _: Manager) -> Inv
 
 @router.patch("/meetings/{meeting_id}/invitations/{agency_id}", response_model=InvitationPublic)
 def respond(
-    meeting_id: str, agency_id: str, body: InvitationUpdate, uow: UoWDep, principal: Anyone
+    meeting_id: str, agency_id: str, principal: Responder, body: InvitationUpdate, uow: UoWDep
 ) -> InvitationPublic:
     """Record apologies or attendance; an agency's SPOC may accept or send apologies for its own agency."""
     own = agency_scope(principal)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 from hhpu_shared.visibility import redact
 
-from meeting_service.routes.common import Manager, SettingsDep, Staff
+from meeting_service.routes.common import Manager, Reader, SettingsDep
 from meeting_service.routes.views import action_public, audit_people, meeting_public
 from meeting_service.schemas import (
     ActionCreate,
@@ -28,11 +28,11 @@ router = APIRouter(tags=["outcomes and actions"])
 def record_outcome(
     meeting_id: str,
     item_id: str,
+    _: Manager,
     body: OutcomeCreate,
     uow: UoWDep,
     settings: SettingsDep,
     why: JustificationDep,
-    _: Manager,
 ) -> OutcomePublic:
     """Record information, a decision (adopt/decline/defer, with who decided; audited) or an action."""
     meeting = meetings.get_meeting(uow, meeting_id)
@@ -64,7 +64,7 @@ def record_outcome(
 
 @router.get("/meetings/{meeting_id}/outcomes", response_model=Page[OutcomePublic])
 def list_outcomes(
-    meeting_id: str, uow: UoWDep, page: PageDep, why: JustificationDep, _: Staff
+    meeting_id: str, _: Reader, uow: UoWDep, page: PageDep, why: JustificationDep
 ) -> Page[OutcomePublic]:
     """Information, decisions and actions recorded at the meeting (each person concerned is audited)."""
     meeting = meetings.get_meeting(uow, meeting_id)
@@ -103,7 +103,7 @@ def add_addendum(meeting_id: str, body: AddendumCreate, uow: UoWDep, _: Manager)
 
 
 @router.get("/meetings/{meeting_id}/addenda", response_model=Page[AddendumPublic])
-def list_addenda(meeting_id: str, uow: UoWDep, page: PageDep, _: Staff) -> Page[AddendumPublic]:
+def list_addenda(meeting_id: str, _: Reader, uow: UoWDep, page: PageDep) -> Page[AddendumPublic]:
     """Corrections appended after the meeting closed."""
     rows, total = outcomes.list_addenda(uow, meetings.get_meeting(uow, meeting_id), page)
     return Page.of([AddendumPublic.model_validate(a) for a in rows], total, page)
