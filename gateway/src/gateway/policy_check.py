@@ -141,10 +141,14 @@ ALLOWED: frozenset[str] = frozenset(
                 *_DATA_PROTECTION,
             )
         ),
-        # case-service: erasure and restriction are decided by the data protection officer or a
-        # supervisor (s.47), never by an administrator.
+        # case-service: erasure, restriction and MoPI review and retention are decided by the data
+        # protection officer or a supervisor (s.47, APP), never by an administrator.
         f"case-service POST {API}/people/{{person_id}}/erasure",
         f"case-service POST {API}/people/{{person_id}}/restriction",
+        f"case-service GET {API}/retention-reviews",
+        f"case-service GET {API}/people/{{person_id}}/retention",
+        f"case-service POST {API}/people/{{person_id}}/retention-review",
+        f"case-service GET {API}/people/{{person_id}}/retention-reviews",
         *(f"case-service {op}" for op in _DATA_PROTECTION),
         # meeting-service: administrators are meeting managers there; only the data protection endpoints.
         *(f"meeting-service {op}" for op in _DATA_PROTECTION),
