@@ -7,9 +7,10 @@ loaded only when it is used.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hhpu_shared.service import ServiceSpec
+if TYPE_CHECKING:  # the command line starts without loading the web stack
+    from hhpu_shared.service import ServiceSpec
 
 SERVICES = {
     # name: (package, env prefix)

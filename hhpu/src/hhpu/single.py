@@ -67,7 +67,12 @@ def _receiver(data_dir: Path, creds_file: Path) -> Receiver | None:
 async def _serve(
     host: str, port: int, data_dir: Path, do_seed: bool, *, exit_after_seed: bool = False
 ) -> None:
-    system = build_system(data_dir)
+    creds_file = data_dir / "demo-credentials.json"
+    seeding = do_seed and not creds_file.exists()
+    # While the demo is seeded the ranking's schedule stays off in this process: a scheduled run in
+    # the middle of it would propose the whole top bracket. The demo's own run of today holds this
+    # fortnight's schedule key, so later starts (schedule on) owe nothing until the next fortnight.
+    system = build_system(data_dir, ranking_schedule=False if seeding else None)
     server = uvicorn.Server(
         uvicorn.Config(
             system.gateway,
@@ -86,7 +91,6 @@ async def _serve(
             return
         await asyncio.sleep(0.05)
     url = f"http://{host}:{port}"
-    creds_file = data_dir / "demo-credentials.json"
     receiver = _receiver(data_dir, creds_file) if do_seed or creds_file.exists() else None
     if creds_file.exists():
         creds = DemoCredentials.load(creds_file)

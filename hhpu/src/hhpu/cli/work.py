@@ -168,7 +168,9 @@ def cmd_pack(args: argparse.Namespace) -> None:
 def cmd_caseload(args: argparse.Namespace) -> None:
     with client(args) as c:
         mine = check(c.get("/api/v1/managers/me/caseload", params={"limit": 500}, headers=WHY))
-        actions = check(c.get("/api/v1/actions", params={"mine": "true", "status": "open", "limit": 500}))
+        actions = check(
+            c.get("/api/v1/actions", params={"mine": "true", "status": "open", "limit": 500}, headers=WHY)
+        )
     load = mine["load"]
     rows = [
         [

@@ -54,11 +54,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = RankingSettings()
-    if args.cmd == "synth":
+    if args.cmd == "synth":  # files only: no database, so no settings (and no secrets) needed
         force = generate(args.people, args.offences, seed=args.seed, include_scenario_people=args.scenario)
         print(json.dumps([str(x) for x in write_force(force, args.directory)]))
         return 0
+    settings = RankingSettings()
     runtime = build_runtime(settings, run_consumer=False)
     out: Any
     try:

@@ -13,6 +13,7 @@ from typing import Any
 from hhpu_shared.auth import Principal
 from hhpu_shared.runtime import ServiceRuntime
 
+from ranking_service.domain.schedule import period_key
 from ranking_service.service.evaluation import evaluate_run
 from ranking_service.service.imports import import_file
 from ranking_service.service.runs import RunRequest, execute_run
@@ -33,10 +34,13 @@ def seed_demo(
     principal: Principal | None = None,
     history_runs: int = 0,
     current_top_n: int | None = None,
+    scheduled: bool = False,
 ) -> dict[str, Any]:
     """Import a synthetic force ending `today`; optionally runs a year ago (back-tested over the year
     since), a fortnight ago (history, no candidate events) and today (candidate events).
 
+    `scheduled`: today's run is the current period's scheduled production run (its schedule key),
+    so the fortnightly schedule owes nothing more until the next period.
     Importing is idempotent (same seed and date give the same files, which the ledger skips)."""
     today = today or datetime.now(UTC).date()
     force = generate(
@@ -79,7 +83,11 @@ def seed_demo(
     with runtime.unit_of_work(principal) as uow:
         fortnight = RunRequest(as_of=today - timedelta(days=14), trigger="scheduled", emit_candidates=False)
         out["fortnight_run_id"] = getattr(execute_run(uow, settings, fortnight), "id", None)
+    current = RunRequest(as_of=today, trigger="on_demand", top_n=current_top_n)
+    if scheduled:
+        current.trigger = "scheduled"
+        current.schedule_key = period_key(today, settings.schedule_interval_days)[0]
     with runtime.unit_of_work(principal) as uow:
-        now = execute_run(uow, settings, RunRequest(as_of=today, trigger="on_demand", top_n=current_top_n))
+        now = execute_run(uow, settings, current)
         out["current_run_id"] = getattr(now, "id", None)
     return out

@@ -156,9 +156,11 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
     )
     # A back-dated run (as-of older than the staleness limit) serves evaluation, not today's proposals.
     current = as_of >= datetime.now(UTC).date() - timedelta(days=settings.stale_after_days)
-    if run.kind == "production" and current and req.emit_candidates:
+    proposes = current and req.emit_candidates
+    if run.kind == "production" and proposes:
         run.candidates_emitted = _emit_candidates(uow, settings, run, comp)
-    movers = tuple(m["person_ref"] for m in comparison.get("big_movers", [])[:50])
+    # Its big movers become review items on the next meeting: a proposal too, so only from such a run.
+    movers = tuple(m["person_ref"] for m in comparison.get("big_movers", [])[:50]) if proposes else ()
     uow.emit(
         RankingRunCompleted(
             run_id=run.id,
