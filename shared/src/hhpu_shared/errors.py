@@ -29,8 +29,11 @@ _PYDANTIC_CODES = {
     "enum": "invalid_choice",
     "int_parsing": "not_an_integer",
     "int_type": "not_an_integer",
+    "int_from_float": "not_an_integer",
     "float_parsing": "not_a_number",
+    "float_type": "not_a_number",
     "bool_parsing": "not_a_boolean",
+    "bool_type": "not_a_boolean",
     "string_type": "not_a_string",
     "list_type": "not_a_list",
     "dict_type": "not_an_object",
@@ -122,6 +125,12 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
             msg = str(ctx["error"])
             if msg.startswith("[") and "]" in msg:
                 code, msg = msg[1 : msg.index("]")], msg[msg.index("]") + 1 :].strip()
+        elif e.get("type") in ("too_long", "too_short") and isinstance(e.get("input"), str):
+            # A length limit on a validated string type (hhpu_shared.fields.Line = Field(max_length=...)):
+            # pydantic checks it as a generic length, but it is a string's.
+            code = "too_long" if e["type"] == "too_long" else "too_short"
+            bound = ctx.get("max_length", ctx.get("min_length"))
+            msg = f"String should have at {'most' if code == 'too_long' else 'least'} {bound} characters"
         else:
             msg = str(e.get("msg", "invalid"))
         out.append(field_error(_loc(tuple(e.get("loc", ()))), code, msg))
