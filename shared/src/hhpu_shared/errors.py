@@ -35,6 +35,7 @@ _PYDANTIC_CODES = {
     "bool_parsing": "not_a_boolean",
     "bool_type": "not_a_boolean",
     "string_type": "not_a_string",
+    "string_unicode": "invalid_character",
     "list_type": "not_a_list",
     "dict_type": "not_an_object",
     "model_type": "not_an_object",
