@@ -82,7 +82,10 @@ CASES: list[tuple[str, str, str, Any, str, str]] = [
         "date_of_birth",
         "date_too_early",
     ),
-    ("NUL in a search", "GET", "/people?q=De%00an", None, "query.q", CC),
+    ("NUL in a search", "GET", "/people?q=De%00an", None, "query", CC),
+    ("bidi override in a search", "GET", "/people?family_name=M%E2%80%AEarsh", None, "query.family_name", CC),
+    ("NUL in a person id", "GET", "/people/p%00x", None, "path", CC),
+    ("tab in a case id", "PATCH", "/cases/c%09x", {"statutory_status": "x"}, "path", CC),
     (
         "MAPPA category true",
         "POST",

@@ -19,7 +19,16 @@ OUTCOMES = ITEMS + "/{item}/outcomes"
 # (label, method, path with {ids}, body, field, code)
 CASES: list[tuple[str, str, str, Any, str, str]] = [
     ("NUL in a type name", "PUT", "/meeting-types/case_conference", {"name": "Case\x00"}, "name", CC),
-    ("NUL in a new type id", "PUT", "/meeting-types/case%00x", {"name": "Case"}, "path.type_id", CC),
+    ("NUL in a new type id", "PUT", "/meeting-types/case%00x", {"name": "Case"}, "path", CC),
+    (
+        "bidi override in a new type id",
+        "PUT",
+        "/meeting-types/case%E2%80%AEx",
+        {"name": "Case"},
+        "path.type_id",
+        CC,
+    ),
+    ("NUL in a filter", "GET", "/meetings?status=open%00", None, "query", CC),
     (
         "tab in a contact",
         "PUT",
