@@ -74,17 +74,24 @@ def test_run_requests_refused_with_field_code_and_nothing_stored(
 
 
 @pytest.mark.parametrize(
-    ("filename", "code"),
-    [("off%00ences.csv", CC), ("off%0Aences.csv", CC), ("a%09b.csv", CC), ("x.exe", "invalid_format")],
+    ("filename", "field", "code"),
+    [
+        ("off%00ences.csv", "query", CC),  # C0 controls: refused before any route (hhpu_shared.http)
+        ("off%0Aences.csv", "query", CC),
+        ("a%09b.csv", "query", CC),
+        ("off%C2%85ences.csv", "query.filename", CC),  # C1 and bidi controls: the Line check
+        ("off%E2%80%AEvsc.exe", "query.filename", CC),
+        ("x.exe", "query.filename", "invalid_format"),
+    ],
 )
 def test_import_file_name_refused(
-    rank_client: TestClient, rank_runtime: ServiceRuntime, filename: str, code: str
+    rank_client: TestClient, rank_runtime: ServiceRuntime, filename: str, field: str, code: str
 ) -> None:
     before = row_counts(rank_runtime.engine)
     body = b"person_id,offence_code,offence_date,recorded_date,outcome\nP-1,008/67,2025-01-02,2025-01-03,x\n"
     r = rank_client.post(f"/api/v1/imports/offences?filename={filename}", content=body, headers=ANALYST)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
-    assert r.json()["errors"][0]["field"] == "query.filename" and r.json()["errors"][0]["code"] == code
+    assert (r.json()["errors"][0]["field"], r.json()["errors"][0]["code"]) == (field, code)
     assert row_counts(rank_runtime.engine) == before
 
 
