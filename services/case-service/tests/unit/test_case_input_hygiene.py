@@ -263,3 +263,10 @@ def test_plausible_values_still_pass(svc: Svc) -> None:
     review = str(date.today() + timedelta(days=90))
     r = svc.client.patch(f"/api/v1/cases/{svc.ids['case']}", json={"next_review_on": review}, headers=H)
     assert r.status_code == 200 and r.json()["next_review_on"] == review
+
+
+def test_405_names_every_method_of_the_path(svc: Svc) -> None:
+    r = svc.client.delete(f"/api/v1/people/{svc.ids['person']}", headers=H)
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    assert r.headers["allow"] == "GET, PATCH"  # two routes at this path; Starlette alone names the first
+    assert svc.client.put("/api/v1/people", headers=H).headers["allow"] == "GET, POST"

@@ -27,7 +27,9 @@ class RunCreate(BaseModel):
 
     kind: Literal["production", "shadow", "dry"] = "production"
     model: Line | None = Field(default=None, max_length=64, description="catalogue model, name@version")
-    params: dict[str, Any] | None = Field(default=None, description="overrides of the model's parameters")
+    params: dict[Annotated[str, StringConstraints(max_length=64), LineCheck], Any] | None = Field(
+        default=None, description="overrides of the model's parameters"
+    )
     as_of: PastDate | None = Field(default=None, description="score as known on this date (default today)")
     top_n: StrictInt | None = Field(default=None, ge=1, le=100_000)
     top_share: StrictFloat | None = Field(default=None, gt=0, le=1)
