@@ -292,3 +292,44 @@ def test_in_process_service_failure_is_recorded_as_its_500(gateway_client) -> No
     text = client.get("/metrics").text
     assert 'hhpu_gateway_http_requests_total{method="GET",route="/api/v1/cases/**",status="500"}' in text
     assert 'outcome="500",upstream="case-service"' in text and 'status="0"' not in text
+
+
+def test_service_405_reaches_the_client_with_allow(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    from fastapi import FastAPI
+    from hhpu_shared.errors import install_error_handlers
+
+    svc = FastAPI()
+    install_error_handlers(svc)
+
+    @svc.get("/api/v1/cases/{case_id}")
+    async def case(case_id: str) -> dict[str, str]:
+        return {"id": case_id}
+
+    @svc.patch("/api/v1/cases/{case_id}")
+    async def change(case_id: str) -> dict[str, str]:
+        return {"id": case_id}
+
+    client = gateway_client(asgi_apps={"case-service": svc})
+    r = client.delete("/api/v1/cases/c-1", headers=bearer(policy.AD))
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    assert r.headers["allow"] == "GET, PATCH" and r.headers["cache-control"] == "no-store"
+
+
+def test_service_html_gets_the_document_csp_and_no_store(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    svc = FastAPI()
+
+    @svc.get("/api/v1/cases/{case_id}/summary")
+    async def summary(case_id: str) -> HTMLResponse:
+        html = "<html><style>h1{color:red}</style><script>alert(1)</script><h1>Dean Marsh</h1></html>"
+        return HTMLResponse(html, headers={"Cache-Control": "public, max-age=3600"})
+
+    client = gateway_client(asgi_apps={"case-service": svc})
+    r = client.get("/api/v1/cases/c-1/summary", headers=bearer(policy.OM))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    [csp] = r.headers.get_list("content-security-policy")  # one policy: the document one
+    assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp and "script-src" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers.get_list("cache-control") == ["no-store"]  # the service's caching is not passed on

@@ -134,6 +134,12 @@ def harness(tmp_path: Any) -> Iterator[Harness]:
     yield from _harness(f"sqlite:///{tmp_path}/meeting.db")
 
 
+@pytest.fixture(scope="module")
+def shared_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """One harness for a whole module, for tests that only add rows of their own (or none)."""
+    yield from _harness(f"sqlite:///{tmp_path_factory.mktemp('meeting')}/shared.db")
+
+
 @pytest.fixture
 def pg_harness(pg_url: str) -> Iterator[Harness]:
     """Real PostgreSQL and the in-process bus."""

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hhpu_shared.context import request_id_var
 
@@ -29,9 +30,13 @@ _PYDANTIC_CODES = {
     "enum": "invalid_choice",
     "int_parsing": "not_an_integer",
     "int_type": "not_an_integer",
+    "int_from_float": "not_an_integer",
     "float_parsing": "not_a_number",
+    "float_type": "not_a_number",
     "bool_parsing": "not_a_boolean",
+    "bool_type": "not_a_boolean",
     "string_type": "not_a_string",
+    "string_unicode": "invalid_character",
     "list_type": "not_a_list",
     "dict_type": "not_an_object",
     "model_type": "not_an_object",
@@ -122,10 +127,27 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
             msg = str(ctx["error"])
             if msg.startswith("[") and "]" in msg:
                 code, msg = msg[1 : msg.index("]")], msg[msg.index("]") + 1 :].strip()
+        elif e.get("type") in ("too_long", "too_short") and isinstance(e.get("input"), str):
+            # A length limit on a validated string type (hhpu_shared.fields.Line = Field(max_length=...)):
+            # pydantic checks it as a generic length, but it is a string's.
+            code = "too_long" if e["type"] == "too_long" else "too_short"
+            bound = ctx.get("max_length", ctx.get("min_length"))
+            msg = f"String should have at {'most' if code == 'too_long' else 'least'} {bound} characters"
         else:
             msg = str(e.get("msg", "invalid"))
         out.append(field_error(_loc(tuple(e.get("loc", ()))), code, msg))
     return out
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -148,13 +170,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthenticated", 403: "Forbidden"}
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
-        return problem(
+        response = problem(
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             str(exc.detail) if exc.detail else None,
             code.get(exc.status_code, f"http_{exc.status_code}"),
             instance=request.url.path,
         )
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request) or response.headers.get("Allow", "")
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -24,7 +24,14 @@ from hhpu_shared.context import (
     request_id_var,
     service_var,
 )
-from hhpu_shared.errors import Forbidden, Unauthorized, ValidationProblem, field_error, install_error_handlers
+from hhpu_shared.errors import (
+    Forbidden,
+    Unauthorized,
+    ValidationProblem,
+    field_error,
+    install_error_handlers,
+    problem,
+)
 from hhpu_shared.overload import (
     RETRY_AFTER_S,
     ConcurrencyLimitMiddleware,
@@ -95,6 +102,34 @@ class ObservabilityMiddleware:
             correlation_id_var.reset(t_cid)
             client_correlation_id_var.reset(t_client)
             service_var.reset(t_service)
+
+
+_CONTROL_IN_PATH = re.compile("[\x00-\x1f\x7f]")
+_CONTROL_ESCAPED = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])")
+
+
+class ControlCharacterGuard:
+    """A path or query string holding a control character (percent-encoded, as `%00`) is refused
+    with a 422 before any route sees it: no id, name or filter has one, and PostgreSQL cannot
+    even compare a NUL. Bodies are checked field by field (`hhpu_shared.fields`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            where = None
+            if _CONTROL_IN_PATH.search(scope["path"]):
+                where = "path"
+            elif _CONTROL_ESCAPED.search(scope.get("query_string", b"")):
+                where = "query"
+            if where is not None:
+                error = field_error(where, "control_character", f"the {where} holds a control character")
+                detail = "The request did not pass validation; see errors."
+                response = problem(422, "Invalid request", detail, "validation_failed", errors=[error])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def get_runtime(request: Request) -> ServiceRuntime:
@@ -273,5 +308,6 @@ def build_service_app(
         limit=settings.request_limit(),
         queue_timeout_s=settings.queue_timeout_s,
     )
+    app.add_middleware(ControlCharacterGuard)
     app.add_middleware(ObservabilityMiddleware, service=runtime.service)  # outermost: sees every 503
     return app

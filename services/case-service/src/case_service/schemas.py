@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from hhpu_shared.events.contracts.common import Urgency
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from hhpu_shared.fields import BirthDate, Line, LineCheck, PlanDate, Text
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
 IdentifiedBy = Literal["mappa", "iom_meeting", "algorithm", "partner_referral", "internal_referral"]
 SubjectCategory = Literal["suspect", "convicted", "victim", "witness", "other"]
 CaseStatus = Literal["candidate", "under_assessment", "managed", "exited"]
 DecisionT = Literal["adopt", "decline", "defer"]
+Alias = Annotated[str, StringConstraints(min_length=1, max_length=200), LineCheck]
 
 
 class _Out(BaseModel):
@@ -26,24 +28,24 @@ class PersonCreate(BaseModel):
             "examples": [{"given_name": "Dean", "family_name": "Marsh", "date_of_birth": "1991-03-14"}]
         },
     )
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    middle_names: str | None = Field(default=None, max_length=200)
-    aliases: list[str] = Field(default_factory=list, max_length=20)
-    date_of_birth: date | None = None
-    pnc_number: str | None = Field(default=None, max_length=20)
-    records_id: str | None = Field(default=None, max_length=64)
-    area: str | None = Field(default=None, max_length=64)
+    given_name: Line = Field(min_length=1, max_length=100)
+    family_name: Line = Field(min_length=1, max_length=100)
+    middle_names: Line | None = Field(default=None, max_length=200)
+    aliases: list[Alias] = Field(default_factory=list, max_length=20)
+    date_of_birth: BirthDate | None = None
+    pnc_number: Line | None = Field(default=None, max_length=20)
+    records_id: Line | None = Field(default=None, max_length=64)
+    area: Line | None = Field(default=None, max_length=64)
 
 
 class PersonUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    given_name: str | None = Field(default=None, min_length=1, max_length=100)
-    family_name: str | None = Field(default=None, min_length=1, max_length=100)
-    middle_names: str | None = Field(default=None, max_length=200)
-    aliases: list[str] | None = None
-    date_of_birth: date | None = None
-    area: str | None = Field(default=None, max_length=64)
+    given_name: Line | None = Field(default=None, min_length=1, max_length=100)
+    family_name: Line | None = Field(default=None, min_length=1, max_length=100)
+    middle_names: Line | None = Field(default=None, max_length=200)
+    aliases: list[Alias] | None = Field(default=None, max_length=20)
+    date_of_birth: BirthDate | None = None
+    area: Line | None = Field(default=None, max_length=64)
 
 
 class IdentifierPublic(_Out):
@@ -86,7 +88,7 @@ class PersonPublic(_Out):
 
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    merged_person_id: str = Field(min_length=1, max_length=32)
+    merged_person_id: Line = Field(min_length=1, max_length=32)
 
 
 class CaseCreate(BaseModel):
@@ -106,24 +108,24 @@ class CaseCreate(BaseModel):
             ]
         },
     )
-    person_id: str
+    person_id: Line = Field(max_length=64)
     cohort: Cohort
-    mappa_category: int | None = Field(default=None, ge=1, le=4)
-    mappa_level: int | None = Field(default=None, ge=1, le=3)
+    mappa_category: StrictInt | None = Field(default=None, ge=1, le=4)
+    mappa_level: StrictInt | None = Field(default=None, ge=1, le=3)
     identified_by: IdentifiedBy
     subject_category: SubjectCategory = "suspect"
-    statutory_status: str | None = Field(default=None, max_length=64)
-    next_review_on: date | None = None
+    statutory_status: Line | None = Field(default=None, max_length=64)
+    next_review_on: PlanDate | None = None
 
 
 class CaseUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cohort: Cohort | None = None
-    mappa_category: int | None = Field(default=None, ge=1, le=4)
-    mappa_level: int | None = Field(default=None, ge=1, le=3)
+    mappa_category: StrictInt | None = Field(default=None, ge=1, le=4)
+    mappa_level: StrictInt | None = Field(default=None, ge=1, le=3)
     subject_category: SubjectCategory | None = None
-    statutory_status: str | None = Field(default=None, max_length=64)
-    next_review_on: date | None = None
+    statutory_status: Line | None = Field(default=None, max_length=64)
+    next_review_on: PlanDate | None = None
 
 
 class TransitionRequest(BaseModel):
@@ -131,22 +133,22 @@ class TransitionRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"to": "exited", "reason_code": "risk_reduced"}]}
     )
     to: CaseStatus
-    reason_code: str | None = Field(default=None, max_length=32)
-    decided_by: str | None = Field(
+    reason_code: Line | None = Field(default=None, max_length=32)
+    decided_by: Line | None = Field(
         default=None,
         max_length=128,
         description="to `managed` only: who decided to adopt (recorded as the assessment's decision; "
         "supervisors and chairs only)",
     )
-    reason: str | None = Field(
+    reason: Text | None = Field(
         default=None, max_length=2000, description="to `managed`: the decision's reason"
     )
 
 
 class AllocationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    manager_id: str | None = Field(default=None, description="omit to take the suggestion")
-    accept_over_capacity: bool = Field(
+    manager_id: Line | None = Field(default=None, max_length=64, description="omit to take the suggestion")
+    accept_over_capacity: StrictBool = Field(
         default=False,
         description="allocate a named manager even over her capacity (otherwise 409 over_capacity)",
     )
@@ -224,8 +226,8 @@ class AssessmentPublic(_Out):
 
 class AssessmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    person_id: str
-    detail: str | None = Field(default=None, max_length=2000)
+    person_id: Line = Field(max_length=64)
+    detail: Text | None = Field(default=None, max_length=2000)
     urgency: Urgency = "normal"
 
 
@@ -233,13 +235,13 @@ class ChecklistUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"items": {"in_high_harm_scope": True}}]}
     )
-    items: dict[str, bool | None]
+    items: dict[Annotated[str, StringConstraints(max_length=64), LineCheck], StrictBool | None]
 
 
 class RecommendationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recommendation: DecisionT
-    note: str | None = Field(default=None, max_length=4000)
+    note: Text | None = Field(default=None, max_length=4000)
 
 
 class DecisionIn(BaseModel):
@@ -250,9 +252,9 @@ class DecisionIn(BaseModel):
         },
     )
     decision: DecisionT
-    decided_by: str = Field(min_length=1, max_length=128, description="the named person who decided")
+    decided_by: Line = Field(min_length=1, max_length=128, description="the named person who decided")
     cohort: Cohort | None = None
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: Text | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")
     def _reason_for_decline(self) -> DecisionIn:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from hhpu_shared.fields import Line, LineCheck, PastDate, PlanDate, Text
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 Rating = Literal["absent", "some", "present"]
 Band = Literal["low", "medium", "high", "very_high"]
+ItemName = Annotated[str, StringConstraints(max_length=64), LineCheck]
 
 
 class _Out(BaseModel):
@@ -32,30 +43,30 @@ class Rm2000In(BaseModel):
             ]
         },
     )
-    age: int = Field(ge=0, le=120)
-    sexual_appearances: int = Field(ge=0, le=100)
-    criminal_appearances: int = Field(ge=0, le=500)
-    violent_appearances: int = Field(ge=0, le=500)
-    burglary: bool = False
-    male_victim: bool = False
-    stranger_victim: bool = False
-    never_married: bool = False
-    non_contact_offence: bool = False
-    assessed_on: date | None = None
+    age: StrictInt = Field(ge=0, le=120)
+    sexual_appearances: StrictInt = Field(ge=0, le=100)
+    criminal_appearances: StrictInt = Field(ge=0, le=500)
+    violent_appearances: StrictInt = Field(ge=0, le=500)
+    burglary: StrictBool = False
+    male_victim: StrictBool = False
+    stranger_victim: StrictBool = False
+    never_married: StrictBool = False
+    non_contact_offence: StrictBool = False
+    assessed_on: PastDate | None = None
 
 
 class ArmsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    risk: dict[str, Rating]
-    protective: dict[str, Rating]
-    assessed_on: date | None = None
+    risk: dict[ItemName, Rating]
+    protective: dict[ItemName, Rating]
+    assessed_on: PastDate | None = None
 
 
 class IomIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     likelihood: Literal["low", "medium", "high"]
     harm: Band
-    assessed_on: date | None = None
+    assessed_on: PastDate | None = None
 
 
 class RiskPublic(_Out):
@@ -86,8 +97,8 @@ class NoteCreate(BaseModel):
         json_schema_extra={"examples": [{"kind": "assessment", "text": "Engagement appears superficial."}]},
     )
     kind: Literal["fact", "assessment"]
-    text: str = Field(min_length=1, max_length=20000)
-    corrects_note_id: str | None = None
+    text: Text = Field(min_length=1, max_length=20000)
+    corrects_note_id: Line | None = Field(default=None, max_length=64)
 
 
 class NotePublic(_Out):
@@ -108,12 +119,12 @@ class InterventionCreate(BaseModel):
             "examples": [{"code": "home_address_check", "agency": "police", "started_on": "2026-11-02"}]
         },
     )
-    code: str = Field(max_length=64)
-    agency: str = Field(min_length=1, max_length=64)
-    started_on: date | None = None
-    ended_on: date | None = None
+    code: Line = Field(max_length=64)
+    agency: Line = Field(min_length=1, max_length=64)
+    started_on: PlanDate | None = None
+    ended_on: PlanDate | None = None
     status: Literal["planned", "active", "completed", "ended_early"] = "active"
-    outcome: str | None = Field(default=None, max_length=4000)
+    outcome: Text | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")
     def _dates(self) -> InterventionCreate:
@@ -124,9 +135,9 @@ class InterventionCreate(BaseModel):
 
 class InterventionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ended_on: date | None = None
+    ended_on: PlanDate | None = None
     status: Literal["planned", "active", "completed", "ended_early"] | None = None
-    outcome: str | None = Field(default=None, max_length=4000)
+    outcome: Text | None = Field(default=None, max_length=4000)
 
 
 class InterventionPublic(_Out):
@@ -154,15 +165,15 @@ class ManagerCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"staff_id": "om-17", "name": "PC Ann Lee"}]}
     )
-    staff_id: str = Field(min_length=1, max_length=128)
-    name: str = Field(min_length=1, max_length=200)
-    capacity_points: float | None = Field(default=None, gt=0, le=500)
+    staff_id: Line = Field(min_length=1, max_length=128)
+    name: Line = Field(min_length=1, max_length=200)
+    capacity_points: StrictFloat | None = Field(default=None, gt=0, le=500)
 
 
 class ManagerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    capacity_points: float | None = Field(default=None, gt=0, le=500)
-    active: bool | None = None
+    capacity_points: StrictFloat | None = Field(default=None, gt=0, le=500)
+    active: StrictBool | None = None
 
 
 class TrainingCreate(BaseModel):
@@ -170,8 +181,8 @@ class TrainingCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"course": "mosovo", "completed_on": "2026-01-20"}]}
     )
     course: Literal["mosovo", "iom", "domestic_abuse", "arms", "rm2000"]
-    completed_on: date
-    expires_on: date | None = None
+    completed_on: PastDate
+    expires_on: PlanDate | None = None
 
 
 class TrainingPublic(_Out):

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Literal
 
 from hhpu_shared.events.contracts.common import Cohort, Decision
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from hhpu_shared.fields import Line, PlanDate, Text
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 ItemKind = Literal["new_case", "review", "overdue_action", "other"]
 ActionStatus = Literal["open", "done", "not_possible", "not_done"]
@@ -23,12 +24,12 @@ class _Out(BaseModel):
 
 
 class MeetingTypeUpsert(_In):
-    name: str = Field(min_length=1, max_length=200, examples=["Monthly multi-agency meeting"])
-    description: str | None = Field(default=None, max_length=1000)
-    default_duration_minutes: int = Field(default=120, ge=5, le=600)
-    agenda_limit_minutes: int = Field(default=120, ge=5, le=600, examples=[120])
-    quorum_agencies: int = Field(default=0, ge=0, le=50, examples=[3])
-    enforce_quorum: bool = False
+    name: Line = Field(min_length=1, max_length=200, examples=["Monthly multi-agency meeting"])
+    description: Text | None = Field(default=None, max_length=1000)
+    default_duration_minutes: StrictInt = Field(default=120, ge=5, le=600)
+    agenda_limit_minutes: StrictInt = Field(default=120, ge=5, le=600, examples=[120])
+    quorum_agencies: StrictInt = Field(default=0, ge=0, le=50, examples=[3])
+    enforce_quorum: StrictBool = False
 
 
 class MeetingTypePublic(_Out):
@@ -42,11 +43,11 @@ class MeetingTypePublic(_Out):
 
 
 class AgencyUpsert(_In):
-    name: str = Field(min_length=1, max_length=200, examples=["Housing"])
-    spoc_name: str | None = Field(default=None, max_length=200, examples=["Priya Shah"])
-    spoc_email: str | None = Field(default=None, max_length=254)
-    spoc_phone: str | None = Field(default=None, max_length=50)
-    active: bool = True
+    name: Line = Field(min_length=1, max_length=200, examples=["Housing"])
+    spoc_name: Line | None = Field(default=None, max_length=200, examples=["Priya Shah"])
+    spoc_email: Line | None = Field(default=None, max_length=254)
+    spoc_phone: Line | None = Field(default=None, max_length=50)
+    active: StrictBool = True
 
 
 class AgencyPublic(_Out):
@@ -59,15 +60,15 @@ class AgencyPublic(_Out):
 
 
 class SeriesCreate(_In):
-    meeting_type_id: str = Field(min_length=1, max_length=64, examples=["monthly_mam"])
-    title: str = Field(min_length=1, max_length=200, examples=["HHPU monthly multi-agency meeting"])
+    meeting_type_id: Line = Field(min_length=1, max_length=64, examples=["monthly_mam"])
+    title: Line = Field(min_length=1, max_length=200, examples=["HHPU monthly multi-agency meeting"])
     recurrence: Literal["monthly", "weekly", "weekdays"] = "monthly"
-    weekday: int = Field(default=1, ge=0, le=6, description="0 = Monday")
-    ordinal: int = Field(default=1, ge=-1, le=4, description="monthly: nth weekday, -1 = last")
+    weekday: StrictInt = Field(default=1, ge=0, le=6, description="0 = Monday")
+    ordinal: StrictInt = Field(default=1, ge=-1, le=4, description="monthly: nth weekday, -1 = last")
     start_time: str = Field(default="10:00", pattern=TIME_PATTERN)
-    duration_minutes: int | None = Field(default=None, ge=5, le=600)
-    location: str | None = Field(default=None, max_length=200)
-    invited_agency_ids: list[str] = Field(default_factory=list, examples=[["probation", "housing"]])
+    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=600)
+    location: Line | None = Field(default=None, max_length=200)
+    invited_agency_ids: list[Line] = Field(default_factory=list, examples=[["probation", "housing"]])
 
     @field_validator("ordinal")
     @classmethod
@@ -92,29 +93,29 @@ class SeriesPublic(_Out):
 
 
 class ScheduleRequest(_In):
-    count: int = Field(default=1, ge=1, le=24)
+    count: StrictInt = Field(default=1, ge=1, le=24)
 
 
 class MeetingCreate(_In):
-    meeting_type_id: str = Field(min_length=1, max_length=64, examples=["case_conference"])
-    title: str | None = Field(default=None, max_length=200)
-    scheduled_on: date
+    meeting_type_id: Line = Field(min_length=1, max_length=64, examples=["case_conference"])
+    title: Line | None = Field(default=None, max_length=200)
+    scheduled_on: PlanDate
     start_time: str = Field(default="10:00", pattern=TIME_PATTERN)
-    duration_minutes: int | None = Field(default=None, ge=5, le=600)
-    agenda_limit_minutes: int | None = Field(default=None, ge=5, le=600)
-    location: str | None = Field(default=None, max_length=200)
-    chair_name: str | None = Field(default=None, max_length=200)
-    invited_agency_ids: list[str] = Field(default_factory=list)
+    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=600)
+    agenda_limit_minutes: StrictInt | None = Field(default=None, ge=5, le=600)
+    location: Line | None = Field(default=None, max_length=200)
+    chair_name: Line | None = Field(default=None, max_length=200)
+    invited_agency_ids: list[Line] = Field(default_factory=list)
 
 
 class MeetingUpdate(_In):
-    title: str | None = Field(default=None, max_length=200)
-    scheduled_on: date | None = None
+    title: Line | None = Field(default=None, max_length=200)
+    scheduled_on: PlanDate | None = None
     start_time: str | None = Field(default=None, pattern=TIME_PATTERN)
-    duration_minutes: int | None = Field(default=None, ge=5, le=600)
-    agenda_limit_minutes: int | None = Field(default=None, ge=5, le=600)
-    location: str | None = Field(default=None, max_length=200)
-    chair_name: str | None = Field(default=None, max_length=200)
+    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=600)
+    agenda_limit_minutes: StrictInt | None = Field(default=None, ge=5, le=600)
+    location: Line | None = Field(default=None, max_length=200)
+    chair_name: Line | None = Field(default=None, max_length=200)
 
 
 class InvitationPublic(_Out):
@@ -130,14 +131,14 @@ class InvitationPublic(_Out):
 
 class InvitationUpdate(_In):
     response: Literal["invited", "accepted", "apologies"] | None = None
-    apology_reason: str | None = Field(default=None, max_length=500)
-    attended: bool | None = None
-    attendees: str | None = Field(default=None, max_length=1000)
-    contact_name: str | None = Field(default=None, max_length=200)
+    apology_reason: Text | None = Field(default=None, max_length=500)
+    attended: StrictBool | None = None
+    attendees: Text | None = Field(default=None, max_length=1000)
+    contact_name: Line | None = Field(default=None, max_length=200)
 
 
 class InviteRequest(_In):
-    agency_id: str = Field(min_length=1, max_length=64)
+    agency_id: Line = Field(min_length=1, max_length=64)
 
 
 class MeetingPublic(_Out):
@@ -162,14 +163,14 @@ class MeetingPublic(_Out):
 
 class AgendaItemCreate(_In):
     kind: ItemKind = "other"
-    title: str = Field(min_length=1, max_length=300, examples=["Partnership update: housing"])
-    assessment_id: str | None = Field(default=None, max_length=64)
-    person_id: str | None = Field(default=None, max_length=64)
-    person_label: str | None = Field(default=None, max_length=200)
-    urgency: str = Field(default="normal", max_length=32)
-    planned_minutes: int | None = Field(default=None, ge=1, le=120)
-    notes: str | None = Field(default=None, max_length=5000)
-    pinned: bool = True
+    title: Line = Field(min_length=1, max_length=300, examples=["Partnership update: housing"])
+    assessment_id: Line | None = Field(default=None, max_length=64)
+    person_id: Line | None = Field(default=None, max_length=64)
+    person_label: Line | None = Field(default=None, max_length=200)
+    urgency: Line = Field(default="normal", max_length=32)
+    planned_minutes: StrictInt | None = Field(default=None, ge=1, le=120)
+    notes: Text | None = Field(default=None, max_length=5000)
+    pinned: StrictBool = True
 
     @model_validator(mode="after")
     def _case_needs_assessment(self) -> AgendaItemCreate:
@@ -179,12 +180,12 @@ class AgendaItemCreate(_In):
 
 
 class AgendaItemUpdate(_In):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    urgency: str | None = Field(default=None, max_length=32)
-    planned_minutes: int | None = Field(default=None, ge=1, le=120)
-    notes: str | None = Field(default=None, max_length=5000)
-    minutes: str | None = Field(default=None, max_length=20000, description="the minute of this item")
-    pinned: bool | None = None
+    title: Line | None = Field(default=None, min_length=1, max_length=300)
+    urgency: Line | None = Field(default=None, max_length=32)
+    planned_minutes: StrictInt | None = Field(default=None, ge=1, le=120)
+    notes: Text | None = Field(default=None, max_length=5000)
+    minutes: Text | None = Field(default=None, max_length=20000, description="the minute of this item")
+    pinned: StrictBool | None = None
     status: Literal["planned"] | None = Field(default=None, description="restore a removed item")
 
 
@@ -234,21 +235,21 @@ class AgendaPublic(BaseModel):
 
 
 class ReorderRequest(_In):
-    item_ids: list[str] = Field(min_length=1)
+    item_ids: list[Line] = Field(min_length=1)
 
 
 class OutcomeCreate(_In):
     kind: Literal["information", "decision", "action"]
-    text: str | None = Field(default=None, max_length=20000)
+    text: Text | None = Field(default=None, max_length=20000)
     decision: Decision | None = None
-    decided_by: str | None = Field(default=None, max_length=200, examples=["DI Sarah Cole"])
+    decided_by: Line | None = Field(default=None, max_length=200, examples=["DI Sarah Cole"])
     cohort: Cohort | None = None
-    reason: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=1000)
-    owner_name: str | None = Field(default=None, max_length=200)
-    owner_agency_id: str | None = Field(default=None, max_length=64)
-    owner_subject: str | None = Field(default=None, max_length=128)
-    due_date: date | None = None
+    reason: Text | None = Field(default=None, max_length=1000)
+    description: Text | None = Field(default=None, max_length=1000)
+    owner_name: Line | None = Field(default=None, max_length=200)
+    owner_agency_id: Line | None = Field(default=None, max_length=64)
+    owner_subject: Line | None = Field(default=None, max_length=128)
+    due_date: PlanDate | None = None
 
     @model_validator(mode="after")
     def _by_kind(self) -> OutcomeCreate:
@@ -277,12 +278,12 @@ class OutcomePublic(_Out):
 
 
 class ActionCreate(_In):
-    description: str = Field(min_length=1, max_length=1000, examples=["Housing to confirm the address"])
-    owner_name: str = Field(min_length=1, max_length=200)
-    owner_agency_id: str = Field(min_length=1, max_length=64, examples=["housing"])
-    owner_subject: str | None = Field(default=None, max_length=128)
-    person_id: str | None = Field(default=None, max_length=64)
-    due_date: date | None = None
+    description: Text = Field(min_length=1, max_length=1000, examples=["Housing to confirm the address"])
+    owner_name: Line = Field(min_length=1, max_length=200)
+    owner_agency_id: Line = Field(min_length=1, max_length=64, examples=["housing"])
+    owner_subject: Line | None = Field(default=None, max_length=128)
+    person_id: Line | None = Field(default=None, max_length=64)
+    due_date: PlanDate | None = None
 
 
 class ActionCarryPublic(_Out):
@@ -315,17 +316,17 @@ class ActionPublic(_Out):
 
 class ActionStatusUpdate(_In):
     status: Literal["done", "not_possible", "not_done"]
-    note: str | None = Field(default=None, max_length=1000)
+    note: Text | None = Field(default=None, max_length=1000)
 
 
 class CarryOverRequest(_In):
     reason_code: CarryReason = "not_done_by_agency"
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class AddendumCreate(_In):
-    text: str = Field(min_length=1, max_length=20000)
-    item_id: str | None = None
+    text: Text = Field(min_length=1, max_length=20000)
+    item_id: Line | None = None
 
 
 class AddendumPublic(_Out):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from hhpu_shared.fields import Line, LineCheck, PastDate
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints, model_validator
 
 from ranking_service.models import RankImport, RankRun
 
@@ -25,12 +26,14 @@ class RunCreate(BaseModel):
     )
 
     kind: Literal["production", "shadow", "dry"] = "production"
-    model: str | None = Field(default=None, max_length=64, description="catalogue model, name@version")
-    params: dict[str, Any] | None = Field(default=None, description="overrides of the model's parameters")
-    as_of: date | None = Field(default=None, description="score as known on this date (default today)")
-    top_n: int | None = Field(default=None, ge=1, le=100_000)
-    top_share: float | None = Field(default=None, gt=0, le=1)
-    weight_edition: str | None = Field(default=None, max_length=64)
+    model: Line | None = Field(default=None, max_length=64, description="catalogue model, name@version")
+    params: dict[Annotated[str, StringConstraints(max_length=64), LineCheck], Any] | None = Field(
+        default=None, description="overrides of the model's parameters"
+    )
+    as_of: PastDate | None = Field(default=None, description="score as known on this date (default today)")
+    top_n: StrictInt | None = Field(default=None, ge=1, le=100_000)
+    top_share: StrictFloat | None = Field(default=None, gt=0, le=1)
+    weight_edition: Line | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _one_bracket(self) -> RunCreate:
@@ -151,22 +154,24 @@ class ModelComparisonCreate(BaseModel):
         },
     )
 
-    as_of: date = Field(description="score as known on this date; outcomes come from the days after it")
-    models: list[str] = Field(
+    as_of: PastDate = Field(description="score as known on this date; outcomes come from the days after it")
+    models: list[Annotated[str, StringConstraints(max_length=64), LineCheck]] = Field(
         min_length=1, max_length=8, description="catalogue models; the first is the reference"
     )
-    follow_up_days: int = Field(default=365, ge=1, le=3650)
-    top_n: int | None = Field(default=None, ge=1, le=100_000, description="default: the configured bracket")
-    bootstrap_replicates: int = Field(default=1000, ge=100, le=10_000)
-    seed: int = Field(default=20190201, ge=0)
+    follow_up_days: StrictInt = Field(default=365, ge=1, le=3650)
+    top_n: StrictInt | None = Field(
+        default=None, ge=1, le=100_000, description="default: the configured bracket"
+    )
+    bootstrap_replicates: StrictInt = Field(default=1000, ge=100, le=10_000)
+    seed: StrictInt = Field(default=20190201, ge=0)
 
 
 class EvaluationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"follow_up_days": 365}]})
 
-    follow_up_days: int = Field(default=365, ge=1, le=3650)
-    bootstrap_replicates: int = Field(default=1000, ge=100, le=10_000)
-    seed: int = Field(default=20190201, ge=0)
+    follow_up_days: StrictInt = Field(default=365, ge=1, le=3650)
+    bootstrap_replicates: StrictInt = Field(default=1000, ge=100, le=10_000)
+    seed: StrictInt = Field(default=20190201, ge=0)
 
 
 class ImportPublic(BaseModel):

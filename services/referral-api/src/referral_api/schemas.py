@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from hhpu_shared.events.contracts.common import HarmDomain, Urgency
 from hhpu_shared.events.contracts.referral import WithdrawalReason
+from hhpu_shared.fields import BirthDate, IntChoice, LineCheck, TextCheck
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
-Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+# One line (names, labels, identifiers) or free text over lines (reasons, notes): hhpu_shared.fields.
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), LineCheck]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LineCheck]
+OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), TextCheck]
 
 PNC_PATTERN = re.compile(r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
 StatutoryStatus = Literal["convicted", "on_licence", "unconvicted_suspect"]
@@ -27,7 +29,7 @@ class Strict(BaseModel):
 
 
 class Identifier(Strict):
-    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), LineCheck]
     value: Text100
 
 
@@ -38,8 +40,10 @@ class Subject(Strict):
     family_name: Text100
     middle_names: Text200 | None = None
     aliases: list[Text200] = Field(default_factory=list, max_length=20)
-    date_of_birth: date | None = None
-    pnc_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    date_of_birth: BirthDate | None = None
+    pnc_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), LineCheck] | None = (
+        None
+    )
     other_identifiers: list[Identifier] = Field(default_factory=list, max_length=10)
     area: Text100 | None = None
 
@@ -53,30 +57,21 @@ class Subject(Strict):
             raise ValueError("[invalid_format] A PNC number looks like 91/123456X or 1991/123456X.")
         return v
 
-    @field_validator("date_of_birth")
-    @classmethod
-    def _plausible_dob(cls, v: date | None) -> date | None:
-        if v is None:
-            return v
-        if v > datetime.now(UTC).date():
-            raise ValueError("[date_in_future] The date of birth is in the future.")
-        if v < date(1900, 1, 1):
-            raise ValueError("[date_too_early] The date of birth is before 1900.")
-        return v
-
 
 class Concern(Strict):
     """Why the agency believes the person causes or will cause serious harm."""
 
     domains: list[HarmDomain] = Field(min_length=1, max_length=len(get_args(HarmDomain)))
     offence_types: list[Text100] = Field(default_factory=list, max_length=20)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    evidence_summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), TextCheck]
+    evidence_summary: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000), TextCheck] | None
+    ) = None
 
 
 class Mappa(Strict):
-    category: Literal[1, 2, 3, 4] | None = None
-    level: Literal[1, 2, 3] | None = None
+    category: Annotated[Literal[1, 2, 3, 4], IntChoice] | None = None
+    level: Annotated[Literal[1, 2, 3], IntChoice] | None = None
 
 
 class Referrer(Strict):
@@ -84,10 +79,10 @@ class Referrer(Strict):
 
     name: Text200
     role: Text100 | None = None
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = Field(
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), LineCheck] | None = Field(
         default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     )
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), LineCheck] | None = None
 
 
 REFERRAL_EXAMPLE: dict[str, Any] = {
@@ -129,9 +124,9 @@ class ReferralCreate(Strict):
     route: Route = "partner_referral"
     urgency: Urgency = "normal"
     legal_gateway: LegalGateway
-    legal_gateway_detail: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
-        Field(default=None, validate_default=True)
-    )
+    legal_gateway_detail: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), TextCheck] | None
+    ) = Field(default=None, validate_default=True)
     referrer: Referrer
 
     @field_validator("legal_gateway_detail")

@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from hhpu_shared.events.contracts.referral import AgencyType
+from hhpu_shared.fields import LineCheck
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LineCheck]
 Scope = Literal["referrals:write", "referrals:read"]
 ALL_SCOPES: tuple[Scope, ...] = ("referrals:write", "referrals:read")
 URL_PATTERN = r"^https?://[^\s]+$"
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), LineCheck]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), LineCheck]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), LineCheck]
 
 
 class AgencyCreate(BaseModel):
@@ -100,7 +101,7 @@ class ApiKeyCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"label": "case system (production)"}]}
     )
 
-    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), LineCheck] | None = None
     scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES), min_length=1, max_length=2)
 
 
@@ -124,7 +125,7 @@ class ApiKeyIssued(ApiKeyPublic):
 class KeyVerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: Annotated[str, StringConstraints(max_length=300)]
+    key: Annotated[str, StringConstraints(max_length=300), LineCheck]
 
 
 class KeyVerifyResponse(BaseModel):

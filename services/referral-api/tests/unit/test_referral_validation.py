@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.testing.databases import row_counts
+from hhpu_shared.testing.plugin import identity_headers
 from referral_api.models import IdempotencyRecord, Referral, StatusHistory
 from sqlmodel import Session, func, select
 
@@ -46,6 +49,28 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("bad PNC", {"subject__pnc_number": "12345"}, "subject.pnc_number", "invalid_format"),
     ("bad email", {"referrer__email": "not-an-email"}, "referrer.email", "invalid_format"),
     ("unknown field", {"subject__shoe_size": 9}, "subject.shoe_size", "unknown_field"),
+    # control characters (hhpu_shared.fields): none in names; tab and newlines only in free text
+    ("NUL in a name", {"subject__given_name": "De\x00an"}, "subject.given_name", "control_character"),
+    ("tab in a name", {"subject__family_name": "Marsh\tX"}, "subject.family_name", "control_character"),
+    ("newline in an alias", {"subject__aliases": ["Dean\nM"]}, "subject.aliases.0", "control_character"),
+    ("bidi override in an area", {"subject__area": "Guild\u202eford"}, "subject.area", "control_character"),
+    ("NUL in the reason", {"concern__reason": "Coercive\x00"}, "concern.reason", "control_character"),
+    (
+        "escape in evidence",
+        {"concern__evidence_summary": "x\x1b[2J"},
+        "concern.evidence_summary",
+        "control_character",
+    ),
+    ("NUL in a referrer", {"referrer__name": "A.\x00"}, "referrer.name", "control_character"),
+    (
+        "NUL in an identifier",
+        {"subject__other_identifiers": [{"type": "nhs", "value": "485\x00777"}]},
+        "subject.other_identifiers.0.value",
+        "control_character",
+    ),
+    # numbers a bool or a string must not pass for
+    ("MAPPA level true", {"mappa": {"level": True}}, "mappa.level", "not_an_integer"),
+    ("MAPPA category as text", {"mappa": {"category": "1"}}, "mappa.category", "not_an_integer"),
 ]
 
 
@@ -111,3 +136,52 @@ def test_withdrawal_needs_a_known_reason_code(ref_env, make_body) -> None:
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "reason_code"
     assert ref_env.status(rid) == "screened"
+
+
+def test_free_text_keeps_its_lines(ref_env, make_body) -> None:  # type: ignore[no-untyped-def]
+    agency = ref_env.agency()
+    reason = "Disclosures by two former partners:\n\t- coercive control\r\n\t- following"
+    r = ref_env.submit(agency, make_body(concern__reason=reason))
+    assert r.status_code == 201, r.text
+    assert r.json()["concern"]["reason"] == reason
+
+
+CC = "control_character"
+ADMIN = identity_headers("administrator", subject="user:admin")
+AGENCY = {"name": "Housing", "agency_type": "drug_and_alcohol_service", "contact_name": "Lead"}
+ADMIN_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
+    ("NUL in an agency name", "/agencies", AGENCY | {"name": "Hous\x00ing"}, "name", CC),
+    ("tab in a contact", "/agencies", AGENCY | {"contact_name": "Priya\tShah"}, "contact_name", CC),
+    ("newline in a phone", "/agencies", AGENCY | {"contact_phone": "01483\n9"}, "contact_phone", CC),
+    ("NUL in a renamed agency", "/agencies/{agency}", {"name": "X\x00"}, "name", CC),
+    ("NUL in a key label", "/agencies/{agency}/keys", {"label": "case\x00system"}, "label", CC),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "path", "body", "field", "code"), ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES]
+)
+def test_agency_inputs_refuse_control_characters(  # type: ignore[no-untyped-def]
+    shared_ref_env, label: str, path: str, body: dict[str, Any], field: str, code: str
+) -> None:
+    env = shared_ref_env
+    agency = env.agency()
+    before = row_counts(env.runtime.engine)
+    method = "PATCH" if path == "/agencies/{agency}" else "POST"
+    r = env.client.request(method, "/api/v1" + path.format(agency=agency.id), json=body, headers=ADMIN)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+    assert (field, code) in [(e["field"], e["code"]) for e in r.json()["errors"]]
+    assert row_counts(env.runtime.engine) == before
+
+
+def test_lone_surrogate_is_not_a_name(shared_ref_env, make_body) -> None:  # type: ignore[no-untyped-def]
+    env = shared_ref_env
+    agency = env.agency()
+    before = row_counts(env.runtime.engine)
+    raw = json.dumps(make_body(subject__given_name="De\ud800an"))  # escaped as \ud800: valid JSON
+    r = env.client.post(
+        "/api/v1/referrals", content=raw, headers={**agency.headers, "content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["code"] == "invalid_character"
+    assert row_counts(env.runtime.engine) == before

@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import Engine, func, inspect, select, table
+
 from hhpu_shared.migrations import ServiceMigrations
 
 _TEMPLATES: dict[str, Path] = {}
@@ -35,3 +37,10 @@ def migrated(migrations: ServiceMigrations, url: str) -> str:
         return url
     migrations.upgrade(url)
     return url
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows in every table of the database (a refused request must leave all of them as they were)."""
+    names = sorted(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        return {n: int(conn.execute(select(func.count()).select_from(table(n))).scalar_one()) for n in names}

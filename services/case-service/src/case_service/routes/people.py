@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.fields import Line
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from case_service.domain.search import Query as Query_
@@ -35,14 +36,14 @@ def list_people(
     page: PageDep,
     include_merged: bool = False,
     q: Annotated[
-        str | None, Query(max_length=200, description="a name: spelling and sound tolerant, aliases too")
+        Line | None, Query(max_length=200, description="a name: spelling and sound tolerant, aliases too")
     ] = None,
-    family_name: Annotated[str | None, Query(max_length=100)] = None,
-    given_name: Annotated[str | None, Query(max_length=100)] = None,
+    family_name: Annotated[Line | None, Query(max_length=100)] = None,
+    given_name: Annotated[Line | None, Query(max_length=100)] = None,
     date_of_birth: date | None = None,
-    pnc: Annotated[str | None, Query(max_length=32, description="PNC number, e.g. 91/12345A")] = None,
+    pnc: Annotated[Line | None, Query(max_length=32, description="PNC number, e.g. 91/12345A")] = None,
     identifier: Annotated[
-        str | None, Query(max_length=128, description="records id or a partner's reference")
+        Line | None, Query(max_length=128, description="records id or a partner's reference")
     ] = None,
 ) -> Page[PersonPublic]:
     """Search people by name, date of birth, PNC number or identifier, strongest match first (each with

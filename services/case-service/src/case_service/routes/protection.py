@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from hhpu_shared.auth import DATA_PROTECTION_ROLES, Principal
+from hhpu_shared.fields import Text
 from hhpu_shared.http import JustificationDep, UoWDep, require_roles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from case_service.service import protection
 
@@ -21,13 +22,15 @@ class ErasureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason_code: ErasureReason
-    reason: str = Field(min_length=3, max_length=500, description="why (kept in the audit; no personal data)")
+    reason: Text = Field(
+        min_length=3, max_length=500, description="why (kept in the audit; no personal data)"
+    )
 
 
 class RestrictionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    restricted: bool = True
+    restricted: StrictBool = True
     reason_code: Literal["accuracy_contested", "erasure_pending", "evidence_preserved", "other"]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from hhpu_shared.errors import Forbidden, NotFound
+from hhpu_shared.fields import Line
 from hhpu_shared.http import Page, PageDep, UoWDep
 
 from meeting_service.routes.common import (
@@ -38,6 +40,8 @@ from meeting_service.service import meetings
 from meeting_service.service.common import agency_scope
 
 router = APIRouter(tags=["meetings"])
+# The id of a meeting type or agency a PUT creates: stored as given, so one clean line.
+NewId = Annotated[Line, Path(min_length=1, max_length=64)]
 
 
 # -- reference data ------------------------------------------------------------------
@@ -49,7 +53,7 @@ def list_types(uow: UoWDep, page: PageDep, _: Staff) -> Page[MeetingTypePublic]:
 
 
 @router.put("/meeting-types/{type_id}", response_model=MeetingTypePublic)
-def upsert_type(type_id: str, body: MeetingTypeUpsert, uow: UoWDep, _: Manager) -> MeetingTypePublic:
+def upsert_type(type_id: NewId, body: MeetingTypeUpsert, uow: UoWDep, _: Manager) -> MeetingTypePublic:
     """Create or change a meeting type: duration, agenda limit and quorum."""
     return MeetingTypePublic.model_validate(meetings.upsert_type(uow, type_id, body.model_dump()))
 
@@ -62,7 +66,7 @@ def list_agencies(uow: UoWDep, page: PageDep, _: Staff) -> Page[AgencyPublic]:
 
 
 @router.put("/meeting-agencies/{agency_id}", response_model=AgencyPublic)
-def upsert_agency(agency_id: str, body: AgencyUpsert, uow: UoWDep, _: Manager) -> AgencyPublic:
+def upsert_agency(agency_id: NewId, body: AgencyUpsert, uow: UoWDep, _: Manager) -> AgencyPublic:
     """Create or change an agency and its single point of contact."""
     return AgencyPublic.model_validate(meetings.upsert_agency(uow, agency_id, body.model_dump()))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from hhpu_shared.fields import Line
 from hhpu_shared.http import Page, PageDep, UoWDep
 from starlette.concurrency import run_in_threadpool
 
@@ -38,7 +39,7 @@ async def upload_import(
     uow: UoWDep,
     settings: SettingsDep,
     _: Importer,
-    filename: Annotated[str, Query(max_length=200, pattern=r"^[\w.\-]+\.(csv|ndjson|jsonl|parquet)$")],
+    filename: Annotated[Line, Query(max_length=200, pattern=r"^[\w.\-]+\.(csv|ndjson|jsonl|parquet)$")],
 ) -> ImportReportPublic:
     """Import a records-system export sent as the raw request body (CSV, NDJSON or Parquet)."""
     with tempfile.TemporaryDirectory() as d:
