@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from hhpu_shared.fields import Line, Text
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from case_service.domain import mopi
@@ -48,7 +49,7 @@ class ReviewDecisionIn(BaseModel):
     )
 
     decision: ReviewDecision
-    reason_code: str = Field(
+    reason_code: Line = Field(
         min_length=1,
         max_length=64,
         description="retain: a National Retention Assessment Criteria code ("
@@ -56,7 +57,7 @@ class ReviewDecisionIn(BaseModel):
         + "); dispose: "
         + ", ".join(mopi.DISPOSE_REASONS),
     )
-    reason: str = Field(
+    reason: Text = Field(
         min_length=3,
         max_length=400,
         description="why, in words (kept in the review history and the audit; no personal data)",
