@@ -29,6 +29,7 @@ from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, uni
 from hhpu_shared.uow import unit_of_work
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 pytestmark = [pytest.mark.kafka]
 TOPIC = "hhpu.fdtest.events"
@@ -94,8 +95,17 @@ def _wait_applied(engine_url: str, n: int, timeout_s: float) -> int:
     """How many events the reader has applied, read at least once, waiting up to `timeout_s` for `n`."""
     eng = make_engine(engine_url)
     deadline = time.monotonic() + timeout_s
+    locked_until = time.monotonic() + max(timeout_s, 30.0)
+    got = -1
     while True:
-        got = steps.applied_count(eng)
+        try:
+            got = steps.applied_count(eng)
+        except OperationalError:
+            # SQLite: the consumer holds the write lock while it applies a batch (the engine opens
+            # every transaction IMMEDIATE); read again, this is not a count.
+            assert time.monotonic() < locked_until, "the reader's database stayed locked"
+            time.sleep(0.2)
+            continue
         if got >= n or time.monotonic() >= deadline:
             break
         time.sleep(0.2)
