@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from hhpu_shared.audit import AuditEntry, AuditOperation, verify_chain
+from hhpu_shared.audit import HASHED_FIELDS, AuditEntry, AuditOperation, verify_chain
 from hhpu_shared.auth import DATA_PROTECTION_ROLES, Principal
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
@@ -44,24 +44,7 @@ Erase = Callable[[UnitOfWork, list[str]], dict[str, int]]
 Operation = Literal["collect", "alter", "consult", "disclose", "combine", "erase", "restrict"]
 DataProtector = Annotated[Principal, Depends(require_roles(*DATA_PROTECTION_ROLES))]
 MAX_REFS = 50
-CSV_COLUMNS = (
-    "id",
-    "at",
-    "service",
-    "operation",
-    "actor",
-    "actor_kind",
-    "actor_agency",
-    "subject_type",
-    "subject_id",
-    "person_ref",
-    "justification",
-    "recipient",
-    "correlation_id",
-    "client_correlation_id",
-    "detail",
-    "entry_hash",
-)
+CSV_COLUMNS = ("id", *HASHED_FIELDS, "entry_hash")  # an entry's own fields, with its id and hash
 
 
 def _same(_uow: UnitOfWork, refs: list[str]) -> list[str]:
