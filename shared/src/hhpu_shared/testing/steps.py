@@ -79,11 +79,17 @@ def apply_step(uow: UnitOfWork, data: StepRecorded, env: Envelope) -> None:
     session.add(StepApplied(event_id=str(env.event_id), aggregate=data.aggregate, seq=data.seq))
 
 
-def registry(delay_s: float = 0.0) -> HandlerRegistry:
+def registry(delay_s: float = 0.0, die_at: int = 0) -> HandlerRegistry:
+    """The handler; with `die_at`, the process SIGKILLs itself while handling its `die_at`-th
+    event: a crash in the middle of a batch's transaction, at a point the test knows."""
     reg = HandlerRegistry()
+    handled = [0]
 
     @reg.handles(StepRecorded)
     def _h(uow: UnitOfWork, data: StepRecorded, env: Envelope) -> None:
+        handled[0] += 1
+        if die_at and handled[0] >= die_at:
+            os.kill(os.getpid(), signal.SIGKILL)
         if delay_s:
             time.sleep(delay_s)
         apply_step(uow, data, env)
@@ -133,14 +139,19 @@ def violations(engine: Engine) -> int:
 
 
 def make_runner(
-    engine: Engine, source: MessageSource, dlt: Publisher, group: str, delay_s: float = 0.0
+    engine: Engine,
+    source: MessageSource,
+    dlt: Publisher,
+    group: str,
+    delay_s: float = 0.0,
+    die_at: int = 0,
 ) -> ConsumerRunner:
     return ConsumerRunner(
         service="steps",
         group=group,
         engine=engine,
         source=source,
-        registry=registry(delay_s),
+        registry=registry(delay_s, die_at),
         dlt_publisher=dlt,
     )
 
@@ -155,6 +166,12 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
     p.add_argument("--group", required=True)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument(
+        "--die-while-handling",
+        type=int,
+        default=0,
+        help="SIGKILL this process while it handles its Nth event (inside the batch's transaction)",
+    )
+    p.add_argument(
         "--die-before-offset-commit",
         type=int,
         default=0,
@@ -166,7 +183,7 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
     create_tables(engine)
     source = KafkaSource(a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace)
     dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
-    runner = make_runner(engine, source, dlt, a.group, a.delay)
+    runner = make_runner(engine, source, dlt, a.group, a.delay, a.die_while_handling)
     if a.die_before_offset_commit:
         commit = source.commit
 
