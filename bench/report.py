@@ -91,6 +91,12 @@ def rows() -> list[tuple[str, str, str, str]]:
             fig = f"{b['reached_agenda']}/{b['referrals']} in {b['span_s']} s ({b['sustained_per_s']}/s)"
             fig += f"; 100,000 extrapolated: {b.get('extrapolated_100k_s')} s"
             out.append(("backfill (scaled)", fig, "-", "-"))
+    g = _load("gateway")
+    if g:
+        gs = g["summary"]
+        fig = f"{gs['gateway_throughput_ratio']:.3f} of direct, +{gs['gateway_added_p50_ms']:.2f} ms p50 at no load"
+        fig += f"; nginx {gs['nginx_throughput_ratio']:.3f}"
+        out.append((f"gateway ({_when(g)})", fig, ">= 0.7 of direct", _met(gs["gateway_throughput_ratio"] >= 0.7)))
     m = _load("matching")
     if m and m.get("sizes"):
         for size, s in m["sizes"].items():

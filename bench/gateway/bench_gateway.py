@@ -224,6 +224,7 @@ def main() -> int:
             "GATEWAY_RATE_LIMIT_PER_S": "1000000",
             "GATEWAY_RATE_LIMIT_BURST": "1000000",
             "GATEWAY_LOG_LEVEL": "INFO",
+            "HHPU_ENVIRONMENT": "development",  # the development signers of the bench's token and assertions
         }
         procs.append(start([PY, "-m", "gateway"], env=gw_env))
         pids = {"direct": procs[0].pid, "gateway": procs[-1].pid}
@@ -309,9 +310,9 @@ def main() -> int:
         name: res["proxy_cpu_us_per_request"] if name != "direct" else res["backend_cpu_us_per_request"]
         for name, res in results.items()
     }
-    summary["goal_met"] = (
-        summary["gateway_throughput_ratio"] >= 0.35 and summary["gateway_added_p50_ms"] < 0.5
-    )
+    # Issue 13's goal: with the strict upstream client the gateway keeps at least 0.7 of direct throughput.
+    summary["goal"] = "gateway throughput >= 0.7 of direct"
+    summary["goal_met"] = summary["gateway_throughput_ratio"] >= 0.7
     doc = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {

@@ -90,6 +90,7 @@ class MisbehavingUpstream:
         self.conns: list[socket.socket] = []
         self.lock = threading.Lock()
         self.seen: dict[str, int] = {}
+        self.identities: list[tuple[str, bytes]] = []  # (path, identity assertion) per request
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -140,6 +141,7 @@ class MisbehavingUpstream:
                 path = target.split("?", 1)[0]
                 with self.lock:
                     self.requests.append((cid, method, path, body))
+                    self.identities.append((path, headers.get(b"x-hhpu-identity", b"")))
                     n_seen = self.seen[path] = self.seen.get(path, 0) + 1
                 steps = self.script(method, path, n_seen)
                 for step in steps:

@@ -193,6 +193,10 @@ def test_safe_methods_and_declared_idempotent_intake_are_resent(
     assert client.get(f"{R}/warm", headers=h).status_code == 200
     r = client.get(f"{R}/drop-get", headers=h)  # dropped once on a reused connection: safe, sent again
     assert r.status_code == 200 and up.count("GET", f"{R}/drop-get") == 2
+    # ... with a fresh identity assertion: the upstream may have read the first, and services refuse
+    # an assertion presented twice
+    sent = [tok for path, tok in up.identities if path == f"{R}/drop-get"]
+    assert len(sent) == 2 and sent[0] and sent[1] and sent[0] != sent[1]
     # referral intake with an Idempotency-Key is declared idempotent; its body is sent again in full
     key = {"X-API-Key": keystore.add("partner-key-1")}
 
@@ -203,6 +207,8 @@ def test_safe_methods_and_declared_idempotent_intake_are_resent(
     assert client.get(f"{R}/warm2", headers=h).status_code == 200
     r = intake("", **{"Idempotency-Key": "ref-1"})
     assert r.status_code == 200 and up.count("POST", R) == 2
+    sent = [tok for path, tok in up.identities if path == R]
+    assert len(sent) == 2 and sent[0] != sent[1]
     bodies = [b for _, m, p, b in up.requests if m == "POST" and p == R]
     assert bodies[0] == bodies[1] == b'{"person":"x"}' * 100
     # without a key the same intake is not sent again

@@ -2,6 +2,7 @@
 
 - Each of the eight processes (four APIs, four consumers) refuses to start outside development with
   the committed development internal secret.
+- Every service refuses an identity assertion presented twice (a replay) or living too long.
 - Every list endpoint of every service answers 422 problem+json, never 500, to out-of-range paging.
 - A consumer built from today's contracts handles an event from a newer producer carrying an extra
   field (rolling deploys).
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from hhpu.services import SERVICES, spec
-from hhpu_shared.auth import STAFF_ROLES
+from hhpu_shared.auth import IDENTITY_HEADER, STAFF_ROLES, Principal, mint_identity
 from hhpu_shared.service import ServiceSpec
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
 from hhpu_shared.testing.databases import migrated
@@ -57,6 +58,26 @@ def _list_operations(client: TestClient) -> list[str]:
         if get and {"limit", "offset"} <= {p["name"] for p in get.get("parameters", [])}:
             found.append(path)
     return found
+
+
+@pytest.mark.parametrize("name", list(SERVICES))
+def test_replayed_or_long_lived_assertion_refused(name: str, tmp_path: Path) -> None:
+    service = spec(name)
+    staff = Principal(subject="user:replay", kind="staff", roles=frozenset(STAFF_ROLES))
+    with _app(service, tmp_path) as client:
+        path = "/api/v1" + _list_operations(client)[0].removeprefix("/api/v1")
+        path = path.replace("{", "").replace("}", "")
+
+        def get(token: str) -> int:
+            headers = {IDENTITY_HEADER: token, "X-Justification": "test: replay"}
+            return client.get(path, headers=headers).status_code
+
+        once = mint_identity(staff, DEV_INTERNAL_SECRET, ttl_s=30, method="GET", path=path)
+        assert get(once) != 401
+        assert get(once) == 401, "the same assertion was accepted twice"
+        assert get(mint_identity(staff, DEV_INTERNAL_SECRET, ttl_s=30, method="GET", path=path)) != 401
+        year = mint_identity(staff, DEV_INTERNAL_SECRET, ttl_s=365 * 86400, method="GET", path=path)
+        assert get(year) == 401
 
 
 @pytest.mark.parametrize("name", list(SERVICES))

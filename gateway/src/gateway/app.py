@@ -311,7 +311,9 @@ class Gateway:
         has_body = chunked or (clen is not None and clen != b"0")
         keep = (method, path) in IDEMPOTENT_ROUTES  # the body may have to be sent again
         body = BodyCounter(receive, self.max_body, keep) if has_body else None
-        return await self.upstreams[service].forward(scope, receive, send, fwd, extra, body)
+        return await self.upstreams[service].forward(
+            scope, receive, send, fwd, extra, body, lambda: self.minter.token(principal, method, path)
+        )
 
     async def _limited(self, scope: Scope, send: Send, extra: list[tuple[bytes, bytes]], client: str) -> int:
         wait = self.limiter.take(client)

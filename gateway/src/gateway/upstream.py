@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -143,6 +143,7 @@ class Upstream:
         headers: Headers,
         extra: Headers,
         body: BodyCounter | None,
+        remint: Callable[[], bytes] | None = None,
     ) -> int:
         raise NotImplementedError
 
@@ -231,6 +232,7 @@ class HttpUpstream(Upstream):
         headers: Headers,
         extra: Headers,
         body: BodyCounter | None,
+        remint: Callable[[], bytes] | None = None,
     ) -> int:
         self.check_breaker()
         qs = scope.get("query_string") or b""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,6 +46,7 @@ class AsgiUpstream(Upstream):
         headers: Headers,
         extra: Headers,
         body: BodyCounter | None,
+        remint: Callable[[], bytes] | None = None,
     ) -> int:
         self.check_breaker()
         sub = dict(scope)

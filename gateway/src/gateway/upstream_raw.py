@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from hhpu_shared.auth import IDENTITY_HEADER
 from starlette.types import Receive, Scope, Send
 
 from . import metrics
@@ -38,6 +40,8 @@ from .upstream import (
     replayable,
     response_headers,
 )
+
+IDENTITY = IDENTITY_HEADER.encode()
 
 
 class RawHttpUpstream(Upstream):
@@ -76,9 +80,18 @@ class RawHttpUpstream(Upstream):
         return BadGateway(self.name, f"{self.name} {detail}")
 
     async def _exchange(
-        self, method: str, head: bytes, body: BodyCounter | None, chunked: bool, again: bool
+        self,
+        method: str,
+        head: bytes,
+        body: BodyCounter | None,
+        chunked: bool,
+        again: bool,
+        fresh_head: Callable[[], bytes] | None = None,
     ) -> Conn:
-        """Send the request and read the response head; returns the connection holding the response."""
+        """Send the request and read the response head; returns the connection holding the response.
+
+        A request sent again after the upstream may have read it goes with `fresh_head()` (a new
+        identity assertion: services refuse one presented twice)."""
         attempts = 1 + self.retries
         attempt = 0
         while True:
@@ -114,6 +127,8 @@ class RawHttpUpstream(Upstream):
             except StaleConnection as exc:
                 self.pool.release(conn, False)
                 if reused and again and more:
+                    if fresh_head is not None:
+                        head = fresh_head()
                     continue  # safe or declared idempotent: may be sent again
                 raise self._bad("closed the connection") from exc
             except ReadTimeout as exc:
@@ -155,6 +170,7 @@ class RawHttpUpstream(Upstream):
         headers: Headers,
         extra: Headers,
         body: BodyCounter | None,
+        remint: Callable[[], bytes] | None = None,
     ) -> int:
         self.check_breaker()
         method: str = scope["method"]
@@ -164,8 +180,19 @@ class RawHttpUpstream(Upstream):
         chunked = body is not None and not any(k == b"content-length" for k, _ in headers)
         again = replayable(method, scope["path"], headers)
         start = time.perf_counter()
+
+        def fresh_head() -> bytes:
+            assert remint is not None
+            renewed = [(k, remint()) if k == IDENTITY else (k, v) for k, v in headers]
+            return self._head(method, target, renewed, chunked)
+
         conn = await self._exchange(
-            method, self._head(method, target, headers, chunked), body, chunked, again
+            method,
+            self._head(method, target, headers, chunked),
+            body,
+            chunked,
+            again,
+            fresh_head if remint is not None else None,
         )
         ok = False
         try:

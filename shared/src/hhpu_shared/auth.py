@@ -8,7 +8,10 @@ enforce agency scope themselves.
 
 from __future__ import annotations
 
+import secrets
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -93,6 +96,7 @@ def mint_identity(
         "roles": sorted(principal.roles),
         "iat": now,
         "exp": now + ttl_s,
+        "jti": secrets.token_urlsafe(12),
         **(extra or {}),
     }
     if method is not None:
@@ -122,6 +126,36 @@ def decode_identity(token: str, secret: str) -> dict[str, Any]:
     return claims
 
 
+class ReplayGuard:
+    """The ids (``jti``) of the assertions a process has accepted, each kept until its assertion
+    expires: an assertion presented a second time is a replay. Per process; binding to method and
+    path confines a replay to another replica to the same operation within the assertion's seconds.
+
+    Expired ids leave from the front of a queue in insertion order (O(1) amortised per request);
+    with `capacity` ids live at once, new assertions are refused rather than memory growing."""
+
+    def __init__(self, capacity: int = 1_000_000) -> None:
+        self.capacity = capacity
+        self._seen: set[str] = set()
+        self._order: deque[tuple[int, str]] = deque()
+        self._lock = threading.Lock()
+
+    def first_use(self, jti: str, exp: int) -> bool:
+        now = int(time.time())
+        with self._lock:
+            order, seen = self._order, self._seen
+            while order and order[0][0] < now:
+                seen.discard(order.popleft()[1])
+            if jti in seen or len(seen) >= self.capacity:
+                return False
+            seen.add(jti)
+            order.append((exp, jti))
+            return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
 def verify_identity(
     token: str,
     secret: str,
@@ -129,10 +163,12 @@ def verify_identity(
     method: str | None = None,
     path: str | None = None,
     max_lifetime_s: int = MAX_ASSERTION_LIFETIME_S,
+    replay_guard: ReplayGuard | None = None,
 ) -> Principal:
     """Check an assertion; with `method` and `path`, it must have been minted for exactly that
     request (so one captured assertion cannot be replayed on another operation), and it may live
-    no longer than `max_lifetime_s`."""
+    no longer than `max_lifetime_s`; with `replay_guard`, it must carry an id not presented before
+    (so it cannot be replayed on the same operation either)."""
     claims = decode_identity(token, secret)
     if int(claims["exp"]) - int(claims["iat"]) > max_lifetime_s:
         raise IdentityError("assertion lifetime exceeds the maximum")
@@ -140,6 +176,12 @@ def verify_identity(
         raise IdentityError("assertion not minted for this method")
     if path is not None and claims.get(PATH_CLAIM) != path:
         raise IdentityError("assertion not minted for this path")
+    if replay_guard is not None:
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise IdentityError("assertion has no id (jti)")
+        if not replay_guard.first_use(jti, int(claims["exp"])):
+            raise IdentityError("assertion already used (replay)")
     return Principal(
         subject=str(claims["sub"]),
         kind=str(claims.get("kind", "staff")),

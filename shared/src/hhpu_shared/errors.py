@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -118,7 +119,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+def validation_errors(exc: RequestValidationError | ValidationError) -> list[dict[str, str]]:
+    """Per-field errors (field, code, message) of a request's validation, or of a model validated
+    from a request's part."""
     out = []
     for e in exc.errors():
         code = _PYDANTIC_CODES.get(str(e.get("type")), str(e.get("type", "invalid")))

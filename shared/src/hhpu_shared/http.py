@@ -144,7 +144,11 @@ def get_principal(request: Request) -> Principal:
     runtime = get_runtime(request)
     try:
         return verify_identity(
-            token, runtime.settings.internal_secret, method=request.method, path=request.scope["path"]
+            token,
+            runtime.settings.internal_secret,
+            method=request.method,
+            path=request.scope["path"],
+            replay_guard=runtime.replay_guard,
         )
     except IdentityError as exc:
         raise Unauthorized("The identity assertion is invalid or expired.") from exc

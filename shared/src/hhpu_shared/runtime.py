@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
-from hhpu_shared.auth import Principal, system_principal
+from hhpu_shared.auth import Principal, ReplayGuard, system_principal
 from hhpu_shared.background import BackgroundWorker, ThreadLoop
 from hhpu_shared.db import make_engine, ping
 from hhpu_shared.events.registry import all_topics, dlt_topic
@@ -57,6 +57,8 @@ class ServiceRuntime:
     ) -> None:
         self.settings = settings
         self.service = settings.service_name
+        # Identity assertions this process has accepted, so none is accepted twice (auth.py).
+        self.replay_guard = ReplayGuard()
         self.engine = engine or _engine(settings)
         # Processes never create tables: `hhpu migrate` does, before they start.
         migrations.require_head(self.engine)

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, mint_identity, verify_identity
+from hhpu_shared.auth import (
+    IDENTITY_HEADER,
+    IdentityError,
+    Principal,
+    ReplayGuard,
+    mint_identity,
+    verify_identity,
+)
 from hhpu_shared.http import PrincipalDep, build_service_app
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.settings import ServiceSettings
@@ -68,3 +75,34 @@ def test_verify_identity_names_the_reason() -> None:
     with pytest.raises(IdentityError, match="path"):
         verify_identity(token, SECRET, method="GET", path="/y")
     assert verify_identity(token, SECRET, method="get", path="/x").subject == "u1"
+
+
+def test_same_assertion_twice_is_a_replay(tmp_path: Path) -> None:
+    with _client(tmp_path) as c:
+        token = mint_identity(ANALYST, SECRET, ttl_s=30, method="GET", path="/api/v1/things/a")
+        assert c.get("/api/v1/things/a", headers=_h(token)).status_code == 200
+        again = c.get("/api/v1/things/a", headers=_h(token))
+        assert again.status_code == 401
+        assert again.headers["content-type"].startswith("application/problem+json")
+        fresh = mint_identity(ANALYST, SECRET, ttl_s=30, method="GET", path="/api/v1/things/a")
+        assert c.get("/api/v1/things/a", headers=_h(fresh)).status_code == 200
+
+
+def test_replay_guard_forgets_expired_ids_and_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr("hhpu_shared.auth.time.time", lambda: now[0])
+    guard = ReplayGuard(capacity=2)
+    assert guard.first_use("a", exp=1_000_010)
+    assert not guard.first_use("a", exp=1_000_010)
+    assert guard.first_use("b", exp=1_000_020)
+    assert not guard.first_use("c", exp=1_000_020), "over capacity: refused, memory does not grow"
+    now[0] = 1_000_011  # "a" has expired: it leaves, which makes room
+    assert guard.first_use("c", exp=1_000_030)
+    assert len(guard) == 2
+    # an expired "a" could not be verified again anyway (its exp has passed), so forgetting it is safe
+
+
+def test_verify_identity_requires_an_id_with_a_guard() -> None:
+    token = mint_identity(ANALYST, SECRET, ttl_s=30, method="GET", path="/x", extra={"jti": ""})
+    with pytest.raises(IdentityError, match="no id"):
+        verify_identity(token, SECRET, method="GET", path="/x", replay_guard=ReplayGuard())

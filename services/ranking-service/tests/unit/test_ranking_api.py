@@ -56,6 +56,19 @@ def test_bad_requests_are_problems_with_field_codes(rank_client: TestClient) -> 
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "bracket_conflict"
     r = rank_client.post(RUNS, json={"params": {"lookback_days": 0}}, headers=ANALYST)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "params.lookback_days"
+    assert r.json()["errors"][0]["code"] == "too_small"
+    # overrides are strict: a boolean or a string is not a number of days, a number is not a flag
+    for params, code in (
+        ({"lookback_days": True}, "not_an_integer"),
+        ({"lookback_days": "30"}, "not_an_integer"),
+        ({"half_life_days": "365"}, "not_a_number"),
+        ({"use_victims": 1}, "not_a_boolean"),
+        ({"no_such_parameter": 1}, "unknown_field"),
+    ):
+        r = rank_client.post(RUNS, json={"kind": "dry", "params": params}, headers=ANALYST)
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["errors"][0]["field"] == f"params.{next(iter(params))}", r.text
+        assert r.json()["errors"][0]["code"] == code, r.text
     r = rank_client.post(RUNS, json={"weight_edition": "cchi-1999"}, headers=ANALYST)
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_edition"
     assert rank_client.get(RUNS, headers=ANALYST).json()["total"] == 0

@@ -6,6 +6,7 @@ fully resolved parameters, so a run can be reproduced even if the catalogue grow
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -118,4 +119,9 @@ def resolve(ref: str, overrides: dict[str, object] | None = None) -> ModelParams
     key = f"{name}@{version}"
     if key not in CATALOG:
         raise KeyError(key)
-    return ModelParams.model_validate({**CATALOG[key], **(overrides or {})})
+    base = ModelParams.model_validate(CATALOG[key])
+    if not overrides:
+        return base
+    # A client's overrides are JSON and validated strictly: `true` is not 1, "30" is not 30.
+    merged = {**base.model_dump(mode="json"), **overrides}
+    return ModelParams.model_validate_json(json.dumps(merged), strict=True)

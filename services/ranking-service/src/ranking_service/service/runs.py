@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hhpu_shared.audit import AuditOperation
-from hhpu_shared.errors import NotFound, ValidationProblem, field_error
+from hhpu_shared.errors import NotFound, ValidationProblem, field_error, validation_errors
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified, Contribution, RankingRunCompleted
 from hhpu_shared.events.envelope import SubjectRef
@@ -65,10 +65,7 @@ def _resolve(settings: RankingSettings, req: RunRequest) -> tuple[str, ModelPara
     except KeyError as exc:
         raise ValidationProblem([field_error("model", "unknown_model", f"no model {ref}")]) from exc
     except ValidationError as exc:
-        errs = [
-            field_error("params." + ".".join(map(str, e["loc"])), "invalid_value", e["msg"])
-            for e in exc.errors()
-        ]
+        errs = [{**e, "field": f"params.{e['field']}"} for e in validation_errors(exc)]
         raise ValidationProblem(errs) from exc
 
 
