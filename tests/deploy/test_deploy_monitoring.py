@@ -2,8 +2,7 @@
 
 promtool (from Debian's prometheus package, unpacked by deploy/local/promtool.sh, which the test
 command runs first) checks the scrape config, the alert rules, the alert unit tests and every Grafana
-query. Without promtool those tests fail, saying so: they never pass through a weaker check. The strict
-PromQL syntax checker below is tested on its own.
+query. Without promtool those tests fail, saying so: they never pass through a weaker check.
 Metric names are checked against the names the platform's code registers.
 """
 
@@ -86,181 +85,15 @@ def grafana_to_promql(expr: str) -> str:
     return re.sub(r"\$\{?[A-Za-z_]\w*\}?", ".*", expr)
 
 
-# -- a strict PromQL syntax checker (the metric-name checks use it; tested on its own) --
-
-AGGREGATIONS = {
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-    "bottomk", "topk", "quantile", "limitk", "limit_ratio",
-}  # fmt: skip
-FUNCTIONS = {
-    "abs", "absent", "absent_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min",
-    "day_of_month", "day_of_week", "day_of_year", "days_in_month", "delta", "deriv", "exp", "floor",
-    "histogram_quantile", "histogram_count", "histogram_sum", "holt_winters", "hour", "idelta",
-    "increase", "irate", "label_join", "label_replace", "ln", "log2", "log10", "minute", "month",
-    "predict_linear", "rate", "resets", "round", "scalar", "sgn", "sort", "sort_desc", "sqrt",
-    "time", "timestamp", "vector", "year", "avg_over_time", "min_over_time", "max_over_time",
-    "sum_over_time", "count_over_time", "quantile_over_time", "stddev_over_time",
-    "stdvar_over_time", "last_over_time", "present_over_time",
-}  # fmt: skip
-BINARY = {"+", "-", "*", "/", "%", "^", "==", "!=", "<=", ">=", "<", ">", "and", "or", "unless", "atan2"}
-DURATION = re.compile(r"^(\d+(ms|[smhdwy]))+$")
-TOKEN = re.compile(
-    r"\s*(?:(?P<str>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')"
-    r"|(?P<dur>\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)(?![\w.])"
-    r"|(?P<num>\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+)"
-    r"|(?P<id>[A-Za-z_:][\w:]*)"
-    r"|(?P<op>=~|!~|==|!=|<=|>=|[-+*/%^<>=(){}\[\],:@]))"
-)
-
-
-class PromQLError(ValueError):
-    pass
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.toks: list[tuple[str, str]] = []
-        pos = 0
-        text = text.rstrip()
-        while pos < len(text):
-            m = TOKEN.match(text, pos)
-            if not m or m.end() == pos:
-                raise PromQLError(f"unexpected character at {pos}: {text[pos : pos + 10]!r}")
-            kind = m.lastgroup or ""
-            self.toks.append((kind, m.group(kind)))
-            pos = m.end()
-        self.i = 0
-        self.metrics: set[str] = set()
-
-    def peek(self) -> tuple[str, str]:
-        return self.toks[self.i] if self.i < len(self.toks) else ("eof", "")
-
-    def take(self, value: str | None = None, kind: str | None = None) -> str:
-        k, v = self.peek()
-        if (value is not None and v != value) or (kind is not None and k != kind):
-            raise PromQLError(f"expected {value or kind}, got {v or 'end of input'!r}")
-        self.i += 1
-        return v
-
-    def parse(self) -> set[str]:
-        self.expr()
-        if self.peek()[0] != "eof":
-            raise PromQLError(f"unexpected {self.peek()[1]!r}")
-        return self.metrics
-
-    def expr(self) -> None:
-        self.unary()
-        while self.peek()[1] in BINARY:
-            self.take()
-            if self.peek()[1] == "bool":
-                self.take()
-            if self.peek()[1] in ("on", "ignoring"):
-                self.take()
-                self.labels()
-            if self.peek()[1] in ("group_left", "group_right"):
-                self.take()
-                if self.peek()[1] == "(":
-                    self.labels()
-            self.unary()
-
-    def unary(self) -> None:
-        while self.peek()[1] in ("+", "-"):
-            self.take()
-        self.primary()
-        if self.peek()[1] == "[":
-            self.take("[")
-            self.duration()
-            if self.peek()[1] == ":":
-                self.take(":")
-                if self.peek()[1] != "]":
-                    self.duration()
-            self.take("]")
-        if self.peek()[1] == "offset":
-            self.take()
-            if self.peek()[1] == "-":
-                self.take()
-            self.duration()
-
-    def duration(self) -> None:
-        v = self.take(kind="dur") if self.peek()[0] == "dur" else self.take(kind="dur_or_error")
-        if not DURATION.match(v):
-            raise PromQLError(f"bad duration {v!r}")
-
-    def labels(self) -> None:
-        self.take("(")
-        while self.peek()[1] != ")":
-            self.take(kind="id")
-            if self.peek()[1] != ",":
-                break
-            self.take(",")
-        self.take(")")
-
-    def args(self) -> None:
-        self.take("(")
-        if self.peek()[1] != ")":
-            self.expr()
-            while self.peek()[1] == ",":
-                self.take(",")
-                self.expr()
-        self.take(")")
-
-    def primary(self) -> None:
-        kind, v = self.peek()
-        if kind in ("num", "str"):
-            self.take()
-        elif v == "(":
-            self.take("(")
-            self.expr()
-            self.take(")")
-        elif v == "{":
-            self.matchers()
-        elif kind == "id" and v in AGGREGATIONS:
-            self.take()
-            if self.peek()[1] in ("by", "without"):
-                self.take()
-                self.labels()
-            self.args()
-            if self.peek()[1] in ("by", "without"):
-                self.take()
-                self.labels()
-        elif kind == "id" and self.i + 1 < len(self.toks) and self.toks[self.i + 1][1] == "(":
-            if v not in FUNCTIONS:
-                raise PromQLError(f"unknown function {v!r}")
-            self.take()
-            self.args()
-        elif (
-            kind == "id"
-            and v not in BINARY
-            and v not in ("by", "without", "on", "ignoring", "bool", "offset")
-        ):
-            self.metrics.add(self.take())
-            if self.peek()[1] == "{":
-                self.matchers()
-        else:
-            raise PromQLError(f"unexpected {v or 'end of input'!r}")
-
-    def matchers(self) -> None:
-        self.take("{")
-        while self.peek()[1] != "}":
-            self.take(kind="id")
-            op = self.take()
-            if op not in ("=", "!=", "=~", "!~"):
-                raise PromQLError(f"bad matcher operator {op!r}")
-            value = self.take(kind="str")
-            if op in ("=~", "!~"):
-                try:
-                    re.compile(value[1:-1])
-                except re.error as exc:
-                    raise PromQLError(f"bad regex {value}: {exc}") from exc
-            if self.peek()[1] != ",":
-                break
-            self.take(",")
-        self.take("}")
-
-
-def check_promql(expr: str) -> set[str]:
-    """Parse `expr` strictly; return the metric names it selects. Raises PromQLError."""
-    return _Parser(expr).parse()
+def metrics_in(expr: str) -> set[str]:
+    """The metric names an expression selects: ``up`` and the platform's ``hhpu_*`` series (the
+    expression's syntax is promtool's to check, in the tests below; quoted label values are skipped)."""
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"' + r"|'(?:[^'\\]|\\.)*'", '""', expr)
+    bare = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", bare)  # label lists
+    names = set(re.findall(r"\bhhpu_[a-z0-9_]+\b", bare))
+    if re.search(r"\bup\b\s*(?:\{|\[|\)|==|$)", bare):
+        names.add("up")
+    return names
 
 
 # -- promtool -------------------------------------------------------------------------------------
@@ -319,33 +152,6 @@ def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-# -- the strict checker, always exercised ---------------------------------------------------------
-
-
-def test_strict_checker_accepts_every_alert_and_dashboard_query() -> None:
-    for e in [r["expr"] for r in alert_rules()] + [grafana_to_promql(x) for x in dashboard_exprs()]:
-        check_promql(e)
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        "sum by (service (hhpu_outbox_pending)",
-        "rate(hhpu_http_requests_total[5 m])",
-        "rate(hhpu_http_requests_total[5x])",
-        'hhpu_http_requests_total{status=~"5.."',
-        'hhpu_http_requests_total{status=="500"}',
-        'hhpu_http_requests_total{status=~"(5"}',
-        "rates(hhpu_http_requests_total[5m])",
-        "max by (service) (hhpu_outbox_pending) >",
-        "sum(hhpu_outbox_pending) hhpu_consumer_lag",
-    ],
-)
-def test_strict_checker_rejects_broken_queries(bad: str) -> None:
-    with pytest.raises(PromQLError):
-        check_promql(bad)
-
-
 # -- metric names, coverage -----------------------------------------------------------------------
 
 
@@ -353,10 +159,18 @@ def test_documented_metrics_are_registered_by_the_code() -> None:
     assert DOCUMENTED_METRICS <= exported_metrics()
 
 
+def test_metric_names_are_read_from_queries() -> None:
+    q = 'sum by (service) (rate(hhpu_http_requests_total{service="hhpu_fake", status=~"5.."}[5m]))'
+    assert metrics_in(q) == {"hhpu_http_requests_total"}
+    assert metrics_in('up{job="referral-api"} == 0') == {"up"}
+    assert metrics_in("max by (up) (hhpu_outbox_pending)") == {"hhpu_outbox_pending"}
+    assert metrics_in("hhpu_not_registered > 0") - exported_metrics() == {"hhpu_not_registered"}
+
+
 def test_alerts_and_dashboard_use_only_exported_metrics() -> None:
     allowed = exported_metrics() | {"up"}
     for e in [r["expr"] for r in alert_rules()] + [grafana_to_promql(x) for x in dashboard_exprs()]:
-        used = check_promql(e)
+        used = metrics_in(e)
         assert used, f"no metric in {e!r}"
         assert used <= allowed, f"unknown metric(s) {used - allowed} in {e!r}"
 
