@@ -7,7 +7,22 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, not_, union, update
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Row,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    not_,
+    union,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -202,19 +217,26 @@ _CANDIDATE_COLUMNS = tuple(
 )
 
 
+def _in_list(column: Any, name: str, item_type: Any, dialect: str) -> Any:
+    """``column IN (list)``: on PostgreSQL ``= ANY(array)``, one statement text whatever the length
+    (so it is parsed once and prepared; the planner treats both alike), elsewhere an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 @functools.cache
-def _candidates_stmt(names: bool, dob: bool, pnc: bool, records_id: bool, limit: int) -> Any:
+def _candidates_stmt(dialect: str, names: bool, dob: bool, pnc: bool, records_id: bool, limit: int) -> Any:
     """The lookup of one shape (which blocking keys the subject has), built once per shape."""
     branches: list[Any] = []
     if names:
-        keys: Any = bindparam("keys", expanding=True)
-        by_name = select(_KPK.c.person_id).where(_KPK.c.key.in_(keys))
+        by_name = select(_KPK.c.person_id).where(_in_list(_KPK.c.key, "keys", String, dialect))
         if not dob:
             branches.append(by_name)
         else:  # a name agreement counts with a missing or partial birth date (exact is the next branch)
             branches.append(by_name.where(_KPK.c.date_of_birth.is_(None)))
-            partial: Any = bindparam("partial", expanding=True)
-            branches.append(by_name.where(_KPK.c.date_of_birth.in_(partial)))
+            partial = _in_list(_KPK.c.date_of_birth, "partial", Date, dialect)
+            branches.append(by_name.where(partial))
     if dob:
         branches.append(select(_KP.c.id).where(_KP.c.date_of_birth == bindparam("dob")))
     if pnc:
@@ -243,13 +265,15 @@ def candidate_people(
     ``domain.matching.name_keys``), so the cost does not follow the number of known people.
     """
     keys = sorted(set(name_keys))
-    stmt = _candidates_stmt(bool(keys), dob is not None, bool(pnc), bool(records_id), limit)
+    conn = session.connection()
+    shape = (bool(keys), dob is not None, bool(pnc), bool(records_id))
+    stmt = _candidates_stmt(conn.dialect.name, *shape, limit)
     if stmt is None:
         return []
     params: dict[str, Any] = {"keys": keys, "dob": dob, "pnc": pnc, "records_id": records_id}
     if keys and dob is not None:
         params["partial"] = sorted(partial_dobs(dob))
-    return list(session.connection().execute(stmt, params).all())
+    return list(conn.execute(stmt, params).all())
 
 
 def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
