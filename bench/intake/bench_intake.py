@@ -4,7 +4,8 @@ Starts the system with hhpu.distributed.start_cluster on the running Kafka broke
 (fresh databases, a unique topic namespace), registers a partner agency, and serves the ceiling
 (ceiling_app.py: FastAPI + psycopg inserting the same JSON) with uvicorn. wrk (one thread,
 INTAKE_CONNECTIONS connections) posts unique referrals (intake.lua) to each, interleaved over
-INTAKE_ROUNDS rounds of INTAKE_SECONDS; the medians are reported with the ratio intake / ceiling.
+INTAKE_ROUNDS rounds of INTAKE_SECONDS; the medians are reported with the ratio intake / ceiling,
+and the CPU milliseconds per request of each cluster process and of the ceiling (from /proc).
 Then the referral-api is restarted under pyinstrument for one more round and its profile saved.
 
 Env: HHPU_TEST_PG_URL (admin URL), HHPU_TEST_KAFKA (bootstrap), INTAKE_CONNECTIONS (16),
@@ -82,6 +83,25 @@ def _wait_tcp(port: int, timeout_s: float = 60) -> None:
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def _cpu_s(procs: dict[str, Any]) -> dict[str, float]:
+    """User + system CPU seconds so far of each process (with its reaped children), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for name, proc in procs.items():
+        try:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return out
+
+
+def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    spent = {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in after if k in before}
+    ordered = dict(sorted(spent.items(), key=lambda kv: -kv[1]))
+    return {k: round(v, 1) for k, v in ordered.items()} | {"total": round(sum(spent.values()), 1)}
+
+
 def _profile(cluster: Any, key: str, run: str, seconds: int, conns: int, out: Path) -> dict[str, Any]:
     """Restart the referral-api under pyinstrument on the same port, load it, stop it: the profile."""
     name = "referral-api.api"
@@ -147,9 +167,21 @@ def main() -> dict[str, Any]:
         wrk(curl, "", f"{tag}w0", 2, conns)  # warm both up
         wrk(cluster.gateway_url, key, f"{tag}w1", 3, conns)
         runs: dict[str, list[dict[str, Any]]] = {"ceiling": [], "intake": []}
+        cluster_cpu0 = _cpu_s(cluster.procs)
+        ceiling_cpu = 0.0
         for i in range(rounds):
+            c0 = _cpu_s({"ceiling": ceiling})
             runs["ceiling"].append(wrk(curl, "", f"{tag}c{i}", seconds, conns))
+            ceiling_cpu += _cpu_s({"ceiling": ceiling})["ceiling"] - c0["ceiling"]
             runs["intake"].append(wrk(cluster.gateway_url, key, f"{tag}i{i}", seconds, conns))
+        # CPU per request: the cluster's processes over all rounds (the ceiling's included, so the
+        # consumers' backlog is mostly counted) per referral acknowledged; the ceiling over its own.
+        intake_ok = sum(r["requests"] - r["non_2xx"] for r in runs["intake"])
+        ceiling_ok = sum(r["requests"] - r["non_2xx"] for r in runs["ceiling"])
+        report["cpu_ms_per_request"] = {
+            "intake_by_process": _cpu_per_request(cluster_cpu0, _cpu_s(cluster.procs), intake_ok),
+            "ceiling": round(ceiling_cpu * 1000 / max(ceiling_ok, 1), 1),
+        }
         for name, rs in runs.items():
             report[name] = {
                 k: median(r[k] for r in rs) for k in ("ok_per_s", "p50_ms", "p95_ms", "p99_ms")

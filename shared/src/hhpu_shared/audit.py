@@ -107,6 +107,13 @@ def _append_only(_mapper: Mapper[Any], _conn: Any, _target: AuditEntry) -> None:
     raise PermissionError("the audit log is append-only")
 
 
+# Statements of the writer, built once (plain Core on the session's connection: no ORM, no autoflush).
+_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD = select(_TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)
+_INSERT = insert(_TABLE)
+
+
 class AuditBuffer:
     """Entries of one unit of work, written in one go just before it commits."""
 
@@ -162,16 +169,15 @@ class AuditBuffer:
         rows, self.rows = self.rows, []
         conn = session.connection()
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+            conn.execute(_LOCK, {"k": CHAIN_LOCK_KEY})
         # SQLite transactions begin IMMEDIATE (hhpu_shared.db), so writers are already serialised.
-        table = AuditEntry.__table__  # type: ignore[attr-defined]
-        prev = conn.execute(select(table.c.entry_hash).order_by(table.c.id.desc()).limit(1)).scalar()
-        prev = prev or GENESIS
+        prev = conn.execute(_HEAD).scalar() or GENESIS
         for row in rows:
             row["prev_hash"] = prev
             row["entry_hash"] = prev = entry_hash(prev, row)
-        for i in range(0, len(rows), ROWS_PER_STATEMENT):
-            conn.execute(insert(table).values(rows[i : i + ROWS_PER_STATEMENT]))
+        for i in range(0, len(rows), ROWS_PER_STATEMENT):  # executemany: one INSERT on PostgreSQL
+            chunk = rows[i : i + ROWS_PER_STATEMENT]
+            conn.execute(_INSERT, chunk if len(chunk) > 1 else chunk[0])
         return len(rows)
 
 

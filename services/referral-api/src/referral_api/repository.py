@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, not_, union, update
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Row,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    not_,
+    union,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -116,16 +132,23 @@ def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
     return list(session.exec(stmt).all())
 
 
+# Intake statements are built once and run on the session's connection: Core only, so no ORM
+# objects, no autoflush and no statement compiled again per request.
+@functools.cache
+def _insert_new_stmt(table: Table, conflict: tuple[str, ...], dialect: str) -> Any:
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+
+
 def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any | None:
     """INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id, in one statement without a savepoint.
 
     Returns the new row's id, or None when a row with the same `conflict` columns exists (on
     PostgreSQL a concurrent insert of the same values waits for the other transaction first).
     """
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = ins(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
-    return session.execute(stmt.returning(model.id)).scalar_one_or_none()
+    conn = session.connection()
+    stmt = _insert_new_stmt(model.__table__, tuple(conflict), conn.dialect.name)
+    return conn.execute(stmt, values).scalar_one_or_none()
 
 
 def store_response(session: Session, record_id: int, status_code: int, body: str) -> None:
@@ -137,9 +160,37 @@ def store_response(session: Session, record_id: int, status_code: int, body: str
     session.execute(stmt)
 
 
+_AGENCY = Agency.__table__  # type: ignore[attr-defined]
+_AGENCY_BRIEF: Any = select(_AGENCY.c.name, _AGENCY.c.active).where(_AGENCY.c.id == bindparam("agency_id"))
+_INSERT_HISTORY = insert(StatusHistory.__table__)  # type: ignore[attr-defined]
+_INSERT_REVIEWS = insert(MatchReview.__table__)  # type: ignore[attr-defined]
+_KP = KnownPerson.__table__  # type: ignore[attr-defined]
+_KPK = KnownPersonKey.__table__  # type: ignore[attr-defined]
+_INSERT_KNOWN = insert(_KP).returning(_KP.c.id)
+_INSERT_KEYS = insert(_KPK)
+
+
+def agency_brief(session: Session, agency_id: str) -> Row[Any] | None:
+    """The agency's name and whether it is active (one Core read; no object in the session)."""
+    return session.connection().execute(_AGENCY_BRIEF, {"agency_id": agency_id}).first()
+
+
+def insert_rows(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Several rows in one executemany (a single multi-row INSERT on PostgreSQL)."""
+    if rows:
+        session.connection().execute(stmt, list(rows) if len(rows) > 1 else rows[0])
+
+
+def insert_history(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    insert_rows(session, _INSERT_HISTORY, rows)
+
+
+def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    insert_rows(session, _INSERT_REVIEWS, rows)
+
+
 def insert_known_person(session: Session, values: dict[str, Any]) -> int:
-    stmt = insert(KnownPerson).values(**values).returning(col(KnownPerson.id))
-    return int(session.execute(stmt).scalar_one())
+    return int(session.connection().execute(_INSERT_KNOWN, values).scalar_one())
 
 
 # -- idempotency -----------------------------------------------------------------------------------
@@ -151,6 +202,53 @@ def idempotency_record(session: Session, agency_id: str, key: str) -> Idempotenc
 
 
 # -- known people and reviews ----------------------------------------------------------------------
+_CANDIDATE_COLUMNS = tuple(
+    _KP.c[name]
+    for name in (
+        "person_ref",
+        "given_name",
+        "family_name",
+        "middle_names",
+        "aliases",
+        "date_of_birth",
+        "pnc_number",
+        "records_id",
+    )
+)
+
+
+def _in_list(column: Any, name: str, item_type: Any, dialect: str) -> Any:
+    """``column IN (list)``: on PostgreSQL ``= ANY(array)``, one statement text whatever the length
+    (so it is parsed once and prepared; the planner treats both alike), elsewhere an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@functools.cache
+def _candidates_stmt(dialect: str, names: bool, dob: bool, pnc: bool, records_id: bool, limit: int) -> Any:
+    """The lookup of one shape (which blocking keys the subject has), built once per shape."""
+    branches: list[Any] = []
+    if names:
+        by_name = select(_KPK.c.person_id).where(_in_list(_KPK.c.key, "keys", String, dialect))
+        if not dob:
+            branches.append(by_name)
+        else:  # a name agreement counts with a missing or partial birth date (exact is the next branch)
+            branches.append(by_name.where(_KPK.c.date_of_birth.is_(None)))
+            partial = _in_list(_KPK.c.date_of_birth, "partial", Date, dialect)
+            branches.append(by_name.where(partial))
+    if dob:
+        branches.append(select(_KP.c.id).where(_KP.c.date_of_birth == bindparam("dob")))
+    if pnc:
+        branches.append(select(_KP.c.id).where(_KP.c.pnc_number == bindparam("pnc")))
+    if records_id:
+        branches.append(select(_KP.c.id).where(_KP.c.records_id == bindparam("records_id")))
+    if not branches:
+        return None
+    ids = union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    return select(*_CANDIDATE_COLUMNS).where(_KP.c.id.in_(select(ids.c[0]))).limit(limit)
+
+
 def candidate_people(
     session: Session,
     *,
@@ -159,31 +257,23 @@ def candidate_people(
     records_id: str | None,
     name_keys: Sequence[str],
     limit: int = 500,
-) -> list[KnownPerson]:
-    """Known people sharing a blocking key with the subject (identifier, birth date or name keys).
+) -> list[Row[Any]]:
+    """Known people sharing a blocking key with the subject (identifier, birth date or name keys):
+    rows of the columns matching needs (``person_ref``, names, aliases, birth date, identifiers).
 
     Each branch is an index lookup returning the people who could be graded above ``none`` (see
     ``domain.matching.name_keys``), so the cost does not follow the number of known people.
     """
-    branches: list[Any] = []
-    if name_keys:
-        by_name = select(KnownPersonKey.person_id).where(col(KnownPersonKey.key).in_(sorted(set(name_keys))))
-        if dob is None:
-            branches.append(by_name)
-        else:  # a name agreement counts with a missing or partial birth date (exact is the next branch)
-            branches.append(by_name.where(col(KnownPersonKey.date_of_birth).is_(None)))
-            branches.append(by_name.where(col(KnownPersonKey.date_of_birth).in_(sorted(partial_dobs(dob)))))
-    if dob is not None:
-        branches.append(select(KnownPerson.id).where(KnownPerson.date_of_birth == dob))
-    if pnc:
-        branches.append(select(KnownPerson.id).where(KnownPerson.pnc_number == pnc))
-    if records_id:
-        branches.append(select(KnownPerson.id).where(KnownPerson.records_id == records_id))
-    if not branches:
+    keys = sorted(set(name_keys))
+    conn = session.connection()
+    shape = (bool(keys), dob is not None, bool(pnc), bool(records_id))
+    stmt = _candidates_stmt(conn.dialect.name, *shape, limit)
+    if stmt is None:
         return []
-    ids = union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
-    stmt = select(KnownPerson).where(col(KnownPerson.id).in_(select(ids.c[0]))).limit(limit)
-    return list(session.exec(stmt).all())
+    params: dict[str, Any] = {"keys": keys, "dob": dob, "pnc": pnc, "records_id": records_id}
+    if keys and dob is not None:
+        params["partial"] = sorted(partial_dobs(dob))
+    return list(conn.execute(stmt, params).all())
 
 
 def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
@@ -193,9 +283,8 @@ def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob
 
 
 def insert_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
-    if keys:
-        rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
-        session.execute(insert(KnownPersonKey), rows)
+    rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
+    insert_rows(session, _INSERT_KEYS, rows)
 
 
 def known_person_by_source(session: Session, source: str, source_id: str) -> KnownPerson | None:

@@ -6,9 +6,12 @@ Debezium's column names (aggregatetype, aggregateid, type, payload) keep CDC pos
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Integer, LargeBinary, text
+from sqlalchemy import Column, Index, Integer, LargeBinary, insert, text
 from sqlmodel import Field, Session, SQLModel
 
 from hhpu_shared.events.envelope import Envelope, SubjectRef
@@ -54,27 +57,67 @@ def add_event(
     subject: SubjectRef | None = None,
 ) -> Envelope:
     """Write one event to the outbox inside the caller's transaction."""
-    spec = event_spec(data)
-    env = Envelope(
-        event_id=uuid.uuid4(),
-        type=spec.name,
-        version=spec.version,
-        producer=producer,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        aggregate_type=spec.aggregate_type,
-        aggregate_id=aggregate_id,
-        subject=subject,
-        data=data.model_dump(mode="json"),
+    item = PendingEvent(data, aggregate_id, subject)
+    envs = add_events(
+        session, (item,), producer=producer, correlation_id=correlation_id, causation_id=causation_id
     )
-    session.add(
-        OutboxRecord(
-            id=str(env.event_id),
-            aggregatetype=spec.aggregate_type,
-            aggregateid=aggregate_id,
+    return envs[0]
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to write: its data, the aggregate it is about and the subject, if one."""
+
+    data: EventData
+    aggregate_id: str
+    subject: SubjectRef | None = None
+
+
+# Built once: a plain Core INSERT on the session's connection (no ORM object, flush or autoflush);
+# several rows are one executemany (one multi-row INSERT on PostgreSQL).
+_INSERT = insert(OutboxRecord.__table__)  # type: ignore[attr-defined]
+
+
+def add_events(
+    session: Session,
+    items: Sequence[PendingEvent],
+    *,
+    producer: str,
+    correlation_id: str,
+    causation_id: str | None = None,
+) -> list[Envelope]:
+    """Write events to the outbox now, in the caller's transaction, in the order given."""
+    envelopes: list[Envelope] = []
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        spec = event_spec(item.data)
+        env = Envelope(
+            event_id=uuid.uuid4(),
             type=spec.name,
-            topic=spec.topic,
-            payload=env.to_bytes(),
+            version=spec.version,
+            producer=producer,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            aggregate_type=spec.aggregate_type,
+            aggregate_id=item.aggregate_id,
+            subject=item.subject,
+            data=item.data.model_dump(mode="json"),
         )
-    )
-    return env
+        envelopes.append(env)
+        rows.append(
+            {
+                "id": str(env.event_id),
+                "aggregatetype": spec.aggregate_type,
+                "aggregateid": item.aggregate_id,
+                "type": spec.name,
+                "topic": spec.topic,
+                "payload": env.to_bytes(),
+                "created_at": _now(),
+                "published_at": None,
+                "attempts": 0,
+                "last_error": None,
+            }
+        )
+    if rows:
+        session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
+    return envelopes

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, text
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, bindparam, func, select, text, update
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
 
 from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
@@ -21,6 +23,20 @@ from hhpu_shared.messaging.transport import OutboundMessage, Publisher
 
 log = logging.getLogger("hhpu.relay")
 RELAY_LOCK_KEY = 7_201_162
+
+# Statements built once, run as Core on the session's connection: the batch is read as plain rows
+# and marked published by one UPDATE (no ORM object per event, no flush of each).
+_T = OutboxRecord.__table__  # type: ignore[attr-defined]
+_COLUMNS = (_T.c.seq, _T.c.id, _T.c.topic, _T.c.aggregateid, _T.c.type, _T.c.payload)
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
+_MARK_PUBLISHED = (
+    update(_T).where(_T.c.seq.in_(bindparam("seqs", expanding=True))).values(published_at=bindparam("at"))
+)
+_MARK_FAILED = (
+    update(_T)
+    .where(_T.c.seq == bindparam("s"))
+    .values(attempts=_T.c.attempts + 1, last_error=bindparam("err"))
+)
 
 
 class OutboxRelay:
@@ -40,6 +56,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
+        self._pending = (
+            select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
+        )
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
         self._last_gauge = 0.0
         self._failures = 0
@@ -49,16 +68,11 @@ class OutboxRelay:
     def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published."""
         with Session(self.engine, expire_on_commit=False) as session:
-            if self.engine.dialect.name == "postgresql":
-                got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RELAY_LOCK_KEY})
-                if not got.scalar():
+            conn = session.connection()
+            if conn.dialect.name == "postgresql":
+                if not conn.execute(_TRY_LOCK, {"k": RELAY_LOCK_KEY}).scalar():
                     return 0
-            rows = session.exec(
-                select(OutboxRecord)
-                .where(col(OutboxRecord.published_at).is_(None))
-                .order_by(col(OutboxRecord.seq))
-                .limit(self.batch_size)
-            ).all()
+            rows = conn.execute(self._pending).all()
             if not rows:
                 session.commit()
                 return 0
@@ -73,35 +87,37 @@ class OutboxRelay:
             ]
             results = self.publisher.publish_batch(msgs)
             blocked: set[str] = set()
-            now = datetime.now(UTC)
-            published = 0
+            published: list[int] = []
+            failed: list[dict[str, Any]] = []
             for row, err in zip(rows, results, strict=True):
                 if row.aggregateid in blocked:
                     continue  # keep per-aggregate order behind a failed row
                 if err is None:
-                    row.published_at = now
-                    published += 1
+                    published.append(row.seq)
                     metrics.EVENTS_PUBLISHED.labels(self.service, row.type).inc()
                 else:
                     blocked.add(row.aggregateid)
-                    row.attempts += 1
-                    row.last_error = f"{type(err).__name__}: {err}"[:500]
+                    failed.append({"s": row.seq, "err": f"{type(err).__name__}: {err}"[:500]})
                     metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
-                session.add(row)
+            if published:
+                conn.execute(_MARK_PUBLISHED, {"seqs": published, "at": datetime.now(UTC)})
+            if failed:
+                conn.execute(_MARK_FAILED, failed)
             session.commit()
             if blocked:
                 self._failures += 1
                 log.warning(
-                    "outbox publish failed", extra={"failed_aggregates": len(blocked), "published": published}
+                    "outbox publish failed",
+                    extra={"failed_aggregates": len(blocked), "published": len(published)},
                 )
             else:
                 self._failures = 0
-            return published
+            return len(published)
 
     def update_gauges(self) -> None:
         with Session(self.engine) as session:
             count, oldest = session.exec(
-                select(func.count(), func.min(OutboxRecord.created_at)).where(
+                sm_select(func.count(), func.min(OutboxRecord.created_at)).where(
                     col(OutboxRecord.published_at).is_(None)
                 )
             ).one()
@@ -126,7 +142,7 @@ class OutboxRelay:
     def pending(self) -> int:
         with Session(self.engine) as session:
             return int(
-                session.exec(select(func.count()).where(col(OutboxRecord.published_at).is_(None))).one()
+                session.exec(sm_select(func.count()).where(col(OutboxRecord.published_at).is_(None))).one()
             )
 
     def _backoff(self) -> float:

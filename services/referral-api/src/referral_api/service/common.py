@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from hhpu_shared.auth import STAFF_ROLES, Principal
 from hhpu_shared.events.envelope import SubjectRef
 from hhpu_shared.uow import UnitOfWork
@@ -19,20 +22,21 @@ def subject_ref(referral: Referral) -> SubjectRef:
     return SubjectRef(type="referral", id=referral.id)
 
 
+_PUBLIC = ("id", "agency_id", "status", "status_reason", "eligible", "submitted_at", "updated_at")
+_STAFF_ONLY = ("match_grade", "matched_person_ref")
+
+
 def to_public(referral: Referral, *, staff: bool) -> ReferralPublic:
-    data = dict(referral.payload)
-    data.update(
-        id=referral.id,
-        agency_id=referral.agency_id,
-        status=referral.status,
-        status_reason=referral.status_reason,
-        eligible=referral.eligible,
-        screening_reasons=list(referral.screening_reasons),
-        submitted_at=referral.submitted_at,
-        updated_at=referral.updated_at,
-    )
+    names = ("payload", "screening_reasons", *_PUBLIC, *_STAFF_ONLY)
+    return public_of({name: getattr(referral, name) for name in names}, staff=staff)
+
+
+def public_of(values: Mapping[str, Any], *, staff: bool) -> ReferralPublic:
+    """The API shape of a referral from its column values (a row, or a referral's attributes)."""
+    data = dict(values["payload"])
+    data.update({name: values[name] for name in _PUBLIC}, screening_reasons=list(values["screening_reasons"]))
     if staff:  # a partner is not told whom the unit already knows
-        data.update(match_grade=referral.match_grade, matched_person_ref=referral.matched_person_ref)
+        data.update({name: values[name] for name in _STAFF_ONLY})
     return ReferralPublic.model_validate(data)
 
 

@@ -10,7 +10,10 @@ from typing import Any
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, Forbidden, Unprocessable
+from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.referral import ReferralScreened, ReferralSubmitted
+from hhpu_shared.events.envelope import SubjectRef
+from hhpu_shared.messaging.outbox import PendingEvent
 from hhpu_shared.uow import UnitOfWork
 
 from referral_api import metrics
@@ -21,8 +24,8 @@ from referral_api.domain.screening import ScreeningInput, screen
 from referral_api.models import IdempotencyRecord, Referral, new_uuid, now_utc
 from referral_api.schemas import ReferralCreate
 from referral_api.service import matching
-from referral_api.service.common import agency_name, subject_ref, to_public
-from referral_api.service.lifecycle import add_history, record_transition
+from referral_api.service.common import public_of
+from referral_api.service.lifecycle import history_row, transition_records
 from referral_api.settings import ReferralSettings
 
 
@@ -34,8 +37,7 @@ class Submitted:
 
 
 def request_hash(body: ReferralCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _payload_hash(body.model_dump(mode="json"))
 
 
 def submit(
@@ -52,71 +54,116 @@ def submit(
     One short transaction of plain statements: the idempotency claim and the referral are each
     ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (no savepoints), the referral row is inserted
     already screened (and declined when not eligible), and history, events and audit entries of
-    every step go in with it.
+    every step go in with it, one multi-row INSERT each. Screening needs no database, so the answer
+    is known before the claim, which is inserted with it (no second write to the claim). Every
+    statement is Core, built once (``repository``): no ORM object is made or flushed.
     """
     principal = uow.principal
     agency_id = principal.agency_id
     if not agency_id:
         raise Forbidden("Only a partner agency's credentials can submit a referral.")
-    agency = repo.get_agency(uow.session, agency_id)
+    agency = repo.agency_brief(uow.session, agency_id)
     if agency is None or not agency.active:
         raise Forbidden("The agency is not registered or not active.", code="agency_inactive")
-    fingerprint = request_hash(body)
-    referral_id = new_uuid()
-    claim_id: int | None = None
+    payload = body.model_dump(mode="json")
+    referral = _screened_row(settings, body, payload, agency_id, principal.subject, today or date.today())
+    response = public_of(referral, staff=False).model_dump(mode="json")
     if idempotency_key:
-        claim_id, replay = _claim_key(uow, agency_id, idempotency_key, fingerprint, referral_id)
+        fingerprint = _payload_hash(payload)
+        replay = _claim_key(uow, agency_id, idempotency_key, fingerprint, referral["id"], response)
         if replay is not None:
             return replay
-    referral = Referral(
-        id=referral_id,
-        agency_id=agency_id,
-        partner_reference=body.partner_reference,
-        status=Status.SUBMITTED.value,
-        status_reason=Reason.RECEIVED.value,
-        subject_given_name=body.subject.given_name,
-        subject_family_name=body.subject.family_name,
-        subject_dob=body.subject.date_of_birth,
-        domains_key="," + ",".join(body.concern.domains) + ",",
-        urgency=body.urgency,
-        route=body.route,
-        statutory_status=body.statutory_status,
-        legal_gateway=body.legal_gateway,
-        payload=body.model_dump(mode="json"),
-        submitted_by=principal.subject,
-    )
-    outcome = _screen_and_match(uow, settings, referral, body, today or date.today())
-    values = {c.name: getattr(referral, c.name) for c in Referral.__table__.columns}  # type: ignore[attr-defined]
-    if repo.insert_new(uow.session, Referral, values, ("agency_id", "partner_reference")) is None:
+    details = matching.details_of(payload["subject"])
+    matches = matching.find_matches(uow, matching.record_of(details))
+    grade = overall_grade(matches)
+    certain_ref = matches[0].person_ref if grade == Grade.CERTAIN else None
+    referral.update(match_grade=grade.value, matched_person_ref=certain_ref)
+    metrics.REFERRALS_SCREENED.labels(str(referral["eligible"]).lower(), grade.value).inc()
+    if repo.insert_new(uow.session, Referral, referral, ("agency_id", "partner_reference")) is None:
         _refuse_duplicate(uow, agency_id, body.partner_reference or "")
         raise Conflict("The referral could not be stored; retry.", code="concurrent_submission")
+    outcome = _Outcome(matches, grade, certain_ref, details, agency.name)
     _record(uow, settings, referral, body, justification, outcome)
-    response = to_public(referral, staff=False).model_dump(mode="json")
-    if claim_id is not None:
-        repo.store_response(uow.session, claim_id, 201, json.dumps(response))
     return Submitted(201, response)
 
 
+def _payload_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _screened_row(
+    settings: ReferralSettings,
+    body: ReferralCreate,
+    payload: dict[str, Any],
+    agency_id: str,
+    submitted_by: str,
+    today: date,
+) -> dict[str, Any]:
+    """The referral's row in its final status (screening needs no database; matching comes later)."""
+    result = screen(
+        ScreeningInput(
+            domains=body.concern.domains,
+            offence_types=body.concern.offence_types,
+            date_of_birth=body.subject.date_of_birth,
+            area=body.subject.area,
+        ),
+        settings.eligibility,
+        today,
+    )
+    now = now_utc()
+    if result.eligible:
+        status, reason, note = Status.SCREENED, Reason.ELIGIBLE, None
+    else:
+        status, reason = Status.DECLINED, Reason.NOT_ELIGIBLE
+        note = ("Not eligible: " + ", ".join(result.reasons))[:2000]
+    return {
+        "id": new_uuid(),
+        "agency_id": agency_id,
+        "partner_reference": body.partner_reference,
+        "status": status.value,
+        "status_reason": reason.value,
+        "outcome_note": note,
+        "subject_given_name": body.subject.given_name,
+        "subject_family_name": body.subject.family_name,
+        "subject_dob": body.subject.date_of_birth,
+        "domains_key": "," + ",".join(body.concern.domains) + ",",
+        "urgency": body.urgency,
+        "route": body.route,
+        "statutory_status": body.statutory_status,
+        "legal_gateway": body.legal_gateway,
+        "payload": payload,
+        "eligible": result.eligible,
+        "screening_reasons": list(result.reasons),
+        "match_grade": None,
+        "matched_person_ref": None,
+        "submitted_by": submitted_by,
+        "submitted_at": now,
+        "updated_at": now,
+    }
+
+
 def _claim_key(
-    uow: UnitOfWork, agency_id: str, key: str, fingerprint: str, referral_id: str
-) -> tuple[int | None, Submitted | None]:
-    """Claim the key for this request, or replay what an earlier request with it answered.
+    uow: UnitOfWork, agency_id: str, key: str, fingerprint: str, referral_id: str, response: dict[str, Any]
+) -> Submitted | None:
+    """Claim the key for this request with its answer, or replay what an earlier request answered.
 
     The claim is a row under a unique index, inserted first: a concurrent request with the same
-    key waits for the winner's transaction (PostgreSQL) and then replays its committed answer.
+    key waits for the winner's transaction (PostgreSQL) and then replays its committed answer. It
+    is committed only with the referral (any refusal after it rolls both back), so it holds the
+    answer from the start.
     """
     values = {
         "agency_id": agency_id,
         "key": key,
         "request_hash": fingerprint,
         "referral_id": referral_id,
-        "status_code": 0,
-        "response_body": "",
+        "status_code": 201,
+        "response_body": json.dumps(response),
         "created_at": now_utc(),
     }
-    claim_id = repo.insert_new(uow.session, IdempotencyRecord, values, ("agency_id", "key"))
-    if claim_id is not None:
-        return int(claim_id), None
+    if repo.insert_new(uow.session, IdempotencyRecord, values, ("agency_id", "key")) is not None:
+        return None
     record = repo.idempotency_record(uow.session, agency_id, key)
     if record is None:  # pragma: no cover - the winner rolled back; the client retries
         raise Conflict("The same request is in progress; retry.", code="concurrent_submission")
@@ -127,7 +174,7 @@ def _claim_key(
             extra={"referral_id": record.referral_id},
         )
     metrics.IDEMPOTENT_REPLAYS.inc()
-    return None, Submitted(record.status_code, json.loads(record.response_body), replayed=True)
+    return Submitted(record.status_code, json.loads(record.response_body), replayed=True)
 
 
 def _refuse_duplicate(uow: UnitOfWork, agency_id: str, reference: str) -> None:
@@ -142,121 +189,100 @@ def _refuse_duplicate(uow: UnitOfWork, agency_id: str, reference: str) -> None:
 
 @dataclass(frozen=True)
 class _Outcome:
-    eligible: bool
-    reasons: tuple[str, ...]
     matches: list[MatchResult]
     grade: Grade
     certain_ref: str | None
+    details: PersonDetails
+    agency_name: str
 
 
 _SYSTEM_REASON = "screening against the unit's terms of reference"
 
 
-def _screen_and_match(
-    uow: UnitOfWork, settings: ReferralSettings, referral: Referral, body: ReferralCreate, today: date
-) -> _Outcome:
-    """Screen and match; set the referral's final status, before anything is written."""
-    result = screen(
-        ScreeningInput(
-            domains=body.concern.domains,
-            offence_types=body.concern.offence_types,
-            date_of_birth=body.subject.date_of_birth,
-            area=body.subject.area,
-        ),
-        settings.eligibility,
-        today,
-    )
-    matches = matching.find_matches(uow, matching.record_of_referral(referral))
-    grade = overall_grade(matches)
-    certain_ref = matches[0].person_ref if grade == Grade.CERTAIN else None
-    referral.eligible = result.eligible
-    referral.screening_reasons = list(result.reasons)
-    referral.match_grade = grade.value
-    referral.matched_person_ref = certain_ref
-    if result.eligible:
-        referral.status, referral.status_reason = Status.SCREENED.value, Reason.ELIGIBLE.value
-    else:
-        referral.status, referral.status_reason = Status.DECLINED.value, Reason.NOT_ELIGIBLE.value
-        referral.outcome_note = ("Not eligible: " + ", ".join(result.reasons))[:2000]
-    metrics.REFERRALS_SCREENED.labels(str(result.eligible).lower(), grade.value).inc()
-    return _Outcome(result.eligible, tuple(result.reasons), matches, grade, certain_ref)
-
-
 def _record(
     uow: UnitOfWork,
     settings: ReferralSettings,
-    referral: Referral,
+    referral: dict[str, Any],
     body: ReferralCreate,
     justification: str,
     out: _Outcome,
 ) -> None:
-    """History, events, audit, reviews and the known person of a referral just inserted."""
-    add_history(uow, referral, None, Status.SUBMITTED.value, Reason.RECEIVED.value, None)
+    """History, events, audit, reviews and the known person of a referral just inserted; the
+    same entries, in the same order, as each step written on its own."""
+    rid, agency_id, eligible = referral["id"], referral["agency_id"], referral["eligible"]
+    subject = SubjectRef(type="referral", id=rid)
+    history = [history_row(uow, rid, None, Status.SUBMITTED.value, Reason.RECEIVED.value, None)]
     uow.audit(
         AuditOperation.COLLECT,
         subject_type="referral",
-        subject_id=referral.id,
+        subject_id=rid,
         justification=justification,
         recipient=None,
-        detail={"legal_gateway": body.legal_gateway, "agency_id": referral.agency_id},
+        detail={"legal_gateway": body.legal_gateway, "agency_id": agency_id},
     )
-    uow.emit(
-        ReferralSubmitted(
-            referral_id=referral.id,
-            agency_id=referral.agency_id,
-            partner_reference=body.partner_reference,
-            domains=tuple(body.concern.domains),
-            urgency=body.urgency,
-            route=body.route,
-            submitted_at=referral.submitted_at,
-        ),
-        aggregate_id=referral.id,
-        subject=subject_ref(referral),
+    submitted = ReferralSubmitted(
+        referral_id=rid,
+        agency_id=agency_id,
+        partner_reference=body.partner_reference,
+        domains=tuple(body.concern.domains),
+        urgency=body.urgency,
+        route=body.route,
+        submitted_at=referral["submitted_at"],
     )
+    events = [PendingEvent(submitted, rid, subject)]
     if out.matches:
         uow.audit(
             AuditOperation.COMBINE,
             subject_type="referral",
-            subject_id=referral.id,
+            subject_id=rid,
             justification="matching a referral subject against people the unit knows",
             detail={"grade": out.grade.value, "candidates": [m.person_ref for m in out.matches[:5]]},
         )
-    reason = Reason.ELIGIBLE if out.eligible else Reason.NOT_ELIGIBLE
-    record_transition(
-        uow,
-        referral,
-        Status.SUBMITTED.value,
-        Status.SCREENED,
-        reason_code=reason.value,
-        justification=_SYSTEM_REASON,
+    reason = Reason.ELIGIBLE if eligible else Reason.NOT_ELIGIBLE
+    _transition(uow, referral, history, events, Status.SUBMITTED.value, Status.SCREENED, reason.value)
+    screened = ReferralScreened(
+        referral_id=rid,
+        agency_id=agency_id,
+        eligible=eligible,
+        reasons=tuple(referral["screening_reasons"]),
+        domains=tuple(body.concern.domains),
+        urgency=body.urgency,
+        statutory_status=body.statutory_status,
+        subject=out.details,
+        match_grade=out.grade.value,
+        matched_person_ref=out.certain_ref,
+        agency_name=out.agency_name,
     )
-    uow.emit(
-        ReferralScreened(
-            referral_id=referral.id,
-            agency_id=referral.agency_id,
-            eligible=out.eligible,
-            reasons=out.reasons,
-            domains=tuple(body.concern.domains),
-            urgency=body.urgency,
-            statutory_status=body.statutory_status,
-            subject=matching.person_details(referral),
-            match_grade=out.grade.value,
-            matched_person_ref=out.certain_ref,
-            agency_name=agency_name(uow, referral.agency_id),
-        ),
-        aggregate_id=referral.id,
-        subject=subject_ref(referral),
-    )
-    if out.eligible:
-        matching.queue_reviews(uow, referral, out.matches, settings.match_review_limit)
+    events.append(PendingEvent(screened, rid, subject))
+    if eligible:
+        matching.queue_reviews(uow, rid, out.matches, settings.match_review_limit)
     else:
-        record_transition(
-            uow,
-            referral,
-            Status.SCREENED.value,
-            Status.DECLINED,
-            reason_code=Reason.NOT_ELIGIBLE.value,
-            justification=_SYSTEM_REASON,
-            note=referral.outcome_note,
-        )
-    matching.remember_referral_subject(uow, referral, out.certain_ref)
+        reason_code, note = Reason.NOT_ELIGIBLE.value, referral["outcome_note"]
+        _transition(uow, referral, history, events, Status.SCREENED.value, Status.DECLINED, reason_code, note)
+    repo.insert_history(uow.session, history)
+    uow.emit_many(events)
+    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref)
+
+
+def _transition(
+    uow: UnitOfWork,
+    referral: dict[str, Any],
+    history: list[dict[str, Any]],
+    events: list[PendingEvent],
+    current: str,
+    target: Status,
+    reason_code: str,
+    note: str | None = None,
+) -> None:
+    row, event = transition_records(
+        uow,
+        referral["id"],
+        referral["agency_id"],
+        current,
+        target,
+        reason_code=reason_code,
+        justification=_SYSTEM_REASON,
+        note=note,
+    )
+    history.append(row)
+    events.append(event)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged
+from hhpu_shared.events.envelope import SubjectRef
+from hhpu_shared.messaging.outbox import PendingEvent
 from hhpu_shared.uow import UnitOfWork
 
 from referral_api import metrics
 from referral_api import repository as repo
 from referral_api.domain.lifecycle import TERMINAL, Reason, Status, can_transition
 from referral_api.models import Referral, StatusHistory, now_utc
-from referral_api.service.common import subject_ref
 
 log = logging.getLogger("referral_api.service")
 
@@ -60,26 +62,65 @@ def record_transition(
     note: str | None = None,
 ) -> None:
     """History, event and audit of a transition the caller has already applied to the referral."""
-    metrics.STATUS_CHANGES.labels(target.value).inc()
-    add_history(uow, referral, current, target.value, reason_code, note)
-    uow.emit(
-        ReferralStatusChanged(
-            referral_id=referral.id,
-            agency_id=referral.agency_id,
-            from_status=current,
-            to_status=target.value,
-            reason_code=reason_code,
-        ),
-        aggregate_id=referral.id,
-        subject=subject_ref(referral),
+    row, event = transition_records(
+        uow,
+        referral.id,
+        referral.agency_id,
+        current,
+        target,
+        reason_code=reason_code,
+        justification=justification,
+        note=note,
     )
+    repo.insert_history(uow.session, [row])
+    uow.emit(event.data, aggregate_id=event.aggregate_id, subject=event.subject)
+
+
+def transition_records(
+    uow: UnitOfWork,
+    referral_id: str,
+    agency_id: str,
+    current: str | None,
+    target: Status,
+    *,
+    reason_code: str,
+    justification: str,
+    note: str | None = None,
+) -> tuple[dict[str, Any], PendingEvent]:
+    """Count and audit a transition now; return its history row and event for the caller to write
+    (so a caller with several writes them in one INSERT each)."""
+    metrics.STATUS_CHANGES.labels(target.value).inc()
     uow.audit(
         AuditOperation.ALTER,
         subject_type="referral",
-        subject_id=referral.id,
+        subject_id=referral_id,
         justification=justification,
         detail={"from": current, "to": target.value, "reason_code": reason_code},
     )
+    event = ReferralStatusChanged(
+        referral_id=referral_id,
+        agency_id=agency_id,
+        from_status=current,
+        to_status=target.value,
+        reason_code=reason_code,
+    )
+    row = history_row(uow, referral_id, current, target.value, reason_code, note)
+    return row, PendingEvent(event, referral_id, SubjectRef(type="referral", id=referral_id))
+
+
+def history_row(
+    uow: UnitOfWork, referral_id: str, from_status: str | None, to: str, reason: str | None, note: str | None
+) -> dict[str, Any]:
+    """A status history row for ``repo.insert_history``."""
+    return {
+        "referral_id": referral_id,
+        "from_status": from_status,
+        "to_status": to,
+        "reason_code": reason,
+        "note": note[:2000] if note else None,
+        "actor": uow.principal.subject,
+        "at": now_utc(),
+    }
 
 
 def add_history(

@@ -7,6 +7,7 @@ from typing import Any
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.uow import UnitOfWork
+from sqlalchemy import Row
 
 from referral_api import repository as repo
 from referral_api.domain.matching import (
@@ -17,7 +18,7 @@ from referral_api.domain.matching import (
     normalise_pnc,
     rank_candidates,
 )
-from referral_api.models import KnownPerson, MatchReview, Referral, now_utc
+from referral_api.models import KnownPerson, Referral, new_uuid, now_utc
 
 REFERRAL_PERSON_PREFIX = "referral:"
 
@@ -27,7 +28,11 @@ def subject_of(referral: Referral) -> dict[str, Any]:
 
 
 def person_details(referral: Referral) -> PersonDetails:
-    s = subject_of(referral)
+    return details_of(subject_of(referral))
+
+
+def details_of(s: dict[str, Any]) -> PersonDetails:
+    """The identifying details of a submitted subject (the ``subject`` of a referral's payload)."""
     return PersonDetails(
         given_name=s["given_name"],
         family_name=s["family_name"],
@@ -39,8 +44,7 @@ def person_details(referral: Referral) -> PersonDetails:
     )
 
 
-def record_of_referral(referral: Referral) -> PersonRecord:
-    d = person_details(referral)
+def record_of(d: PersonDetails) -> PersonRecord:
     return PersonRecord(
         given_name=d.given_name,
         family_name=d.family_name,
@@ -51,7 +55,8 @@ def record_of_referral(referral: Referral) -> PersonRecord:
     )
 
 
-def record_of_known(p: KnownPerson) -> PersonRecord:
+def record_of_known(p: Row[Any]) -> PersonRecord:
+    """A candidate row of ``repo.candidate_people``."""
     return PersonRecord(
         given_name=p.given_name,
         family_name=p.family_name,
@@ -96,21 +101,28 @@ def _index_names(uow: UnitOfWork, row: KnownPerson) -> None:
     repo.replace_name_keys(uow.session, row.id, sorted(name_keys(rec)), row.date_of_birth)
 
 
-def remember_referral_subject(uow: UnitOfWork, referral: Referral, person_ref: str | None) -> int:
+def remember_referral_subject(
+    uow: UnitOfWork, referral_id: str, details: PersonDetails, person_ref: str | None
+) -> int:
     """Keep the subject as a known person, under the matched reference or one of its own (Core
     inserts: the row and its name keys, no objects to track); returns the row's id."""
-    row = KnownPerson(
-        person_ref=person_ref or REFERRAL_PERSON_PREFIX + referral.id,
-        source="referral",
-        source_id=referral.id,
-        given_name="",
-        family_name="",
-    )
-    _fill_known(row, person_details(referral))
-    values = {c.name: getattr(row, c.name) for c in KnownPerson.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
+    values = {
+        "person_ref": person_ref or REFERRAL_PERSON_PREFIX + referral_id,
+        "source": "referral",
+        "source_id": referral_id,
+        "given_name": details.given_name,
+        "family_name": details.family_name,
+        "middle_names": details.middle_names,
+        "aliases": list(details.aliases),
+        "date_of_birth": details.date_of_birth,
+        "pnc_number": normalise_pnc(details.pnc_number),
+        "records_id": details.records_id,
+        "area": details.area,
+        "updated_at": now_utc(),
+    }
     person_id = repo.insert_known_person(uow.session, values)
-    rec = PersonRecord(row.given_name, row.family_name, aliases=tuple(row.aliases))
-    repo.insert_name_keys(uow.session, person_id, sorted(name_keys(rec)), row.date_of_birth)
+    rec = PersonRecord(details.given_name, details.family_name, aliases=details.aliases)
+    repo.insert_name_keys(uow.session, person_id, sorted(name_keys(rec)), details.date_of_birth)
     return person_id
 
 
@@ -133,22 +145,27 @@ def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerso
     return row
 
 
-def queue_reviews(uow: UnitOfWork, referral: Referral, results: list[MatchResult], limit: int) -> int:
-    """Queue the probable and possible matches (at most `limit`) for a reviewer."""
-    n = 0
-    for r in results[:limit]:
-        if r.grade in (Grade.PROBABLE, Grade.POSSIBLE):
-            uow.session.add(
-                MatchReview(
-                    referral_id=referral.id,
-                    candidate_person_ref=r.person_ref,
-                    grade=r.grade.value,
-                    score=r.score,
-                    reasons=list(r.reasons),
-                )
-            )
-            n += 1
-    return n
+def queue_reviews(uow: UnitOfWork, referral_id: str, results: list[MatchResult], limit: int) -> int:
+    """Queue the probable and possible matches (at most `limit`) for a reviewer (one INSERT)."""
+    rows = [
+        {
+            "id": new_uuid(),
+            "referral_id": referral_id,
+            "candidate_person_ref": r.person_ref,
+            "grade": r.grade.value,
+            "score": r.score,
+            "reasons": list(r.reasons),
+            "status": "pending",
+            "resolved_by": None,
+            "resolved_at": None,
+            "note": None,
+            "created_at": now_utc(),  # one each, as the queue lists by creation
+        }
+        for r in results[:limit]
+        if r.grade in (Grade.PROBABLE, Grade.POSSIBLE)
+    ]
+    repo.insert_reviews(uow.session, rows)
+    return len(rows)
 
 
 def cancel_pending_reviews(uow: UnitOfWork, referral_id: str, status: str = "cancelled") -> None:

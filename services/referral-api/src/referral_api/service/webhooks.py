@@ -82,8 +82,10 @@ class Delivery:
 def delivery_for(uow: UnitOfWork, event: ReferralStatusChanged, envelope: Envelope) -> Delivery | None:
     """What to post for a status change, or None when the agency has no webhook (no personal data)."""
     agency = repo.get_agency(uow.session, event.agency_id)
+    if agency is None or not agency.webhook_url or not agency.webhook_secret:
+        return None  # most agencies: the referral is not even read
     referral = repo.get_referral(uow.session, event.referral_id)
-    if agency is None or referral is None or not agency.webhook_url or not agency.webhook_secret:
+    if referral is None:
         return None
     body = {
         "id": str(envelope.event_id),

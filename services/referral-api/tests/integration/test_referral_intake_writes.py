@@ -1,0 +1,170 @@
+"""What one intake writes, on SQLite and PostgreSQL: every row, event and audit entry, in order.
+
+The intake writes with Core statements built once (``repository``), several rows per INSERT; these
+tests pin the records themselves (the events' order and data, the audit entries and their chain,
+the status history, the stored answer, the known person and the review queue) and the candidate
+lookup's branches (an IN list on SQLite, ``= ANY(array)`` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from hhpu_shared.audit import AuditEntry, verify_chain
+from hhpu_shared.auth import Principal
+from hhpu_shared.db import make_engine
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.testing.databases import migrated
+from hhpu_shared.uow import unit_of_work
+from referral_api import repository as repo
+from referral_api.domain.matching import PersonRecord, name_keys, normalise_pnc
+from referral_api.migrations import MIGRATIONS
+from referral_api.models import (
+    Agency,
+    IdempotencyRecord,
+    KnownPerson,
+    KnownPersonKey,
+    MatchReview,
+    StatusHistory,
+)
+from referral_api.schemas import REFERRAL_EXAMPLE, ReferralCreate
+from referral_api.service import intake, matching
+from referral_api.settings import ReferralSettings
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+SETTINGS = ReferralSettings()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(migrated(MIGRATIONS, db_url))
+    yield eng
+    eng.dispose()
+
+
+def _agency(engine: Engine) -> Principal:
+    aid = str(uuid.uuid4())
+    with Session(engine) as s:
+        s.add(Agency(id=aid, name="Probation North", agency_type="probation", contact_name="Lead"))
+        s.commit()
+    roles = frozenset({"partner_agency"})
+    return Principal(subject=f"agency:{aid}", kind="agency", roles=roles, agency_id=aid)
+
+
+def _body(**subject: Any) -> ReferralCreate:
+    data = {**REFERRAL_EXAMPLE, "subject": {**REFERRAL_EXAMPLE["subject"], **subject}}
+    return ReferralCreate.model_validate({**data, "partner_reference": f"R-{uuid.uuid4().hex[:12]}"})
+
+
+def _submit(engine: Engine, principal: Principal, body: ReferralCreate, key: str | None) -> intake.Submitted:
+    with unit_of_work(engine, service="referral-api", principal=principal) as uow:
+        return intake.submit(uow, SETTINGS, body, idempotency_key=key, justification="partner: a referral")
+
+
+def _events(s: Session, rid: str) -> list[tuple[str, dict[str, Any]]]:
+    rows = s.exec(select(OutboxRecord).where(OutboxRecord.aggregateid == rid).order_by(col(OutboxRecord.seq)))
+    return [(r.type, json.loads(r.payload)["data"]) for r in rows]
+
+
+def _audit(s: Session, rid: str) -> list[AuditEntry]:
+    return list(s.exec(select(AuditEntry).where(AuditEntry.subject_id == rid).order_by(col(AuditEntry.id))))
+
+
+def test_a_declined_referral_writes_each_record_once_in_order(engine: Engine) -> None:
+    principal = _agency(engine)
+    body = _body(date_of_birth="2020-01-01")
+    out = _submit(engine, principal, body, "key-1")
+    rid = out.body["id"]
+    assert out.status_code == 201
+    assert (out.body["status"], out.body["status_reason"]) == ("declined", "not_eligible")
+    with Session(engine) as s:
+        events = _events(s, rid)
+        assert [t for t, _ in events] == [
+            "referral.submitted",
+            "referral.status_changed",
+            "referral.screened",
+            "referral.status_changed",
+        ]
+        assert [(d["from_status"], d["to_status"]) for t, d in events if t == "referral.status_changed"] == [
+            ("submitted", "screened"),
+            ("screened", "declined"),
+        ]
+        screened = events[2][1]
+        assert screened["eligible"] is False and screened["reasons"] == ["below_minimum_age"]
+        assert screened["agency_name"] == "Probation North" and screened["match_grade"] == "none"
+        assert screened["subject"]["date_of_birth"] == "2020-01-01"
+        entries = _audit(s, rid)
+        assert [e.operation for e in entries] == ["collect", "alter", "alter"]
+        assert {e.person_ref for e in entries} == {rid}
+        assert json.loads(entries[2].detail or "{}") == {
+            "from": "screened",
+            "to": "declined",
+            "reason_code": "not_eligible",
+        }
+        assert verify_chain(s).ok
+        of_rid = select(StatusHistory).where(StatusHistory.referral_id == rid)
+        history = s.exec(of_rid.order_by(col(StatusHistory.id)))
+        assert [(h.from_status, h.to_status, h.reason_code, h.actor) for h in history] == [
+            (None, "submitted", "received", principal.subject),
+            ("submitted", "screened", "not_eligible", principal.subject),
+            ("screened", "declined", "not_eligible", principal.subject),
+        ]
+        claim = s.exec(select(IdempotencyRecord).where(IdempotencyRecord.referral_id == rid)).one()
+        assert (claim.status_code, json.loads(claim.response_body)) == (201, out.body)
+        person = s.exec(select(KnownPerson).where(KnownPerson.source_id == rid)).one()
+        assert (person.person_ref, person.date_of_birth) == (f"referral:{rid}", date(2020, 1, 1))
+        keys = s.exec(select(KnownPersonKey.key).where(KnownPersonKey.person_id == person.id)).all()
+        assert sorted(keys) == sorted(name_keys(PersonRecord(person.given_name, person.family_name)))
+    again = _submit(engine, principal, body, "key-1")
+    assert again.replayed and again.body == out.body
+
+
+def test_a_referral_matching_an_earlier_subject_is_combined_and_queued(engine: Engine) -> None:
+    principal = _agency(engine)
+    first = _submit(engine, principal, _body(), None).body["id"]
+    second = _submit(engine, principal, _body(), None).body["id"]
+    with Session(engine) as s:
+        assert [e.operation for e in _audit(s, second)] == ["collect", "combine", "alter"]
+        combine = json.loads(_audit(s, second)[1].detail or "{}")
+        assert combine == {"grade": "probable", "candidates": [f"referral:{first}"]}
+        assert [t for t, _ in _events(s, second)][-1] == "referral.screened"
+        reviews = s.exec(select(MatchReview).where(MatchReview.referral_id == second)).all()
+        assert [(r.candidate_person_ref, r.grade, r.status) for r in reviews] == [
+            (f"referral:{first}", "probable", "pending")
+        ]
+        assert verify_chain(s).ok
+
+
+def _person(engine: Engine, ref: str, **details: Any) -> None:
+    principal = Principal(subject="system:test", kind="system", roles=frozenset({"system"}))
+    with unit_of_work(engine, service="referral-api", principal=principal) as uow:
+        matching.remember_referral_subject(uow, ref, PersonDetails(**details), ref)
+
+
+def test_candidate_lookup_takes_every_blocking_key_and_nothing_else(engine: Engine) -> None:
+    dob = date(1991, 3, 14)
+    _person(engine, "exact", given_name="Dean", family_name="Marsh", date_of_birth=dob, pnc_number="91/1234X")
+    _person(engine, "no-dob", given_name="Dean", family_name="Marsch")
+    _person(engine, "partial", given_name="Dean", family_name="Marsh", date_of_birth=date(1991, 3, 15))
+    _person(engine, "same-dob", given_name="Ann", family_name="Lee", date_of_birth=dob)
+    _person(engine, "far-dob", given_name="Dean", family_name="Marsh", date_of_birth=date(1960, 6, 1))
+    _person(engine, "records", given_name="Zed", family_name="Zulu", records_id="REC-9")
+    keys = sorted(name_keys(PersonRecord("Dean", "Marsh")))
+
+    def refs(**kw: Any) -> set[str]:
+        args: dict[str, Any] = {"dob": None, "pnc": None, "records_id": None, "name_keys": [], **kw}
+        with Session(engine) as s:
+            return {r.person_ref for r in repo.candidate_people(s, **args)}
+
+    assert refs(dob=dob, name_keys=keys) == {"exact", "no-dob", "partial", "same-dob"}
+    assert refs(name_keys=keys) == {"exact", "no-dob", "partial", "far-dob"}
+    assert refs(pnc=normalise_pnc("91/1234X")) == {"exact"}
+    assert refs(records_id="REC-9", dob=date(2001, 1, 1)) == {"records"}
+    assert refs() == set()
