@@ -11,6 +11,8 @@ the three keys."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _TOP = np.uint64(1 << 63)
@@ -25,7 +27,7 @@ def desc_bits(x: np.ndarray) -> np.ndarray:
     u = v.view(np.uint64)
     # negative: flip every bit; positive: set the sign bit
     u ^= ((u >> np.uint64(63)) * _LOW63) | _TOP
-    return u
+    return np.asarray(u)
 
 
 def _by_key(scored: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
@@ -36,7 +38,7 @@ def _by_key(scored: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
         inv = np.full(n, -1, dtype=np.intp)
         inv[key_rank] = np.arange(n, dtype=np.intp)
         if inv.min() >= 0:  # n keys in [0, n) and every slot filled: a permutation
-            return inv[scored[inv]]
+            return np.asarray(inv[scored[inv]])
     idx = np.flatnonzero(scored)
     return idx[np.argsort(key_rank[idx], kind="stable")]
 
@@ -108,3 +110,25 @@ def _settle_collisions(
     # groups are contiguous, in ascending order of leading bits (which the full bits refine) and
     # each in position order, which the stable lexsort keeps among equal (score, secondary)
     o[pos[sel]] = op[sel][np.lexsort((hp[sel], tp[sel]))]
+
+
+def top_bracket_size(n_scored: int, top_n: int | None, top_share: float | None) -> int:
+    if top_share is not None:
+        return min(n_scored, int(math.ceil(top_share * n_scored)))
+    if top_n is not None:
+        return min(n_scored, top_n)
+    return 0
+
+
+def top_contributions(person: np.ndarray, contribution: np.ndarray, window: np.ndarray, k: int) -> np.ndarray:
+    """Row indices of each person's k largest contributions (ties: earlier row first)."""
+    rows = np.flatnonzero(window & (contribution > 0))
+    if len(rows) == 0 or k <= 0:
+        return rows[:0]
+    order = np.lexsort((rows, -contribution[rows], person[rows]))
+    rows = rows[order]
+    p = person[rows]
+    start = np.r_[True, p[1:] != p[:-1]]
+    group_start = np.maximum.accumulate(np.where(start, np.arange(len(p)), 0))
+    pos = np.arange(len(p)) - group_start
+    return rows[pos < k]

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ranking_service.domain.catalog import Band, ModelParams
-from ranking_service.domain.ordering import rank_order as rank_order  # re-exported
+from ranking_service.domain.ordering import rank_order as rank_order  # re-exported, as the two below
+from ranking_service.domain.ordering import top_bracket_size as top_bracket_size
+from ranking_service.domain.ordering import top_contributions as top_contributions
 from ranking_service.domain.weights import UNMAPPED_BIT, domain_mask
 
 CHUNK_ROWS = 1 << 16  # rows per chunk of the aggregation: its buffers stay in the CPU cache
@@ -54,7 +56,7 @@ class OffenceArrays:
         if self.harm is not None:
             return np.asarray(self.harm[sel], dtype=np.float64)
         assert self.code is not None and self.code_harm is not None, "harm or code_harm is required"
-        return np.asarray(self.code_harm[self.code[sel]], dtype=np.float64)
+        return np.asarray(self.code_harm, dtype=np.float64).take(np.asarray(self.code[sel]).astype(np.intp))
 
     def row_domains(self, rows: np.ndarray | slice | None = None) -> np.ndarray:
         sel = slice(None) if rows is None else rows
@@ -62,7 +64,7 @@ class OffenceArrays:
             return np.asarray(self.domains[sel]).astype(np.uint16)
         if self.code is None or self.code_domains is None:
             return np.zeros(len(self.person[sel]), dtype=np.uint16)
-        dom = np.asarray(self.code_domains[self.code[sel]], dtype=np.uint16)
+        dom = np.asarray(self.code_domains, dtype=np.uint16).take(np.asarray(self.code[sel]).astype(np.intp))
         if self.row_flags is not None:
             dom |= self.row_flags[sel].astype(np.uint16)
         return dom
@@ -105,7 +107,12 @@ class ScoreResult:
     def rows_of(self, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Window rows of the people in the bool mask `people`, with their contributions."""
         assert self.off is not None and self.params is not None
-        rows = np.flatnonzero(people[self.off.person])
+        person, step = self.off.person, CHUNK_ROWS
+        found = [
+            np.flatnonzero(people.take(np.asarray(person[a : a + step]).astype(np.intp))) + a
+            for a in range(0, len(person), step)
+        ]
+        rows = np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
         rows = rows[window_mask(self.off, self.as_of, self.params, self.people_hit, rows)]
         return rows, row_contributions(self.off, rows, self.as_of, self.params)
 
@@ -222,12 +229,12 @@ class _People:
 
     def __init__(self, person: np.ndarray) -> None:
         self.lo = int(person.min()) if len(person) else 0
-        span = int(person.max()) - self.lo + 1 if len(person) else 0
-        self.dense = span <= 4 * len(person) + 4096
-        self.span = span
+        self.span = int(person.max()) - self.lo + 1 if len(person) else 0
+        self.dense = self.span <= 4 * len(person) + 4096
         self.idx = np.subtract(person, self.lo if self.dense else 0, dtype=np.intp)
 
     def add(self, out: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """``out[person[i]] += weights[i]`` (1 without weights) for every row i."""
         if not len(self.idx):
             return
         if self.dense:
@@ -262,30 +269,32 @@ def _aggregate(
         acc.last = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
         if p.gravity_basis != "sum":
             acc.grav_max = np.zeros(n, dtype=np.float64)
+    code_harm = None if off.code_harm is None else np.asarray(off.code_harm, dtype=np.float64)
     for a, b in ranges:
         ok = _chunk_window(off, a, b, as_of, p, acc, people_hit)
-        pw = np.compress(ok, off.person[a:b])
+        sel = np.flatnonzero(ok)  # one index array, then `take` per column (cheaper than compress)
+        pw = off.person[a:b].take(sel)
         if acc.hit is not None:
             acc.hit[pw] = True
             continue
         who = _People(pw)
         who.add(acc.count)
         if off.harm is not None:
-            hw = np.compress(ok, off.harm[a:b]).astype(np.float64, copy=False)
+            hw = off.harm[a:b].take(sel).astype(np.float64, copy=False)
         else:
-            assert off.code is not None and off.code_harm is not None, "harm or code_harm is required"
-            hw = np.asarray(off.code_harm[np.compress(ok, off.code[a:b])], dtype=np.float64)
+            assert off.code is not None and code_harm is not None, "harm or code_harm is required"
+            hw = code_harm.take(off.code[a:b].take(sel).astype(np.intp))
         who.add(acc.total, hw)
         if acc.weighted is not None:
-            f = decay[np.compress(ok, acc.age[: b - a])]
+            f = decay.take(acc.age.take(sel))
             f *= hw
             who.add(acc.weighted, f)
         if acc.last is not None:
-            np.maximum.at(acc.last, pw, np.compress(ok, off.day[a:b]).astype(np.int64))
+            np.maximum.at(acc.last, pw, off.day[a:b].take(sel).astype(np.int64))
         if acc.grav_max is not None:
             np.maximum.at(acc.grav_max, pw, hw)
         if p.use_victims and off.victim is not None and p.algorithm == "rfg":
-            vic = np.compress(ok, off.victim[a:b])
+            vic = off.victim[a:b].take(sel)
             known = vic >= 0
             acc.pairs.append((pw[known].astype(np.int64) << 32) | vic[known].astype(np.int64))
     return acc
@@ -383,25 +392,3 @@ def score(
     return ScoreResult(
         score=s, scored=scored, components=components, off=off, as_of=as_of, params=p, people_hit=people_hit
     )
-
-
-def top_bracket_size(n_scored: int, top_n: int | None, top_share: float | None) -> int:
-    if top_share is not None:
-        return min(n_scored, int(math.ceil(top_share * n_scored)))
-    if top_n is not None:
-        return min(n_scored, top_n)
-    return 0
-
-
-def top_contributions(person: np.ndarray, contribution: np.ndarray, window: np.ndarray, k: int) -> np.ndarray:
-    """Row indices of each person's k largest contributions (ties: earlier row first)."""
-    rows = np.flatnonzero(window & (contribution > 0))
-    if len(rows) == 0 or k <= 0:
-        return rows[:0]
-    order = np.lexsort((rows, -contribution[rows], person[rows]))
-    rows = rows[order]
-    p = person[rows]
-    start = np.r_[True, p[1:] != p[:-1]]
-    group_start = np.maximum.accumulate(np.where(start, np.arange(len(p)), 0))
-    pos = np.arange(len(p)) - group_start
-    return rows[pos < k]
