@@ -218,7 +218,7 @@ def _chunk_window(
     if p.high_harm_filter == "offences" or (p.high_harm_filter == "people" and people_hit is None):
         ok &= _hit(off, slice(a, b), p)
     elif p.high_harm_filter == "people" and people_hit is not None:
-        ok &= people_hit[off.person[a:b]]
+        ok &= people_hit.take(off.person[a:b].astype(np.intp))
     return ok
 
 
