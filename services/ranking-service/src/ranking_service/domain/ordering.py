@@ -68,22 +68,22 @@ def rank_order(
     if m < 2:
         return base
     pb = np.uint64((m - 1).bit_length())
-    t = desc_bits(score[base])
-    packed = t >> pb
+    packed = desc_bits(score[base])  # in place from here on: few large temporaries
+    packed >>= pb
     packed <<= pb
     packed |= np.arange(m, dtype=np.uint64)
     packed.sort()
-    o = (packed & ((np.uint64(1) << pb) - np.uint64(1))).astype(np.intp)
+    o = (packed & ((np.uint64(1) << pb) - np.uint64(1))).view(np.intp)  # positions < 2**63
     packed >>= pb  # the leading bits of the score, ascending
     same = packed[1:] == packed[:-1]
     del packed
     if same.any():
-        _settle_collisions(o, same, t, secondary, base)
+        _settle_collisions(o, same, score, secondary, base)
     return np.asarray(base[o])
 
 
 def _settle_collisions(
-    o: np.ndarray, same: np.ndarray, t: np.ndarray, secondary: np.ndarray, base: np.ndarray
+    o: np.ndarray, same: np.ndarray, score: np.ndarray, secondary: np.ndarray, base: np.ndarray
 ) -> None:
     """Reorder in place the groups of `o` whose leading score bits collide (`same[i]`: element i+1
     is in the group of element i) by full score, then secondary, then position; groups fully tied
@@ -95,8 +95,9 @@ def _settle_collisions(
     member[:-1] |= same
     pos = np.flatnonzero(member)
     op = o[pos]
-    tp = t[op]
-    hp = desc_bits(secondary[base[op]])
+    who = base[op]
+    tp = desc_bits(score[who])
+    hp = desc_bits(secondary[who])
     start = first[pos]
     differs = np.zeros(len(pos), dtype=bool)
     differs[1:] = (tp[1:] != tp[:-1]) | (hp[1:] != hp[:-1])
