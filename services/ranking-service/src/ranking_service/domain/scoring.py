@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ranking_service.domain.catalog import Band, ModelParams
+from ranking_service.domain.ordering import rank_order as rank_order  # re-exported, as the two below
+from ranking_service.domain.ordering import top_bracket_size as top_bracket_size
+from ranking_service.domain.ordering import top_contributions as top_contributions
 from ranking_service.domain.weights import UNMAPPED_BIT, domain_mask
 
-CHUNK_ROWS = 1 << 21  # rows per chunk of the aggregation: buffers of a few MB, reused
+CHUNK_ROWS = 1 << 16  # rows per chunk of the aggregation: its buffers stay in the CPU cache
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class OffenceArrays:
         if self.harm is not None:
             return np.asarray(self.harm[sel], dtype=np.float64)
         assert self.code is not None and self.code_harm is not None, "harm or code_harm is required"
-        return np.asarray(self.code_harm[self.code[sel]], dtype=np.float64)
+        return np.asarray(self.code_harm, dtype=np.float64).take(np.asarray(self.code[sel]).astype(np.intp))
 
     def row_domains(self, rows: np.ndarray | slice | None = None) -> np.ndarray:
         sel = slice(None) if rows is None else rows
@@ -61,7 +64,7 @@ class OffenceArrays:
             return np.asarray(self.domains[sel]).astype(np.uint16)
         if self.code is None or self.code_domains is None:
             return np.zeros(len(self.person[sel]), dtype=np.uint16)
-        dom = np.asarray(self.code_domains[self.code[sel]], dtype=np.uint16)
+        dom = np.asarray(self.code_domains, dtype=np.uint16).take(np.asarray(self.code[sel]).astype(np.intp))
         if self.row_flags is not None:
             dom |= self.row_flags[sel].astype(np.uint16)
         return dom
@@ -104,7 +107,12 @@ class ScoreResult:
     def rows_of(self, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Window rows of the people in the bool mask `people`, with their contributions."""
         assert self.off is not None and self.params is not None
-        rows = np.flatnonzero(people[self.off.person])
+        person, step = self.off.person, CHUNK_ROWS
+        found = [
+            np.flatnonzero(people.take(np.asarray(person[a : a + step]).astype(np.intp))) + a
+            for a in range(0, len(person), step)
+        ]
+        rows = np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
         rows = rows[window_mask(self.off, self.as_of, self.params, self.people_hit, rows)]
         return rows, row_contributions(self.off, rows, self.as_of, self.params)
 
@@ -179,12 +187,13 @@ def row_contributions(off: OffenceArrays, rows: np.ndarray, as_of: int, p: Model
 
 @dataclass
 class _Acc:
-    """One worker's per-person accumulators and reusable row buffers."""
+    """One worker's per-person accumulators and reusable chunk buffers."""
 
     count: np.ndarray
     total: np.ndarray
     ok: np.ndarray  # chunk buffers
     tmp: np.ndarray
+    age: np.ndarray
     weighted: np.ndarray | None = None
     last: np.ndarray | None = None
     grav_max: np.ndarray | None = None
@@ -195,22 +204,43 @@ class _Acc:
 def _chunk_window(
     off: OffenceArrays, a: int, b: int, as_of: int, p: ModelParams, acc: _Acc, people_hit: np.ndarray | None
 ) -> np.ndarray:
-    """Window rows of [a, b) as indices relative to `a`, computed in the worker's buffers."""
+    """bool per row of [a, b): in the window (see `window_mask`), in the worker's buffer; the age
+    in days of each row (``as_of - day``) is left in ``acc.age``."""
     m = b - a
-    ok, tmp = acc.ok[:m], acc.tmp[:m]
-    day = off.day[a:b]
-    np.less_equal(off.recorded[a:b], as_of, out=ok)
-    np.less_equal(day, as_of, out=tmp)
-    ok &= tmp
-    np.greater(day, as_of - p.lookback_days, out=tmp)
+    ok, tmp, age = acc.ok[:m], acc.tmp[:m], acc.age[:m]
+    np.subtract(as_of, off.day[a:b], out=age, dtype=np.int64)
+    # day <= as_of and day > as_of - lookback, in one comparison: 0 <= age < lookback
+    np.less(age.view(np.uint64), np.uint64(p.lookback_days), out=ok)
+    np.less_equal(off.recorded[a:b], as_of, out=tmp)
     ok &= tmp
     if off.eligible is not None:
         ok &= off.eligible[a:b]
     if p.high_harm_filter == "offences" or (p.high_harm_filter == "people" and people_hit is None):
         ok &= _hit(off, slice(a, b), p)
     elif p.high_harm_filter == "people" and people_hit is not None:
-        ok &= people_hit[off.person[a:b]]
-    return np.flatnonzero(ok)
+        ok &= people_hit.take(off.person[a:b].astype(np.intp))
+    return ok
+
+
+class _People:
+    """The people of one chunk's window rows, for sums per person: a `bincount` over the span of
+    people the chunk touches when that span is short (rows grouped by person), else `add.at`.
+    Either way each person's rows are added in row order."""
+
+    def __init__(self, person: np.ndarray) -> None:
+        self.lo = int(person.min()) if len(person) else 0
+        self.span = int(person.max()) - self.lo + 1 if len(person) else 0
+        self.dense = self.span <= 4 * len(person) + 4096
+        self.idx = np.subtract(person, self.lo if self.dense else 0, dtype=np.intp)
+
+    def add(self, out: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """``out[person[i]] += weights[i]`` (1 without weights) for every row i."""
+        if not len(self.idx):
+            return
+        if self.dense:
+            out[self.lo : self.lo + self.span] += np.bincount(self.idx, weights, minlength=self.span)
+        else:
+            np.add.at(out, self.idx, 1 if weights is None else weights)
 
 
 def _aggregate(
@@ -224,7 +254,11 @@ def _aggregate(
     n = off.n_people
     size = max((b - a for a, b in ranges), default=0)
     acc = _Acc(
-        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.float64), np.empty(size, bool), np.empty(size, bool)
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.float64),
+        np.empty(size, bool),
+        np.empty(size, bool),
+        np.empty(size, np.int64),
     )
     if hit_pass:
         acc.hit = np.zeros(n, dtype=bool)
@@ -235,25 +269,32 @@ def _aggregate(
         acc.last = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
         if p.gravity_basis != "sum":
             acc.grav_max = np.zeros(n, dtype=np.float64)
+    code_harm = None if off.code_harm is None else np.asarray(off.code_harm, dtype=np.float64)
     for a, b in ranges:
-        sel = _chunk_window(off, a, b, as_of, p, acc, people_hit)
-        pw = off.person[a:b][sel]
+        ok = _chunk_window(off, a, b, as_of, p, acc, people_hit)
+        sel = np.flatnonzero(ok)  # one index array, then `take` per column (cheaper than compress)
+        pw = off.person[a:b].take(sel)
         if acc.hit is not None:
             acc.hit[pw] = True
             continue
-        acc.count += np.bincount(pw, minlength=n)
-        hw = off.row_harm(slice(a, b))[sel] if off.harm is not None else off.row_harm(sel + a)
-        acc.total += np.bincount(pw, weights=hw, minlength=n)
+        who = _People(pw)
+        who.add(acc.count)
+        if off.harm is not None:
+            hw = off.harm[a:b].take(sel).astype(np.float64, copy=False)
+        else:
+            assert off.code is not None and code_harm is not None, "harm or code_harm is required"
+            hw = code_harm.take(off.code[a:b].take(sel).astype(np.intp))
+        who.add(acc.total, hw)
         if acc.weighted is not None:
-            f = decay[as_of - off.day[a:b][sel]]
-            np.multiply(hw, f, out=f)
-            acc.weighted += np.bincount(pw, weights=f, minlength=n)
+            f = decay.take(acc.age.take(sel))
+            f *= hw
+            who.add(acc.weighted, f)
         if acc.last is not None:
-            np.maximum.at(acc.last, pw, off.day[a:b][sel].astype(np.int64))
+            np.maximum.at(acc.last, pw, off.day[a:b].take(sel).astype(np.int64))
         if acc.grav_max is not None:
             np.maximum.at(acc.grav_max, pw, hw)
         if p.use_victims and off.victim is not None and p.algorithm == "rfg":
-            vic = off.victim[a:b][sel]
+            vic = off.victim[a:b].take(sel)
             known = vic >= 0
             acc.pairs.append((pw[known].astype(np.int64) << 32) | vic[known].astype(np.int64))
     return acc
@@ -299,16 +340,13 @@ def score(
     off: OffenceArrays, as_of: int, p: ModelParams, *, threads: int = 1, chunk_rows: int | None = None
 ) -> ScoreResult:
     """Score everyone: one pass over the rows in chunks of `chunk_rows` (two with the people
-    filter), per-person sums by `bincount`; no per-row array outlives a chunk.
+    filter), added per person straight into the totals; no per-row array outlives a chunk.
 
-    The default chunk is CHUNK_ROWS rows, or four rows per person when that is more: each chunk's
-    sums are per-person arrays added into the totals, so chunks much smaller than the people axis
-    would spend their time allocating and adding those arrays.
-
-    Within one chunk the sums are in row order, so inputs up to `chunk_rows` rows score exactly as
-    a single whole-array pass; larger inputs add chunk sums (differences of a few ulps)."""
+    The default chunk is CHUNK_ROWS rows, so that a chunk's temporaries stay in the CPU cache; each
+    person's rows are added in row order within a chunk, so small inputs score exactly as a single
+    whole-array `bincount` and larger ones differ from it by a few ulps at most."""
     n = off.n_people
-    chunk_rows = chunk_rows or max(CHUNK_ROWS, 4 * n)
+    chunk_rows = chunk_rows or CHUNK_ROWS
     people_hit = None
     if p.high_harm_filter == "people":
         people_hit = _run(off, as_of, p, None, True, threads, chunk_rows).hit
@@ -354,48 +392,3 @@ def score(
     return ScoreResult(
         score=s, scored=scored, components=components, off=off, as_of=as_of, params=p, people_hit=people_hit
     )
-
-
-def rank_order(
-    score: np.ndarray, scored: np.ndarray, secondary: np.ndarray, key_rank: np.ndarray
-) -> np.ndarray:
-    """Scored people in rank order: score desc, then secondary desc, then key ascending.
-
-    One sort by score; the three-key sort only over the runs of tied scores (the same order as a
-    lexsort of everyone, at a fraction of its cost when ties are few)."""
-    idx = np.flatnonzero(scored)
-    s = score[idx]
-    o = np.argsort(-s)  # not stable: every run of tied scores is sorted again below
-    ss = s[o]
-    tie = ss[1:] == ss[:-1]
-    if tie.any():
-        m = np.zeros(len(ss), dtype=bool)
-        m[1:] |= tie
-        m[:-1] |= tie
-        group = np.cumsum(np.r_[True, ~tie])
-        pos = np.flatnonzero(m)
-        sub = idx[o[pos]]
-        o[pos] = o[pos][np.lexsort((key_rank[sub], -secondary[sub], group[pos]))]
-    return np.asarray(idx[o])
-
-
-def top_bracket_size(n_scored: int, top_n: int | None, top_share: float | None) -> int:
-    if top_share is not None:
-        return min(n_scored, int(math.ceil(top_share * n_scored)))
-    if top_n is not None:
-        return min(n_scored, top_n)
-    return 0
-
-
-def top_contributions(person: np.ndarray, contribution: np.ndarray, window: np.ndarray, k: int) -> np.ndarray:
-    """Row indices of each person's k largest contributions (ties: earlier row first)."""
-    rows = np.flatnonzero(window & (contribution > 0))
-    if len(rows) == 0 or k <= 0:
-        return rows[:0]
-    order = np.lexsort((rows, -contribution[rows], person[rows]))
-    rows = rows[order]
-    p = person[rows]
-    start = np.r_[True, p[1:] != p[:-1]]
-    group_start = np.maximum.accumulate(np.where(start, np.arange(len(p)), 0))
-    pos = np.arange(len(p)) - group_start
-    return rows[pos < k]
