@@ -171,7 +171,8 @@ class AuditBuffer:
             row["prev_hash"] = prev
             row["entry_hash"] = prev = entry_hash(prev, row)
         for i in range(0, len(rows), ROWS_PER_STATEMENT):
-            conn.execute(insert(table).values(rows[i : i + ROWS_PER_STATEMENT]))
+            # rows as parameters (not in the statement): one compiled form, cached, for any count
+            conn.execute(insert(table), rows[i : i + ROWS_PER_STATEMENT])
         return len(rows)
 
 

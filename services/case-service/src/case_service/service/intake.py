@@ -26,7 +26,10 @@ def referral(
     why: str,
     agency_name: str | None = None,
 ) -> None:
-    """A screened (or resolved) referral: find the person, add a trigger to their open assessment."""
+    """A screened (or resolved) referral: find the person, add a trigger to their open assessment.
+
+    Each thing is read once: the person's mark here, their active case in `add_trigger` (which
+    records the statutory status on it), their MoPI facts once at the end."""
     # The same referral again (republished, or resolved after screening) finds its person.
     known = repo.person_by_identifier(uow.session, "referral", referral_id)
     if known is not None and not records_id:
@@ -35,7 +38,8 @@ def referral(
         person = people.find_or_create(
             uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
         )
-    people.add_identifier(uow, person, "referral", referral_id, f"referral:{agency_id}")
+    source = f"referral:{agency_id}"
+    people.add_identifier(uow, person, "referral", referral_id, source, unknown=known is None)
     if is_marked(uow.session, person.id):  # restricted: recorded, not processed further
         return
     _, new = assessments.add_trigger(
@@ -53,13 +57,10 @@ def referral(
             "agency_name": agency_name,
         },
         why=why,
+        statutory_status=statutory_status,
     )
-    case = repo.active_case(uow.session, person.id)
-    if new and case is not None and case.statutory_status is None:
-        case.statutory_status = statutory_status
-        case.subject_category = suitability.subject_category(statutory_status)
     if new:
-        retention.refresh(uow, person)
+        retention.refresh(uow, person, erased=False)  # not marked (above)
 
 
 def candidate(
@@ -101,7 +102,7 @@ def candidate(
         why=why,
     )
     if new:
-        retention.refresh(uow, person)
+        retention.refresh(uow, person, erased=False)  # not marked (above)
 
 
 def meeting_decision(

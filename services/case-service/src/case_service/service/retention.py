@@ -35,8 +35,7 @@ def facts(uow: UnitOfWork, person_id: str) -> mopi.Facts:
     """What the case-service knows about the person that bears on their MoPI group."""
     s = uow.session
     cases = repo.cases_for_person(s, person_id)
-    assessment_ids = [a.id for a in repo.assessments_for_person(s, person_id)]
-    triggers = [t for t in repo.triggers_of(s, assessment_ids) if t.withdrawn_at is None]
+    triggers = [t for t in repo.triggers_of_person(s, person_id) if t.withdrawn_at is None]
     referrals = [t.data for t in triggers if t.source == "referral"]
     statuses = [str(d.get("statutory_status") or "") for d in referrals]
     return mopi.Facts(
@@ -50,12 +49,21 @@ def facts(uow: UnitOfWork, person_id: str) -> mopi.Facts:
     )
 
 
-def refresh(uow: UnitOfWork, person: Person) -> None:
+def refresh(uow: UnitOfWork, person: Person, *, erased: bool | None = None) -> None:
     """The person came to notice (created, a referral, a candidate, a case or an assessment): their
-    group is derived again (it only goes up) and their review is a clear period from today."""
-    if is_marked(uow.session, person.id, MarkState.ERASED):
+    group is derived again (it only goes up) and their review is a clear period from today.
+    `erased`: whether the person carries an erasure mark, when the caller has just read it."""
+    if erased is None:
+        erased = is_marked(uow.session, person.id, MarkState.ERASED)
+    if erased:
         return  # disposed of: never reviewed again
-    derived = mopi.classify(facts(uow, person.id))
+    rederive(person, facts(uow, person.id))
+    uow.session.add(person)
+
+
+def rederive(person: Person, known: mopi.Facts) -> None:
+    """Set the person's group, its basis and their review date from what is `known` about them."""
+    derived = mopi.classify(known)
     old = person.mopi_group
     group = mopi.raised(old, derived.group)
     if derived.group == group:  # the basis of the group held: what decided it, gathered over time
@@ -65,7 +73,6 @@ def refresh(uow: UnitOfWork, person: Person) -> None:
     person.mopi_review_on = mopi.review_after_news(
         group, person.mopi_review_on, today(), person.date_of_birth
     )
-    uow.session.add(person)
 
 
 def refresh_person(uow: UnitOfWork, person_id: str) -> None:
