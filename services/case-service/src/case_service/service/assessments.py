@@ -26,6 +26,7 @@ from case_service.service.common import (
     alter,
     collect,
     consult,
+    created_here,
     get_or_404,
     insert_or_existing,
     person_ref,
@@ -43,7 +44,7 @@ def _trigger_model(t: AssessmentTrigger) -> Trigger:
 
 def _open_or_get(uow: UnitOfWork, person: Person, urgency: str) -> tuple[Assessment, bool]:
     s = uow.session
-    found = repo.open_assessment(s, person.id)
+    found = None if created_here(uow, person.id) else repo.open_assessment(s, person.id)
     if found is not None:
         return found, False
     row = Assessment(person_id=person.id, open_key=person.id, urgency=urgency)

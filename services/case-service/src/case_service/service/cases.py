@@ -20,6 +20,7 @@ from case_service.service.common import (
     alter,
     collect,
     consult,
+    created_here,
     get_or_404,
     insert_or_existing,
     person_ref,
@@ -117,7 +118,7 @@ def ensure_candidate(
     """The person's active case, or a new candidate case linked to the assessment (with the
     referral's `statutory_status` when there is one)."""
     s = uow.session
-    found = repo.active_case(s, person.id)
+    found = None if created_here(uow, person.id) else repo.active_case(s, person.id)
     if found is not None:
         return found
     row = Case(

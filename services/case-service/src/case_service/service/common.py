@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import NotFound
@@ -20,6 +21,10 @@ from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import SQLModel
 
 T = TypeVar("T", bound=SQLModel)
+
+# The people each unit of work created: nothing can refer to them yet (a mark, an open assessment, an
+# active case), so reading for those is skipped.
+_CREATED: WeakKeyDictionary[UnitOfWork, set[str]] = WeakKeyDictionary()
 
 
 def today() -> date:
@@ -124,6 +129,17 @@ def insert_or_existing(
     make_transient_to_detached(row)
     s.add(row)
     return row, True
+
+
+def note_created(uow: UnitOfWork, person_id: str) -> None:
+    """`person_id` was inserted by this unit of work."""
+    _CREATED.setdefault(uow, set()).add(person_id)
+
+
+def created_here(uow: UnitOfWork, person_id: str) -> bool:
+    """Whether this unit of work inserted the person (so no mark, assessment or case names them
+    yet: their id is new, and another transaction cannot refer to an uncommitted row)."""
+    return person_id in _CREATED.get(uow, ())
 
 
 def get_or_404(row: T | None, what: str) -> T:

@@ -11,6 +11,12 @@ from hhpu_shared.uow import UnitOfWork
 from case_service import repository as repo
 from case_service.domain import suitability
 from case_service.service import assessments, people, retention
+from case_service.service.common import created_here
+
+
+def _marked(uow: UnitOfWork, person_id: str) -> bool:
+    """Restricted or erased (a person this event created carries no mark: not read)."""
+    return not created_here(uow, person_id) and is_marked(uow.session, person_id)
 
 
 def referral(
@@ -40,7 +46,7 @@ def referral(
         )
     source = f"referral:{agency_id}"
     people.add_identifier(uow, person, "referral", referral_id, source, unknown=known is None)
-    if is_marked(uow.session, person.id):  # restricted: recorded, not processed further
+    if _marked(uow, person.id):  # restricted: recorded, not processed further
         return
     _, new = assessments.add_trigger(
         uow,
@@ -81,7 +87,7 @@ def candidate(
     if is_marked(uow.session, person_ref):
         return
     person = people.find_or_create(uow, subject, records_id=person_ref, source=f"ranking:{run_id}", why=why)
-    if is_marked(uow.session, person.id):
+    if _marked(uow, person.id):
         return
     _, new = assessments.add_trigger(
         uow,

@@ -25,6 +25,7 @@ from case_service.service.common import (
     consult,
     get_or_404,
     insert_or_existing,
+    note_created,
     person_ref,
 )
 
@@ -87,6 +88,7 @@ def create(
     else:
         uow.session.add(p)
         uow.session.flush()
+    note_created(uow, p.id)
     history(uow, p.id, "created", source=source)
     collect(uow, "person", p.id, why, source=source)
     # find_or_create looked both up and found neither
