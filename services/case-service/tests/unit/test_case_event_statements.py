@@ -56,7 +56,7 @@ def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
     assert seen.count("SAVEPOINT") == 0
     assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1  # one audit flush
     assert sum("FROM protection_mark" in s for s in seen.statements) == 0  # a new person: no mark
-    assert len(seen.statements) <= 20, "\n".join(seen.statements)
+    assert len(seen.statements) <= 17, "\n".join(seen.statements)
     with Session(engine) as s:
         person = s.exec(select(Person)).one()
         case = s.exec(select(Case)).one()
