@@ -267,3 +267,46 @@ def test_alerting_counters_are_exported_at_zero_before_the_first_failure(engine)
     )
     assert REGISTRY.get_sample_value("hhpu_consumer_duplicates_total", labels) == 0.0
     assert REGISTRY.get_sample_value("hhpu_outbox_publish_failures_total", {"service": "zero-relay"}) == 0.0
+
+
+def test_a_failed_attempt_in_a_batch_leaves_no_audit_entry(engine) -> None:  # type: ignore[no-untyped-def]
+    """A handler that audits then fails: its entries are undone with it (an attempt's buffered
+    entries are not written by the next event's savepoint), and the chain stays intact."""
+    from hhpu_shared.audit import AuditEntry, AuditOperation, verify_chain
+    from hhpu_shared.messaging.consumer import ConsumerRunner
+
+    bus = InProcessBus()
+    reg = steps.registry()
+    reg.handlers.clear()
+    calls = {"n": 0}
+
+    @reg.handles(steps.StepRecorded)
+    def _audit_then_maybe_fail(uow, data, env) -> None:  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        agg = env.data["aggregate"]
+        uow.audit(AuditOperation.COLLECT, subject_type="step", subject_id=agg, justification="test")
+        if agg == "bad" or (agg == "flaky" and calls["n"] == 2):
+            raise RuntimeError("cannot apply")
+        steps.apply_step(uow, data, env)
+
+    steps.write_steps(engine, ["good"], 1)
+    steps.write_steps(engine, ["flaky"], 1)
+    steps.write_steps(engine, ["bad"], 1)
+    steps.write_steps(engine, ["last"], 1)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    runner = ConsumerRunner(
+        service="t",
+        group="g",
+        engine=engine,
+        source=bus.source("g", [TOPIC]),
+        registry=reg,
+        dlt_publisher=bus.publisher(),
+        max_attempts=2,
+        backoff_s=0.001,
+    )
+    assert runner.run_once(0) == 4  # one batch
+    assert steps.applied_by_aggregate(engine) == {"good": [1], "flaky": [1], "last": [1]}
+    with Session(engine) as s:
+        subjects = sorted(e.subject_id for e in s.exec(select(AuditEntry)).all())
+        assert subjects == ["flaky", "good", "last"]  # once each; nothing of the failed attempts
+        assert verify_chain(s).ok

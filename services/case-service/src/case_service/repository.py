@@ -290,10 +290,13 @@ def identifiers_of(s: Session, person_ids: Sequence[str]) -> Sequence[PersonIden
 
 
 # -- MoPI review and retention ---------------------------------------------------------
-def triggers_of(s: Session, assessment_ids: Sequence[str]) -> Sequence[AssessmentTrigger]:
-    if not assessment_ids:
-        return []
-    q = select(AssessmentTrigger).where(col(AssessmentTrigger.assessment_id).in_(list(assessment_ids)))
+def triggers_of_person(s: Session, person_id: str) -> Sequence[AssessmentTrigger]:
+    """The triggers of every assessment about the person (one query)."""
+    q = (
+        select(AssessmentTrigger)
+        .join(Assessment, col(Assessment.id) == col(AssessmentTrigger.assessment_id))
+        .where(Assessment.person_id == person_id)
+    )
     return s.exec(q).all()
 
 

@@ -217,6 +217,9 @@ class ConsumerRunner:
             except (OperationalError, InterfaceError):
                 raise
             except Exception as exc:
+                # Its savepoint is undone: so are the audit entries it buffered (the next savepoint's
+                # release would otherwise write them, for work that never happened).
+                uow.audit_buffer.rows.clear()
                 poison = isinstance(exc, PoisonMessage)
                 if not poison:
                     metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()

@@ -26,6 +26,7 @@ from case_service.service.common import (
     alter,
     collect,
     consult,
+    created_here,
     get_or_404,
     insert_or_existing,
     person_ref,
@@ -43,11 +44,11 @@ def _trigger_model(t: AssessmentTrigger) -> Trigger:
 
 def _open_or_get(uow: UnitOfWork, person: Person, urgency: str) -> tuple[Assessment, bool]:
     s = uow.session
-    found = repo.open_assessment(s, person.id)
+    found = None if created_here(uow, person.id) else repo.open_assessment(s, person.id)
     if found is not None:
         return found, False
     row = Assessment(person_id=person.id, open_key=person.id, urgency=urgency)
-    return insert_or_existing(uow, row, lambda: repo.open_assessment(s, person.id))
+    return insert_or_existing(uow, row, lambda: repo.open_assessment(s, person.id), ["open_key"])
 
 
 def add_trigger(
@@ -61,8 +62,12 @@ def add_trigger(
     urgency: str,
     data: dict[str, Any],
     why: str,
+    statutory_status: str | None = None,
 ) -> tuple[Assessment, bool]:
-    """Open the person's assessment or extend the open one; returns (assessment, trigger_was_new)."""
+    """Open the person's assessment or extend the open one; returns (assessment, trigger_was_new).
+
+    `statutory_status` (a referral's): a new trigger records it on the person's active case when
+    that case has none yet."""
     s = uow.session
     a, opened = _open_or_get(uow, person, urgency)
     if not opened and repo.trigger(s, a.id, source, ref) is not None:
@@ -70,13 +75,18 @@ def add_trigger(
     row = AssessmentTrigger(
         assessment_id=a.id, source=source, ref=ref, origin=origin, detail=detail, urgency=urgency, data=data
     )
-    t, created = insert_or_existing(uow, row, lambda: repo.trigger(s, a.id, source, ref))
+    t, created = insert_or_existing(
+        uow, row, lambda: repo.trigger(s, a.id, source, ref), ["assessment_id", "source", "ref"]
+    )
     if not created:
         return a, False
     a.urgency = suitability.max_urgency([a.urgency, urgency])
+    case: Case | None
     if opened:
         collect(uow, "assessment", a.id, why, person_id=person.id, trigger=source)
-        case = cases.ensure_candidate(uow, person, a, source_key=f"{source}:{origin or ''}", why=why)
+        case = cases.ensure_candidate(
+            uow, person, a, source_key=f"{source}:{origin or ''}", why=why, statutory_status=statutory_status
+        )
         a.case_id = case.id
         uow.emit(
             AssessmentOpened(
@@ -92,6 +102,7 @@ def add_trigger(
             subject=person_ref(person.id),
         )
     else:
+        case = repo.active_case(s, person.id) if statutory_status is not None else None
         alter(uow, "assessment", a.id, why, trigger_added=source)
         uow.emit(
             AssessmentTriggerAdded(
@@ -104,6 +115,9 @@ def add_trigger(
             aggregate_id=a.id,
             subject=person_ref(person.id),
         )
+    if statutory_status is not None and case is not None and case.statutory_status is None:
+        case.statutory_status = statutory_status
+        case.subject_category = suitability.subject_category(statutory_status)
     return a, True
 
 

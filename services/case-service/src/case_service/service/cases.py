@@ -20,6 +20,7 @@ from case_service.service.common import (
     alter,
     collect,
     consult,
+    created_here,
     get_or_404,
     insert_or_existing,
     person_ref,
@@ -105,10 +106,19 @@ def _emit_adopted(uow: UnitOfWork, c: Case) -> None:
     )
 
 
-def ensure_candidate(uow: UnitOfWork, person: Person, a: Assessment, *, source_key: str, why: str) -> Case:
-    """The person's active case, or a new candidate case linked to the assessment."""
+def ensure_candidate(
+    uow: UnitOfWork,
+    person: Person,
+    a: Assessment,
+    *,
+    source_key: str,
+    why: str,
+    statutory_status: str | None = None,
+) -> Case:
+    """The person's active case, or a new candidate case linked to the assessment (with the
+    referral's `statutory_status` when there is one)."""
     s = uow.session
-    found = repo.active_case(s, person.id)
+    found = None if created_here(uow, person.id) else repo.active_case(s, person.id)
     if found is not None:
         return found
     row = Case(
@@ -118,7 +128,10 @@ def ensure_candidate(uow: UnitOfWork, person: Person, a: Assessment, *, source_k
         identified_by=suitability.identified_by([source_key]),
         assessment_id=a.id,
     )
-    c, created = insert_or_existing(uow, row, lambda: repo.active_case(s, person.id))
+    if statutory_status is not None:
+        row.statutory_status = statutory_status
+        row.subject_category = suitability.subject_category(statutory_status)
+    c, created = insert_or_existing(uow, row, lambda: repo.active_case(s, person.id), ["active_key"])
     if created:
         s.add(CaseStatusChange(case_id=c.id, from_status=None, to_status="candidate", actor=actor(uow)))
         collect(uow, "case", c.id, why, person_id=person.id)

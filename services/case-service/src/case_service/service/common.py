@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import NotFound
 from hhpu_shared.events.envelope import SubjectRef
 from hhpu_shared.uow import UnitOfWork
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, insert
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import SQLModel
 
 T = TypeVar("T", bound=SQLModel)
+
+# The people each unit of work created: nothing can refer to them yet (a mark, an open assessment, an
+# active case), so reading for those is skipped.
+_CREATED: WeakKeyDictionary[UnitOfWork, set[str]] = WeakKeyDictionary()
 
 
 def today() -> date:
@@ -81,22 +92,54 @@ def alter(uow: UnitOfWork, subject_type: str, subject_id: str, justification: st
     _audit(AuditOperation.ALTER, uow, subject_type, subject_id, justification, detail)
 
 
-def insert_or_existing(uow: UnitOfWork, row: T, existing: Callable[[], T | None]) -> tuple[T, bool]:
-    """Insert `row` in a savepoint; on a uniqueness conflict return the row that won instead.
+@cache
+def _insert_new(dialect: str, table: Table, conflict: tuple[str, ...]) -> ReturningInsert[Any]:
+    """``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING <primary key>``, its values given when
+    it runs (built once per table: its compiled form is cached too)."""
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.primary_key)
 
-    Concurrent or redelivered events cannot create a second open assessment, person or case:
-    the database's unique constraint decides, and the loser joins the winner's row.
+
+def insert_or_existing(
+    uow: UnitOfWork, row: T, existing: Callable[[], T | None], conflict: Sequence[str]
+) -> tuple[T, bool]:
+    """Insert `row` unless a row with the same `conflict` columns (a unique constraint) exists; then
+    return the row that won instead.
+
+    Concurrent or redelivered events cannot create a second open assessment, person or case: the
+    database's unique constraint decides, and the loser joins the winner's row. One
+    ``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING`` and no savepoint (on PostgreSQL a
+    concurrent insert of the same values waits for the other transaction first); the winner is read
+    only on a conflict. The inserted `row` joins the session as a loaded, persistent object.
     """
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(row)
-            uow.session.flush()
-    except IntegrityError:
+    s = uow.session
+    s.flush()  # pending rows go first: `row` may refer to them (its person, its assessment)
+    state = sa_inspect(row)
+    mapper = state.mapper
+    values = {p.columns[0].key: state.dict[p.key] for p in mapper.column_attrs if p.key in state.dict}
+    table = mapper.local_table
+    stmt = _insert_new(s.get_bind().dialect.name, table, tuple(conflict))
+    if s.execute(stmt, values).first() is None:
         winner = existing()
-        if winner is None:
-            raise
-        return winner, False
+        if winner is not None:
+            return winner, False
+        # The conflicting row is not one `existing` finds (or it is gone): a plain insert raises the
+        # IntegrityError (or succeeds).
+        s.execute(insert(table), values)
+    make_transient_to_detached(row)
+    s.add(row)
     return row, True
+
+
+def note_created(uow: UnitOfWork, person_id: str) -> None:
+    """`person_id` was inserted by this unit of work."""
+    _CREATED.setdefault(uow, set()).add(person_id)
+
+
+def created_here(uow: UnitOfWork, person_id: str) -> bool:
+    """Whether this unit of work inserted the person (so no mark, assessment or case names them
+    yet: their id is new, and another transaction cannot refer to an uncommitted row)."""
+    return person_id in _CREATED.get(uow, ())
 
 
 def get_or_404(row: T | None, what: str) -> T:

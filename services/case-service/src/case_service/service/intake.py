@@ -10,7 +10,21 @@ from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
 from case_service.domain import suitability
+from case_service.models import Person
 from case_service.service import assessments, people, retention
+from case_service.service.common import created_here
+
+
+def _marked(uow: UnitOfWork, person_id: str) -> bool:
+    """Restricted or erased (a person this event created carries no mark: not read)."""
+    return not created_here(uow, person_id) and is_marked(uow.session, person_id)
+
+
+def _refresh(uow: UnitOfWork, person: Person, trigger: tuple[str, dict[str, Any]]) -> None:
+    """The MoPI group, once at the end of the event (the person is not marked: checked before). A
+    person this event created has one assessment, opened by it with `trigger`, and a new case."""
+    only = trigger if created_here(uow, person.id) else None
+    retention.refresh(uow, person, erased=False, only_trigger=only)
 
 
 def referral(
@@ -26,7 +40,10 @@ def referral(
     why: str,
     agency_name: str | None = None,
 ) -> None:
-    """A screened (or resolved) referral: find the person, add a trigger to their open assessment."""
+    """A screened (or resolved) referral: find the person, add a trigger to their open assessment.
+
+    Each thing is read once: the person's mark here, their active case in `add_trigger` (which
+    records the statutory status on it), their MoPI facts once at the end."""
     # The same referral again (republished, or resolved after screening) finds its person.
     known = repo.person_by_identifier(uow.session, "referral", referral_id)
     if known is not None and not records_id:
@@ -35,9 +52,16 @@ def referral(
         person = people.find_or_create(
             uow, subject, records_id=records_id, source=f"referral:{referral_id}", why=why
         )
-    people.add_identifier(uow, person, "referral", referral_id, f"referral:{agency_id}")
-    if is_marked(uow.session, person.id):  # restricted: recorded, not processed further
+    source = f"referral:{agency_id}"
+    people.add_identifier(uow, person, "referral", referral_id, source, unknown=known is None)
+    if _marked(uow, person.id):  # restricted: recorded, not processed further
         return
+    data = {
+        "domains": list(domains),
+        "statutory_status": statutory_status,
+        "agency_id": agency_id,
+        "agency_name": agency_name,
+    }
     _, new = assessments.add_trigger(
         uow,
         person,
@@ -46,20 +70,12 @@ def referral(
         origin=agency_id,
         detail=suitability.referral_detail(agency_name or agency_id, domains, urgency, statutory_status),
         urgency=urgency,
-        data={
-            "domains": list(domains),
-            "statutory_status": statutory_status,
-            "agency_id": agency_id,
-            "agency_name": agency_name,
-        },
+        data=data,
         why=why,
+        statutory_status=statutory_status,
     )
-    case = repo.active_case(uow.session, person.id)
-    if new and case is not None and case.statutory_status is None:
-        case.statutory_status = statutory_status
-        case.subject_category = suitability.subject_category(statutory_status)
     if new:
-        retention.refresh(uow, person)
+        _refresh(uow, person, ("referral", data))
 
 
 def candidate(
@@ -80,8 +96,16 @@ def candidate(
     if is_marked(uow.session, person_ref):
         return
     person = people.find_or_create(uow, subject, records_id=person_ref, source=f"ranking:{run_id}", why=why)
-    if is_marked(uow.session, person.id):
+    if _marked(uow, person.id):
         return
+    data = {
+        "run_id": run_id,
+        "rank": rank,
+        "score": score,
+        "as_of": as_of,
+        "provisional": provisional,
+        "top_contributions": contributions,
+    }
     _, new = assessments.add_trigger(
         uow,
         person,
@@ -90,18 +114,11 @@ def candidate(
         origin=run_id,
         detail=suitability.ranking_detail(rank, score, as_of, contributions),
         urgency="normal",
-        data={
-            "run_id": run_id,
-            "rank": rank,
-            "score": score,
-            "as_of": as_of,
-            "provisional": provisional,
-            "top_contributions": contributions,
-        },
+        data=data,
         why=why,
     )
     if new:
-        retention.refresh(uow, person)
+        _refresh(uow, person, ("ranking", data))
 
 
 def meeting_decision(

@@ -13,6 +13,7 @@ from hhpu_shared.protection import is_marked
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
+from case_service.domain import mopi
 from case_service.domain import search as search_rules
 from case_service.models import Person, PersonHistory, PersonIdentifier, now
 from case_service.schemas import IdentifierPublic, PersonHistoryPublic, PersonMatch, PersonPublic
@@ -24,6 +25,7 @@ from case_service.service.common import (
     consult,
     get_or_404,
     insert_or_existing,
+    note_created,
     person_ref,
 )
 
@@ -46,11 +48,17 @@ def history(uow: UnitOfWork, person_id: str, action: str, **detail: Any) -> None
     uow.session.add(PersonHistory(person_id=person_id, actor=actor(uow), action=action, detail=detail))
 
 
-def add_identifier(uow: UnitOfWork, person: Person, kind: str, value: str | None, source: str) -> None:
-    if not value or repo.identifier(uow.session, kind, value) is not None:
+def add_identifier(
+    uow: UnitOfWork, person: Person, kind: str, value: str | None, source: str, *, unknown: bool = False
+) -> None:
+    """Record an identifier of the person unless it is known. `unknown`: the caller looked it up in
+    this unit of work and found none (not read again; a concurrent insert still loses the race)."""
+    if not value or (not unknown and repo.identifier(uow.session, kind, value) is not None):
         return
     ident = PersonIdentifier(person_id=person.id, kind=kind, value=value, source=source)
-    _, created = insert_or_existing(uow, ident, lambda: repo.identifier(uow.session, kind, value))
+    _, created = insert_or_existing(
+        uow, ident, lambda: repo.identifier(uow.session, kind, value), ["kind", "value"]
+    )
     if created:
         history(uow, person.id, "identifier_added", kind=kind, source=source)
 
@@ -68,19 +76,25 @@ def create(
         date_of_birth=details.date_of_birth,
         area=details.area,
     )
+    # Created just now: no mark and nothing linked to them yet, so their MoPI group is derived from
+    # no facts without reading any (and written with the row).
+    retention.rederive(p, mopi.Facts())
     if rid:
-        p, created = insert_or_existing(uow, p, lambda: repo.person_by_records_id(uow.session, rid))
+        p, created = insert_or_existing(
+            uow, p, lambda: repo.person_by_records_id(uow.session, rid), ["records_id"]
+        )
         if not created:
             return resolve(uow, p)
     else:
         uow.session.add(p)
         uow.session.flush()
+    note_created(uow, p.id)
     history(uow, p.id, "created", source=source)
     collect(uow, "person", p.id, why, source=source)
-    retention.refresh(uow, p)
+    # find_or_create looked both up and found neither
     if rid:
-        add_identifier(uow, p, "records_id", rid, source)
-    add_identifier(uow, p, "pnc", details.pnc_number, source)
+        add_identifier(uow, p, "records_id", rid, source, unknown=True)
+    add_identifier(uow, p, "pnc", details.pnc_number, source, unknown=True)
     return p
 
 

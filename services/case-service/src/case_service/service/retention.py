@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict
@@ -31,31 +32,53 @@ from case_service.service.common import actor, alter, consult, get_or_404, today
 QUEUE_SUBJECT = "retention_review_queue"
 
 
-def facts(uow: UnitOfWork, person_id: str) -> mopi.Facts:
-    """What the case-service knows about the person that bears on their MoPI group."""
+Trigger = tuple[str, dict[str, Any]]  # a trigger's source and data
+
+
+def facts(uow: UnitOfWork, person_id: str, *, only_trigger: Trigger | None = None) -> mopi.Facts:
+    """What the case-service knows about the person that bears on their MoPI group.
+
+    `only_trigger`: the person was created by this unit of work, whose trigger (in hand) is the only
+    one of their only assessment, and whose cases are new, so triggers and risk tools are not read."""
     s = uow.session
     cases = repo.cases_for_person(s, person_id)
-    assessment_ids = [a.id for a in repo.assessments_for_person(s, person_id)]
-    triggers = [t for t in repo.triggers_of(s, assessment_ids) if t.withdrawn_at is None]
-    referrals = [t.data for t in triggers if t.source == "referral"]
+    if only_trigger is None:
+        found = repo.triggers_of_person(s, person_id)
+        triggers = [(t.source, t.data) for t in found if t.withdrawn_at is None]
+        risk_tools = repo.risk_tools_of(s, [c.id for c in cases])
+    else:
+        triggers, risk_tools = [only_trigger], set()
+    referrals = [data for source, data in triggers if source == "referral"]
     statuses = [str(d.get("statutory_status") or "") for d in referrals]
     return mopi.Facts(
         cohorts=frozenset(c.cohort for c in cases),
         mappa_categories=frozenset(c.mappa_category for c in cases if c.mappa_category is not None),
         domains=frozenset(str(x) for d in referrals for x in d.get("domains") or ()),
-        risk_tools=frozenset(repo.risk_tools_of(s, [c.id for c in cases])),
+        risk_tools=frozenset(risk_tools),
         convicted=any(c.subject_category == "convicted" for c in cases)
         or any(suitability.subject_category(x) == "convicted" for x in statuses),
-        offences_recorded=any(t.source == "ranking" for t in triggers),
+        offences_recorded=any(source == "ranking" for source, _ in triggers),
     )
 
 
-def refresh(uow: UnitOfWork, person: Person) -> None:
+def refresh(
+    uow: UnitOfWork, person: Person, *, erased: bool | None = None, only_trigger: Trigger | None = None
+) -> None:
     """The person came to notice (created, a referral, a candidate, a case or an assessment): their
-    group is derived again (it only goes up) and their review is a clear period from today."""
-    if is_marked(uow.session, person.id, MarkState.ERASED):
+    group is derived again (it only goes up) and their review is a clear period from today.
+    `erased`: whether the person carries an erasure mark, when the caller has just read it;
+    `only_trigger`: see `facts`."""
+    if erased is None:
+        erased = is_marked(uow.session, person.id, MarkState.ERASED)
+    if erased:
         return  # disposed of: never reviewed again
-    derived = mopi.classify(facts(uow, person.id))
+    rederive(person, facts(uow, person.id, only_trigger=only_trigger))
+    uow.session.add(person)
+
+
+def rederive(person: Person, known: mopi.Facts) -> None:
+    """Set the person's group, its basis and their review date from what is `known` about them."""
+    derived = mopi.classify(known)
     old = person.mopi_group
     group = mopi.raised(old, derived.group)
     if derived.group == group:  # the basis of the group held: what decided it, gathered over time
@@ -65,7 +88,6 @@ def refresh(uow: UnitOfWork, person: Person) -> None:
     person.mopi_review_on = mopi.review_after_news(
         group, person.mopi_review_on, today(), person.date_of_birth
     )
-    uow.session.add(person)
 
 
 def refresh_person(uow: UnitOfWork, person_id: str) -> None:

@@ -1,0 +1,106 @@
+"""The consumer's work per referral.screened on SQLite and PostgreSQL: no savepoint, each thing read
+once, one audit flush (the chain intact), and a statement budget (45 before issue 17's cut)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from case_service import handlers
+from case_service import repository as repo
+from case_service.migrations import MIGRATIONS
+from case_service.models import Assessment, Case, Person
+from case_service.service.common import insert_or_existing
+from case_service.testing import envelope, screened
+from hhpu_shared.audit import verify_chain
+from hhpu_shared.auth import system_principal
+from hhpu_shared.db import make_engine
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.testing.databases import migrated
+from hhpu_shared.uow import UnitOfWork, unit_of_work
+from sqlalchemy import Engine, event
+from sqlmodel import Session, select
+
+ALAN = PersonDetails(given_name="Alan", family_name="Pryce", records_id=None)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(migrated(MIGRATIONS, db_url))
+    yield eng
+    eng.dispose()
+
+
+class Seen:
+    def __init__(self, engine: Engine) -> None:
+        self.statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._add)
+
+    def _add(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(" ".join(statement.split()))
+
+    def count(self, start: str) -> int:
+        return sum(1 for s in self.statements if s.upper().startswith(start))
+
+
+def _apply(engine: Engine, referral_id: str, **kw: Any) -> None:
+    data = screened(referral_id, **kw)
+    with unit_of_work(engine, service="case-service", principal=system_principal("case-service")) as uow:
+        handlers.on_referral_screened(uow, data, envelope(data))
+
+
+def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
+    seen = Seen(engine)
+    _apply(engine, "ref-new", subject=ALAN, statutory_status="convicted")
+    assert seen.count("SAVEPOINT") == 0
+    assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1  # one audit flush
+    assert sum("FROM protection_mark" in s for s in seen.statements) == 0  # a new person: no mark
+    assert len(seen.statements) <= 17, "\n".join(seen.statements)
+    with Session(engine) as s:
+        person = s.exec(select(Person)).one()
+        case = s.exec(select(Case)).one()
+        assert (case.statutory_status, case.subject_category) == ("convicted", "convicted")
+        assert s.exec(select(Assessment)).one().case_id == case.id
+        assert person.mopi_group == 2  # domestic abuse and stalking
+        assert person.mopi_basis == ["concern: domestic abuse", "concern: stalking"]
+        assert person.mopi_review_on is not None
+        assert verify_chain(s).ok and verify_chain(s).checked == 3  # person, assessment, case
+
+
+def test_case_second_referral_reads_once_and_keeps_the_case_status(engine: Engine) -> None:
+    subject = PersonDetails(given_name="Alan", family_name="Pryce", records_id="R-77")
+    _apply(engine, "ref-a", grade="certain", person_ref="R-77", subject=subject, statutory_status="")
+    seen = Seen(engine)
+    _apply(engine, "ref-b", grade="certain", person_ref="R-77", subject=subject, statutory_status="convicted")
+    _apply(engine, "ref-b", grade="certain", person_ref="R-77", subject=subject)  # redelivered
+    assert seen.count("SAVEPOINT") == 0
+    first = seen.statements[: len(seen.statements) // 2]
+    assert sum("FROM protection_mark" in s for s in first) <= 1
+    assert sum(s.startswith("SELECT case_case.") for s in first) <= 2  # active case, then MoPI facts
+    with Session(engine) as s:
+        (a,) = s.exec(select(Assessment)).all()
+        assert sorted(t.ref for t in repo.triggers(s, a.id)) == ["ref-a", "ref-b"]
+        case = s.exec(select(Case)).one()
+        assert case.statutory_status == ""  # the first referral's, kept
+        assert verify_chain(s).ok
+
+
+def test_case_insert_or_existing_joins_the_winner_and_stays_usable(engine: Engine) -> None:
+    principal = system_principal("case-service")
+    with unit_of_work(engine, service="case-service", principal=principal) as uow:
+        p = Person(given_name="Ann", family_name="Lee")
+        uow.session.add(p)
+        first, created = _open(uow, p)
+        assert created
+        again, created_again = _open(uow, p)  # a conflict: the winner, the transaction still usable
+        assert (again.id, created_again) == (first.id, False)
+        first.urgency = "high"  # a loaded, persistent row: the change is written
+    with Session(engine) as s:
+        (row,) = s.exec(select(Assessment)).all()
+        assert (row.id, row.urgency) == (first.id, "high")
+
+
+def _open(uow: UnitOfWork, p: Person) -> tuple[Assessment, bool]:
+    row = Assessment(person_id=p.id, open_key=p.id, urgency="normal")
+    return insert_or_existing(uow, row, lambda: repo.open_assessment(uow.session, p.id), ["open_key"])
