@@ -151,6 +151,22 @@ def test_poison_messages_go_to_dead_letter_and_consumer_carries_on(engine) -> No
     assert dict(dead[1].headers)["dlt_error_type"] == b"ValidationError"
 
 
+def _retrying_runner(engine, bus: InProcessBus, reg, max_attempts: int):  # type: ignore[no-untyped-def]
+    """The consumer of group "g" on TOPIC with `reg`'s handlers, retrying almost at once."""
+    from hhpu_shared.messaging.consumer import ConsumerRunner
+
+    return ConsumerRunner(
+        service="t",
+        group="g",
+        engine=engine,
+        source=bus.source("g", [TOPIC]),
+        registry=reg,
+        dlt_publisher=bus.publisher(),
+        max_attempts=max_attempts,
+        backoff_s=0.001,
+    )
+
+
 def test_handler_errors_are_retried_then_dead_lettered(engine) -> None:  # type: ignore[no-untyped-def]
     bus = InProcessBus()
     calls = {"n": 0}
@@ -170,18 +186,7 @@ def test_handler_errors_are_retried_then_dead_lettered(engine) -> None:  # type:
     steps.write_steps(engine, ["good"], 1)
     steps.write_steps(engine, ["always-bad"], 1)
     OutboxRelay(engine, bus.publisher(), service="t").drain()
-    from hhpu_shared.messaging.consumer import ConsumerRunner
-
-    runner = ConsumerRunner(
-        service="t",
-        group="g",
-        engine=engine,
-        source=bus.source("g", [TOPIC]),
-        registry=reg,
-        dlt_publisher=bus.publisher(),
-        max_attempts=3,
-        backoff_s=0.001,
-    )
+    runner = _retrying_runner(engine, bus, reg, max_attempts=3)
     while runner.run_once(0) > 0:
         pass
     assert steps.applied_by_aggregate(engine) == {"good": [1]}
@@ -218,7 +223,6 @@ def test_a_failed_offset_commit_loses_nothing_and_the_redelivery_is_absorbed(eng
 
 
 def test_a_batch_is_one_transaction_and_a_bad_event_is_undone_and_dead_lettered_alone(engine) -> None:  # type: ignore[no-untyped-def]
-    from hhpu_shared.messaging.consumer import ConsumerRunner
     from hhpu_shared.messaging.inbox import InboxRecord
 
     bus = InProcessBus()
@@ -233,16 +237,7 @@ def test_a_batch_is_one_transaction_and_a_bad_event_is_undone_and_dead_lettered_
 
     steps.write_steps(engine, ["a", "bad", "b"], 2)
     OutboxRelay(engine, bus.publisher(), service="t").drain()
-    runner = ConsumerRunner(
-        service="t",
-        group="g",
-        engine=engine,
-        source=bus.source("g", [TOPIC]),
-        registry=reg,
-        dlt_publisher=bus.publisher(),
-        max_attempts=2,
-        backoff_s=0.001,
-    )
+    runner = _retrying_runner(engine, bus, reg, max_attempts=2)
     assert runner.run_once(0) == 6  # one poll, one batch
     assert runner.run_once(0) == 0  # offsets committed after the batch's commit
     assert steps.applied_by_aggregate(engine) == {"a": [1, 2], "b": [1, 2]}
@@ -273,7 +268,6 @@ def test_a_failed_attempt_in_a_batch_leaves_no_audit_entry(engine) -> None:  # t
     """A handler that audits then fails: its entries are undone with it (an attempt's buffered
     entries are not written by the next event's savepoint), and the chain stays intact."""
     from hhpu_shared.audit import AuditEntry, AuditOperation, verify_chain
-    from hhpu_shared.messaging.consumer import ConsumerRunner
 
     bus = InProcessBus()
     reg = steps.registry()
@@ -294,16 +288,7 @@ def test_a_failed_attempt_in_a_batch_leaves_no_audit_entry(engine) -> None:  # t
     steps.write_steps(engine, ["bad"], 1)
     steps.write_steps(engine, ["last"], 1)
     OutboxRelay(engine, bus.publisher(), service="t").drain()
-    runner = ConsumerRunner(
-        service="t",
-        group="g",
-        engine=engine,
-        source=bus.source("g", [TOPIC]),
-        registry=reg,
-        dlt_publisher=bus.publisher(),
-        max_attempts=2,
-        backoff_s=0.001,
-    )
+    runner = _retrying_runner(engine, bus, reg, max_attempts=2)
     assert runner.run_once(0) == 4  # one batch
     assert steps.applied_by_aggregate(engine) == {"good": [1], "flaky": [1], "last": [1]}
     with Session(engine) as s:

@@ -11,7 +11,6 @@ import argparse
 import os
 import signal
 import threading
-import time
 from types import FrameType
 
 from sqlalchemy import Engine, func
@@ -79,7 +78,7 @@ def apply_step(uow: UnitOfWork, data: StepRecorded, env: Envelope) -> None:
     session.add(StepApplied(event_id=str(env.event_id), aggregate=data.aggregate, seq=data.seq))
 
 
-def registry(delay_s: float = 0.0, die_at: int = 0) -> HandlerRegistry:
+def registry(die_at: int = 0) -> HandlerRegistry:
     """The handler; with `die_at`, the process SIGKILLs itself while handling its `die_at`-th
     event: a crash in the middle of a batch's transaction, at a point the test knows."""
     reg = HandlerRegistry()
@@ -90,8 +89,6 @@ def registry(delay_s: float = 0.0, die_at: int = 0) -> HandlerRegistry:
         handled[0] += 1
         if die_at and handled[0] >= die_at:
             os.kill(os.getpid(), signal.SIGKILL)
-        if delay_s:
-            time.sleep(delay_s)
         apply_step(uow, data, env)
 
     return reg
@@ -143,7 +140,6 @@ def make_runner(
     source: MessageSource,
     dlt: Publisher,
     group: str,
-    delay_s: float = 0.0,
     die_at: int = 0,
 ) -> ConsumerRunner:
     return ConsumerRunner(
@@ -151,7 +147,7 @@ def make_runner(
         group=group,
         engine=engine,
         source=source,
-        registry=registry(delay_s, die_at),
+        registry=registry(die_at),
         dlt_publisher=dlt,
     )
 
@@ -164,7 +160,6 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--namespace", required=True)
     p.add_argument("--group", required=True)
-    p.add_argument("--delay", type=float, default=0.0)
     p.add_argument(
         "--die-while-handling",
         type=int,
@@ -183,7 +178,7 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
     create_tables(engine)
     source = KafkaSource(a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace)
     dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
-    runner = make_runner(engine, source, dlt, a.group, a.delay, a.die_while_handling)
+    runner = make_runner(engine, source, dlt, a.group, a.die_while_handling)
     if a.die_before_offset_commit:
         commit = source.commit
 
