@@ -5,10 +5,14 @@ Each service owns its database; its schema is made by its migrations (:mod:`hhpu
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import create_engine
 
 # A connection with this execution option starts a deferred transaction on SQLite (readers: no write lock).
@@ -77,3 +81,14 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+@functools.cache
+def insert_if_absent(table: Table, conflict: tuple[str, ...], dialect: str) -> ReturningInsert[Any]:
+    """``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING <primary key>`` for `dialect`
+    ("postgresql" or "sqlite"), its values given when it runs: no row back means a row with the same
+    `conflict` columns exists (on PostgreSQL a concurrent insert of the same values waits for the other
+    transaction first). No savepoint needed. Built once per table and conflict: its compiled form is
+    cached too."""
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.primary_key)

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from hhpu_shared.db import insert_if_absent
 from sqlalchemy import (
     ARRAY,
     Date,
     Row,
     String,
-    Table,
     and_,
     any_,
     bindparam,
@@ -23,8 +23,6 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from referral_api.domain.matching import partial_dobs
@@ -134,12 +132,6 @@ def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
 
 # Intake statements are built once and run on the session's connection: Core only, so no ORM
 # objects, no autoflush and no statement compiled again per request.
-@functools.cache
-def _insert_new_stmt(table: Table, conflict: tuple[str, ...], dialect: str) -> Any:
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
-
-
 def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any | None:
     """INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id, in one statement without a savepoint.
 
@@ -147,7 +139,7 @@ def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: S
     PostgreSQL a concurrent insert of the same values waits for the other transaction first).
     """
     conn = session.connection()
-    stmt = _insert_new_stmt(model.__table__, tuple(conflict), conn.dialect.name)
+    stmt = insert_if_absent(model.__table__, tuple(conflict), conn.dialect.name)
     return conn.execute(stmt, values).scalar_one_or_none()
 
 

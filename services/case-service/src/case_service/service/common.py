@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from hhpu_shared.audit import AuditOperation
+from hhpu_shared.db import insert_if_absent
 from hhpu_shared.errors import NotFound
 from hhpu_shared.events.envelope import SubjectRef
 from hhpu_shared.uow import UnitOfWork
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import SQLModel
 
 T = TypeVar("T", bound=SQLModel)
@@ -92,14 +89,6 @@ def alter(uow: UnitOfWork, subject_type: str, subject_id: str, justification: st
     _audit(AuditOperation.ALTER, uow, subject_type, subject_id, justification, detail)
 
 
-@cache
-def _insert_new(dialect: str, table: Table, conflict: tuple[str, ...]) -> ReturningInsert[Any]:
-    """``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING <primary key>``, its values given when
-    it runs (built once per table: its compiled form is cached too)."""
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.primary_key)
-
-
 def insert_or_existing(
     uow: UnitOfWork, row: T, existing: Callable[[], T | None], conflict: Sequence[str]
 ) -> tuple[T, bool]:
@@ -118,7 +107,7 @@ def insert_or_existing(
     mapper = state.mapper
     values = {p.columns[0].key: state.dict[p.key] for p in mapper.column_attrs if p.key in state.dict}
     table = mapper.local_table
-    stmt = _insert_new(s.get_bind().dialect.name, table, tuple(conflict))
+    stmt = insert_if_absent(table, tuple(conflict), s.get_bind().dialect.name)
     if s.execute(stmt, values).first() is None:
         winner = existing()
         if winner is not None:
