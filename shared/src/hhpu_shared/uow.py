@@ -19,7 +19,7 @@ from hhpu_shared.context import client_correlation_id_var, current_correlation_i
 from hhpu_shared.db import READ_ONLY
 from hhpu_shared.events.envelope import Envelope, SubjectRef
 from hhpu_shared.events.registry import EventData
-from hhpu_shared.messaging.outbox import PendingEvent, add_event, add_events
+from hhpu_shared.messaging.outbox import PendingEvent, add_events
 
 # Subjects that stand for one person, so the subject id is the person's reference in the audit.
 PERSON_SUBJECTS = frozenset({"person", "referral"})
@@ -46,17 +46,7 @@ class UnitOfWork:
         event.listen(session, "before_commit", lambda _s: self.audit_buffer.flush(session))
 
     def emit(self, data: EventData, *, aggregate_id: str, subject: SubjectRef | None = None) -> Envelope:
-        env = add_event(
-            self.session,
-            data,
-            aggregate_id=aggregate_id,
-            producer=self.service,
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-            subject=subject,
-        )
-        self.emitted.append(env)
-        return env
+        return self.emit_many((PendingEvent(data, aggregate_id, subject),))[0]
 
     def emit_many(self, items: Sequence[PendingEvent]) -> list[Envelope]:
         """Several events in one INSERT, in the order given (as that many `emit` calls would)."""

@@ -46,24 +46,6 @@ class OutboxRecord(SQLModel, table=True):
     last_error: str | None = None
 
 
-def add_event(
-    session: Session,
-    data: EventData,
-    *,
-    aggregate_id: str,
-    producer: str,
-    correlation_id: str,
-    causation_id: str | None = None,
-    subject: SubjectRef | None = None,
-) -> Envelope:
-    """Write one event to the outbox inside the caller's transaction."""
-    item = PendingEvent(data, aggregate_id, subject)
-    envs = add_events(
-        session, (item,), producer=producer, correlation_id=correlation_id, causation_id=causation_id
-    )
-    return envs[0]
-
-
 @dataclass(frozen=True)
 class PendingEvent:
     """An event to write: its data, the aggregate it is about and the subject, if one."""
