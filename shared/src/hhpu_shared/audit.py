@@ -110,6 +110,7 @@ def _append_only(_mapper: Mapper[Any], _conn: Any, _target: AuditEntry) -> None:
 # Statements of the writer, built once (plain Core on the session's connection: no ORM, no autoflush).
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_SESSION_KEY = "hhpu_audit_buffer"
 _HEAD = select(_TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)
 _INSERT = insert(_TABLE)
 
@@ -161,6 +162,30 @@ class AuditBuffer:
         if n:
             metrics.AUDIT_ENTRIES.labels(self.service, operation.value).inc(n)
         return n
+
+    def mark(self) -> int:
+        """A point to go back to (`discard_after`) if the work queued after it is undone."""
+        return len(self.rows)
+
+    def discard_after(self, mark: int) -> None:
+        del self.rows[mark:]
+
+    @classmethod
+    def of_session(cls, session: Session, service: str) -> AuditBuffer:
+        """The session's one buffer, flushed just before the outermost commit: a consumer's batch of N
+        events, each in its own savepoint, is one lock, one chain-head read and one insert, not N of
+        each (SQLAlchemy fires `before_commit` for a savepoint's release too; those are skipped)."""
+        buffer = session.info.get(_SESSION_KEY)
+        if buffer is None:
+            buffer = session.info[_SESSION_KEY] = cls(service)
+
+            def flush_at_commit(s: Session) -> None:
+                if not s.in_nested_transaction():
+                    buffer.flush(s)
+
+            event.listen(session, "before_commit", flush_at_commit)
+        assert isinstance(buffer, cls) and buffer.service == service
+        return buffer
 
     def flush(self, session: Session) -> int:
         """Chain and insert the queued entries (one statement per 1,000); return how many."""

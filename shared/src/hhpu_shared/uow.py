@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from hhpu_shared.audit import AuditBuffer, AuditOperation
@@ -41,9 +41,8 @@ class UnitOfWork:
         self.correlation_id = correlation_id or current_correlation_id()
         self.causation_id = causation_id
         self.emitted: list[Envelope] = []
-        self.audit_buffer = AuditBuffer(service)
         # Audit entries are chained and inserted together just before the transaction commits.
-        event.listen(session, "before_commit", lambda _s: self.audit_buffer.flush(session))
+        self.audit_buffer = AuditBuffer.of_session(session, service)
 
     def emit(self, data: EventData, *, aggregate_id: str, subject: SubjectRef | None = None) -> Envelope:
         return self.emit_many((PendingEvent(data, aggregate_id, subject),))[0]

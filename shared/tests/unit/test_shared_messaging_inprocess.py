@@ -14,6 +14,7 @@ from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing import steps
 from hhpu_shared.uow import unit_of_work
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
@@ -289,8 +290,21 @@ def test_a_failed_attempt_in_a_batch_leaves_no_audit_entry(engine) -> None:  # t
     steps.write_steps(engine, ["last"], 1)
     OutboxRelay(engine, bus.publisher(), service="t").drain()
     runner = _retrying_runner(engine, bus, reg, max_attempts=2)
-    assert runner.run_once(0) == 4  # one batch
+    audit_statements: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "audit_log" in statement.lower():
+            audit_statements.append(statement.lstrip().split()[0].upper())
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert runner.run_once(0) == 4  # one batch
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
     assert steps.applied_by_aggregate(engine) == {"good": [1], "flaky": [1], "last": [1]}
+    # The batch's entries are chained and written together at its commit: one chain-head read and one
+    # insert for the three events, not one of each per event.
+    assert audit_statements == ["SELECT", "INSERT"]
     with Session(engine) as s:
         subjects = sorted(e.subject_id for e in s.exec(select(AuditEntry)).all())
         assert subjects == ["flaky", "good", "last"]  # once each; nothing of the failed attempts

@@ -206,6 +206,7 @@ class ConsumerRunner:
                 correlation_id=env.correlation_id,
                 causation_id=str(env.event_id),
             )
+            audit_mark = uow.audit_buffer.mark()
             try:
                 data = parse_data(env)  # contract check before any effect
                 with session.begin_nested():
@@ -217,9 +218,9 @@ class ConsumerRunner:
             except (OperationalError, InterfaceError):
                 raise
             except Exception as exc:
-                # Its savepoint is undone: so are the audit entries it buffered (the next savepoint's
-                # release would otherwise write them, for work that never happened).
-                uow.audit_buffer.rows.clear()
+                # Its savepoint is undone: so are the audit entries it buffered (the batch's commit
+                # would otherwise write them, for work that never happened).
+                uow.audit_buffer.discard_after(audit_mark)
                 poison = isinstance(exc, PoisonMessage)
                 if not poison:
                     metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()
