@@ -269,13 +269,67 @@ def check_journeys(by_section: dict[str, str], view: Path, background: list[Back
     assert "DAS-2026-0412: under_assessment -> accepted (adopted; signature ok)" in background[0].output()
 
 
-def test_the_ranking_schedule_can_be_kept_off_while_the_demo_is_seeded(tmp_path: Path) -> None:
-    """`hhpu run` seeds a first start with the ranking's schedule off in that process (a scheduled run
-    in the middle of seeding would propose the whole top bracket for the first meeting)."""
-    from hhpu.system import build_system
-    from ranking_service.settings import RankingSettings
+def test_a_seeded_make_run_holds_the_ranking_schedule_only_while_it_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hhpu run` (what `make run` starts) seeds a first start with the ranking's schedule held: on,
+    but making no run while the demo is seeded (a scheduled run in the middle of seeding would
+    propose the whole top bracket). Once seeded, the schedule says enabled and its worker runs.
+    The seeding itself is stood in for (the real one is the walkthrough's, above)."""
+    import asyncio
+    import threading
 
-    for wanted in (False, True):
-        system = build_system(tmp_path / str(wanted), ranking_schedule=wanted)
-        settings = system.runtime("ranking-service").settings
-        assert isinstance(settings, RankingSettings) and settings.schedule_on is wanted
+    import uvicorn
+    from hhpu.demo import DemoCredentials, staff_tokens
+    from ranking_service import workers
+
+    from hhpu import single
+
+    monkeypatch.setenv("HHPU_ENVIRONMENT", "development")  # as the hhpu command sets it
+    servers: list[uvicorn.Server] = []
+
+    class Recorded(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            servers.append(self)
+
+    seen: dict[str, object] = {}
+
+    def seed(system: object, client: httpx.Client, webhook_url: str | None = None) -> DemoCredentials:
+        runtime = system.runtime("ranking-service")  # type: ignore[attr-defined]
+        seen["held"] = workers.schedule_held(runtime)
+        seen["made"] = workers.scheduled_runs(runtime)  # this period owes its run, but not while held
+        seen["runtime"] = runtime
+        return DemoCredentials(tokens=staff_tokens())
+
+    monkeypatch.setattr(uvicorn, "Server", Recorded)
+    monkeypatch.setattr(single, "seed", seed)
+    monkeypatch.setattr(single, "_receiver", lambda *_: None)
+    data_dir, port = tmp_path / "demo", free_port()
+    analyst = {"Authorization": f"Bearer {staff_tokens()['analyst']}", "X-Justification": "test"}
+
+    def schedule_loop_alive() -> bool:
+        loop = "ranking-service-ranking-schedule"  # the SCHEDULE worker's thread in this runtime
+        return any(t.name == loop and t.is_alive() for t in threading.enumerate())
+
+    async def serve_and_look() -> tuple[dict, bool]:
+        task = asyncio.create_task(single._serve("127.0.0.1", port, data_dir, True))
+        try:
+            for _ in range(1200):  # bounded: two minutes
+                if (data_dir / "demo-credentials.json").exists() or task.done():
+                    break
+                await asyncio.sleep(0.1)
+            assert not task.done(), task.result()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+                r = await c.get("/api/v1/ranking-runs/schedule", headers=analyst)
+            assert r.status_code == 200, r.text
+            return dict(r.json()), schedule_loop_alive()
+        finally:
+            servers[-1].should_exit = True
+            await asyncio.wait_for(task, 60)
+
+    status, looping = asyncio.run(serve_and_look())
+    assert seen["held"] is True and seen["made"] == []
+    assert not workers.schedule_held(seen["runtime"])  # type: ignore[arg-type]
+    assert status["enabled"] is True and status["current_period"]["status"] == "due"
+    assert looping and not schedule_loop_alive()  # it ran while served, and stopped with the server

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import uvicorn
 from gateway.server import uvicorn_options
 from hhpu_shared.logging import configure_logging
+from ranking_service.workers import hold_schedule
 
 from hhpu.demo import DemoCredentials, seed
 from hhpu.system import build_system
@@ -68,11 +70,14 @@ async def _serve(
     host: str, port: int, data_dir: Path, do_seed: bool, *, exit_after_seed: bool = False
 ) -> None:
     creds_file = data_dir / "demo-credentials.json"
-    seeding = do_seed and not creds_file.exists()
-    # While the demo is seeded the ranking's schedule stays off in this process: a scheduled run in
-    # the middle of it would propose the whole top bracket. The demo's own run of today holds this
-    # fortnight's schedule key, so later starts (schedule on) owe nothing until the next fortnight.
-    system = build_system(data_dir, ranking_schedule=False if seeding else None)
+    system = build_system(data_dir)  # the ranking's fortnightly schedule on, as wherever deployed
+    # While the demo is seeded the ranking's schedule is held (on, but making no run): a scheduled
+    # run in the middle of seeding would propose the whole top bracket. The demo's own run of today
+    # holds this fortnight's schedule key, so once released the schedule owes nothing until the next
+    # fortnight, whose run it then makes by itself.
+    held = ExitStack()
+    if do_seed and not creds_file.exists():
+        held.enter_context(hold_schedule(system.runtime("ranking-service")))
     server = uvicorn.Server(
         uvicorn.Config(
             system.gateway,
@@ -87,6 +92,7 @@ async def _serve(
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
+            held.close()
             task.result()
             return
         await asyncio.sleep(0.05)
@@ -103,7 +109,8 @@ async def _serve(
             with httpx.Client(base_url=url, timeout=300) as client:
                 return seed(system, client, webhook_url=receiver.url if receiver else None)
 
-        creds = await asyncio.to_thread(_do)
+        with held:
+            creds = await asyncio.to_thread(_do)
         if creds.webhook and receiver is not None:
             receiver.secret = creds.webhook["secret"]  # shown once, at registration
             creds.webhook["log"] = str(data_dir / "webhooks.jsonl")

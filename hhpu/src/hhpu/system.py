@@ -68,20 +68,15 @@ def build_system(
     data_dir: Path,
     *,
     gateway_settings: GatewaySettings | None = None,
-    ranking_schedule: bool | None = None,
 ) -> System:
-    """Create every service on SQLite files under `data_dir`, wired to one in-process bus.
-
-    `ranking_schedule`: False keeps the ranking's fortnightly schedule off in this process (while
-    the demo is seeded, so no scheduled run lands in the middle of it); None: its settings decide."""
+    """Create every service on SQLite files under `data_dir`, wired to one in-process bus."""
     data_dir.mkdir(parents=True, exist_ok=True)
     bus = EmbeddedLog(data_dir / "events.db")  # durable: relayed events survive a crash
     common: dict[str, Any] = {"transport": "inprocess", "data_dir": str(data_dir), "database_url": ""}
     migrate_all(**common)  # processes never create tables; the migrations do, before they start
-    ranking: dict[str, Any] = {} if ranking_schedule is None else {"schedule_enabled": ranking_schedule}
     services: dict[str, FastAPI] = {
         "referral-api": create_referral_app(ReferralSettings(**common), bus=bus),
-        "ranking-service": create_ranking_app(RankingSettings(**common, **ranking), bus=bus),
+        "ranking-service": create_ranking_app(RankingSettings(**common), bus=bus),
         "case-service": create_case_app(CaseSettings(**common), bus=bus),
         "meeting-service": create_meeting_app(MeetingSettings(**common), bus=bus),
     }

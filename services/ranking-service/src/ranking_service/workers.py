@@ -7,10 +7,17 @@ further attempt in the same period do nothing. It is on wherever the service is 
 
 ``SCHEDULE_STATUS`` runs in every process, elected or not, and refreshes the schedule metrics
 (next run due, overdue) that the dashboard shows and the overdue-run alert watches.
+
+:func:`hold_schedule` holds the schedule of one runtime for a while without switching it off: the
+worker keeps running and its status stays enabled, but it makes no run until the hold is released
+(``make run`` holds it while it seeds the demo force, so no scheduled run lands in the middle).
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from hhpu_shared.background import BackgroundWorker
@@ -25,10 +32,30 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
+_HELD: weakref.WeakSet[ServiceRuntime] = weakref.WeakSet()
+
+
+@contextmanager
+def hold_schedule(runtime: ServiceRuntime) -> Iterator[None]:
+    """Make no scheduled run in this runtime until the block ends (the schedule stays on)."""
+    _HELD.add(runtime)
+    try:
+        yield
+    finally:
+        _HELD.discard(runtime)
+
+
+def schedule_held(runtime: ServiceRuntime) -> bool:
+    return runtime in _HELD
+
+
 def scheduled_runs(runtime: ServiceRuntime) -> list[str]:
-    """Make the runs the current period still owes; return their ids."""
+    """Make the runs the current period still owes (none while held); return their ids."""
     settings = runtime.settings
     assert isinstance(settings, RankingSettings)
+    if schedule_held(runtime):
+        refresh_status(runtime)
+        return []
     with runtime.unit_of_work() as uow:
         created = run_due(uow, settings, clock())
     refresh_status(runtime)
