@@ -20,7 +20,21 @@ Rules written into the edition:
   for the plain code: the most serious completed (not attempted) row of the general form. An export
   that carries the suffix gets the exact row; one that does not gets the default, and each run counts
   those offences per code in its data-quality report.
-- A class's domains are the union of its rows' domains (a variant entry: its own row's).
+- Domains: a variant entry (``code#suffix``) gets its own row's. A plain code gets only the domains
+  that every row it may stand for carries, because an export that gives no suffix may be any of them:
+  for a class with one score, all its rows (a non-notifiable duplicate row, which has no Home Office
+  group, is left out); for a class with several, its general-form rows. For every class but two
+  that is exactly its default (or only) row's domains. The two: ``002/00`` (attempted murder) is
+  serious violence but not child abuse (one of its three rows is of a victim under 1 year; the code
+  does not say which); and ``099/99`` (other notifiable offences, mostly fraud) gets none, neither
+  the hate crime and serious violence of its outcomes-only racially aggravated GBH row nor the sexual
+  offending of its default row, the conspiracy to commit a listed sexual offence (10 days): its
+  un-suffixed offences are mostly fraud, which must not enter the high-harm scope as sexual offending.
+  ``099/99#sexual_conspiracy`` itself is sexual offending.
+- Sexual offences outside the sexual-offences group: a breach of an order made to prevent sexual harm
+  (``068/07`` sexual risk order or risk of sexual harm order, ``068/08`` SHPO, SOPO or foreign travel
+  order) is sexual offending. A failure to notify the police (``066/17``, ``066/18``, ``066/85``)
+  is not: it is a breach of the notification requirements, with no sexual act and no protective order.
 - ``fallback_days`` (the weight of a code missing from the edition) is the median of the classes'
   scores; ``serious_days`` (365) is the score from which a class counts as possibly serious harm.
 
@@ -81,6 +95,12 @@ def domains_of(row: dict[str, str], rules: list[dict[str, str]]) -> list[str]:
     return sorted(out)
 
 
+def shared_domains(rows: list[dict[str, str]], rules: list[dict[str, str]]) -> list[str]:
+    """The domains every one of `rows` carries (non-notifiable duplicate rows left out)."""
+    notifiable = [r for r in rows if r["group"] != "NON-NOTIFIABLE"] or rows
+    return sorted(set.intersection(*(set(domains_of(r, rules)) for r in notifiable)))
+
+
 def _label(row: dict[str, str]) -> str:
     return re.sub(r"\s+", " ", row["short_title"] or row["title"]).strip()
 
@@ -99,7 +119,7 @@ def build(data: Path = DATA) -> dict[str, Any]:
         scores = {_days(r) for r in rows}
         if len(scores) == 1:
             first = next((r for r in rows if not _attempt(r)), rows[0])
-            doms = sorted({d for r in rows for d in domains_of(r, rules)})
+            doms = shared_domains(rows, rules)
             weights.append(
                 {
                     "code": code,
@@ -143,7 +163,9 @@ def build(data: Path = DATA) -> dict[str, Any]:
                 "code": code,
                 "days": _days(default),
                 "label": f"default (no variant in the export): {_label(default)}",
-                "domains": sorted({d for r in rows for d in domains_of(r, rules)}),
+                "domains": shared_domains(
+                    [r for r in rows if variants[r["athena_urn"]]["form"] == "general"], rules
+                ),
                 "group": default["group"] or default["sub_group"],
                 "rows": [default["athena_urn"]],
                 "default_of": keys,
@@ -168,7 +190,9 @@ def build(data: Path = DATA) -> dict[str, Any]:
             "'code#suffix' is one row of a class whose rows carry different scores; the plain code of "
             "such a class is its default: the most serious completed row of the general form "
             "(data/cchi/cchi-variants.csv). Domains come from the Home Office groups "
-            "(data/cchi/cchi-domains.csv); the export's domestic_abuse and hate_crime flags add theirs. "
+            "(data/cchi/cchi-domains.csv); a plain code carries only the domains shared by every row it may "
+            "stand for (scripts/build_cchi_edition.py); the export's domestic_abuse and hate_crime flags add "
+            "theirs. "
             "A code missing from the edition is scored with fallback_days and reported."
         ),
         "weights": weights,

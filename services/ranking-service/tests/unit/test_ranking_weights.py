@@ -46,12 +46,16 @@ def test_every_row_of_the_published_sheet_maps_to_its_published_score() -> None:
     variants = {v["athena_urn"]: v["suffix"] for v in _rows("cchi-variants.csv")}
     assert len(sheet) == 698
     codes = set()
+    labels: dict[str, set[str]] = {}
+    mod = _script()
     for row in sheet:
-        code = _script().normal_code(row["ho_code"])
+        code = mod.normal_code(row["ho_code"])
         codes.add(code)
         key = f"{code}#{variants[row['athena_urn']]}" if row["athena_urn"] in variants else code
         assert ed.days(key) == float(row["cchi_days"]), (row["athena_urn"], key)
-        assert row["athena_urn"] in ed.entries[key].label or True  # labels are for people; rows below
+        labels.setdefault(key, set()).add(mod._label(row))
+    for key, names in labels.items():  # an entry is named after one of its own rows
+        assert ed.entries[key].label in names, key
     assert codes <= set(ed.entries) and len(codes) == 516  # 517 spellings: "00200" is 002/00
     assert ed.days("001/01") == 15 * 365  # murder: 15 years starting point
     assert "Cambridge Crime Harm Index 2020" in ed.source
@@ -91,6 +95,21 @@ def test_domains_come_from_the_home_office_groups() -> None:
     assert "serious_violence" in doms["008/01#minor"] and "hate_crime" in doms["008/59"]
     assert {"child_abuse", "serious_sexual_offending"} <= doms["086/10"]
     assert doms["046/00"] == set()  # shoplifting: no high-harm domain
+    # A plain code carries only the domains every row it may stand for shares: its default's.
+    assert doms["099/99"] == set()  # mostly fraud: not the hate crime and violence of an outcomes row
+    assert doms["099/99#racial_gbh"] == {"hate_crime", "serious_violence"}
+    assert doms["099/99#sexual_conspiracy"] == {"serious_sexual_offending"}
+    assert doms["002/00"] == {"serious_violence"}  # not child abuse: one row of three has an infant victim
+    assert doms["001/02"] == {"serious_violence", "child_abuse"}  # murder of an infant: its own code
+    assert doms["195/12"] == {"stalking"}  # its non-notifiable duplicate row takes nothing away
+    # Breaches of orders made to prevent sexual harm are sexual offending; failures to notify are not.
+    assert doms["068/07"] == doms["068/08"] == {"serious_sexual_offending"}
+    assert doms["066/17"] == set()
+    prefix = "default (no variant in the export): "
+    for code, e in ed.entries.items():
+        if e.default_of and code != "099/99":  # every other default: exactly its default row's domains
+            row = [v for v in e.default_of if ed.entries[v].label == e.label.removeprefix(prefix)]
+            assert len(row) == 1 and doms[code] == doms[row[0]], code
     by_group = {(r["group"], r["sub_group"]) for r in _rows("cchi-2020.csv")}
     sheet = _rows("cchi-2020.csv")
     need = {
@@ -102,11 +121,69 @@ def test_domains_come_from_the_home_office_groups() -> None:
     }
     assert {g for g, _ in need} <= {g for g, _ in by_group}
     mod = _script()
-    for row in sheet:
+    variants = {v["athena_urn"]: v["suffix"] for v in _rows("cchi-variants.csv")}
+    for row in sheet:  # each row's own entry (its variant's, if its class has several scores)
+        code = mod.normal_code(row["ho_code"])
+        key = f"{code}#{variants[row['athena_urn']]}" if row["athena_urn"] in variants else code
         for (group, sub), domain in need.items():
             if row["group"] == group and (sub is None or row["sub_group"] == sub):
-                code = mod.normal_code(row["ho_code"])
-                assert domain in doms[code], (row["athena_urn"], domain)
+                assert domain in doms[key], (row["athena_urn"], domain)
+
+
+def _offences(rows: list[tuple[str, str, int]]) -> pa.Table:
+    """(person, code, day) rows, charged, no flags, no victims."""
+    days = pa.array([d for _, _, d in rows], pa.int32()).cast(pa.date32())
+    return pa.table(
+        {
+            "person_id": [p for p, _, _ in rows],
+            "offence_code": [c for _, c, _ in rows],
+            "offence_date": days,
+            "recorded_date": days,
+            "outcome": ["charged"] * len(rows),
+            "domestic_abuse": [False] * len(rows),
+            "hate_crime": [False] * len(rows),
+            "victim_ref": [None] * len(rows),
+        }
+    )
+
+
+def test_the_production_model_scores_robbery_stalking_and_aggravated_burglary() -> None:
+    """Problem 6: the production scope takes in people whose only in-window offences are robbery,
+    stalking or aggravated burglary (17% of in-window harm was left out before); shoplifting stays out."""
+    from ranking_service.domain.scoring import score
+    from ranking_service.settings import RankingSettings
+
+    production = RankingSettings().production_model
+    assert production == "hh_recency_harm@2"
+    ed, params = load_edition("cchi-2020"), resolve(production)
+    as_of = 20_000
+    only = {
+        "ROB": "034/01",
+        "STALK": "008/66",
+        "AGG-DWELLING": "029/00",
+        "AGG-OTHER": "031/00",
+        "SHOP": "046/00",
+    }
+    rows = [(p, c, as_of - 100) for p, c in only.items()] + [("ROB", "034/01", as_of - 2000)]  # 2nd: out
+    prep = prepare(_offences(rows), ed, params)
+    result = score(prep.arrays, as_of, params)
+    got = dict(zip(prep.people, zip(result.scored.tolist(), result.score.tolist(), strict=True), strict=True))
+    for person, code in only.items():
+        days = ed.days(code)
+        assert days is not None and days > 0, code
+        if person == "SHOP":
+            assert got[person] == (False, 0.0)
+            continue
+        assert got[person][0], (person, code)
+        assert got[person][1] == pytest.approx(days * 2 ** (-100 / 365)), (person, code)
+    assert not prep.unmapped  # scored under their own weights, not the fallback
+    # The Surrey scope of @1 leaves out robbery and stalking; aggravated burglary is serious violence
+    # in the whole edition, so @1 takes it in too.
+    narrower = score(prep.arrays, as_of, resolve("hh_recency_harm@1"))
+    assert {p for p, hit in zip(prep.people, narrower.scored.tolist(), strict=True) if hit} == {
+        "AGG-DWELLING",
+        "AGG-OTHER",
+    }
 
 
 def test_unmapped_codes_get_the_fallback_pass_the_filter_and_are_judged_by_their_class() -> None:
