@@ -55,7 +55,9 @@ class RunPublic(BaseModel):
     params: dict[str, Any]
     weight_edition: str
     weight_checksum: str = Field(description="SHA-256 of the weight edition file")
-    engine_version: str = Field(description="ranking-service version that computed the run")
+    engine_version: str = Field(
+        description="engine that computed the run: package version + SHA-256 prefix of the scoring sources"
+    )
     as_of: date
     import_ids: list[str]
     input_files: list[dict[str, Any]] = Field(description="every offence and people file, by SHA-256")

@@ -181,6 +181,6 @@ def test_reproduce_covers_engine_weights_offences_and_the_people_file(
     rep = rank_client.post(f"{RUNS}/{run['id']}/reproduce", headers=ANALYST).json()
     assert not rep["identical"] and rep["checks"]["people"] is False and rep["checks"]["entries"]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("ranking_service.service.compute.__version__", "0.0.0-other")
+        mp.setattr("ranking_service.service.compute.ENGINE_VERSION", "0.0.0+000000000000")
         rep = rank_client.post(f"{RUNS}/{run['id']}/reproduce", headers=ANALYST).json()
     assert rep["checks"]["engine_version"] is False and rep["stored_engine_version"] == run["engine_version"]

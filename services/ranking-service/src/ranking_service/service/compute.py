@@ -13,13 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlmodel import Session
 
-from ranking_service import __version__
 from ranking_service import repository as repo
 from ranking_service.domain.catalog import ModelParams
 from ranking_service.domain.fairness import age_bands, fairness_view
 from ranking_service.domain.inputs import PreparedInputs, fingerprint, prepare
 from ranking_service.domain.scoring import rank_order, score, top_bracket_size, top_contributions
 from ranking_service.domain.weights import WeightEdition
+from ranking_service.engine import ENGINE_VERSION
 from ranking_service.models import RankImport
 from ranking_service.service.offence_store import load_offences
 from ranking_service.settings import RankingSettings
@@ -45,7 +45,7 @@ class Computation:
     contributions: list[list[dict[str, Any]]]
     provisional_reasons: list[str] = field(default_factory=list)
     data_quality: dict[str, Any] = field(default_factory=dict)
-    engine_version: str = __version__
+    engine_version: str = ENGINE_VERSION
 
     def entry_rows(self, run_id: str) -> list[dict[str, Any]]:
         return [
@@ -127,7 +127,7 @@ def compute(
         contributions=contributions,
         provisional_reasons=reasons,
         data_quality=quality,
-        engine_version=__version__,
+        engine_version=ENGINE_VERSION,
     )
 
 
@@ -185,7 +185,7 @@ def _quality(
     if total_rows and rejected / total_rows > 0.01:
         reasons.append("rejected_rows")
     quality = {
-        "engine_version": __version__,
+        "engine_version": ENGINE_VERSION,
         "weight_edition": edition.edition,
         "unmapped_rows": unmapped_rows,
         "unmapped_people": int(len(np.unique(person[un]))),
