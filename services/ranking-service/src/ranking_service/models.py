@@ -40,6 +40,8 @@ class RankImport(Table, table=True):
     rows_total: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
+    # JSON {offence code as spelt: rows} of the rows rejected for their offence code
+    rejected_codes: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     max_recorded_date: date | None = None
     created_at: datetime = Field(default_factory=_now)
     created_by: str = Field(max_length=128)

@@ -72,11 +72,14 @@ class RunPublic(BaseModel):
     provisional_reasons: list[str] = Field(
         description="why the run is provisional: stale_data, unmapped_codes_possible_serious_harm (codes in "
         "data_quality.unmapped_codes_possible_serious_harm), unmapped_codes (share above the limit), "
-        "rejected_rows, no_offences_in_window"
+        "rejected_rows, rejected_codes_possible_serious_harm (rows the imports rejected for a code whose "
+        "class may hide serious harm: data_quality.rejected_codes_possible_serious_harm), "
+        "no_offences_in_window"
     )
     data_quality: dict[str, Any] = Field(
         description="unmapped codes (rows, people, what their class may hide), codes scored by their default "
-        "variant, ties at the top-bracket boundary, engine version"
+        "variant, rows rejected for their code (per code, what its class may hide), ties at the top-bracket "
+        "boundary, engine version"
     )
     comparison: dict[str, Any]
     previous_run_id: str | None
@@ -208,6 +211,12 @@ class ImportReportPublic(BaseModel):
     rejections: list[dict[str, Any]]
     rejections_truncated: bool
     unmapped_codes: dict[str, int]
+    rejected_codes: dict[str, int] = Field(
+        default_factory=dict,
+        description="rows rejected for their offence code, per code as spelt in the file (after "
+        "normalising NNNNN to NNN/NN and lower-casing a variant suffix); every run using this import "
+        "reports them in data_quality.rejected_codes",
+    )
 
 
 class RejectionPublic(BaseModel):

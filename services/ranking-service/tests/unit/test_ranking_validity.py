@@ -145,6 +145,49 @@ def test_intervals_and_baselines_match_scipy() -> None:
     assert vs["ci95"][0] <= vs["difference"] <= vs["ci95"][1]
     again = evaluate_many({"model": (model, top)}, later_count, later_harm, positive, n_boot=300, seed=4)
     assert again["model"]["top_share_ci95"] == res["model"]["top_share_ci95"]  # seeded and shared
+    # Each ranking's interval is scipy's percentile bootstrap on the same resamples of people (one
+    # generator seeded as the back-test's; scipy draws the same index matrix).
+    for name in ("model", "prior"):
+        ref = stats.bootstrap(
+            (later_harm, r_top(name, top, top_prior)),
+            _harm_share,
+            paired=True,
+            vectorized=True,
+            n_resamples=300,
+            method="percentile",
+            rng=np.random.default_rng(4),
+        ).confidence_interval
+        assert res[name]["top_share_ci95"] == pytest.approx([ref.low, ref.high], abs=1e-12)
+
+
+def _harm_share(harm: np.ndarray, in_top: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The top bracket's share of later harm (per resample along `axis`)."""
+    return np.asarray((harm * in_top).sum(axis=axis) / harm.sum(axis=axis))
+
+
+def test_outcome_view_harm_capture_interval_is_scipys_percentile_bootstrap_per_group() -> None:
+    rng = np.random.default_rng(11)
+    n = 300
+    sex = rng.choice(["F", "M"], size=n, p=[0.3, 0.7])
+    later_count = rng.poisson(1.5, n)
+    later_harm = later_count * rng.choice([1.0, 10.0, 84.0], size=n)
+    in_top = rng.random(n) < 0.2
+    out = outcome_view({"sex": sex.tolist()}, in_top, later_count, later_harm, n_boot=400, seed=6)
+    gen = np.random.default_rng(6)  # the view's one generator, drawn group after group (sorted)
+    for row in out["sex"]:
+        sel = sex == row["group"]
+        ref = stats.bootstrap(
+            (later_harm[sel], in_top[sel]),
+            _harm_share,
+            paired=True,
+            vectorized=True,
+            n_resamples=400,
+            method="percentile",
+            rng=gen,
+        ).confidence_interval
+        assert row["harm_capture_ci95"] == pytest.approx([ref.low, ref.high], abs=1e-12), row["group"]
+        assert ref.low < row["harm_capture"] < ref.high
+    assert [r["group"] for r in out["sex"]] == ["F", "M"]
 
 
 def r_top(name: str, top: np.ndarray, top_prior: np.ndarray) -> np.ndarray:

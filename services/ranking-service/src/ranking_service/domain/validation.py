@@ -1,7 +1,9 @@
 """Vectorised validation of import batches: each bad row gets its row number and reasons.
 
 A batch comes in as a pyarrow RecordBatch of whatever types the file had; it leaves as a clean
-batch in the canonical schema plus a list of rejections. Nothing is dropped silently.
+batch in the canonical schema plus a list of rejections. Nothing is dropped silently: offence codes
+are normalised first (``00801#Serious`` is ``008/01#serious``), and the codes of rows still rejected
+for their code are counted as spelt, so that each run can report them (``Rejections.codes``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from hhpu_shared.fields import EARLIEST_BIRTH
 
 OUTCOMES = ("charged", "convicted", "cautioned", "no_further_action", "under_investigation")
 CODE_RE = r"^\d{3}/\d{2}(#[a-z_]+)?$"
+# The CCHI sheet's own spelling of a code without its slash (``00200``), which exports share.
+SLASHLESS_RE, SLASHLESS_TO = r"^(\d{3})(\d{2})(#|$)", r"\1/\2\3"
+REJECTED_CODE_CHARS = 24  # a rejected code is reported as spelt, cut to this length
 TRUE = ("true", "1", "yes", "y", "t")
 FALSE = ("false", "0", "no", "n", "f", "")
 
@@ -56,6 +61,12 @@ SEXES = {"m": "M", "male": "M", "f": "F", "female": "F", "x": "X", "u": "U", "un
 @dataclass
 class Rejections:
     rows: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)  # offence codes rejected, as spelt: rows
+
+    def count_codes(self, codes: pa.Array, bad: np.ndarray) -> None:
+        cut = pc.utf8_slice_codeunits(pc.filter(codes, pa.array(bad)), 0, REJECTED_CODE_CHARS)
+        for vc in pc.value_counts(cut).to_pylist():
+            self.codes[vc["values"]] = self.codes.get(vc["values"], 0) + vc["counts"]
 
     def add(self, row_numbers: np.ndarray, bad: np.ndarray, fld: str, code: str, msg: str) -> None:
         for r in row_numbers[bad].tolist():
@@ -91,6 +102,12 @@ def _control(col: pa.Array) -> np.ndarray:
     ):
         return np.zeros(len(col), dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring_regex(col, CONTROL_RE), False), dtype=bool)
+
+
+def normal_codes(codes: pa.Array) -> pa.Array:
+    """Offence codes as the edition spells them: ``NNN/NN[#variant]``. The sheet's own ``NNNNN``
+    gets its slash and a variant suffix is lower-cased (``00801#Serious`` is ``008/01#serious``)."""
+    return pc.replace_substring_regex(pc.utf8_lower(codes), SLASHLESS_RE, SLASHLESS_TO)
 
 
 def _date(col: pa.Array, nrows: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -144,11 +161,13 @@ def validate_offences(batch: pa.RecordBatch, rows: np.ndarray, today: date) -> C
         "control_character",
         "person_id holds a control character",
     )
-    code = cols["offence_code"]
+    spelt = cols["offence_code"]
+    code = cols["offence_code"] = normal_codes(spelt)
     bad_code = ~np.asarray(pc.fill_null(pc.match_substring_regex(code, CODE_RE), False), dtype=bool)
-    rej.add(
-        rows, bad_code & ~_empty(code), "offence_code", "invalid_code", "not a Home Office code like 008/67"
-    )
+    bad_code &= ~_empty(code)
+    rej.add(rows, bad_code, "offence_code", "invalid_code", "not a Home Office code like 008/67")
+    if bad_code.any():
+        rej.count_codes(spelt, bad_code)
     outcome = pc.replace_substring(pc.utf8_lower(pc.fill_null(cols["outcome"], "")), " ", "_")
     bad_outcome = ~np.asarray(pc.is_in(outcome, pa.array(OUTCOMES)), dtype=bool) & ~_empty(cols["outcome"])
     rej.add(rows, bad_outcome, "outcome", "invalid_choice", "outcome must be one of " + ", ".join(OUTCOMES))

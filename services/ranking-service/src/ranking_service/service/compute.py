@@ -145,7 +145,9 @@ def _quality(
     Every in-window offence whose code has no weight is counted per code (rows and people); it was
     scored with the fallback weight. A code whose Home Office class may hide serious harm (a class
     with rows of `serious_days` or more, or in a high-harm domain, or a class the edition does not
-    know) makes the run provisional, as does an unmapped share above `max_unmapped_share`."""
+    know) makes the run provisional, as does an unmapped share above `max_unmapped_share`. Rows the
+    imports rejected for their offence code are counted per code too, and make the run provisional
+    when their class may hide serious harm."""
     person = prep.arrays.person
     rows_used = int(window.sum())
     un = window & prep.fallback
@@ -184,6 +186,9 @@ def _quality(
     rejected = sum(i.rows_rejected for i in imports)
     if total_rows and rejected / total_rows > 0.01:
         reasons.append("rejected_rows")
+    bad_codes, bad_serious = _rejected_codes(imports, edition, params)
+    if bad_serious:
+        reasons.append("rejected_codes_possible_serious_harm")
     quality = {
         "engine_version": ENGINE_VERSION,
         "weight_edition": edition.edition,
@@ -195,9 +200,25 @@ def _quality(
         "fallback_days": params.fallback_days if params.fallback_days is not None else edition.fallback_days,
         "default_variant_codes": ambiguous,
         "rows_rejected_in_imports": rejected,
+        "rejected_codes": bad_codes,
+        "rejected_codes_possible_serious_harm": bad_serious,
         "newest_recorded_date": newest.isoformat() if newest else None,
     }
     return quality, reasons
+
+
+def _rejected_codes(
+    imports: list[RankImport], edition: WeightEdition, params: ModelParams
+) -> tuple[dict[str, Any], list[str]]:
+    """Rows of the run's imports rejected for their offence code, per code as spelt, with what the
+    code's Home Office class may hide (judged as an unmapped code: an unreadable class cannot be ruled
+    out), and the codes that may hide serious harm."""
+    rows: dict[str, int] = {}
+    for imp in imports:
+        for code, n in json.loads(imp.rejected_codes or "{}").items():
+            rows[code] = rows.get(code, 0) + int(n)
+    out = {c: {"rows": n, **edition.unmapped_risk(c, params.domains)} for c, n in sorted(rows.items())}
+    return out, [c for c, u in out.items() if u["possible_serious_harm"]]
 
 
 def _ties(scores: np.ndarray, k: int) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class ImportReport:
     rejections: list[dict[str, Any]] = field(default_factory=list)
     rejections_truncated: bool = False
     unmapped_codes: dict[str, int] = field(default_factory=dict)
+    rejected_codes: dict[str, int] = field(default_factory=dict)  # rows rejected for their code, per code
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -102,6 +103,7 @@ def import_file(
             prior.rows_total,
             prior.rows_accepted,
             prior.rows_rejected,
+            rejected_codes=json.loads(prior.rejected_codes),
         )
     imp = RankImport(
         id=f"imp-{uuid.uuid4().hex[:16]}",
@@ -118,6 +120,7 @@ def import_file(
     writer = OffenceWriter(s, settings, imp) if kind == "offences" else None
     edition = load_edition(settings.weight_edition, settings.weights_dir)
     unmapped: dict[str, int] = {}
+    rejected_codes: dict[str, int] = {}
     max_rec: int | None = None
     with tqdm(unit="rows", disable=not progress, desc=f"import {p.name}") as bar:
         try:
@@ -128,6 +131,8 @@ def import_file(
                     check = validate_offences if kind == "offences" else validate_people
                     clean, kept, rej = check(raw, rows, today)
                     extra = {**extra, **rej.rows}
+                    for c, n in rej.codes.items():
+                        rejected_codes[c] = rejected_codes.get(c, 0) + n
                 else:
                     clean, kept = raw, rows
                 report.rows_accepted += clean.num_rows
@@ -153,6 +158,8 @@ def import_file(
             raise
     imp.rows_total, imp.rows_accepted = report.rows_total, report.rows_accepted
     imp.rows_rejected = report.rows_rejected
+    report.rejected_codes = dict(sorted(rejected_codes.items()))
+    imp.rejected_codes = json.dumps(report.rejected_codes)
     if max_rec is not None:
         imp.max_recorded_date = date.fromordinal(EPOCH.toordinal() + max_rec)
     report.unmapped_codes = dict(sorted(unmapped.items()))
