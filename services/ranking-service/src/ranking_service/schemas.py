@@ -21,7 +21,7 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"kind": "shadow", "model": "rfgv@1", "as_of": "2026-11-26", "top_n": 50}]
+            "examples": [{"kind": "shadow", "model": "rfgv@2", "as_of": "2026-11-26", "top_n": 50}]
         },
     )
 
