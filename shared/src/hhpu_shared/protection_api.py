@@ -6,8 +6,9 @@
 - ``GET /api/v1/subject-access/<service>?person=<ref>``: everything the service holds on a person
   with the audit of who consulted it and to whom it was disclosed (DPA 2018 s.45);
 - ``person.erased`` / ``person.restricted`` handlers (s.47): the service's own ``erase`` hook
-  deletes or anonymises, its outbox rows about the person go (``outbox_care``), a mark keeps the person from coming back or being processed, and the
-  erasure itself is audited with who decided it and why.
+  deletes or anonymises, its outbox rows about the person go (``outbox_care``), a mark keeps the
+  person from coming back or being processed, and the erasure itself is audited with who decided
+  it and why.
 
 The gateway routes ``/api/v1/audit/<service>`` and ``/api/v1/subject-access/<service>`` to that
 service; ``hhpu audit`` and ``hhpu sar`` merge the four answers.

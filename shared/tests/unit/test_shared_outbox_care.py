@@ -65,12 +65,20 @@ def _rows(engine) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
 def test_an_erasure_deletes_the_rows_about_the_person_and_erases_mentions(engine) -> None:  # type: ignore[no-untyped-def]
     with unit_of_work(engine, service="ranking-service", principal=system_principal("t")) as uow:
         uow.emit_many(
-            [_candidate("R-1", "Quarrington", date(1931, 2, 17)), _candidate("R-12", "Vexford"), _run_completed()]
+            [
+                _candidate("R-1", "Quarrington", date(1931, 2, 17)),
+                _candidate("R-12", "Vexford"),
+                _run_completed(),
+            ]
         )
     with Session(engine) as s:  # the first one was already sent, the others are pending
         first = s.exec(select(OutboxRecord).order_by(col(OutboxRecord.seq))).first()
         assert first is not None
-        s.exec(update(OutboxRecord).where(col(OutboxRecord.seq) == first.seq).values(published_at=datetime.now(UTC)))  # type: ignore[call-overload]
+        s.exec(
+            update(OutboxRecord)
+            .where(col(OutboxRecord.seq) == first.seq)
+            .values(published_at=datetime.now(UTC))
+        )  # type: ignore[call-overload]
         s.commit()
 
     erased = PersonErased(
@@ -107,10 +115,16 @@ def test_published_rows_are_deleted_after_the_retention_period(engine) -> None: 
         for seq, at in ages.items():
             s.exec(update(OutboxRecord).where(col(OutboxRecord.seq) == seq).values(published_at=at))  # type: ignore[call-overload]
         # A pending row is never deleted, however old.
-        s.exec(update(OutboxRecord).where(col(OutboxRecord.seq) == seqs[2]).values(created_at=now - timedelta(days=90)))  # type: ignore[call-overload]
+        s.exec(
+            update(OutboxRecord)
+            .where(col(OutboxRecord.seq) == seqs[2])
+            .values(created_at=now - timedelta(days=90))
+        )  # type: ignore[call-overload]
         s.commit()
 
-    runtime = SimpleNamespace(engine=engine, settings=ServiceSettings(environment="test", outbox_retention_days=7))
+    runtime = SimpleNamespace(
+        engine=engine, settings=ServiceSettings(environment="test", outbox_retention_days=7)
+    )
     assert prune_task(runtime) == 2  # type: ignore[arg-type]
     with Session(engine) as s:
         left = list(s.exec(select(OutboxRecord.seq).order_by(col(OutboxRecord.seq))).all())

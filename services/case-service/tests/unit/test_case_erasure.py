@@ -40,7 +40,12 @@ def test_erasure_leaves_no_name_date_of_birth_or_pnc_in_any_column(tmp_path: Pat
         om = headers("offender_manager")
         (a,) = client.get(f"{API}/assessments", params={"status": "open"}, headers=sup).json()["items"]
         pid = a["person_id"]
-        body = {"decision": "adopt", "decided_by": "DI Hale", "cohort": "hhpu", "reason": "Lowri Quarrington: high"}
+        body = {
+            "decision": "adopt",
+            "decided_by": "DI Hale",
+            "cohort": "hhpu",
+            "reason": "Lowri Quarrington: high",
+        }
         r = client.post(f"{API}/assessments/{a['id']}/decision", json=body, headers=sup)
         assert r.status_code == 200, r.text
         (case,) = client.get(f"{API}/cases", headers=om).json()["items"]
@@ -73,16 +78,22 @@ def test_erasure_leaves_no_name_date_of_birth_or_pnc_in_any_column(tmp_path: Pat
 def test_a_search_keeps_keyed_hashes_of_its_terms_never_the_terms(tmp_path: Path) -> None:
     with client_for(f"sqlite:///{tmp_path}/case.db") as (client, rt):
         params = {"q": "Lowri  Quarrington", "date_of_birth": "1931-02-17", "pnc": "31/123456X"}
-        assert client.get(f"{API}/people", params=params, headers=headers("offender_manager")).status_code == 200
+        assert (
+            client.get(f"{API}/people", params=params, headers=headers("offender_manager")).status_code == 200
+        )
         (entry,) = _audit(rt, subject_type="person_search")
         detail = json.loads(entry.detail or "{}")
-        assert "Quarrington" not in entry.detail and "1931" not in entry.detail and "123456" not in entry.detail
+        assert (
+            "Quarrington" not in entry.detail and "1931" not in entry.detail and "123456" not in entry.detail
+        )
         secret = rt.settings.internal_secret
         assert detail["criteria"] == keyed_terms(
             secret, {"name": "lowri quarrington", "date_of_birth": "1931-02-17", "identifier": "31/123456X"}
         )
         assert detail["criteria"]["name"].startswith("hmac-sha256:")
-        assert keyed_terms("another-secret-of-32-characters-0000", {"name": "x"}) != keyed_terms(secret, {"name": "x"})
+        assert keyed_terms("another-secret-of-32-characters-0000", {"name": "x"}) != keyed_terms(
+            secret, {"name": "x"}
+        )
 
 
 def test_people_never_held_here_are_erased_by_reference(tmp_path: Path) -> None:
@@ -120,7 +131,9 @@ def test_people_never_held_here_are_erased_by_reference(tmp_path: Path) -> None:
         assert again.status_code == 409 and again.json()["code"] == "already_erased"
 
         # The referral's screening (or its match resolution) arriving late creates nobody.
-        other = SUBJECT.model_copy(update={"given_name": "Idris", "family_name": "Vexford", "pnc_number": None})
+        other = SUBJECT.model_copy(
+            update={"given_name": "Idris", "family_name": "Vexford", "pnc_number": None}
+        )
         publish(rt, envelope(screened("ref-waiting", subject=other), "ref-waiting"))
         consume(rt)
         assert find_strings(rt.engine, ["Vexford"]) == {}

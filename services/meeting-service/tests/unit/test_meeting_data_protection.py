@@ -244,5 +244,7 @@ def test_an_erased_big_mover_is_not_put_back_on_an_agenda(harness: Any) -> None:
     )  # fmt: skip
     h.emit(run, "run-1")
     h.consume()
-    kept = h.client.get(f"{API}/meetings/{h.seed['next_meeting_id']}/agenda", headers=h.chair()).json()["kept"]
+    kept = h.client.get(f"{API}/meetings/{h.seed['next_meeting_id']}/agenda", headers=h.chair()).json()[
+        "kept"
+    ]
     assert [i["person_id"] for i in kept if i["kind"] == "review"] == ["R-10"]

@@ -81,7 +81,7 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         s.add(h)
     reviews = s.exec(select(MatchReview).where(col(MatchReview.referral_id).in_(ids))).all()
     for rv in reviews:
-        rv.note = None
+        rv.note, rv.candidate_person_ref = None, ERASED  # nothing links the subject to a known person
         if rv.status == "pending":  # nobody is to confirm a match for an erased subject
             rv.status, rv.resolved_at = "cancelled", now_utc()
         s.add(rv)
