@@ -47,6 +47,13 @@ def marks(session: Session, refs: Iterable[str | None]) -> dict[str, str]:
     return {keys[m.person_key]: m.state for m in rows}
 
 
+def erased_keys(session: Session) -> frozenset[str]:
+    """The one-way keys of every erased reference (a bulk import checks its rows against them once;
+    erasures are few)."""
+    rows = session.exec(select(ProtectionMark.person_key).where(ProtectionMark.state == MarkState.ERASED))
+    return frozenset(rows.all())
+
+
 def is_marked(session: Session, ref: str | None, *states: MarkState) -> bool:
     state = marks(session, [ref]).get(ref or "")
     return state is not None and (not states or state in states)
