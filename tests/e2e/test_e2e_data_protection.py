@@ -131,8 +131,16 @@ def _referral(who: Someone, **changes: Any) -> dict[str, Any]:
 
 
 def _erased_everywhere(cluster: Cluster, who: Someone, what: str) -> None:
-    eventually(lambda: not _stored(cluster, who.needles), what=what, timeout_s=90)
-    assert _stored(cluster, who.needles) == {}
+    last: list[dict[str, Any]] = []
+
+    def gone() -> bool:
+        last[:] = [_stored(cluster, who.needles)]
+        return not last[0]
+
+    try:
+        eventually(gone, what=what, timeout_s=90)
+    except AssertionError as e:
+        raise AssertionError(f"{what}: still stored {last[0]}") from e
 
 
 def test_audit_subject_access_and_erasure_across_every_service(
@@ -253,7 +261,8 @@ def test_audit_subject_access_and_erasure_across_every_service(
     # the birth date) of every table of the four databases, outbox and audit included.
     _erased_everywhere(cluster, top, "every service erased the person")
     # Their records id is left only in the audit (who saw them; the erasure itself).
-    assert all(c.startswith("audit_log.") for f in _stored(cluster, [ref]).values() for c in f.get(ref, []))
+    left = {svc: f[ref] for svc, f in _stored(cluster, [ref]).items()}
+    assert all(c.startswith("audit_log.") for cols in left.values() for c in cols), left
     assert gw.get(f"/api/v1/people/{person_id}", headers=supervisor).json()["family_name"] == "[erased]"
     assert gw.get(f"/api/v1/ranking-runs/{run_id}/entries/{ref}", headers=analyst).status_code == 404
     after = gw.get(f"/api/v1/referrals/{rid}", headers=supervisor).json()

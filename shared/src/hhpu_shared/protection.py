@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Integer
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -31,6 +32,22 @@ class ProtectionMark(SQLModel, table=True):
     decided_by: str = Field(max_length=128)
     reason_code: str = Field(max_length=64)
     decision_id: str = Field(max_length=64)
+
+
+def replace_references(value: Any, refs: set[str], token: str) -> Any:
+    """`value` (decoded JSON) with every string equal to one of `refs`, or a ``:``-separated part of
+    one (a trigger's ``run:ref``), replaced by `token`; everything else as it was."""
+    if isinstance(value, str):
+        if value in refs:
+            return token
+        if ":" in value:
+            return ":".join(token if part in refs else part for part in value.split(":"))
+        return value
+    if isinstance(value, list):
+        return [replace_references(v, refs, token) for v in value]
+    if isinstance(value, dict):
+        return {k: replace_references(v, refs, token) for k, v in value.items()}
+    return value
 
 
 def person_key(ref: str) -> str:

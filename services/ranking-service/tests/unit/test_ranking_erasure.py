@@ -5,6 +5,7 @@ lists them (people or offences) does not bring them back."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hhpu_shared.protection_api import apply_erasure
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.testing.scan import find_strings
 from ranking_service.handlers import PROTECTION
-from ranking_service.models import RankOffence, RankPerson
+from ranking_service.models import RankOffence, RankPerson, RankRun
 from ranking_service.settings import RankingSettings
 from sqlmodel import col, select
 
@@ -66,3 +67,21 @@ def test_an_erased_records_id_is_not_imported_again(
         audit = s.exec(select(AuditEntry).where(AuditEntry.subject_type == "records_import")).all()
     skipped = [json.loads(a.detail or "{}").get("skipped_erased") for a in audit]
     assert skipped == [None, None, 1, 1]
+
+
+def test_a_run_comparison_loses_the_erased_reference(rank_runtime: ServiceRuntime) -> None:
+    comparison = {"big_movers": [{"person_ref": "R-1", "from": 40, "to": 2}, {"person_ref": "R-12"}]}
+    with rank_runtime.unit_of_work() as uow:
+        uow.session.add(
+            RankRun(
+                id="run-1", kind="production", trigger="on_demand", model="m", model_version="1", params="{}",
+                weight_edition="e", weight_checksum="c", as_of=date(2026, 1, 1), import_ids="[]",
+                fingerprint="f", created_by="user:ana", comparison=json.dumps(comparison),
+            )
+        )  # fmt: skip
+    assert _erase(rank_runtime, "R-1")["runs_anonymised"] == 1
+    with rank_runtime.unit_of_work() as uow:
+        run = uow.session.get(RankRun, "run-1")
+        assert run is not None
+        movers = [m["person_ref"] for m in json.loads(run.comparison)["big_movers"]]
+    assert movers[0].startswith("erased-") and movers[1] == "R-12"

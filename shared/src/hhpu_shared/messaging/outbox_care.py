@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from hhpu_shared.background import BackgroundWorker
 from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.protection import replace_references
 
 if TYPE_CHECKING:
     from hhpu_shared.runtime import ServiceRuntime
@@ -52,22 +53,6 @@ def _about(env: dict[str, Any], refs: set[str]) -> bool:
     return any(isinstance(v, str) and v in refs for v in data.values())
 
 
-def _replace(value: Any, refs: set[str]) -> Any:
-    """`value` with every string equal to a reference (or a ``:``-separated part of one, as in a
-    trigger's ``run:ref``) replaced by ``[erased]``."""
-    if isinstance(value, str):
-        if value in refs:
-            return ERASED
-        if ":" in value:
-            return ":".join(ERASED if part in refs else part for part in value.split(":"))
-        return value
-    if isinstance(value, list):
-        return [_replace(v, refs) for v in value]
-    if isinstance(value, dict):
-        return {k: _replace(v, refs) for k, v in value.items()}
-    return value
-
-
 def scrub_outbox(session: Session, refs: Iterable[str | None]) -> int:
     """Delete the outbox rows about these references and erase them where they are only mentioned;
     returns how many rows were deleted or rewritten."""
@@ -86,7 +71,7 @@ def scrub_outbox(session: Session, refs: Iterable[str | None]) -> int:
         if _about(env, wanted):
             gone.append(seq)
             continue
-        scrubbed = _replace(env, wanted)
+        scrubbed = replace_references(env, wanted, ERASED)
         if scrubbed != env:
             raw = json.dumps(scrubbed, separators=(",", ":")).encode()
             conn.execute(update(_T).where(_T.c.seq == seq).values(payload=raw))

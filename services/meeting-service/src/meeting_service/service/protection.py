@@ -32,6 +32,8 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
     items = s.exec(select(AgendaItem).where(col(AgendaItem.person_id).in_(refs))).all()
     item_ids = [i.id for i in items]
     for i in items:
+        if any(r in i.item_key for r in refs):  # e.g. a big mover's "review:<records id>"
+            i.item_key = f"erased:{i.id}"
         i.person_id = None
         i.person_label = None
         i.title = ERASED
