@@ -260,9 +260,16 @@ def test_audit_subject_access_and_erasure_across_every_service(
     # Nothing stores them any more: every text, JSON and binary column (and every date column for
     # the birth date) of every table of the four databases, outbox and audit included.
     _erased_everywhere(cluster, top, "every service erased the person")
-    # Their records id is left only in the audit (who saw them; the erasure itself).
+    # Their records id is left only in the audit (who saw them; the erasure itself) and in the
+    # case-service's erasure event (references only, deleted with the outbox's published rows).
     left = {svc: f[ref] for svc, f in _stored(cluster, [ref]).items()}
-    assert all(c.startswith("audit_log.") for cols in left.values() for c in cols), left
+    assert all(c.startswith("audit_log.") or c == "outbox.payload" for cols in left.values() for c in cols), (
+        left
+    )
+    mentions = (
+        "SELECT count(*) FROM outbox WHERE strpos(convert_from(payload, 'UTF8'), :r) > 0 AND type <> :t"
+    )
+    assert all(db_scalar(dbs[svc], mentions, r=ref, t="person.erased") == 0 for svc in SERVICES)
     assert gw.get(f"/api/v1/people/{person_id}", headers=supervisor).json()["family_name"] == "[erased]"
     assert gw.get(f"/api/v1/ranking-runs/{run_id}/entries/{ref}", headers=analyst).status_code == 404
     after = gw.get(f"/api/v1/referrals/{rid}", headers=supervisor).json()
