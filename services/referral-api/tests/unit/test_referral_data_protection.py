@@ -178,6 +178,8 @@ def test_erasure_leaves_no_name_date_of_birth_or_pnc_anywhere_and_nothing_brings
 
     ref_env.deliver(_erased("R-1", *rids), "case-person-1")
     assert find_strings(ref_env.runtime.engine, needles) == {}
+    after = ref_env.client.get(f"/api/v1/referrals/{rids[0]}", headers=sup)
+    assert after.status_code == 200 and after.json()["legal_gateway_detail"] == "[erased]", after.text
     review = ref_env.client.get(f"/api/v1/match-reviews/{by_referral[rids[1]]}", headers=sup).json()
     assert review["status"] == "cancelled"
     again = ref_env.client.post(f"/api/v1/match-reviews/{by_referral[rids[1]]}/confirm", headers=sup)

@@ -64,8 +64,14 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         }
         concern = dict(payload.get("concern") or {})
         concern.update(reason=ERASED, evidence_summary=ERASED, offence_types=[])
+        # The gateway's own words may name the subject; "other" still needs some (schemas.py).
+        gateway_detail = ERASED if payload.get("legal_gateway_detail") else None
         payload.update(
-            concern=concern, risk_indicators=[], partner_reference=None, mappa=None, legal_gateway_detail=None
+            concern=concern,
+            risk_indicators=[],
+            partner_reference=None,
+            mappa=None,
+            legal_gateway_detail=gateway_detail,
         )
         r.payload = payload
         r.subject_given_name = r.subject_family_name = ERASED
