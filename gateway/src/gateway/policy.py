@@ -97,6 +97,7 @@ POLICY: tuple[Rule, ...] = (
     *(rule(READ, path, DATA_PROTECTION) for path, _svc in DATA_PROTECTION_PATHS),
     # case-service
     rule("POST", f"{R}/people/{{id}}/erasure", DATA_PROTECTION),
+    rule("POST", f"{R}/erasures", DATA_PROTECTION),  # by reference: people the case-service does not hold
     rule("POST", f"{R}/people/{{id}}/restriction", DATA_PROTECTION),
     rule(READ, f"{R}/retention-reviews", DATA_PROTECTION),  # the MoPI review queue
     rule(READ, f"{R}/people/{{id}}/retention", DATA_PROTECTION),

@@ -144,6 +144,7 @@ ALLOWED: frozenset[str] = frozenset(
         # case-service: erasure, restriction and MoPI review and retention are decided by the data
         # protection officer or a supervisor (s.47, APP), never by an administrator.
         f"case-service POST {API}/people/{{person_id}}/erasure",
+        f"case-service POST {API}/erasures",
         f"case-service POST {API}/people/{{person_id}}/restriction",
         f"case-service GET {API}/retention-reviews",
         f"case-service GET {API}/people/{{person_id}}/retention",

@@ -24,6 +24,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     ),
     "case-service": (
         "people",
+        "erasures",
         "retention-reviews",
         "cases",
         "assessments",

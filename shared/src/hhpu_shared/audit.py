@@ -14,6 +14,7 @@ written just before its commit, under a lock that keeps the chain linear.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -86,6 +87,20 @@ HASHED_FIELDS = (
     "client_correlation_id",
     "detail",
 )
+
+
+def keyed_terms(secret: str, terms: dict[str, str]) -> dict[str, str]:
+    """Search terms as the audit keeps them: never the term (a name, a date of birth, an identifier
+    stays out of an append-only log that outlives an erasure), but an HMAC-SHA256 of the normalised
+    term under a key derived from the service's secret, so whoever holds the secret can tell whether
+    a given term was searched for; empty terms are left out."""
+    key = hmac.new(secret.encode(), b"hhpu audit search terms", hashlib.sha256).digest()
+    out = {}
+    for field, value in terms.items():
+        norm = " ".join(value.split()).casefold()
+        if norm:
+            out[field] = "hmac-sha256:" + hmac.new(key, norm.encode(), hashlib.sha256).hexdigest()
+    return out
 
 
 def _at_text(value: datetime) -> str:

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Integer
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -33,6 +34,22 @@ class ProtectionMark(SQLModel, table=True):
     decision_id: str = Field(max_length=64)
 
 
+def replace_references(value: Any, refs: set[str], token: str) -> Any:
+    """`value` (decoded JSON) with every string equal to one of `refs`, or a ``:``-separated part of
+    one (a trigger's ``run:ref``), replaced by `token`; everything else as it was."""
+    if isinstance(value, str):
+        if value in refs:
+            return token
+        if ":" in value:
+            return ":".join(token if part in refs else part for part in value.split(":"))
+        return value
+    if isinstance(value, list):
+        return [replace_references(v, refs, token) for v in value]
+    if isinstance(value, dict):
+        return {k: replace_references(v, refs, token) for k, v in value.items()}
+    return value
+
+
 def person_key(ref: str) -> str:
     """The one-way key a mark stores instead of the person's reference."""
     return hashlib.sha256(f"hhpu-person|{ref}".encode()).hexdigest()
@@ -45,6 +62,13 @@ def marks(session: Session, refs: Iterable[str | None]) -> dict[str, str]:
         return {}
     rows = session.exec(select(ProtectionMark).where(col(ProtectionMark.person_key).in_(keys))).all()
     return {keys[m.person_key]: m.state for m in rows}
+
+
+def erased_keys(session: Session) -> frozenset[str]:
+    """The one-way keys of every erased reference (a bulk import checks its rows against them once;
+    erasures are few)."""
+    rows = session.exec(select(ProtectionMark.person_key).where(ProtectionMark.state == MarkState.ERASED))
+    return frozenset(rows.all())
 
 
 def is_marked(session: Session, ref: str | None, *states: MarkState) -> bool:

@@ -6,8 +6,9 @@
 - ``GET /api/v1/subject-access/<service>?person=<ref>``: everything the service holds on a person
   with the audit of who consulted it and to whom it was disclosed (DPA 2018 s.45);
 - ``person.erased`` / ``person.restricted`` handlers (s.47): the service's own ``erase`` hook
-  deletes or anonymises, a mark keeps the person from coming back or being processed, and the
-  erasure itself is audited with who decided it and why.
+  deletes or anonymises, its outbox rows about the person go (``outbox_care``), a mark keeps the
+  person from coming back or being processed, and the erasure itself is audited with who decided
+  it and why.
 
 The gateway routes ``/api/v1/audit/<service>`` and ``/api/v1/subject-access/<service>`` to that
 service; ``hhpu audit`` and ``hhpu sar`` merge the four answers.
@@ -36,6 +37,7 @@ from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep, get_runtime, require_roles
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.messaging.outbox_care import scrub_outbox
 from hhpu_shared.protection import MarkState, lift_restriction, marks, set_mark
 from hhpu_shared.uow import UnitOfWork
 
@@ -261,9 +263,10 @@ def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
 
 
 def apply_erasure(uow: UnitOfWork, hooks: DataProtectionHooks, d: PersonErased) -> dict[str, int]:
-    """Erase the person here: the service's hook, a mark against their return, the audit of it."""
+    """Erase the person here: the service's hook, its outbox rows about them (the events it sent
+    carried their name), a mark against their return, the audit of it."""
     refs = [r for r in dict.fromkeys((d.person_id, *d.references)) if r]
-    removed = hooks.erase(uow, refs)
+    removed = {**hooks.erase(uow, refs), "outbox_events": scrub_outbox(uow.session, refs)}
     set_mark(
         uow.session,
         refs,

@@ -20,6 +20,7 @@ from hhpu_shared.db import make_engine, ping
 from hhpu_shared.events.registry import all_topics, dlt_topic
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.outbox_care import OUTBOX_RETENTION
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import MessageSource, Publisher
 from hhpu_shared.migrations import ServiceMigrations
@@ -67,7 +68,8 @@ class ServiceRuntime:
         # Further consumer groups of this service (suffix -> handlers), e.g. webhook delivery.
         self.extra_consumers = dict(extra_consumers or {})
         self.extra_runners: list[ConsumerRunner] = []
-        self.workers = list(workers)
+        # Every service deletes published outbox rows past their retention (messaging/outbox_care.py).
+        self.workers = [*workers, OUTBOX_RETENTION]
         self._worker_loops: list[ThreadLoop] = []
         self.bus = bus
         if settings.transport == "inprocess" and self.bus is None:

@@ -28,6 +28,8 @@ SHARED_FIELDS = frozenset(
         "data_dir",
         "metrics_port",
         "metrics_addr",
+        "outbox_retention_days",
+        "outbox_prune_interval_s",
     }
 )
 
@@ -74,6 +76,15 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = DEV_INTERNAL_SECRET
     relay_interval_s: float = 0.2
     relay_batch_size: int = 200
+    outbox_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="published outbox rows (whole events, personal data included) are deleted after this "
+        "many days; Kafka's topic retention governs the copies already sent",
+    )
+    outbox_prune_interval_s: float = Field(
+        default=3600.0, ge=0, description="how often the outbox retention runs (0: never, e.g. a test)"
+    )
     consumer_max_attempts: int = 4
     consumer_backoff_s: float = 0.05
     max_concurrent_requests: int | None = Field(

@@ -3,12 +3,16 @@ people (agenda, pack, outcomes, actions), the role x route x field matrix, restr
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
 import pytest
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
+from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.testing.plugin import identity_headers
+from hhpu_shared.testing.scan import find_strings
 from hhpu_shared.visibility import WITHHELD
 from sqlmodel import Session, col, select
 
@@ -158,3 +162,89 @@ def test_restricted_person_is_not_put_on_an_agenda_and_erasure_removes_name_and_
     assert {e.person_ref for e in erased} == {"per-1", "R-1"}
     assert all(e.justification == "erasure_request: s.47 request upheld" for e in erased)
     assert all('"decided_by": "user:dpo"' in (e.detail or "") for e in erased)
+
+
+def test_erasure_leaves_no_name_in_any_column_free_text_and_outbox_included(harness: Any) -> None:
+    """Minutes, an outcome's reason, an action carried over with a reason, an addendum on the item
+    and the decision event in the outbox all named the person: after the erasure no column of the
+    database holds the name (found by scanning every text, JSON and binary column)."""
+    h = harness
+    mid, action_id = setup(h)
+    chair = h.chair()
+    item = next(
+        i
+        for i in h.client.get(f"{API}/meetings/{mid}/agenda", headers=chair).json()["kept"]
+        if i["person_id"] == "per-1"
+    )
+    items = f"{API}/meetings/{mid}/agenda/items/{item['id']}"
+    r = h.client.patch(items, json={"minutes": "Dean Marsh discussed"}, headers=chair)
+    assert r.status_code == 200, r.text
+    r = h.client.post(
+        f"{items}/outcomes",
+        json={"kind": "decision", "decision": "defer", "decided_by": "DI Cole", "reason": "Dean Marsh: more"},
+        headers=chair,
+    )
+    assert r.status_code == 201, r.text
+    r = h.client.post(
+        f"{API}/actions/{action_id}/carry-over",
+        json={"reason_code": "not_done_by_agency", "reason": "Dean Marsh was away"},
+        headers=chair,
+    )
+    assert r.status_code == 200, r.text
+    assert h.client.post(f"{API}/meetings/{mid}/close", headers=chair).status_code == 200
+    r = h.client.post(
+        f"{API}/meetings/{mid}/addenda",
+        json={"text": "Correction: Dean Marsh's address", "item_id": item["id"]},
+        headers=chair,
+    )
+    assert r.status_code == 201, r.text
+    assert set(find_strings(h.runtime.engine, ["Dean Marsh"])["Dean Marsh"]) >= {
+        "mtg_agenda_item.minutes",
+        "mtg_outcome.reason",
+        "mtg_action_carry.reason",
+        "mtg_addendum.text",
+        "outbox.payload",
+    }
+
+    h.emit(
+        PersonErased(
+            person_id="per-1", references=("R-1",), decision_id="d3", decided_by="user:dpo",
+            reason_code="erasure_request", reason="s.47 request upheld",
+        ),
+        "per-1",
+    )  # fmt: skip
+    h.consume()
+    # Only the audit keeps the reference (who saw them, and the erasure itself), never the name.
+    assert find_strings(h.runtime.engine, ["Dean Marsh", "Marsh", "per-1"]) == {
+        "per-1": ["audit_log.subject_id", "audit_log.person_ref"]
+    }
+    assert "Ava Stone" in find_strings(h.runtime.engine, ["Ava Stone"])  # the other person stays
+    with Session(h.runtime.engine) as s:
+        erased = s.exec(select(AuditEntry).where(AuditEntry.operation == "erase")).all()
+    removed = json.loads(erased[0].detail or "{}")["removed"]
+    assert removed["addenda"] == 1 and removed["action_carries"] == 1 and removed["outbox_events"] >= 1
+
+
+def test_an_erased_big_mover_is_not_put_back_on_an_agenda(harness: Any) -> None:
+    """A ranking run's big movers arrive on another topic than the erasure: a late or replayed run
+    must not bring an erased records id back as a review item."""
+    h = harness
+    h.emit(
+        PersonErased(
+            person_id="per-9", references=("R-9",), decision_id="d4", decided_by="user:dpo",
+            reason_code="erasure_request", reason="s.47 request upheld",
+        ),
+        "per-9",
+    )  # fmt: skip
+    h.consume()
+    run = RankingRunCompleted(
+        run_id="run-1", kind="scheduled", model="chi", model_version="1", weight_edition="2026",
+        as_of=date(2026, 11, 20), people_scored=1000, top_bracket_size=50, provisional=False,
+        fingerprint="f", big_movers=("R-9", "R-10"),
+    )  # fmt: skip
+    h.emit(run, "run-1")
+    h.consume()
+    kept = h.client.get(f"{API}/meetings/{h.seed['next_meeting_id']}/agenda", headers=h.chair()).json()[
+        "kept"
+    ]
+    assert [i["person_id"] for i in kept if i["kind"] == "review"] == ["R-10"]

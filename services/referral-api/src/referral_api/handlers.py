@@ -13,6 +13,7 @@ from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
+from hhpu_shared.protection import MarkState, is_marked
 from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
@@ -51,9 +52,12 @@ def on_trigger_added(uow: UnitOfWork, data: AssessmentTriggerAdded, envelope: En
 
 @handlers.handles(AssessmentDecided)
 def on_assessment_decided(uow: UnitOfWork, data: AssessmentDecided, envelope: Envelope) -> None:
-    """adopt -> accepted, decline -> declined, defer -> a history note; repeats change nothing."""
+    """adopt -> accepted, decline -> declined, defer -> a history note; repeats change nothing. The
+    decision's free-text reason is not kept for a referral whose subject was erased (a decision made
+    before the erasure may arrive after it: another topic)."""
     for referral_id in data.referral_ids:
-        lifecycle.apply_decision(uow, referral_id, data.decision, data.reason)
+        reason = None if is_marked(uow.session, referral_id, MarkState.ERASED) else data.reason
+        lifecycle.apply_decision(uow, referral_id, data.decision, reason)
 
 
 @webhook_handlers.handles(ReferralStatusChanged)

@@ -3,12 +3,16 @@ the role x route x field matrix, bad input that changes nothing, subject access 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from hhpu_shared.audit import AuditEntry
-from hhpu_shared.events.contracts.case import PersonErased
+from hhpu_shared.events.contracts.case import AssessmentDecided, PersonErased
+from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.testing.plugin import identity_headers
+from hhpu_shared.testing.scan import find_strings
 from hhpu_shared.visibility import WITHHELD
 from sqlmodel import Session, col, select
 
@@ -118,3 +122,72 @@ def test_subject_access_then_erasure(ref_env: Any, make_body: Any) -> None:
     trail = ref_env.client.get(f"/api/v1/audit/referral-api?person={rid}&operation=erase", headers=dpo).json()
     assert trail["total"] == 1 and trail["items"][0]["detail"]["decided_by"] == "user:dpo"
     assert ref_env.client.get("/api/v1/audit/referral-api/verify", headers=dpo).json()["ok"] is True
+
+
+def _candidate(ref: str = "R-1") -> CandidateIdentified:
+    subject = PersonDetails(
+        given_name="Dean", family_name="Marsh", date_of_birth=date(1991, 3, 14), records_id=ref
+    )
+    return CandidateIdentified(
+        run_id="run-1", person_ref=ref, rank=1, score=9.0, as_of=date(2026, 1, 1), provisional=False,
+        subject=subject,
+    )  # fmt: skip
+
+
+def _erased(*refs: str) -> PersonErased:
+    return PersonErased(
+        person_id="case-person-1", references=refs, decision_id="d2", decided_by="user:dpo",
+        reason_code="erasure_request", reason="s.47 request upheld",
+    )  # fmt: skip
+
+
+def test_erasure_leaves_no_name_date_of_birth_or_pnc_anywhere_and_nothing_brings_it_back(
+    ref_env: Any, make_body: Any
+) -> None:
+    """Notes of the status history and the match reviews, the legal gateway's free text, the
+    outbox's screened events and the known-person record all held the subject: after the erasure no
+    column of the database does, a pending review is cancelled, and a late decision or a replayed
+    ranking candidate brings nothing back."""
+    needles = ["Dean", "Marsh", "1991-03-14", "91/123456X"]
+    assert ref_env.deliver(_candidate(), "run-1") == 1  # a ranking candidate: a known person
+    a = ref_env.agency()
+    body = make_body(
+        subject__pnc_number="91/123456X",
+        legal_gateway="other",
+        legal_gateway_detail="Information-sharing agreement signed for Dean Marsh",
+    )
+    rids = [ref_env.submit(a, body).json()["id"], ref_env.submit(a, make_body()).json()["id"]]
+    sup = staff("unit_supervisor")
+    pending = ref_env.client.get("/api/v1/match-reviews", headers=sup).json()["items"]
+    by_referral = {rv["referral_id"]: rv["id"] for rv in pending}
+    assert set(by_referral) == set(rids), pending  # both probable matches with the candidate
+    r = ref_env.client.post(
+        f"/api/v1/match-reviews/{by_referral[rids[0]]}/confirm",
+        json={"note": "Same Dean Marsh: DOB and address agree"},
+        headers=sup,
+    )
+    assert r.status_code == 200, r.text
+    decided = AssessmentDecided(
+        assessment_id="asm-1", person_id="case-person-1", decision="defer", decided_by="DI Hale",
+        cohort=None, referral_ids=(rids[0],), reason="Dean Marsh: await the probation report",
+    )  # fmt: skip
+    ref_env.deliver(decided, "asm-1")
+    found = find_strings(ref_env.runtime.engine, needles)
+    assert {"ref_status_history.note", "ref_match_review.note", "ref_referral.payload"} <= set(found["Marsh"])
+    assert "outbox.payload" in found["Marsh"] and "ref_referral.payload" in found["91/123456X"]
+
+    ref_env.deliver(_erased("R-1", *rids), "case-person-1")
+    assert find_strings(ref_env.runtime.engine, needles) == {}
+    after = ref_env.client.get(f"/api/v1/referrals/{rids[0]}", headers=sup)
+    assert after.status_code == 200 and after.json()["legal_gateway_detail"] == "[erased]", after.text
+    review = ref_env.client.get(f"/api/v1/match-reviews/{by_referral[rids[1]]}", headers=sup).json()
+    assert review["status"] == "cancelled"
+    again = ref_env.client.post(f"/api/v1/match-reviews/{by_referral[rids[1]]}/confirm", headers=sup)
+    assert again.status_code == 409
+
+    # A replayed candidate (another topic than the erasure) and a late decision bring nothing back.
+    ref_env.deliver(_candidate(), "run-1")
+    ref_env.deliver(decided.model_copy(update={"decision": "decline"}), "asm-1")
+    assert find_strings(ref_env.runtime.engine, needles) == {}
+    status = ref_env.client.get(f"/api/v1/referrals/{rids[0]}/status", headers=sup).json()
+    assert status["status"] == "declined"  # the decision itself is still applied, without its text

@@ -15,6 +15,7 @@ from case_service.routes import (
 
 ROUTERS = [
     protection.router,
+    protection.erasures,
     retention.router,
     people.router,
     cases.router,

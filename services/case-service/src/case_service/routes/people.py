@@ -11,7 +11,7 @@ from hhpu_shared.fields import Line
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from case_service.domain.search import Query as Query_
-from case_service.routes.common import CaseUser, Supervisor
+from case_service.routes.common import CaseSettingsDep, CaseUser, Supervisor
 from case_service.schemas import MergeRequest, PersonCreate, PersonPublic, PersonUpdate
 from case_service.service import people
 
@@ -34,6 +34,7 @@ def list_people(
     uow: UoWDep,
     why: JustificationDep,
     page: PageDep,
+    settings: CaseSettingsDep,
     include_merged: bool = False,
     q: Annotated[
         Line | None, Query(max_length=200, description="a name: spelling and sound tolerant, aliases too")
@@ -52,7 +53,7 @@ def list_people(
     query = Query_(name=name, date_of_birth=date_of_birth, identifier=pnc or identifier or "")
     if query.empty:
         return people.listing(uow, page, include_merged=include_merged, why=why)
-    return people.search(uow, page, query, why=why)
+    return people.search(uow, page, query, why=why, term_key=settings.internal_secret)
 
 
 @router.get("/{person_id}", response_model=PersonPublic)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, status
 from hhpu_shared.auth import DATA_PROTECTION_ROLES, Principal
-from hhpu_shared.fields import Text
+from hhpu_shared.fields import LineCheck, Text
 from hhpu_shared.http import JustificationDep, UoWDep, require_roles
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from case_service.service import protection
 
 router = APIRouter(prefix="/people", tags=["data protection"])
+erasures = APIRouter(prefix="/erasures", tags=["data protection"])
 DataProtector = Annotated[Principal, Depends(require_roles(*DATA_PROTECTION_ROLES))]
 ErasureReason = Literal["mopi_disposal", "erasure_request", "unlawful_processing", "other"]
 
@@ -24,6 +25,18 @@ class ErasureRequest(BaseModel):
     reason_code: ErasureReason
     reason: Text = Field(
         min_length=3, max_length=500, description="why (kept in the audit; no personal data)"
+    )
+
+
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), LineCheck]
+
+
+class ReferenceErasureRequest(ErasureRequest):
+    references: list[Reference] = Field(
+        min_length=1,
+        max_length=20,
+        description="the person's references in the other services: referral ids (referral-api), "
+        "records ids (ranking-service, referral-api); never a name",
     )
 
 
@@ -49,3 +62,14 @@ def restrict_person(
 ) -> dict[str, Any]:
     """Restrict processing of a person's data in every service (or lift the restriction)."""
     return protection.decide_restriction(uow, person_id, body.restricted, body.reason_code)
+
+
+@erasures.post("", status_code=status.HTTP_202_ACCEPTED)
+def erase_by_reference(
+    body: ReferenceErasureRequest, principal: DataProtector, uow: UoWDep, why: JustificationDep
+) -> dict[str, Any]:
+    """Erase a person the case-service does not hold (a referral screened out or awaiting a match
+    review, someone only in the ranking's records) by their references; every service applies it
+    (irreversible) and its audit keeps who decided and why. 409 `person_known` when the references
+    name a person held here (erase the person instead)."""
+    return protection.decide_erasure_by_reference(uow, body.references, body.reason_code, body.reason)

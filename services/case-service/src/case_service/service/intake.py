@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hhpu_shared.events.contracts.common import PersonDetails
-from hhpu_shared.protection import is_marked
+from hhpu_shared.protection import MarkState, is_marked
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
@@ -43,7 +43,11 @@ def referral(
     """A screened (or resolved) referral: find the person, add a trigger to their open assessment.
 
     Each thing is read once: the person's mark here, their active case in `add_trigger` (which
-    records the statutory status on it), their MoPI facts once at the end."""
+    records the statutory status on it), their MoPI facts once at the end. An erased referral (its
+    subject erased by reference, never known here) stays forgotten: a late or replayed event is
+    ignored."""
+    if is_marked(uow.session, referral_id, MarkState.ERASED):
+        return
     # The same referral again (republished, or resolved after screening) finds its person.
     known = repo.person_by_identifier(uow.session, "referral", referral_id)
     if known is not None and not records_id:

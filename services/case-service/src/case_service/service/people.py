@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hhpu_shared.audit import AuditOperation
+from hhpu_shared.audit import AuditOperation, keyed_terms
 from hhpu_shared.errors import Conflict
 from hhpu_shared.events.contracts.case import PersonMerged
 from hhpu_shared.events.contracts.common import PersonDetails
@@ -168,9 +168,12 @@ def listing(uow: UnitOfWork, page: PageParams, *, include_merged: bool, why: str
     return Page[PersonPublic].of([public(uow, p, full=False) for p in rows], total, page)
 
 
-def search(uow: UnitOfWork, page: PageParams, query: search_rules.Query, *, why: str) -> Page[PersonPublic]:
+def search(
+    uow: UnitOfWork, page: PageParams, query: search_rules.Query, *, why: str, term_key: str
+) -> Page[PersonPublic]:
     """People matching a name (spelling and sound tolerant, aliases too), a date of birth or an
-    identifier, strongest first; the search and every record it returns are audited."""
+    identifier, strongest first; the search and every record it returns are audited (the terms
+    only as keyed hashes under `term_key`: no name or date of birth in the audit)."""
     name_given = bool(search_rules.normalise(query.name)) or bool(query.identifier.strip())
     pool = repo.search_pool(uow.session, date_of_birth=None if name_given else query.date_of_birth)
     idents: dict[str, list[tuple[str, str]]] = {}
@@ -198,7 +201,7 @@ def search(uow: UnitOfWork, page: PageParams, query: search_rules.Query, *, why:
         subject_type="person_search",
         subject_id="-",
         justification=why,
-        detail={"criteria": criteria, "found": len(ranked)},
+        detail={"criteria": keyed_terms(term_key, criteria), "found": len(ranked)},
     )
     out = []
     for m in window:

@@ -2,7 +2,9 @@
 
 The case-service knows every reference a person has across the platform (its own person id, the
 records id, each referral id): an erasure or restriction decision applies here in the same
-transaction and travels to the other services as ``person.erased`` / ``person.restricted``.
+transaction and travels to the other services as ``person.erased`` / ``person.restricted``. A
+person it does not know (a referral screened out or awaiting a match review, someone only in the
+ranking's records) is erased by reference: the same event, keyed by the references given.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from hhpu_shared.errors import Conflict, NotFound
 from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
-from hhpu_shared.protection import MarkState, is_marked
+from hhpu_shared.protection import MarkState, is_marked, marks
 from hhpu_shared.protection_api import DataProtectionHooks, apply_erasure, apply_restriction
 from hhpu_shared.uow import UnitOfWork
 from sqlmodel import col, delete, select
@@ -20,9 +22,11 @@ from sqlmodel import col, delete, select
 from case_service import repository as repo
 from case_service.models import (
     Assessment,
+    AssessmentDecision,
     AssessmentTrigger,
     Case,
     CaseNote,
+    Intervention,
     Person,
     PersonHistory,
     PersonIdentifier,
@@ -83,8 +87,9 @@ def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
 
 
 def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
-    """Names, date of birth, identifiers, notes and free text go; the bare case and assessment
-    records stay (with their dates and decisions) so the unit's figures still add up."""
+    """Names, date of birth, identifiers, notes and free text (assessment notes and reasons, each
+    decision's reason, intervention outcomes) go; the bare case, assessment, decision and
+    intervention records stay (with their dates and codes) so the unit's figures still add up."""
     s = uow.session
     people = _people(uow, refs)
     ids = [p.id for p in people]
@@ -101,10 +106,19 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         a.recommendation_note = a.decision_reason = None
         a.checklist = {}
         s.add(a)
-    triggers = _rows(uow, AssessmentTrigger, AssessmentTrigger.assessment_id, [a.id for a in assessments])
+    assessment_ids = [a.id for a in assessments]
+    triggers = _rows(uow, AssessmentTrigger, AssessmentTrigger.assessment_id, assessment_ids)
     for t in triggers:
         t.detail, t.data, t.ref = None, {}, f"erased-{uuid.uuid4().hex[:12]}"
         s.add(t)
+    decisions = _rows(uow, AssessmentDecision, AssessmentDecision.assessment_id, assessment_ids)
+    for d in decisions:
+        d.reason = None
+        s.add(d)
+    interventions = _rows(uow, Intervention, Intervention.case_id, case_ids)
+    for i in interventions:
+        i.outcome = None
+        s.add(i)
     s.flush()
     out = {
         "people_anonymised": len(people),
@@ -113,6 +127,8 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         "notes": _delete(uow, CaseNote, CaseNote.case_id, case_ids),
         "risk_assessments": _delete(uow, RiskAssessment, RiskAssessment.case_id, case_ids),
         "triggers_anonymised": len(triggers),
+        "decision_reasons_removed": len(decisions),
+        "intervention_outcomes_removed": len(interventions),
     }
     s.flush()
     return out
@@ -142,6 +158,38 @@ def decide_erasure(uow: UnitOfWork, person_id: str, reason_code: str, reason: st
     removed = apply_erasure(uow, HOOKS, event)
     uow.emit(event, aggregate_id=p.id, subject=person_ref(p.id))
     return {"person_id": p.id, "decision_id": event.decision_id, "references": refs, "removed": removed}
+
+
+def decide_erasure_by_reference(
+    uow: UnitOfWork, references: list[str], reason_code: str, reason: str
+) -> dict[str, Any]:
+    """Erase a person this service does not know (a referral screened out or waiting for a match
+    review, someone only in the ranking's records) by their references (referral ids, records ids):
+    marked here against their return, and applied by every service through ``person.erased``.
+    A person known here is erased as a person (409 `person_known` names them)."""
+    refs = list(dict.fromkeys(r for r in references if r))
+    known = _people(uow, refs)
+    if known:
+        raise Conflict(
+            "These references name a person the case-service holds: erase the person "
+            f"(POST /api/v1/people/{known[0].id}/erasure).",
+            code="person_known",
+            extra={"person_id": known[0].id},
+        )
+    state = marks(uow.session, refs)
+    if all(state.get(r) == MarkState.ERASED for r in refs):
+        raise Conflict("The data behind these references has already been erased.", code="already_erased")
+    event = PersonErased(
+        person_id=refs[0],
+        references=tuple(refs),
+        decision_id=uuid.uuid4().hex,
+        decided_by=actor(uow),
+        reason_code=reason_code,
+        reason=reason,
+    )
+    removed = apply_erasure(uow, HOOKS, event)
+    uow.emit(event, aggregate_id=refs[0])
+    return {"person_id": None, "decision_id": event.decision_id, "references": refs, "removed": removed}
 
 
 def decide_restriction(uow: UnitOfWork, person_id: str, restricted: bool, reason_code: str) -> dict[str, Any]:

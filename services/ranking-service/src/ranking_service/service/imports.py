@@ -2,7 +2,8 @@
 
 ``import_file(uow, settings, path, kind)`` validates every row, stores the accepted ones, records
 every rejected one with its row number and reasons, and keeps a ledger keyed by the file's SHA-256
-so that importing the same file again changes nothing. It runs in the caller's unit of work.
+so that importing the same file again changes nothing. It runs in the caller's unit of work. Rows
+of a person whose data was erased are not stored (counted in the audit entry's `skipped_erased`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
+from hhpu_shared.protection import erased_keys, person_key
 from hhpu_shared.uow import UnitOfWork
 from tqdm import tqdm
 
@@ -33,6 +36,7 @@ from ranking_service.settings import RankingSettings
 REPORT_REJECTIONS = 1000
 EPOCH = date(1970, 1, 1)
 PURPOSE = "bulk import of a records-system export for harm ranking"
+ID_COLUMN = {"offences": "person_id", "people": "records_id"}  # the person's reference in each kind
 
 
 @dataclass
@@ -122,6 +126,8 @@ def import_file(
     unmapped: dict[str, int] = {}
     rejected_codes: dict[str, int] = {}
     max_rec: int | None = None
+    # People erased here (DPA 2018 s.47) stay erased: their rows in a later file are not stored.
+    erased, skipped_erased = erased_keys(s), 0
     with tqdm(unit="rows", disable=not progress, desc=f"import {p.name}") as bar:
         try:
             for raw, rows, extra in batches(p, fmt, kind, batch_rows, bar):
@@ -135,6 +141,9 @@ def import_file(
                         rejected_codes[c] = rejected_codes.get(c, 0) + n
                 else:
                     clean, kept = raw, rows
+                if erased:
+                    clean, kept, dropped = _without_erased(clean, kept, ID_COLUMN[kind], erased)
+                    skipped_erased += dropped
                 report.rows_accepted += clean.num_rows
                 repo.add_rejections(s, imp.id, extra)
                 report.reject(extra)
@@ -169,7 +178,12 @@ def import_file(
         subject_type="records_import",
         subject_id=imp.id,
         justification=justification,
-        detail={"kind": kind, "rows": report.rows_accepted, "rejected": report.rows_rejected},
+        detail={
+            "kind": kind,
+            "rows": report.rows_accepted,
+            "rejected": report.rows_rejected,
+            **({"skipped_erased": skipped_erased} if skipped_erased else {}),
+        },
     )
     if writer is not None:
         try:
@@ -179,6 +193,18 @@ def import_file(
             raise
         writer.publish()
     return report
+
+
+def _without_erased(
+    batch: pa.RecordBatch, rows: np.ndarray, column: str, erased: frozenset[str]
+) -> tuple[pa.RecordBatch, np.ndarray, int]:
+    """The batch without the rows of erased people (checked once per distinct id)."""
+    ids = batch.column(column)
+    gone = [i for i in pc.unique(ids).to_pylist() if i is not None and person_key(i) in erased]
+    if not gone:
+        return batch, rows, 0
+    drop = np.asarray(pc.fill_null(pc.is_in(ids, value_set=pa.array(gone, pa.string())), False), dtype=bool)
+    return batch.filter(pa.array(~drop)), rows[~drop], int(drop.sum())
 
 
 def _last_per_records_id(batch: pa.RecordBatch) -> pa.Table:

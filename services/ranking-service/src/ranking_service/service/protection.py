@@ -2,18 +2,23 @@
 
 Erasure deletes the person's demographics, offences (database store) and status, and replaces
 their reference in stored rankings by a random token (scores and ranks stay, so other people's
-runs remain reproducible; nothing links the token back to the person).
+runs remain reproducible; nothing links the token back to the person), in the runs' comparisons
+(big movers, entrants) too.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from hhpu_shared.protection import replace_references
 from hhpu_shared.uow import UnitOfWork
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, or_, select
 
-from ranking_service.models import RankOffence, RankPerson, RankPersonStatus, RankRunEntry
+from ranking_service.models import RankOffence, RankPerson, RankPersonStatus, RankRun, RankRunEntry
+
+RUN_JSON = ("comparison", "data_quality", "fairness", "provisional_reasons")  # may name people by reference
 
 
 def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
@@ -48,5 +53,23 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         e.person_ref = token
         s.add(e)
     out["ranking_entries_anonymised"] = len(entries)
+    out["runs_anonymised"] = _anonymise_runs(uow, refs, token)
     s.flush()
     return out
+
+
+def _anonymise_runs(uow: UnitOfWork, refs: list[str], token: str) -> int:
+    """Replace the references in the runs' stored JSON (a comparison lists movers and entrants)."""
+    s, wanted = uow.session, set(refs)
+    mentions = [getattr(RankRun, f).contains(r) for f in RUN_JSON for r in refs]
+    runs = s.exec(select(RankRun).where(or_(*mentions))).all() if mentions else []
+    changed = 0
+    for run in runs:
+        for f in RUN_JSON:
+            before = json.loads(getattr(run, f) or "null")
+            after = replace_references(before, wanted, token)
+            if after != before:
+                setattr(run, f, json.dumps(after))
+                changed += 1
+        s.add(run)
+    return changed

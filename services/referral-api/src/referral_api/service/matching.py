@@ -6,6 +6,7 @@ from typing import Any
 
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
+from hhpu_shared.protection import is_marked
 from hhpu_shared.uow import UnitOfWork
 from sqlalchemy import Row
 
@@ -127,8 +128,10 @@ def remember_referral_subject(
 
 
 def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:
-    """Store (or refresh) a ranking candidate as a known person; idempotent per person_ref."""
-    if data.subject is None:
+    """Store (or refresh) a ranking candidate as a known person; idempotent per person_ref. None for
+    a person whose data was erased or whose processing is restricted: the candidate event travels on
+    another topic than the erasure, so a late, redelivered or replayed one must not bring them back."""
+    if data.subject is None or is_marked(uow.session, data.person_ref):
         return None
     row = repo.known_person_by_source(uow.session, "ranking", data.person_ref)
     if row is None:

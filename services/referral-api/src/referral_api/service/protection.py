@@ -2,8 +2,11 @@
 record matching uses) and how it erases them.
 
 Erasure keeps each referral as a record that a referral was made (agency, dates, status, history)
-but irreversibly removes the subject's names, date of birth, identifiers, concern and the partner's
-own reference; the stored idempotent response and the known-person record are deleted.
+but irreversibly removes the subject's names, date of birth, identifiers, concern, the legal
+gateway's free text and the partner's own reference, the notes of its status history and match
+reviews (a pending review is cancelled); the stored idempotent response and the known-person
+record are deleted. References may be a case person's (with its referral ids and records id) or,
+for a person the case-service never held, a referral id or a records id alone.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 from hhpu_shared.uow import UnitOfWork
 from sqlmodel import col, delete, or_, select
 
-from referral_api.models import IdempotencyRecord, KnownPerson, Referral, StatusHistory
+from referral_api.models import IdempotencyRecord, KnownPerson, MatchReview, Referral, StatusHistory, now_utc
 from referral_api.service.matching import REFERRAL_PERSON_PREFIX
 
 ERASED = "[erased]"
@@ -61,7 +64,15 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         }
         concern = dict(payload.get("concern") or {})
         concern.update(reason=ERASED, evidence_summary=ERASED, offence_types=[])
-        payload.update(concern=concern, risk_indicators=[], partner_reference=None, mappa=None)
+        # The gateway's own words may name the subject; "other" still needs some (schemas.py).
+        gateway_detail = ERASED if payload.get("legal_gateway_detail") else None
+        payload.update(
+            concern=concern,
+            risk_indicators=[],
+            partner_reference=None,
+            mappa=None,
+            legal_gateway_detail=gateway_detail,
+        )
         r.payload = payload
         r.subject_given_name = r.subject_family_name = ERASED
         r.subject_dob = None
@@ -70,6 +81,16 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         r.outcome_note = None
         s.add(r)
     ids = [r.id for r in referrals]
+    history = s.exec(select(StatusHistory).where(col(StatusHistory.referral_id).in_(ids))).all()
+    for h in history:
+        h.note = None
+        s.add(h)
+    reviews = s.exec(select(MatchReview).where(col(MatchReview.referral_id).in_(ids))).all()
+    for rv in reviews:
+        rv.note, rv.candidate_person_ref = None, ERASED  # nothing links the subject to a known person
+        if rv.status == "pending":  # nobody is to confirm a match for an erased subject
+            rv.status, rv.resolved_at = "cancelled", now_utc()
+        s.add(rv)
     idem = s.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.referral_id).in_(ids))).rowcount
     known = s.exec(
         delete(KnownPerson).where(
@@ -77,4 +98,10 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         )
     ).rowcount
     s.flush()
-    return {"referrals_anonymised": len(ids), "idempotency_records": idem, "known_people": known}
+    return {
+        "referrals_anonymised": len(ids),
+        "history_notes": len(history),
+        "match_reviews": len(reviews),
+        "idempotency_records": idem,
+        "known_people": known,
+    }

@@ -110,7 +110,9 @@ class PersonErased(EventData):
     """A disposal or erasure decision (DPA 2018 s.47, MoPI disposal): every service deletes or
     irreversibly anonymises what it holds on the person, keeping the audit of the erasure itself.
     `references` are every reference the platform knows the person by (case person id, records id,
-    referral ids), never a name or a date of birth."""
+    referral ids), never a name or a date of birth. For a person the case-service never held (erased
+    by reference: a referral screened out or awaiting a match review, someone only ranked),
+    `person_id` is the first of the references given."""
 
     person_id: str
     references: tuple[str, ...]
