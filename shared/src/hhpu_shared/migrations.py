@@ -194,6 +194,7 @@ def _compare_opts(version_table: str) -> dict[str, Any]:
     return {
         "version_table": version_table,
         "compare_type": True,
+        "compare_server_default": True,
         "render_as_batch": True,
         "include_object": _include_object,
     }
@@ -226,6 +227,7 @@ def run_env(migrations: ServiceMigrations) -> None:
         "version_table": migrations.version_table,
         "render_as_batch": True,
         "compare_type": True,
+        "compare_server_default": True,
         "render_item": render_item,
         "include_object": _include_object,
     }
