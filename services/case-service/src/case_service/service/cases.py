@@ -27,10 +27,6 @@ from case_service.service.common import (
     today,
 )
 
-COHORTS = ("iom_fixed", "iom_flex", "iom_free", "visor", "hhpu")
-IDENTIFIED_BY = ("mappa", "iom_meeting", "algorithm", "partner_referral", "internal_referral")
-SUBJECT_CATEGORIES = ("suspect", "convicted", "victim", "witness", "other")
-
 
 def check_cohort(cohort: str, mappa_category: int | None, mappa_level: int | None, *, strict: bool) -> None:
     errs = []
