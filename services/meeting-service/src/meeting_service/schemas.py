@@ -10,7 +10,6 @@ from hhpu_shared.fields import Line, PlanDate, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 ItemKind = Literal["new_case", "review", "overdue_action", "other"]
-ActionStatus = Literal["open", "done", "not_possible", "not_done"]
 CarryReason = Literal["not_done_by_agency", "overdue", "in_progress", "awaiting_information", "other"]
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
@@ -318,7 +317,3 @@ def allocate(
         subject=person_ref(c.person_id),
     )
     return alloc
-
-
-def set_review(uow: UnitOfWork, c: Case, on: date | None) -> None:
-    c.next_review_on = on
