@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from case_service.models import Assessment
-from case_service.testing import client_for, consume, envelope, publish, screened
+from case_testing import client_for, consume, envelope, publish, screened
 from hhpu_shared.events.contracts.referral import ReferralScreened
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import dlt_topic

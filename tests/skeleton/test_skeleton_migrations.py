@@ -8,14 +8,17 @@ with the data intact; a process refuses a database that is not at head.
 
 from __future__ import annotations
 
+import ast
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hhpu.services import SERVICES, spec
 from hhpu_shared.db import make_engine
-from hhpu_shared.migrations import SchemaNotCurrent
-from sqlalchemy import inspect, text
+from hhpu_shared.migrations import SchemaNotCurrent, ServiceMigrations
+from hhpu_shared.testing.migration_data import audit_chain
+from sqlalchemy import Column, Integer, MetaData, String, inspect, text
 
 NAMES = list(SERVICES)
 
@@ -69,6 +72,8 @@ def test_data_at_the_first_revision_survives_the_upgrade_to_head(name: str, pg_u
             found = conn.execute(text("SELECT count(*) FROM audit_log WHERE subject_id = :m"), {"m": marker})
             assert found.scalar() == 1
         assert migrations.current(engine) == migrations.head
+        chain = audit_chain(engine)  # the entry written before the hash chain existed is chained
+        assert chain.ok and chain.checked == 1
     finally:
         engine.dispose()
 
@@ -95,3 +100,98 @@ def test_each_service_has_its_own_metadata_and_version_table(name: str) -> None:
     plumbing = {"outbox", "inbox", "audit_log", "protection_mark"}
     own = set(migrations.metadata.tables) - plumbing
     assert own and all(not (own & (set(o.metadata.tables) - plumbing)) for o in others)
+
+
+def _changed_models(migrations: ServiceMigrations, change: str) -> ServiceMigrations:
+    """The service's migrations against a copy of its models with one change made."""
+    metadata = MetaData(
+        naming_convention=migrations.metadata.naming_convention, info=migrations.metadata.info
+    )
+    for table in migrations.metadata.tables.values():
+        table.to_metadata(metadata)
+    outbox = metadata.tables["outbox"]
+    if change == "column":
+        outbox.append_column(Column("forgotten", String(20), nullable=True))
+    elif change == "server_default":
+        outbox.c.attempts.server_default = None
+        outbox.append_column(Column("tries", Integer(), nullable=False, server_default="0"))
+    else:
+        outbox.c.topic.type = String(200)
+    return ServiceMigrations(migrations.package, metadata)
+
+
+@pytest.mark.parametrize("change", ["column", "server_default", "type"])
+def test_the_comparison_catches_a_model_changed_without_a_migration(change: str, sqlite_url: str) -> None:
+    migrations = spec("case-service").migrations
+    migrations.upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        assert migrations.differences(engine) == []
+        found = _changed_models(migrations, change).differences(engine)
+        assert found, f"a {change} change went unnoticed"
+    finally:
+        engine.dispose()
+
+
+def test_a_server_default_the_models_do_not_have_is_a_difference(sqlite_url: str) -> None:
+    migrations = spec("case-service").migrations
+    migrations.upgrade(sqlite_url)
+    metadata = MetaData(
+        naming_convention=migrations.metadata.naming_convention, info=migrations.metadata.info
+    )
+    for table in migrations.metadata.tables.values():
+        table.to_metadata(metadata)
+    metadata.tables["case_person"].c.mopi_group.server_default = None  # the database keeps its "4"
+    engine = make_engine(sqlite_url)
+    try:
+        (diff,) = ServiceMigrations(migrations.package, metadata).differences(engine)
+        assert diff[0][0] == "modify_default" and diff[0][3] == "mopi_group"
+    finally:
+        engine.dispose()
+
+
+PLUMBING = {"outbox", "inbox", "audit_log", "protection_mark"}
+DDL = {"create_table", "drop_table", "rename_table", "batch_alter_table", "add_column", "alter_column"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_service_revision_writes_the_plumbing_tables_schema_itself(name: str) -> None:
+    """The plumbing tables' steps are written once (hhpu_shared.plumbing_schema); a service's
+    revision calls them, never copies them."""
+    versions = Path(spec(name).migrations.script.dir) / "versions"
+    calls = 0
+    for path in sorted(versions.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and first.value in PLUMBING and node.func.attr in DDL:
+                raise AssertionError(f"{path.name} writes {first.value} itself ({node.func.attr})")
+            value = node.func.value
+            calls += isinstance(value, ast.Name) and value.id == "plumbing_schema"
+    assert calls >= 4  # create_v1 and drop_v1, upgrade_v2 and downgrade_v2
+
+
+def test_hhpu_migrate_brings_every_service_database_to_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hhpu.cli import main
+
+    main(["migrate", "--data-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    for name in NAMES:
+        service = spec(name)
+        migrations = service.migrations
+        assert f"{name}: database at revision {migrations.head}" in out
+        settings = service.settings(data_dir=str(tmp_path), database_url="")
+        engine = make_engine(settings.effective_database_url())
+        try:
+            assert migrations.current(engine) == migrations.head
+            assert migrations.differences(engine) == []
+        finally:
+            engine.dispose()
+    main(["migrate", "--data-dir", str(tmp_path), "--service", "case-service"])  # again: nothing to do
+    assert (
+        capsys.readouterr().out.strip()
+        == f"case-service: database at revision {spec('case-service').migrations.head}"
+    )

@@ -64,7 +64,8 @@ class GatewaySettings(BaseSettings):
         default=4.0, description="drop idle upstream connections before their keep-alive ends"
     )
     retries: int = 1
-    retry_backoff_s: float = 0.05
+    retry_backoff_s: float = 0.05  # the first retry's wait; doubled each retry (hhpu_shared's backoff)
+    retry_backoff_max_s: float = 1.0
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 5.0
 

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
+from hhpu_shared.background import backoff
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
@@ -123,6 +124,13 @@ class Upstream:
         self.name = name
         self.breaker = CircuitBreaker(name, settings.breaker_threshold, settings.breaker_cooldown_s)
         self.read_timeout = settings.read_timeout_s
+        self.retries = settings.retries
+        self.backoff = settings.retry_backoff_s
+        self.backoff_max = settings.retry_backoff_max_s
+
+    def retry_delay(self, retry: int) -> float:
+        """The wait before retry number `retry` (1-based): the platform's one backoff rule."""
+        return backoff(retry, base_s=self.backoff, cap_s=self.backoff_max)
 
     async def start(self) -> None:  # pragma: no cover - overridden
         return None
@@ -162,8 +170,6 @@ class HttpUpstream(Upstream):
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
         )
-        self.retries = settings.retries
-        self.backoff = settings.retry_backoff_s
 
     async def start(self) -> None:
         if self.session is None:
@@ -203,7 +209,7 @@ class HttpUpstream(Upstream):
                 if body is not None and body.overflow:
                     raise BodyTooLarge() from exc
                 if attempt + 1 < attempts and (body is None or not body.started):  # never connected
-                    await asyncio.sleep(self.backoff * (attempt + 1))
+                    await asyncio.sleep(self.retry_delay(attempt + 1))
                     continue
                 self.breaker.failure()
                 metrics.observe_upstream(self.name, "unavailable")

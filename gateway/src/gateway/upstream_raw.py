@@ -62,8 +62,6 @@ class RawHttpUpstream(Upstream):
             settings.read_timeout_s,
             settings.upstream_idle_s,
         )
-        self.retries = settings.retries
-        self.backoff = settings.retry_backoff_s
 
     async def start(self) -> None:
         return None
@@ -101,7 +99,7 @@ class RawHttpUpstream(Upstream):
                 conn, reused = await self.pool.acquire(method == "HEAD")
             except ConnectFailed as exc:
                 if more:  # nothing reached the upstream
-                    await asyncio.sleep(self.backoff * attempt)
+                    await asyncio.sleep(self.retry_delay(attempt))
                     continue
                 self._fail("unavailable")
                 raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from gateway.settings import GatewaySettings
 from gateway.tokens import mint_dev_token
+from hhpu_shared import clock
 
 if TYPE_CHECKING:  # the command line mints demo tokens without loading the services
     from hhpu.system import System
@@ -87,7 +88,7 @@ def seed(
     """Seed the running system (client points at the gateway)."""
     from hhpu import demo_work
 
-    day = today or date.today()
+    day = today or clock.today()
     creds = DemoCredentials(tokens=staff_tokens())
     admin = {"Authorization": f"Bearer {creds.tokens['administrator']}"}
     meeting_agencies = []

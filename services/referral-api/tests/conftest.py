@@ -164,6 +164,9 @@ class Receiver:
     def __init__(self, fail_first: int) -> None:
         self.fail_first = fail_first
         self.calls: list[tuple[dict[str, str], bytes, float]] = []
+        # Set `release` to hold every post until the test sets it (at most 20 s); `arrived` says one came.
+        self.release: threading.Event | None = None
+        self.arrived = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -172,6 +175,9 @@ class Receiver:
                 receiver.calls.append(
                     ({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
                 )
+                if receiver.release is not None:
+                    receiver.arrived.set()
+                    receiver.release.wait(20)
                 code = 503 if len(receiver.calls) <= receiver.fail_first else 204
                 self.send_response(code)
                 self.send_header("Content-Length", "0")

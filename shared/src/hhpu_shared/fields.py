@@ -27,14 +27,14 @@ Numbers: input schemas use pydantic's `StrictInt`, `StrictFloat` and `StrictBool
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-UNIT_TZ = ZoneInfo("Europe/London")
+from hhpu_shared.clock import today
+
 EARLIEST_BIRTH = date(1900, 1, 1)
 EARLIEST_RECORD = date(1970, 1, 1)
 PLAN_YEARS_BACK = 10
@@ -75,11 +75,6 @@ TextCheck = AfterValidator(check_text)
 # that follow a validator run after it, so a stripped blank would pass `min_length` first.
 Line = Annotated[str, LineCheck]
 Text = Annotated[str, TextCheck]
-
-
-def today() -> date:
-    """The unit's date (Europe/London): never behind UTC's, so nothing dated today is in the future."""
-    return datetime.now(UNIT_TZ).date()
 
 
 def _years_from(day: date, years: int) -> date:

@@ -42,10 +42,12 @@ from hhpu_shared.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from hhpu_shared.runtime import ServiceRuntime
+    from hhpu_shared.settings import ServiceSettings
 
 access_log = logging.getLogger("hhpu.access")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 T = TypeVar("T")
+S = TypeVar("S", bound="ServiceSettings")
 
 
 class ObservabilityMiddleware:
@@ -134,6 +136,20 @@ class ControlCharacterGuard:
 
 def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def settings_of(cls: type[S]) -> Callable[[Request], S]:
+    """The dependency giving a service's settings: the runtime's (read once at start-up, never built
+    in a route), as `cls`. A service declares ``SettingsDep = Annotated[X, Depends(settings_of(X))]``."""
+
+    def get_settings(request: Request) -> S:
+        settings = get_runtime(request).settings
+        if not isinstance(settings, cls):
+            raise TypeError(f"the service runs with {cls.__name__}, not {type(settings).__name__}")
+        return settings
+
+    get_settings.__name__ = f"get_{cls.__name__}"
+    return get_settings
 
 
 def get_principal(request: Request) -> Principal:

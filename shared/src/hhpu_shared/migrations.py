@@ -11,6 +11,7 @@ process refuses to start on a database that is not at head (:func:`require_head`
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import JSON, Connection, Engine, MetaData, inspect, text
 from sqlalchemy.orm import registry
 
 from hhpu_shared.db import make_engine
@@ -128,10 +129,12 @@ class ServiceMigrations:
         """Upgrade the database at `url` to `revision`; return the revision it is at afterwards."""
         engine = make_engine(url)
         try:
+            current = self.current(engine)
+            if revision == "head" and current is not None and not self.known(current):
+                self._ahead(engine, current)  # an older release's migrate during a rollback: nothing to do
+                return current
             with engine.begin() as conn:
-                if engine.dialect.name == "postgresql":
-                    # Replicas starting together (init containers) migrate one at a time.
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                _lock(conn)
                 self._adopt_unversioned(conn)
                 cfg = self.config(url)
                 cfg.attributes["connection"] = conn
@@ -140,6 +143,30 @@ class ServiceMigrations:
         finally:
             engine.dispose()
         log.info("database migrated", extra={"service": self.service, "revision": current})
+        return current or ""
+
+    def migrate_to(self, url: str, revision: str) -> str:
+        """Bring the database at `url` to `revision`, up or down: down is how a release that is to be
+        rolled back is undone first (only the newer release knows its own revisions)."""
+        engine = make_engine(url)
+        try:
+            current = self.current(engine)
+            older = {r.revision for r in self.script.iterate_revisions(current, "base")} if current else set()
+        finally:
+            engine.dispose()
+        if revision not in older or revision == current:
+            return self.upgrade(url, revision)
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                _lock(conn)
+                cfg = self.config(url)
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+            current = self.current(engine)
+        finally:
+            engine.dispose()
+        log.warning("database downgraded", extra={"service": self.service, "revision": current})
         return current or ""
 
     def _adopt_unversioned(self, conn: Connection) -> None:
@@ -180,23 +207,110 @@ class ServiceMigrations:
         assert script is not None and not isinstance(script, list)
         return str(script.path)
 
-    def require_head(self, engine: Engine) -> None:
-        """Refuse to run on a database that is not at head (processes never create tables)."""
-        current = self.current(engine)
-        if current != self.head:
+    def known(self, revision: str) -> bool:
+        """Whether `revision` is one of this code's own revisions."""
+        try:
+            return self.script.get_revision(revision) is not None
+        except Exception:  # alembic raises a ResolutionError (or a CommandError) for an unknown id
+            return False
+
+    def not_additive(self, engine: Engine) -> list[str]:
+        """How a database differs from this code's models other than by additions this code can
+        ignore (empty: the code can run on it). Additions it can ignore: tables, non-unique indexes,
+        and columns it can leave out (nullable, or with a server default). Anything else (a column
+        or table this code needs gone or changed, a new unique index, constraint or foreign key)
+        would make this code fail on the database."""
+        return [_describe(d) for d in self.differences(engine) if not _ignorable(d)]
+
+    def _ahead(self, engine: Engine, current: str) -> None:
+        """A database at a revision this code does not know: a newer release migrated it (a rollout
+        in progress, or this release was rolled back). Accepted when additive, else refused."""
+        problems = self.not_additive(engine)
+        if problems:
             raise SchemaNotCurrent(
-                f"{self.service} database is at revision {current or 'none'}, not {self.head}: "
-                f"run `hhpu migrate` (or `python -m {self.package} migrate`) first"
+                f"{self.service} database is at revision {current}, newer than this release's "
+                f"{self.head}, and not compatible with it ({'; '.join(problems[:5])}): run the newer "
+                f"release's `python -m {self.package} migrate --to {self.head}` before rolling back"
             )
+        log.warning(
+            "database ahead of this release: its newer revisions only add to the schema; running",
+            extra={"service": self.service, "revision": current, "head": self.head},
+        )
+
+    def require_head(self, engine: Engine) -> None:
+        """Refuse to run on a database behind head (processes never create tables); accept one a newer
+        release migrated when the difference is additive (rolling upgrades and rollbacks, see
+        docs/deployment.md "Schema migrations")."""
+        current = self.current(engine)
+        if current == self.head:
+            return
+        if current is not None and not self.known(current):
+            self._ahead(engine, current)
+            return
+        raise SchemaNotCurrent(
+            f"{self.service} database is at revision {current or 'none'}, not {self.head}: "
+            f"run `hhpu migrate` (or `python -m {self.package} migrate`) first"
+        )
+
+
+def _lock(conn: Connection) -> None:
+    """On PostgreSQL, replicas starting together (init containers) migrate one at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+
+
+def _ignorable(diff: Any) -> bool:
+    """An autogenerate difference (what would bring the database to the models) that only removes
+    what a newer release added and this code can ignore."""
+    if not isinstance(diff, tuple):  # a list of column modifications
+        return False
+    op = diff[0]
+    if op == "remove_table":
+        return True
+    if op == "remove_index":
+        return not diff[1].unique
+    if op == "remove_column":
+        column = diff[3]
+        return bool(column.nullable or column.server_default is not None)
+    return False
+
+
+def _describe(diff: Any) -> str:
+    if isinstance(diff, list):
+        return "; ".join(_describe(d) for d in diff)
+    op, *rest = diff
+    names = [getattr(r, "name", r) for r in rest if isinstance(r, str) or hasattr(r, "name")]
+    return f"{op} {' '.join(str(n) for n in names if n)}".strip()
 
 
 def _compare_opts(version_table: str) -> dict[str, Any]:
     return {
         "version_table": version_table,
         "compare_type": True,
+        "compare_server_default": _compare_server_default,
         "render_as_batch": True,
         "include_object": _include_object,
     }
+
+
+def _compare_server_default(
+    context: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Server defaults are compared too; a JSON one as text (PostgreSQL has no ``json = json``),
+    every other by Alembic's own rule (None)."""
+    if isinstance(metadata_column.type, JSON) and inspected_default and rendered_metadata_default:
+        return _bare_default(inspected_default) != _bare_default(rendered_metadata_default)
+    return None
+
+
+def _bare_default(sql: str) -> str:
+    """``'[]'::json`` -> ``[]``: the literal of a reflected or rendered default."""
+    return re.sub(r"::[\w ]+$", "", sql.strip()).strip("()").strip("'")
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -226,6 +340,7 @@ def run_env(migrations: ServiceMigrations) -> None:
         "version_table": migrations.version_table,
         "render_as_batch": True,
         "compare_type": True,
+        "compare_server_default": _compare_server_default,
         "render_item": render_item,
         "include_object": _include_object,
     }

@@ -110,10 +110,13 @@ class ServiceSpec:
             app.include_router(router, prefix="/internal/v1")
         return app
 
-    def migrate(self, settings: ServiceSettings | None = None) -> str:
-        """Upgrade the service's database to head; return the revision."""
+    def migrate(self, settings: ServiceSettings | None = None, revision: str = "head") -> str:
+        """Upgrade the service's database to head (or bring it up or down to `revision`); return the
+        revision it is at."""
         s = settings or self.settings_cls()
-        return self.migrations.upgrade(s.effective_database_url())
+        if revision == "head":
+            return self.migrations.upgrade(s.effective_database_url())
+        return self.migrations.migrate_to(s.effective_database_url(), revision)
 
     def verify_audit(self, settings: ServiceSettings | None = None) -> int:
         """Check the audit trail's hash chain; print the result; 0 when intact, 1 when not."""
@@ -144,11 +147,18 @@ class ServiceSpec:
             help="serve the API (default), run the event consumer and background work, "
             "upgrade the database to the newest schema, or check the audit trail's hash chain",
         )
+        parser.add_argument(
+            "--to",
+            default="head",
+            metavar="REVISION",
+            help="migrate: the revision to bring the database to (default head); an older one "
+            "downgrades, before rolling back to the release whose head it is",
+        )
         args = parser.parse_args(argv)
         settings = self.settings_cls()
         configure_logging(settings.service_name, settings.log_level, kafka_level=settings.kafka_log_level)
         if args.command == "migrate":
-            revision = self.migrate(settings)
+            revision = self.migrate(settings, args.to)
             print(f"{settings.service_name}: database at revision {revision}")  # noqa: T201
         elif args.command == "verify-audit":
             raise SystemExit(self.verify_audit(settings))

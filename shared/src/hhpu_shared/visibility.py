@@ -94,10 +94,6 @@ def hidden_fields(principal: Principal) -> frozenset[str]:
     return frozenset(hidden)
 
 
-def sees_identity(principal: Principal) -> bool:
-    return "identity" in classes_for(principal)
-
-
 def _blank(value: Any) -> Any:
     if isinstance(value, str):
         return WITHHELD

@@ -40,10 +40,14 @@ class Person(Table, table=True):
     merged_into: str | None = Field(default=None, max_length=32, index=True)
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
-    # MoPI review group (1 highest .. 4) and when the record is next reviewed (none once disposed of)
-    mopi_group: int = Field(default=4)
+    # MoPI review group (1 highest .. 4) and when the record is next reviewed (none once disposed of).
+    # The server defaults are the ones the MoPI revision added to fill the rows it found (dropping them
+    # would make SQLite copy case_person, which the foreign keys pointing at it forbid).
+    mopi_group: int = Field(default=4, sa_column_kwargs={"server_default": "4"})
     mopi_review_on: date | None = Field(default=None, index=True)
-    mopi_basis: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mopi_basis: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     mopi_reviewed_on: date | None = None
 
     @property

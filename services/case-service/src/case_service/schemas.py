@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from hhpu_shared.events.contracts.common import Urgency
+from hhpu_shared.events.contracts.case import IdentifiedBy
+from hhpu_shared.events.contracts.common import Cohort, Decision, Urgency
 from hhpu_shared.fields import BirthDate, Line, LineCheck, PlanDate, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
-Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
-IdentifiedBy = Literal["mappa", "iom_meeting", "algorithm", "partner_referral", "internal_referral"]
+from case_service.domain.lifecycle import CaseStatus
+
+# Cohort, Decision and IdentifiedBy travel in events: defined once, in the contracts.
 SubjectCategory = Literal["suspect", "convicted", "victim", "witness", "other"]
-CaseStatus = Literal["candidate", "under_assessment", "managed", "exited"]
-DecisionT = Literal["adopt", "decline", "defer"]
 Alias = Annotated[str, StringConstraints(min_length=1, max_length=200), LineCheck]
 
 
@@ -240,7 +240,7 @@ class ChecklistUpdate(BaseModel):
 
 class RecommendationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    recommendation: DecisionT
+    recommendation: Decision
     note: Text | None = Field(default=None, max_length=4000)
 
 
@@ -251,7 +251,7 @@ class DecisionIn(BaseModel):
             "examples": [{"decision": "adopt", "decided_by": "DI Jane Hart", "cohort": "hhpu"}]
         },
     )
-    decision: DecisionT
+    decision: Decision
     decided_by: Line = Field(min_length=1, max_length=128, description="the named person who decided")
     cohort: Cohort | None = None
     reason: Text | None = Field(default=None, max_length=4000)

@@ -11,7 +11,7 @@ from case_service.app import build_runtime
 from case_service.migrations import MIGRATIONS
 from case_service.models import Assessment, AssessmentTrigger, Case, Person
 from case_service.settings import CaseSettings
-from case_service.testing import DEAN, candidate, envelope, screened
+from case_testing import DEAN, candidate, envelope, screened
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.runtime import ServiceRuntime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from case_service.models import Assessment, Case
-from case_service.testing import DEAN, candidate, client_for, consume, envelope, headers, publish, screened
+from case_testing import DEAN, candidate, client_for, consume, envelope, headers, publish, screened
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.events.contracts.common import PersonDetails
 from sqlmodel import Session, select

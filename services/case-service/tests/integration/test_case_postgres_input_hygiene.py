@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from case_service.testing import client_for, headers
+from case_testing import client_for, headers
 from hhpu_shared.testing.databases import row_counts
 
 pytestmark = pytest.mark.postgres

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from case_service.testing import client_for, headers
+from case_testing import client_for, headers
 from fastapi.testclient import TestClient
 from hhpu_shared.testing.plugin import identity_headers
 

@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from case_service.testing import client_for, consume, envelope, headers, publish, screened
+from case_testing import client_for, consume, envelope, headers, publish, screened
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.runtime import ServiceRuntime

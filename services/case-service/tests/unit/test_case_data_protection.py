@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from case_service.testing import client_for, headers, outbox_types
+from case_testing import client_for, headers, outbox_types
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.messaging.outbox import OutboxRecord
 from sqlmodel import Session, col, select

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from case_service.testing import (
+from case_testing import (
     DEAN,
     adopt_by_hand,
     candidate,

@@ -12,7 +12,7 @@ from case_service import repository as repo
 from case_service.migrations import MIGRATIONS
 from case_service.models import Assessment, Case, Person
 from case_service.service.common import insert_or_existing
-from case_service.testing import envelope, screened
+from case_testing import envelope, screened
 from hhpu_shared.audit import verify_chain
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import make_engine
@@ -70,7 +70,9 @@ def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
 
 def test_case_second_referral_reads_once_and_keeps_the_case_status(engine: Engine) -> None:
     subject = PersonDetails(given_name="Alan", family_name="Pryce", records_id="R-77")
-    _apply(engine, "ref-a", grade="certain", person_ref="R-77", subject=subject, statutory_status="")
+    _apply(
+        engine, "ref-a", grade="certain", person_ref="R-77", subject=subject, statutory_status="on_licence"
+    )
     seen = Seen(engine)
     _apply(engine, "ref-b", grade="certain", person_ref="R-77", subject=subject, statutory_status="convicted")
     _apply(engine, "ref-b", grade="certain", person_ref="R-77", subject=subject)  # redelivered
@@ -82,7 +84,7 @@ def test_case_second_referral_reads_once_and_keeps_the_case_status(engine: Engin
         (a,) = s.exec(select(Assessment)).all()
         assert sorted(t.ref for t in repo.triggers(s, a.id)) == ["ref-a", "ref-b"]
         case = s.exec(select(Case)).one()
-        assert case.statutory_status == ""  # the first referral's, kept
+        assert case.statutory_status == "on_licence"  # the first referral's, kept
         assert verify_chain(s).ok
 
 

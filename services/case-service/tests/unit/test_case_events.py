@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from case_service.models import Assessment, AssessmentTrigger, Case, Person
-from case_service.testing import (
+from case_testing import (
     DEAN,
     candidate,
     client_for,

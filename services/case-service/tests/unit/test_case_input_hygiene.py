@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from case_service.testing import adopt_by_hand, client_for, headers
+from case_testing import adopt_by_hand, client_for, headers
 from fastapi.testclient import TestClient
 from hhpu_shared.fields import today
 from hhpu_shared.runtime import ServiceRuntime

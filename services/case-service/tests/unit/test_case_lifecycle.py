@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from case_service.domain.lifecycle import STATUSES, TRANSITIONS
-from case_service.testing import client_for, headers, outbox_types
+from case_testing import client_for, headers, outbox_types
 from fastapi.testclient import TestClient
 from httpx import Response
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from case_service.models import Assessment, AssessmentDecision, Case
-from case_service.testing import adopt_by_hand, client_for, consume, envelope, headers, publish, screened
+from case_testing import adopt_by_hand, client_for, consume, envelope, headers, publish, screened
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.runtime import ServiceRuntime

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from case_service.models import Assessment, AssessmentTrigger, Person
-from case_service.testing import candidate, client_for, consume, envelope, headers, publish, screened
+from case_testing import candidate, client_for, consume, envelope, headers, publish, screened
 from fastapi.testclient import TestClient
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.messaging.outbox import OutboxRecord

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from case_service.domain import search
-from case_service.testing import client_for, headers
+from case_testing import client_for, headers
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.runtime import ServiceRuntime

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from case_service.testing import adopt_by_hand, client_for, headers, outbox_types
+from case_testing import adopt_by_hand, client_for, headers, outbox_types
 from fastapi.testclient import TestClient
 from hhpu_shared.runtime import ServiceRuntime
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from case_service.models import Assessment, Case
-from case_service.testing import (
+from case_testing import (
     DEAN,
     adopt_by_hand,
     candidate,

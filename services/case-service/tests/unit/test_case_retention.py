@@ -11,7 +11,8 @@ from typing import Any
 
 from case_service.domain import mopi
 from case_service.models import Person
-from case_service.testing import (
+from case_service.workers import count_overdue_reviews
+from case_testing import (
     candidate,
     client_for,
     consume,
@@ -21,7 +22,6 @@ from case_service.testing import (
     publish,
     screened,
 )
-from case_service.workers import count_overdue_reviews
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.events.contracts.common import PersonDetails

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from case_service.migrations import MIGRATIONS
-from case_service.testing import client_for, headers
+from case_testing import client_for, headers
 from hhpu_shared.db import make_engine
 from hhpu_shared.protection import person_key
 

@@ -32,7 +32,6 @@ from meeting_service.service import agenda, meetings, protection
 from meeting_service.service.agenda import ItemSpec
 from meeting_service.settings import MeetingSettings
 
-SKIPPED_RUN_KINDS = ("shadow", "dry", "what_if", "whatif", "rerun", "replay", "backtest")
 NEW_CASE_WHY = "agenda item for a new suitability assessment (multi-agency meeting)"
 
 
@@ -119,9 +118,8 @@ def on_assessment_decided(
 def on_ranking_run_completed(
     uow: UnitOfWork, settings: MeetingSettings, data: RankingRunCompleted, env: Envelope
 ) -> None:
-    """One ``review`` item per big mover of a production run (shadow, dry and what-if runs ignored)."""
-    kind = data.kind.lower()
-    if any(s in kind for s in SKIPPED_RUN_KINDS) or not data.big_movers:
+    """One ``review`` item per big mover of a production run (a shadow or dry run proposes nothing)."""
+    if data.kind != "production" or not data.big_movers:
         return
     held = marks(uow.session, data.big_movers)  # restricted or erased: not put on an agenda
     for n, person_ref in enumerate(data.big_movers):

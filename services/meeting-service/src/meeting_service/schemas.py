@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from hhpu_shared.events.contracts.common import Cohort, Decision
+from hhpu_shared.events.contracts.common import Cohort, Decision, Urgency
 from hhpu_shared.fields import Line, PlanDate, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 ItemKind = Literal["new_case", "review", "overdue_action", "other"]
-ActionStatus = Literal["open", "done", "not_possible", "not_done"]
 CarryReason = Literal["not_done_by_agency", "overdue", "in_progress", "awaiting_information", "other"]
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -167,7 +166,7 @@ class AgendaItemCreate(_In):
     assessment_id: Line | None = Field(default=None, max_length=64)
     person_id: Line | None = Field(default=None, max_length=64)
     person_label: Line | None = Field(default=None, max_length=200)
-    urgency: Line = Field(default="normal", max_length=32)
+    urgency: Urgency = "normal"
     planned_minutes: StrictInt | None = Field(default=None, ge=1, le=120)
     notes: Text | None = Field(default=None, max_length=5000)
     pinned: StrictBool = True
@@ -181,7 +180,7 @@ class AgendaItemCreate(_In):
 
 class AgendaItemUpdate(_In):
     title: Line | None = Field(default=None, min_length=1, max_length=300)
-    urgency: Line | None = Field(default=None, max_length=32)
+    urgency: Urgency | None = None
     planned_minutes: StrictInt | None = Field(default=None, ge=1, le=120)
     notes: Text | None = Field(default=None, max_length=5000)
     minutes: Text | None = Field(default=None, max_length=20000, description="the minute of this item")

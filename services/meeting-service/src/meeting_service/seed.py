@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from hhpu_shared import clock
 from hhpu_shared.runtime import ServiceRuntime
 
 from meeting_service.service import meetings
@@ -42,7 +43,7 @@ def seed_demo(
     The meeting types come from the migrations (reference data)."""
     settings = runtime.settings
     assert isinstance(settings, MeetingSettings)
-    day = today or date.today()
+    day = today or clock.today()
     with runtime.unit_of_work() as uow:
         for agency_id, name, spoc, email in agencies:
             meetings.upsert_agency(uow, agency_id, {"name": name, "spoc_name": spoc, "spoc_email": email})

@@ -46,7 +46,7 @@ def test_journey_3_monthly_meeting(pg_harness: Any) -> None:
     h.emit(
         RankingRunCompleted(
             run_id="run-9",
-            kind="scheduled",
+            kind="production",
             model="chi",
             model_version="1",
             weight_edition="2026",

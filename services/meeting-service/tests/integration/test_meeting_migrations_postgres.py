@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from hhpu_shared.db import make_engine
 from hhpu_shared.migrations import SchemaNotCurrent
+from hhpu_shared.testing.migration_data import (
+    audit_chain,
+    changed_rows,
+    first_revision_audit_rows,
+    write_rows,
+)
 from meeting_service.app import build_runtime
 from meeting_service.migrations import MIGRATIONS
 from meeting_service.settings import MeetingSettings
@@ -34,33 +41,148 @@ def test_an_empty_database_upgraded_to_head_is_exactly_the_models(pg_url: str) -
         engine.dispose()
 
 
+AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+# Written by a process before the types were reference data, and changed by the unit since.
+ROWS: dict[str, list[dict[str, Any]]] = {
+    "mtg_meeting_type": [
+        {
+            "id": "monthly_mam",
+            "name": "Monthly MAM",
+            "default_duration_minutes": 90,
+            "agenda_limit_minutes": 90,
+            "quorum_agencies": 4,
+            "enforce_quorum": True,
+            "created_at": AT,
+        }
+    ],
+    "mtg_agency": [{"id": "housing", "name": "Housing", "spoc_name": "Priya", "active": True}],
+    "mtg_series": [
+        {
+            "id": "s1",
+            "meeting_type_id": "monthly_mam",
+            "title": "Monthly MAM",
+            "recurrence": "monthly",
+            "weekday": 1,
+            "ordinal": 1,
+            "start_time": "10:00",
+            "duration_minutes": 90,
+            "invited_agency_ids": '["housing"]',
+            "active": True,
+            "created_at": AT,
+        }
+    ],
+    "mtg_meeting": [
+        {
+            "id": "m1",
+            "series_id": "s1",
+            "meeting_type_id": "monthly_mam",
+            "title": "March",
+            "scheduled_on": date(2026, 3, 3),
+            "start_time": "10:00",
+            "duration_minutes": 90,
+            "agenda_limit_minutes": 90,
+            "status": "closed",
+            "closed_at": AT,
+            "created_at": AT,
+        }
+    ],
+    "mtg_invitation": [
+        {
+            "id": "inv1",
+            "meeting_id": "m1",
+            "agency_id": "housing",
+            "agency_name": "Housing",
+            "response": "accepted",
+            "attended": True,
+        }
+    ],
+    "mtg_agenda_item": [
+        {
+            "id": "i1",
+            "meeting_id": "m1",
+            "item_key": "assessment:asm-1",
+            "kind": "new_case",
+            "title": "New case: Dean Marsh",
+            "assessment_id": "asm-1",
+            "person_id": "per-1",
+            "urgency": "high",
+            "order_hint": 0,
+            "planned_minutes": 10,
+            "pinned": False,
+            "source": "event",
+            "status": "planned",
+            "minutes": "Adopted into the HHPU cohort.",
+            "created_at": AT,
+        }
+    ],
+    "mtg_action": [
+        {
+            "id": "a1",
+            "meeting_id": "m1",
+            "item_id": "i1",
+            "description": "Share the housing history",
+            "owner_name": "Priya",
+            "owner_agency_id": "housing",
+            "person_id": "per-1",
+            "due_date": date(2026, 3, 20),
+            "status": "open",
+            "carry_count": 1,
+            "created_by": "user:chair",
+            "created_at": AT,
+            "updated_at": AT,
+        }
+    ],
+    "mtg_action_carry": [
+        {
+            "id": "c1",
+            "action_id": "a1",
+            "from_meeting_id": "m1",
+            "to_meeting_id": "m1",
+            "reason_code": "in_progress",
+            "reason": "awaiting the file",
+            "previous_status": "open",
+            "previous_due_date": date(2026, 3, 10),
+            "carried_by": "user:chair",
+            "carried_at": AT,
+        }
+    ],
+    "mtg_outcome": [
+        {
+            "id": "o1",
+            "meeting_id": "m1",
+            "item_id": "i1",
+            "kind": "decision",
+            "decision": "adopt",
+            "decided_by": "DI Sarah Cole",
+            "cohort": "hhpu",
+            "recorded_by": "user:chair",
+            "created_at": AT,
+        }
+    ],
+    "mtg_addendum": [
+        {
+            "id": "ad1",
+            "meeting_id": "m1",
+            "text": "Minutes approved.",
+            "author": "user:chair",
+            "created_at": AT,
+        }
+    ],
+}
+
+
 def test_a_database_at_the_first_revision_keeps_its_data_when_upgraded(pg_url: str) -> None:
     MIGRATIONS.upgrade(pg_url, MIGRATIONS.base)
     engine = make_engine(pg_url)
-    rows: dict[str, Any] = {
-        # written by a process before the types were reference data, and changed by the unit since
-        "mtg_meeting_type": "INSERT INTO mtg_meeting_type (id, name, default_duration_minutes, "
-        "agenda_limit_minutes, quorum_agencies, enforce_quorum, created_at) "
-        "VALUES ('monthly_mam', 'Monthly MAM', 90, 90, 4, true, now())",
-        "mtg_agency": "INSERT INTO mtg_agency (id, name, spoc_name, active) "
-        "VALUES ('housing', 'Housing', 'Priya', true)",
-        "mtg_meeting": "INSERT INTO mtg_meeting (id, meeting_type_id, title, scheduled_on, start_time, "
-        "duration_minutes, agenda_limit_minutes, status, created_at) "
-        "VALUES ('m1', 'monthly_mam', 'March', '2026-03-03', '10:00', 90, 90, 'closed', now())",
-    }
     try:
-        with engine.begin() as conn:
-            for sql in rows.values():
-                conn.execute(text(sql))
+        write_rows(engine, {**ROWS, "audit_log": first_revision_audit_rows("meeting-service", 2, AT)})
         assert MIGRATIONS.upgrade(pg_url) == MIGRATIONS.head
         assert MIGRATIONS.differences(engine) == []
+        assert changed_rows(engine, ROWS) == []  # the unit's own monthly type among them, unchanged
         with engine.connect() as conn:
             types = dict(conn.execute(text("SELECT id, agenda_limit_minutes FROM mtg_meeting_type")).all())
-            assert types == {"monthly_mam": 90, "daily_briefing": 15, "case_conference": 60}
-            assert (
-                conn.execute(text("SELECT spoc_name FROM mtg_agency WHERE id = 'housing'")).scalar()
-                == "Priya"
-            )
-            assert conn.execute(text("SELECT status FROM mtg_meeting WHERE id = 'm1'")).scalar() == "closed"
+        assert types == {"monthly_mam": 90, "daily_briefing": 15, "case_conference": 60}  # the missing added
+        chain = audit_chain(engine)
+        assert chain.ok and chain.checked == 2
     finally:
         engine.dispose()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hhpu_shared.events.contracts.common import URGENCIES as CONTRACT_URGENCIES
+from hhpu_shared.events.contracts.common import urgency_rank
 from meeting_service.domain.agenda import (
     REASON_LESS_URGENT_NEW_CASE,
     REASON_NEW_CASES_FIRST,
     REASON_TIME_LIMIT,
     PlanItem,
     plan_agenda,
-    urgency_rank,
 )
 
 URGENCIES = ["urgent", "high", "low", "normal", "high", "low", "urgent", "normal", "low"]
@@ -140,3 +141,24 @@ def test_smaller_limit_and_bad_limit() -> None:
 def test_urgency_labels() -> None:
     assert urgency_rank("Urgent") > urgency_rank("high") > urgency_rank(None) > urgency_rank("low")
     assert urgency_rank("something-else") == urgency_rank("normal")
+
+
+def test_new_cases_are_kept_in_the_contracts_urgency_order() -> None:
+    """Every value a referral or an assessment carries (the contract's Urgency, least to most urgent),
+    one new case each, least urgent announced first: the agenda keeps the most urgent."""
+    assert CONTRACT_URGENCIES == ("low", "normal", "high", "urgent")
+    items = [
+        PlanItem(id=u, kind="new_case", minutes=10, urgency=u, order=n)
+        for n, u in enumerate(CONTRACT_URGENCIES)
+    ]
+    plan = plan_agenda(items, limit=20)
+    assert [i.id for i in plan.kept] == ["urgent", "high"]
+    assert [d.item.id for d in plan.deferred] == ["normal", "low"]
+
+
+def test_labels_the_contract_does_not_have_never_outrank_urgent() -> None:
+    """ "critical", "very_high" or "routine" are not urgencies (nothing emits them): ranked as normal."""
+    items = [
+        PlanItem(id=u, kind="review", minutes=10, urgency=u) for u in ("critical", "very_high", "urgent")
+    ]
+    assert plan_agenda(items, limit=10).kept[0].id == "urgent"

@@ -18,7 +18,7 @@ def agenda(h: Any, meeting_id: str) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
-def run_completed(run_id: str, movers: tuple[str, ...], kind: str = "scheduled") -> RankingRunCompleted:
+def run_completed(run_id: str, movers: tuple[str, ...], kind: str = "production") -> RankingRunCompleted:
     return RankingRunCompleted(
         run_id=run_id,
         kind=kind,
@@ -207,3 +207,27 @@ def test_a_more_urgent_trigger_raises_the_items_urgency_never_lowers_it(harness:
     h.emit(added("ref-10", "low"), "asm-1")
     h.consume()
     assert agenda(h, h.seed["next_meeting_id"])["kept"][0]["urgency"] == "high"
+
+
+def test_an_item_takes_only_the_contracts_urgencies(harness: Any) -> None:
+    h = harness
+    url = f"{API}/meetings/{h.seed['next_meeting_id']}/agenda/items"
+    body = {"kind": "other", "title": "Partnership update"}
+    r = h.client.post(url, json={**body, "urgency": "critical"}, headers=h.chair())
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"].endswith("urgency")
+    r = h.client.post(url, json={**body, "urgency": "urgent"}, headers=h.chair())
+    assert r.status_code == 201, r.text
+    item = r.json()
+    r = h.client.patch(f"{url}/{item['id']}", json={"urgency": "very_high"}, headers=h.chair())
+    assert r.status_code == 422, r.text
+
+
+def test_only_a_production_runs_big_movers_reach_the_agenda(harness: Any) -> None:
+    h = harness
+    for kind in ("shadow", "dry"):  # the ranking's other run kinds propose nothing
+        h.emit(run_completed(f"{kind}-1", (f"mover-{kind}",), kind=kind), f"{kind}-1")
+    h.emit(run_completed("run-1", ("mover-p",)), "run-1")
+    h.consume()
+    kept = agenda(h, h.seed["next_meeting_id"])["kept"]
+    assert [i["person_id"] for i in kept if i["kind"] == "review"] == ["mover-p"]

@@ -7,9 +7,10 @@ import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from hhpu_shared.errors import DomainError
+from hhpu_shared.events.contracts.ranking import RunKind
 
 from ranking_service.app import build_runtime
 from ranking_service.service import evaluation
@@ -29,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", choices=["csv", "ndjson", "parquet"])
     imp.add_argument("--no-progress", action="store_true")
     run = sub.add_parser("run", help="run a ranking now")
-    run.add_argument("--kind", choices=["production", "shadow", "dry"], default="production")
+    run.add_argument("--kind", choices=get_args(RunKind), default="production")
     run.add_argument("--model")
     run.add_argument("--as-of", type=date.fromisoformat)
     run.add_argument("--top-n", type=int)

@@ -7,9 +7,10 @@ seed_demo(app.state.runtime, settings)         # or any ServiceRuntime of this s
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from hhpu_shared import clock
 from hhpu_shared.auth import Principal
 from hhpu_shared.runtime import ServiceRuntime
 
@@ -42,7 +43,7 @@ def seed_demo(
     `scheduled`: today's run is the current period's scheduled production run (its schedule key),
     so the fortnightly schedule owes nothing more until the next period.
     Importing is idempotent (same seed and date give the same files, which the ledger skips)."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     force = generate(
         n_people,
         n_offences,

@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from hhpu_shared.events.contracts.ranking import RunKind
 from hhpu_shared.fields import Line, LineCheck, PastDate
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints, model_validator
 
@@ -25,7 +26,7 @@ class RunCreate(BaseModel):
         },
     )
 
-    kind: Literal["production", "shadow", "dry"] = "production"
+    kind: RunKind = "production"
     model: Line | None = Field(default=None, max_length=64, description="catalogue model, name@version")
     params: dict[Annotated[str, StringConstraints(max_length=64), LineCheck], Any] | None = Field(
         default=None, description="overrides of the model's parameters"

@@ -80,7 +80,7 @@ def test_candidate_events_exactly_once_across_relay_restart(
     top = dry.computation.people[:20]  # type: ignore[union-attr]
     managed = top[0]
     adopted = CaseAdopted(
-        case_id="c-1", person_id="per-1", records_id=managed, cohort="hhpu", identified_by="x"
+        case_id="c-1", person_id="per-1", records_id=managed, cohort="hhpu", identified_by="algorithm"
     )
     spec = event_spec(adopted)
     env = Envelope(

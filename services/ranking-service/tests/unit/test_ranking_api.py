@@ -84,7 +84,7 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
     managed, assessed, declined, exited = [p for p in top if p != "P-DEAN-MARSH"][:4]
     rank_tools.publish_case_event(
         rank_client,
-        CaseAdopted(case_id="c1", person_id="x1", records_id=managed, cohort="hhpu", identified_by="ranking"),
+        CaseAdopted(case_id="c1", person_id="x1", records_id=managed, cohort="hhpu", identified_by="mappa"),
         "c1",
     )
     rank_tools.publish_case_event(
@@ -116,7 +116,7 @@ def test_candidates_only_for_people_not_managed_and_not_under_assessment(
     )
     rank_tools.publish_case_event(
         rank_client,
-        CaseAdopted(case_id="c2", person_id="x4", records_id=exited, cohort="hhpu", identified_by="ranking"),
+        CaseAdopted(case_id="c2", person_id="x4", records_id=exited, cohort="hhpu", identified_by="mappa"),
         "c2",
     )
     rank_tools.publish_case_event(

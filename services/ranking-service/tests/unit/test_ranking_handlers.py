@@ -43,12 +43,12 @@ def test_assessment_and_case_lifecycle(rank_client: TestClient, rank_tools: Any)
     assert st is not None and st.open_assessment_id is None and st.last_decision == "adopt"
     pub(
         rank_client,
-        CaseAdopted(case_id="c1", person_id="p", records_id="R-1", cohort="hhpu", identified_by="x"),
+        CaseAdopted(case_id="c1", person_id="p", records_id="R-1", cohort="hhpu", identified_by="algorithm"),
         "c1",
     )
     pub(
         rank_client,
-        CaseAdopted(case_id="c2", person_id="p", records_id="R-1", cohort="hhpu", identified_by="x"),
+        CaseAdopted(case_id="c2", person_id="p", records_id="R-1", cohort="hhpu", identified_by="algorithm"),
         "c2",
     )
     pub(rank_client, CaseExited(case_id="c1", person_id="p", records_id="R-1", reason_code="merged"), "c1")
@@ -57,7 +57,7 @@ def test_assessment_and_case_lifecycle(rank_client: TestClient, rank_tools: Any)
     assert not status(rank_client, "R-1").managed  # type: ignore[union-attr]
     pub(
         rank_client,
-        CaseAdopted(case_id="c3", person_id="p", records_id=None, cohort="hhpu", identified_by="x"),
+        CaseAdopted(case_id="c3", person_id="p", records_id=None, cohort="hhpu", identified_by="algorithm"),
         "c3",
     )
     with rank_client.app.state.runtime.unit_of_work() as uow:  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
 
 ``handlers`` (group ``referral-api``): ranking candidates (known people) and assessment decisions.
 ``webhook_handlers`` (group ``referral-api-webhooks``): the service's own status changes, posted to
-the referring agency; a slow or failing receiver delays only other webhooks, never the referrals.
+the referring agency, outside any database transaction; a slow or failing receiver delays only
+other webhooks, never the referrals (service/webhooks.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ handlers = HandlerRegistry()
 # Subject access and erasure (person.erased / person.restricted from the case-service).
 PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
 register_protection_handlers(handlers, PROTECTION)
-webhook_handlers = HandlerRegistry()
+# Posts to partners hold no database transaction (the runner claims each event after its post).
+webhook_handlers = HandlerRegistry(outside_transaction=True)
 
 
 @handlers.handles(CandidateIdentified)

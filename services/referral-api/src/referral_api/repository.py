@@ -21,7 +21,6 @@ from sqlalchemy import (
     insert,
     not_,
     union,
-    update,
 )
 from sqlmodel import Session, col, select
 
@@ -141,15 +140,6 @@ def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: S
     conn = session.connection()
     stmt = insert_if_absent(model.__table__, tuple(conflict), conn.dialect.name)
     return conn.execute(stmt, values).scalar_one_or_none()
-
-
-def store_response(session: Session, record_id: int, status_code: int, body: str) -> None:
-    stmt = (
-        update(IdempotencyRecord)
-        .where(col(IdempotencyRecord.id) == record_id)
-        .values(status_code=status_code, response_body=body)
-    )
-    session.execute(stmt)
 
 
 _AGENCY = Agency.__table__  # type: ignore[attr-defined]
@@ -340,3 +330,15 @@ def webhook_attempts(
         .limit(limit)
     )
     return list(session.exec(stmt).all()), int(total)
+
+
+def webhook_delivered(session: Session, event_id: str) -> bool:
+    """Whether the status change `event_id` was delivered to its agency already."""
+    q = select(WebhookAttempt.id).where(WebhookAttempt.event_id == event_id, col(WebhookAttempt.delivered))
+    return session.exec(q).first() is not None
+
+
+def webhook_attempt_count(session: Session, event_id: str) -> int:
+    """How many posts of the status change `event_id` were made."""
+    q = select(func.count()).select_from(WebhookAttempt).where(WebhookAttempt.event_id == event_id)
+    return int(session.exec(q).one())

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from hhpu_shared.events.contracts.common import HarmDomain, Urgency
-from hhpu_shared.events.contracts.referral import WithdrawalReason
+from hhpu_shared.events.contracts.referral import Route, StatutoryStatus, WithdrawalReason
 from hhpu_shared.fields import BirthDate, IntChoice, LineCheck, TextCheck
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
@@ -17,8 +17,6 @@ Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), TextCheck]
 
 PNC_PATTERN = re.compile(r"^(\d{2}|\d{4})/\d{1,7}[A-Z]$")
-StatutoryStatus = Literal["convicted", "on_licence", "unconvicted_suspect"]
-Route = Literal["mappa", "iom_panel", "partner_referral", "internal_police_unit"]
 LegalGateway = Literal[
     "cda1998_s115", "cda1998_s17a", "dpa2018_part3", "pcsc2022_s16", "common_law", "consent", "other"
 ]

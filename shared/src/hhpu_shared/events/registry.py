@@ -5,8 +5,6 @@ Topic convention: ``hhpu.<aggregate_type>.events``; poison messages go to ``<top
 
 from __future__ import annotations
 
-from typing import Any
-
 from hhpu_shared.events import contracts  # noqa: F401 - importing registers every contract
 from hhpu_shared.events.base import BY_MODEL, REGISTRY, EventData, EventSpec, dlt_topic, register, topic_for
 from hhpu_shared.events.envelope import Envelope
@@ -37,11 +35,3 @@ def parse_data(envelope: Envelope) -> EventData:
 
 def all_topics() -> list[str]:
     return sorted({s.topic for s in registered_events()})
-
-
-def data_of(envelope: Envelope, model: type[Any]) -> Any:
-    """Parse and check the data is of the expected model."""
-    data = parse_data(envelope)
-    if not isinstance(data, model):
-        raise TypeError(f"{envelope.type} is not {model.__name__}")
-    return data

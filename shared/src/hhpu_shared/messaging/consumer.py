@@ -25,7 +25,7 @@ from hhpu_shared.auth import system_principal
 from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, dlt_topic, event_spec, parse_data, spec_for
-from hhpu_shared.messaging.inbox import claim
+from hhpu_shared.messaging.inbox import claim, claimed
 from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
@@ -33,7 +33,6 @@ log = logging.getLogger("hhpu.consumer")
 
 Handler = Callable[[UnitOfWork, Any, Envelope], None]
 Ev = TypeVar("Ev", bound=EventData)
-TypedHandler = Callable[[UnitOfWork, Ev, Envelope], None]
 
 
 @dataclass
@@ -42,9 +41,16 @@ class HandlerRegistry:
 
     ``@handlers.handles(ReferralScreened)`` registers ``fn(uow, event, envelope)``, where `event` is
     the parsed contract. Registering a second handler for the same event is an error at start-up.
+
+    ``outside_transaction=True``: the group's handlers do slow work that must not hold the database
+    (a post to a partner, with retries and waits; on SQLite a transaction holds the one write lock).
+    The runner then handles its events one at a time: the handler runs first, with a read-only unit of
+    work (it writes, briefly, in units of work of its own), and the event is claimed after it in a short
+    transaction. Such handlers are idempotent by event id: a crash between the two repeats them.
     """
 
     handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
+    outside_transaction: bool = False
 
     def handles(
         self, model: type[Ev]
@@ -134,7 +140,7 @@ class ConsumerRunner:
             return 0
         done: list[InboundMessage] = []
         try:
-            if len(batch) == 1 or not self._process_batch(batch):
+            if len(batch) == 1 or self.registry.outside_transaction or not self._process_batch(batch):
                 for msg in batch:
                     self._process(msg)
                     done.append(msg)
@@ -291,6 +297,9 @@ class ConsumerRunner:
 
     def _handle(self, env: Envelope, handler: Handler) -> None:
         data = parse_data(env)  # contract check before any effect
+        if self.registry.outside_transaction:
+            self._handle_outside_transaction(env, data, handler)
+            return
         with unit_of_work(
             self.engine,
             service=self.service,
@@ -304,6 +313,27 @@ class ConsumerRunner:
                 metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "duplicate").inc()
                 return
             handler(uow, data, env)
+        self.processed += 1
+        metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ok").inc()
+
+    def _handle_outside_transaction(self, env: Envelope, data: Any, handler: Handler) -> None:
+        """The handler first, holding no write transaction; then the claim, in a short one."""
+        event_id = str(env.event_id)
+        context: dict[str, Any] = {
+            "service": self.service,
+            "principal": self.principal,
+            "correlation_id": env.correlation_id,
+            "causation_id": event_id,
+        }
+        with unit_of_work(self.engine, read_only=True, **context) as uow:
+            if claimed(uow.session, self.group, event_id):
+                metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
+                metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "duplicate").inc()
+                return
+        with unit_of_work(self.engine, read_only=True, **context) as uow:
+            handler(uow, data, env)
+        with unit_of_work(self.engine, on_commit=self.on_commit, **context) as uow:
+            claim(uow.session, self.group, event_id, env.type)
         self.processed += 1
         metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ok").inc()
 
@@ -352,7 +382,3 @@ class ConsumerRunner:
             self._loop.stop()
             self._loop = None
         self.source.close()
-
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            self.run_once(0.5)

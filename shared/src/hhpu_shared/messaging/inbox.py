@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Insert, insert
+from sqlalchemy import Insert, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -16,6 +16,13 @@ class InboxRecord(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=36)
     event_type: str = Field(max_length=128)
     processed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+def claimed(session: Session, group: str, event_id: str) -> bool:
+    """Whether `group` has already processed the event (a read: takes no lock)."""
+    table = InboxRecord.__table__  # type: ignore[attr-defined]
+    where = (table.c.consumer_group == group) & (table.c.event_id == event_id)
+    return session.execute(select(table.c.event_id).where(where)).first() is not None
 
 
 def claim(session: Session, group: str, event_id: str, event_type: str) -> bool:

@@ -1,11 +1,10 @@
-"""Suitability assessment helpers: the checklist, urgency, trigger summaries, how a case was identified."""
+"""Suitability assessment helpers: the checklist, trigger summaries, how a case was identified."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import get_args
+from collections.abc import Sequence
 
-from hhpu_shared.events.contracts.common import Urgency
+from hhpu_shared.events.contracts.case import IdentifiedBy
 
 CHECKLIST: dict[str, str] = {
     "in_high_harm_scope": "Offending or concern is in a high-harm domain",
@@ -16,29 +15,10 @@ CHECKLIST: dict[str, str] = {
     "partner_information": "Partner agencies' information gathered",
     "capacity_to_manage": "The unit can add value by managing",
 }
-RECOMMENDATIONS = ("adopt", "decline", "defer")
-URGENCY_ORDER: tuple[str, ...] = get_args(Urgency)  # least to most urgent
-
-
-def urgency_rank(value: str | None) -> int:
-    return URGENCY_ORDER.index(value) if value in URGENCY_ORDER else 1
-
-
-def max_urgency(values: Iterable[str | None]) -> str:
-    best = 1
-    for v in values:
-        best = max(best, urgency_rank(v))
-    return URGENCY_ORDER[best]
 
 
 def checklist_errors(items: dict[str, bool | None]) -> list[str]:
     return [k for k in items if k not in CHECKLIST]
-
-
-def checklist_progress(items: dict[str, bool | None]) -> dict[str, int]:
-    answered = sum(1 for k in CHECKLIST if items.get(k) is not None)
-    met = sum(1 for k in CHECKLIST if items.get(k) is True)
-    return {"answered": answered, "met": met, "total": len(CHECKLIST)}
 
 
 # Statutory statuses that mean a conviction (DPA 2018 s.38 category "convicted"); anything else,
@@ -70,7 +50,9 @@ def ranking_detail(rank: int, score: float, as_of: str, contributions: Sequence[
     return f"ranked {rank} (score {score:.1f}) on {as_of}" + (f"; top contributions: {top}" if top else "")
 
 
-def identified_by(sources: Sequence[str], internal_agencies: frozenset[str] = frozenset({"police"})) -> str:
+def identified_by(
+    sources: Sequence[str], internal_agencies: frozenset[str] = frozenset({"police"})
+) -> IdentifiedBy:
     """How a person came to the unit, from the first trigger (e.g. ``referral:agency``, ``ranking``)."""
     for s in sources:
         kind, _, agency = s.partition(":")

@@ -6,17 +6,17 @@ from fastapi import APIRouter, Query, Response, status
 from hhpu_shared.auth import Role
 from hhpu_shared.documents import DocFormat, respond
 from hhpu_shared.errors import Forbidden
+from hhpu_shared.events.contracts.common import Cohort
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from case_service.domain import documents
+from case_service.domain.lifecycle import CaseStatus
 from case_service.routes.common import DECIDER_ROLES, DOCUMENT_RESPONSES, CaseUser, Format, Supervisor
 from case_service.schemas import (
     AllocationRequest,
     CaseCreate,
     CasePublic,
-    CaseStatus,
     CaseUpdate,
-    Cohort,
     TransitionRequest,
 )
 from case_service.schemas_records import SuggestionPublic

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from hhpu_shared.auth import Principal, Role
 from hhpu_shared.documents import PDF, DocFormat
 from hhpu_shared.errors import Forbidden
-from hhpu_shared.http import PrincipalDep, get_runtime
+from hhpu_shared.http import PrincipalDep, settings_of
 
 from case_service.settings import CaseSettings
 
@@ -41,15 +41,7 @@ Supervisor = Annotated[Principal, Depends(_roles(*SUPERVISOR_ROLES))]
 AggregateUser = Annotated[Principal, Depends(_roles(*AGGREGATE_ROLES))]
 
 
-def case_settings(request: Request) -> CaseSettings:
-    """The runtime's settings (read once at start-up, never built in a route)."""
-    settings = get_runtime(request).settings
-    if not isinstance(settings, CaseSettings):
-        raise TypeError(f"the case-service runs with CaseSettings, not {type(settings).__name__}")
-    return settings
-
-
-CaseSettingsDep = Annotated[CaseSettings, Depends(case_settings)]
+CaseSettingsDep = Annotated[CaseSettings, Depends(settings_of(CaseSettings))]
 
 
 # A printable document's format and its documented responses (HTML or PDF).

@@ -12,7 +12,7 @@ from hhpu_shared.events.contracts.case import (
     AssessmentTriggerAdded,
     AssessmentTriggerWithdrawn,
 )
-from hhpu_shared.events.contracts.common import Trigger
+from hhpu_shared.events.contracts.common import Trigger, most_urgent
 from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
 
@@ -80,7 +80,7 @@ def add_trigger(
     )
     if not created:
         return a, False
-    a.urgency = suitability.max_urgency([a.urgency, urgency])
+    a.urgency = most_urgent([a.urgency, urgency])
     case: Case | None
     if opened:
         collect(uow, "assessment", a.id, why, person_id=person.id, trigger=source)
@@ -133,7 +133,7 @@ def withdraw_source(uow: UnitOfWork, source: str, ref: str, reason_code: str, wh
         s.add(t)
         remaining = [x for x in repo.triggers(s, a.id) if x.withdrawn_at is None and x.id != t.id]
         if remaining:
-            a.urgency = suitability.max_urgency(x.urgency for x in remaining)
+            a.urgency = most_urgent(x.urgency for x in remaining)
         alter(uow, "assessment", a.id, why, trigger_withdrawn=source, remaining=len(remaining))
         uow.emit(
             AssessmentTriggerWithdrawn(
@@ -371,7 +371,7 @@ def move_to_person(uow: UnitOfWork, a: Assessment, keep: Person) -> None:
             t.assessment_id = target.id
     a.person_id, a.open_key, a.status = keep.id, None, "merged"
     a.decision_reason = f"merged into assessment {target.id}"
-    target.urgency = suitability.max_urgency([target.urgency, a.urgency])
+    target.urgency = most_urgent([target.urgency, a.urgency])
     s.flush()
     # its agenda item and the ranking's "under assessment" follow the surviving assessment
     _emit_closed(uow, a, "merged", merged_into=target.id, records_id=gone.records_id if gone else None)

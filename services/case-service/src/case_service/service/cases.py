@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
@@ -26,10 +25,6 @@ from case_service.service.common import (
     person_ref,
     today,
 )
-
-COHORTS = ("iom_fixed", "iom_flex", "iom_free", "visor", "hhpu")
-IDENTIFIED_BY = ("mappa", "iom_meeting", "algorithm", "partner_referral", "internal_referral")
-SUBJECT_CATEGORIES = ("suspect", "convicted", "victim", "witness", "other")
 
 
 def check_cohort(cohort: str, mappa_category: int | None, mappa_level: int | None, *, strict: bool) -> None:
@@ -322,7 +317,3 @@ def allocate(
         subject=person_ref(c.person_id),
     )
     return alloc
-
-
-def set_review(uow: UnitOfWork, c: Case, on: date | None) -> None:
-    c.next_review_on = on

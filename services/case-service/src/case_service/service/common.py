@@ -1,13 +1,13 @@
-"""Helpers shared by the service modules: auditing, race-safe inserts, today's date."""
+"""Helpers shared by the service modules: auditing, race-safe inserts, today's date (the unit's clock)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from hhpu_shared.audit import AuditOperation
+from hhpu_shared.clock import today as today  # the unit's date (Europe/London), as everywhere
 from hhpu_shared.db import insert_if_absent
 from hhpu_shared.errors import NotFound
 from hhpu_shared.events.envelope import SubjectRef
@@ -22,10 +22,6 @@ T = TypeVar("T", bound=SQLModel)
 # The people each unit of work created: nothing can refer to them yet (a mark, an open assessment, an
 # active case), so reading for those is skipped.
 _CREATED: WeakKeyDictionary[UnitOfWork, set[str]] = WeakKeyDictionary()
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def actor(uow: UnitOfWork) -> str:

@@ -210,12 +210,6 @@ def decide_restriction(uow: UnitOfWork, person_id: str, restricted: bool, reason
     return {"person_id": p.id, "restricted": restricted, "decision_id": event.decision_id}
 
 
-def ensure_not_restricted(uow: UnitOfWork, person_id: str) -> None:
-    """A restricted (or erased) person's records are not processed further."""
-    if is_marked(uow.session, person_id):
-        raise Conflict("Processing of this person's data is restricted.", code="restricted")
-
-
 def resolve(uow: UnitOfWork, refs: list[str]) -> list[str]:
     """Every reference of the people any of `refs` names."""
     return [r for p in _people(uow, refs) for r in references(uow, p)]

@@ -3,7 +3,7 @@
 Pure functions over plain data. Priority when the planned total would pass the limit:
 
 1. items the chair added or pinned by hand (the chair's explicit choice);
-2. new cases, most urgent first;
+2. new cases, most urgent first (the contract's ``Urgency`` order: urgent, high, normal, low);
 3. overdue actions (short items: partners' accountability);
 4. reviews, most urgent first;
 5. anything else.
@@ -18,32 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from hhpu_shared.events.contracts.common import urgency_rank
+
 DEFAULT_LIMIT = 120
 
 KIND_RANK = {"new_case": 1, "overdue_action": 2, "review": 3}
 OTHER_RANK = 4
 
-URGENCY_RANK = {
-    "critical": 5,
-    "immediate": 5,
-    "urgent": 4,
-    "very_high": 4,
-    "high": 3,
-    "medium": 2,
-    "normal": 2,
-    "standard": 2,
-    "routine": 2,
-    "low": 1,
-}
-
 REASON_NEW_CASES_FIRST = "time_limit_new_cases_first"
 REASON_LESS_URGENT_NEW_CASE = "time_limit_less_urgent_new_case"
 REASON_TIME_LIMIT = "time_limit"
-
-
-def urgency_rank(label: str | None) -> int:
-    """Numeric urgency (higher = more urgent); unknown labels count as normal."""
-    return URGENCY_RANK.get((label or "normal").strip().lower(), 2)
 
 
 @dataclass(frozen=True)
@@ -53,7 +37,7 @@ class PlanItem:
     id: str
     kind: str  # new_case | review | overdue_action | other
     minutes: int
-    urgency: str = "normal"
+    urgency: str = "normal"  # an Urgency (a row older than the contract: ranked as normal)
     order: int = 0  # tie-break: earlier (e.g. bigger mover, older item) first
     pinned: bool = False  # added or pinned by hand: always considered first
     position: int | None = None  # set when the chair reordered the agenda

@@ -6,8 +6,6 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-RECURRENCES = ("monthly", "weekly", "weekdays")
-
 
 @dataclass(frozen=True)
 class Rule:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from hhpu_shared.auth import STAFF_ROLES, Principal, Role
-from hhpu_shared.http import get_runtime, require_roles
+from hhpu_shared.http import require_roles, settings_of
 
 from meeting_service.settings import MeetingSettings
 
@@ -30,10 +30,4 @@ Responder = Annotated[Principal, Depends(require_roles(*MANAGER_ROLES, Role.PART
 Anyone = Annotated[Principal, Depends(require_roles(*STAFF_ROLES, Role.PARTNER_AGENCY))]
 
 
-def get_settings(request: Request) -> MeetingSettings:
-    settings = get_runtime(request).settings
-    assert isinstance(settings, MeetingSettings)
-    return settings
-
-
-SettingsDep = Annotated[MeetingSettings, Depends(get_settings)]
+SettingsDep = Annotated[MeetingSettings, Depends(settings_of(MeetingSettings))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.uow import UnitOfWork
 from hhpu_shared.visibility import redact
@@ -103,7 +104,7 @@ def agenda_public(a: Agenda) -> AgendaPublic:
 def action_public(uow: UnitOfWork, action: Action, today: date | None = None) -> ActionPublic:
     out = ActionPublic.model_validate(action).model_copy(
         update={
-            "overdue": is_overdue(action.status, action.due_date, today or date.today()),
+            "overdue": is_overdue(action.status, action.due_date, today or clock.today()),
             "carries": [ActionCarryPublic.model_validate(c) for c in actions.carries(uow, action)],
         }
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from hhpu_shared.auth import Principal, Role
+from hhpu_shared.clock import today
 from hhpu_shared.errors import Conflict, Forbidden, NotFound
 from hhpu_shared.events.contracts.meeting import ActionCompleted, ActionOverdue
 from hhpu_shared.http import PageParams
@@ -21,10 +22,6 @@ from meeting_service.settings import MeetingSettings
 
 # Who may update any action (besides its owner and its owner agency).
 ACTION_MANAGERS = (Role.MEETING_CHAIR, Role.UNIT_SUPERVISOR, Role.ADMINISTRATOR, Role.SYSTEM)
-
-
-def today() -> date:
-    return date.today()
 
 
 # -- access --------------------------------------------------------------------------

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, NotFound, ValidationProblem, field_error
+from hhpu_shared.events.contracts.common import urgency_rank
 from hhpu_shared.uow import UnitOfWork
 
 from meeting_service import repository as repo
-from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda, urgency_rank
+from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda
 from meeting_service.models import AgendaItem, Meeting, new_id, now
 from meeting_service.service import meetings
 from meeting_service.service.common import ensure_open

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from hhpu_shared import clock
 from hhpu_shared.errors import Conflict, NotFound, ValidationProblem, field_error
 from hhpu_shared.http import PageParams
 from hhpu_shared.uow import UnitOfWork
@@ -129,7 +130,7 @@ def schedule_series(
     """The next `count` meetings of a series (existing dates are reused, new ones invite its agencies)."""
     rule = Rule(series.recurrence, series.weekday, series.ordinal)
     last = repo.last_meeting_of_series(uow.session, series.id)
-    start = after or (today or date.today()) - timedelta(days=1)
+    start = after or (today or clock.today()) - timedelta(days=1)
     if last is not None and after is None:
         start = max(start, last.scheduled_on)
     out = []
@@ -200,7 +201,7 @@ def get_visible_meeting(uow: UnitOfWork, meeting_id: str) -> tuple[Meeting, str 
 
 
 def next_open_meeting(uow: UnitOfWork, type_id: str, *, today: date | None = None) -> Meeting:
-    found = repo.next_open_meeting(uow.session, type_id, on_or_after=today or date.today())
+    found = repo.next_open_meeting(uow.session, type_id, on_or_after=today or clock.today())
     if found is None:
         raise NotFound("No meeting of this type is scheduled.")
     return found
@@ -211,7 +212,7 @@ def next_meeting_for_new_cases(
 ) -> Meeting:
     """The next meeting of the new-case type that is not closed (created from its series if none)."""
     type_id = settings.new_case_meeting_type
-    found = repo.next_open_meeting(uow.session, type_id, on_or_after=today or date.today())
+    found = repo.next_open_meeting(uow.session, type_id, on_or_after=today or clock.today())
     if found is not None:
         return found
     return schedule_series(uow, default_series(uow, settings, type_id), 1, today=today)[0]
@@ -225,7 +226,7 @@ def next_meeting_after(uow: UnitOfWork, settings: MeetingSettings, meeting: Meet
     series = repo.series(uow.session, meeting.series_id) if meeting.series_id else None
     if series is None:
         series = default_series(uow, settings, meeting.meeting_type_id)
-    after = max(meeting.scheduled_on, date.today() - timedelta(days=1))
+    after = max(meeting.scheduled_on, clock.today() - timedelta(days=1))
     return schedule_series(uow, series, 1, after=after)[0]
 
 

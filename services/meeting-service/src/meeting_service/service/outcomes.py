@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, ValidationProblem, field_error
 from hhpu_shared.events.contracts.meeting import ActionCreated, DecisionRecorded
@@ -168,7 +169,7 @@ def close_meeting(uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting) 
     reviewed = list(repo.actions_reviewed_at(uow.session, meeting.id))
     states = [rules.ActionState(a.id, a.status, a.due_date) for a in reviewed]
     to_carry, _closed = rules.review_for_carry_over(
-        states, today=actions.today(), next_meeting_on=target.scheduled_on
+        states, today=clock.today(), next_meeting_on=target.scheduled_on
     )
     by_id = {a.id: a for a in reviewed}
     for c in to_carry:

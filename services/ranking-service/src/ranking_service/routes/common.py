@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from hhpu_shared.auth import Principal, Role
-from hhpu_shared.http import get_runtime, require_roles
+from hhpu_shared.http import require_roles, settings_of
 
 from ranking_service.settings import RankingSettings
 
@@ -19,8 +19,4 @@ Importer = Annotated[Principal, Depends(require_roles(*IMPORTERS))]
 RunKind = Annotated[str, Query(pattern="^(production|shadow)$")]
 
 
-def get_settings(request: Request) -> RankingSettings:
-    return cast(RankingSettings, get_runtime(request).settings)
-
-
-SettingsDep = Annotated[RankingSettings, Depends(get_settings)]
+SettingsDep = Annotated[RankingSettings, Depends(settings_of(RankingSettings))]

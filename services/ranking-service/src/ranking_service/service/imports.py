@@ -12,13 +12,14 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.protection import erased_keys, person_key
@@ -93,7 +94,7 @@ def import_file(
     if fmt not in ("csv", "ndjson", "parquet"):
         raise ValidationProblem([field_error("file", "unsupported_format", "use .csv, .ndjson or .parquet")])
     sha = file_sha256(p)
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     s = uow.session
     prior = repo.import_by_sha(s, kind, sha)
     if prior is not None:

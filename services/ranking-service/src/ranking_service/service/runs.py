@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error, validation_errors
 from hhpu_shared.events.contracts.common import PersonDetails
@@ -82,7 +83,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
     s = uow.session
     ref, params = _resolve(settings, req)
     edition = _edition(settings, req.weight_edition)
-    as_of = req.as_of or datetime.now(UTC).date()
+    as_of = req.as_of or clock.today()
     top_n, top_share = req.top_n, req.top_share
     if top_n is None and top_share is None:
         top_n, top_share = settings.top_n, settings.top_share
@@ -152,7 +153,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         detail={"kind": run.kind, "model": ref, "people": run.people_scored},
     )
     # A back-dated run (as-of older than the staleness limit) serves evaluation, not today's proposals.
-    current = as_of >= datetime.now(UTC).date() - timedelta(days=settings.stale_after_days)
+    current = as_of >= clock.today() - timedelta(days=settings.stale_after_days)
     proposes = current and req.emit_candidates
     if run.kind == "production" and proposes:
         run.candidates_emitted = _emit_candidates(uow, settings, run, comp)

@@ -19,6 +19,8 @@ from rapidfuzz import fuzz
 
 
 class Grade(StrEnum):
+    """The contract's MatchGrade (hhpu_shared.events.contracts.referral) as an enum: the same values."""
+
     CERTAIN = "certain"
     PROBABLE = "probable"
     POSSIBLE = "possible"

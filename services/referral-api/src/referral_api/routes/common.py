@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from hhpu_shared.auth import Principal, Role
-from hhpu_shared.http import get_runtime, require_roles
+from hhpu_shared.http import require_roles, settings_of
 
 from referral_api.settings import ReferralSettings
 
@@ -34,10 +34,4 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_settings(request: Request) -> ReferralSettings:
-    settings = get_runtime(request).settings
-    assert isinstance(settings, ReferralSettings)
-    return settings
-
-
-SettingsDep = Annotated[ReferralSettings, Depends(get_settings)]
+SettingsDep = Annotated[ReferralSettings, Depends(settings_of(ReferralSettings))]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, Forbidden, Unprocessable
 from hhpu_shared.events.contracts.common import PersonDetails
@@ -66,7 +67,7 @@ def submit(
     if agency is None or not agency.active:
         raise Forbidden("The agency is not registered or not active.", code="agency_inactive")
     payload = body.model_dump(mode="json")
-    referral = _screened_row(settings, body, payload, agency_id, principal.subject, today or date.today())
+    referral = _screened_row(settings, body, payload, agency_id, principal.subject, today or clock.today())
     response = public_of(referral, staff=False).model_dump(mode="json")
     if idempotency_key:
         fingerprint = _payload_hash(payload)

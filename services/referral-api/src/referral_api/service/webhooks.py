@@ -7,6 +7,12 @@ to the agency's webhook URL, signed over the timestamp and the body. A delivery 
 again and, after its last try, dead-letters the event to ``hhpu.referral.events.DLT``, from where
 it can be replayed (the other consumer groups hold it in their inbox and ignore it). Every post is
 recorded in ``ref_webhook_attempt``: the delivery history partners and administrators read.
+
+No database transaction is open while a post is in flight or a retry waits (the group's registry is
+``outside_transaction``): the delivery is read in a short read, each attempt recorded in a short
+transaction of its own, and the runner claims the event after. So a slow or failing receiver never
+holds SQLite's write lock (``make run``) or a PostgreSQL transaction, and intake never waits for it.
+A status change already delivered (a delivered attempt with its event id) is not posted again.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from typing import TYPE_CHECKING
 import httpx
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.background import backoff
+from hhpu_shared.db import READ_ONLY
 from hhpu_shared.errors import Forbidden
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.http import Page, PageParams
-from hhpu_shared.uow import UnitOfWork
+from hhpu_shared.uow import UnitOfWork, unit_of_work
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -58,12 +65,12 @@ def configure(runtime: ServiceRuntime) -> None:
         _SETTINGS[runtime.engine] = runtime.settings
 
 
-def _settings_of(uow: UnitOfWork) -> ReferralSettings:
+def _engine_and_settings(uow: UnitOfWork) -> tuple[Engine, ReferralSettings]:
     engine = uow.session.get_bind()
     settings = _SETTINGS.get(engine) if isinstance(engine, Engine) else None
-    if settings is None:
+    if not isinstance(engine, Engine) or settings is None:
         raise RuntimeError("webhooks not configured: build the runtime through referral_api.app.SERVICE")
-    return settings
+    return engine, settings
 
 
 @dataclass(frozen=True)
@@ -79,12 +86,12 @@ class Delivery:
     body: bytes
 
 
-def delivery_for(uow: UnitOfWork, event: ReferralStatusChanged, envelope: Envelope) -> Delivery | None:
+def delivery_for(session: Session, event: ReferralStatusChanged, envelope: Envelope) -> Delivery | None:
     """What to post for a status change, or None when the agency has no webhook (no personal data)."""
-    agency = repo.get_agency(uow.session, event.agency_id)
+    agency = repo.get_agency(session, event.agency_id)
     if agency is None or not agency.webhook_url or not agency.webhook_secret:
         return None  # most agencies: the referral is not even read
-    referral = repo.get_referral(uow.session, event.referral_id)
+    referral = repo.get_referral(session, event.referral_id)
     if referral is None:
         return None
     body = {
@@ -138,47 +145,52 @@ def _post(client: httpx.Client, delivery: Delivery, attempt: int) -> WebhookAtte
     )
 
 
-def _record(uow: UnitOfWork, row: WebhookAttempt) -> None:
-    """Keep the attempt even when the delivery try fails and its unit of work rolls back.
-
-    PostgreSQL: in a transaction of its own. SQLite has one writer, this unit of work, so the
-    attempt goes into it and is kept when the try ends in a delivery (a failed try is in the log,
-    the metrics and, at the end, the dead letter)."""
-    bind = uow.session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-        with Session(bind, expire_on_commit=False) as session:
-            session.add(row)
-            session.commit()
-    else:
-        uow.session.add(row)
+def _record(uow: UnitOfWork, engine: Engine, row: WebhookAttempt) -> None:
+    """Keep the attempt (and, once delivered, the disclosure in the audit trail) in a short transaction
+    of its own: kept whatever the delivery try ends in, and no lock held across a post."""
+    with unit_of_work(
+        engine,
+        service=uow.service,
+        principal=uow.principal,
+        correlation_id=uow.correlation_id,
+        causation_id=uow.causation_id,
+    ) as work:
+        work.session.add(row)
+        if row.delivered:
+            work.audit(
+                AuditOperation.DISCLOSE,
+                subject_type="referral",
+                subject_id=row.referral_id,
+                justification="status feedback to the referring agency (webhook)",
+                recipient=row.agency_id,
+                detail={"event_id": row.event_id, "to_status": row.to_status},
+            )
 
 
 def deliver_status_change(uow: UnitOfWork, event: ReferralStatusChanged, envelope: Envelope) -> bool:
-    """Post the signed webhook; True when delivered, False when the agency has none.
+    """Post the signed webhook; True when delivered (now or before), False when the agency has none.
 
-    Raises WebhookNotDelivered after `webhook_attempts` failed posts (backoff between them)."""
-    delivery = delivery_for(uow, event, envelope)
-    if delivery is None:
-        return False
-    settings = _settings_of(uow)
+    Raises WebhookNotDelivered after `webhook_attempts` failed posts (backoff between them). `uow` is
+    the runner's read-only unit of work: nothing is written through it."""
+    engine, settings = _engine_and_settings(uow)
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options=READ_ONLY)  # a read: never waits for SQLite's write lock
+        delivery = delivery_for(session, event, envelope)
+        if delivery is None:
+            return False
+        if repo.webhook_delivered(session, delivery.event_id):
+            return True  # a redelivered event: posted once already
+        tried = repo.webhook_attempt_count(session, delivery.event_id)
     with httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False) as client:
         for attempt in range(1, settings.webhook_attempts + 1):
-            row = _post(client, delivery, attempt)
-            _record(uow, row)
+            row = _post(client, delivery, tried + attempt)
+            _record(uow, engine, row)
             metrics.WEBHOOK_ATTEMPTS.labels("ok" if row.delivered else "failed").inc()
             if row.delivered:
-                uow.audit(
-                    AuditOperation.DISCLOSE,
-                    subject_type="referral",
-                    subject_id=delivery.referral_id,
-                    justification="status feedback to the referring agency (webhook)",
-                    recipient=delivery.agency_id,
-                    detail={"event_id": delivery.event_id, "to_status": delivery.to_status},
-                )
                 return True
             log.warning(
                 "webhook post failed",
-                extra={"event_id": delivery.event_id, "attempt": attempt, "error": row.error},
+                extra={"event_id": delivery.event_id, "attempt": row.attempt, "error": row.error},
             )
             if attempt < settings.webhook_attempts:
                 time.sleep(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from hhpu_shared.events.base import EventData, register
-from hhpu_shared.events.contracts.common import Cohort, Decision, Trigger
+from hhpu_shared.events.contracts.common import Cohort, Decision, Trigger, Urgency
+
+# How a person came to the unit (Home Office IOM and ViSOR returns).
+IdentifiedBy = Literal["mappa", "iom_meeting", "algorithm", "partner_referral", "internal_referral"]
 
 
 @register("assessment.opened", aggregate="assessment")
@@ -15,7 +19,7 @@ class AssessmentOpened(EventData):
     records_id: str | None = None
     person_label: str
     triggers: tuple[Trigger, ...]
-    urgency: str = "normal"
+    urgency: Urgency = "normal"
     summary: str | None = None
 
 
@@ -24,7 +28,7 @@ class AssessmentTriggerAdded(EventData):
     assessment_id: str
     person_id: str
     trigger: Trigger
-    urgency: str | None = None  # the assessment's urgency after this trigger (it only rises)
+    urgency: Urgency | None = None  # the assessment's urgency after this trigger (it only rises)
     summary: str | None = None  # every trigger of the assessment now, e.g. "1 referral, 1 ranking candidate"
 
 
@@ -36,9 +40,9 @@ class AssessmentTriggerWithdrawn(EventData):
     assessment_id: str
     person_id: str
     trigger: Trigger
-    reason_code: str  # the referral's withdrawal reason
+    reason_code: str  # the referral's WithdrawalReason (a str, so a newer reason never dead-letters)
     remaining_triggers: int
-    urgency: str | None = None  # the assessment's urgency from its remaining triggers
+    urgency: Urgency | None = None  # the assessment's urgency from its remaining triggers
 
 
 @register("assessment.closed", aggregate="assessment")
@@ -71,7 +75,7 @@ class CaseAdopted(EventData):
     person_id: str
     records_id: str | None = None
     cohort: Cohort
-    identified_by: str
+    identified_by: IdentifiedBy
 
 
 @register("case.exited", aggregate="case")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,10 +17,23 @@ HarmDomain = Literal[
     "exploitation",
     "stalking",
 ]
-# How soon the unit should look at a referral or an assessment.
+# How soon the unit should look at a referral or an assessment, least to most urgent: the order is
+# part of the contract (an assessment takes its most urgent trigger's; agendas put the most urgent first).
 Urgency = Literal["low", "normal", "high", "urgent"]
+URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
 Decision = Literal["adopt", "decline", "defer"]
 Cohort = Literal["iom_fixed", "iom_flex", "iom_free", "visor", "hhpu"]
+
+
+def urgency_rank(value: str | None) -> int:
+    """0 (low) .. 3 (urgent); a missing or unknown value (a row older than the contract) ranks as normal."""
+    label = (value or "").strip().lower()
+    return URGENCIES.index(label) if label in URGENCIES else URGENCIES.index("normal")
+
+
+def most_urgent(values: Iterable[str | None]) -> Urgency:
+    """The most urgent of `values` (normal when there are none, or none is known)."""
+    return URGENCIES[max((urgency_rank(v) for v in values), default=urgency_rank(None))]
 
 
 class PersonDetails(BaseModel):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from hhpu_shared.events.base import EventData, register
 from hhpu_shared.events.contracts.common import PersonDetails
+
+# A ranking run's kind: ``production`` proposes candidates and review items; ``shadow`` (another model
+# alongside, for comparison) and ``dry`` (computed, never saved) propose nothing.
+RunKind = Literal["production", "shadow", "dry"]
 
 
 class Contribution(BaseModel):
@@ -23,7 +28,7 @@ class Contribution(BaseModel):
 @register("ranking.run_completed", aggregate="ranking_run")
 class RankingRunCompleted(EventData):
     run_id: str
-    kind: str
+    kind: RunKind
     model: str
     model_version: str
     weight_edition: str

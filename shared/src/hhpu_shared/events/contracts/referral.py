@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from hhpu_shared.events.base import EventData, register
-from hhpu_shared.events.contracts.common import HarmDomain, PersonDetails
+from hhpu_shared.events.contracts.common import HarmDomain, PersonDetails, Urgency
 
 # What a referrer may give as the reason for withdrawing (after HMPPS interventions' coded reasons);
 # ``referral.withdrawn`` carries one of them.
@@ -19,6 +19,13 @@ WithdrawalReason = Literal[
     "consent_or_gateway_withdrawn",
     "other",
 ]
+# The subject's standing with the criminal justice system, as the referrer states it.
+StatutoryStatus = Literal["convicted", "on_licence", "unconvicted_suspect"]
+# How the referral reached the unit.
+Route = Literal["mappa", "iom_panel", "partner_referral", "internal_police_unit"]
+# How well the subject matched a person already known (FHIR $match grades), best first: ``certain`` is
+# matched at once, ``probable`` and ``possible`` wait for a reviewer, ``none`` is a new person.
+MatchGrade = Literal["certain", "probable", "possible", "none"]
 # The kinds of partner agency (``agency.changed`` carries one).
 AgencyType = Literal[
     "probation",
@@ -41,8 +48,8 @@ class ReferralSubmitted(EventData):
     agency_id: str
     partner_reference: str | None
     domains: tuple[HarmDomain, ...]
-    urgency: str
-    route: str
+    urgency: Urgency
+    route: Route
     submitted_at: datetime
 
 
@@ -53,10 +60,10 @@ class ReferralScreened(EventData):
     eligible: bool
     reasons: tuple[str, ...]
     domains: tuple[HarmDomain, ...]
-    urgency: str
-    statutory_status: str
+    urgency: Urgency
+    statutory_status: StatutoryStatus
     subject: PersonDetails
-    match_grade: str
+    match_grade: MatchGrade
     matched_person_ref: str | None = None
     agency_name: str | None = None  # the referring agency's name (added: optional)
 
@@ -91,8 +98,8 @@ class ReferralMatchResolved(EventData):
     person_ref: str | None
     subject: PersonDetails
     domains: tuple[HarmDomain, ...]
-    urgency: str
-    statutory_status: str
+    urgency: Urgency
+    statutory_status: StatutoryStatus
     agency_name: str | None = None  # the referring agency's name (added: optional)
 
 

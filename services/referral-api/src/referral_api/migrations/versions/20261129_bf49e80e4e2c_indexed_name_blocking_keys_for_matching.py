@@ -9,6 +9,8 @@ Revises: 24f8ef90df84
 Create Date: 2026-11-29 18:01:14.114221
 """
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -44,9 +46,64 @@ def upgrade() -> None:
     _backfill_keys()
 
 
-def _backfill_keys() -> None:
-    from referral_api.domain.matching import PersonRecord, name_keys
+# -- the name keys as this revision computes them -------------------------------------------------
+# A copy of referral_api.domain.matching.name_keys as it was when this revision was written, so
+# replaying history later gives the same keys whatever the live code has become. If the live keys
+# change, a new revision recomputes them (tests/unit/test_referral_migration_keys.py says when).
+_NOT_LETTER = re.compile(r"[^a-z]+")
+_SOUNDEX_CODES = {
+    **dict.fromkeys("bfpv", "1"),
+    **dict.fromkeys("cgjkqsxz", "2"),
+    **dict.fromkeys("dt", "3"),
+    "l": "4",
+    **dict.fromkeys("mn", "5"),
+    "r": "6",
+}
 
+
+def _compact(name: str | None) -> str:
+    """All letters of a name, accents folded, lower case: 'Smith-Jones' -> 'smithjones'."""
+    if not name:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    folded = folded.replace("'", "").replace("\u2019", "")
+    return "".join(t for t in re.split(r"[\s\-]+", _NOT_LETTER.sub(" ", folded.replace("-", " "))) if t)
+
+
+def _soundex(name: str | None) -> str:
+    letters = _compact(name)
+    if not letters:
+        return ""
+    first = letters[0]
+    out = [first.upper()]
+    last = _SOUNDEX_CODES.get(first, "")
+    for ch in letters[1:]:
+        code = _SOUNDEX_CODES.get(ch, "")
+        if code and code != last:
+            out.append(code)
+            if len(out) == 4:
+                break
+        if ch not in "hw":  # h and w do not separate letters with the same code
+            last = code
+    return "".join(out).ljust(4, "0")
+
+
+def name_keys(given_name: str, family_name: str, aliases: Sequence[str]) -> set[str]:
+    """Blocking keys 'GIVEN:FAMILY' (Soundex of both) of the name and of every alias."""
+    names = [(given_name, family_name)]
+    for alias in aliases:
+        words = alias.split()
+        names.append(("", alias) if len(words) < 2 else (words[0], words[-1]))
+    out = set()
+    for given, family in names:
+        g, f = _soundex(given), _soundex(family)
+        if g and f:
+            out.add(f"{g}:{f}")
+    return out
+
+
+def _backfill_keys() -> None:
     bind = op.get_bind()
     people = sa.table(
         "ref_known_person",
@@ -64,8 +121,8 @@ def _backfill_keys() -> None:
     )
     rows: list[dict[str, object]] = []
     for pid, given, family, aliases, dob in bind.execute(sa.select(people)):
-        rec = PersonRecord(given, family, aliases=tuple(aliases or ()))
-        rows.extend({"person_id": pid, "key": k, "date_of_birth": dob} for k in sorted(name_keys(rec)))
+        found = name_keys(given, family, tuple(aliases or ()))
+        rows.extend({"person_id": pid, "key": k, "date_of_birth": dob} for k in sorted(found))
         if len(rows) >= 5000:
             bind.execute(keys.insert(), rows)
             rows = []

@@ -1,9 +1,11 @@
-"""Helpers for the case-service's tests (and the lead's end-to-end tests): events and a test client."""
+"""Helpers of the case-service's tests (and the cross-service tests): events and a test client.
+
+Test code, never shipped: it lives under tests/ (on the test path through the root pytest
+configuration's ``pythonpath``). The generic event helpers come from ``hhpu_shared.testing.events``.
+"""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -14,25 +16,25 @@ from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.meeting import DecisionRecorded
 from hhpu_shared.events.contracts.ranking import CandidateIdentified, Contribution
 from hhpu_shared.events.contracts.referral import ReferralMatchResolved, ReferralScreened
-from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import EventData, event_spec
-from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.testing.events import consume, envelope, outbox_types, publish
+
+__all__ = [
+    "DEAN",
+    "adopt_by_hand",
+    "candidate",
+    "client_for",
+    "consume",
+    "decision",
+    "envelope",
+    "headers",
+    "outbox_types",
+    "publish",
+    "resolved",
+    "screened",
+]
 
 DEAN = PersonDetails(given_name="Dean", family_name="Marsh", date_of_birth=date(1991, 3, 14))
-
-
-def envelope(data: EventData, aggregate_id: str | None = None, producer: str = "test") -> Envelope:
-    spec = event_spec(data)
-    return Envelope(
-        type=spec.name,
-        version=spec.version,
-        producer=producer,
-        correlation_id=uuid.uuid4().hex,
-        aggregate_type=spec.aggregate_type,
-        aggregate_id=aggregate_id or uuid.uuid4().hex,
-        data=data.model_dump(mode="json"),
-    )
 
 
 def screened(
@@ -44,7 +46,7 @@ def screened(
     subject: PersonDetails = DEAN,
     urgency: str = "high",
     agency_id: str = "das",
-    statutory_status: str = "unconvicted",
+    statutory_status: str = "unconvicted_suspect",
 ) -> ReferralScreened:
     return ReferralScreened(
         referral_id=referral_id,
@@ -72,7 +74,7 @@ def resolved(
         subject=subject,
         domains=("domestic_abuse",),
         urgency="high",
-        statutory_status="unconvicted",
+        statutory_status="unconvicted_suspect",
     )
 
 
@@ -114,33 +116,6 @@ def decision(
     )
 
 
-def publish(runtime: ServiceRuntime, *envs: Envelope) -> None:
-    """Put envelopes on the runtime's in-process bus, as the producing services would."""
-    assert runtime.bus is not None
-    msgs = [
-        OutboundMessage(topic=event_spec_topic(e), key=e.aggregate_id.encode(), value=e.to_bytes())
-        for e in envs
-    ]
-    runtime.bus.publisher().publish_batch(msgs)
-
-
-def event_spec_topic(env: Envelope) -> str:
-    return f"hhpu.{env.aggregate_type}.events"
-
-
-def consume(runtime: ServiceRuntime, *, deadline_s: float = 30.0, idle_polls: int = 2) -> int:
-    """Run the consumer until it has been idle for `idle_polls` polls (or the deadline)."""
-    consumer = runtime.build_consumer()
-    assert consumer is not None
-    end = time.monotonic() + deadline_s
-    taken, idle = 0, 0
-    while time.monotonic() < end and idle < idle_polls:
-        n = consumer.run_once(0.2)
-        taken += n
-        idle = idle + 1 if n == 0 else 0
-    return taken
-
-
 def headers(*roles: str, why: str | None = "test: case review", subject: str = "user:om1") -> dict[str, Any]:
     from hhpu_shared.testing.plugin import identity_headers
 
@@ -167,22 +142,13 @@ def adopt_by_hand(client: TestClient, case_id: str, decided_by: str = "MAPPA pan
 @contextmanager
 def client_for(database_url: str, **settings: Any) -> Iterator[tuple[TestClient, ServiceRuntime]]:
     """A TestClient on a fresh case-service (consumer driven by hand with `consume`)."""
-    from hhpu_shared.testing.databases import migrated
-
     from case_service.app import create_app
     from case_service.migrations import MIGRATIONS
     from case_service.settings import CaseSettings
+    from hhpu_shared.testing.databases import migrated
 
     app = create_app(
         CaseSettings(database_url=migrated(MIGRATIONS, database_url), **settings), run_consumer=False
     )
     with TestClient(app) as client:
         yield client, app.state.runtime
-
-
-def outbox_types(runtime: ServiceRuntime) -> list[str]:
-    from hhpu_shared.messaging.outbox import OutboxRecord
-    from sqlmodel import Session, col, select
-
-    with Session(runtime.engine) as s:
-        return list(s.exec(select(OutboxRecord.type).order_by(col(OutboxRecord.seq))).all())

@@ -1,0 +1,1 @@
+"""Pure functions over plain data: agenda planning, actions, recurrence, packs and minutes."""

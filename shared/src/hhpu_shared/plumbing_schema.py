@@ -1,0 +1,143 @@
+"""The plumbing tables' schema history, written once: every service's revisions call these steps.
+
+Every service database holds the same plumbing tables besides its own (the outbox, the inbox, the
+audit log and the protection marks; :func:`hhpu_shared.migrations.plumbing_tables`). Their schema
+changes are written here, one pair of functions per step, and each service's revision of that step
+calls them, so the four histories cannot drift apart and the next change is written once:
+
+1. :func:`create_v1` / :func:`drop_v1`: outbox, inbox and audit log as the first revisions made them;
+2. :func:`upgrade_v2` / :func:`downgrade_v2`: the audit log's hash chain, person reference and client
+   correlation id, and the protection marks.
+
+A step is history: once released it never changes (a later change is a new step). Each function runs
+inside an Alembic revision (it uses :data:`alembic.op`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from hhpu_shared.audit import (
+    GENESIS,
+    chain_existing_rows,
+    install_append_only_guard,
+    remove_append_only_guard,
+)
+
+_PENDING = sa.text("published_at IS NULL")
+
+
+def create_v1() -> None:
+    """Step 1: the outbox, the inbox and the audit log (a service's initial schema)."""
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("service", sa.String(length=64), nullable=False),
+        sa.Column("operation", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("actor_kind", sa.String(length=32), nullable=False),
+        sa.Column("actor_agency", sa.String(length=64), nullable=True),
+        sa.Column("subject_type", sa.String(length=64), nullable=False),
+        sa.Column("subject_id", sa.String(length=128), nullable=False),
+        sa.Column("justification", sa.String(length=500), nullable=False),
+        sa.Column("recipient", sa.String(length=128), nullable=True),
+        sa.Column("correlation_id", sa.String(length=64), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_log_operation"), ["operation"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_log_subject_id"), ["subject_id"], unique=False)
+
+    op.create_table(
+        "inbox",
+        sa.Column("consumer_group", sa.String(length=128), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=128), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer_group", "event_id", name=op.f("pk_inbox")),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("aggregatetype", sa.String(length=64), nullable=False),
+        sa.Column("aggregateid", sa.String(length=128), nullable=False),
+        sa.Column("type", sa.String(length=128), nullable=False),
+        sa.Column("topic", sa.String(length=128), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_outbox")),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_id"), ["id"], unique=True)
+        batch_op.create_index(
+            "ix_outbox_pending", ["seq"], unique=False, postgresql_where=_PENDING, sqlite_where=_PENDING
+        )
+
+
+def drop_v1() -> None:
+    """Undo step 1."""
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_pending", postgresql_where=_PENDING, sqlite_where=_PENDING)
+        batch_op.drop_index(batch_op.f("ix_outbox_id"))
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_log_operation"))
+        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
+        batch_op.drop_index(batch_op.f("ix_audit_log_actor"))
+    op.drop_table("audit_log")
+
+
+def upgrade_v2() -> None:
+    """Step 2: the protection marks; the audit log's person reference, client correlation id and hash
+    chain. Rows written before the chain existed are linked in id order; then the log is append-only."""
+    op.create_table(
+        "protection_mark",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("person_key", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_by", sa.String(length=128), nullable=False),
+        sa.Column("reason_code", sa.String(length=64), nullable=False),
+        sa.Column("decision_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_protection_mark")),
+        sa.UniqueConstraint("person_key", name=op.f("uq_protection_mark_person_key")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("person_ref", sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column("client_correlation_id", sa.String(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("prev_hash", sa.String(length=64), nullable=False, server_default=GENESIS)
+        )
+        batch_op.add_column(
+            sa.Column("entry_hash", sa.String(length=64), nullable=False, server_default=GENESIS)
+        )
+        batch_op.create_index(batch_op.f("ix_audit_log_person_ref"), ["person_ref"], unique=False)
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.alter_column("prev_hash", server_default=None)
+        batch_op.alter_column("entry_hash", server_default=None)
+    conn = op.get_bind()
+    chain_existing_rows(conn)
+    install_append_only_guard(conn)
+
+
+def downgrade_v2() -> None:
+    """Undo step 2."""
+    remove_append_only_guard(op.get_bind())
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_person_ref"))
+        batch_op.drop_column("entry_hash")
+        batch_op.drop_column("prev_hash")
+        batch_op.drop_column("client_correlation_id")
+        batch_op.drop_column("person_ref")
+    op.drop_table("protection_mark")
