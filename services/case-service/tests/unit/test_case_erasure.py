@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from case_service.testing import client_for, consume, envelope, headers, publish, screened
+from case_testing import client_for, consume, envelope, headers, publish, screened
 from hhpu_shared.audit import AuditEntry, keyed_terms
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.messaging.outbox import OutboxRecord
