@@ -238,7 +238,7 @@ def test_an_erased_big_mover_is_not_put_back_on_an_agenda(harness: Any) -> None:
     )  # fmt: skip
     h.consume()
     run = RankingRunCompleted(
-        run_id="run-1", kind="scheduled", model="chi", model_version="1", weight_edition="2026",
+        run_id="run-1", kind="production", model="chi", model_version="1", weight_edition="2026",
         as_of=date(2026, 11, 20), people_scored=1000, top_bracket_size=50, provisional=False,
         fingerprint="f", big_movers=("R-9", "R-10"),
     )  # fmt: skip

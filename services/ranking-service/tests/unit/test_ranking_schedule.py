@@ -97,6 +97,7 @@ def test_schedule_worker_runs_only_when_enabled(rank_settings: RankingSettings) 
     with TestClient(app):
         loops = app.state.runtime._worker_loops
         assert sorted(t.name for t in loops) == [
+            "ranking-service-outbox-retention",  # every runtime's
             "ranking-service-ranking-schedule",
             "ranking-service-ranking-schedule-status",
         ]
