@@ -3,14 +3,17 @@
 - ``GET /api/v1/audit/<service>``: the service's audit trail by person, user, time and operation,
   as JSON pages or CSV (data protection officer and supervisors; the query is itself audited);
 - ``GET /api/v1/audit/<service>/verify``: the hash chain checked end to end;
+- ``GET /api/v1/audit/<service>/references?person=<ref>``: every reference of the person the
+  service knows (for an audit query by person; audited as a consultation, not a disclosure);
 - ``GET /api/v1/subject-access/<service>?person=<ref>``: everything the service holds on a person
   with the audit of who consulted it and to whom it was disclosed (DPA 2018 s.45);
 - ``person.erased`` / ``person.restricted`` handlers (s.47): the service's own ``erase`` hook
   deletes or anonymises, a mark keeps the person from coming back or being processed, and the
   erasure itself is audited with who decided it and why.
 
-The gateway routes ``/api/v1/audit/<service>`` and ``/api/v1/subject-access/<service>`` to that
-service; ``hhpu audit`` and ``hhpu sar`` merge the four answers.
+The gateway routes ``/api/v1/audit/<service>[/...]`` and ``/api/v1/subject-access/<service>`` to that
+service, and answers ``/api/v1/audit`` and ``/api/v1/subject-access`` itself by asking all four
+(``gateway.fanout``); ``hhpu audit`` and ``hhpu sar`` use those.
 """
 
 from __future__ import annotations
@@ -214,8 +217,44 @@ def audit_router() -> APIRouter:
     return router
 
 
+class ReferencesPublic(BaseModel):
+    service: str
+    references: list[str]
+
+
 def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
     router = APIRouter(tags=["data protection"])
+
+    @router.get("/audit/{service}/references", response_model=ReferencesPublic)
+    def person_references(
+        service: str,
+        request: Request,
+        _: DataProtector,  # first: a refused role is 403 whatever else is missing
+        uow: UoWDep,
+        why: JustificationDep,
+        person: Annotated[
+            list[str], Query(min_length=1, max_length=MAX_REFS, description="person reference(s)")
+        ],
+    ) -> ReferencesPublic:
+        """Every reference this service knows the person by (the references given first): what an
+        audit query by person needs, and nothing else (no name, no record). Audited as a consultation
+        of each reference, not as a disclosure; a person it does not know is only echoed back (nothing
+        consulted, nothing written)."""
+        own = _service(request, service)
+        given = _refs(person)
+        if not given:
+            raise ValidationProblem([field_error("person", "required", "give the person's reference")])
+        found = hooks.resolve(uow, given)
+        refs = list(dict.fromkeys([*given, *found]))
+        if found:
+            uow.audit_people(
+                AuditOperation.CONSULT,
+                refs,
+                subject_type="person_references",
+                subject_id=own,
+                justification=why,
+            )
+        return ReferencesPublic(service=own, references=refs)
 
     @router.get("/subject-access/{service}")
     def subject_access(

@@ -235,7 +235,7 @@ def all_items(uow: UnitOfWork, meeting: Meeting) -> Sequence[AgendaItem]:
 def update_item(
     uow: UnitOfWork, meeting: Meeting, item: AgendaItem, fields: dict[str, object], justification: str
 ) -> AgendaItem:
-    """Change an item or write its minute; a change to a person's minute or notes is audited."""
+    """Change an item or write its minute; a change to an item about a person is audited."""
     ensure_open(meeting)
     if item.status == "removed" and fields.get("status") != "planned":
         raise Conflict("The item was removed; restore it first (status planned).")
@@ -245,7 +245,7 @@ def update_item(
         if v is not None:
             setattr(item, k, v)
     repo.add(uow.session, item)
-    if item.person_id and ("minutes" in fields or "notes" in fields):
+    if item.person_id:  # any change to an item about a person, its minute and notes included
         uow.audit(
             AuditOperation.ALTER,
             subject_type="person",

@@ -98,6 +98,7 @@ def record_decision(
         subject_id=item.assessment_id,
         justification=justification,
         detail={"meeting_id": meeting.id, "decision": decision},
+        person_ref=item.person_id,
     )
     if decision == "defer":
         target = meetings.next_meeting_after(uow, settings, meeting)
