@@ -113,8 +113,9 @@ def resolve_review(
         settled = all(r.status != "pending" for r in others) and not any(
             r.status == "confirmed" for r in others
         )
-    uow.audit(
+    uow.audit_people(  # about both people the decision links (or tells apart), and shows
         AuditOperation.COMBINE if confirm else AuditOperation.ALTER,
+        [referral.id, review.candidate_person_ref],
         subject_type="referral",
         subject_id=referral.id,
         justification=justification,
