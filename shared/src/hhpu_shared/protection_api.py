@@ -57,11 +57,14 @@ def _same(_uow: UnitOfWork, refs: list[str]) -> list[str]:
 @dataclass(frozen=True)
 class DataProtectionHooks:
     """What a service holds on a person (`export`), how it forgets them (`erase`) and, optionally,
-    every reference of the person it can find from one (`resolve`, for the audit lookup)."""
+    every reference of the person it can find from one (`resolve`, for the audit lookup) and what it
+    stops doing when their processing is restricted (`restrict(uow, refs, restricted)`, beyond the
+    mark every service checks; returns counts for the audit)."""
 
     export: Export
     erase: Erase
     resolve: Callable[[UnitOfWork, list[str]], list[str]] = _same
+    restrict: Callable[[UnitOfWork, list[str], bool], dict[str, int]] | None = None
 
 
 class AuditEntryPublic(BaseModel):
@@ -322,7 +325,9 @@ def apply_erasure(uow: UnitOfWork, hooks: DataProtectionHooks, d: PersonErased) 
     return removed
 
 
-def apply_restriction(uow: UnitOfWork, d: PersonRestricted) -> None:
+def apply_restriction(uow: UnitOfWork, d: PersonRestricted, hooks: DataProtectionHooks | None = None) -> None:
+    """Mark (or unmark) the person here, let the service set aside what it holds on them (its
+    `restrict` hook), and audit it with who decided and why."""
     refs = [r for r in dict.fromkeys((d.person_id, *d.references)) if r]
     if d.restricted:
         set_mark(
@@ -336,13 +341,14 @@ def apply_restriction(uow: UnitOfWork, d: PersonRestricted) -> None:
     else:
         for r in refs:
             lift_restriction(uow.session, r)
+    held = hooks.restrict(uow, refs, d.restricted) if hooks is not None and hooks.restrict else {}
     uow.audit_people(
         AuditOperation.RESTRICT,
         refs,
         subject_type="person",
         subject_id=d.person_id,
         justification=f"{d.reason_code}: {'restricted' if d.restricted else 'restriction lifted'}",
-        detail={"decided_by": d.decided_by, "decision_id": d.decision_id, "restricted": d.restricted},
+        detail={"decided_by": d.decided_by, "decision_id": d.decision_id, "restricted": d.restricted, **held},
     )
 
 
@@ -355,4 +361,4 @@ def register_protection_handlers(handlers: HandlerRegistry, hooks: DataProtectio
 
     @handlers.handles(PersonRestricted)
     def on_person_restricted(uow: UnitOfWork, d: PersonRestricted, env: Envelope) -> None:
-        apply_restriction(uow, d)
+        apply_restriction(uow, d, hooks)

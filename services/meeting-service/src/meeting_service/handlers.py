@@ -24,7 +24,7 @@ from hhpu_shared.events.contracts.ranking import RankingRunCompleted
 from hhpu_shared.events.contracts.referral import AgencyChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.consumer import HandlerRegistry
-from hhpu_shared.protection import is_marked
+from hhpu_shared.protection import is_marked, marks
 from hhpu_shared.protection_api import DataProtectionHooks, register_protection_handlers
 from hhpu_shared.uow import UnitOfWork
 
@@ -123,7 +123,10 @@ def on_ranking_run_completed(
     kind = data.kind.lower()
     if any(s in kind for s in SKIPPED_RUN_KINDS) or not data.big_movers:
         return
+    held = marks(uow.session, data.big_movers)  # restricted or erased: not put on an agenda
     for n, person_ref in enumerate(data.big_movers):
+        if person_ref in held:
+            continue
         agenda.add_to_next_meeting(
             uow,
             settings,
@@ -166,7 +169,9 @@ HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Env
 
 
 # Subject access and erasure (person.erased / person.restricted from the case-service).
-PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+PROTECTION = DataProtectionHooks(
+    export=protection.export, erase=protection.erase, restrict=agenda.set_aside_restricted
+)
 
 
 def bind(settings: MeetingSettings) -> HandlerRegistry:

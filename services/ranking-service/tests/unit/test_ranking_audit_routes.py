@@ -154,7 +154,7 @@ NO_PERSON: dict[str, str] = {
     "POST /api/v1/ranking-runs/model-comparisons": "models' back-test figures on a common population",
     "GET /api/v1/ranking-history": "each run's stability and back-test figures, no person",
     "GET /api/v1/imports": "the import ledger: files, hashes, row counts",
-    "GET /api/v1/imports/{import_id}/rejections": "rejected rows by row number with error codes, no row's values",
+    "GET /api/v1/imports/{import_id}/rejections": "rejected rows: row numbers and error codes, no values",
 }
 
 

@@ -96,3 +96,38 @@ def test_subject_access_then_erasure(ref_env: Any, make_body: Any) -> None:
     trail = ref_env.client.get(f"/api/v1/audit/referral-api?person={rid}&operation=erase", headers=dpo).json()
     assert trail["total"] == 1 and trail["items"][0]["detail"]["decided_by"] == "user:dpo"
     assert ref_env.client.get("/api/v1/audit/referral-api/verify", headers=dpo).json()["ok"] is True
+
+
+def test_matching_a_referral_is_a_combination_of_each_person_by_reference(
+    ref_env: Any, make_body: Any
+) -> None:
+    """The intake's `combine` entry names the candidate by `person_ref` (not only in `detail`), so an
+    audit query for the candidate finds that a referral was matched against them."""
+    from datetime import date
+
+    from hhpu_shared.events.contracts.common import PersonDetails
+    from hhpu_shared.events.contracts.ranking import CandidateIdentified
+
+    dean = PersonDetails(
+        given_name="Dean", middle_names="John", family_name="Marsh", date_of_birth=date(1991, 3, 14)
+    )
+    ref_env.deliver(
+        CandidateIdentified(
+            run_id="run-1",
+            person_ref="person-77",
+            rank=3,
+            score=1.0,
+            as_of=date(2026, 3, 1),
+            provisional=False,
+            subject=dean,
+        ),
+        "run-1",
+    )
+    rid = ref_env.submit(ref_env.agency(), make_body()).json()["id"]
+    with Session(ref_env.runtime.engine) as s:
+        combined = s.exec(select(AuditEntry).where(AuditEntry.operation == "combine")).all()
+    assert {e.person_ref for e in combined} == {rid, "person-77"}
+    assert all(e.subject_id == rid for e in combined)
+    dpo = staff("data_protection_officer", why="complaint C-12")
+    trail = ref_env.client.get("/api/v1/audit/referral-api?person=person-77", headers=dpo).json()["items"]
+    assert {(e["operation"], e["subject_id"]) for e in trail} >= {("collect", "person-77"), ("combine", rid)}

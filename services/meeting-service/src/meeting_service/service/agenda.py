@@ -13,7 +13,7 @@ from meeting_service import repository as repo
 from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda, urgency_rank
 from meeting_service.models import AgendaItem, Meeting, new_id, now
 from meeting_service.service import meetings
-from meeting_service.service.common import ensure_open
+from meeting_service.service.common import ensure_not_restricted, ensure_open
 from meeting_service.settings import MeetingSettings
 
 
@@ -113,7 +113,9 @@ def add_item(
 def add_by_hand(
     uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting, data: dict[str, object]
 ) -> AgendaItem:
-    """An item added by the chair; a new case is keyed by its assessment (one per meeting)."""
+    """An item added by the chair; a new case is keyed by its assessment (one per meeting); none
+    about a person whose processing is restricted (409)."""
+    ensure_not_restricted(uow, data.get("person_id"))  # type: ignore[arg-type]
     assessment_id = data.get("assessment_id")
     key = f"assessment:{assessment_id}" if data.get("kind") == "new_case" else f"manual:{new_id()}"
     spec = ItemSpec(key=key, source="manual", **data)  # type: ignore[arg-type]
@@ -254,6 +256,23 @@ def update_item(
             detail={"meeting_id": meeting.id, "item_id": item.id},
         )
     return item
+
+
+RESTRICTED_NOTE = "Removed from the agenda: processing of this person's data is restricted (DPA 2018 s.47)."
+
+
+def set_aside_restricted(uow: UnitOfWork, refs: list[str], restricted: bool) -> dict[str, int]:
+    """A restricted person's planned items leave the agendas of meetings not yet held (kept, as
+    removed, with why); held meetings' minutes stay as they are. Lifting the restriction puts
+    nothing back: a chair restores an item by hand if it is still wanted."""
+    if not restricted:
+        return {}
+    items = repo.open_planned_items_for_people(uow.session, refs)
+    for item in items:
+        item.status = "removed"
+        item.notes = f"{item.notes}\n{RESTRICTED_NOTE}" if item.notes else RESTRICTED_NOTE
+        repo.add(uow.session, item)
+    return {"agenda_items_removed": len(items)}
 
 
 def remove_item(uow: UnitOfWork, meeting: Meeting, item: AgendaItem) -> AgendaItem:

@@ -160,6 +160,8 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         run.candidates_emitted = _emit_candidates(uow, settings, run, comp, why)
     # Its big movers become review items on the next meeting: a proposal too, so only from such a run.
     movers = tuple(m["person_ref"] for m in comparison.get("big_movers", [])[:50]) if proposes else ()
+    held = marks(s, movers)  # restricted or erased: not proposed for review either
+    movers = tuple(m for m in movers if m not in held)
     uow.emit(
         RankingRunCompleted(
             run_id=run.id,
