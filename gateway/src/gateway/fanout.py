@@ -25,7 +25,7 @@ from hhpu_shared.documents import to_pdf
 from hhpu_shared.subject_access import merge_timeline, sar_html, timeline_csv
 from starlette.types import Scope, Send
 
-from .breaker import UpstreamUnavailable
+from .breaker import BadGateway, UpstreamUnavailable
 from .identity import IdentityMinter
 from .routes import API_PREFIX, SERVICES
 from .upstream import Headers, Upstream, response_headers
@@ -156,17 +156,26 @@ class FanOut:
         query: list[tuple[str, str]],
         passed: dict[str, str],
         principal: Principal,
-    ) -> Any:
+        keys: tuple[str, ...],
+    ) -> dict[str, Any]:
+        """A service's JSON answer holding `keys`; its refusal is relayed, anything else is a 502."""
         status, body = await self._get(service, path, query, passed, principal)
         if status != 200:
             raise Relayed(status, body)
-        return json.loads(body)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or any(k not in doc for k in keys):
+            raise BadGateway(service, f"{service} gave an invalid answer to {path}")
+        return doc
 
     async def references(self, persons: list[str], passed: dict[str, str], principal: Principal) -> list[str]:
         """Every reference of the person(s), the ones given first (an audited consultation)."""
         path = f"{API_PREFIX}audit/{RESOLVER}/references"
-        doc = await self._json(RESOLVER, path, [("person", p) for p in persons], passed, principal)
-        return list(dict.fromkeys([*persons, *doc["references"]]))
+        query = [("person", p) for p in persons]
+        doc = await self._json(RESOLVER, path, query, passed, principal, ("references",))
+        return list(dict.fromkeys([*persons, *map(str, doc["references"])]))
 
     async def _audit(
         self, params: dict[str, list[str]], passed: dict[str, str], principal: Principal
@@ -188,7 +197,7 @@ class FanOut:
                 query = (
                     [("person", r) for r in refs] + filters + [("limit", str(size)), ("offset", str(start))]
                 )
-                doc = await self._json(service, path, query, passed, principal)
+                doc = await self._json(service, path, query, passed, principal, ("items", "total"))
                 items += doc["items"]
                 total = int(doc["total"])
                 if start + size >= total:
@@ -227,7 +236,12 @@ class FanOut:
                 return None
             if status != 200:
                 raise Relayed(status, body)
-            held: dict[str, Any] = json.loads(body)
+            try:
+                held = json.loads(body)
+            except ValueError:
+                held = None
+            if not isinstance(held, dict) or "data" not in held:
+                raise BadGateway(service, f"{service} gave an invalid subject access answer")
             return held
 
         answers = await asyncio.gather(*(one(s) for s in SERVICES))
