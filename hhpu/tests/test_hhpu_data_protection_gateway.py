@@ -298,5 +298,11 @@ def test_hhpu_audit_csv_and_hhpu_sar_as_commands(
     mine = served.rows("case-service", actor="dpo-cli")
     assert {e.justification for e in mine} == {"complaint C-77", "C-77", "SAR-9"}
     assert {e.operation for e in mine if e.justification == "SAR-9"} == {"disclose", "consult"}
+    # Looking a person up for the audit records no disclosure anywhere (G5: it used to).
+    for svc in SERVICES:
+        looked = [
+            e for e in served.rows(svc, actor="dpo-cli") if e.justification in ("complaint C-77", "C-77")
+        ]
+        assert looked and {e.operation for e in looked} == {"consult"}, svc
     missing = run_hhpu(served, "sar", "nobody-known", "--why", "SAR-10")
     assert missing.returncode != 0 and "No service holds anything" in missing.stderr
