@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import pytest
+from gateway.fanout import FANOUT_PATHS
 from gateway.routes import resolve
 from gateway.testing import FakeKeyStore, bearer
 
@@ -33,7 +34,8 @@ def test_every_rule_is_reachable_and_routed() -> None:
     for method, rule in CASES:
         path = example_path(rule.template)
         assert policy.match(method, path) is rule, f"{method} {rule.template} is shadowed by an earlier rule"
-        assert resolve(path) is not None, f"{rule.template} is not in the routing table"
+        routed = resolve(path) is not None or path in FANOUT_PATHS  # or answered by the gateway itself
+        assert routed, f"{rule.template} is not in the routing table"
         assert policy.AD in rule.roles
 
 
@@ -46,7 +48,12 @@ def test_policy_rule_every_role(method: str, rule: policy.Rule, gateway_client, 
     assert r.headers["content-type"] == "application/problem+json"
     for role in policy.ALL_ROLES:
         r = client.request(method, path, headers=credentials(role, keystore))
-        if role in rule.roles:
+        if role in rule.roles and path in FANOUT_PATHS:
+            # the gateway's own fan-out (gateway.fanout) asks the upstreams, here echo apps whose
+            # answer is no audit page: let through, then a problem (405 for HEAD, 422 without a
+            # person, 502 for the invalid upstream answer), never 401 or 403
+            assert r.status_code in (405, 422, 502), (role, r.text)
+        elif role in rule.roles:
             assert r.status_code == 200, (role, r.text)
             if method != "HEAD":
                 assert r.json()["path"] == path

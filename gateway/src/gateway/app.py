@@ -25,6 +25,7 @@ from . import metrics, policy
 from .accesslog import AccessLog
 from .auth import Authenticator, AuthError
 from .breaker import BodyTooLarge, ResponseBroken, UpstreamError
+from .fanout import FANOUT_PATHS, FanOut
 from .identity import IdentityMinter
 from .keys import CachingKeyVerifier, KeyServiceError, KeyVerifier, UpstreamKeyVerifier
 from .limits import RateLimiter
@@ -80,6 +81,7 @@ class Gateway:
         self.auth = Authenticator(self.jwt, self.keys)
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.ops = Operations(settings, upstreams, self.jwt)
+        self.fanout = FanOut(upstreams, self.minter)
         self.auth.refresh_jwks = self.ops.refresh_jwks
         self.cors_origins = frozenset(o.encode() for o in settings.cors_origins)
         self.cors_any = b"*" in self.cors_origins
@@ -201,7 +203,9 @@ class Gateway:
                     scope, send_, extra, 405, "Method not allowed", f"{method} is not allowed here", "method"
                 )
             service = resolve(path) if path_is_safe(path) else None
-            if service is None or service not in self.upstreams:
+            if path in FANOUT_PATHS:  # answered here, by asking every service (gateway.fanout)
+                service = "gateway"
+            elif service is None or service not in self.upstreams:
                 status = 404
                 return await self._problem(scope, send, extra, 404, "Not found", None, "not_found")
             upstream_name = service
@@ -260,6 +264,10 @@ class Gateway:
                     "your role does not allow this operation",
                     "forbidden",
                 )
+            if service == "gateway":
+                rid = extra[len(SECURITY_HEADERS)]
+                status = await self.fanout.serve(scope, send_, [*fwd, rid], extra, principal, self._problem)
+                return
             status = await self._forward(scope, receive, send_, fwd, extra, principal, service, clen, chunked)
             if status < 300 and method not in READ_METHODS and resource_of(path) == "agencies":
                 self.keys.invalidate()  # a key may have been revoked: never serve it from cache

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from . import policy
+from . import fanout, policy
 from .routes import SERVICES, resolve
 from .upstream import Upstream
 
@@ -97,6 +97,13 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str]) -> dict[str, 
             if tag.get("name") not in seen_tags:
                 seen_tags.add(tag.get("name"))
                 merged["tags"].append(tag)
+    for path, item in fanout.openapi_paths().items():  # the gateway's own, across every service
+        for op in item.values():
+            op["x-hhpu-service"] = "gateway"
+            rule = policy.match("GET", path)
+            op["x-hhpu-roles"] = sorted(rule.roles) if rule else [policy.AD]
+            _describe(op)
+        merged["paths"][path] = item
     used = {
         t
         for item in merged["paths"].values()

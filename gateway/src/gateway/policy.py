@@ -95,6 +95,8 @@ POLICY: tuple[Rule, ...] = (
     rule(READ, f"{R}/people/{{person_ref}}/trajectory", ANALYSIS | {OM}),  # routed to ranking-service
     # every service: its audit trail and subject access (data protection officer, supervisors)
     *(rule(READ, path, DATA_PROTECTION) for path, _svc in DATA_PROTECTION_PATHS),
+    rule(READ, f"{R}/audit", DATA_PROTECTION),  # the gateway's merge of the four (gateway.fanout)
+    rule(READ, f"{R}/subject-access", DATA_PROTECTION),
     # case-service
     rule("POST", f"{R}/people/{{id}}/erasure", DATA_PROTECTION),
     rule("POST", f"{R}/erasures", DATA_PROTECTION),  # by reference: people the case-service does not hold

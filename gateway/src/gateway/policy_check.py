@@ -101,6 +101,7 @@ _DATA_PROTECTION = (
     # 2018 s.45, s.62); an administrator runs the system, not the disclosures.
     f"GET {API}/audit/{{service}}",
     f"GET {API}/audit/{{service}}/verify",
+    f"GET {API}/audit/{{service}}/references",
     f"GET {API}/subject-access/{{service}}",
 )
 ALLOWED: frozenset[str] = frozenset(

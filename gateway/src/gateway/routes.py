@@ -42,12 +42,18 @@ ROUTES: dict[str, tuple[str, ...]] = {
 }
 
 # Every service answers for its own audit trail and subject access: /api/v1/audit/<service>,
-# /api/v1/audit/<service>/verify and /api/v1/subject-access/<service> go to that service (the CLI
-# merges the four answers; see docs/data-protection.md).
+# /api/v1/audit/<service>/verify, /api/v1/audit/<service>/references and
+# /api/v1/subject-access/<service> go to that service. /api/v1/audit and /api/v1/subject-access are
+# the gateway's own: it asks all four and merges the answers (gateway.fanout; docs/data-protection.md).
 DATA_PROTECTION_PATHS: tuple[tuple[str, str], ...] = tuple(
     (tpl.format(svc=svc), svc)
     for svc in ROUTES
-    for tpl in ("/api/v1/audit/{svc}", "/api/v1/audit/{svc}/verify", "/api/v1/subject-access/{svc}")
+    for tpl in (
+        "/api/v1/audit/{svc}",
+        "/api/v1/audit/{svc}/verify",
+        "/api/v1/audit/{svc}/references",
+        "/api/v1/subject-access/{svc}",
+    )
 )
 
 # More specific paths that go elsewhere than their resource (segment templates as in policy.py).

@@ -116,7 +116,7 @@ def seed_actions(
     client: httpx.Client, tokens: dict[str, str], meeting_id: str, agencies: dict[str, str], today: date
 ) -> None:
     """Open actions on the next meeting, two of them already overdue, then the overdue sweep."""
-    chair = {"Authorization": f"Bearer {tokens['meeting_chair']}"}
+    chair = {"Authorization": f"Bearer {tokens['meeting_chair']}", **WHY}
     rows = (
         ("Housing to confirm Kyle Benson's address", "Priya Shah", agencies["housing"], None, 7),
         (

@@ -3,6 +3,8 @@
 - ``GET /api/v1/audit/<service>``: the service's audit trail by person, user, time and operation,
   as JSON pages or CSV (data protection officer and supervisors; the query is itself audited);
 - ``GET /api/v1/audit/<service>/verify``: the hash chain checked end to end;
+- ``GET /api/v1/audit/<service>/references?person=<ref>``: every reference of the person the
+  service knows (for an audit query by person; audited as a consultation, not a disclosure);
 - ``GET /api/v1/subject-access/<service>?person=<ref>``: everything the service holds on a person
   with the audit of who consulted it and to whom it was disclosed (DPA 2018 s.45);
 - ``person.erased`` / ``person.restricted`` handlers (s.47): the service's own ``erase`` hook
@@ -10,8 +12,9 @@
   person from coming back or being processed, and the erasure itself is audited with who decided
   it and why.
 
-The gateway routes ``/api/v1/audit/<service>`` and ``/api/v1/subject-access/<service>`` to that
-service; ``hhpu audit`` and ``hhpu sar`` merge the four answers.
+The gateway routes ``/api/v1/audit/<service>[/...]`` and ``/api/v1/subject-access/<service>`` to that
+service, and answers ``/api/v1/audit`` and ``/api/v1/subject-access`` itself by asking all four
+(``gateway.fanout``); ``hhpu audit`` and ``hhpu sar`` use those.
 """
 
 from __future__ import annotations
@@ -56,11 +59,14 @@ def _same(_uow: UnitOfWork, refs: list[str]) -> list[str]:
 @dataclass(frozen=True)
 class DataProtectionHooks:
     """What a service holds on a person (`export`), how it forgets them (`erase`) and, optionally,
-    every reference of the person it can find from one (`resolve`, for the audit lookup)."""
+    every reference of the person it can find from one (`resolve`, for the audit lookup) and what it
+    stops doing when their processing is restricted (`restrict(uow, refs, restricted)`, beyond the
+    mark every service checks; returns counts for the audit)."""
 
     export: Export
     erase: Erase
     resolve: Callable[[UnitOfWork, list[str]], list[str]] = _same
+    restrict: Callable[[UnitOfWork, list[str], bool], dict[str, int]] | None = None
 
 
 class AuditEntryPublic(BaseModel):
@@ -216,8 +222,44 @@ def audit_router() -> APIRouter:
     return router
 
 
+class ReferencesPublic(BaseModel):
+    service: str
+    references: list[str]
+
+
 def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
     router = APIRouter(tags=["data protection"])
+
+    @router.get("/audit/{service}/references", response_model=ReferencesPublic)
+    def person_references(
+        service: str,
+        request: Request,
+        _: DataProtector,  # first: a refused role is 403 whatever else is missing
+        uow: UoWDep,
+        why: JustificationDep,
+        person: Annotated[
+            list[str], Query(min_length=1, max_length=MAX_REFS, description="person reference(s)")
+        ],
+    ) -> ReferencesPublic:
+        """Every reference this service knows the person by (the references given first): what an
+        audit query by person needs, and nothing else (no name, no record). Audited as a consultation
+        of each reference, not as a disclosure; a person it does not know is only echoed back (nothing
+        consulted, nothing written)."""
+        own = _service(request, service)
+        given = _refs(person)
+        if not given:
+            raise ValidationProblem([field_error("person", "required", "give the person's reference")])
+        found = hooks.resolve(uow, given)
+        refs = list(dict.fromkeys([*given, *found]))
+        if found:
+            uow.audit_people(
+                AuditOperation.CONSULT,
+                refs,
+                subject_type="person_references",
+                subject_id=own,
+                justification=why,
+            )
+        return ReferencesPublic(service=own, references=refs)
 
     @router.get("/subject-access/{service}")
     def subject_access(
@@ -286,7 +328,9 @@ def apply_erasure(uow: UnitOfWork, hooks: DataProtectionHooks, d: PersonErased) 
     return removed
 
 
-def apply_restriction(uow: UnitOfWork, d: PersonRestricted) -> None:
+def apply_restriction(uow: UnitOfWork, d: PersonRestricted, hooks: DataProtectionHooks | None = None) -> None:
+    """Mark (or unmark) the person here, let the service set aside what it holds on them (its
+    `restrict` hook), and audit it with who decided and why."""
     refs = [r for r in dict.fromkeys((d.person_id, *d.references)) if r]
     if d.restricted:
         set_mark(
@@ -300,13 +344,14 @@ def apply_restriction(uow: UnitOfWork, d: PersonRestricted) -> None:
     else:
         for r in refs:
             lift_restriction(uow.session, r)
+    held = hooks.restrict(uow, refs, d.restricted) if hooks is not None and hooks.restrict else {}
     uow.audit_people(
         AuditOperation.RESTRICT,
         refs,
         subject_type="person",
         subject_id=d.person_id,
         justification=f"{d.reason_code}: {'restricted' if d.restricted else 'restriction lifted'}",
-        detail={"decided_by": d.decided_by, "decision_id": d.decision_id, "restricted": d.restricted},
+        detail={"decided_by": d.decided_by, "decision_id": d.decision_id, "restricted": d.restricted, **held},
     )
 
 
@@ -319,4 +364,4 @@ def register_protection_handlers(handlers: HandlerRegistry, hooks: DataProtectio
 
     @handlers.handles(PersonRestricted)
     def on_person_restricted(uow: UnitOfWork, d: PersonRestricted, env: Envelope) -> None:
-        apply_restriction(uow, d)
+        apply_restriction(uow, d, hooks)

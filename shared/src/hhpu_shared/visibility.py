@@ -56,6 +56,9 @@ NARRATIVE_FIELDS = frozenset(
         "text",
         "status_note",
         "reason",
+        "deferred_reason",
+        "carried_reason",
+        "note",
         "evidence_summary",
         "risk_indicators",
     }

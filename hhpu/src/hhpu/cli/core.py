@@ -78,7 +78,7 @@ def cmd_import(args: argparse.Namespace) -> None:
                 f"/api/v1/imports/{args.kind}",
                 params={"filename": path.name},
                 content=chunks(),
-                headers={"Content-Type": "application/octet-stream"},
+                headers={"Content-Type": "application/octet-stream", "X-Justification": args.why},
             )
         )
     lines = [f"{k.replace('_', ' ')}: {v}" for k, v in rep.items() if not isinstance(v, dict | list)]
@@ -109,6 +109,11 @@ def add(sub: Any) -> None:
     i = sub.add_parser("import", help="import offence records or people (CSV, NDJSON, Parquet)")
     i.add_argument("file")
     i.add_argument("--kind", default="offences", choices=["offences", "people"])
+    i.add_argument(
+        "--why",
+        default="records-system export for the harm ranking (hhpu import)",
+        help="recorded in the audit",
+    )
     add_remote(i, "analyst")
     i.set_defaults(fn=cmd_import)
 

@@ -28,10 +28,9 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
     with client(args) as c:
         try:
-            refs = dp.references(c, args.person, args.why) if args.person else []
             entries = dp.audit_timeline(
                 c,
-                refs,
+                [args.person] if args.person else [],
                 args.why,
                 user=args.user,
                 operation=args.operation,
@@ -53,6 +52,10 @@ def cmd_sar(args: argparse.Namespace) -> None:
             raise SystemExit(str(exc)) from exc
     if args.html:
         Path(args.html).write_text(dp.sar_html(doc), encoding="utf-8")
+    if args.pdf:
+        from hhpu_shared.documents import to_pdf
+
+        Path(args.pdf).write_bytes(to_pdf(dp.sar_html(doc)))
     print(json.dumps(doc, indent=2))
 
 
@@ -127,6 +130,7 @@ def add(sub: Any) -> None:
     sa = sub.add_parser("sar", help="subject access export of one person from every service")
     sa.add_argument("person")
     sa.add_argument("--html", help="also write a readable HTML export to this file")
+    sa.add_argument("--pdf", help="also write the export as a PDF to this file")
     sa.add_argument("--why", required=True, help="the justification recorded (e.g. the request's reference)")
     add_remote(sa, "data_protection_officer")
     sa.set_defaults(fn=cmd_sar)

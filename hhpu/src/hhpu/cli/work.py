@@ -79,7 +79,8 @@ def cmd_rank(args: argparse.Namespace) -> None:
     steps = ["ranking run"] + (["back-test"] if args.evaluate and args.kind != "dry" else [])
     out: dict[str, Any] = {}
     with client(args) as c, tqdm(total=len(steps), desc="ranking", unit="step", disable=args.json) as bar:
-        out["run"] = run = check(c.post("/api/v1/ranking-runs", json=body))
+        why = {"X-Justification": args.why}
+        out["run"] = run = check(c.post("/api/v1/ranking-runs", json=body, headers=why))
         bar.update()
         if len(steps) > 1:
             ev = check(
@@ -236,6 +237,7 @@ def add(sub: Any) -> None:
     k.add_argument("--as-of", help="score as known on this date (YYYY-MM-DD); default today")
     k.add_argument("--evaluate", action="store_true", help="back-test the run and summarise it")
     k.add_argument("--follow-up-days", type=int, default=365)
+    k.add_argument("--why", default="fortnightly harm ranking (hhpu rank)", help="recorded in the audit")
     add_remote(k, "analyst")
     k.set_defaults(fn=cmd_rank)
 

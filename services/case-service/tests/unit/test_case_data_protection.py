@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from case_testing import client_for, headers, outbox_types
+from case_testing import adopt_by_hand, client_for, headers, outbox_types
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.messaging.outbox import OutboxRecord
 from sqlmodel import Session, col, select
@@ -105,15 +105,34 @@ def test_subject_access_restriction_and_erasure(tmp_path: Path) -> None:
 
 
 def test_team_caseload_audits_each_case_shown(tmp_path: Path) -> None:
+    """Two managers, three managed cases all on one: the team caseload proposes moves, naming cases,
+    and each case it names is one consultation of that case's person (not one entry for the view)."""
     with client_for(f"sqlite:///{tmp_path}/case.db") as (client, rt):
         sup = headers("unit_supervisor", subject="user:sup")
+        ann = client.post(f"{API}/managers", json={"staff_id": "om-ann", "name": "PC Ann Lee"}, headers=sup)
+        client.post(f"{API}/managers", json={"staff_id": "om-raj", "name": "PC Raj Patel"}, headers=sup)
+        person_of: dict[str, str] = {}
+        for given in ("Kim", "Lou", "Max"):
+            pid = client.post(
+                f"{API}/people", json={"given_name": given, "family_name": "Ray"}, headers=sup
+            ).json()
+            body = {"person_id": pid["id"], "cohort": "hhpu", "identified_by": "internal_referral"}
+            cid = client.post(f"{API}/cases", json=body, headers=sup).json()["id"]
+            assert adopt_by_hand(client, cid).status_code == 200
+            give = {"manager_id": ann.json()["id"], "accept_over_capacity": True}
+            assert client.post(f"{API}/cases/{cid}/allocation", json=give, headers=sup).status_code == 200
+            person_of[cid] = pid["id"]
         with Session(rt.engine) as s:
             first = s.exec(select(AuditEntry.id).order_by(col(AuditEntry.id).desc()).limit(1)).first() or 0
         r = client.get(f"{API}/managers/caseload", headers=sup)
         assert r.status_code == 200, r.text
+        shown = [m["case_id"] for m in r.json()["rebalancing"]]
+        assert shown, "the view names cases (else this test would prove nothing)"
         with Session(rt.engine) as s:
             rows = s.exec(select(AuditEntry).where(col(AuditEntry.id) > first)).all()
-        assert rows and all(
-            (e.actor, e.operation, e.justification) == ("user:sup", "consult", "test: case review")
+        assert sorted((e.subject_id, e.person_ref) for e in rows) == sorted((c, person_of[c]) for c in shown)
+        assert all(
+            (e.actor, e.operation, e.justification, e.subject_type)
+            == ("user:sup", "consult", "test: case review", "case")
             for e in rows
         )

@@ -167,7 +167,9 @@ HANDLERS: tuple[tuple[type[Any], Callable[[UnitOfWork, MeetingSettings, Any, Env
 
 
 # Subject access and erasure (person.erased / person.restricted from the case-service).
-PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
+PROTECTION = DataProtectionHooks(
+    export=protection.export, erase=protection.erase, restrict=agenda.set_aside_restricted
+)
 
 
 def bind(settings: MeetingSettings) -> HandlerRegistry:

@@ -203,6 +203,17 @@ def open_planned_items_for_assessment(session: Session, assessment_id: str) -> S
     return session.exec(q.order_by(col(AgendaItem.created_at), col(AgendaItem.id))).all()
 
 
+def open_planned_items_for_people(session: Session, people: Sequence[str]) -> Sequence[AgendaItem]:
+    """Planned items about these people on meetings that are not closed or cancelled."""
+    q = (
+        select(AgendaItem)
+        .join(Meeting, col(Meeting.id) == col(AgendaItem.meeting_id))
+        .where(col(AgendaItem.person_id).in_(people), AgendaItem.status == "planned")
+        .where(col(Meeting.status).in_(OPEN_MEETING))
+    )
+    return session.exec(q.order_by(col(AgendaItem.created_at), col(AgendaItem.id))).all()
+
+
 # -- outcomes ------------------------------------------------------------------------
 def outcomes(session: Session, meeting_id: str) -> Sequence[Outcome]:
     q = select(Outcome).where(Outcome.meeting_id == meeting_id).order_by(col(Outcome.created_at))

@@ -8,6 +8,7 @@ other webhooks, never the referrals (service/webhooks.py).
 
 from __future__ import annotations
 
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, AssessmentTriggerAdded
 from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
@@ -30,8 +31,16 @@ webhook_handlers = HandlerRegistry(outside_transaction=True)
 
 @handlers.handles(CandidateIdentified)
 def on_candidate_identified(uow: UnitOfWork, data: CandidateIdentified, envelope: Envelope) -> None:
-    """A ranking candidate becomes a known person that later referrals are matched against."""
-    matching.remember_candidate(uow, data)
+    """A ranking candidate becomes a known person that later referrals are matched against (a
+    collection of their name and date of birth, audited)."""
+    if matching.remember_candidate(uow, data) is not None:
+        uow.audit(
+            AuditOperation.COLLECT,
+            subject_type="person",
+            subject_id=data.person_ref,
+            justification="ranking candidate kept to match later referrals against",
+            detail={"run_id": data.run_id, "from": envelope.producer},
+        )
 
 
 def _referral_triggers(triggers: tuple[Trigger, ...]) -> list[str]:

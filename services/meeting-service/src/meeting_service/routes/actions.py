@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from meeting_service.routes.common import Manager, Participant, SettingsDep
@@ -11,6 +12,7 @@ from meeting_service.schemas import ActionPublic, ActionStatusUpdate, CarryOverR
 from meeting_service.service import actions
 
 router = APIRouter(tags=["outcomes and actions"])
+ALTER = AuditOperation.ALTER
 
 
 @router.get("/actions", response_model=Page[ActionPublic])
@@ -44,19 +46,33 @@ def get_action(action_id: str, _: Participant, uow: UoWDep, why: JustificationDe
 
 
 @router.post("/actions/{action_id}/status", response_model=ActionPublic)
-def set_status(action_id: str, _: Participant, body: ActionStatusUpdate, uow: UoWDep) -> ActionPublic:
-    """Done, not possible (circumstances changed) or not done (the agency did not do it)."""
+def set_status(
+    action_id: str, _: Participant, body: ActionStatusUpdate, uow: UoWDep, why: JustificationDep
+) -> ActionPublic:
+    """Done, not possible (circumstances changed) or not done (the agency did not do it); audited when
+    the action is about a person (a partner's purpose is recorded as its justification)."""
     action = actions.set_status(uow, actions.get_action(uow, action_id), body.status, body.note)
+    audit_people(
+        uow, [action.person_id], subject_type="action", subject_id=action.id, why=why, operation=ALTER
+    )
     return action_public(uow, action)
 
 
 @router.post("/actions/{action_id}/carry-over", response_model=ActionPublic)
 def carry_over(
-    action_id: str, body: CarryOverRequest, uow: UoWDep, settings: SettingsDep, _: Manager
+    action_id: str,
+    body: CarryOverRequest,
+    uow: UoWDep,
+    settings: SettingsDep,
+    _: Manager,
+    why: JustificationDep,
 ) -> ActionPublic:
-    """Carry an unfinished action to the next meeting, with the reason."""
+    """Carry an unfinished action to the next meeting, with the reason (audited)."""
     action = actions.get_action(uow, action_id)
     actions.carry_over(uow, settings, action, body.reason_code, body.reason)
+    audit_people(
+        uow, [action.person_id], subject_type="action", subject_id=action.id, why=why, operation=ALTER
+    )
     return action_public(uow, action)
 
 

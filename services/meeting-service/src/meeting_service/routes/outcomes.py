@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from hhpu_shared.audit import AuditOperation
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 from hhpu_shared.visibility import redact
 
 from meeting_service.routes.common import Manager, Reader, SettingsDep
-from meeting_service.routes.views import action_public, audit_people, meeting_public
+from meeting_service.routes.views import action_public, addenda_people, audit_people, meeting_public
 from meeting_service.schemas import (
     ActionCreate,
     ActionPublic,
@@ -20,6 +21,7 @@ from meeting_service.schemas import (
 from meeting_service.service import agenda, meetings, outcomes
 
 router = APIRouter(tags=["outcomes and actions"])
+COLLECT = AuditOperation.COLLECT
 
 
 @router.post(
@@ -59,7 +61,10 @@ def record_outcome(
         _action, action_out = outcomes.record_action(uow, settings, meeting, item, data)
         assert action_out is not None  # an action on an item has its outcome
         out = action_out
-    return OutcomePublic.model_validate(out)
+    audit_people(
+        uow, [item.person_id], subject_type="meeting_outcome", subject_id=out.id, why=why, operation=COLLECT
+    )
+    return redact(uow.principal, OutcomePublic.model_validate(out))
 
 
 @router.get("/meetings/{meeting_id}/outcomes", response_model=Page[OutcomePublic])
@@ -79,11 +84,15 @@ def list_outcomes(
 
 @router.post("/meetings/{meeting_id}/actions", response_model=ActionPublic, status_code=201)
 def create_action(
-    meeting_id: str, body: ActionCreate, uow: UoWDep, settings: SettingsDep, _: Manager
+    meeting_id: str, body: ActionCreate, uow: UoWDep, settings: SettingsDep, _: Manager, why: JustificationDep
 ) -> ActionPublic:
-    """Create an action outside an agenda item (due before the next meeting by default)."""
+    """Create an action outside an agenda item (due before the next meeting by default; audited when
+    it is about a person)."""
     meeting = meetings.get_meeting(uow, meeting_id)
     action, _outcome = outcomes.record_action(uow, settings, meeting, None, body.model_dump())
+    audit_people(
+        uow, [action.person_id], subject_type="action", subject_id=action.id, why=why, operation=COLLECT
+    )
     return action_public(uow, action)
 
 
@@ -96,14 +105,32 @@ def close_meeting(meeting_id: str, uow: UoWDep, settings: SettingsDep, _: Manage
 
 
 @router.post("/meetings/{meeting_id}/addenda", response_model=AddendumPublic, status_code=201)
-def add_addendum(meeting_id: str, body: AddendumCreate, uow: UoWDep, _: Manager) -> AddendumPublic:
-    """Append a correction to a closed meeting's minutes."""
+def add_addendum(
+    meeting_id: str, body: AddendumCreate, uow: UoWDep, _: Manager, why: JustificationDep
+) -> AddendumPublic:
+    """Append a correction to a closed meeting's minutes (audited for the person of its item)."""
     meeting = meetings.get_meeting(uow, meeting_id)
-    return AddendumPublic.model_validate(outcomes.add_addendum(uow, meeting, body.text, body.item_id))
+    added = outcomes.add_addendum(uow, meeting, body.text, body.item_id)
+    people = addenda_people(uow, meeting, [added])
+    audit_people(
+        uow, people, subject_type="meeting_addendum", subject_id=added.id, why=why, operation=COLLECT
+    )
+    return redact(uow.principal, AddendumPublic.model_validate(added))
 
 
 @router.get("/meetings/{meeting_id}/addenda", response_model=Page[AddendumPublic])
-def list_addenda(meeting_id: str, _: Reader, uow: UoWDep, page: PageDep) -> Page[AddendumPublic]:
-    """Corrections appended after the meeting closed."""
-    rows, total = outcomes.list_addenda(uow, meetings.get_meeting(uow, meeting_id), page)
-    return Page.of([AddendumPublic.model_validate(a) for a in rows], total, page)
+def list_addenda(
+    meeting_id: str, _: Reader, uow: UoWDep, page: PageDep, why: JustificationDep
+) -> Page[AddendumPublic]:
+    """Corrections appended after the meeting closed (each person concerned is audited; the text is
+    withheld from roles that may not read narrative)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    rows, total = outcomes.list_addenda(uow, meeting, page)
+    audit_people(
+        uow,
+        addenda_people(uow, meeting, rows),
+        subject_type="meeting_addenda",
+        subject_id=meeting.id,
+        why=why,
+    )
+    return Page.of([redact(uow.principal, AddendumPublic.model_validate(a)) for a in rows], total, page)

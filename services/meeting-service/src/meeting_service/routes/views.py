@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 from hhpu_shared import clock
@@ -11,7 +12,7 @@ from hhpu_shared.uow import UnitOfWork
 from hhpu_shared.visibility import redact
 
 from meeting_service.domain.actions import is_overdue
-from meeting_service.models import Action, AgendaItem, Meeting, Series
+from meeting_service.models import Action, Addendum, AgendaItem, Meeting, Series
 from meeting_service.schemas import (
     ActionCarryPublic,
     ActionPublic,
@@ -22,7 +23,7 @@ from meeting_service.schemas import (
     MeetingPublic,
     SeriesPublic,
 )
-from meeting_service.service import actions, meetings
+from meeting_service.service import actions, agenda, meetings
 from meeting_service.service.agenda import Agenda
 
 
@@ -65,16 +66,28 @@ def audit_people(
     subject_id: str,
     why: str,
     recipient: str | None = None,
+    operation: AuditOperation | None = None,
 ) -> None:
-    """One consultation (or disclosure, with a recipient) entry per person shown; one entry when none."""
+    """One consultation (or disclosure, with a recipient; or `operation`, for a route that changes
+    what it shows) entry per person shown; one entry when none."""
     uow.audit_people(
-        AuditOperation.DISCLOSE if recipient else AuditOperation.CONSULT,
+        operation or (AuditOperation.DISCLOSE if recipient else AuditOperation.CONSULT),
         people or [None],
         subject_type=subject_type,
         subject_id=subject_id,
         justification=why,
         recipient=recipient,
     )
+
+
+def people_of_items(items: Sequence[AgendaItem]) -> list[str | None]:
+    return [i.person_id for i in items if i.person_id]
+
+
+def addenda_people(uow: UnitOfWork, meeting: Meeting, rows: Sequence[Addendum]) -> list[str | None]:
+    """The person of each addendum's item (an addendum about the meeting as a whole is about no one)."""
+    items = {i.id: i for i in agenda.all_items(uow, meeting)}
+    return [items[a.item_id].person_id for a in rows if a.item_id in items and items[a.item_id].person_id]
 
 
 def agenda_public(a: Agenda) -> AgendaPublic:

@@ -14,7 +14,7 @@ from meeting_service import repository as repo
 from meeting_service.domain.agenda import AgendaPlan, PlanItem, plan_agenda
 from meeting_service.models import AgendaItem, Meeting, new_id, now
 from meeting_service.service import meetings
-from meeting_service.service.common import ensure_open
+from meeting_service.service.common import ensure_not_restricted, ensure_open
 from meeting_service.settings import MeetingSettings
 
 
@@ -114,7 +114,9 @@ def add_item(
 def add_by_hand(
     uow: UnitOfWork, settings: MeetingSettings, meeting: Meeting, data: dict[str, object]
 ) -> AgendaItem:
-    """An item added by the chair; a new case is keyed by its assessment (one per meeting)."""
+    """An item added by the chair; a new case is keyed by its assessment (one per meeting); none
+    about a person whose processing is restricted (409)."""
+    ensure_not_restricted(uow, data.get("person_id"))  # type: ignore[arg-type]
     assessment_id = data.get("assessment_id")
     key = f"assessment:{assessment_id}" if data.get("kind") == "new_case" else f"manual:{new_id()}"
     spec = ItemSpec(key=key, source="manual", **data)  # type: ignore[arg-type]
@@ -236,7 +238,7 @@ def all_items(uow: UnitOfWork, meeting: Meeting) -> Sequence[AgendaItem]:
 def update_item(
     uow: UnitOfWork, meeting: Meeting, item: AgendaItem, fields: dict[str, object], justification: str
 ) -> AgendaItem:
-    """Change an item or write its minute; a change to a person's minute or notes is audited."""
+    """Change an item or write its minute; a change to an item about a person is audited."""
     ensure_open(meeting)
     if item.status == "removed" and fields.get("status") != "planned":
         raise Conflict("The item was removed; restore it first (status planned).")
@@ -246,7 +248,7 @@ def update_item(
         if v is not None:
             setattr(item, k, v)
     repo.add(uow.session, item)
-    if item.person_id and ("minutes" in fields or "notes" in fields):
+    if item.person_id:  # any change to an item about a person, its minute and notes included
         uow.audit(
             AuditOperation.ALTER,
             subject_type="person",
@@ -255,6 +257,23 @@ def update_item(
             detail={"meeting_id": meeting.id, "item_id": item.id},
         )
     return item
+
+
+RESTRICTED_NOTE = "Removed from the agenda: processing of this person's data is restricted (DPA 2018 s.47)."
+
+
+def set_aside_restricted(uow: UnitOfWork, refs: list[str], restricted: bool) -> dict[str, int]:
+    """A restricted person's planned items leave the agendas of meetings not yet held (kept, as
+    removed, with why); held meetings' minutes stay as they are. Lifting the restriction puts
+    nothing back: a chair restores an item by hand if it is still wanted."""
+    if not restricted:
+        return {}
+    items = repo.open_planned_items_for_people(uow.session, refs)
+    for item in items:
+        item.status = "removed"
+        item.notes = f"{item.notes}\n{RESTRICTED_NOTE}" if item.notes else RESTRICTED_NOTE
+        repo.add(uow.session, item)
+    return {"agenda_items_removed": len(items)}
 
 
 def remove_item(uow: UnitOfWork, meeting: Meeting, item: AgendaItem) -> AgendaItem:

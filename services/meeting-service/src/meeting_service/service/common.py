@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hhpu_shared.auth import STAFF_ROLES, Principal
 from hhpu_shared.errors import Conflict, Forbidden
+from hhpu_shared.protection import is_marked
 from hhpu_shared.uow import UnitOfWork
 
 from meeting_service.models import Meeting
@@ -33,3 +34,10 @@ def agency_scope(principal: Principal) -> str | None:
             raise Forbidden("No agency is attached to your credentials.")
         return str(principal.agency_id)
     return None
+
+
+def ensure_not_restricted(uow: UnitOfWork, person_id: str | None) -> None:
+    """Nothing new is recorded about a person whose processing is restricted (or whose data was
+    erased): a 409 ``restricted`` (DPA 2018 s.47)."""
+    if person_id and is_marked(uow.session, person_id):
+        raise Conflict("Processing of this person's data is restricted.", code="restricted")

@@ -17,7 +17,7 @@ from meeting_service import repository as repo
 from meeting_service.domain import actions as rules
 from meeting_service.models import Action, Addendum, AgendaItem, Meeting, Outcome
 from meeting_service.service import actions, agenda, meetings
-from meeting_service.service.common import actor, ensure_open
+from meeting_service.service.common import actor, ensure_not_restricted, ensure_open
 from meeting_service.settings import MeetingSettings
 
 
@@ -31,6 +31,7 @@ def decisions(uow: UnitOfWork, meeting: Meeting) -> list[Outcome]:
 
 def record_information(uow: UnitOfWork, meeting: Meeting, item: AgendaItem, text: str) -> Outcome:
     ensure_open(meeting)
+    ensure_not_restricted(uow, item.person_id)
     out = Outcome(
         meeting_id=meeting.id, item_id=item.id, kind="information", text=text, recorded_by=actor(uow)
     )
@@ -55,6 +56,7 @@ def record_decision(
 
     A deferred decision carries the item to the next meeting (:func:`agenda.carried`)."""
     ensure_open(meeting)
+    ensure_not_restricted(uow, item.person_id)
     if not item.assessment_id or not item.person_id:
         raise ValidationProblem(
             [field_error("item_id", "no_assessment", "Decisions are recorded on items of an assessment.")]
@@ -99,6 +101,7 @@ def record_decision(
         subject_id=item.assessment_id,
         justification=justification,
         detail={"meeting_id": meeting.id, "decision": decision},
+        person_ref=item.person_id,
     )
     if decision == "defer":
         target = meetings.next_meeting_after(uow, settings, meeting)
@@ -117,6 +120,7 @@ def record_action(
 ) -> tuple[Action, Outcome | None]:
     """Create an action (and its outcome when on an item); due by default before the next meeting."""
     ensure_open(meeting)
+    ensure_not_restricted(uow, item.person_id if item else data.get("person_id"))
     if repo.agency(uow.session, data["owner_agency_id"]) is None:
         raise ValidationProblem(
             [field_error("owner_agency_id", "unknown_agency", "The owner agency is not known.")]

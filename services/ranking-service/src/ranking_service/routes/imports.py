@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from hhpu_shared.fields import Line
-from hhpu_shared.http import Page, PageDep, UoWDep
+from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 from starlette.concurrency import run_in_threadpool
 
 from ranking_service.routes.common import Importer, Runner, SettingsDep
@@ -39,13 +39,15 @@ async def upload_import(
     uow: UoWDep,
     settings: SettingsDep,
     _: Importer,
+    why: JustificationDep,
     filename: Annotated[Line, Query(max_length=200, pattern=r"^[\w.\-]+\.(csv|ndjson|jsonl|parquet)$")],
 ) -> ImportReportPublic:
-    """Import a records-system export sent as the raw request body (CSV, NDJSON or Parquet)."""
+    """Import a records-system export sent as the raw request body (CSV, NDJSON or Parquet); the
+    collection is audited with the caller's justification."""
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / filename
         with path.open("wb") as f:
             async for chunk in request.stream():
                 f.write(chunk)
-        report = await run_in_threadpool(imports.import_file, uow, settings, path, kind)
+        report = await run_in_threadpool(imports.import_file, uow, settings, path, kind, justification=why)
     return ImportReportPublic.model_validate(report.as_dict())

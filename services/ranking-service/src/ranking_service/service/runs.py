@@ -45,6 +45,7 @@ class RunRequest:
     trigger: str = "on_demand"
     schedule_key: str | None = None
     emit_candidates: bool = True  # False: seed history (demo, back-fill) without proposing anyone
+    justification: str | None = None  # a member of staff's X-Justification; None: the unit's purpose
 
 
 @dataclass
@@ -113,6 +114,7 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         comparison["previous_run_id"] = prev.id
     if req.kind == "dry":
         return DryRun(comp, ref, comparison)
+    why = req.justification or PURPOSE
     name, version = split_ref(ref)
     fairness, people_fp = fairness_for(s, comp, settings)
     run = RankRun(
@@ -149,16 +151,18 @@ def execute_run(uow: UnitOfWork, settings: RankingSettings, req: RunRequest) -> 
         AuditOperation.COMBINE,
         subject_type="ranking_run",
         subject_id=run.id,
-        justification=PURPOSE,
+        justification=why,
         detail={"kind": run.kind, "model": ref, "people": run.people_scored},
     )
     # A back-dated run (as-of older than the staleness limit) serves evaluation, not today's proposals.
     current = as_of >= clock.today() - timedelta(days=settings.stale_after_days)
     proposes = current and req.emit_candidates
     if run.kind == "production" and proposes:
-        run.candidates_emitted = _emit_candidates(uow, settings, run, comp)
+        run.candidates_emitted = _emit_candidates(uow, settings, run, comp, why)
     # Its big movers become review items on the next meeting: a proposal too, so only from such a run.
     movers = tuple(m["person_ref"] for m in comparison.get("big_movers", [])[:50]) if proposes else ()
+    held = marks(s, movers)  # restricted or erased: not proposed for review either
+    movers = tuple(m for m in movers if m not in held)
     uow.emit(
         RankingRunCompleted(
             run_id=run.id,
@@ -193,7 +197,9 @@ def input_files(imports: list[RankImport]) -> list[dict[str, Any]]:
     ]
 
 
-def _emit_candidates(uow: UnitOfWork, settings: RankingSettings, run: RankRun, comp: Computation) -> int:
+def _emit_candidates(
+    uow: UnitOfWork, settings: RankingSettings, run: RankRun, comp: Computation, why: str = PURPOSE
+) -> int:
     """One candidate event per top-bracket person not managed and not under assessment."""
     s = uow.session
     top = comp.people[: comp.top_size]
@@ -233,12 +239,24 @@ def _emit_candidates(uow: UnitOfWork, settings: RankingSettings, run: RankRun, c
             AuditOperation.DISCLOSE,
             subject_type="person",
             subject_id=ref,
-            justification=PURPOSE,
+            justification=why,
             recipient="case-service (suitability assessment)",
             detail={"run_id": run.id, "rank": i + 1},
         )
         emitted += 1
     return emitted
+
+
+def people_in_differences(diffs: list[dict[str, Any]]) -> list[str]:
+    """The person references a reproduction's differences name (stored and recomputed sides)."""
+    out: list[str] = []
+    for d in diffs:
+        for side in (d.get("stored"), d.get("recomputed")):
+            if isinstance(side, str):
+                out.append(side)
+            elif isinstance(side, list) and side and isinstance(side[0], str):
+                out.append(side[0])
+    return out
 
 
 def _details(p: RankPerson | None) -> PersonDetails | None:

@@ -231,9 +231,10 @@ def _record(
         submitted_at=referral["submitted_at"],
     )
     events = [PendingEvent(submitted, rid, subject)]
-    if out.matches:
-        uow.audit(
+    if out.matches:  # one entry per person combined: the referral's subject and each candidate
+        uow.audit_people(
             AuditOperation.COMBINE,
+            [rid, *(m.person_ref for m in out.matches[:5])],
             subject_type="referral",
             subject_id=rid,
             justification="matching a referral subject against people the unit knows",

@@ -6,7 +6,7 @@ from typing import Any
 
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
-from hhpu_shared.protection import is_marked
+from hhpu_shared.protection import is_marked, marks
 from hhpu_shared.uow import UnitOfWork
 from sqlalchemy import Row
 
@@ -70,8 +70,16 @@ def record_of_known(p: Row[Any]) -> PersonRecord:
     )
 
 
+def _references(row: Row[Any]) -> list[str]:
+    """The references a known person's mark may be under: the person reference (a referral's own
+    subject without its prefix) and the records id."""
+    ref = str(row.person_ref)
+    return [ref.removeprefix(REFERRAL_PERSON_PREFIX), *([row.records_id] if row.records_id else [])]
+
+
 def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
-    """Fetch known people sharing a blocking key, then grade each one."""
+    """Fetch known people sharing a blocking key, then grade each one. A person whose processing is
+    restricted (or whose data was erased) is not matched against: never a candidate (DPA 2018 s.47)."""
     rows = repo.candidate_people(
         uow.session,
         dob=subject.date_of_birth,
@@ -79,6 +87,8 @@ def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
         records_id=subject.records_id,
         name_keys=sorted(name_keys(subject)),
     )
+    held = marks(uow.session, [r for row in rows for r in _references(row)])
+    rows = [row for row in rows if not any(r in held for r in _references(row))]
     return rank_candidates(subject, (record_of_known(r) for r in rows))
 
 

@@ -9,7 +9,7 @@ from hhpu_shared.errors import Forbidden, NotFound
 from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.http import Page, PageParams
 from hhpu_shared.uow import UnitOfWork
-from hhpu_shared.visibility import redact
+from hhpu_shared.visibility import IDENTITY_FIELDS, NARRATIVE_FIELDS, redact
 
 from referral_api import repository as repo
 from referral_api.domain.lifecycle import OUTCOME_TEXT, TERMINAL, Reason, Status
@@ -102,7 +102,7 @@ def status_of(uow: UnitOfWork, referral_id: str, justification: str) -> Referral
         )
         for h in repo.history_of(uow.session, referral.id)
     ]
-    return ReferralStatusPublic(
+    out = ReferralStatusPublic(
         referral_id=referral.id,
         partner_reference=referral.partner_reference,
         status=referral.status,
@@ -116,6 +116,8 @@ def status_of(uow: UnitOfWork, referral_id: str, justification: str) -> Referral
         ),
         history=history,
     )
+    # The outcome's summary is the platform's own wording; the notes are narrative (least privilege).
+    return redact(uow.principal, out, fields=IDENTITY_FIELDS | (NARRATIVE_FIELDS - {"summary"}))
 
 
 def withdraw(uow: UnitOfWork, referral_id: str, body: WithdrawRequest, justification: str) -> ReferralPublic:

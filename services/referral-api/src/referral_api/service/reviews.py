@@ -6,6 +6,7 @@ from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, NotFound
 from hhpu_shared.events.contracts.referral import ReferralMatchResolved
 from hhpu_shared.http import Page, PageParams
+from hhpu_shared.protection import marks
 from hhpu_shared.uow import UnitOfWork
 from hhpu_shared.visibility import redact
 
@@ -86,6 +87,8 @@ def resolve_review(
         raise NotFound("No such match review.")
     if review.status != "pending":
         raise Conflict(f"This review is already {review.status}.", code="review_already_resolved")
+    if marks(session, [review.referral_id, review.candidate_person_ref]):
+        raise Conflict("Processing of this person's data is restricted.", code="restricted")
     referral = repo.get_referral(session, review.referral_id, for_update=True)
     if referral is None:  # pragma: no cover - foreign key
         raise NotFound("No such referral.")
@@ -113,8 +116,9 @@ def resolve_review(
         settled = all(r.status != "pending" for r in others) and not any(
             r.status == "confirmed" for r in others
         )
-    uow.audit(
+    uow.audit_people(  # about both people the decision links (or tells apart), and shows
         AuditOperation.COMBINE if confirm else AuditOperation.ALTER,
+        [referral.id, review.candidate_person_ref],
         subject_type="referral",
         subject_id=referral.id,
         justification=justification,
