@@ -321,6 +321,8 @@ NO_PERSON: dict[str, str] = {
     f"PATCH {M}": "an offender manager's record (an officer)",
     f"POST {M}/training": "an officer's training record",
     "GET /api/v1/reports/evaluation": "the unit's figures: counts and rates, no person",
+    "POST /api/v1/erasures": "erasure by reference: answers the references and a count, shows no "
+    "one's data (each service audits the erasure it applies)",
 }
 
 

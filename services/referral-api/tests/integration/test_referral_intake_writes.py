@@ -131,8 +131,11 @@ def test_a_referral_matching_an_earlier_subject_is_combined_and_queued(engine: E
     first = _submit(engine, principal, _body(), None).body["id"]
     second = _submit(engine, principal, _body(), None).body["id"]
     with Session(engine) as s:
-        assert [e.operation for e in _audit(s, second)] == ["collect", "combine", "alter"]
-        combine = json.loads(_audit(s, second)[1].detail or "{}")
+        entries = _audit(s, second)
+        assert [e.operation for e in entries] == ["collect", "combine", "combine", "alter"]
+        # One combination entry per person combined: the referral's subject, then the candidate.
+        assert [e.person_ref for e in entries[1:3]] == [second, f"referral:{first}"]
+        combine = json.loads(entries[1].detail or "{}")
         assert combine == {"grade": "probable", "candidates": [f"referral:{first}"]}
         assert [t for t, _ in _events(s, second)][-1] == "referral.screened"
         reviews = s.exec(select(MatchReview).where(MatchReview.referral_id == second)).all()
