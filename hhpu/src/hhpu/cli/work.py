@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from hhpu_shared.documents import local_date
 from tqdm import tqdm
 
 from hhpu.cli.common import add_remote, check, client, emit, table, write_bytes
@@ -119,17 +120,19 @@ def cmd_report(args: argparse.Namespace) -> None:
     if args.html or args.pdf:
         return _document(args, "/api/v1/reports/suitability", {}, why)
     with client(args) as c:
-        rep = check(c.get("/api/v1/reports/suitability", headers=why))
+        rep = check(c.get("/api/v1/reports/suitability", params={"limit": 500}, headers=why))
     rows = [
-        [g, r["person_label"], r["opened_at"][:10], r["urgency"], r["status"], len(r["triggers"])]
-        for g, items in rep["groups"].items()
-        for r in items
+        [g, r["person_label"], local_date(r["opened_at"]), r["urgency"], r["status"], len(r["triggers"])]
+        for g, page in rep["groups"].items()
+        for r in page["items"]
     ]
+    cut = [g for g, page in rep["groups"].items() if page["total"] > len(page["items"])]
+    more = f" (the first 500 of each source; all in --html or --pdf: {', '.join(cut)})" if cut else ""
     emit(
         args,
         rep,
         table(["source", "person", "opened", "urgency", "status", "triggers"], rows)
-        + f"\n{rep['total']} people since {rep['since']}",
+        + f"\n{rep['total']} people since {rep['since']}{more}",
     )
     return None
 
