@@ -11,6 +11,7 @@ from hhpu_shared.fields import Text
 from hhpu_shared.http import JustificationDep, UoWDep, require_roles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from case_service.schemas_protection import ErasureOutcome, RestrictionOutcome
 from case_service.service import protection
 
 router = APIRouter(prefix="/people", tags=["data protection"])
@@ -19,7 +20,12 @@ ErasureReason = Literal["mopi_disposal", "erasure_request", "unlawful_processing
 
 
 class ErasureRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason_code": "mopi_disposal", "reason": "MOPI review: no longer needed"}]
+        },
+    )
 
     reason_code: ErasureReason
     reason: Text = Field(
@@ -28,13 +34,16 @@ class ErasureRequest(BaseModel):
 
 
 class RestrictionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"restricted": True, "reason_code": "accuracy_contested"}]},
+    )
 
     restricted: StrictBool = True
     reason_code: Literal["accuracy_contested", "erasure_pending", "evidence_preserved", "other"]
 
 
-@router.post("/{person_id}/erasure")
+@router.post("/{person_id}/erasure", response_model=ErasureOutcome)
 def erase_person(
     person_id: str, body: ErasureRequest, principal: DataProtector, uow: UoWDep, why: JustificationDep
 ) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def erase_person(
     return protection.decide_erasure(uow, person_id, body.reason_code, body.reason)
 
 
-@router.post("/{person_id}/restriction")
+@router.post("/{person_id}/restriction", response_model=RestrictionOutcome)
 def restrict_person(
     person_id: str, body: RestrictionRequest, principal: DataProtector, uow: UoWDep, why: JustificationDep
 ) -> dict[str, Any]:
