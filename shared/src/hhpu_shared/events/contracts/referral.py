@@ -59,6 +59,7 @@ class ReferralScreened(EventData):
     match_grade: str
     matched_person_ref: str | None = None
     agency_name: str | None = None  # the referring agency's name (added: optional)
+    partner_reference: str | None = None  # the agency's own reference (added: optional)
 
 
 @register("referral.withdrawn", aggregate="referral")
@@ -94,6 +95,7 @@ class ReferralMatchResolved(EventData):
     urgency: str
     statutory_status: str
     agency_name: str | None = None  # the referring agency's name (added: optional)
+    partner_reference: str | None = None  # the agency's own reference (added: optional)
 
 
 @register("agency.changed", aggregate="agency")
