@@ -6,9 +6,8 @@ import argparse
 from typing import Any
 
 from hhpu_shared.documents import local_date
-from tqdm import tqdm
 
-from hhpu.cli.common import add_remote, check, client, emit, table, write_bytes
+from hhpu.cli.common import add_remote, check, client, emit, progress, table, write_bytes
 
 WHY = {"X-Justification": "hhpu command line"}
 
@@ -79,7 +78,7 @@ def cmd_rank(args: argparse.Namespace) -> None:
             body[k] = getattr(args, k)
     steps = ["ranking run"] + (["back-test"] if args.evaluate and args.kind != "dry" else [])
     out: dict[str, Any] = {}
-    with client(args) as c, tqdm(total=len(steps), desc="ranking", unit="step", disable=args.json) as bar:
+    with client(args) as c, progress(args, total=len(steps), desc="ranking", unit="step") as bar:
         out["run"] = run = check(c.post("/api/v1/ranking-runs", json=body))
         bar.update()
         if len(steps) > 1:
@@ -140,7 +139,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def _evaluation(args: argparse.Namespace) -> None:
     from hhpu.evaluation_report import fetch, render, summary_lines
 
-    with client(args) as c, tqdm(total=3, desc="evaluation", unit="step", disable=args.json) as bar:
+    with client(args) as c, progress(args, total=3, desc="evaluation", unit="step") as bar:
 
         def step(name: str) -> None:
             bar.set_postfix_str(name)
