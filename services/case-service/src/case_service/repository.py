@@ -309,10 +309,12 @@ def search_pool(
     return s.execute(people_q.order_by(col(Person.id))).all(), s.exec(idents_q).all()
 
 
-def write_search_keys(conn: Connection, person_id: str, keys: set[str]) -> None:
-    """Replace the person's search keys (on the flush's connection: see `_names_changed`)."""
+def write_search_keys(conn: Connection, person_id: str, keys: set[str], *, new: bool = False) -> None:
+    """Replace the person's search keys (on the flush's connection: see `_names_changed`); a `new`
+    person has none to replace."""
     table = PersonSearchKey.__table__  # type: ignore[attr-defined]
-    conn.execute(delete(table).where(table.c.person_id == person_id))
+    if not new:
+        conn.execute(delete(table).where(table.c.person_id == person_id))
     if keys:
         conn.execute(
             insert(table), [{"id": new_id(), "person_id": person_id, "key": k} for k in sorted(keys)]

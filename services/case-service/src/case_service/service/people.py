@@ -90,7 +90,8 @@ def create(
         uow.session.add(p)
         uow.session.flush()
     note_created(uow, p.id)
-    repo.write_search_keys(uow.session.connection(), p.id, search_rules.name_keys(repo.person_names(p)))
+    keys = search_rules.name_keys(repo.person_names(p))
+    repo.write_search_keys(uow.session.connection(), p.id, keys, new=True)
     history(uow, p.id, "created", source=source)
     collect(uow, "person", p.id, why, source=source)
     # find_or_create looked both up and found neither
