@@ -128,6 +128,38 @@ def test_openapi_merged_and_docs(gateway_client) -> None:  # type: ignore[no-unt
     assert "Problem" in schemas and "FieldError" in schemas
 
 
+def test_openapi_publishes_each_services_audit_and_subject_access() -> None:
+    """Every service documents `/api/v1/audit/{service}`: each is published as that service's own
+    path (the one the gateway routes to it), without the `service` parameter."""
+    from gateway.openapi import merge
+    from gateway.routes import SERVICES, resolve
+
+    param = {"name": "service", "in": "path", "required": True, "schema": {"type": "string"}}
+    other = {"name": "person", "in": "query", "schema": {"type": "string"}}
+    docs = {
+        svc: {
+            "paths": {
+                "/api/v1/audit/{service}": {"get": {"operationId": "audit", "parameters": [param]}},
+                "/api/v1/audit/{service}/verify": {"get": {"operationId": "verify", "parameters": [param]}},
+                "/api/v1/subject-access/{service}": {
+                    "get": {"operationId": "sar", "parameters": [param, other]}
+                },
+            }
+        }
+        for svc in SERVICES
+    }
+    doc = merge(docs, [])
+    for svc in SERVICES:
+        for path in (f"/api/v1/audit/{svc}", f"/api/v1/audit/{svc}/verify", f"/api/v1/subject-access/{svc}"):
+            op = doc["paths"][path]["get"]
+            assert resolve(path) == svc and op["x-hhpu-service"] == svc, path
+            assert "service" not in {p["name"] for p in op.get("parameters", [])}, path
+            assert "data_protection_officer" in op["x-hhpu-roles"], path
+        assert doc["paths"][f"/api/v1/subject-access/{svc}"]["get"]["parameters"] == [other]
+    assert not any("{service}" in p for p in doc["paths"])
+    assert len({op["get"]["operationId"] for op in doc["paths"].values()}) == 3 * len(SERVICES)
+
+
 def test_metrics_by_route_and_upstream(gateway_client) -> None:  # type: ignore[no-untyped-def]
     client = gateway_client()
     client.get("/api/v1/cases/c-99", headers=bearer(policy.OM))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,68 @@ def _fake(monkeypatch: pytest.MonkeyPatch, seen: list[tuple[str, str]]) -> None:
     monkeypatch.setattr(
         work, "client", lambda args: httpx.Client(base_url="http://t", transport=httpx.MockTransport(handler))
     )
+
+
+RUN = {
+    "id": "run-1",
+    "kind": "production",
+    "model": "hh_recency_harm@2",
+    "as_of": "2026-11-30",
+    "people_scored": 1200,
+    "top_bracket_size": 50,
+    "candidates_emitted": 8,
+    "provisional_reasons": [],
+    "comparison": {},
+}
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("argv", "terminal", "bar"),
+    [
+        (["rank"], False, False),  # piped standard error: no bar
+        (["rank"], True, True),  # a terminal: the bar
+        (["rank", "--progress"], False, True),  # asked for
+        (["rank", "--progress", "--json"], True, False),  # --json: never
+        (["import", "{file}"], True, True),
+        (["import", "{file}", "--json"], True, False),
+    ],
+)
+def test_progress_bars_on_a_terminal_or_when_asked_never_with_json(
+    argv: list[str],
+    terminal: bool,
+    bar: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hhpu.cli import core
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/api/v1/imports/"):
+            return httpx.Response(201, json={"import_id": "imp-1", "rows_accepted": len(request.read())})
+        return httpx.Response(201, json=RUN)
+
+    fake = lambda args: httpx.Client(base_url="http://t", transport=httpx.MockTransport(handler))  # noqa: E731
+    monkeypatch.setattr(work, "client", fake)
+    monkeypatch.setattr(core, "client", fake)
+    upload = tmp_path / "offences.csv"
+    upload.write_bytes(b"person_id,offence_code\n" * 1000)
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    main([a.format(file=upload) for a in argv])
+    out = capsys.readouterr().out
+    shown = err.getvalue()
+    label = "offences.csv" if argv[0] == "import" else "ranking"
+    assert (label in shown and "100%" in shown) is bar, shown
+    if not bar:
+        assert shown == ""
+    if "--json" in argv:
+        json.loads(out)  # standard output is the JSON alone
 
 
 def test_agency_keys_list_rotate_revoke(

@@ -9,6 +9,7 @@ applied it finds it in its inbox and does nothing. Replaying twice changes nothi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hhpu.cli import main
 from hhpu.dlt import read_embedded, read_kafka, replay_embedded, replay_kafka
 from hhpu_shared import metrics
 from hhpu_shared.db import make_engine
@@ -103,15 +105,11 @@ def test_dead_lettered_event_is_replayed_and_applied_once_by_each_group(
         assert letter.original_topic == TOPIC and letter.header("dlt_error_type") == "RuntimeError"
         assert letter.summary()["event_type"] == "test.step_recorded"
 
-        # The CLI lists it too (one JSON line per message).
-        out = subprocess.run(
-            [sys.executable, "-m", "hhpu", "dlt", "list", "--bootstrap", kafka_bootstrap, "--namespace", ns],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        # The CLI lists it too (--json: a JSON list, for scripts).
+        cmd = [sys.executable, "-m", "hhpu", "dlt", "list", "--bootstrap", kafka_bootstrap, "--namespace", ns]
+        out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert [json.loads(line)["ref"] for line in out.stdout.splitlines()] == [letter.ref]
+        assert [d["ref"] for d in json.loads(out.stdout)] == [letter.ref]
 
         fixed = True
         dup_a = _duplicates(ga)
@@ -148,3 +146,32 @@ def test_embedded_log_dead_letters_are_listed_and_replayed(tmp_path: Path) -> No
     log.close()
     assert rest == [] and msg.key == b"k" and msg.value == b'{"type": "test.step_recorded"}'
     assert msg.headers == [("event_id", b"e1"), ("dlt_replayed_from", f"{TOPIC}.DLT/0/0".encode())]
+
+
+def test_dlt_list_prints_a_table_and_json_for_scripts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = EmbeddedLog(tmp_path / "events.db")
+    headers = [
+        ("dlt_original_topic", TOPIC.encode()),
+        ("dlt_error_type", b"KeyError"),
+        ("dlt_consumer_group", b"case-service"),
+    ]
+    log.append([OutboundMessage(dlt_topic(TOPIC), b"k", b'{"type": "test.step_recorded"}', headers)])
+    log.close()
+    main(["dlt", "list", "--data-dir", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ref", "topic", "event", "consumer", "group", "error", "age"]
+    assert lines[2].split()[:5] == [
+        f"{TOPIC}.DLT/0/0",
+        TOPIC,
+        "test.step_recorded",
+        "case-service",
+        "KeyError",
+    ]
+    assert re.fullmatch(r"\d+[smhd]", lines[2].split()[5]) and lines[-1] == "1 dead-lettered message(s)"
+    main(["dlt", "list", "--data-dir", str(tmp_path), "--json"])
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["ref"], d["error_type"], d["consumer_group"]) for d in listed] == [
+        (f"{TOPIC}.DLT/0/0", "KeyError", "case-service")
+    ]

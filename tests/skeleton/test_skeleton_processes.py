@@ -3,7 +3,8 @@
 - Each of the eight processes (four APIs, four consumers) refuses to start outside development with
   the committed development internal secret.
 - Every service refuses an identity assertion presented twice (a replay) or living too long.
-- Every list endpoint of every service answers 422 problem+json, never 500, to out-of-range paging.
+- Every collection GET of every service pages (limit/offset, the one page shape) and answers 422
+  problem+json, never 500, to out-of-range paging.
 - A consumer built from today's contracts handles an event from a newer producer carrying an extra
   field (rolling deploys).
 """
@@ -14,8 +15,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from hhpu.services import SERVICES, spec
 from hhpu_shared.auth import IDENTITY_HEADER, STAFF_ROLES, Principal, mint_identity
@@ -51,13 +56,58 @@ def _app(service: ServiceSpec, tmp_path: Path) -> TestClient:
 
 
 def _list_operations(client: TestClient) -> list[str]:
-    paths = client.get("/openapi.json").json()["paths"]
+    """Every GET of the app's routes under /api/v1 that takes `limit` and `offset` (a paged list)."""
+    return [path for path, paged in _gets(client.app) if paged]  # type: ignore[arg-type]
+
+
+def _gets(app: FastAPI) -> list[tuple[str, bool]]:
+    """Every GET of the app's routes under /api/v1, and whether it takes `limit` and `offset`."""
     found = []
-    for path, ops in paths.items():
-        get = ops.get("get")
-        if get and {"limit", "offset"} <= {p["name"] for p in get.get("parameters", [])}:
-            found.append(path)
+    for route in iter_route_contexts(app.routes):  # routers included lazily too
+        path = route.path_format or ""
+        if isinstance(route.original_route, APIRoute) and "GET" in (route.methods or ()):
+            if path.startswith("/api/v1/"):
+                found.append((path, {"limit", "offset"} <= _query_names(route.dependant)))
+    assert found, "no GET under /api/v1: the walk over the app's routes found nothing"
     return found
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters of a route, its dependencies' included (PageDep's limit and offset)."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+# GETs that answer neither one resource's record (a path ending in its id) nor a document (HTML, PDF,
+# PNG), and are still not lists: each answers one object whose inner lists are bounded by nature.
+# Any other GET is a collection and must page; a new unpaged GET fails until it pages or is named here.
+NOT_LISTS: dict[str, str] = {
+    "/api/v1/audit/{service}/verify": "the verdict on one service's audit chain",
+    "/api/v1/referrals/{referral_id}/status": "one referral's status and its own history",
+    "/api/v1/ranking-runs/schedule": "the schedule's state",
+    "/api/v1/ranking-runs/{run_id}/fairness": "one run's groups of three recorded characteristics",
+    "/api/v1/ranking-runs/{run_id}/evaluation": "one run's back-test (ten deciles, ten bands)",
+    "/api/v1/ranking-history/summary": "one figure per back-test measure (per-run rows: /ranking-history)",
+    "/api/v1/data-quality": "a report over the offence codes of one weight edition",
+    "/api/v1/people/{person_id}/retention": "one person's retention status",
+    "/api/v1/cases/{case_id}/allocation-suggestion": "one suggestion (the team considered: /managers)",
+    "/api/v1/assessments/checklist": "the fixed suitability checklist (reference data)",
+    "/api/v1/reports/evaluation": "aggregate figures (months, cohorts, intervention categories)",
+    "/api/v1/meetings/next": "one meeting",
+    "/api/v1/meetings/{meeting_id}/agenda": "one meeting's agenda plan, cut to its time limit",
+}
+
+
+def _is_page(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) -> bool:
+    """The schema is the shared page shape, or holds one (inner lists paged, up to two levels down)."""
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+    props = schema.get("properties") or {}
+    if {"items", "total", "limit", "offset"} <= set(props):
+        return True
+    return depth < 2 and any(_is_page(v, schemas, depth + 1) for v in props.values())
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
@@ -82,18 +132,30 @@ def test_replayed_or_long_lived_assertion_refused(name: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("name", list(SERVICES))
 def test_every_list_endpoint_refuses_bad_paging_with_422(name: str, tmp_path: Path) -> None:
+    """Walks every GET of the service's routes: a collection takes `limit` and `offset` (PageDep),
+    answers the shared page shape (or pages each of its lists) and refuses out-of-range paging with
+    a 422 problem; a GET that does not page is one record, a document, or named in NOT_LISTS."""
     service = spec(name)
     headers = {**identity_headers(*STAFF_ROLES), "X-Justification": "test: paging bounds"}
     with _app(service, tmp_path) as client:
-        lists = _list_operations(client)
-        assert lists, f"{name} has no paged list"
-        for template in lists:
+        doc = client.get("/openapi.json").json()
+        schemas = doc.get("components", {}).get("schemas", {})
+        unpaged = []
+        for template, paged in _gets(client.app):  # type: ignore[arg-type]
+            ok = doc["paths"][template]["get"]["responses"].get("200", {}).get("content", {})
+            if not paged:
+                if "application/json" in ok and not template.endswith("}") and template not in NOT_LISTS:
+                    unpaged.append(template)
+                continue
+            assert _is_page(ok["application/json"]["schema"], schemas), f"{template}: not the page shape"
             path = template.replace("{", "").replace("}", "")  # any id: paging is checked first
-            for params in ({"offset": 2**70}, {"limit": -1}, {"limit": 10**9}):
+            path = path.replace("service", service.package.replace("_", "-"))
+            for params in ({"offset": 2**70}, {"limit": -1}, {"limit": 10**9}, {"limit": 0}):
                 r = client.get(path, params=params, headers=headers)
                 assert r.status_code == 422, (template, params, r.text)
                 assert r.headers["content-type"].startswith("application/problem+json")
                 assert {e["field"] for e in r.json()["errors"]} & {"query.limit", "query.offset"}
+    assert unpaged == [], "collections without paging (page them, or say in NOT_LISTS why not)"
 
 
 @pytest.mark.parametrize("name", list(SERVICES))

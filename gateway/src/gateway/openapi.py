@@ -77,7 +77,8 @@ def merge(docs: dict[str, dict[str, Any]], unavailable: list[str]) -> dict[str, 
         doc = _rewrite_refs(doc, renames) if renames else copy.deepcopy(doc)
         for name, schema in (doc.get("components", {}).get("schemas") or {}).items():
             schemas[renames.get(name, name)] = schema
-        for path, item in (doc.get("paths") or {}).items():
+        for template, item in (doc.get("paths") or {}).items():
+            path, item = _own_path(template, item, service)
             if resolve(path) != service:
                 continue  # internal or foreign paths are never published
             for method in METHODS:
@@ -178,6 +179,21 @@ def _describe(op: dict[str, Any]) -> None:
                 }
             },
         }
+
+
+def _own_path(template: str, item: dict[str, Any], service: str) -> tuple[str, dict[str, Any]]:
+    """`/api/v1/audit/{service}` as this service's own path (`/api/v1/audit/case-service`), which is
+    the one the gateway routes to it, with the `service` parameter gone; any other path unchanged."""
+    if "{service}" not in template:
+        return template, item
+    out: dict[str, Any] = {}
+    for key, op in item.items():
+        if isinstance(op, dict) and "parameters" in op:
+            op = {**op, "parameters": [p for p in op["parameters"] if p.get("name") != "service"]}
+        if key == "parameters" and isinstance(op, list):
+            op = [p for p in op if p.get("name") != "service"]
+        out[key] = op
+    return template.replace("{service}", service), out
 
 
 def _example(path: str) -> str:

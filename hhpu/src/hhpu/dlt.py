@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -204,11 +203,37 @@ def _pick(args: argparse.Namespace, letters: list[DeadLetter]) -> list[DeadLette
     return [by_ref[r] for r in args.ref]
 
 
+def _age(seconds: float) -> str:
+    """How long ago, in the largest whole unit: '45s', '12m', '3h', '2d'."""
+    s = max(0, int(seconds))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
 def cmd_list(args: argparse.Namespace) -> None:
+    """A table (ref, original topic, event, consumer group, error, age); --json: a JSON list."""
+    from hhpu.cli.common import table
+
     letters = _read(args)
-    for d in letters:
-        print(json.dumps(d.summary()))
-    print(f"{len(letters)} dead-lettered message(s)", file=sys.stderr)
+    if args.json:
+        print(json.dumps([d.summary() for d in letters], indent=2))
+        return
+    now = time.time()
+    rows = [
+        [
+            d.ref,
+            d.original_topic,
+            d.summary()["event_type"],
+            d.header("dlt_consumer_group"),
+            d.header("dlt_error_type"),
+            _age(now - d.at),
+        ]
+        for d in letters
+    ]
+    print(table(["ref", "topic", "event", "consumer group", "error", "age"], rows, width=64))
+    print(f"{len(letters)} dead-lettered message(s)")
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -244,8 +269,9 @@ def add_parser(sub: Any) -> None:
         sp.add_argument("--data-dir", help="single-process mode: read the embedded log in this directory")
         sp.add_argument("--topic", help="only this topic's dead letters (hhpu.x.events or hhpu.x.events.DLT)")
 
-    ls = dsub.add_parser("list", help="one JSON line per dead-lettered message")
+    ls = dsub.add_parser("list", help="the dead-lettered messages as a table (--json for scripts)")
     common(ls)
+    ls.add_argument("--json", action="store_true", help="a JSON list of the messages, for scripts")
     ls.set_defaults(fn=cmd_list)
     for name, fn, helptext in (
         ("show", cmd_show, "headers, error and the event of each named message"),

@@ -61,13 +61,15 @@ def local_time(value: datetime | str | None, *, with_date: bool = True) -> str:
 
 
 def local_date(value: date | datetime | str | None) -> str:
-    """A date as '14 Mar 2026'."""
+    """A date as '14 Mar 2026'. A timestamp (a datetime, or an ISO string with a time) is UTC when
+    naive and is converted to Europe/London first, so 23:30 UTC on a summer evening is the next day."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
     if isinstance(value, datetime):
-        value = value.astimezone(LONDON).date() if value.tzinfo else value.date()
+        aware = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+        value = aware.astimezone(LONDON).date()
     return value.strftime("%d %b %Y")
 
 

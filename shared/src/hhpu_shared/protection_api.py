@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -101,6 +101,16 @@ class ChainPublic(BaseModel):
     first_bad_id: int | None
     reason: str | None
     head: str
+
+
+class SubjectAccessPublic(BaseModel):
+    """Everything one service holds on a person, and who consulted it or was told it."""
+
+    service: str
+    references: list[str] = Field(description="the person's references this service knows")
+    marks: dict[str, str] = Field(description="reference -> restricted or erased, where marked")
+    data: dict[str, Any] = Field(description="what the service holds, by kind of record")
+    audit: list[AuditEntryPublic]
 
 
 def _service(request: Request, service: str) -> str:
@@ -261,7 +271,7 @@ def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
             )
         return ReferencesPublic(service=own, references=refs)
 
-    @router.get("/subject-access/{service}")
+    @router.get("/subject-access/{service}", response_model=SubjectAccessPublic)
     def subject_access(
         service: str,
         request: Request,

@@ -19,7 +19,9 @@
     hhpu reviews --why ...             the MoPI review queue (people due for review, by group)
     hhpu review PERSON retain|dispose --reason-code ... --reason ... --why ...   a MoPI review decision
 
-Output is a readable table or summary; add --json for the raw JSON, for scripts.
+Output is a readable table or summary; add --json for the raw JSON, for scripts. Long work
+(rank, import, report evaluation) shows a progress bar on standard error when it is a terminal
+(--progress: always; never with --json).
 
 Where the gateway is: commands that talk to the system use --url, else HHPU_URL, else
 http://127.0.0.1:$HHPU_PORT (HHPU_PORT is the port `make run` / `hhpu run` serves on, default

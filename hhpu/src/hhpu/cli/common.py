@@ -70,6 +70,15 @@ def emit(args: argparse.Namespace, body: Any, human: str) -> None:
         print(human)
 
 
+def progress(args: argparse.Namespace, **bar: Any) -> Any:
+    """A progress bar (tqdm) on standard error: shown on a terminal, or anywhere with --progress;
+    never with --json, whose reader wants standard output alone and standard error quiet."""
+    from tqdm import tqdm
+
+    wanted = getattr(args, "progress", False) or sys.stderr.isatty()
+    return tqdm(file=sys.stderr, disable=getattr(args, "json", False) or not wanted, **bar)
+
+
 def write_bytes(data: bytes, out: str | None) -> None:
     if out and out != "-":
         with open(out, "wb") as f:
@@ -84,3 +93,6 @@ def add_remote(sp: argparse.ArgumentParser, role: str) -> None:
     sp.add_argument("--token", help="bearer token (default: HHPU_TOKEN, else a development token)")
     sp.add_argument("--role", default=role, help=f"role of the development token without --token ({role})")
     sp.add_argument("--json", action="store_true", help="print the JSON answer, for scripts")
+    sp.add_argument(
+        "--progress", action="store_true", help="progress bars even when standard error is not a terminal"
+    )

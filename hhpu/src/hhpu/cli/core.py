@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hhpu.cli.common import add_remote, check, client, default_url, emit
+from hhpu.cli.common import add_remote, check, client, default_url, emit, progress
 from hhpu.services import SERVICES
 
 
@@ -61,13 +61,14 @@ def cmd_open(args: argparse.Namespace) -> None:
 
 def cmd_import(args: argparse.Namespace) -> None:
     """Stream a records-system export to the ranking-service through the gateway, with a progress bar."""
-    from tqdm import tqdm
-
     path = Path(args.file)
     size = path.stat().st_size
 
     def chunks() -> Iterator[bytes]:
-        with path.open("rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=path.name) as bar:
+        with (
+            path.open("rb") as f,
+            progress(args, total=size, unit="B", unit_scale=True, desc=path.name) as bar,
+        ):
             while block := f.read(1 << 20):
                 bar.update(len(block))
                 yield block

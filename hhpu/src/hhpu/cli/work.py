@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tqdm import tqdm
+from hhpu_shared.documents import local_date
 
-from hhpu.cli.common import add_remote, check, client, emit, table, write_bytes
+from hhpu.cli.common import add_remote, check, client, emit, progress, table, write_bytes
 
 WHY = {"X-Justification": "hhpu command line"}
 
@@ -78,7 +78,7 @@ def cmd_rank(args: argparse.Namespace) -> None:
             body[k] = getattr(args, k)
     steps = ["ranking run"] + (["back-test"] if args.evaluate and args.kind != "dry" else [])
     out: dict[str, Any] = {}
-    with client(args) as c, tqdm(total=len(steps), desc="ranking", unit="step", disable=args.json) as bar:
+    with client(args) as c, progress(args, total=len(steps), desc="ranking", unit="step") as bar:
         why = {"X-Justification": args.why}
         out["run"] = run = check(c.post("/api/v1/ranking-runs", json=body, headers=why))
         bar.update()
@@ -120,17 +120,19 @@ def cmd_report(args: argparse.Namespace) -> None:
     if args.html or args.pdf:
         return _document(args, "/api/v1/reports/suitability", {}, why)
     with client(args) as c:
-        rep = check(c.get("/api/v1/reports/suitability", headers=why))
+        rep = check(c.get("/api/v1/reports/suitability", params={"limit": 500}, headers=why))
     rows = [
-        [g, r["person_label"], r["opened_at"][:10], r["urgency"], r["status"], len(r["triggers"])]
-        for g, items in rep["groups"].items()
-        for r in items
+        [g, r["person_label"], local_date(r["opened_at"]), r["urgency"], r["status"], len(r["triggers"])]
+        for g, page in rep["groups"].items()
+        for r in page["items"]
     ]
+    cut = [g for g, page in rep["groups"].items() if page["total"] > len(page["items"])]
+    more = f" (the first 500 of each source; all in --html or --pdf: {', '.join(cut)})" if cut else ""
     emit(
         args,
         rep,
         table(["source", "person", "opened", "urgency", "status", "triggers"], rows)
-        + f"\n{rep['total']} people since {rep['since']}",
+        + f"\n{rep['total']} people since {rep['since']}{more}",
     )
     return None
 
@@ -138,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def _evaluation(args: argparse.Namespace) -> None:
     from hhpu.evaluation_report import fetch, render, summary_lines
 
-    with client(args) as c, tqdm(total=3, desc="evaluation", unit="step", disable=args.json) as bar:
+    with client(args) as c, progress(args, total=3, desc="evaluation", unit="step") as bar:
 
         def step(name: str) -> None:
             bar.set_postfix_str(name)

@@ -58,6 +58,7 @@ def on_referral_screened(uow: UnitOfWork, d: ReferralScreened, env: Envelope) ->
         urgency=d.urgency,
         statutory_status=d.statutory_status,
         agency_name=d.agency_name,
+        partner_reference=d.partner_reference,
         why=REFERRAL_WHY.format(env.event_id),
     )
 
@@ -74,6 +75,7 @@ def on_match_resolved(uow: UnitOfWork, d: ReferralMatchResolved, env: Envelope) 
         urgency=d.urgency,
         statutory_status=d.statutory_status,
         agency_name=d.agency_name,
+        partner_reference=d.partner_reference,
         why=REFERRAL_WHY.format(env.event_id),
     )
 

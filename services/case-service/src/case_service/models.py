@@ -35,7 +35,7 @@ class Person(Table, table=True):
     family_name: str = Field(max_length=100)
     middle_names: str | None = Field(default=None, max_length=200)
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    date_of_birth: date | None = None
+    date_of_birth: date | None = Field(default=None, index=True)
     area: str | None = Field(default=None, max_length=64)
     merged_into: str | None = Field(default=None, max_length=32, index=True)
     created_at: datetime = Field(default_factory=now)
@@ -63,9 +63,23 @@ class PersonIdentifier(Table, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     person_id: str = Field(foreign_key="case_person.id", index=True, max_length=32)
     kind: str = Field(max_length=32)
-    value: str = Field(max_length=128)
+    value: str = Field(max_length=200)  # a partner's reference is "<agency id>/<reference>"
+    # What a search compares (domain.search.identifier_key: case and separators ignored, PNC canonical)
+    search_value: str | None = Field(default=None, max_length=200, index=True)
     source: str | None = Field(default=None, max_length=128)
     added_at: datetime = Field(default_factory=now)
+
+
+# The keys a person search looks names up by (domain.search.name_keys): each word of the person's
+# names and aliases, its sound (NYSIIS, Metaphone) and its one-letter-less spellings. Rewritten
+# whenever the names change (repository: on every update of a person, erasure included).
+class PersonSearchKey(Table, table=True):
+    __tablename__ = "case_person_search_key"
+    __table_args__ = (UniqueConstraint("person_id", "key", name="uq_case_search_key_person_key"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    person_id: str = Field(foreign_key="case_person.id", index=True, max_length=32)
+    key: str = Field(max_length=120, index=True)
 
 
 # What happened to a person record (created, changed, merged): nothing is overwritten silently.

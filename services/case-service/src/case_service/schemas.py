@@ -39,7 +39,14 @@ class PersonCreate(BaseModel):
 
 
 class PersonUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"family_name": "Marsh", "aliases": ["Deano"], "date_of_birth": "1991-04-12", "area": "north"}
+            ]
+        },
+    )
     given_name: Line | None = Field(default=None, min_length=1, max_length=100)
     family_name: Line | None = Field(default=None, min_length=1, max_length=100)
     middle_names: Line | None = Field(default=None, max_length=200)
@@ -87,7 +94,9 @@ class PersonPublic(_Out):
 
 
 class MergeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"merged_person_id": "per-7f3a9c2d41b84e01"}]}
+    )
     merged_person_id: Line = Field(min_length=1, max_length=32)
 
 
@@ -119,7 +128,14 @@ class CaseCreate(BaseModel):
 
 
 class CaseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"cohort": "visor", "mappa_category": 1, "mappa_level": 1, "next_review_on": "2026-12-14"}
+            ]
+        },
+    )
     cohort: Cohort | None = None
     mappa_category: StrictInt | None = Field(default=None, ge=1, le=4)
     mappa_level: StrictInt | None = Field(default=None, ge=1, le=3)
@@ -146,7 +162,12 @@ class TransitionRequest(BaseModel):
 
 
 class AllocationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"manager_id": "mgr-4d1c0b2e9a7f4c33", "accept_over_capacity": False}]
+        },
+    )
     manager_id: Line | None = Field(default=None, max_length=64, description="omit to take the suggestion")
     accept_over_capacity: StrictBool = Field(
         default=False,
@@ -225,7 +246,18 @@ class AssessmentPublic(_Out):
 
 
 class AssessmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": "per-7f3a9c2d41b84e01",
+                    "detail": "internal referral: domestic abuse pattern",
+                    "urgency": "high",
+                }
+            ]
+        },
+    )
     person_id: Line = Field(max_length=64)
     detail: Text | None = Field(default=None, max_length=2000)
     urgency: Urgency = "normal"
@@ -239,7 +271,14 @@ class ChecklistUpdate(BaseModel):
 
 
 class RecommendationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"recommendation": "adopt", "note": "meets the HHPU criteria: repeat high-harm offending"}
+            ]
+        },
+    )
     recommendation: Decision
     note: Text | None = Field(default=None, max_length=4000)
 

@@ -56,14 +56,41 @@ class Rm2000In(BaseModel):
 
 
 class ArmsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "risk": {
+                        "opportunity_to_offend": "some",
+                        "sexual_preoccupation": "absent",
+                        "offence_related_sexual_interest": "absent",
+                        "emotional_congruence_with_children": "absent",
+                        "hostile_orientation": "some",
+                        "poor_self_management": "present",
+                        "negative_social_influences": "some",
+                    },
+                    "protective": {
+                        "positive_routine": "some",
+                        "social_investment": "absent",
+                        "commitment_to_desist": "some",
+                        "positive_social_influences": "absent",
+                    },
+                    "assessed_on": "2026-11-20",
+                }
+            ]
+        },
+    )
     risk: dict[ItemName, Rating]
     protective: dict[ItemName, Rating]
     assessed_on: PastDate | None = None
 
 
 class IomIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"likelihood": "high", "harm": "high", "assessed_on": "2026-11-20"}]},
+    )
     likelihood: Literal["low", "medium", "high"]
     harm: Band
     assessed_on: PastDate | None = None
@@ -134,7 +161,14 @@ class InterventionCreate(BaseModel):
 
 
 class InterventionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "completed", "ended_on": "2026-11-28", "outcome": "attended all sessions"}
+            ]
+        },
+    )
     ended_on: PlanDate | None = None
     status: Literal["planned", "active", "completed", "ended_early"] | None = None
     outcome: Text | None = Field(default=None, max_length=4000)
@@ -171,7 +205,9 @@ class ManagerCreate(BaseModel):
 
 
 class ManagerUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"capacity_points": 30.0, "active": True}]}
+    )
     capacity_points: StrictFloat | None = Field(default=None, gt=0, le=500)
     active: StrictBool | None = None
 

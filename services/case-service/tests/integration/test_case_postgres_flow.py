@@ -89,7 +89,7 @@ def test_case_full_flow_on_postgres(pg_url: str) -> None:
         rep = client.get("/api/v1/reports/suitability", headers=OM).json()
         assert rep["counts"]["both"] == 1
         load = client.get("/api/v1/managers/caseload", headers=OM).json()
-        assert {r["manager_id"]: r["cases"] for r in load["per_manager"]}[m["id"]] == 1
+        assert {r["manager_id"]: r["cases"] for r in load["per_manager"]["items"]}[m["id"]] == 1
         r = client.post(f"/api/v1/cases/{cid}/transitions", json={"to": "candidate"}, headers=OM)
         assert r.status_code == 409
         with Session(rt.engine) as s:

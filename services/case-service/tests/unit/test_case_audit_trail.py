@@ -207,7 +207,7 @@ def run(rec: Recorder, rt: ServiceRuntime) -> None:
         ops=[("alter", "assessment", aid)],
     )
     rep = step("GET", "/api/v1/reports/suitability?since=2000-01-01", ops=[])
-    person_ids = {r["person_id"] for g in rep["groups"].values() for r in g}
+    person_ids = {r["person_id"] for g in rep["groups"].values() for r in g["items"]}
     assert person_ids
     for pid2 in person_ids:
         rec.expected.append((f"audit test step {rec.n}", "consult", "person", pid2))

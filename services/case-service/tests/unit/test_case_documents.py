@@ -94,3 +94,29 @@ def test_case_summary_html_and_pdf(svc: tuple[TestClient, ServiceRuntime]) -> No
         client.get(f"/api/v1/cases/{cid}/summary", headers=headers("unit_supervisor", why=None)).status_code
         == 422
     )
+
+
+def test_case_suitability_report_prints_the_london_date_of_a_late_evening_opening() -> None:
+    """Opened at 23:30 UTC on a summer evening is the next day in London: the PDF prints that day."""
+    from case_service.domain.documents import render_suitability
+    from hhpu_shared.documents import to_pdf
+
+    row = {
+        "person_label": "Dean Marsh",
+        "records_id": "R-1",
+        "opened_at": "2026-07-14T23:30:00+00:00",
+        "urgency": "high",
+        "status": "under_assessment",
+        "triggers": [{"source": "referral", "detail": "Drug and Alcohol Service", "ref": "ref-1"}],
+        "recommendation": "assess",
+    }
+    groups = {"both": [], "algorithm": [], "referral": [row], "manual": []}
+    rep = {
+        "total": 1,
+        "since": "2026-07-01",
+        "generated_on": "2026-07-15",
+        "counts": {k: len(v) for k, v in groups.items()},
+        "groups": groups,
+    }
+    text = " ".join(pdf_text(to_pdf(render_suitability(rep))).split())
+    assert "Dean Marsh R-1 15 Jul 2026 high" in text and "14 Jul 2026" not in text

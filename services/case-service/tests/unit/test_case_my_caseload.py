@@ -96,6 +96,40 @@ def test_case_my_caseload_names_risk_due_dates_and_load(svc: tuple[TestClient, S
     assert r.status_code == 404 and r.json()["code"] == "not_a_manager"
 
 
+def test_case_a_managers_cases_have_names_risk_due_work_and_pages(
+    svc: tuple[TestClient, ServiceRuntime],
+) -> None:
+    """`/managers/{id}/cases`: the same rows as her own caseload (names, cohort, risk, due work),
+    one page at a time, the totals over every case; an unknown manager is a 404."""
+    client, rt = svc
+    ann = _manager(client, "om-ann", "PC Ann Lee", capacity=10.0)
+    cases = [_case(client, "Dean", "Marsh"), _case(client, "Vic", "Sor", cohort="iom_fixed")]
+    for cid in cases:
+        assert adopt_by_hand(client, cid).status_code == 200
+        _give(client, cid, ann)
+    past = (date.today() - timedelta(days=2)).isoformat()
+    assert (
+        client.patch(f"/api/v1/cases/{cases[0]}", json={"next_review_on": past}, headers=SUP).status_code
+        == 200
+    )
+    r = client.get(f"/api/v1/managers/{ann}/cases", params={"limit": 1}, headers=SUP)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["manager"]["name"] == "PC Ann Lee" and out["open_actions"] is None
+    assert out["summary"]["cases"] == 2 and out["summary"]["reviews_overdue"] == 1
+    assert out["cases"]["total"] == 2 and out["cases"]["limit"] == 1 and len(out["cases"]["items"]) == 1
+    rest = client.get(f"/api/v1/managers/{ann}/cases", params={"offset": 1}, headers=SUP).json()
+    rows = {x["name"]: x for x in [*out["cases"]["items"], *rest["cases"]["items"]]}
+    assert set(rows) == {"Dean Marsh", "Vic Sor"}
+    assert rows["Dean Marsh"]["cohort"] == "hhpu" and rows["Vic Sor"]["cohort"] == "iom_fixed"
+    assert {"kind": "review", "due_on": past, "overdue": True} in rows["Dean Marsh"]["open_work"]
+    assert "risk_band" in rows["Dean Marsh"] and rows["Dean Marsh"]["points"] > 0
+    with Session(rt.engine) as s:
+        seen = s.exec(select(AuditEntry).where(AuditEntry.actor == "user:sup")).all()
+    assert {e.subject_id for e in seen if e.operation == "consult"} >= set(cases)
+    assert client.get("/api/v1/managers/nobody/cases", headers=SUP).status_code == 404
+
+
 def test_case_named_allocation_over_capacity_needs_confirmation(
     svc: tuple[TestClient, ServiceRuntime],
 ) -> None:

@@ -48,8 +48,19 @@ def test_case_suitability_report_json_and_html(svc: tuple[TestClient, ServiceRun
     consume(rt)
     rep = client.get("/api/v1/reports/suitability", headers=OM).json()
     assert rep["counts"] == {"algorithm": 1, "referral": 1, "both": 1, "manual": 0}
-    assert rep["groups"]["both"][0]["person_label"] == "Dean Marsh"
-    assert len(rep["groups"]["both"][0]["triggers"]) == 2
+    assert rep["groups"]["both"]["items"][0]["person_label"] == "Dean Marsh"
+    assert len(rep["groups"]["both"]["items"][0]["triggers"]) == 2
+    # each source is one page: the same limit and offset, each with its own total
+    paged = client.get("/api/v1/reports/suitability", params={"limit": 1, "offset": 1}, headers=OM).json()
+    assert {
+        k: (g["total"], len(g["items"]), g["limit"], g["offset"]) for k, g in paged["groups"].items()
+    } == {
+        "algorithm": (1, 0, 1, 1),
+        "referral": (1, 0, 1, 1),
+        "both": (1, 0, 1, 1),
+        "manual": (0, 0, 1, 1),
+    }
+    assert paged["total"] == 3
     assert client.get("/api/v1/reports/suitability?since=2999-01-01", headers=OM).json()["total"] == 0
     r = client.get("/api/v1/reports/suitability?format=html", headers=OM)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -154,9 +165,12 @@ def test_case_decision_api_and_allocation(svc: tuple[TestClient, ServiceRuntime]
     assert any(x["manager_id"] == untrained["id"] and not x["eligible"] for x in sug["considered"])
     load = client.get("/api/v1/managers/caseload", headers=OM).json()
     assert load["managers"] == 2 and load["mosovo_trained"] == 1
-    mine = {row["manager_id"]: row for row in load["per_manager"]}
+    mine = {row["manager_id"]: row for row in load["per_manager"]["items"]}
     assert mine[trained["id"]]["cases"] == 1 and mine[untrained["id"]]["cases"] == 0
     assert mine[trained["id"]]["points"] == pytest.approx(3.75)
+    one = client.get("/api/v1/managers/caseload", params={"limit": 1, "offset": 1}, headers=OM).json()
+    assert one["per_manager"]["total"] == 2 and len(one["per_manager"]["items"]) == 1
+    assert one["managers"] == 2  # the equity figures are over the whole team, whatever the page
 
 
 def test_case_demo_seed_and_openapi(svc: tuple[TestClient, ServiceRuntime]) -> None:

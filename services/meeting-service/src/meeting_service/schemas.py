@@ -9,6 +9,8 @@ from hhpu_shared.events.contracts.common import Cohort, Decision, Urgency
 from hhpu_shared.fields import Line, PlanDate, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
+from meeting_service.schema_examples import examples
+
 ItemKind = Literal["new_case", "review", "overdue_action", "other"]
 CarryReason = Literal["not_done_by_agency", "overdue", "in_progress", "awaiting_information", "other"]
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -23,6 +25,8 @@ class _Out(BaseModel):
 
 
 class MeetingTypeUpsert(_In):
+    model_config = ConfigDict(json_schema_extra=examples("MeetingTypeUpsert"))
+
     name: Line = Field(min_length=1, max_length=200, examples=["Monthly multi-agency meeting"])
     description: Text | None = Field(default=None, max_length=1000)
     default_duration_minutes: StrictInt = Field(default=120, ge=5, le=600)
@@ -42,6 +46,8 @@ class MeetingTypePublic(_Out):
 
 
 class AgencyUpsert(_In):
+    model_config = ConfigDict(json_schema_extra=examples("AgencyUpsert"))
+
     name: Line = Field(min_length=1, max_length=200, examples=["Housing"])
     spoc_name: Line | None = Field(default=None, max_length=200, examples=["Priya Shah"])
     spoc_email: Line | None = Field(default=None, max_length=254)
@@ -59,6 +65,8 @@ class AgencyPublic(_Out):
 
 
 class SeriesCreate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("SeriesCreate"))
+
     meeting_type_id: Line = Field(min_length=1, max_length=64, examples=["monthly_mam"])
     title: Line = Field(min_length=1, max_length=200, examples=["HHPU monthly multi-agency meeting"])
     recurrence: Literal["monthly", "weekly", "weekdays"] = "monthly"
@@ -92,10 +100,14 @@ class SeriesPublic(_Out):
 
 
 class ScheduleRequest(_In):
+    model_config = ConfigDict(json_schema_extra=examples("ScheduleRequest"))
+
     count: StrictInt = Field(default=1, ge=1, le=24)
 
 
 class MeetingCreate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("MeetingCreate"))
+
     meeting_type_id: Line = Field(min_length=1, max_length=64, examples=["case_conference"])
     title: Line | None = Field(default=None, max_length=200)
     scheduled_on: PlanDate
@@ -108,6 +120,8 @@ class MeetingCreate(_In):
 
 
 class MeetingUpdate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("MeetingUpdate"))
+
     title: Line | None = Field(default=None, max_length=200)
     scheduled_on: PlanDate | None = None
     start_time: str | None = Field(default=None, pattern=TIME_PATTERN)
@@ -129,6 +143,8 @@ class InvitationPublic(_Out):
 
 
 class InvitationUpdate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("InvitationUpdate"))
+
     response: Literal["invited", "accepted", "apologies"] | None = None
     apology_reason: Text | None = Field(default=None, max_length=500)
     attended: StrictBool | None = None
@@ -137,6 +153,8 @@ class InvitationUpdate(_In):
 
 
 class InviteRequest(_In):
+    model_config = ConfigDict(json_schema_extra=examples("InviteRequest"))
+
     agency_id: Line = Field(min_length=1, max_length=64)
 
 
@@ -161,6 +179,8 @@ class MeetingPublic(_Out):
 
 
 class AgendaItemCreate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("AgendaItemCreate"))
+
     kind: ItemKind = "other"
     title: Line = Field(min_length=1, max_length=300, examples=["Partnership update: housing"])
     assessment_id: Line | None = Field(default=None, max_length=64)
@@ -179,6 +199,8 @@ class AgendaItemCreate(_In):
 
 
 class AgendaItemUpdate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("AgendaItemUpdate"))
+
     title: Line | None = Field(default=None, min_length=1, max_length=300)
     urgency: Urgency | None = None
     planned_minutes: StrictInt | None = Field(default=None, ge=1, le=120)
@@ -234,10 +256,14 @@ class AgendaPublic(BaseModel):
 
 
 class ReorderRequest(_In):
+    model_config = ConfigDict(json_schema_extra=examples("ReorderRequest"))
+
     item_ids: list[Line] = Field(min_length=1)
 
 
 class OutcomeCreate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("OutcomeCreate"))
+
     kind: Literal["information", "decision", "action"]
     text: Text | None = Field(default=None, max_length=20000)
     decision: Decision | None = None
@@ -277,6 +303,8 @@ class OutcomePublic(_Out):
 
 
 class ActionCreate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("ActionCreate"))
+
     description: Text = Field(min_length=1, max_length=1000, examples=["Housing to confirm the address"])
     owner_name: Line = Field(min_length=1, max_length=200)
     owner_agency_id: Line = Field(min_length=1, max_length=64, examples=["housing"])
@@ -314,16 +342,22 @@ class ActionPublic(_Out):
 
 
 class ActionStatusUpdate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("ActionStatusUpdate"))
+
     status: Literal["done", "not_possible", "not_done"]
     note: Text | None = Field(default=None, max_length=1000)
 
 
 class CarryOverRequest(_In):
+    model_config = ConfigDict(json_schema_extra=examples("CarryOverRequest"))
+
     reason_code: CarryReason = "not_done_by_agency"
     reason: Text | None = Field(default=None, max_length=500)
 
 
 class AddendumCreate(_In):
+    model_config = ConfigDict(json_schema_extra=examples("AddendumCreate"))
+
     text: Text = Field(min_length=1, max_length=20000)
     item_id: Line | None = None
 

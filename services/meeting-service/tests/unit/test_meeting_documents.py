@@ -80,6 +80,69 @@ def test_recipient_version_holds_nothing_of_other_agencies(harness: Any) -> None
     assert "Minutes:" in text and "breach" not in text and "Carl Denton" not in text
 
 
+def test_shared_item_withholds_minute_and_decision_reason_from_each_agency(harness: Any) -> None:
+    """Two agencies own actions on the same item, whose minute and decision name the other agency:
+    neither agency's pack or minutes (PDF text) holds anything of the other."""
+    h = harness
+    h.emit(h.opened(1, "high", "Dean Marsh"), "asm-1")
+    h.consume()
+    mid = h.seed["next_meeting_id"]
+    item = h.client.get(f"{API}/meetings/{mid}/agenda", headers=h.chair()).json()["kept"][0]["id"]
+    url = f"{API}/meetings/{mid}/agenda/items/{item}"
+    own = {
+        "housing": ("Priya Shah", "Housing to confirm Dean's address by the 14th"),
+        "probation": ("Grace Okafor", "Probation to share the licence conditions"),
+    }
+    for agency, (owner, text) in own.items():
+        body = {"kind": "action", "description": text, "owner_name": owner, "owner_agency_id": agency}
+        assert h.client.post(f"{url}/outcomes", json=body, headers=h.chair()).status_code == 201
+    minute = "Probation Service reported a licence breach; Housing has a tenancy warning on file."
+    assert h.client.patch(url, json={"minutes": minute}, headers=h.chair()).status_code == 200
+    decision = {
+        "kind": "decision",
+        "decision": "adopt",
+        "cohort": "hhpu",
+        "decided_by": "Grace Okafor of Probation",
+        "reason": "Probation's licence breach and the Housing tenancy warning",
+    }
+    r = h.client.post(f"{url}/outcomes", json=decision, headers=h.chair())
+    assert r.status_code == 201, r.text
+    full = pdf_text(
+        h.client.get(f"{API}/meetings/{mid}/minutes", params={"format": "pdf"}, headers=h.chair()).content
+    )
+    assert "licence breach" in full and "Grace Okafor of Probation" in full  # the unit sees it all
+    for agency, other in (("housing", "probation"), ("probation", "housing")):
+        name, mine = own[agency][0], own[agency][1]
+        theirs_owner, theirs = own[other]
+        for doc in ("pack", "minutes"):
+            r = h.client.get(
+                f"{API}/meetings/{mid}/{doc}", params={"format": "pdf"}, headers=h.partner(agency)
+            )
+            assert r.status_code == 200, r.text
+            text = pdf_text(r.content)
+            assert mine in text and name in text and "Dean Marsh" in text, (agency, doc)
+            for leak in (theirs, theirs_owner, other.capitalize(), "licence breach", "tenancy", "Grace"):
+                if agency == "probation" and leak in ("Grace", "Probation"):
+                    continue  # probation's own owner and name
+                assert leak not in text, (agency, doc, leak)
+            assert "adopt" in text and "withheld" in text.lower(), (agency, doc)
+
+
+def test_long_pack_carries_the_marking_on_every_page(harness: Any) -> None:
+    h = harness
+    for n in range(1, 41):
+        h.emit(h.opened(n, "normal", f"Person Number {n}"), f"asm-{n}")
+    h.consume()
+    mid = h.seed["next_meeting_id"]
+    r = h.client.get(f"{API}/meetings/{mid}/pack", params={"format": "pdf"}, headers=h.chair())
+    assert r.status_code == 200, r.text
+    pages = pdf_text(r.content).split("\f")
+    assert len(pages) >= 2, len(pages)
+    for n, text in enumerate(pages, start=1):
+        assert "OFFICIAL-SENSITIVE" in text, n
+        assert f"Page {n} of {len(pages)}" in text, n
+
+
 def test_minutes_pdf_holds_each_items_minute(harness: Any) -> None:
     h = harness
     mid = _meeting_with_two_agencies_actions(h)

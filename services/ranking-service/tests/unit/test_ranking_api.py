@@ -196,8 +196,14 @@ def test_compare_trajectory_breakdown_and_audit(
     for run_id in (a["id"], b["id"]):
         items = rank_client.get(f"{RUNS}/{run_id}/entries?top_only=true", headers=ANALYST).json()["items"]
         top[run_id] = {i["person_ref"] for i in items}
-    assert {e["person_ref"] for e in cmp["entrants"]} == top[b["id"]] - top[a["id"]]
-    assert {e["person_ref"] for e in cmp["leavers"]} == top[a["id"]] - top[b["id"]]
+    assert {e["person_ref"] for e in cmp["entrants"]["items"]} == top[b["id"]] - top[a["id"]]
+    assert {e["person_ref"] for e in cmp["leavers"]["items"]} == top[a["id"]] - top[b["id"]]
+    assert cmp["entrants"]["total"] == len(top[b["id"]] - top[a["id"]])
+    one = rank_client.get(f"{RUNS}/{b['id']}/comparison", params={"limit": 1, "offset": 1}, headers=ANALYST)
+    for key in ("entrants", "leavers", "big_movers"):  # each list is one page with its own total
+        got = one.json()[key]
+        assert got["total"] == cmp[key]["total"] and got["limit"] == 1 and got["offset"] == 1
+        assert got["items"] == cmp[key]["items"][1:2]
     assert cmp["top_jaccard"] == pytest.approx(
         len(top[a["id"]] & top[b["id"]]) / len(top[a["id"]] | top[b["id"]])
     )
@@ -218,7 +224,7 @@ def test_compare_trajectory_breakdown_and_audit(
     assert [c.subject_id for c in lists] == [a["id"]] * len(top[a["id"]]) + [b["id"]] * len(top[b["id"]])
     assert {c.person_ref for c in lists if c.subject_id == b["id"]} == top[b["id"]]  # one entry per person
     compared = {c.person_ref for c in consults if views[c.id] == "run comparison"}
-    assert {e["person_ref"] for e in cmp["entrants"] + cmp["leavers"]} <= compared
+    assert {e["person_ref"] for e in cmp["entrants"]["items"] + cmp["leavers"]["items"]} <= compared
     fair = rank_client.get(f"{RUNS}/{b['id']}/fairness", headers=ANALYST).json()
     assert sum(g["top"] for g in fair["dimensions"]["sex"]) == 30
     assert {g["group"] for g in fair["dimensions"]["age_band"]} <= {
@@ -364,7 +370,10 @@ LISTS = [
     "/api/v1/ranking-history",
     "/api/v1/people/P-1/trajectory",
     "/api/v1/audit/{service}",  # the audit trail: the data protection officer's
+    "/api/v1/models",
+    "/api/v1/weight-editions",
 ]
+NESTED = {"/api/v1/ranking-runs/{run_id}/comparison"}  # one page per list inside the answer
 DPO = {**identity_headers("data_protection_officer", subject="user:dpo"), "X-Justification": "test: paging"}
 
 
@@ -391,4 +400,4 @@ def test_every_list_rejects_out_of_range_paging(rank_client: TestClient, query: 
         if any(q["name"] == "offset" for q in ops.get("get", {}).get("parameters", []))
     }
     expected = {p.replace("{run}", "{run_id}").replace("{imp}", "{import_id}") for p in LISTS}
-    assert paged == {p.replace("P-1", "{person_ref}") for p in expected}
+    assert paged == {p.replace("P-1", "{person_ref}") for p in expected} | NESTED

@@ -234,4 +234,10 @@ class MatchReviewPublic(BaseModel):
 
 
 class ReviewDecision(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "same date of birth and address; John is the recorded name"}]
+        }
+    )
+
     note: OptText | None = None

@@ -45,7 +45,18 @@ class AgencyCreate(BaseModel):
 
 
 class AgencyUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "contact_name": "Priya Shah",
+                    "contact_email": "priya.shah@housing.example.org",
+                    "webhook_url": "https://housing.example.org/hhpu/webhook",
+                }
+            ]
+        },
+    )
 
     name: Text200 | None = None
     agency_type: AgencyType | None = None

@@ -91,6 +91,8 @@ def test_dean_marsh_probable_match_waits_for_a_reviewer_then_is_confirmed(ref_en
     assert resolved[0]["person_ref"] == "person-77" and resolved[0]["referral_id"] == rid
     assert resolved[0]["subject"]["given_name"] == "Dean"
     assert resolved[0]["agency_name"] and screened["agency_name"] == resolved[0]["agency_name"]
+    # the agency's own reference travels with both, so the case-service can find the person by it
+    assert screened["partner_reference"] == resolved[0]["partner_reference"] == "DAS-2026-0412"
     staff_view = ref_env.client.get(f"/api/v1/referrals/{rid}", headers=REVIEWER).json()
     assert staff_view["matched_person_ref"] == "person-77"
 

@@ -5,6 +5,10 @@ Metaphone keys, so "Marsh"/"Marshe" and "Shaun"/"Sean" meet) and by spelling dis
 for typing slips such as "Densin" for "Denton"), against the given, middle and family names and every
 alias. A date of birth or an identifier (PNC number, records id, a partner's reference) counts for
 more than a name. Scores run 0..1; reasons say why a record matched.
+
+The database finds the records worth scoring (`name_keys` are stored with each person and
+`query_keys` looked up, identifiers by `identifier_key`, a date of birth by equality), so a search
+scores the few people who could match, never the whole population.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import jellyfish
 
@@ -25,6 +30,7 @@ _PNC = re.compile(r"^(?:\d{2})?(\d{2})/0*(\d{1,7})([A-Z])$")  # 91/12345A or 199
 _PNC_COMPACT = re.compile(r"^(\d{2})0*(\d{1,7})([A-Z])$")  # 9112345A: a two-digit year
 
 
+@lru_cache(maxsize=65_536)  # pure; a query is normalised once per candidate, common names recur
 def normalise(text: str) -> str:
     """Lower case, accents and punctuation removed, single spaces: "O'Neil-Smith" -> "oneil smith"."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -43,6 +49,46 @@ def pnc(text: str) -> str:
 def identifier(text: str) -> str:
     """Any other identifier: case and separators ignored."""
     return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+MAX_QUERY_WORDS = 12  # words of a typed name looked up (all of them are scored)
+
+
+def _word_keys(word: str) -> set[str]:
+    """One normalised word's keys: itself, its sound and, from four letters, every spelling with one
+    letter less. Two words one typing slip apart (a letter wrong, missing, extra or two swapped)
+    share a key, as do two that sound alike."""
+    keys = {f"w:{word}"}
+    if len(word) > 1:
+        keys |= {f"y:{jellyfish.nysiis(word)}", f"m:{jellyfish.metaphone(word)}"}
+    if len(word) >= 4:
+        keys |= {f"w:{word[:i]}{word[i + 1 :]}" for i in range(len(word))}
+    return {k[:120] for k in keys if len(k) > 2}
+
+
+def name_keys(names: Sequence[str]) -> set[str]:
+    """The keys a person's names and aliases are looked up by (stored with the person)."""
+    return {k for name in names for word in normalise(name).split() for k in _word_keys(word)}
+
+
+def query_keys(name: str) -> set[str]:
+    """The keys a typed name looks up: a person who shares one is scored (see `score`)."""
+    return {k for word in normalise(name).split()[:MAX_QUERY_WORDS] for k in _word_keys(word)}
+
+
+def identifier_key(kind: str, value: str) -> str:
+    """An identifier as a search compares it: a PNC number canonical, any other case and
+    separators ignored; a partner's reference without its agency ("<agency id>/<reference>")."""
+    if kind == "pnc":
+        return pnc(value)
+    if kind == "partner_reference":
+        value = value.split("/", 1)[-1]
+    return identifier(value)
+
+
+def identifier_lookups(text: str) -> set[str]:
+    """The identifier keys a typed identifier may be stored as (a PNC number, or any other)."""
+    return {pnc(text), identifier(text)} - {""}
 
 
 @dataclass(frozen=True)
@@ -71,6 +117,7 @@ class Match:
     reasons: list[str] = field(default_factory=list)
 
 
+@lru_cache(maxsize=65_536)
 def _token_score(q: str, c: str) -> tuple[float, str]:
     if q == c:
         return 1.0, "exact"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from case_service.routes.common import CaseSettingsDep, CaseUser, Supervisor
+from case_service.schemas_caseload import ManagerCaseload, TeamCaseload
 from case_service.schemas_records import ManagerCreate, ManagerPublic, ManagerUpdate, TrainingCreate
 from case_service.service import managers, mycaseload
 
@@ -50,13 +51,14 @@ def add_training(
     return managers.public(uow, m)
 
 
-@router.get("/caseload")
-def team_caseload(principal: CaseUser, uow: UoWDep, why: JustificationDep) -> dict[str, Any]:
-    """Weighted caseload per manager, high-risk cases, equity (CV, Gini, ratio to median), rebalancing."""
-    return managers.team_view(uow, why)
+@router.get("/caseload", response_model=TeamCaseload)
+def team_caseload(principal: CaseUser, uow: UoWDep, why: JustificationDep, page: PageDep) -> dict[str, Any]:
+    """Weighted caseload per manager (one page of managers), high-risk cases, equity over the whole
+    team (CV, Gini, ratio to median) and up to five suggested moves."""
+    return managers.team_view(uow, page, why)
 
 
-@router.get("/me/caseload")
+@router.get("/me/caseload", response_model=ManagerCaseload)
 def my_caseload(principal: CaseUser, uow: UoWDep, why: JustificationDep, page: PageDep) -> dict[str, Any]:
     """The signed-in offender manager's caseload: names, cohort, risk, next review and risk-assessment
     due dates, each case's due work, and her load against capacity. 404 `not_a_manager` when the
@@ -65,7 +67,11 @@ def my_caseload(principal: CaseUser, uow: UoWDep, why: JustificationDep, page: P
     return mycaseload.my_caseload(uow, page, why)
 
 
-@router.get("/{manager_id}/cases")
-def manager_cases(manager_id: str, principal: CaseUser, uow: UoWDep, why: JustificationDep) -> dict[str, Any]:
-    """One manager's caseload with each case's points (each case is an audited consultation)."""
-    return managers.caseload_of(uow, manager_id, why)
+@router.get("/{manager_id}/cases", response_model=ManagerCaseload)
+def manager_cases(
+    manager_id: str, principal: CaseUser, uow: UoWDep, why: JustificationDep, page: PageDep
+) -> dict[str, Any]:
+    """One manager's caseload, as `/managers/me/caseload` shows it to her: one page of cases with
+    names, cohort, risk, due work and points, the totals and her load (each case shown is an audited
+    consultation). 404 when there is no such manager."""
+    return mycaseload.caseload_of(uow, manager_id, page, why)

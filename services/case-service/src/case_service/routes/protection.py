@@ -11,6 +11,7 @@ from hhpu_shared.fields import LineCheck, Text
 from hhpu_shared.http import JustificationDep, UoWDep, require_roles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from case_service.schemas_protection import ErasureOutcome, RestrictionOutcome
 from case_service.service import protection
 
 router = APIRouter(prefix="/people", tags=["data protection"])
@@ -20,7 +21,12 @@ ErasureReason = Literal["mopi_disposal", "erasure_request", "unlawful_processing
 
 
 class ErasureRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason_code": "mopi_disposal", "reason": "MOPI review: no longer needed"}]
+        },
+    )
 
     reason_code: ErasureReason
     reason: Text = Field(
@@ -41,13 +47,16 @@ class ReferenceErasureRequest(ErasureRequest):
 
 
 class RestrictionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"restricted": True, "reason_code": "accuracy_contested"}]},
+    )
 
     restricted: StrictBool = True
     reason_code: Literal["accuracy_contested", "erasure_pending", "evidence_preserved", "other"]
 
 
-@router.post("/{person_id}/erasure")
+@router.post("/{person_id}/erasure", response_model=ErasureOutcome)
 def erase_person(
     person_id: str, body: ErasureRequest, principal: DataProtector, uow: UoWDep, why: JustificationDep
 ) -> dict[str, Any]:
@@ -56,7 +65,7 @@ def erase_person(
     return protection.decide_erasure(uow, person_id, body.reason_code, body.reason)
 
 
-@router.post("/{person_id}/restriction")
+@router.post("/{person_id}/restriction", response_model=RestrictionOutcome)
 def restrict_person(
     person_id: str, body: RestrictionRequest, principal: DataProtector, uow: UoWDep, why: JustificationDep
 ) -> dict[str, Any]:

@@ -39,6 +39,7 @@ def referral(
     statutory_status: str,
     why: str,
     agency_name: str | None = None,
+    partner_reference: str | None = None,
 ) -> None:
     """A screened (or resolved) referral: find the person, add a trigger to their open assessment.
 
@@ -58,6 +59,8 @@ def referral(
         )
     source = f"referral:{agency_id}"
     people.add_identifier(uow, person, "referral", referral_id, source, unknown=known is None)
+    if partner_reference:  # the agency's own reference, unique per agency: found by a search
+        people.add_identifier(uow, person, "partner_reference", f"{agency_id}/{partner_reference}", source)
     if _marked(uow, person.id):  # restricted: recorded, not processed further
         return
     data = {

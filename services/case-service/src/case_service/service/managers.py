@@ -82,42 +82,30 @@ def team_loads(uow: UnitOfWork) -> list[caseload.ManagerLoad]:
     return list(by_id.values())
 
 
-def team_view(uow: UnitOfWork, why: str) -> dict[str, Any]:
-    """Weighted caseloads, equity and rebalancing; each case proposed for a move is consulted."""
+def team_view(uow: UnitOfWork, page: PageParams, why: str) -> dict[str, Any]:
+    """Weighted caseloads, equity and rebalancing over the whole team; `per_manager` is one page of
+    it. Each case proposed for a move is consulted."""
     team = team_loads(uow)
     eq = caseload.equity(team)
     names = {m.id: m.name for m in repo.managers(uow.session)}
-    for row in eq["per_manager"]:  # type: ignore[attr-defined]
+    per_manager: list[dict[str, Any]] = eq.pop("per_manager")  # type: ignore[assignment]
+    for row in per_manager:
         row["name"] = names.get(row["manager_id"])
     on = today()
     eq["mosovo_trained"] = sum(1 for m in team if m.active and m.trained_for("visor", on))
     eq["rebalancing"] = caseload.rebalance(team, on)
+    eq["per_manager"] = {
+        "items": per_manager[page.offset : page.offset + page.limit],
+        "total": len(per_manager),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
     shown = case_ids_in(eq)
     for case_id in shown:
         consult(uow, "case", case_id, why, view="team caseload")
     if not shown:
         consult(uow, "caseload", "team", why, view="team caseload")
     return eq
-
-
-def caseload_of(uow: UnitOfWork, manager_id: str, why: str) -> dict[str, Any]:
-    """One manager's managed cases with each case's points (each case is an audited consultation)."""
-    items: list[dict[str, Any]] = []
-    total = 0.0
-    for c in repo.managed_cases(uow.session, manager_id=manager_id):
-        consult(uow, "case", c.id, why, view="manager_caseload")
-        pts = caseload.case_points(c.cohort, c.risk_band, c.mappa_level)
-        total += pts
-        items.append(
-            {
-                "case_id": c.id,
-                "cohort": c.cohort,
-                "risk_band": c.risk_band,
-                "mappa_level": c.mappa_level,
-                "points": pts,
-            }
-        )
-    return {"manager_id": manager_id, "cases": items, "points": round(total, 2)}
 
 
 def suggestion_for(uow: UnitOfWork, case_id: str, why: str) -> caseload.Suggestion:

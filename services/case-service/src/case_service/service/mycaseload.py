@@ -25,7 +25,7 @@ from case_service import repository as repo
 from case_service.domain import caseload
 from case_service.models import Case, Manager
 from case_service.service import managers
-from case_service.service.common import consult, today
+from case_service.service.common import consult, get_or_404, today
 
 DUE_SOON_DAYS = 14  # a review or risk assessment due within a fortnight is listed as due
 ACTIONS_URL = "/api/v1/actions?mine=true&status=open"
@@ -104,13 +104,24 @@ def _load(uow: UnitOfWork, m: Manager) -> dict[str, Any]:
 
 def my_caseload(uow: UnitOfWork, page: PageParams, why: str) -> dict[str, Any]:
     """The caller's caseload: one page of cases (each an audited consultation), totals over all."""
-    m = manager_for(uow, str(uow.principal.subject))
+    return caseload_view(uow, manager_for(uow, str(uow.principal.subject)), page, why, mine=True)
+
+
+def caseload_of(uow: UnitOfWork, manager_id: str, page: PageParams, why: str) -> dict[str, Any]:
+    """One manager's caseload as she reads it herself (a supervisor's view of her team member)."""
+    m = get_or_404(repo.manager(uow.session, manager_id), "manager")
+    return caseload_view(uow, m, page, why, mine=False)
+
+
+def caseload_view(uow: UnitOfWork, m: Manager, page: PageParams, why: str, *, mine: bool) -> dict[str, Any]:
+    """A manager's caseload: one page of cases (each an audited consultation), totals over all."""
     day = today()
     cases = list(repo.managed_cases(uow.session, manager_id=m.id))
     shown = cases[page.offset : page.offset + page.limit]
     rows = []
     for c in shown:
-        consult(uow, "case", c.id, why, view="my_caseload", person_id=c.person_id)
+        view = "my_caseload" if mine else "manager_caseload"
+        consult(uow, "case", c.id, why, view=view, person_id=c.person_id)
         rows.append(_case_row(uow, c, day))
     summary = {
         "cases": len(cases),
@@ -120,16 +131,17 @@ def my_caseload(uow: UnitOfWork, page: PageParams, why: str) -> dict[str, Any]:
         "very_high_risk": sum(1 for c in cases if c.risk_band == "very_high"),
         "reviews_overdue": sum(1 for c in cases if c.next_review_on and c.next_review_on < day),
     }
+    actions = {
+        "source": "meeting-service",
+        "url": ACTIONS_URL,
+        "note": "meeting actions are kept by the meeting-service, whose events name no case; "
+        "this list shows each case's own due reviews, risk assessments and running interventions",
+    }
     return {
         "manager": {"id": m.id, "staff_id": m.staff_id, "name": m.name},
         "on": day.isoformat(),
         "load": _load(uow, m),
         "summary": summary,
-        "open_actions": {
-            "source": "meeting-service",
-            "url": ACTIONS_URL,
-            "note": "meeting actions are kept by the meeting-service, whose events name no case; "
-            "this list shows each case's own due reviews, risk assessments and running interventions",
-        },
+        "open_actions": actions if mine else None,
         "cases": {"items": rows, "total": len(cases), "limit": page.limit, "offset": page.offset},
     }

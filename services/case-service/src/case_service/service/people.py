@@ -55,7 +55,8 @@ def add_identifier(
     this unit of work and found none (not read again; a concurrent insert still loses the race)."""
     if not value or (not unknown and repo.identifier(uow.session, kind, value) is not None):
         return
-    ident = PersonIdentifier(person_id=person.id, kind=kind, value=value, source=source)
+    key = search_rules.identifier_key(kind, value)
+    ident = PersonIdentifier(person_id=person.id, kind=kind, value=value, search_value=key, source=source)
     _, created = insert_or_existing(
         uow, ident, lambda: repo.identifier(uow.session, kind, value), ["kind", "value"]
     )
@@ -89,6 +90,8 @@ def create(
         uow.session.add(p)
         uow.session.flush()
     note_created(uow, p.id)
+    keys = search_rules.name_keys(repo.person_names(p))
+    repo.write_search_keys(uow.session.connection(), p.id, keys, new=True)
     history(uow, p.id, "created", source=source)
     collect(uow, "person", p.id, why, source=source)
     # find_or_create looked both up and found neither
@@ -174,16 +177,21 @@ def search(
     """People matching a name (spelling and sound tolerant, aliases too), a date of birth or an
     identifier, strongest first; the search and every record it returns are audited (the terms
     only as keyed hashes under `term_key`: no name or date of birth in the audit)."""
-    name_given = bool(search_rules.normalise(query.name)) or bool(query.identifier.strip())
-    pool = repo.search_pool(uow.session, date_of_birth=None if name_given else query.date_of_birth)
+    s = uow.session
+    wanted = query.identifier.strip()
+    pool, idents_found = repo.search_pool(
+        s,
+        keys=search_rules.query_keys(query.name),
+        identifiers=search_rules.identifier_lookups(wanted) if wanted else set(),
+        date_of_birth=query.date_of_birth,
+    )
     idents: dict[str, list[tuple[str, str]]] = {}
-    for x in repo.identifiers_of(uow.session, [p.id for p in pool]):
-        idents.setdefault(x.person_id, []).append((x.kind, x.value))
-    by_id = {p.id: p for p in pool}
+    for x in idents_found:
+        idents.setdefault(x.person_id, []).append((x.kind, x.search_value or x.value))
     candidates = [
         search_rules.Candidate(
             p.id,
-            [" ".join(n for n in (p.given_name, p.middle_names, p.family_name) if n), *p.aliases],
+            repo.person_names(p),
             p.date_of_birth,
             idents.get(p.id, []) + ([("records_id", p.records_id)] if p.records_id else []),
         )
@@ -206,7 +214,7 @@ def search(
     out = []
     for m in window:
         consult(uow, "person", m.id, why, view="search")
-        row = public(uow, by_id[m.id], full=False)
+        row = public(uow, get_or_404(repo.person(s, m.id), "person"), full=False)
         row.match = PersonMatch(score=m.score, reasons=m.reasons)
         out.append(row)
     return Page[PersonPublic].of(out, len(ranked), page)

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from hhpu_shared.http import PageParams
 from hhpu_shared.uow import UnitOfWork
 
 from case_service import repository as repo
@@ -19,8 +20,14 @@ from case_service.settings import CaseSettings
 COHORT_GROUPS = {"iom_fixed": "IOM", "iom_flex": "IOM", "iom_free": "IOM", "visor": "ViSOR", "hhpu": "HHPU"}
 
 
-def suitability(uow: UnitOfWork, since: date | None, days: int, why: str) -> dict[str, Any]:
-    """People new to assess since a date, by source (algorithm, referral, both, manual)."""
+def suitability(
+    uow: UnitOfWork, since: date | None, days: int, why: str, page: PageParams | None = None
+) -> dict[str, Any]:
+    """People new to assess since a date, by source (algorithm, referral, both, manual).
+
+    With `page`, each source's list is one page of it (the same limit and offset, each with its own
+    total: the JSON answer); without, every row (the printable report, which must be whole). Each
+    person shown is an audited consultation."""
     s = uow.session
     start = since or (today() - timedelta(days=days))
     rows = repo.assessments_opened_since(s, datetime.combine(start, time.min, tzinfo=UTC))
@@ -40,7 +47,6 @@ def suitability(uow: UnitOfWork, since: date | None, days: int, why: str) -> dic
             if "referral" in kinds
             else "manual"
         )
-        consult(uow, "person", a.person_id, why, view="suitability_report", assessment_id=a.id)
         groups[key].append(
             {
                 "assessment_id": a.id,
@@ -55,13 +61,26 @@ def suitability(uow: UnitOfWork, since: date | None, days: int, why: str) -> dic
                 "triggers": [{"source": t.source, "ref": t.ref, "detail": t.detail} for t in trig],
             }
         )
-    return {
+    counts = {k: len(v) for k, v in groups.items()}
+    if page is not None:
+        groups = {k: v[page.offset : page.offset + page.limit] for k, v in groups.items()}
+    for r in (r for v in groups.values() for r in v):
+        consult(
+            uow, "person", r["person_id"], why, view="suitability_report", assessment_id=r["assessment_id"]
+        )
+    out: dict[str, Any] = {
         "since": start.isoformat(),
         "generated_on": today().isoformat(),
-        "counts": {k: len(v) for k, v in groups.items()},
-        "total": sum(len(v) for v in groups.values()),
+        "counts": counts,
+        "total": sum(counts.values()),
         "groups": groups,
     }
+    if page is not None:
+        out["groups"] = {
+            k: {"items": v, "total": counts[k], "limit": page.limit, "offset": page.offset}
+            for k, v in groups.items()
+        }
+    return out
 
 
 def _interventions_by_cohort(uow: UnitOfWork) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Agencies appear by name, times in Europe/London, every page marked OFFICIAL-SENSITIVE (the page
 style is `hhpu_shared.documents`). What goes in is already cut to what the reader may see: a
-recipient's version is built from that agency's rows only (see `service/documents.py`).
+recipient's version is built by `for_recipient` from that agency's rows only (the routes in
+`meeting_service.routes.documents` apply it, then withhold the fields the caller's role may not see).
 """
 
 from __future__ import annotations
@@ -154,20 +155,48 @@ def render_minutes(d: PackData) -> str:
     return page(f"Minutes: {d.meeting['title']}", body, recipient=d.recipient, subtitle=_header(d))
 
 
+WITHHELD_MINUTE = "Minute withheld: this item is shared with other agencies."
+WITHHELD_CORRECTION = "Correction withheld: this item is shared with other agencies."
+WITHHELD = "withheld (shared item)"
+
+
 def for_recipient(d: PackData, agency_id: str) -> PackData:
     """One agency's share: its invitation, the items where it owns an action, their decisions and
-    addenda, and its own actions; nothing of any other agency."""
+    addenda, and its own actions; nothing of any other agency.
+
+    An item on which another agency also owns an action is shared: its minute, its notes, its
+    decision's reason and decided-by and its corrections are free text that may speak of the other
+    agency, so the recipient gets the decision itself and a "withheld" line instead."""
     actions = [a for a in d.actions if a["owner_agency_id"] == agency_id]
     theirs = {a["item_id"] for a in actions if a.get("item_id")}
+    shared = {
+        a["item_id"] for a in d.actions if a.get("item_id") in theirs and a["owner_agency_id"] != agency_id
+    }
     invitations = [i for i in d.meeting.get("invitations") or [] if i["agency_id"] == agency_id]
     name = d.agency_names.get(agency_id, "your agency")
+
+    def item(i: Row) -> dict[str, Any]:
+        if i["id"] not in shared:
+            return dict(i)
+        return {**i, "minutes": WITHHELD_MINUTE, "notes": None, "carried_reason": None}
+
+    def decision(x: Row) -> dict[str, Any]:
+        if x.get("item_id") not in shared:
+            return dict(x)
+        return {**x, "reason": WITHHELD, "decided_by": WITHHELD, "text": None, "recorded_by": WITHHELD}
+
+    def addendum(a: Row) -> dict[str, Any]:
+        if a.get("item_id") not in shared:
+            return dict(a)
+        return {**a, "text": WITHHELD_CORRECTION, "author": WITHHELD}
+
     return PackData(
         meeting={**d.meeting, "invitations": invitations},
         agency_names={agency_id: name},
-        agenda=[i for i in d.agenda if i["id"] in theirs],
-        decisions=[x for x in d.decisions if x.get("item_id") in theirs],
+        agenda=[item(i) for i in d.agenda if i["id"] in theirs],
+        decisions=[decision(x) for x in d.decisions if x.get("item_id") in theirs],
         actions=actions,
-        addenda=[a for a in d.addenda if a.get("item_id") in theirs],
+        addenda=[addendum(a) for a in d.addenda if a.get("item_id") in theirs],
         planned_minutes=d.planned_minutes,
         recipient=name,
     )

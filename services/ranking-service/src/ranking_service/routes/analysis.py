@@ -5,30 +5,47 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
+from hhpu_shared.http import JustificationDep, Page, PageDep, PageParams, UoWDep
 
 from ranking_service.routes.common import Reader, RunKind, Runner, SettingsDep
 from ranking_service.schemas import EvaluationCreate, HistoryPoint, ModelComparisonCreate, TrajectoryPoint
+from ranking_service.schemas_analysis import (
+    ComparisonPublic,
+    DataQualityPublic,
+    EvaluationPublic,
+    FairnessPublic,
+    HistorySummary,
+    ModelComparisonPublic,
+)
 from ranking_service.service import analysis, comparison, evaluation
 
 router = APIRouter(tags=["ranking"])
 
 
-@router.get("/ranking-runs/{run_id}/comparison")
+def _page_of(rows: list[Any], page: PageParams) -> dict[str, Any]:
+    """One page of a list the service computed whole (the shared page shape)."""
+    items = rows[page.offset : page.offset + page.limit]
+    return {"items": items, "total": len(rows), "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/ranking-runs/{run_id}/comparison", response_model=ComparisonPublic)
 def compare_runs(
     run_id: str,
     uow: UoWDep,
     settings: SettingsDep,
     _: Runner,
     why: JustificationDep,
+    page: PageDep,
     other: Annotated[str | None, Query(alias="with", max_length=40)] = None,
 ) -> dict[str, Any]:
     """Entrants, leavers, big movers, Kendall's tau and top-bracket Jaccard against another run
-    (each person shown is audited)."""
-    return analysis.compare(uow, settings, run_id, other, why)
+    (each person in the comparison is audited). Entrants, leavers and big movers are each one page
+    (the same `limit` and `offset`, each with its own total)."""
+    out = analysis.compare(uow, settings, run_id, other, why)
+    return {**out, **{k: _page_of(out[k], page) for k in ("entrants", "leavers", "big_movers")}}
 
 
-@router.get("/ranking-runs/{run_id}/fairness")
+@router.get("/ranking-runs/{run_id}/fairness", response_model=FairnessPublic)
 def get_fairness(run_id: str, uow: UoWDep, _: Runner, why: JustificationDep) -> dict[str, Any]:
     """Top bracket by recorded sex, age band and ethnicity against the scored population.
 
@@ -41,7 +58,7 @@ def get_fairness(run_id: str, uow: UoWDep, _: Runner, why: JustificationDep) -> 
     return analysis.fairness(uow, run_id, why)
 
 
-@router.post("/ranking-runs/{run_id}/evaluations", status_code=201)
+@router.post("/ranking-runs/{run_id}/evaluations", status_code=201, response_model=EvaluationPublic)
 def create_evaluation(
     run_id: str, body: EvaluationCreate, uow: UoWDep, settings: SettingsDep, _: Runner
 ) -> dict[str, Any]:
@@ -57,7 +74,7 @@ def create_evaluation(
     return evaluation.latest_evaluation(uow, run_id)
 
 
-@router.get("/ranking-runs/{run_id}/evaluation")
+@router.get("/ranking-runs/{run_id}/evaluation", response_model=EvaluationPublic)
 def get_evaluation(run_id: str, uow: UoWDep, _: Reader) -> dict[str, Any]:
     """The latest stored back-test of the run."""
     return evaluation.latest_evaluation(uow, run_id)
@@ -70,7 +87,7 @@ def get_evaluation_chart(run_id: str, uow: UoWDep, _: Reader) -> Response:
     return Response(png, media_type="image/png")
 
 
-@router.get("/ranking-history/summary")
+@router.get("/ranking-history/summary", response_model=HistorySummary)
 def get_history_summary(uow: UoWDep, _: Runner, kind: RunKind = "production") -> dict[str, Any]:
     """Across all run dates: each back-test figure and stability figure per run with its interval,
     the mean across runs with a t-interval, and the trend (slope per year with its 95% interval;
@@ -78,7 +95,7 @@ def get_history_summary(uow: UoWDep, _: Runner, kind: RunKind = "production") ->
     return comparison.history_summary(uow, kind)
 
 
-@router.post("/ranking-runs/model-comparisons")
+@router.post("/ranking-runs/model-comparisons", response_model=ModelComparisonPublic)
 def compare_models(
     body: ModelComparisonCreate, uow: UoWDep, settings: SettingsDep, _: Runner
 ) -> dict[str, Any]:
@@ -121,7 +138,7 @@ def get_trajectory(
     return Page.of([TrajectoryPoint.model_validate(r) for r in rows], total, page)
 
 
-@router.get("/data-quality")
+@router.get("/data-quality", response_model=DataQualityPublic)
 def get_data_quality(
     uow: UoWDep,
     settings: SettingsDep,

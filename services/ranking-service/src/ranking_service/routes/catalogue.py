@@ -6,30 +6,36 @@ from typing import Any
 
 from fastapi import APIRouter
 from hhpu_shared.errors import NotFound
+from hhpu_shared.http import Page, PageDep
 
 from ranking_service.domain.catalog import CATALOG, DESCRIPTIONS, resolve
 from ranking_service.domain.weights import available_editions, load_edition
 from ranking_service.routes.common import Reader, SettingsDep
+from ranking_service.schemas_analysis import EditionName, ModelPublic, WeightEdition
 
 router = APIRouter(tags=["ranking"])
 
 
-@router.get("/models")
-def list_models(_: Reader) -> dict[str, Any]:
+@router.get("/models", response_model=Page[ModelPublic])
+def list_models(_: Reader, page: PageDep) -> Page[ModelPublic]:
     """The versioned scoring models, what each does and its parameters."""
-    return {
-        "models": {ref: resolve(ref).model_dump() for ref in CATALOG},
-        "descriptions": DESCRIPTIONS,
-    }
+    rows = [
+        ModelPublic(ref=ref, algorithm=m.get("algorithm"), description=DESCRIPTIONS.get(ref), params=m)
+        for ref in CATALOG
+        for m in [resolve(ref).model_dump()]
+    ]
+    return Page.of(rows[page.offset : page.offset + page.limit], len(rows), page)
 
 
-@router.get("/weight-editions")
-def list_editions(settings: SettingsDep, _: Reader) -> dict[str, Any]:
+@router.get("/weight-editions", response_model=Page[EditionName])
+def list_editions(settings: SettingsDep, _: Reader, page: PageDep) -> Page[EditionName]:
     """Harm weight editions available (Cambridge Crime Harm Index and other weight sets)."""
-    return {"editions": available_editions(settings.weights_dir)}
+    names = available_editions(settings.weights_dir)
+    rows = [EditionName(edition=n) for n in names[page.offset : page.offset + page.limit]]
+    return Page.of(rows, len(names), page)
 
 
-@router.get("/weight-editions/{edition}")
+@router.get("/weight-editions/{edition}", response_model=WeightEdition)
 def get_edition(edition: str, settings: SettingsDep, _: Reader) -> dict[str, Any]:
     """One edition: offence code -> days, label and high-harm domains. ``code#variant`` is one row of a
     class whose rows carry different scores; the plain code is the class's default row and lists the

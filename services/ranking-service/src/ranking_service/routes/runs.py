@@ -12,6 +12,7 @@ from hhpu_shared.uow import UnitOfWork
 
 from ranking_service.routes.common import Reader, RunKind, Runner, SettingsDep
 from ranking_service.schemas import DryRunPublic, EntryPublic, RunCreate, RunPublic
+from ranking_service.schemas_analysis import BreakdownPublic, ReproducePublic, SchedulePublic
 from ranking_service.service import analysis, runs, schedule
 
 router = APIRouter(tags=["ranking"])
@@ -36,7 +37,7 @@ def create_run(
     return run
 
 
-@router.get("/ranking-runs/schedule")
+@router.get("/ranking-runs/schedule", response_model=SchedulePublic)
 def get_schedule(uow: UoWDep, settings: SettingsDep, _: Reader) -> dict[str, Any]:
     """The fortnightly schedule: whether it runs, the current period and its production run, when
     the next run is due (`next_run_due_at`) and whether one is overdue (also on the dashboard and
@@ -78,7 +79,7 @@ def list_entries(
     return Page.of([EntryPublic.model_validate(e.model_dump()) for e in rows], total, page)
 
 
-@router.get("/ranking-runs/{run_id}/entries/{person_ref}")
+@router.get("/ranking-runs/{run_id}/entries/{person_ref}", response_model=BreakdownPublic)
 def get_breakdown(
     run_id: str, person_ref: str, uow: UoWDep, _: Reader, why: JustificationDep
 ) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def get_breakdown(
     return analysis.person_breakdown(uow, run_id, person_ref, why)
 
 
-@router.post("/ranking-runs/{run_id}/reproduce")
+@router.post("/ranking-runs/{run_id}/reproduce", response_model=ReproducePublic)
 def reproduce_run(
     run_id: str, uow: UoWDep, settings: SettingsDep, _: Runner, why: JustificationDep
 ) -> dict[str, Any]:

@@ -254,6 +254,7 @@ def _record(
         match_grade=out.grade.value,
         matched_person_ref=out.certain_ref,
         agency_name=out.agency_name,
+        partner_reference=body.partner_reference,
     )
     events.append(PendingEvent(screened, rid, subject))
     if eligible:

@@ -141,6 +141,7 @@ def resolve_review(
                 urgency=referral.urgency,
                 statutory_status=referral.statutory_status,
                 agency_name=agency_name(uow, referral.agency_id),
+                partner_reference=referral.partner_reference,
             ),
             aggregate_id=referral.id,
             subject=subject_ref(referral),

@@ -66,6 +66,7 @@ class ReferralScreened(EventData):
     match_grade: MatchGrade
     matched_person_ref: str | None = None
     agency_name: str | None = None  # the referring agency's name (added: optional)
+    partner_reference: str | None = None  # the agency's own reference (added: optional)
 
 
 @register("referral.withdrawn", aggregate="referral")
@@ -101,6 +102,7 @@ class ReferralMatchResolved(EventData):
     urgency: Urgency
     statutory_status: StatutoryStatus
     agency_name: str | None = None  # the referring agency's name (added: optional)
+    partner_reference: str | None = None  # the agency's own reference (added: optional)
 
 
 @register("agency.changed", aggregate="agency")
