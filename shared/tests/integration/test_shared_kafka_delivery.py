@@ -271,6 +271,9 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing_and_resumes_quickl
         _drop(postgres_admin_url, (writer_url, reader_url))
 
 
+BATCH = 100  # KafkaSource.poll's max_records: the most events one runner transaction holds
+
+
 def _spawn_consumer(
     reader_url: str, bootstrap: str, ns: str, group: str, *extra: str
 ) -> subprocess.Popen[bytes]:
@@ -310,6 +313,9 @@ def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
             assert proc.wait(120) == -signal.SIGKILL
             mid = _wait_applied(reader_url, 0, 0)
             assert mid < 400, f"the event being handled at the kill was applied ({mid} applied)"
+            # The runner takes at most BATCH messages per poll and commits each batch: the batch open
+            # at the kill began after at least 400 - BATCH events had been committed.
+            assert mid >= 400 - BATCH, f"only {mid} applied before the kill: earlier batches were lost"
             proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group)
             assert _wait_applied(reader_url, 1000, 180) == 1000
         _assert_exactly_once_in_order(reader_url, 1000, 50)
