@@ -80,7 +80,10 @@ def stale(
 def claim(cluster: str, pid: int, conf: Path = CONF) -> None:
     """Mark the private cluster `cluster` (every version of it) as owned by `pid`."""
     for version_dir in conf.glob(f"*/{cluster}"):
-        (version_dir / OWNER_FILE).write_text(f"{pid}\n")
+        try:
+            (version_dir / OWNER_FILE).write_text(f"{pid}\n")
+        except OSError as exc:  # not root: the cluster stays unmarked (a later sweep leaves it if up)
+            print(f"sweep: could not mark {version_dir} as owned by {pid}: {exc}", file=sys.stderr)
 
 
 def sweep(prefix: str = PREFIX) -> list[str]:
