@@ -111,10 +111,16 @@ class Consumer:
                 self.proc.wait(10)
 
 
-def until(check: Callable[[], object], timeout_s: float, what: str, every_s: float = 0.05) -> object:
+def until(
+    check: Callable[[], object],
+    timeout_s: float,
+    what: str,
+    every_s: float = 0.05,
+    state: Callable[[], object] = lambda: None,
+) -> object:
     deadline = time.monotonic() + timeout_s
     while not (got := check()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}: {state()}"
         time.sleep(every_s)
     return got
 
@@ -141,7 +147,12 @@ def test_static_member_killed_and_restarted_applies_new_events_within_3_s(
     second: Consumer | None = None
     try:
         with steps.PacedWriter(writer, AGGREGATES, PACE_S) as paced:
-            until(lambda: first.partitions() == [0, 1, 2], 120, "the member to hold every partition")
+            until(
+                lambda: first.partitions() == [0, 1, 2],
+                120,
+                "the member to hold every partition",
+                state=lambda: (first.proc.poll(), first.state()),
+            )
             until(lambda: caught_up(reader, paced), 180, "the consumers to catch up with the writer")
             go = tmp_path / "go"
             second = Consumer(
