@@ -143,6 +143,8 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
             "effects_before_the_first_fault": per_window["before the first fault"],
             "alerts_firing_at_end": firing_at_end,
             "targets_up_at_end": prom.targets_up(),
+            "targets_at_end": prom.target_health(),
+            "processes": {name: d._instance(name) for name in sorted(cluster.procs)},
             "dashboard_queries": prom.dashboard_queries(),
             "client_errors": dict(load.stats.errors),
             "given_up": len(load.stats.given_up),
