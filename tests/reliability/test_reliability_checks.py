@@ -244,9 +244,11 @@ def test_git_state_sees_a_dirty_tree(tmp_path: Path) -> None:
     assert provenance.git_state(tmp_path) == (commit, True)
 
 
-def test_the_suite_imports_the_platform_from_this_tree() -> None:
-    assert provenance.code_outside(ROOT) == []
-    assert provenance.code_outside(ROOT / "bench") != []
+def test_code_imported_from_outside_the_tree_is_named() -> None:
+    assert provenance.code_outside(Path("/")) == []
+    outside = provenance.code_outside(ROOT / "bench")  # no package lives there
+    assert [o.split(" ")[0] for o in outside] == list(provenance.PACKAGES)
+    assert provenance.code_outside(ROOT, ("no_such_package_here",)) == ["no_such_package_here (None)"]
 
 
 LSCLUSTERS = """\
