@@ -102,11 +102,16 @@ def verdict(acknowledged: dict[str, str], effects: dict[str, Counter[str]]) -> d
 
 
 def settle(
-    count: Callable[[], dict[str, Counter[str]]], ids: set[str], timeout_s: float, idle_s: float = 90
+    count: Callable[[], dict[str, Counter[str]]],
+    ids: set[str],
+    timeout_s: float,
+    idle_s: float = 90,
+    every_s: float = 2.0,
 ) -> tuple[dict[str, Counter[str]], float]:
-    """Count until every acknowledged referral has every effect; give up after `idle_s` without
-    progress or `timeout_s` in all. A backlog still draining (consumers slower than the load on a
-    busy machine) is late, not lost: it is waited for. Returns the counts and the seconds waited."""
+    """Count every `every_s` until every acknowledged referral has every effect; give up after
+    `idle_s` without progress or `timeout_s` in all. A backlog still draining (consumers slower than
+    the load on a busy machine) is late, not lost: it is waited for. Returns the last counts (read
+    once more after the end, so a late duplicate shows) and the seconds waited."""
     start = time.monotonic()
     last_missing, last_progress = -1, start
     while True:
@@ -116,9 +121,9 @@ def settle(
         if missing != last_missing:
             last_missing, last_progress = missing, now
         if not missing or now - last_progress > idle_s or now - start > timeout_s:
-            time.sleep(2.0)  # a late duplicate shows up now
+            time.sleep(every_s)  # a late duplicate shows up now
             return count(), round(now - start, 1)
-        time.sleep(2.0)
+        time.sleep(every_s)
 
 
 def effect_total(dbs: dict[str, str], table_sql: str, service: str) -> int:

@@ -187,6 +187,20 @@ class Prometheus:
             f"{s['metric']['job']}/{s['metric']['instance']}": float(s["value"][1]) for s in self.query("up")
         }
 
+    def target_health(self) -> list[dict[str, str]]:
+        """Each scrape target with its job, health and last scrape error (which process a down
+        target is: the instance is the process's address, see DistributedRun.targets)."""
+        body = httpx.get(self.url + "/api/v1/targets", timeout=30).json()
+        return [
+            {
+                "job": t["labels"].get("job", ""),
+                "instance": t["labels"].get("instance", ""),
+                "health": t.get("health", ""),
+                "last_error": t.get("lastError", ""),
+            }
+            for t in body["data"]["activeTargets"]
+        ]
+
     def dashboard_queries(self) -> list[dict[str, Any]]:
         """Every query of the Grafana dashboard, as Grafana would send it, and whether it returned data."""
         dash = json.loads((ROOT / "deploy/grafana/hhpu-dashboard.json").read_text())

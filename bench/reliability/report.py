@@ -51,7 +51,11 @@ def _alerts(f: dict[str, Any]) -> str:
 
 
 def distributed(d: dict[str, Any]) -> list[str]:
-    head = ("fault (referrals acknowledged in its window)", "down (kill to ready)", "new effects after ready")
+    head: tuple[str, ...] = (
+        "fault (referrals acknowledged in its window)",
+        "down (kill to ready)",
+        "new effects after ready",
+    )
     head += ("lost", "duplicated", "client errors in window", "alerts firing in window")
     out = [_row(*head), _row(*["---"] * len(head))]
     b = d.get("effects_before_the_first_fault", {})
@@ -76,8 +80,8 @@ def distributed(d: dict[str, Any]) -> list[str]:
 
 
 def single(s: dict[str, Any]) -> list[str]:
-    head = ("fault (referrals acknowledged in its window)", "restart to ready", "first 201 after ready")
-    head += ("lost", "duplicated", "client errors in window")
+    head: tuple[str, ...] = ("fault (referrals acknowledged in its window)", "restart to ready")
+    head += ("first 201 after ready", "lost", "duplicated", "client errors in window")
     out = [_row(*head), _row(*["---"] * len(head))]
     b = s.get("effects_before_the_first_kill", {})
     out.append(_row(f"none ({b.get('referrals', 0)})", "", "", b.get("lost", 0), b.get("duplicated", 0), ""))
@@ -108,7 +112,17 @@ def summary(mode: str, m: dict[str, Any]) -> str:
 def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/results/reliability.json"
     r = json.loads(path.read_text())
-    lines = [f"Run of {r['at']}, {r['machine']['cpus']} CPUs, {r['duration_s'] / 60:.1f} min in all.", ""]
+    src = r.get("source", {})
+    lines = [
+        f"Run of {r['at']}, commit {src.get('commit', 'unknown')[:12]}"
+        + (" (DIRTY TREE)" if src.get("dirty") or src.get("dirty_at_end") else "")
+        + f", {r['machine']['cpus']} CPUs, {r['duration_s'] / 60:.1f} min in all.",
+        "",
+    ]
+    failed = r.get("failures")
+    if failed is not None:
+        lines += ["Checks: " + ("all passed." if not failed else f"{len(failed)} failed:"), ""]
+        lines += [f"- {f}" for f in failed] + ([""] if failed else [])
     if "distributed" in r:
         d = r["distributed"]
         lines += [summary("Distributed", d), "", *distributed(d), ""]

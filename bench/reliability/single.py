@@ -1,8 +1,8 @@
 """Single-process mode (`hhpu run`, the durable embedded log) under the same load, SIGKILLed twice.
 
-The process is killed at a third and at two thirds of the load and started again on the same data
-directory each time; clients retry through the outage with their Idempotency-Keys. Afterwards the
-effects are counted in the services' SQLite files.
+The process is killed `kills` times, evenly through the load (twice: at a third and at two thirds)
+and started again on the same data directory each time; clients retry through the outage with their
+Idempotency-Keys. Afterwards the effects are counted in the services' SQLite files.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from effects import by_window, count_effects, settle, verdict  # type: ignore[import-not-found]
+from effects import by_window, count_effects, settle, verdict
 from hhpu.distributed import free_port
 from hhpu.testing import create_agency
-from load import Load  # type: ignore[import-not-found]
+from load import Load
 
 
 class SingleProcess:
@@ -72,7 +72,7 @@ class SingleProcess:
                 self.proc.kill()
 
 
-def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, Any]:
+def run_single(work: Path, total: int, clients: int, rate: float, kills: int = 2) -> dict[str, Any]:
     data = work / "single" / "demo"
     data.mkdir(parents=True, exist_ok=True)
     sp = SingleProcess(data)
@@ -84,7 +84,7 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
             _agency, key = create_agency(gw, "Reliability Partner", "probation")
         load = Load(sp.url, key, run, total, clients, rate)
         load.start()
-        for mark in (total // 3, 2 * total // 3):
+        for mark in [total * (k + 1) // (kills + 1) for k in range(kills)]:
             while len(load.stats.acknowledged) < mark and load.running():
                 time.sleep(0.2)
             killed = sp.kill()
@@ -95,6 +95,7 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
                 with load.stats.lock:
                     first_ok = next((t for t in load.stats.ok_times if t > back), None)
                 time.sleep(0.2)
+            after = None if first_ok is None else round(first_ok - back, 2)
             with load.stats.lock:
                 errs = sum(
                     1 for t, _k in load.stats.error_times if killed - 1 <= t <= (first_ok or time.time())
@@ -104,7 +105,8 @@ def run_single(work: Path, total: int, clients: int, rate: float) -> dict[str, A
                     "fault": f"hhpu run SIGKILL at {mark} acknowledged",
                     "killed_at": killed,
                     "restart_to_ready_s": round(back - killed, 2),
-                    "first_201_after_ready_s": None if first_ok is None else round(first_ok - back, 2),
+                    "first_201_after_ready_s": after,
+                    "recovery_s": {"first 201 after ready": after},
                     "client_errors_in_window": errs,
                 }
             )

@@ -123,3 +123,44 @@ def test_a_breaker_whose_probe_never_reports_back_lets_another_probe_through() -
     assert b.allow()  # never shut for good
     b.success()
     assert b.allow() and b.allow()
+
+
+def test_the_connection_limit_answers_503_problem_with_retry_after() -> None:
+    """Past GATEWAY_LIMIT_CONCURRENCY connections, the server itself answers (before the app): a 503
+    problem+json with Retry-After, the connection closed; once a connection goes, it serves again."""
+    import json
+    import socket
+
+    from gateway.app import create_app
+    from gateway.server import uvicorn_options
+    from gateway.testing import ServerThread, make_echo, settings
+
+    s = settings(limit_concurrency=2)
+    gw = create_app(s, asgi_apps={"referral-api": make_echo("referral-api")})
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    def ask(server: ServerThread) -> bytes:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(request)
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+            return out
+
+    with ServerThread(gw, lifespan="on", **uvicorn_options(s)) as server:
+        assert ask(server).startswith(b"HTTP/1.1 200")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5):  # holds one of the two
+            time.sleep(0.2)
+            raw = ask(server)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        lines = head.lower().split(b"\r\n")
+        assert lines[0].startswith(b"http/1.1 503")
+        assert b"retry-after: 1" in lines and b"connection: close" in lines
+        assert b"content-type: application/problem+json" in lines
+        problem = json.loads(body)
+        assert problem["status"] == 503 and problem["code"] == "overloaded"
+        statuses = []  # the held connection's close reaches the server's loop soon, not at once
+        while len(statuses) < 50 and not statuses[-1:] == [b"200"]:
+            statuses.append(ask(server)[9:12])
+            time.sleep(0.1)
+        assert statuses[-1] == b"200", statuses

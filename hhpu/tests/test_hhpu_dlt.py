@@ -105,15 +105,34 @@ def test_dead_lettered_event_is_replayed_and_applied_once_by_each_group(
         assert letter.original_topic == TOPIC and letter.header("dlt_error_type") == "RuntimeError"
         assert letter.summary()["event_type"] == "test.step_recorded"
 
-        # The CLI lists it too (--json: a JSON list, for scripts).
-        cmd = [sys.executable, "-m", "hhpu", "dlt", "list", "--bootstrap", kafka_bootstrap, "--namespace", ns]
-        out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=120)
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            where = ["--bootstrap", kafka_bootstrap, "--namespace", ns]
+            return subprocess.run(
+                [sys.executable, "-m", "hhpu", "dlt", *args, *where],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        # The CLI lists it (--json: a JSON list, for scripts) and shows it: headers, error and event.
+        out = cli("list", "--json")
         assert out.returncode == 0, out.stderr
         assert [d["ref"] for d in json.loads(out.stdout)] == [letter.ref]
+        out = cli("show", letter.ref)
+        assert out.returncode == 0, out.stderr
+        shown = json.loads(out.stdout)
+        assert shown["ref"] == letter.ref and shown["consumer_group"] == gb
+        assert shown["headers"]["dlt_error_type"] == "RuntimeError"
+        assert shown["headers"]["dlt_error"] == "the downstream system refused it"
+        assert shown["message"]["type"] == "test.step_recorded" and shown["message"]["data"]["seq"] == 2
+        missing = cli("show", f"{letter.ref}9")
+        assert missing.returncode != 0 and "not in the dead-letter topics" in missing.stderr
 
         fixed = True
         dup_a = _duplicates(ga)
-        replay_kafka(kafka_bootstrap, ns, [letter])
+        out = cli("replay", letter.ref)  # the operator's command, as the runbook says
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == f"replayed {letter.ref} to {TOPIC}"
         _until("the replayed event", lambda: steps.applied_count(fragile) == 3, [a, b])
         _until("the healthy group to see the replay", lambda: _duplicates(ga) == dup_a + 1, [a, b])
         assert steps.applied_count(healthy) == 3, "the group that had applied it applied it again"

@@ -38,6 +38,8 @@ DOCUMENTED_METRICS = {
     "hhpu_events_dead_lettered_total",
     "hhpu_consumer_duplicates_total",
     "hhpu_consumer_lag",
+    "hhpu_consumer_group_lag",
+    "hhpu_consumer_group_members",
     "hhpu_audit_entries_total",
 }
 

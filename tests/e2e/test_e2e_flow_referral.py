@@ -128,6 +128,15 @@ def test_referral_flows_to_meeting_decision_and_back_to_the_partner(
     consumed = re.findall(r'hhpu_events_consumed_total\{[^}]*outcome="ok"[^}]*\} ([0-9.]+)', case_metrics)
     assert consumed and sum(float(v) for v in consumed) >= 2  # the screening and the decision at least
     assert "hhpu_consumer_lag" in case_metrics
+    # The API process reads its groups' lag and live members from the broker (seen while the
+    # consumer is dead): here, the live consumer is its group's one member.
+    members = re.compile(r'hhpu_consumer_group_members\{[^}]*group="case-service"[^}]*\} ([0-9.]+)')
+
+    def one_member() -> bool:
+        found = members.findall(httpx.get(cluster.service_urls["case-service"] + "/metrics").text)
+        return found == ["1.0"]
+
+    eventually(one_member, timeout_s=60, what="the case-service API to see its consumer group's member")
 
 
 def _signed_bytes(hook: dict) -> bytes:

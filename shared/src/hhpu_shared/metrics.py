@@ -36,6 +36,17 @@ CONSUMER_DUPLICATES = Counter(
     "hhpu_consumer_duplicates_total", "Redelivered events skipped by the inbox", ["service", "group"]
 )
 CONSUMER_LAG = Gauge("hhpu_consumer_lag", "Messages not yet consumed", ["service", "group"])
+# Read from the broker by the service's API process (messaging/group_lag.py): seen while the consumer is dead.
+CONSUMER_GROUP_LAG = Gauge(
+    "hhpu_consumer_group_lag",
+    "Messages in a consumer group's topics past its committed offsets, read from the broker",
+    ["service", "group"],
+)
+CONSUMER_GROUP_MEMBERS = Gauge(
+    "hhpu_consumer_group_members",
+    "Live members of a consumer group, read from the broker",
+    ["service", "group"],
+)
 AUDIT_ENTRIES = Counter("hhpu_audit_entries_total", "Audit trail entries written", ["service", "operation"])
 HTTP_SHED = Counter(
     "hhpu_http_shed_total", "Requests answered 503 with Retry-After because of load", ["service", "reason"]

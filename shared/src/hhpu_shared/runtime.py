@@ -19,6 +19,7 @@ from hhpu_shared.background import BackgroundWorker, ThreadLoop
 from hhpu_shared.db import make_engine, ping
 from hhpu_shared.events.registry import all_topics, dlt_topic
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
+from hhpu_shared.messaging.group_lag import GroupLagMonitor
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.outbox_care import OUTBOX_RETENTION
 from hhpu_shared.messaging.relay import OutboxRelay
@@ -77,6 +78,7 @@ class ServiceRuntime:
         self._publisher: Publisher | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: ConsumerRunner | None = None
+        self.group_lag: GroupLagMonitor | None = None
         # In-process mode always consumes in the API process; Kafka mode only when asked.
         self.run_consumer = run_consumer if run_consumer is not None else settings.transport == "inprocess"
         self.started = False
@@ -156,6 +158,29 @@ class ServiceRuntime:
         self.extra_runners.append(runner)
         return runner
 
+    def consumer_groups(self) -> dict[str, list[str]]:
+        """The service's consumer groups (as `build_consumer` and `build_extra_consumer` name them)
+        and the topics each reads."""
+        groups = {self.service: self.handlers.topics()} if self.handlers.handlers else {}
+        for suffix, registry in self.extra_consumers.items():
+            groups[f"{self.service}-{suffix}"] = registry.topics()
+        return groups
+
+    def build_group_lag(self) -> GroupLagMonitor | None:
+        """Kafka, in a process that does not consume (the API): the lag and live members of the
+        service's groups, read from the broker, so a dead consumer's lag is still seen."""
+        if self.bus is not None or self.run_consumer or self.settings.kafka_lag_interval_s <= 0:
+            return None
+        if self.group_lag is None and self.consumer_groups():
+            self.group_lag = GroupLagMonitor(
+                self.settings.kafka_bootstrap,
+                self.consumer_groups(),
+                service=self.service,
+                namespace=self.settings.topic_namespace,
+                interval_s=self.settings.kafka_lag_interval_s,
+            )
+        return self.group_lag
+
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         if self.started:
@@ -166,6 +191,9 @@ class ServiceRuntime:
 
             start_http_server(self.settings.metrics_port, addr=self.settings.metrics_addr)
         self.build_relay().start()
+        lag = self.build_group_lag()
+        if lag is not None:
+            lag.start()
         if self.run_consumer:
             consumer = self.build_consumer()
             if consumer is not None:
@@ -183,6 +211,9 @@ class ServiceRuntime:
         for loop in self._worker_loops:
             loop.stop()
         self._worker_loops = []
+        if self.group_lag is not None:
+            self.group_lag.stop()
+            self.group_lag = None
         if self.consumer is not None:
             self.consumer.stop()
             self.consumer = None

@@ -22,6 +22,7 @@ SHARED_FIELDS = frozenset(
         "kafka_instance_id",
         "kafka_session_timeout_ms",
         "kafka_log_level",
+        "kafka_lag_interval_s",
         "topic_namespace",
         "internal_secret",
         "log_level",
@@ -72,6 +73,12 @@ class ServiceSettings(BaseSettings):
         description="how long the broker waits for a silent consumer (6 s: its minimum)",
     )
     kafka_log_level: str = Field(default="INFO", description="level of the Kafka client's own logs (JSON)")
+    kafka_lag_interval_s: float = Field(
+        default=15.0,
+        ge=0,
+        description="how often an API process reads its service's consumer groups' lag and live members "
+        "from the broker (hhpu_consumer_group_lag/_members: seen while a consumer is dead); 0: never",
+    )
     topic_namespace: str = Field(default="", description="prefix for every topic (isolates test runs)")
     internal_secret: str = DEV_INTERNAL_SECRET
     relay_interval_s: float = 0.2

@@ -85,6 +85,12 @@ class PoisonMessage(Exception):
     pass
 
 
+# Batches start small after an idle poll and double while full, up to BATCH_MAX: after a restart or a
+# broker outage the first effects of a backlog are committed after a batch of BATCH_MIN events, not
+# of BATCH_MAX (what the recovery goals measure), and a steady backlog still goes in full batches.
+BATCH_MIN, BATCH_MAX = 10, 100
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -112,6 +118,7 @@ class ConsumerRunner:
         self._stop = threading.Event()
         self._loop: ThreadLoop | None = None
         self.processed = 0
+        self.batch_size = BATCH_MIN  # how many messages the next poll may take
         self._export_counters()
 
     def _export_counters(self) -> None:
@@ -135,8 +142,9 @@ class ConsumerRunner:
         the database commit. If the batch transaction itself fails, the batch is handled again one
         event per transaction, which is also how a database outage is waited out.
         """
-        batch = self.source.poll(timeout_s)
+        batch = self.source.poll(timeout_s, self.batch_size)
         if not batch:
+            self.batch_size = BATCH_MIN
             return 0
         done: list[InboundMessage] = []
         try:
@@ -151,6 +159,8 @@ class ConsumerRunner:
             self.source.rewind(batch[len(done) :])
             raise
         self._commit(batch)
+        if len(batch) >= self.batch_size:
+            self.batch_size = min(BATCH_MAX, self.batch_size * 2)
         try:
             metrics.CONSUMER_LAG.labels(self.service, self.group).set(self.source.lag())
         except Exception:  # lag is best effort

@@ -7,9 +7,12 @@ they are missing, so a green run always means the real components were exercised
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -45,9 +48,76 @@ def postgres_admin_url() -> str:
 # so a test that forgets (or dies before its finaliser) does not leak databases into the server.
 _CREATED: dict[str, str] = {}
 
+# A killed run never reaches its session's end, so each test database is named after its owner:
+# hhpt_<host tag>_<pid>_<prefix>_<random>. A session's start drops those of this host whose owning
+# process is gone (`sweep_stale_databases`).
+HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+OWNED = re.compile(r"^hhpt_(?P<host>[0-9a-f]{6})_(?P<pid>[0-9]+)_")
+
+
+def owned_name(prefix: str, pid: int | None = None) -> str:
+    name = f"hhpt_{HOST_TAG}_{os.getpid() if pid is None else pid}_{prefix}_{uuid.uuid4().hex[:10]}"
+    if len(name) > 63 or not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError(f"bad test database prefix {prefix!r}")
+    return name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_databases(names: list[str], alive: Callable[[int], bool] = _alive) -> list[str]:
+    """The test databases among `names` made on this host by a process that is gone."""
+    out = []
+    for name in names:
+        m = OWNED.match(name)
+        if m and m["host"] == HOST_TAG and not alive(int(m["pid"])):
+            out.append(name)
+    return out
+
+
+def sweep_stale_databases(admin_url: str) -> list[str]:
+    """Drop the test databases left by killed runs on this host; return their names."""
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        with eng.connect() as conn:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT datname FROM pg_database WHERE datname LIKE 'hhpt!_%' ESCAPE '!'")
+                )
+            ]
+            stale = stale_databases(names)
+            for name in stale:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return stale
+    finally:
+        eng.dispose()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    admin_url = os.environ.get("HHPU_TEST_PG_URL")
+    if not admin_url:
+        return
+    try:
+        dropped = sweep_stale_databases(admin_url)
+    except Exception as exc:  # no server: the tests that need it fail and say so
+        session.config.get_terminal_writer().line(f"stale test databases not swept: {type(exc).__name__}")
+        return
+    if dropped:
+        session.config.get_terminal_writer().line(
+            f"dropped {len(dropped)} test database(s) left by killed runs"
+        )
+
 
 def create_pg_database(admin_url: str, prefix: str = "t") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = owned_name(prefix)
     eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with eng.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

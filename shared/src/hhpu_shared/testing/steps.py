@@ -8,9 +8,11 @@ applies each step once and records any step that arrives out of order. Run as a 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import threading
+import time
 from types import FrameType
 
 from sqlalchemy import Engine, func
@@ -117,6 +119,39 @@ def write_concurrently(engine: Engine, writers: int, aggs_per_writer: int, per_a
     return writers * aggs_per_writer * per_aggregate
 
 
+class PacedWriter:
+    """A writer thread: one step for each aggregate every `every_s` until stopped, so events keep
+    arriving while a test kills and restarts things. `seq` is the last sequence number written."""
+
+    def __init__(self, engine: Engine, aggregates: list[str], every_s: float = 0.1) -> None:
+        self.engine, self.aggregates, self.every_s = engine, aggregates, every_s
+        self.seq = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="paced-writer", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            seq = self.seq + 1
+            for agg in self.aggregates:
+                with unit_of_work(self.engine, service="writer", principal=system_principal("writer")) as uow:
+                    uow.emit(StepRecorded(aggregate=agg, seq=seq), aggregate_id=agg)
+            self.seq = seq
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> PacedWriter:
+        self._thread.start()
+        return self
+
+    def stop(self) -> int:
+        """Stop writing; the number of events written."""
+        self._stop.set()
+        self._thread.join(60)
+        return self.seq * len(self.aggregates)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def applied_count(engine: Engine) -> int:
     with Session(engine) as s:
         return int(s.exec(select(func.count()).select_from(StepApplied)).one())
@@ -128,6 +163,15 @@ def applied_by_aggregate(engine: Engine) -> dict[str, list[int]]:
         for row in s.exec(select(StepApplied).order_by(StepApplied.id)).all():  # type: ignore[arg-type]
             out.setdefault(row.aggregate, []).append(row.seq)
     return out
+
+
+def last_seq(engine: Engine) -> dict[str, int]:
+    """Aggregate -> the highest step applied."""
+    with Session(engine) as s:
+        rows = s.exec(
+            select(StepApplied.aggregate, func.max(StepApplied.seq)).group_by(StepApplied.aggregate)
+        )
+        return {str(a): int(m) for a, m in rows.all()}
 
 
 def violations(engine: Engine) -> int:
@@ -173,10 +217,32 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
         help="SIGKILL this process at the first offset commit after this many events were committed "
         "to the database: the crash between the database commit and the offset commit",
     )
+    p.add_argument("--instance-id", default="", help="static group membership (group.instance.id)")
+    p.add_argument(
+        "--status-file",
+        default="",
+        help="write {started, partitions} here as JSON: when the process had started (before it joined "
+        "the group) and the partitions it holds, rewritten when they change",
+    )
+    p.add_argument(
+        "--start-when",
+        default="",
+        help="once imported and connected, wait (up to 300 s) for this file to exist before joining the "
+        "group: a test can then start a consumer the instant another dies, however slow start-up is",
+    )
     a = p.parse_args()
     engine = make_engine(a.db)
     create_tables(engine)
-    source = KafkaSource(a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace)
+    status = _Status(a.status_file)
+    if a.start_when:
+        status.update(waiting=True, started=None)
+        deadline = time.monotonic() + 300
+        while not os.path.exists(a.start_when) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        status.update(waiting=False, started=time.time())
+    source = KafkaSource(
+        a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace, instance_id=a.instance_id
+    )
     dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
     runner = make_runner(engine, source, dlt, a.group, a.die_while_handling)
     if a.die_before_offset_commit:
@@ -195,9 +261,35 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
 
     signal.signal(signal.SIGTERM, _term)
     while not stop.is_set():
-        runner.run_once(0.5)
+        runner.run_once(0.2)
+        status.partitions(source.partitions())
     source.close()
+    status.partitions([])
     dlt.close()
+
+
+class _Status:
+    """The consumer process's state for a test that restarts it (see --status-file)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.state: dict[str, object] = {"pid": os.getpid(), "started": time.time(), "partitions": None}
+        self._write()
+
+    def partitions(self, held: list[int]) -> None:
+        if held != self.state["partitions"]:
+            self.update(partitions=held)
+
+    def update(self, **values: object) -> None:
+        self.state.update(values)
+        self._write()
+
+    def _write(self) -> None:
+        if self.path:
+            tmp = f"{self.path}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.state, f)
+            os.replace(tmp, self.path)
 
 
 if __name__ == "__main__":  # pragma: no cover
