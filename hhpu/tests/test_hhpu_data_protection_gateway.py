@@ -58,7 +58,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    system = build_system(tmp_path_factory.mktemp("dp") / "single", ranking_schedule=False)
+    system = build_system(tmp_path_factory.mktemp("dp") / "single")  # the schedule is off in tests
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(system.gateway, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

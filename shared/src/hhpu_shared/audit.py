@@ -13,10 +13,12 @@ written just before its commit, under a lock that keeps the chain linear.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -87,6 +89,20 @@ HASHED_FIELDS = (
     "client_correlation_id",
     "detail",
 )
+CSV_COLUMNS = ("id", *HASHED_FIELDS, "entry_hash")  # an entry's own fields, with its id and hash
+
+
+def entries_csv(entries: Iterable[Mapping[str, Any]]) -> str:
+    """Audit entries (JSON-ready dicts, one service's or several merged) as CSV, for a complaint or a
+    court: every field the chain covers, with the entry's id and hash."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for entry in entries:
+        detail = entry.get("detail")
+        cells = {**entry, "detail": json.dumps(detail, sort_keys=True) if detail else ""}
+        w.writerow(["" if cells.get(c) is None else cells[c] for c in CSV_COLUMNS])
+    return out.getvalue()
 
 
 def keyed_terms(secret: str, terms: dict[str, str]) -> dict[str, str]:

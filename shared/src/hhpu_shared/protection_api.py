@@ -19,8 +19,6 @@ service, and answers ``/api/v1/audit`` and ``/api/v1/subject-access`` itself by 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from hhpu_shared.audit import HASHED_FIELDS, AuditEntry, AuditOperation, verify_chain
+from hhpu_shared.audit import AuditEntry, AuditOperation, entries_csv, verify_chain
 from hhpu_shared.auth import DATA_PROTECTION_ROLES, Principal
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
@@ -49,7 +47,6 @@ Erase = Callable[[UnitOfWork, list[str]], dict[str, int]]
 Operation = Literal["collect", "alter", "consult", "disclose", "combine", "erase", "restrict"]
 DataProtector = Annotated[Principal, Depends(require_roles(*DATA_PROTECTION_ROLES))]
 MAX_REFS = 50
-CSV_COLUMNS = ("id", *HASHED_FIELDS, "entry_hash")  # an entry's own fields, with its id and hash
 
 
 def _same(_uow: UnitOfWork, refs: list[str]) -> list[str]:
@@ -161,14 +158,7 @@ def query_audit(
 
 
 def _csv(rows: list[AuditEntryPublic]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(CSV_COLUMNS)
-    for r in rows:
-        d = r.model_dump(mode="json")
-        d["detail"] = json.dumps(d["detail"], sort_keys=True) if d["detail"] else ""
-        w.writerow(["" if d[c] is None else d[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    return entries_csv(r.model_dump(mode="json") for r in rows)
 
 
 def audit_router() -> APIRouter:

@@ -10,30 +10,11 @@ print what the gateway returns.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from hhpu_shared.audit import entries_csv
 from hhpu_shared.documents import e, local_time, page, table
-
-CSV_FIELDS = (
-    "at",
-    "service",
-    "operation",
-    "actor",
-    "actor_kind",
-    "actor_agency",
-    "subject_type",
-    "subject_id",
-    "person_ref",
-    "justification",
-    "recipient",
-    "correlation_id",
-    "client_correlation_id",
-    "id",
-    "entry_hash",
-)
 
 
 def merge_timeline(answers: Iterable[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
@@ -45,12 +26,7 @@ def merge_timeline(answers: Iterable[Sequence[Mapping[str, Any]]]) -> list[dict[
 
 def timeline_csv(entries: Iterable[Mapping[str, Any]]) -> str:
     """The timeline as CSV, for a complaint or a court (one row per entry, the service named)."""
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    w.writeheader()
-    for entry in entries:
-        w.writerow({k: "" if entry.get(k) is None else entry[k] for k in CSV_FIELDS})
-    return out.getvalue()
+    return entries_csv(entries)
 
 
 def _label(key: str) -> str:
