@@ -12,7 +12,7 @@ import pytest
 from case_service import repository
 from case_service.domain import search
 from case_service.models import Person, PersonSearchKey
-from case_service.testing import client_for, consume, envelope, headers, publish, screened
+from case_testing import client_for, consume, envelope, headers, publish, screened
 from fastapi.testclient import TestClient
 from hhpu_shared.runtime import ServiceRuntime
 from sqlalchemy import event, insert
