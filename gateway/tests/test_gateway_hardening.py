@@ -333,3 +333,15 @@ def test_service_html_gets_the_document_csp_and_no_store(gateway_client) -> None
     assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp and "script-src" not in csp
     assert "frame-ancestors 'none'" in csp
     assert r.headers.get_list("cache-control") == ["no-store"]  # the service's caching is not passed on
+
+
+def test_rejections_and_circuits_are_exported_at_zero_before_the_first(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    """A restarted gateway's dashboard panel "rejected requests / open circuits" must have data before
+    anything is refused or any circuit opens (the fault suite found it empty after a gateway kill)."""
+    from gateway import metrics
+
+    client = gateway_client()
+    text = client.get("/metrics").text
+    for reason in metrics.REJECTION_REASONS:
+        assert f'hhpu_gateway_rejected_total{{reason="{reason}"}}' in text, reason
+    assert 'hhpu_gateway_circuit_open{upstream="case-service"} 0.0' in text

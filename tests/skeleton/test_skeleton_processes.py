@@ -85,6 +85,7 @@ def _query_names(dependant: Dependant) -> set[str]:
 # Any other GET is a collection and must page; a new unpaged GET fails until it pages or is named here.
 NOT_LISTS: dict[str, str] = {
     "/api/v1/audit/{service}/verify": "the verdict on one service's audit chain",
+    "/api/v1/audit/{service}/references": "one person's references in one service (at most 50)",
     "/api/v1/referrals/{referral_id}/status": "one referral's status and its own history",
     "/api/v1/ranking-runs/schedule": "the schedule's state",
     "/api/v1/ranking-runs/{run_id}/fairness": "one run's groups of three recorded characteristics",

@@ -59,6 +59,7 @@ class CircuitBreaker:
         self.failures = 0
         self.state = self.CLOSED
         self.opened_at = 0.0
+        metrics.breaker_state(name, 0)  # exported at 0 from the start: the dashboard has data at once
 
     def allow(self) -> bool:
         if self.state == self.CLOSED:

@@ -44,7 +44,10 @@ requests: defaultdict[tuple[str, str, str], int] = defaultdict(int)
 latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
 upstream_requests: defaultdict[tuple[str, str], int] = defaultdict(int)
 upstream_latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
-rejections: defaultdict[str, int] = defaultdict(int)
+# Every reason the gateway refuses a request for, exported at 0 until it happens (a series first seen
+# at 1 shows no increase() to Prometheus, and a dashboard panel over it would show no data).
+REJECTION_REASONS = ("auth_unavailable", "body_too_large", "forbidden", "rate_limited", "unauthenticated")
+rejections: defaultdict[str, int] = defaultdict(int, dict.fromkeys(REJECTION_REASONS, 0))
 circuit_open: dict[str, int] = {}
 
 
