@@ -305,3 +305,32 @@ def overdue_unflagged(session: Session, today: date, limit: int = 500) -> Sequen
 def carries(session: Session, action_id: str) -> Sequence[ActionCarry]:
     q = select(ActionCarry).where(ActionCarry.action_id == action_id).order_by(col(ActionCarry.carried_at))
     return session.exec(q).all()
+
+
+# -- data protection (subject access and erasure, by person reference) ---------------------
+def items_of_people(session: Session, refs: Sequence[str]) -> Sequence[AgendaItem]:
+    return session.exec(select(AgendaItem).where(col(AgendaItem.person_id).in_(refs))).all()
+
+
+def outcomes_of_items(session: Session, item_ids: Sequence[str]) -> Sequence[Outcome]:
+    return session.exec(select(Outcome).where(col(Outcome.item_id).in_(item_ids))).all()
+
+
+def addenda_of_items(session: Session, item_ids: Sequence[str]) -> Sequence[Addendum]:
+    return session.exec(select(Addendum).where(col(Addendum.item_id).in_(item_ids))).all()
+
+
+def actions_of_people(session: Session, refs: Sequence[str]) -> Sequence[Action]:
+    return session.exec(select(Action).where(col(Action.person_id).in_(refs))).all()
+
+
+def actions_of_people_or_items(
+    session: Session, refs: Sequence[str], item_ids: Sequence[str]
+) -> Sequence[Action]:
+    """The actions about these people, and those raised on these items (which may not name them)."""
+    q = select(Action).where(col(Action.person_id).in_(refs) | col(Action.item_id).in_(item_ids))
+    return session.exec(q).all()
+
+
+def carries_of_actions(session: Session, action_ids: Sequence[str]) -> Sequence[ActionCarry]:
+    return session.exec(select(ActionCarry).where(col(ActionCarry.action_id).in_(action_ids))).all()

@@ -20,7 +20,7 @@ from sqlalchemy import MetaData, insert, text
 from sqlalchemy import Table as SqlTable
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, or_, select
 
 from ranking_service.domain.validation import OFFENCE_SCHEMA
 from ranking_service.models import (
@@ -328,3 +328,41 @@ def trajectory(
 def latest_evaluation(s: Session, run_id: str) -> RankEvaluation | None:
     q = select(RankEvaluation).where(RankEvaluation.run_id == run_id)
     return s.exec(q.order_by(col(RankEvaluation.id).desc())).first()
+
+
+# -- data protection (subject access and erasure, by records id) ----------------------------
+def people_of(s: Session, refs: list[str]) -> list[RankPerson]:
+    return list(s.exec(select(RankPerson).where(col(RankPerson.records_id).in_(refs))).all())
+
+
+def offences_of(s: Session, refs: list[str]) -> list[RankOffence]:
+    return list(s.exec(select(RankOffence).where(col(RankOffence.person_id).in_(refs))).all())
+
+
+def entries_of(s: Session, refs: list[str]) -> list[RankRunEntry]:
+    return list(s.exec(select(RankRunEntry).where(col(RankRunEntry.person_ref).in_(refs))).all())
+
+
+def statuses_of(s: Session, refs: list[str]) -> list[RankPersonStatus]:
+    return list(s.exec(select(RankPersonStatus).where(col(RankPersonStatus.records_id).in_(refs))).all())
+
+
+def delete_person_data(s: Session, refs: list[str]) -> dict[str, int]:
+    """Delete the people's offences, demographics and status; the rows deleted of each."""
+    return {
+        "offences": s.exec(delete(RankOffence).where(col(RankOffence.person_id).in_(refs))).rowcount,
+        "people": s.exec(delete(RankPerson).where(col(RankPerson.records_id).in_(refs))).rowcount,
+        "status": s.exec(delete(RankPersonStatus).where(col(RankPersonStatus.records_id).in_(refs))).rowcount,
+    }
+
+
+def runs_mentioning(s: Session, fields: tuple[str, ...], refs: list[str]) -> list[RankRun]:
+    """The runs whose stored JSON `fields` contain any of `refs` (as text)."""
+    mentions = [getattr(RankRun, f).contains(r) for f in fields for r in refs]
+    return list(s.exec(select(RankRun).where(or_(*mentions))).all()) if mentions else []
+
+
+def save(s: Session, *rows: Any) -> None:
+    for row in rows:
+        s.add(row)
+    s.flush()

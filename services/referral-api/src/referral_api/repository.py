@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     insert,
     not_,
+    or_,
     union,
 )
 from sqlmodel import Session, col, select
@@ -342,3 +343,37 @@ def webhook_attempt_count(session: Session, event_id: str) -> int:
     """How many posts of the status change `event_id` were made."""
     q = select(func.count()).select_from(WebhookAttempt).where(WebhookAttempt.event_id == event_id)
     return int(session.exec(q).one())
+
+
+# -- data protection (subject access and erasure, by reference) -----------------------------------
+def referrals_by_ids(session: Session, ids: Sequence[str]) -> list[Referral]:
+    return list(session.exec(select(Referral).where(col(Referral.id).in_(ids))).all())
+
+
+def history_of_referrals(session: Session, ids: Sequence[str]) -> list[StatusHistory]:
+    return list(session.exec(select(StatusHistory).where(col(StatusHistory.referral_id).in_(ids))).all())
+
+
+def reviews_of_referrals(session: Session, ids: Sequence[str]) -> list[MatchReview]:
+    return list(session.exec(select(MatchReview).where(col(MatchReview.referral_id).in_(ids))).all())
+
+
+def _known_people_of(person_refs: Sequence[str], records_ids: Sequence[str]) -> Any:
+    return or_(col(KnownPerson.person_ref).in_(person_refs), col(KnownPerson.records_id).in_(records_ids))
+
+
+def known_people_of(
+    session: Session, person_refs: Sequence[str], records_ids: Sequence[str]
+) -> list[KnownPerson]:
+    """The known-person records with one of these person references or records ids."""
+    return list(session.exec(select(KnownPerson).where(_known_people_of(person_refs, records_ids))).all())
+
+
+def delete_known_people(session: Session, person_refs: Sequence[str], records_ids: Sequence[str]) -> int:
+    stmt = delete(KnownPerson).where(_known_people_of(person_refs, records_ids))
+    return int(session.exec(stmt).rowcount)
+
+
+def delete_idempotency_records(session: Session, referral_ids: Sequence[str]) -> int:
+    stmt = delete(IdempotencyRecord).where(col(IdempotencyRecord.referral_id).in_(referral_ids))
+    return int(session.exec(stmt).rowcount)

@@ -8,13 +8,9 @@ from weakref import WeakKeyDictionary
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.clock import today as today  # the unit's date (Europe/London), as everywhere
-from hhpu_shared.db import insert_if_absent
 from hhpu_shared.errors import NotFound
 from hhpu_shared.events.envelope import SubjectRef
 from hhpu_shared.uow import UnitOfWork
-from sqlalchemy import insert
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import SQLModel
 
 T = TypeVar("T", bound=SQLModel)
@@ -92,28 +88,12 @@ def insert_or_existing(
     return the row that won instead.
 
     Concurrent or redelivered events cannot create a second open assessment, person or case: the
-    database's unique constraint decides, and the loser joins the winner's row. One
-    ``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING`` and no savepoint (on PostgreSQL a
-    concurrent insert of the same values waits for the other transaction first); the winner is read
-    only on a conflict. The inserted `row` joins the session as a loaded, persistent object.
+    database's unique constraint decides, and the loser joins the winner's row
+    (`repository.insert_or_existing`). The inserted `row` joins the session as a persistent object.
     """
-    s = uow.session
-    s.flush()  # pending rows go first: `row` may refer to them (its person, its assessment)
-    state = sa_inspect(row)
-    mapper = state.mapper
-    values = {p.columns[0].key: state.dict[p.key] for p in mapper.column_attrs if p.key in state.dict}
-    table = mapper.local_table
-    stmt = insert_if_absent(table, tuple(conflict), s.get_bind().dialect.name)
-    if s.execute(stmt, values).first() is None:
-        winner = existing()
-        if winner is not None:
-            return winner, False
-        # The conflicting row is not one `existing` finds (or it is gone): a plain insert raises the
-        # IntegrityError (or succeeds).
-        s.execute(insert(table), values)
-    make_transient_to_detached(row)
-    s.add(row)
-    return row, True
+    from case_service import repository as repo
+
+    return repo.insert_or_existing(uow.session, row, existing, conflict)
 
 
 def note_created(uow: UnitOfWork, person_id: str) -> None:

@@ -17,7 +17,6 @@ from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
 from hhpu_shared.protection import MarkState, is_marked, marks
 from hhpu_shared.protection_api import DataProtectionHooks, apply_erasure, apply_restriction
 from hhpu_shared.uow import UnitOfWork
-from sqlmodel import col, delete, select
 
 from case_service import repository as repo
 from case_service.models import (
@@ -39,11 +38,11 @@ ERASED = "[erased]"
 
 
 def _rows(uow: UnitOfWork, model: Any, column: Any, values: list[str]) -> list[Any]:
-    return list(uow.session.exec(select(model).where(col(column).in_(values))).all())
+    return repo.rows_in(uow.session, model, column, values)
 
 
 def _delete(uow: UnitOfWork, model: Any, column: Any, values: list[str]) -> int:
-    return int(uow.session.exec(delete(model).where(col(column).in_(values))).rowcount)
+    return repo.delete_in(uow.session, model, column, values)
 
 
 def _dump(rows: list[Any]) -> list[dict[str, Any]]:
@@ -51,9 +50,7 @@ def _dump(rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def _people(uow: UnitOfWork, refs: list[str]) -> list[Person]:
-    ids = set(refs) | {i.person_id for i in _rows(uow, PersonIdentifier, PersonIdentifier.value, refs)}
-    query = select(Person).where(col(Person.id).in_(ids) | col(Person.records_id).in_(refs))
-    return list(uow.session.exec(query).all())
+    return repo.people_named_by(uow.session, refs)
 
 
 def references(uow: UnitOfWork, person: Person) -> list[str]:

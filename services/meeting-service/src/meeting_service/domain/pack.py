@@ -2,8 +2,8 @@
 
 Agencies appear by name, times in Europe/London, every page marked OFFICIAL-SENSITIVE (the page
 style is `hhpu_shared.documents`). What goes in is already cut to what the reader may see: a
-recipient's version is built by `for_recipient` from that agency's rows only (the routes in
-`meeting_service.routes.documents` apply it, then withhold the fields the caller's role may not see).
+recipient's version is built by `for_recipient` from that agency's rows only
+(`meeting_service.service.documents` applies it, then withholds the fields the caller's role may not see).
 """
 
 from __future__ import annotations

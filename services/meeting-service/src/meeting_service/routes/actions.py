@@ -7,9 +7,9 @@ from hhpu_shared.audit import AuditOperation
 from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 
 from meeting_service.routes.common import Manager, Participant, SettingsDep
-from meeting_service.routes.views import action_public, audit_people
 from meeting_service.schemas import ActionPublic, ActionStatusUpdate, CarryOverRequest, SweepResult
 from meeting_service.service import actions
+from meeting_service.service.views import action_public, audit_people
 
 router = APIRouter(tags=["outcomes and actions"])
 ALTER = AuditOperation.ALTER

@@ -20,7 +20,6 @@ from meeting_service.routes.common import (
     SettingsDep,
     Staff,
 )
-from meeting_service.routes.views import meeting_public, series_public
 from meeting_service.schemas import (
     AgencyPublic,
     AgencyUpsert,
@@ -38,6 +37,7 @@ from meeting_service.schemas import (
 )
 from meeting_service.service import meetings
 from meeting_service.service.common import agency_scope
+from meeting_service.service.views import meeting_public, series_public
 
 router = APIRouter(tags=["meetings"])
 # The id of a meeting type or agency a PUT creates: stored as given, so one clean line.

@@ -8,7 +8,6 @@ from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
 from hhpu_shared.visibility import redact
 
 from meeting_service.routes.common import Manager, Reader, SettingsDep
-from meeting_service.routes.views import action_public, addenda_people, audit_people, meeting_public
 from meeting_service.schemas import (
     ActionCreate,
     ActionPublic,
@@ -19,6 +18,7 @@ from meeting_service.schemas import (
     OutcomePublic,
 )
 from meeting_service.service import agenda, meetings, outcomes
+from meeting_service.service.views import action_public, addenda_people, audit_people, meeting_public
 
 router = APIRouter(tags=["outcomes and actions"])
 COLLECT = AuditOperation.COLLECT

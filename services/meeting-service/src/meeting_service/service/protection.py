@@ -8,18 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from hhpu_shared.uow import UnitOfWork
-from sqlmodel import col, select
 
-from meeting_service.models import Action, ActionCarry, Addendum, AgendaItem, Outcome
+from meeting_service import repository as repo
 
 ERASED = "[erased]"
 
 
 def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
     s = uow.session
-    items = s.exec(select(AgendaItem).where(col(AgendaItem.person_id).in_(refs))).all()
-    outcomes = s.exec(select(Outcome).where(col(Outcome.item_id).in_([i.id for i in items]))).all()
-    actions = s.exec(select(Action).where(col(Action.person_id).in_(refs))).all()
+    items = repo.items_of_people(s, refs)
+    outcomes = repo.outcomes_of_items(s, [i.id for i in items])
+    actions = repo.actions_of_people(s, refs)
     return {
         "agenda_items": [i.model_dump(mode="json") for i in items],
         "outcomes": [o.model_dump(mode="json") for o in outcomes],
@@ -29,7 +28,7 @@ def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
 
 def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
     s = uow.session
-    items = s.exec(select(AgendaItem).where(col(AgendaItem.person_id).in_(refs))).all()
+    items = repo.items_of_people(s, refs)
     item_ids = [i.id for i in items]
     for i in items:
         if any(r in i.item_key for r in refs):  # e.g. a big mover's "review:<records id>"
@@ -39,30 +38,28 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         i.title = ERASED
         i.notes = i.minutes = None
         i.deferred_reason = i.carried_reason = None
-        s.add(i)
-    outcomes = s.exec(select(Outcome).where(col(Outcome.item_id).in_(item_ids))).all()
+        repo.add(s, i)
+    outcomes = repo.outcomes_of_items(s, item_ids)
     for o in outcomes:
         o.text = None
         o.reason = None
-        s.add(o)
-    addenda = s.exec(select(Addendum).where(col(Addendum.item_id).in_(item_ids))).all()
+        repo.add(s, o)
+    addenda = repo.addenda_of_items(s, item_ids)
     for ad in addenda:
         ad.text = ERASED
-        s.add(ad)
+        repo.add(s, ad)
     # The person's actions, and those raised on their items (an action may not name the person).
-    actions = s.exec(
-        select(Action).where(col(Action.person_id).in_(refs) | col(Action.item_id).in_(item_ids))
-    ).all()
+    actions = repo.actions_of_people_or_items(s, refs, item_ids)
     for a in actions:
         a.person_id = None
         a.description = ERASED
         a.status_note = None
-        s.add(a)
-    carries = s.exec(select(ActionCarry).where(col(ActionCarry.action_id).in_([a.id for a in actions]))).all()
+        repo.add(s, a)
+    carries = repo.carries_of_actions(s, [a.id for a in actions])
     for c in carries:
         c.reason = ERASED
-        s.add(c)
-    s.flush()
+        repo.add(s, c)
+    repo.flush(s)
     return {
         "agenda_items": len(items),
         "outcomes": len(outcomes),

@@ -14,19 +14,18 @@ from typing import Any
 
 from hhpu_shared.protection import replace_references
 from hhpu_shared.uow import UnitOfWork
-from sqlmodel import col, delete, or_, select
 
-from ranking_service.models import RankOffence, RankPerson, RankPersonStatus, RankRun, RankRunEntry
+from ranking_service import repository as repo
 
 RUN_JSON = ("comparison", "data_quality", "fairness", "provisional_reasons")  # may name people by reference
 
 
 def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
     s = uow.session
-    people = s.exec(select(RankPerson).where(col(RankPerson.records_id).in_(refs))).all()
-    offences = s.exec(select(RankOffence).where(col(RankOffence.person_id).in_(refs))).all()
-    entries = s.exec(select(RankRunEntry).where(col(RankRunEntry.person_ref).in_(refs))).all()
-    status = s.exec(select(RankPersonStatus).where(col(RankPersonStatus.records_id).in_(refs))).all()
+    people = repo.people_of(s, refs)
+    offences = repo.offences_of(s, refs)
+    entries = repo.entries_of(s, refs)
+    status = repo.statuses_of(s, refs)
     return {
         "people": [p.model_dump(mode="json", exclude={"import_id"}) for p in people],
         "offences": [o.model_dump(mode="json", exclude={"id", "import_seq", "row_no"}) for o in offences],
@@ -42,27 +41,21 @@ def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
 
 def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
     s = uow.session
-    out = {
-        "offences": s.exec(delete(RankOffence).where(col(RankOffence.person_id).in_(refs))).rowcount,
-        "people": s.exec(delete(RankPerson).where(col(RankPerson.records_id).in_(refs))).rowcount,
-        "status": s.exec(delete(RankPersonStatus).where(col(RankPersonStatus.records_id).in_(refs))).rowcount,
-    }
+    out = repo.delete_person_data(s, refs)
     token = f"erased-{uuid.uuid4().hex[:16]}"
-    entries = s.exec(select(RankRunEntry).where(col(RankRunEntry.person_ref).in_(refs))).all()
+    entries = repo.entries_of(s, refs)
     for e in entries:
         e.person_ref = token
-        s.add(e)
     out["ranking_entries_anonymised"] = len(entries)
     out["runs_anonymised"] = _anonymise_runs(uow, refs, token)
-    s.flush()
+    repo.save(s, *entries)
     return out
 
 
 def _anonymise_runs(uow: UnitOfWork, refs: list[str], token: str) -> int:
     """Replace the references in the runs' stored JSON (a comparison lists movers and entrants)."""
     s, wanted = uow.session, set(refs)
-    mentions = [getattr(RankRun, f).contains(r) for f in RUN_JSON for r in refs]
-    runs = s.exec(select(RankRun).where(or_(*mentions))).all() if mentions else []
+    runs = repo.runs_mentioning(s, RUN_JSON, refs)
     changed = 0
     for run in runs:
         for f in RUN_JSON:
@@ -71,5 +64,5 @@ def _anonymise_runs(uow: UnitOfWork, refs: list[str], token: str) -> int:
             if after != before:
                 setattr(run, f, json.dumps(after))
                 changed += 1
-        s.add(run)
+    repo.save(s, *runs)
     return changed

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from hhpu_shared.uow import UnitOfWork
-from sqlmodel import col, delete, or_, select
 
-from referral_api.models import IdempotencyRecord, KnownPerson, MatchReview, Referral, StatusHistory, now_utc
+from referral_api import repository as repo
+from referral_api.models import now_utc
 from referral_api.service.matching import REFERRAL_PERSON_PREFIX
 
 ERASED = "[erased]"
@@ -28,13 +28,9 @@ def _known(refs: list[str]) -> list[str]:
 
 def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
     s = uow.session
-    referrals = s.exec(select(Referral).where(col(Referral.id).in_(refs))).all()
-    known = s.exec(
-        select(KnownPerson).where(
-            or_(col(KnownPerson.person_ref).in_(_known(refs)), col(KnownPerson.records_id).in_(refs))
-        )
-    ).all()
-    history = s.exec(select(StatusHistory).where(col(StatusHistory.referral_id).in_(refs))).all()
+    referrals = repo.referrals_by_ids(s, refs)
+    known = repo.known_people_of(s, _known(refs), refs)
+    history = repo.history_of_referrals(s, refs)
     return {
         "referrals": [
             {
@@ -53,7 +49,7 @@ def export(uow: UnitOfWork, refs: list[str]) -> dict[str, Any]:
 
 def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
     s = uow.session
-    referrals = s.exec(select(Referral).where(col(Referral.id).in_(refs))).all()
+    referrals = repo.referrals_by_ids(s, refs)
     for r in referrals:
         payload = dict(r.payload)
         payload["subject"] = {
@@ -81,22 +77,18 @@ def erase(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
         r.outcome_note = None
         s.add(r)
     ids = [r.id for r in referrals]
-    history = s.exec(select(StatusHistory).where(col(StatusHistory.referral_id).in_(ids))).all()
+    history = repo.history_of_referrals(s, ids)
     for h in history:
         h.note = None
         s.add(h)
-    reviews = s.exec(select(MatchReview).where(col(MatchReview.referral_id).in_(ids))).all()
+    reviews = repo.reviews_of_referrals(s, ids)
     for rv in reviews:
         rv.note, rv.candidate_person_ref = None, ERASED  # nothing links the subject to a known person
         if rv.status == "pending":  # nobody is to confirm a match for an erased subject
             rv.status, rv.resolved_at = "cancelled", now_utc()
         s.add(rv)
-    idem = s.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.referral_id).in_(ids))).rowcount
-    known = s.exec(
-        delete(KnownPerson).where(
-            or_(col(KnownPerson.person_ref).in_(_known(refs)), col(KnownPerson.records_id).in_(refs))
-        )
-    ).rowcount
+    idem = repo.delete_idempotency_records(s, ids)
+    known = repo.delete_known_people(s, _known(refs), refs)
     s.flush()
     return {
         "referrals_anonymised": len(ids),

@@ -1,4 +1,5 @@
-"""Stored rows to API models (shared by the routers; reads go through the service layer)."""
+"""Stored rows to API models, the people each view shows audited, and the agenda as the API
+shows it (the routes call these and return what they give)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from meeting_service.schemas import (
 )
 from meeting_service.service import actions, agenda, meetings
 from meeting_service.service.agenda import Agenda
+from meeting_service.settings import MeetingSettings
 
 
 def meeting_public(uow: UnitOfWork, meeting: Meeting, *, agency_id: str | None = None) -> MeetingPublic:
@@ -122,3 +124,77 @@ def action_public(uow: UnitOfWork, action: Action, today: date | None = None) ->
         }
     )
     return redact(uow.principal, out)
+
+
+# -- the agenda as the API shows it (each person shown is audited, fields redacted by role) ------
+COLLECT, ALTER = AuditOperation.COLLECT, AuditOperation.ALTER
+
+
+def agenda_view(uow: UnitOfWork, meeting_id: str, why: str) -> AgendaPublic:
+    """The time-boxed agenda: kept items with start minutes, and what would move on (audited)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    out = agenda_public(agenda.plan(uow, meeting))
+    audit_people(uow, people_of_agenda(out), subject_type="meeting_agenda", subject_id=meeting.id, why=why)
+    return redact(uow.principal, out)
+
+
+def finalise_view(uow: UnitOfWork, settings: MeetingSettings, meeting_id: str, why: str) -> AgendaPublic:
+    """Apply the time limit (deferred items move on with their reasons); each person is audited."""
+    out = agenda_public(agenda.finalise(uow, settings, meetings.get_meeting(uow, meeting_id)))
+    audit_people(
+        uow,
+        people_of_agenda(out),
+        subject_type="meeting_agenda",
+        subject_id=meeting_id,
+        why=why,
+        operation=ALTER,
+    )
+    return redact(uow.principal, out)
+
+
+def add_item_view(
+    uow: UnitOfWork, settings: MeetingSettings, meeting_id: str, data: dict[str, object], why: str
+) -> AgendaItemPublic:
+    """Add an item by hand (audited as a collection)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    item = agenda.add_by_hand(uow, settings, meeting, data)
+    audit_people(
+        uow, [item.person_id], subject_type="agenda_item", subject_id=item.id, why=why, operation=COLLECT
+    )
+    return redact(uow.principal, item_public(item))
+
+
+def update_item_view(
+    uow: UnitOfWork, meeting_id: str, item_id: str, changes: dict[str, object], why: str
+) -> AgendaItemPublic:
+    """Change an item or write its minute (a minute is audited by `agenda.update_item`)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    item = agenda.get_item(uow, meeting, item_id)
+    return item_public(agenda.update_item(uow, meeting, item, changes, why))
+
+
+def remove_item_view(uow: UnitOfWork, meeting_id: str, item_id: str, why: str) -> AgendaItemPublic:
+    """Remove an item (kept as removed, for the record; audited)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    item = agenda.remove_item(uow, meeting, agenda.get_item(uow, meeting, item_id))
+    audit_people(
+        uow, [item.person_id], subject_type="agenda_item", subject_id=item.id, why=why, operation=ALTER
+    )
+    return redact(uow.principal, item_public(item))
+
+
+def reorder_view(
+    uow: UnitOfWork, meeting_id: str, item_ids: Sequence[str], why: str
+) -> list[AgendaItemPublic]:
+    """Reorder the planned items (each person on them is audited)."""
+    meeting = meetings.get_meeting(uow, meeting_id)
+    items = agenda.reorder(uow, meeting, item_ids)
+    audit_people(
+        uow,
+        people_of_items(items),
+        subject_type="meeting_agenda",
+        subject_id=meeting.id,
+        why=why,
+        operation=ALTER,
+    )
+    return [redact(uow.principal, item_public(i)) for i in items]
