@@ -284,6 +284,43 @@ _PERSON = _param(
 )
 
 
+_ENTRY = {
+    "type": "object",
+    "description": "one audit entry, as `GET /api/v1/audit/{service}` gives it (with its `service`)",
+    "additionalProperties": True,
+}
+_MERGED_AUDIT: dict[str, Any] = {
+    "type": "object",
+    "required": ["items", "total", "limit", "offset", "references", "services"],
+    "properties": {
+        "items": {"type": "array", "items": _ENTRY, "description": "entries in time order"},
+        "total": {"type": "integer", "description": "entries matching, all services"},
+        "limit": {"type": "integer"},
+        "offset": {"type": "integer"},
+        "references": {"type": "array", "items": {"type": "string"}, "description": "the person's"},
+        "services": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "entries matching, per service",
+        },
+    },
+}
+_MERGED_SAR: dict[str, Any] = {
+    "type": "object",
+    "required": ["person", "references", "services"],
+    "properties": {
+        "person": {"description": "the reference (or references) asked for"},
+        "references": {"type": "array", "items": {"type": "string"}},
+        "services": {
+            "type": "object",
+            "description": "each service's export (`GET /api/v1/subject-access/{service}`), null when it "
+            "holds nothing",
+            "additionalProperties": {"type": ["object", "null"]},
+        },
+    },
+}
+
+
 def openapi_paths() -> dict[str, dict[str, Any]]:
     """The OpenAPI path items of the fan-out operations (merged into the gateway's document)."""
     ops = "collect, alter, consult, disclose, combine, erase, restrict"
@@ -311,7 +348,7 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             "responses": {
                 "200": {
                     "description": "one page of the merged trail (or all of it as CSV)",
-                    "content": {"application/json": {}, "text/csv": {}},
+                    "content": {"application/json": {"schema": _MERGED_AUDIT}, "text/csv": {}},
                 }
             },
         }
@@ -336,7 +373,11 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             "responses": {
                 "200": {
                     "description": "the export",
-                    "content": {"application/json": {}, "text/html": {}, "application/pdf": {}},
+                    "content": {
+                        "application/json": {"schema": _MERGED_SAR},
+                        "text/html": {},
+                        "application/pdf": {},
+                    },
                 }
             },
         }

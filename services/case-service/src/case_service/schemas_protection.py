@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 
 class ErasureOutcome(BaseModel):
-    person_id: str
+    person_id: str | None = Field(description="the person held here (none for an erasure by reference)")
     decision_id: str = Field(description="the decision every service applies (person.erased)")
     references: list[str] = Field(description="every reference of the person, erased everywhere")
     removed: dict[str, int] = Field(description="rows removed or emptied here, by kind of record")

@@ -38,6 +38,19 @@ Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 
 class ReferenceErasureRequest(ErasureRequest):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "references": ["referral-3f9c2a", "RMS-0048213"],
+                    "reason_code": "mopi_disposal",
+                    "reason": "MOPI review: screened-out referral past its retention period",
+                }
+            ]
+        },
+    )
+
     references: list[Reference] = Field(
         min_length=1,
         max_length=20,
@@ -73,7 +86,7 @@ def restrict_person(
     return protection.decide_restriction(uow, person_id, body.restricted, body.reason_code)
 
 
-@erasures.post("", status_code=status.HTTP_202_ACCEPTED)
+@erasures.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ErasureOutcome)
 def erase_by_reference(
     body: ReferenceErasureRequest, principal: DataProtector, uow: UoWDep, why: JustificationDep
 ) -> dict[str, Any]:
