@@ -77,8 +77,12 @@ def seed(engine: Engine, n: int) -> tuple[str, list[str]]:
 def main_events(agency: str, ids: list[str]) -> list[EventData]:
     return [
         AssessmentOpened(
-            assessment_id=str(uuid.uuid4()), person_id=str(uuid.uuid4()), records_id=None,
-            person_label="Huw Bench", urgency="high", summary="referral: domestic abuse",
+            assessment_id=str(uuid.uuid4()),
+            person_id=str(uuid.uuid4()),
+            records_id=None,
+            person_label="Huw Bench",
+            urgency="high",
+            summary="referral: domestic abuse",
             triggers=(Trigger(source="referral", ref=rid, detail="Probation: domestic abuse"),),
         )  # fmt: skip
         for rid in ids
@@ -88,11 +92,16 @@ def main_events(agency: str, ids: list[str]) -> list[EventData]:
 def webhook_events(agency: str, ids: list[str]) -> list[EventData]:
     out: list[EventData] = []
     for i, rid in enumerate(ids):
-        out.append(ReferralStatusChanged(referral_id=rid, agency_id=agency, from_status="submitted",
-                                         to_status="screened", reason_code="eligible"))  # fmt: skip
-        out.append(screened(i, agency))  # ignored by the group
-        out.append(ReferralStatusChanged(referral_id=rid, agency_id=agency, from_status="screened",
-                                         to_status="under_assessment", reason_code="assessment_opened"))  # fmt: skip
+        for old, new, why in (
+            ("submitted", "screened", "eligible"),
+            ("screened", "under_assessment", "assessment_opened"),
+        ):
+            change = ReferralStatusChanged(
+                referral_id=rid, agency_id=agency, from_status=old, to_status=new, reason_code=why
+            )
+            out.append(change)
+            if new == "screened":
+                out.append(screened(i, agency))  # ignored by the group
     return out
 
 

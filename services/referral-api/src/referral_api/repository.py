@@ -37,12 +37,10 @@ from referral_api.models import (
     StatusHistory,
     WebhookAttempt,
 )
-from referral_api.repository_status import (  # noqa: F401 - re-exported: `repo.move_status(...)`
-    move_status,
-    status_for_update,
-    touch_referral,
-    webhook_target,
-)
+from referral_api.repository_status import move_status as move_status
+from referral_api.repository_status import status_for_update as status_for_update
+from referral_api.repository_status import touch_referral as touch_referral
+from referral_api.repository_status import webhook_target as webhook_target
 
 
 # -- agencies and keys ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, String, bindparam, exists, func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Row, String, bindparam, exists, func, select, update
+from sqlmodel import Session, col
 
 from referral_api.models import Agency, Referral, WebhookAttempt
 
