@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
@@ -142,32 +142,18 @@ def insert_on_next_meeting(uow: UnitOfWork, settings: MeetingSettings, spec: Ite
     (as :func:`add_to_next_meeting` after a mark check). The new item's meeting id, or None when
     nothing was inserted (marked, on an agenda already, no meeting scheduled yet, or a race): the
     caller then takes the general path, which tells these apart."""
-    return repo.insert_on_next_meeting(
-        uow.session,
-        {
-            "id": new_id(),
-            "item_key": spec.key,
-            "kind": spec.kind,
-            "title": spec.title,
-            "assessment_id": spec.assessment_id,
-            "person_id": spec.person_id,
-            "person_label": spec.person_label,
-            "action_id": spec.action_id,
-            "urgency": spec.urgency,
-            "order_hint": spec.order_hint,
-            "planned_minutes": spec.planned_minutes or settings.minutes_for(spec.kind),
-            "pinned": spec.pinned,
-            "source": spec.source,
-            "status": "planned",
-            "notes": spec.notes,
-            "carried_from_meeting_id": spec.carried_from_meeting_id,
-            "carried_reason": spec.carried_reason,
-            "created_at": now(),
-            "meeting_type_id": settings.new_case_meeting_type,
-            "today": clock.today(),
-            "mark_key": person_key(spec.person_id) if spec.person_id else "",
-        },
-    )
+    values = {
+        **asdict(spec),  # the item's columns by their names, but its key
+        "id": new_id(),
+        "item_key": spec.key,
+        "planned_minutes": spec.planned_minutes or settings.minutes_for(spec.kind),
+        "status": "planned",
+        "created_at": now(),
+        "meeting_type_id": settings.new_case_meeting_type,
+        "today": clock.today(),
+        "mark_key": person_key(spec.person_id) if spec.person_id else "",
+    }
+    return repo.insert_on_next_meeting(uow.session, values)
 
 
 def append_note(uow: UnitOfWork, assessment_id: str, note: str, summary: str | None = None) -> int:
