@@ -9,8 +9,16 @@ contributions of each person shown. polars, duckdb (and PostgreSQL up to BENCH_P
 COPY timed apart) compute the recency-weighted score and order on the same rows; the scores are
 checked against the engine's.
 
+The shuffled case: the same rows in a random order (as a records system's extract may come; shuffled
+once by a child and cached), re-ranked by the engine after `domain.grouping.group_by_person` clusters
+them by person (timed apart as `group_s` and included in `seconds`; its record buffer reused from one
+repeat to the next, as a service re-ranking on a schedule would; `first_group_s`: the first call,
+which allocates it). Its scores and rank order are
+compared with the grouped rows' (saved by the first child).
+
 Env: BENCH_SIZES (10000000,60000000), BENCH_REPEATS (3; medians), BENCH_PG_URL or HHPU_TEST_PG_URL
-("" skips PostgreSQL), BENCH_PG_MAX_ROWS (10000000), BENCH_DATA_DIR (/tmp/hhpu-bench-ranking).
+("" skips PostgreSQL), BENCH_PG_MAX_ROWS (10000000), BENCH_DATA_DIR (/tmp/hhpu-bench-ranking),
+BENCH_SHUFFLED (1; 0 skips the shuffled case).
 Run: .venv/bin/python bench/ranking/bench_rerank.py  ->  bench/results/ranking.json
 """
 
@@ -75,6 +83,33 @@ def generate(rows: int) -> None:
     (out / "meta.json").write_text(json.dumps({"rows": rows, "people": offset}))
 
 
+def shuffle(rows: int) -> None:
+    """The generated rows in a random order (seed 17), one column at a time, cached as .npy."""
+    src, out = data_dir(rows), shuffled_dir(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    perm = np.random.default_rng(17).permutation(rows)
+    for c in COLS[:-1]:
+        np.save(out / f"{c}.npy", np.load(src / f"{c}.npy")[perm])
+    (out / "meta.json").write_text((src / "meta.json").read_text())
+
+
+def shuffled_dir(rows: int) -> Path:
+    return data_dir(rows).with_name(f"rows{rows}-shuffled")
+
+
+def _arrays(cols: dict[str, np.ndarray], people: int) -> Any:
+    from ranking_service.domain.scoring import OffenceArrays
+    from ranking_service.domain.weights import load_edition
+    from ranking_service.synthetic import CODES
+
+    days, masks, _ = load_edition("cchi-2020").lookup(list(CODES))
+    return OffenceArrays(
+        person=cols["person"], n_people=people, day=cols["day"], recorded=cols["recorded"],
+        victim=cols.get("victim"), code=cols["code"], code_harm=days, code_domains=masks,
+        row_flags=cols["flags"],
+    )  # fmt: skip
+
+
 def rerank(off: Any, model: str, threads: int) -> tuple[float, dict[str, Any], np.ndarray, np.ndarray]:
     """One full re-rank on the engine; seconds, summary, score per person, rank order."""
     from ranking_service.domain.catalog import resolve
@@ -83,7 +118,7 @@ def rerank(off: Any, model: str, threads: int) -> tuple[float, dict[str, Any], n
 
     params = resolve(model)
     key = np.arange(off.n_people)  # person codes are already in records-id order
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     res = score(off, to_day(AS_OF), params, threads=threads)
     t_score = time.perf_counter() - t0
     order = rank_order(res.score, res.scored, res.components["harm"], key)
@@ -98,6 +133,7 @@ def rerank(off: Any, model: str, threads: int) -> tuple[float, dict[str, Any], n
         elapsed,
         {
             "seconds": round(elapsed, 4),
+            "cpu_s": round(time.process_time() - c0, 4),  # all threads: load-independent
             "score_s": round(t_score, 4),
             "rank_s": round(t_rank, 4),
             "people_scored": int(len(order)),
@@ -112,7 +148,6 @@ def rerank(off: Any, model: str, threads: int) -> tuple[float, dict[str, Any], n
 def measure(rows: int) -> dict[str, Any]:
     from engines import agreement, duckdb_rank, polars_rank, postgres_rank
     from ranking_service.domain.catalog import resolve
-    from ranking_service.domain.scoring import OffenceArrays
     from ranking_service.domain.weights import load_edition
     from ranking_service.synthetic import CODES, to_day
 
@@ -121,12 +156,8 @@ def measure(rows: int) -> dict[str, Any]:
     models = MODELS if rows <= BLOCK else (HEADLINE, "hh_recency_harm@1")
     need = [c for c in COLS if c != "victim" or "rfgv@1" in models]
     cols = {c: np.load(src / f"{c}.npy") for c in need}
-    days, masks, _ = load_edition("cchi-2020").lookup(list(CODES))
-    off = OffenceArrays(
-        person=cols["person"], n_people=meta["people"], day=cols["day"], recorded=cols["recorded"],
-        victim=cols.get("victim"), code=cols["code"], code_harm=days, code_domains=masks,
-        row_flags=cols["flags"],
-    )  # fmt: skip
+    days = load_edition("cchi-2020").lookup(list(CODES))[0]
+    off = _arrays(cols, meta["people"])
     repeats = max(1, int(os.environ.get("BENCH_REPEATS", "3")))
     out: dict[str, Any] = {
         "rows": rows,
@@ -151,6 +182,8 @@ def measure(rows: int) -> dict[str, Any]:
     head = [v["seconds"] for k, v in out["engine"].items() if k.startswith(HEADLINE)]
     out["engine_headline_s"] = min(head)
     assert mine is not None
+    np.save(src / "headline-score.npy", mine[0])
+    np.save(src / "headline-order.npy", mine[1])
     p, as_of = resolve(HEADLINE), to_day(AS_OF)
     others = {"polars": polars_rank, "duckdb": duckdb_rank}
     pg_url = os.environ.get("BENCH_PG_URL", os.environ.get("HHPU_TEST_PG_URL", ""))
@@ -165,6 +198,55 @@ def measure(rows: int) -> dict[str, Any]:
         out["postgres"] = {"seconds": round(r["seconds"], 3), "copy_s": r["copy_s"], **agreement(*mine, r)}
         out["postgres"]["ratio_over_engine"] = round(r["seconds"] / out["engine_headline_s"], 2)
     out["peak_rss_all_mb"] = round(peak_rss_mb(), 1)
+    return out
+
+
+def measure_shuffled(rows: int) -> dict[str, Any]:
+    """The headline re-rank of the shuffled rows: grouping + re-rank, threads 1 and 2."""
+    from ranking_service.domain.grouping import group_by_person
+
+    src = shuffled_dir(rows)
+    meta = json.loads((src / "meta.json").read_text())
+    cols = {c: np.load(src / f"{c}.npy") for c in COLS[:-1]}
+    off = _arrays(cols, meta["people"])
+    repeats = max(1, int(os.environ.get("BENCH_REPEATS", "3")))
+    out: dict[str, Any] = {"rows": rows, "people": meta["people"]}
+    out["rss_after_load_mb"] = round(peak_rss_mb(), 1)
+    buffer, last = None, None
+    for threads in (1, 2):
+        runs = []
+        for _ in range(repeats):
+            c0, t0 = time.process_time(), time.perf_counter()
+            grouped, g = group_by_person(off, keep_order=False, threads=threads, buffer=buffer)
+            t_group, c_group = time.perf_counter() - t0, time.process_time() - c0
+            if buffer is None:  # the first call allocates (and faults in) the record buffer
+                out["first_group_s"] = round(t_group, 4)
+            buffer = g.records
+            sec, summary, sc, order = rerank(grouped, HEADLINE, threads)
+            summary.update(seconds=round(t_group + sec, 4), group_s=round(t_group, 4), rerank_s=round(sec, 4))
+            summary.update(group_cpu_s=round(c_group, 4), cpu_s=round(c_group + summary["cpu_s"], 4))
+            runs.append(summary)
+            last = (sc, order)
+        pick = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]  # the median run
+        out[f"{HEADLINE} threads={threads}"] = {**pick, "best_s": min(r["seconds"] for r in runs)}
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    out["headline_s"] = min(v["seconds"] for k, v in out.items() if k.startswith(HEADLINE))
+    assert last is not None
+    want = data_dir(rows)
+    if (want / "headline-score.npy").exists():
+        ws, wo = np.load(want / "headline-score.npy"), np.load(want / "headline-order.npy")
+        rel = np.abs(last[0] - ws) / np.maximum(1.0, np.abs(ws))
+        same_people = len(last[1]) == len(wo) and bool(np.array_equal(np.sort(last[1]), np.sort(wo)))
+        moved = np.flatnonzero(last[1] != wo) if same_people else np.zeros(0, dtype=np.intp)
+        # positions holding other people: only people whose scores differ by a few ulps swap places
+        gap = np.abs(ws[last[1][moved]] - ws[wo[moved]]) / np.maximum(1.0, np.abs(ws[wo[moved]]))
+        out["vs_grouped_rows"] = {
+            "max_rel_diff": float(rel.max()) if len(rel) else 0.0,
+            "same_people": same_people,
+            "same_rank_order": same_people and not len(moved),
+            "rank_positions_differing": int(len(moved)),
+            "largest_rel_gap_between_swapped": float(gap.max()) if len(gap) else 0.0,
+        }
     return out
 
 
@@ -197,6 +279,13 @@ def _run_sizes() -> dict[str, Any]:
         res = subprocess.run(cmd, check=True, capture_output=True, text=True)
         step = json.loads(res.stdout.strip().splitlines()[-1])
         step["load_average"] = list(os.getloadavg())
+        if os.environ.get("BENCH_SHUFFLED", "1") == "1":
+            if not (shuffled_dir(rows) / "meta.json").exists():
+                subprocess.run([sys.executable, me, "--shuffle", str(rows)], check=True)
+            cmd = [sys.executable, me, "--measure-shuffled", str(rows)]
+            res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            step["shuffled"] = json.loads(res.stdout.strip().splitlines()[-1])
+            step["shuffled"]["load_average"] = list(os.getloadavg())
         print(json.dumps(step, indent=1), flush=True)
         report["sizes"].append(step)
         write_result("ranking", report)
@@ -208,5 +297,9 @@ if __name__ == "__main__":
         generate(int(sys.argv[2]))
     elif len(sys.argv) == 3 and sys.argv[1] == "--measure":
         print(json.dumps(measure(int(sys.argv[2]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--shuffle":
+        shuffle(int(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--measure-shuffled":
+        print(json.dumps(measure_shuffled(int(sys.argv[2]))))
     else:
         main()

@@ -18,6 +18,7 @@ from ranking_service import __version__
 
 ENGINE_SOURCES: tuple[str, ...] = (
     "domain/catalog.py",  # model parameters
+    "domain/grouping.py",  # rows clustered by person before scoring
     "domain/inputs.py",  # stored rows -> arrays (weights, domains, people)
     "domain/ordering.py",  # rank order and tie-break
     "domain/scoring.py",  # the models

@@ -37,4 +37,10 @@ def test_bench_small(tmp_path: Path) -> None:
     for other in ("polars", "duckdb"):
         assert step[other]["same_people"] and step[other]["same_top100"]
         assert step[other]["max_rel_diff"] < 1e-9
+    shuffled = step["shuffled"]  # the same rows in a random order, grouped by person, then re-ranked
+    run = shuffled["recency_harm@1 threads=2"]
+    assert abs(run["seconds"] - run["group_s"] - run["rerank_s"]) < 2e-4 and run["people_scored"] > 1000
+    assert shuffled["vs_grouped_rows"]["max_rel_diff"] < 1e-12
+    assert shuffled["vs_grouped_rows"]["same_rank_order"]
+    assert shuffled["vs_grouped_rows"]["largest_rel_gap_between_swapped"] < 1e-12
     assert step["peak_rss_engine_mb"] > 10  # a Python process with numpy loaded, at the very least

@@ -10,13 +10,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ranking_service.domain.catalog import ModelParams
-from ranking_service.domain.scoring import OffenceArrays
+from ranking_service.domain.grouping import group_by_person, needs_grouping
+from ranking_service.domain.scoring import CHUNK_ROWS, OffenceArrays
 from ranking_service.domain.validation import OFFENCE_SCHEMA
 from ranking_service.domain.weights import DOMAIN_BITS, WeightEdition
 
 
 @dataclass
 class PreparedInputs:
+    """The rows as the models score them: clustered by person when the stored order is not (see
+    `domain.grouping`); `order` then gives each prepared row's row in `table` (None: same order)."""
+
     table: pa.Table
     arrays: OffenceArrays
     people: list[str]  # person refs, index = person code
@@ -25,6 +29,15 @@ class PreparedInputs:
     code: np.ndarray  # per row, index into codes
     fallback: np.ndarray  # per row: weight is the edition's fallback (unmapped code)
     unmapped: dict[str, int] = field(default_factory=dict)
+    order: np.ndarray | None = None
+
+    def stored_rows(self, mask: np.ndarray) -> np.ndarray:
+        """The rows of `table`, in stored order, of the prepared rows in the bool mask `mask`."""
+        if self.order is None:
+            return np.flatnonzero(mask)
+        stored = np.zeros(len(mask), dtype=bool)
+        stored[self.order[mask]] = True
+        return np.flatnonzero(stored)
 
 
 def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -35,7 +48,11 @@ def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
     return idx, enc.dictionary
 
 
-def prepare(table: pa.Table, edition: WeightEdition, params: ModelParams) -> PreparedInputs:
+def prepare(
+    table: pa.Table, edition: WeightEdition, params: ModelParams, *, chunk_rows: int = CHUNK_ROWS
+) -> PreparedInputs:
+    """The stored rows coded for the models, clustered by person when chunks of `chunk_rows` rows
+    would otherwise scatter their sums (a shuffled extract, or imports adding people in another order)."""
     table = table.select([f.name for f in OFFENCE_SCHEMA]).cast(OFFENCE_SCHEMA)
     person_idx, people = _encode(table["person_id"])
     code_idx, codes_arr = _encode(table["offence_code"])
@@ -69,7 +86,15 @@ def prepare(table: pa.Table, edition: WeightEdition, params: ModelParams) -> Pre
         victim=victim,
         eligible=eligible,
     )
-    return PreparedInputs(table, arrays, people.to_pylist(), key_rank, codes, code_idx, fallback, unmapped)
+    order = None
+    if needs_grouping(arrays.person, chunk_rows):
+        arrays, grouped = group_by_person(
+            arrays, {"code_index": code_idx, "fallback": fallback}, chunk_rows=chunk_rows
+        )
+        code_idx, fallback, order = grouped.columns["code_index"], grouped.columns["fallback"], grouped.order
+    return PreparedInputs(
+        table, arrays, people.to_pylist(), key_rank, codes, code_idx, fallback, unmapped, order
+    )
 
 
 def fingerprint(table: pa.Table, rows: np.ndarray | None = None) -> str:

@@ -222,6 +222,12 @@ def _chunk_window(
     return ok
 
 
+def dense_span(span: int, rows: int) -> bool:
+    """Whether a `bincount` over `span` people is cheaper than `add.at` for `rows` rows (the span's
+    sums stay within 1 MB)."""
+    return span <= min(16 * rows + 4096, 1 << 17)
+
+
 class _People:
     """The people of one chunk's window rows, for sums per person: a `bincount` over the span of
     people the chunk touches when that span is short (rows grouped by person), else `add.at`.
@@ -230,7 +236,7 @@ class _People:
     def __init__(self, person: np.ndarray) -> None:
         self.lo = int(person.min()) if len(person) else 0
         self.span = int(person.max()) - self.lo + 1 if len(person) else 0
-        self.dense = self.span <= 4 * len(person) + 4096
+        self.dense = dense_span(self.span, len(person))
         self.idx = np.subtract(person, self.lo if self.dense else 0, dtype=np.intp)
 
     def add(self, out: np.ndarray, weights: np.ndarray | None = None) -> None:

@@ -82,7 +82,7 @@ def compute(
     res = score(prep.arrays, as_of_day, params)
     order = rank_order(res.score, res.scored, res.components["harm"], prep.key_rank)
     window_rows = np.flatnonzero(res.window)
-    fp = fingerprint(table, window_rows)
+    fp = fingerprint(table, prep.stored_rows(res.window))
     k = top_bracket_size(len(order), top_n, top_share)
     # per-person provisional: some offence in the window has no weight in the edition
     fb_people = (
@@ -93,14 +93,14 @@ def compute(
     pos[order] = np.arange(len(order))
     contributions: list[list[dict[str, Any]]] = [[] for _ in order]
     day = prep.arrays.day
-    harm = prep.arrays.row_harm()
+    harm = dict(zip(rows.tolist(), prep.arrays.row_harm(rows).tolist(), strict=True))
     for r, p in zip(rows.tolist(), prep.arrays.person[rows].tolist(), strict=True):
         contributions[int(pos[p])].append(
             {
                 "offence_code": (code := prep.codes[int(prep.code[r])]),
                 "offence_name": entry.label if (entry := edition.entries.get(code)) else None,
                 "offence_date": (EPOCH + timedelta(days=int(day[r]))).isoformat(),
-                "harm": float(harm[r]),
+                "harm": harm[r],
                 "weighted": float(res.contribution[r]),
             }
         )
