@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hhpu_shared import metrics
@@ -138,11 +139,11 @@ def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def settings_of(cls: type[S]) -> Callable[[Request], S]:
+def settings_of(cls: type[S]) -> Callable[[Request], Awaitable[S]]:
     """The dependency giving a service's settings: the runtime's (read once at start-up, never built
     in a route), as `cls`. A service declares ``SettingsDep = Annotated[X, Depends(settings_of(X))]``."""
 
-    def get_settings(request: Request) -> S:
+    async def get_settings(request: Request) -> S:
         settings = get_runtime(request).settings
         if not isinstance(settings, cls):
             raise TypeError(f"the service runs with {cls.__name__}, not {type(settings).__name__}")
@@ -152,7 +153,11 @@ def settings_of(cls: type[S]) -> Callable[[Request], S]:
     return get_settings
 
 
-def get_principal(request: Request) -> Principal:
+# The dependencies below do no I/O, so they are `async`: FastAPI runs them on the event loop, where a
+# sync dependency costs a round trip through the worker-thread pool each (about 0.3 ms of CPU under load).
+
+
+async def get_principal(request: Request) -> Principal:
     """Verify the gateway's identity assertion; anything else is unauthenticated."""
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
@@ -173,10 +178,10 @@ def get_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller holds one of `roles` (services check, not only the gateway)."""
 
-    def dep(principal: PrincipalDep) -> Principal:
+    async def dep(principal: PrincipalDep) -> Principal:
         if not principal.has(*roles):
             raise Forbidden("Your role does not allow this operation.")
         return principal
@@ -184,7 +189,7 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     return dep
 
 
-def get_justification(
+async def get_justification(
     principal: PrincipalDep,
     x_justification: Annotated[
         str | None,
@@ -226,7 +231,7 @@ class PageParams:
     offset: int
 
 
-def get_page(
+async def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> PageParams:
@@ -267,6 +272,19 @@ def get_read_uow(request: Request, principal: PrincipalDep) -> Iterator[UnitOfWo
 
 # A route that only reads and writes no audit entry (e.g. the gateway's key check).
 ReadUoWDep = Annotated[UnitOfWork, Depends(get_read_uow, scope="function")]
+
+
+async def in_unit_of_work(request: Request, principal: Principal, work: Callable[[UnitOfWork], T]) -> T:
+    """``work(uow)`` in one unit of work, committed before this returns (as `UoWDep`), all on one
+    worker thread: an `async` route calling this makes one trip through the thread pool where a sync
+    route taking `UoWDep` makes three (open, route, commit), for busy routes."""
+    runtime = get_runtime(request)
+
+    def run() -> T:
+        with runtime.unit_of_work(principal) as uow:
+            return work(uow)
+
+    return await run_in_threadpool(run)
 
 
 def build_service_app(

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select, text, update
+from sqlalchemy import ARRAY, Engine, Integer, any_, bindparam, func, select, text, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -29,9 +29,16 @@ RELAY_LOCK_KEY = 7_201_162
 _T = OutboxRecord.__table__  # type: ignore[attr-defined]
 _COLUMNS = (_T.c.seq, _T.c.id, _T.c.topic, _T.c.aggregateid, _T.c.type, _T.c.payload)
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
-_MARK_PUBLISHED = (
-    update(_T).where(_T.c.seq.in_(bindparam("seqs", expanding=True))).values(published_at=bindparam("at"))
-)
+# On PostgreSQL ``seq = ANY(:seqs)``: one statement text whatever the batch's length, so it is compiled
+# once and prepared by psycopg (an expanding IN is rendered again for every batch); elsewhere an IN.
+_MARK_PUBLISHED = {
+    "postgresql": update(_T)
+    .where(_T.c.seq == any_(bindparam("seqs", type_=ARRAY(Integer))))
+    .values(published_at=bindparam("at")),
+    "other": update(_T)
+    .where(_T.c.seq.in_(bindparam("seqs", expanding=True)))
+    .values(published_at=bindparam("at")),
+}
 _MARK_FAILED = (
     update(_T)
     .where(_T.c.seq == bindparam("s"))
@@ -100,7 +107,8 @@ class OutboxRelay:
                     failed.append({"s": row.seq, "err": f"{type(err).__name__}: {err}"[:500]})
                     metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
             if published:
-                conn.execute(_MARK_PUBLISHED, {"seqs": published, "at": datetime.now(UTC)})
+                mark = _MARK_PUBLISHED.get(conn.dialect.name, _MARK_PUBLISHED["other"])
+                conn.execute(mark, {"seqs": published, "at": datetime.now(UTC)})
             if failed:
                 conn.execute(_MARK_FAILED, failed)
             session.commit()
