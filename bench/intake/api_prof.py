@@ -100,6 +100,24 @@ def cpu_s(pid: int) -> float:
     return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def sys_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")  # stime
+
+
+def switches(pid: int) -> int:
+    """Context switches (voluntary and not) of every thread of the process so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.endswith("ctxt_switches:") or "ctxt_switches" in line:
+                    total += int(line.split()[-1])
+        except OSError:
+            continue
+    return total
+
+
 def thread_cpu_s(pid: int) -> dict[int, float]:
     out: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -308,9 +326,11 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         idle_ms_per_s = (cpu_s(pid) - c0) * 1000 / args.idle_s
         names = thread_names(pid)
         t0, c0, threads0 = time.monotonic(), cpu_s(pid), thread_cpu_s(pid)
+        sys0, sw0 = sys_cpu_s(pid), switches(pid)
         load = asyncio.run(drive(api.url, partner, run, args.n, args.concurrency, args.warmup + 1))
         drain_s = wait_published(db_url)
         elapsed, spent, threads1 = time.monotonic() - t0, cpu_s(pid) - c0, thread_cpu_s(pid)
+        sys_spent, switched = sys_cpu_s(pid) - sys0, switches(pid) - sw0
         ok = args.n - load["non_201"]
         names |= thread_names(pid)
         by_thread: dict[str, float] = {}
@@ -325,6 +345,8 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "cpu_ms_per_referral_net_of_idle": round(
                 (spent - idle_ms_per_s * elapsed / 1000) * 1000 / max(ok, 1), 2
             ),
+            "system_cpu_ms_per_referral": round(sys_spent * 1000 / max(ok, 1), 2),
+            "context_switches_per_referral": round(switched / max(ok, 1), 1),
             "cpu_ms_per_referral_by_thread": {
                 k: round(v, 2) for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]) if v >= 0.01
             },

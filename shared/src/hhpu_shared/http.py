@@ -57,6 +57,8 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # The metrics' children by (method, route, status), looked up once each (labels() takes a lock).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,8 +91,16 @@ class ObservabilityMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             elapsed = time.perf_counter() - start
             method = scope.get("method", "")
-            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            children = self._children.get((method, template, status))
+            if children is None:
+                children = (
+                    metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)),
+                    metrics.HTTP_LATENCY.labels(self.service, method, template),
+                )
+                if len(self._children) < 10_000:  # route templates, not paths: bounded anyway
+                    self._children[(method, template, status)] = children
+            children[0].inc()
+            children[1].observe(elapsed)
             if template not in ("/healthz", "/metrics"):
                 access_log.info(
                     "request",

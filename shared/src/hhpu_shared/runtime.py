@@ -132,6 +132,7 @@ class ServiceRuntime:
                 service=self.service,
                 batch_size=self.settings.relay_batch_size,
                 interval_s=self.settings.relay_interval_s,
+                linger_s=self.settings.relay_linger_s,
             )
         return self.relay
 

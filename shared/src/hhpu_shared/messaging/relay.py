@@ -56,6 +56,7 @@ class OutboxRelay:
         batch_size: int = 200,
         interval_s: float = 0.2,
         max_backoff_s: float = 2.0,
+        linger_s: float = 0.0,
     ) -> None:
         self.engine = engine
         self.publisher = publisher
@@ -63,6 +64,10 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
+        # Wait this long before a batch (unless the last one was full): the events of commits landing
+        # together are read, published and marked once, where each commit's wake made a batch of its own.
+        self.linger_s = linger_s
+        self._full = False
         self._pending = (
             select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
         )
@@ -157,6 +162,8 @@ class OutboxRelay:
         return backoff(self._failures + 1, base_s=self.interval_s, cap_s=self.max_backoff_s)
 
     def _step(self) -> float:
+        if self.linger_s and not self._full:
+            time.sleep(self.linger_s)
         try:
             n = self.publish_pending()
         except Exception:
@@ -169,7 +176,8 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox gauge update failed")
             self._last_gauge = time.monotonic()
-        if n >= self.batch_size:
+        self._full = n >= self.batch_size
+        if self._full:
             return 0.0
         return self._backoff() if self._failures else self.interval_s
 
