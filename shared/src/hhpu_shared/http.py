@@ -326,6 +326,9 @@ def build_service_app(
         version="0.1.0",
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        # The services export Prometheus metrics and JSON logs; FastAPI's native OpenTelemetry is off
+        # (it looked up three global providers on every request to learn that none is configured).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     install_error_handlers(app)

@@ -20,6 +20,7 @@ from hhpu_shared.http import (
     ObservabilityMiddleware,
     PageDep,
     PrincipalDep,
+    build_service_app,
     require_roles,
     settings_of,
 )
@@ -103,3 +104,18 @@ def test_request_metrics_count_every_request_with_cached_children() -> None:
             assert client.get("/api/v1/things", headers=headers).status_code == 200
     assert counted() == 3
     assert observed() == 3
+
+
+def test_a_service_app_does_not_look_for_opentelemetry_on_every_request(monkeypatch) -> None:
+    from opentelemetry import trace
+
+    looked: list[str] = []
+    real = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: looked.append("tracer") or real())
+    runtime = type("Runtime", (), {})()
+    runtime.settings = ServiceSettings(environment="test", service_name="lean-d")
+    runtime.service = "lean-d"
+    app = build_service_app(runtime, title="t", description="d", routers=[])
+    assert app._native_telemetry.enabled() is False and looked == []
+    FastAPI()._native_telemetry.enabled()  # FastAPI's default: the providers, looked up per request
+    assert looked == ["tracer"]
