@@ -2,15 +2,19 @@
 
 Starts the referral-api's API process alone, as ``hhpu.distributed`` does (uvicorn, one worker, a
 fresh PostgreSQL database migrated by ``python -m referral_api migrate``, the real Kafka broker with a
-unique topic namespace, the outbox relay on at the launcher's 0.05 s interval), registers an agency,
+unique topic namespace, the outbox relay on; the launcher's HHPU_RELAY_INTERVAL_S=0.05 is passed as it
+does, though a service reads its relay interval only as <PREFIX>_RELAY_INTERVAL_S, so it polls every
+0.2 s and is otherwise woken by each commit), registers an agency,
 then posts `--n` unique referrals, `--concurrency` at a time, each with a fresh identity assertion
 bound to its request as the gateway mints it (so no gateway or key check is counted). It reads the
 process's user + system CPU from /proc before and after (the relay's work included: the count waits
 until the outbox is published) and reports milliseconds per referral, also net of the process's idle
 CPU (relay polling, probes: measured for `--idle-s` first), and per thread (names from py-spy).
-With ``--profile`` it then runs `--n` more referrals under ``py-spy record --threads`` (every thread,
-on-CPU samples) and reports the share of samples in each part of the request (HTTP stack, identity,
-the intake, relay, Kafka client...) plus the raw profile file.
+With ``--profile`` it then runs `--n` more referrals under ``py-spy record --threads --nonblocking
+--gil`` (every thread, sampled while it holds the GIL: py-spy's idle detection counts threads waiting
+on a condition or on PostgreSQL as running, which hid the work under 50% of waits) and reports the
+share of samples in each part of the request (HTTP stack, identity, the intake, relay, Kafka
+client...) plus the raw profile file (`api_prof_report.py` reads it again).
 
 ``--code DIR`` runs another checkout's sources (its ``shared/src`` and ``services/referral-api/src``
 put first on PYTHONPATH), so main and a branch are measured by one harness in one run; ``--hide MOD``
