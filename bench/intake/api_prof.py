@@ -44,6 +44,7 @@ import httpx
 from hhpu_shared.auth import Principal, mint_identity
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
+from referral_api.schemas import REFERRAL_EXAMPLE
 from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
@@ -68,45 +69,20 @@ def family_name(n: int) -> str:
 
 
 def referral(run: str, c: int) -> bytes:
-    """The body intake.lua posts (a unique reference and person per request)."""
-    body = {
-        "partner_reference": f"{run}-{c:07d}",
-        "subject": {
-            "given_name": GIVEN[c % len(GIVEN)],
-            "middle_names": None,
-            "family_name": family_name(c * 7919),
-            "date_of_birth": f"{1950 + c % 55:04d}-{1 + c % 12:02d}-{1 + c % 28:02d}",
-            "aliases": [],
-            "area": "Guildford",
-        },
-        "concern": {
-            "domains": ["domestic_abuse", "stalking"],
-            "offence_types": ["controlling or coercive behaviour", "stalking"],
-            "reason": "Disclosures by two former partners of coercive control and following.",
-            "evidence_summary": "Key-worker notes of 3 and 17 February 2026.",
-        },
-        "risk_indicators": ["escalation", "separation", "multiple victims"],
-        "statutory_status": "unconvicted_suspect",
-        "route": "partner_referral",
-        "urgency": "high",
-        "legal_gateway": "cda1998_s115",
-        "referrer": {
-            "name": "A. Key-worker",
-            "role": "Recovery worker",
-            "email": "keyworker@das.example.org",
-        },
+    """The body intake.lua posts: its example referral with a unique reference and person."""
+    subject = REFERRAL_EXAMPLE["subject"] | {
+        "given_name": GIVEN[c % len(GIVEN)],
+        "middle_names": None,
+        "family_name": family_name(c * 7919),
+        "date_of_birth": f"{1950 + c % 55:04d}-{1 + c % 12:02d}-{1 + c % 28:02d}",
     }
-    return json.dumps(body).encode()
+    return json.dumps(REFERRAL_EXAMPLE | {"partner_reference": f"{run}-{c:07d}", "subject": subject}).encode()
 
 
-def cpu_s(pid: int) -> float:
+def cpu_s(pid: int, system_only: bool = False) -> float:
+    """User + system (or system only) CPU seconds of the process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
-def sys_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[12]) / os.sysconf("SC_CLK_TCK")  # stime
+    return sum(int(x) for x in fields[12 if system_only else 11 : 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def switches(pid: int) -> int:
@@ -330,11 +306,11 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         idle_ms_per_s = (cpu_s(pid) - c0) * 1000 / args.idle_s
         names = thread_names(pid)
         t0, c0, threads0 = time.monotonic(), cpu_s(pid), thread_cpu_s(pid)
-        sys0, sw0 = sys_cpu_s(pid), switches(pid)
+        sys0, sw0 = cpu_s(pid, system_only=True), switches(pid)
         load = asyncio.run(drive(api.url, partner, run, args.n, args.concurrency, args.warmup + 1))
         drain_s = wait_published(db_url)
         elapsed, spent, threads1 = time.monotonic() - t0, cpu_s(pid) - c0, thread_cpu_s(pid)
-        sys_spent, switched = sys_cpu_s(pid) - sys0, switches(pid) - sw0
+        sys_spent, switched = cpu_s(pid, system_only=True) - sys0, switches(pid) - sw0
         ok = args.n - load["non_201"]
         names |= thread_names(pid)
         by_thread: dict[str, float] = {}
