@@ -76,7 +76,10 @@ class ConcurrencyLimitMiddleware:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.limit)
         try:
-            await asyncio.wait_for(self._slots.acquire(), self.queue_timeout_s)
+            if self._slots.locked():  # full, or others already waiting: wait in line, bounded
+                await asyncio.wait_for(self._slots.acquire(), self.queue_timeout_s)
+            else:  # a free slot is taken at once (no task and timer made for the wait)
+                await self._slots.acquire()
         except TimeoutError:
             metrics.HTTP_SHED.labels(self.service, "overloaded").inc()
             resp = problem(

@@ -83,6 +83,13 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = DEV_INTERNAL_SECRET
     relay_interval_s: float = 0.2
     relay_batch_size: int = 200
+    relay_linger_s: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="the relay waits this long before reading the outbox, so events committed together "
+        "(a busy API's referrals) go out in one batch: one outbox read and mark, one Kafka produce request",
+    )
     outbox_retention_days: float = Field(
         default=7.0,
         gt=0,

@@ -81,6 +81,9 @@ class KafkaPublisher:
             request_timeout_ms=10000,
             delivery_timeout_ms=20000,
             max_block_ms=10000,
+            # The client's own metrics (sensors updated on every produce request) are read by nothing
+            # here; the relay exports what it publishes and what fails (hhpu_shared.metrics).
+            metrics_enabled=False,
             **RECONNECT,
         )
 
@@ -171,6 +174,7 @@ class KafkaSource:
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=1000,
             group_instance_id=(namespace + instance_id) if instance_id else None,
+            metrics_enabled=False,  # sensors updated per fetch, read by nothing (the lag is exported)
             **RECONNECT,
         )
         self._pending: dict[TopicPartition, OffsetAndMetadata] = {}  # committed, not yet acknowledged

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select, text, update
+from sqlalchemy import ARRAY, Engine, Integer, any_, bindparam, func, select, text, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -29,9 +29,16 @@ RELAY_LOCK_KEY = 7_201_162
 _T = OutboxRecord.__table__  # type: ignore[attr-defined]
 _COLUMNS = (_T.c.seq, _T.c.id, _T.c.topic, _T.c.aggregateid, _T.c.type, _T.c.payload)
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
-_MARK_PUBLISHED = (
-    update(_T).where(_T.c.seq.in_(bindparam("seqs", expanding=True))).values(published_at=bindparam("at"))
-)
+# On PostgreSQL ``seq = ANY(:seqs)``: one statement text whatever the batch's length, so it is compiled
+# once and prepared by psycopg (an expanding IN is rendered again for every batch); elsewhere an IN.
+_MARK_PUBLISHED = {
+    "postgresql": update(_T)
+    .where(_T.c.seq == any_(bindparam("seqs", type_=ARRAY(Integer))))
+    .values(published_at=bindparam("at")),
+    "other": update(_T)
+    .where(_T.c.seq.in_(bindparam("seqs", expanding=True)))
+    .values(published_at=bindparam("at")),
+}
 _MARK_FAILED = (
     update(_T)
     .where(_T.c.seq == bindparam("s"))
@@ -49,6 +56,7 @@ class OutboxRelay:
         batch_size: int = 200,
         interval_s: float = 0.2,
         max_backoff_s: float = 2.0,
+        linger_s: float = 0.0,
     ) -> None:
         self.engine = engine
         self.publisher = publisher
@@ -56,6 +64,10 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
+        # Wait this long before a batch (unless the last one was full): the events of commits landing
+        # together are read, published and marked once, where each commit's wake made a batch of its own.
+        self.linger_s = linger_s
+        self._full = False
         self._pending = (
             select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
         )
@@ -100,7 +112,8 @@ class OutboxRelay:
                     failed.append({"s": row.seq, "err": f"{type(err).__name__}: {err}"[:500]})
                     metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
             if published:
-                conn.execute(_MARK_PUBLISHED, {"seqs": published, "at": datetime.now(UTC)})
+                mark = _MARK_PUBLISHED.get(conn.dialect.name, _MARK_PUBLISHED["other"])
+                conn.execute(mark, {"seqs": published, "at": datetime.now(UTC)})
             if failed:
                 conn.execute(_MARK_FAILED, failed)
             session.commit()
@@ -149,6 +162,8 @@ class OutboxRelay:
         return backoff(self._failures + 1, base_s=self.interval_s, cap_s=self.max_backoff_s)
 
     def _step(self) -> float:
+        if self.linger_s and not self._full:
+            time.sleep(self.linger_s)
         try:
             n = self.publish_pending()
         except Exception:
@@ -161,7 +176,8 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox gauge update failed")
             self._last_gauge = time.monotonic()
-        if n >= self.batch_size:
+        self._full = n >= self.batch_size
+        if self._full:
             return 0.0
         return self._backoff() if self._failures else self.interval_s
 

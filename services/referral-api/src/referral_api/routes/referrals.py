@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 from hhpu_shared.events.contracts.common import HarmDomain
-from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep
+from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep, in_unit_of_work
 
 from referral_api.domain.lifecycle import Status
 from referral_api.routes.common import PROBLEMS, Partner, SettingsDep, StaffOrPartner
@@ -34,9 +34,9 @@ router = APIRouter(prefix="/referrals", tags=["referrals"])
         201: {"description": "Created, screened and matched; a retry with the same key replays this"},
     },
 )
-def submit_referral(
-    uow: UoWDep,
-    _: Partner,
+async def submit_referral(
+    request: Request,
+    principal: Partner,
     settings: SettingsDep,
     justification: JustificationDep,
     body: Annotated[ReferralCreate, Body()],
@@ -51,7 +51,14 @@ def submit_referral(
     ] = None,
 ) -> JSONResponse:
     """Submit a referral; it is screened and matched before the response."""
-    result = intake.submit(uow, settings, body, idempotency_key=idempotency_key, justification=justification)
+    # The busiest route: its unit of work and the intake on one worker thread, in one trip (http.py).
+    result = await in_unit_of_work(
+        request,
+        principal,
+        lambda uow: intake.submit(
+            uow, settings, body, idempotency_key=idempotency_key, justification=justification
+        ),
+    )
     headers = {"Location": f"/api/v1/referrals/{result.body['id']}"}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
