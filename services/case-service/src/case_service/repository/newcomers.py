@@ -121,6 +121,23 @@ def insert_history(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     _insert(conn, _INSERT_HISTORY, rows)
 
 
+def _values(table: Table, prefix: str) -> dict[str, Any]:
+    return {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.c}
+
+
+# PostgreSQL: the four rows in one statement (data-modifying WITH queries; the trigger's foreign key
+# to its assessment is checked at the end of the statement, when both are there).
+_OPENED_PG = (
+    insert(STATUS_CHANGE)
+    .values(_values(STATUS_CHANGE, "s_"))
+    .add_cte(
+        insert(ASSESSMENT).values(_values(ASSESSMENT, "a_")).returning(ASSESSMENT.c.id).cte("new_assessment"),
+        insert(TRIGGER).values(_values(TRIGGER, "t_")).returning(TRIGGER.c.id).cte("new_trigger"),
+        insert(CASE).values(_values(CASE, "c_")).returning(CASE.c.id).cte("new_case"),
+    )
+)
+
+
 def insert_opened(
     conn: Connection,
     assessment: dict[str, Any],
@@ -130,7 +147,12 @@ def insert_opened(
 ) -> None:
     """A new person's assessment (already naming its case), its first trigger, the candidate case and
     the case's first status: the person is new, so neither the open assessment's nor the active case's
-    unique key can conflict."""
+    unique key can conflict. One statement on PostgreSQL, four on SQLite."""
+    if conn.dialect.name == "postgresql":
+        params = {f"a_{k}": v for k, v in assessment.items()} | {f"t_{k}": v for k, v in trigger.items()}
+        params |= {f"c_{k}": v for k, v in case.items()} | {f"s_{k}": v for k, v in status_change.items()}
+        conn.execute(_OPENED_PG, params)
+        return
     conn.execute(_INSERT_ASSESSMENT, assessment)
     conn.execute(_INSERT_TRIGGER, trigger)
     conn.execute(_INSERT_CASE, case)
