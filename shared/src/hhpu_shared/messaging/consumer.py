@@ -329,7 +329,8 @@ class ConsumerRunner:
         self._consumed(env.type, "ok").inc()
 
     def _handle_outside_transaction(self, env: Envelope, data: Any, handler: Handler) -> None:
-        """The handler first, holding no write transaction; then the claim, in a short one."""
+        """The handler first, holding no write transaction (on the read-only unit of work that found
+        the event unclaimed); then the claim, in a short one."""
         event_id = str(env.event_id)
         context: dict[str, Any] = {
             "service": self.service,
@@ -342,7 +343,6 @@ class ConsumerRunner:
                 self._duplicates.inc()
                 self._consumed(env.type, "duplicate").inc()
                 return
-        with unit_of_work(self.engine, read_only=True, **context) as uow:
             handler(uow, data, env)
         with unit_of_work(self.engine, on_commit=self.on_commit, **context) as uow:
             claim(uow.session, self.group, event_id, env.type)
