@@ -12,12 +12,13 @@ process, may be someone else's run: it is left alone (and said so).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from hhpu_shared.testing.processes import pid_alive
 
 PREFIX = "hhpu_rel"
 CONF = Path("/etc/postgresql")
@@ -42,16 +43,6 @@ def parse_clusters(text: str) -> list[PgCluster]:
     return out
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def owner_of(c: PgCluster, conf: Path = CONF) -> int | None:
     try:
         return int((conf / c.version / c.name / OWNER_FILE).read_text().strip())
@@ -62,7 +53,7 @@ def owner_of(c: PgCluster, conf: Path = CONF) -> int | None:
 def stale(
     clusters: list[PgCluster],
     owner: Callable[[PgCluster], int | None],
-    is_alive: Callable[[int], bool] = alive,
+    is_alive: Callable[[int], bool] = pid_alive,
     prefix: str = PREFIX,
 ) -> list[PgCluster]:
     """The reliability clusters to drop: down without a live owner, or up with a dead one."""

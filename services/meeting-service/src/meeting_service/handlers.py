@@ -44,33 +44,35 @@ def on_assessment_opened(
 ) -> None:
     """One ``new_case`` item on the next new-case meeting (once across the open meetings); none for
     a person whose processing is restricted or whose data was erased."""
-    if is_marked(uow.session, data.person_id):
-        return
     notes = "\n".join(_trigger_text(t.source, t.ref, t.detail) for t in data.triggers)
     if data.summary:
         notes = f"{data.summary}\n{notes}" if notes else data.summary
-    item, created = agenda.add_to_next_meeting(
-        uow,
-        settings,
-        ItemSpec(
-            key=f"assessment:{data.assessment_id}",
-            kind="new_case",
-            title=f"New case: suitability assessment for {data.person_label}"[:300],
-            assessment_id=data.assessment_id,
-            person_id=data.person_id,
-            person_label=data.person_label,
-            urgency=data.urgency,
-            notes=notes or None,
-        ),
+    spec = ItemSpec(
+        key=f"assessment:{data.assessment_id}",
+        kind="new_case",
+        title=f"New case: suitability assessment for {data.person_label}"[:300],
+        assessment_id=data.assessment_id,
+        person_id=data.person_id,
+        person_label=data.person_label,
+        urgency=data.urgency,
+        notes=notes or None,
     )
-    if created:
-        uow.audit(
-            AuditOperation.COLLECT,
-            subject_type="person",
-            subject_id=data.person_id,
-            justification=NEW_CASE_WHY,
-            detail={"meeting_id": item.meeting_id, "assessment_id": data.assessment_id},
-        )
+    # One statement in the common case (mark, open items and next meeting checked in it).
+    meeting_id = agenda.insert_on_next_meeting(uow, settings, spec)
+    if meeting_id is None:
+        if is_marked(uow.session, data.person_id):
+            return
+        item, created = agenda.add_to_next_meeting(uow, settings, spec)
+        if not created:
+            return
+        meeting_id = item.meeting_id
+    uow.audit(
+        AuditOperation.COLLECT,
+        subject_type="person",
+        subject_id=data.person_id,
+        justification=NEW_CASE_WHY,
+        detail={"meeting_id": meeting_id, "assessment_id": data.assessment_id},
+    )
 
 
 def on_trigger_added(

@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import func
+from hhpu_shared.protection import ProtectionMark
+from sqlalchemy import Insert, and_, bindparam, exists, func
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -179,6 +182,58 @@ def items(
 def item_by_key(session: Session, meeting_id: str, item_key: str) -> AgendaItem | None:
     q = select(AgendaItem).where(AgendaItem.meeting_id == meeting_id, AgendaItem.item_key == item_key)
     return session.exec(q).first()
+
+
+# -- an event-born item on the next meeting, in one statement -------------------------------------
+_ITEM, _MEETING = AgendaItem.__table__, Meeting.__table__  # type: ignore[attr-defined]
+_MARK = ProtectionMark.__table__  # type: ignore[attr-defined]
+# The item's own values (bound per call); meeting_id comes from the meeting the statement picks.
+NEXT_ITEM_COLUMNS = (
+    "id", "item_key", "kind", "title", "assessment_id", "person_id", "person_label", "action_id",
+    "urgency", "order_hint", "planned_minutes", "pinned", "source", "status", "notes",
+    "carried_from_meeting_id", "carried_reason", "created_at",
+)  # fmt: skip
+
+
+def _insert_on_next_meeting(dialect: Any) -> Insert:
+    """``INSERT INTO mtg_agenda_item ... SELECT`` onto the next open meeting of a type (on or after
+    :today, the earliest date then start time), only when no planned item with the key is on an open
+    meeting and no protection mark has :mark_key; ``ON CONFLICT DO NOTHING`` for an item with the key
+    on that meeting already; ``RETURNING meeting_id`` (nothing when any condition fails)."""
+    m, other, om = _MEETING.alias("m"), _ITEM.alias("other"), _MEETING.alias("om")
+    nxt = _MEETING.alias("nxt")
+    next_id = (
+        core_select(nxt.c.id)
+        .where(nxt.c.meeting_type_id == bindparam("meeting_type_id"), nxt.c.status.in_(OPEN_MEETING))
+        .where(nxt.c.scheduled_on >= bindparam("today", type_=nxt.c.scheduled_on.type))
+        .order_by(nxt.c.scheduled_on, nxt.c.start_time)
+        .limit(1)
+        .scalar_subquery()
+    )
+    params = {c: bindparam(c, type_=_ITEM.c[c].type) for c in NEXT_ITEM_COLUMNS}
+    open_item = exists().where(
+        other.c.item_key == params["item_key"],
+        other.c.status == "planned",
+        and_(om.c.id == other.c.meeting_id, om.c.status.in_(OPEN_MEETING)),
+    )
+    marked = exists().where(_MARK.c.person_key == bindparam("mark_key"))
+    values = [params[c].label(c) for c in NEXT_ITEM_COLUMNS]
+    source = core_select(*values, m.c.id.label("meeting_id")).where(m.c.id == next_id, ~open_item, ~marked)
+    stmt = dialect.insert(_ITEM).from_select([*NEXT_ITEM_COLUMNS, "meeting_id"], source)
+    return stmt.on_conflict_do_nothing().returning(_ITEM.c.meeting_id)  # type: ignore[no-any-return]
+
+
+_INSERT_ON_NEXT_MEETING = {
+    "postgresql": _insert_on_next_meeting(postgresql),
+    "sqlite": _insert_on_next_meeting(sqlite),
+}
+
+
+def insert_on_next_meeting(session: Session, values: dict[str, Any]) -> str | None:
+    """Run the statement above with `values` (NEXT_ITEM_COLUMNS, meeting_type_id, today, mark_key);
+    the meeting id of the new item, or None when nothing was inserted."""
+    stmt = _INSERT_ON_NEXT_MEETING[session.get_bind().dialect.name]
+    return session.connection().execute(stmt, values).scalar()
 
 
 def open_items_for_key(session: Session, item_key: str) -> Sequence[AgendaItem]:

@@ -37,6 +37,10 @@ from referral_api.models import (
     StatusHistory,
     WebhookAttempt,
 )
+from referral_api.repository_status import move_status as move_status
+from referral_api.repository_status import status_for_update as status_for_update
+from referral_api.repository_status import touch_referral as touch_referral
+from referral_api.repository_status import webhook_target as webhook_target
 
 
 # -- agencies and keys ---------------------------------------------------------------------------
@@ -331,18 +335,6 @@ def webhook_attempts(
         .limit(limit)
     )
     return list(session.exec(stmt).all()), int(total)
-
-
-def webhook_delivered(session: Session, event_id: str) -> bool:
-    """Whether the status change `event_id` was delivered to its agency already."""
-    q = select(WebhookAttempt.id).where(WebhookAttempt.event_id == event_id, col(WebhookAttempt.delivered))
-    return session.exec(q).first() is not None
-
-
-def webhook_attempt_count(session: Session, event_id: str) -> int:
-    """How many posts of the status change `event_id` were made."""
-    q = select(func.count()).select_from(WebhookAttempt).where(WebhookAttempt.event_id == event_id)
-    return int(session.exec(q).one())
 
 
 # -- data protection (subject access and erasure, by reference) -----------------------------------

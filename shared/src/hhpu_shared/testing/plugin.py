@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, decode_identity, mint_identity
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
+from hhpu_shared.testing.processes import pid_alive
 
 # Settings fail closed (production) unless told otherwise; the suite runs in test mode.
 os.environ.setdefault("HHPU_ENVIRONMENT", "test")
@@ -62,17 +63,7 @@ def owned_name(prefix: str, pid: int | None = None) -> str:
     return name
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stale_databases(names: list[str], alive: Callable[[int], bool] = _alive) -> list[str]:
+def stale_databases(names: list[str], alive: Callable[[int], bool] = pid_alive) -> list[str]:
     """The test databases among `names` made on this host by a process that is gone."""
     out = []
     for name in names:

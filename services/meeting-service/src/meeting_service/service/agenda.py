@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
+from hhpu_shared import clock
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict, NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.common import urgency_rank
+from hhpu_shared.protection import person_key
 from hhpu_shared.uow import UnitOfWork
 
 from meeting_service import repository as repo
@@ -132,6 +134,26 @@ def add_to_next_meeting(
     if already:
         return already[0], False
     return add_item(uow, settings, meetings.next_meeting_for_new_cases(uow, settings), spec)
+
+
+def insert_on_next_meeting(uow: UnitOfWork, settings: MeetingSettings, spec: ItemSpec) -> str | None:
+    """The common case of an event-born item in one statement: onto the next open new-case meeting,
+    unless its person carries a protection mark or a planned item with its key is on an open meeting
+    (as :func:`add_to_next_meeting` after a mark check). The new item's meeting id, or None when
+    nothing was inserted (marked, on an agenda already, no meeting scheduled yet, or a race): the
+    caller then takes the general path, which tells these apart."""
+    values = {
+        **asdict(spec),  # the item's columns by their names, but its key
+        "id": new_id(),
+        "item_key": spec.key,
+        "planned_minutes": spec.planned_minutes or settings.minutes_for(spec.kind),
+        "status": "planned",
+        "created_at": now(),
+        "meeting_type_id": settings.new_case_meeting_type,
+        "today": clock.today(),
+        "mark_key": person_key(spec.person_id) if spec.person_id else "",
+    }
+    return repo.insert_on_next_meeting(uow.session, values)
 
 
 def append_note(uow: UnitOfWork, assessment_id: str, note: str, summary: str | None = None) -> int:

@@ -15,7 +15,7 @@ from hhpu_shared.uow import UnitOfWork
 from referral_api import metrics
 from referral_api import repository as repo
 from referral_api.domain.lifecycle import TERMINAL, Reason, Status, can_transition
-from referral_api.models import Referral, StatusHistory, now_utc
+from referral_api.models import Referral, now_utc
 
 log = logging.getLogger("referral_api.service")
 
@@ -123,66 +123,73 @@ def history_row(
     }
 
 
-def add_history(
+# -- decisions from the case-service (Core: no referral object, no autoflush) ----------------------
+def move_status(
     uow: UnitOfWork,
-    referral: Referral,
-    from_status: str | None,
-    to: str,
-    reason: str | None,
-    note: str | None,
-) -> None:
-    uow.session.add(
-        StatusHistory(
-            referral_id=referral.id,
-            from_status=from_status,
-            to_status=to,
-            reason_code=reason,
-            note=note[:2000] if note else None,
-            actor=uow.principal.subject,
-        )
-    )
-
-
-def add_note(uow: UnitOfWork, referral: Referral, reason_code: str, note: str | None) -> None:
-    """A history entry that does not change the status (e.g. a deferred decision)."""
-    add_history(uow, referral, referral.status, referral.status, reason_code, note)
-    referral.updated_at = now_utc()
-    uow.session.add(referral)
-
-
-# -- decisions from the case-service ---------------------------------------------------------------
-def apply_assessment_opened(uow: UnitOfWork, referral_id: str, assessment_id: str) -> bool:
-    referral = repo.get_referral(uow.session, referral_id, for_update=True)
-    if referral is None or referral.status != Status.SCREENED.value:
-        return False  # unknown, or already past this point: a replay has no second effect
-    change_status(
+    referral_id: str,
+    current: str,
+    target: Status,
+    *,
+    reason_code: str,
+    justification: str,
+    note: str | None = None,
+) -> bool:
+    """:func:`change_status` for a referral the caller knows is in `current` (a legal move): one
+    UPDATE guarded by that status, then history, event and audit. False, with nothing written, when
+    the referral is unknown or no longer in `current`."""
+    agency_id = repo.move_status(uow.session, referral_id, current, target.value, reason_code, note)
+    if agency_id is None:
+        return False
+    row, event = transition_records(
         uow,
-        referral,
+        referral_id,
+        agency_id,
+        current,
+        target,
+        reason_code=reason_code,
+        justification=justification,
+        note=note,
+    )
+    repo.insert_history(uow.session, [row])
+    uow.emit(event.data, aggregate_id=event.aggregate_id, subject=event.subject)
+    return True
+
+
+def apply_assessment_opened(uow: UnitOfWork, referral_id: str, assessment_id: str) -> bool:
+    """screened -> under_assessment; unknown, or already past this point: a replay has no second effect."""
+    return move_status(
+        uow,
+        referral_id,
+        Status.SCREENED.value,
         Status.UNDER_ASSESSMENT,
         reason_code=Reason.ASSESSMENT_OPENED.value,
         justification="suitability assessment opened by the unit",
         note=f"assessment {assessment_id}",
     )
-    return True
 
 
 def apply_decision(uow: UnitOfWork, referral_id: str, decision: str, reason: str | None) -> bool:
-    referral = repo.get_referral(uow.session, referral_id, for_update=True)
-    if referral is None:
+    found = repo.status_for_update(uow.session, referral_id)
+    if found is None:
         return False
+    status = found.status
     why = "assessment decision recorded by the unit"
     if decision == "defer":
-        if referral.status in TERMINAL:
+        if status in TERMINAL:
             return False
-        add_note(uow, referral, Reason.DEFERRED.value, reason)
+        row = history_row(uow, referral_id, status, status, Reason.DEFERRED.value, reason)
+        repo.insert_history(uow.session, [row])
+        repo.touch_referral(uow.session, referral_id)
         return True
     target = Status.ACCEPTED if decision == "adopt" else Status.DECLINED
     code = Reason.ADOPTED if decision == "adopt" else Reason.DECLINED_AT_ASSESSMENT
-    if not can_transition(referral.status, target):
-        if referral.status != target.value:
+    if not can_transition(status, target):
+        if status != target.value:
             log.warning(
-                "decision ignored for a referral in a final state", extra={"referral_id": referral.id}
+                "decision ignored for a referral in a final state", extra={"referral_id": referral_id}
             )
         return False
-    change_status(uow, referral, target, reason_code=code.value, justification=why, note=reason)
-    return True
+    # The row is locked: it is still in `status`.
+    return move_status(
+        uow, referral_id, status, target, reason_code=code.value, justification=why, note=reason
+    )

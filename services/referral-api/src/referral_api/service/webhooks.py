@@ -22,12 +22,11 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.background import backoff
-from hhpu_shared.db import READ_ONLY
 from hhpu_shared.errors import Forbidden
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged
 from hhpu_shared.events.envelope import Envelope
@@ -86,33 +85,35 @@ class Delivery:
     body: bytes
 
 
-def delivery_for(session: Session, event: ReferralStatusChanged, envelope: Envelope) -> Delivery | None:
-    """What to post for a status change, or None when the agency has no webhook (no personal data)."""
-    agency = repo.get_agency(session, event.agency_id)
-    if agency is None or not agency.webhook_url or not agency.webhook_secret:
-        return None  # most agencies: the referral is not even read
-    referral = repo.get_referral(session, event.referral_id)
-    if referral is None:
-        return None
+def delivery_for(
+    session: Session, event: ReferralStatusChanged, envelope: Envelope
+) -> tuple[Delivery, Any] | None:
+    """What to post for a status change and the event's earlier posts (``tried``, ``delivered``), in
+    one read; None when the agency has no webhook (the referral is not read) or the referral is unknown."""
+    event_id = str(envelope.event_id)
+    found = repo.webhook_target(session, event.agency_id, event.referral_id, event_id)
+    if found is None or found.referral_id is None:
+        return None  # most agencies have no webhook
     body = {
-        "id": str(envelope.event_id),
+        "id": event_id,
         "type": EVENT_STATUS_CHANGED,
         "occurred_at": envelope.occurred_at.isoformat(),
-        "referral_id": referral.id,
-        "partner_reference": referral.partner_reference,
+        "referral_id": found.referral_id,
+        "partner_reference": found.partner_reference,
         "from_status": event.from_status,
         "to_status": event.to_status,
         "reason_code": event.reason_code,
     }
-    return Delivery(
-        event_id=str(envelope.event_id),
-        agency_id=agency.id,
-        referral_id=referral.id,
+    delivery = Delivery(
+        event_id=event_id,
+        agency_id=event.agency_id,
+        referral_id=found.referral_id,
         to_status=event.to_status,
-        url=agency.webhook_url,
-        secret=agency.webhook_secret,
+        url=found.webhook_url,
+        secret=found.webhook_secret,
         body=json.dumps(body, separators=(",", ":"), sort_keys=True).encode(),
     )
+    return delivery, found
 
 
 def _post(client: httpx.Client, delivery: Delivery, attempt: int) -> WebhookAttempt:
@@ -173,14 +174,16 @@ def deliver_status_change(uow: UnitOfWork, event: ReferralStatusChanged, envelop
     Raises WebhookNotDelivered after `webhook_attempts` failed posts (backoff between them). `uow` is
     the runner's read-only unit of work: nothing is written through it."""
     engine, settings = _engine_and_settings(uow)
-    with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options=READ_ONLY)  # a read: never waits for SQLite's write lock
-        delivery = delivery_for(session, event, envelope)
-        if delivery is None:
-            return False
-        if repo.webhook_delivered(session, delivery.event_id):
-            return True  # a redelivered event: posted once already
-        tried = repo.webhook_attempt_count(session, delivery.event_id)
+    # One read on the runner's read-only unit of work, then its transaction ends: none is open while
+    # a post is in flight or a retry waits.
+    found = delivery_for(uow.session, event, envelope)
+    uow.session.close()
+    if found is None:
+        return False
+    delivery, earlier = found
+    if earlier.delivered:
+        return True  # a redelivered event: posted once already
+    tried = int(earlier.tried)
     with httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False) as client:
         for attempt in range(1, settings.webhook_attempts + 1):
             row = _post(client, delivery, tried + attempt)
