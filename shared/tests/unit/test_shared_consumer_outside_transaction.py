@@ -17,6 +17,7 @@ from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.testing import steps
 from hhpu_shared.uow import unit_of_work
 from sqlalchemy import Engine
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
@@ -92,3 +93,25 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_and_never_claimed(engine:
     assert calls == [1, 1]  # max_attempts
     assert len(bus.messages(dlt_topic(TOPIC))) == 1
     assert _claims(engine, "slow") == []  # a replay of the dead letter is handled
+
+
+def test_each_event_is_two_units_of_work_the_check_with_the_handler_then_the_claim(engine: Engine) -> None:
+    bus = InProcessBus()
+    _publish(engine, bus, 3)
+    registry = HandlerRegistry(outside_transaction=True)
+    handled: list[int] = []
+
+    @registry.handles(steps.StepRecorded)
+    def quick(uow: Any, data: steps.StepRecorded, env: Any) -> None:
+        handled.append(data.seq)
+
+    runner = _runner(engine, bus, registry, group="two-each")
+    checkouts: list[int] = []
+    listener = lambda *_args: checkouts.append(1)  # noqa: E731
+    sa_event.listen(engine, "checkout", listener)
+    try:
+        assert runner.run_once(0.1) == 3
+    finally:
+        sa_event.remove(engine, "checkout", listener)
+    assert handled == [1, 2, 3] and len(_claims(engine, "two-each")) == 3
+    assert len(checkouts) == 2 * 3  # was 3 per event: the claimed check had a unit of work of its own

@@ -1,5 +1,6 @@
-"""The consumer's work per referral.screened on SQLite and PostgreSQL: no savepoint, each thing read
-once, one audit flush (the chain intact), and a statement budget (45 before issue 17's cut)."""
+"""The consumer's work per referral.screened on SQLite and PostgreSQL: no savepoint of its own, each
+thing read once, one audit flush (the chain intact), and statement budgets (45 per event before issue
+17's cuts), alone and in a consumer's batch."""
 
 from __future__ import annotations
 
@@ -17,12 +18,18 @@ from hhpu_shared.audit import verify_chain
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.events.contracts.referral import ReferralScreened
+from hhpu_shared.events.registry import dlt_topic, event_spec
+from hhpu_shared.messaging.consumer import ConsumerRunner
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing.databases import migrated
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 ALAN = PersonDetails(given_name="Alan", family_name="Pryce", records_id=None)
+TOPIC = event_spec(ReferralScreened).topic
 
 
 @pytest.fixture
@@ -57,7 +64,10 @@ def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
     assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1  # one audit flush
     # One mark read: was the referral itself erased by reference? (a new person carries no mark)
     assert sum("FROM protection_mark" in s for s in seen.statements) == 1
-    assert len(seen.statements) <= 18, "\n".join(seen.statements)
+    # One read, then each kind of row in one INSERT, nothing read back or updated (13 with the audit
+    # flush and SQLite's BEGIN or PostgreSQL's chain lock; 18 after the first cut, 45 before issue 17).
+    assert len(seen.statements) <= 13, "\n".join(seen.statements)
+    assert seen.count("UPDATE") == 0 and seen.count("SELECT CASE_") == 0
     with Session(engine) as s:
         person = s.exec(select(Person)).one()
         case = s.exec(select(Case)).one()
@@ -67,6 +77,36 @@ def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
         assert person.mopi_basis == ["concern: domestic abuse", "concern: stalking"]
         assert person.mopi_review_on is not None
         assert verify_chain(s).ok and verify_chain(s).checked == 3  # person, assessment, case
+
+
+def test_case_a_batch_of_new_people_within_budget(engine: Engine) -> None:
+    """Through the real runner, 20 referrals in one poll batch: per event its savepoint (2), the read
+    and 9 INSERTs; per batch the inbox claim and the audit flush (3, SQLite's BEGIN included)."""
+    n = 20
+    bus = InProcessBus()
+    events = [
+        screened(f"ref-{i}", subject=ALAN.model_copy(update={"family_name": f"Pryce{i}"})) for i in range(n)
+    ]
+    bus.append([OutboundMessage(TOPIC, e.referral_id.encode(), envelope(e).to_bytes(), []) for e in events])
+    runner = ConsumerRunner(
+        service="case-service",
+        group="case-budget",
+        engine=engine,
+        source=bus.source("case-budget", [TOPIC]),
+        registry=handlers.handlers,
+        dlt_publisher=bus.publisher(),
+    )
+    runner.batch_size = n
+    seen = Seen(engine)
+    assert runner.run_once(0) == n
+    assert runner.processed == n and not bus.messages(dlt_topic(TOPIC))
+    assert sum(s.startswith("INSERT INTO inbox") for s in seen.statements) == 1
+    assert seen.count("SAVEPOINT") == n
+    assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1
+    assert len(seen.statements) <= 12 * n + 4, "\n".join(seen.statements[:20])
+    with Session(engine) as s:
+        assert len(s.exec(select(Case)).all()) == n
+        assert verify_chain(s).ok and verify_chain(s).checked == 3 * n
 
 
 def test_case_second_referral_reads_once_and_keeps_the_case_status(engine: Engine) -> None:

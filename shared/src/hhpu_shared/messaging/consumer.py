@@ -1,7 +1,8 @@
 """Consumer runner: idempotent handling, offsets after the database commit, dead letters.
 
-For each message: parse the envelope, then in one database transaction claim the event in the
-inbox and run its handler. A duplicate (already in the inbox) is skipped. A handler error is
+A poll batch is handled in one database transaction: every message is parsed and checked against its
+contract, the events are claimed in the inbox with one statement, and each claimed event's handler
+runs in its own savepoint. A duplicate (already in the inbox) is skipped. A handler error is
 retried in place with bounded backoff (keeping order); after the last attempt, or at once for a
 message that cannot be parsed, the message goes to ``<topic>.DLT`` with the error and its
 origin in headers. Offsets are committed only after the database work is committed.
@@ -13,8 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -24,61 +24,15 @@ from hhpu_shared import metrics
 from hhpu_shared.auth import system_principal
 from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import EventData, dlt_topic, event_spec, parse_data, spec_for
-from hhpu_shared.messaging.inbox import claim, claimed
+from hhpu_shared.events.registry import EventData, dlt_topic, parse_data
+from hhpu_shared.messaging.handlers import Handler, HandlerRegistry
+from hhpu_shared.messaging.inbox import claim, claim_many, claimed, unclaim
 from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
+__all__ = ["BATCH_MAX", "BATCH_MIN", "ConsumerRunner", "Handler", "HandlerRegistry", "PoisonMessage"]
+
 log = logging.getLogger("hhpu.consumer")
-
-Handler = Callable[[UnitOfWork, Any, Envelope], None]
-Ev = TypeVar("Ev", bound=EventData)
-
-
-@dataclass
-class HandlerRegistry:
-    """Event handlers of one service, by event class and version.
-
-    ``@handlers.handles(ReferralScreened)`` registers ``fn(uow, event, envelope)``, where `event` is
-    the parsed contract. Registering a second handler for the same event is an error at start-up.
-
-    ``outside_transaction=True``: the group's handlers do slow work that must not hold the database
-    (a post to a partner, with retries and waits; on SQLite a transaction holds the one write lock).
-    The runner then handles its events one at a time: the handler runs first, with a read-only unit of
-    work (it writes, briefly, in units of work of its own), and the event is claimed after it in a short
-    transaction. Such handlers are idempotent by event id: a crash between the two repeats them.
-    """
-
-    handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
-    outside_transaction: bool = False
-
-    def handles(
-        self, model: type[Ev]
-    ) -> Callable[[Callable[[UnitOfWork, Ev, Envelope], None]], Callable[[UnitOfWork, Ev, Envelope], None]]:
-        spec = event_spec(model)
-
-        def deco(
-            fn: Callable[[UnitOfWork, Ev, Envelope], None],
-        ) -> Callable[[UnitOfWork, Ev, Envelope], None]:
-            key = (spec.name, spec.version)
-            if key in self.handlers:
-                raise ValueError(f"a handler for {spec.name} v{spec.version} is already registered")
-            self.handlers[key] = fn
-            return fn
-
-        return deco
-
-    def handler_for(self, env: Envelope) -> Handler | None:
-        return self.handlers.get((env.type, env.version))
-
-    def topics(self) -> list[str]:
-        out = set()
-        for name, version in self.handlers:
-            spec = spec_for(name, version)
-            if spec is None:
-                raise KeyError(f"handler for unknown event {name} v{version}")
-            out.add(spec.topic)
-        return sorted(out)
 
 
 class PoisonMessage(Exception):
@@ -119,14 +73,16 @@ class ConsumerRunner:
         self._loop: ThreadLoop | None = None
         self.processed = 0
         self.batch_size = BATCH_MIN  # how many messages the next poll may take
+        self._consumed_children: dict[tuple[str, str], Any] = {}
+        self._failed_children: dict[str, Any] = {}
+        self._duplicates = metrics.CONSUMER_DUPLICATES.labels(service, group)
         self._export_counters()
 
     def _export_counters(self) -> None:
         """Export the alerting counters at 0 from the start: a labelled counter is otherwise created
         by its first increment, so the first dead letter shows no increase() and its alert never fires."""
-        metrics.CONSUMER_DUPLICATES.labels(self.service, self.group)
         for name, _version in self.registry.handlers:
-            metrics.EVENTS_FAILED.labels(self.service, self.group, name)
+            self._failed(name)
         try:
             topics = self.registry.topics()
         except KeyError:  # a handler for an unknown event: reported when the consumer subscribes
@@ -168,22 +124,27 @@ class ConsumerRunner:
         return len(batch)
 
     def _process_batch(self, batch: list[InboundMessage]) -> bool:
-        """Handle every message of the batch in one transaction; False (nothing kept) if it failed."""
+        """Handle every message of the batch in one transaction; False (nothing kept) if it failed.
+
+        Every message is parsed and checked against its contract first (one that fails goes to the
+        dead-letter topic at once); the events with a handler are then claimed in the inbox with one
+        statement, and each claimed event runs in its own savepoint."""
         session = Session(self.engine, expire_on_commit=False)
         counted: list[tuple[str, str]] = []
         emitted = False
         try:
-            for msg in batch:
-                try:
-                    env = Envelope.from_bytes(msg.value)
-                except Exception as exc:
-                    self._dead_letter(msg, exc, "unparseable")
+            ready = self._parse_batch(batch, counted)
+            # In event id order: two consumers claiming overlapping batches (a rebalance) take the
+            # rows' locks in one order, so neither waits for the other in a cycle.
+            wanted = sorted((str(env.event_id), env.type) for _msg, env, _data, _handler in ready)
+            fresh = claim_many(session, self.group, wanted)
+            for msg, env, data, handler in ready:
+                event_id = str(env.event_id)
+                if event_id not in fresh:  # processed before (or a second copy in this batch)
+                    counted.append((env.type, "duplicate"))
                     continue
-                handler = self.registry.handler_for(env)
-                if handler is None:
-                    counted.append((env.type, "ignored"))
-                    continue
-                outcome, sent = self._handle_in_savepoint(session, msg, env, handler)
+                fresh.discard(event_id)
+                outcome, sent = self._handle_in_savepoint(session, msg, env, data, handler)
                 emitted = emitted or sent
                 counted.append((env.type, outcome))
             session.commit()
@@ -199,19 +160,45 @@ class ConsumerRunner:
         for event_type, outcome in counted:
             if outcome == "dead_lettered":  # counted by _dead_letter
                 continue
-            metrics.EVENTS_CONSUMED.labels(self.service, self.group, event_type, outcome).inc()
+            self._consumed(event_type, outcome).inc()
             if outcome == "duplicate":
-                metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
+                self._duplicates.inc()
             elif outcome == "ok":
                 self.processed += 1
         if emitted and self.on_commit is not None:
             self.on_commit()
         return True
 
+    def _parse_batch(
+        self, batch: list[InboundMessage], counted: list[tuple[str, str]]
+    ) -> list[tuple[InboundMessage, Envelope, EventData, Handler]]:
+        """The batch's events that have a handler, with their checked data, in order; an unparseable
+        message or one that breaks its contract is dead-lettered now (before any effect)."""
+        ready = []
+        for msg in batch:
+            try:
+                env = Envelope.from_bytes(msg.value)
+            except Exception as exc:
+                self._dead_letter(msg, exc, "unparseable")
+                continue
+            handler = self.registry.handler_for(env)
+            if handler is None:
+                counted.append((env.type, "ignored"))
+                continue
+            try:
+                data = parse_data(env)  # contract check before any effect
+            except Exception as exc:
+                self._failed(env.type).inc()
+                self._dead_letter(msg, exc, env.type)
+                continue
+            ready.append((msg, env, data, handler))
+        return ready
+
     def _handle_in_savepoint(
-        self, session: Session, msg: InboundMessage, env: Envelope, handler: Handler
+        self, session: Session, msg: InboundMessage, env: Envelope, data: EventData, handler: Handler
     ) -> tuple[str, bool]:
-        """One event in a savepoint of the batch transaction: ok, duplicate or dead-lettered."""
+        """One claimed event in a savepoint of the batch transaction: ok or dead-lettered (its claim
+        then undone with its work, so that a replay from the dead-letter topic applies it)."""
         attempt = 0
         while True:
             attempt += 1
@@ -224,10 +211,7 @@ class ConsumerRunner:
             )
             audit_mark = uow.audit_buffer.mark()
             try:
-                data = parse_data(env)  # contract check before any effect
                 with session.begin_nested():
-                    if not claim(session, self.group, str(env.event_id), env.type):
-                        return "duplicate", False
                     handler(uow, data, env)
                     session.flush()
                 return "ok", bool(uow.emitted)
@@ -239,8 +223,9 @@ class ConsumerRunner:
                 uow.audit_buffer.discard_after(audit_mark)
                 poison = isinstance(exc, PoisonMessage)
                 if not poison:
-                    metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()
+                    self._failed(env.type).inc()
                 if poison or attempt >= self.max_attempts or self._is_poison(exc):
+                    unclaim(session, self.group, str(env.event_id))
                     self._dead_letter(msg, exc, env.type)
                     return "dead_lettered", False
                 log.warning(
@@ -248,6 +233,23 @@ class ConsumerRunner:
                     extra={"event_type": env.type, "attempt": attempt, "error": type(exc).__name__},
                 )
                 time.sleep(backoff(attempt, base_s=self.backoff_s, cap_s=2.0))
+
+    def _consumed(self, event_type: str, outcome: str) -> Any:
+        """The events-consumed counter of one type and outcome (its labelled child made once)."""
+        key = (event_type, outcome)
+        child = self._consumed_children.get(key)
+        if child is None:
+            child = metrics.EVENTS_CONSUMED.labels(self.service, self.group, event_type, outcome)
+            self._consumed_children[key] = child
+        return child
+
+    def _failed(self, event_type: str) -> Any:
+        child = self._failed_children.get(event_type)
+        if child is None:
+            child = self._failed_children[event_type] = metrics.EVENTS_FAILED.labels(
+                self.service, self.group, event_type
+            )
+        return child
 
     def _commit(self, messages: list[InboundMessage]) -> None:
         """Commit offsets; a failure (broker away) only means these may be delivered again,
@@ -269,7 +271,7 @@ class ConsumerRunner:
             return
         handler = self.registry.handler_for(env)
         if handler is None:
-            metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ignored").inc()
+            self._consumed(env.type, "ignored").inc()
             return
         attempt = 0
         while True:
@@ -289,7 +291,7 @@ class ConsumerRunner:
                 time.sleep(backoff(attempt + 1, base_s=self.backoff_s, cap_s=5.0))
                 attempt = 0
             except Exception as exc:
-                metrics.EVENTS_FAILED.labels(self.service, self.group, env.type).inc()
+                self._failed(env.type).inc()
                 if attempt >= self.max_attempts or self._is_poison(exc):
                     self._dead_letter(msg, exc, env.type)
                     return
@@ -319,15 +321,16 @@ class ConsumerRunner:
             on_commit=self.on_commit,
         ) as uow:
             if not claim(uow.session, self.group, str(env.event_id), env.type):
-                metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
-                metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "duplicate").inc()
+                self._duplicates.inc()
+                self._consumed(env.type, "duplicate").inc()
                 return
             handler(uow, data, env)
         self.processed += 1
-        metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ok").inc()
+        self._consumed(env.type, "ok").inc()
 
     def _handle_outside_transaction(self, env: Envelope, data: Any, handler: Handler) -> None:
-        """The handler first, holding no write transaction; then the claim, in a short one."""
+        """The handler first, holding no write transaction (on the read-only unit of work that found
+        the event unclaimed); then the claim, in a short one."""
         event_id = str(env.event_id)
         context: dict[str, Any] = {
             "service": self.service,
@@ -337,15 +340,14 @@ class ConsumerRunner:
         }
         with unit_of_work(self.engine, read_only=True, **context) as uow:
             if claimed(uow.session, self.group, event_id):
-                metrics.CONSUMER_DUPLICATES.labels(self.service, self.group).inc()
-                metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "duplicate").inc()
+                self._duplicates.inc()
+                self._consumed(env.type, "duplicate").inc()
                 return
-        with unit_of_work(self.engine, read_only=True, **context) as uow:
             handler(uow, data, env)
         with unit_of_work(self.engine, on_commit=self.on_commit, **context) as uow:
             claim(uow.session, self.group, event_id, env.type)
         self.processed += 1
-        metrics.EVENTS_CONSUMED.labels(self.service, self.group, env.type, "ok").inc()
+        self._consumed(env.type, "ok").inc()
 
     def _dead_letter(self, msg: InboundMessage, exc: Exception, event_type: str) -> None:
         headers = list(msg.headers) + [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Delete, Insert, Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -18,31 +20,56 @@ class InboxRecord(SQLModel, table=True):
     processed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+_TABLE: Table = InboxRecord.__table__  # type: ignore[attr-defined]
+_UNCLAIM: Delete = delete(_TABLE).where(
+    (_TABLE.c.consumer_group == bindparam("g")) & (_TABLE.c.event_id == bindparam("e"))
+)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING event_id``, built once per dialect. RETURNING
+    tells a fresh insert from a conflict on both dialects (psycopg reports rowcount -1 here, so
+    rowcount cannot be trusted); several rows run as one statement (SQLAlchemy's insertmanyvalues)."""
+    stmt: Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(_TABLE).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(_TABLE).on_conflict_do_nothing()
+    else:  # pragma: no cover - other dialects are not supported targets
+        stmt = insert(_TABLE)
+    return stmt.returning(_TABLE.c.event_id)
+
+
 def claimed(session: Session, group: str, event_id: str) -> bool:
     """Whether `group` has already processed the event (a read: takes no lock)."""
-    table = InboxRecord.__table__  # type: ignore[attr-defined]
-    where = (table.c.consumer_group == group) & (table.c.event_id == event_id)
-    return session.execute(select(table.c.event_id).where(where)).first() is not None
+    where = (_TABLE.c.consumer_group == group) & (_TABLE.c.event_id == event_id)
+    return session.execute(select(_TABLE.c.event_id).where(where)).first() is not None
 
 
 def claim(session: Session, group: str, event_id: str, event_type: str) -> bool:
     """Insert the inbox row in the current transaction; False if already processed."""
-    values = {
-        "consumer_group": group,
-        "event_id": event_id,
-        "event_type": event_type,
-        "processed_at": datetime.now(UTC),
-    }
-    dialect = session.get_bind().dialect.name
-    table = InboxRecord.__table__  # type: ignore[attr-defined]
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - other dialects are not supported targets
-        stmt = insert(table).values(**values)
-    # RETURNING tells a fresh insert from a conflict on both dialects (psycopg reports
-    # rowcount -1 here, so rowcount cannot be trusted).
-    result = session.execute(stmt.returning(table.c.event_id))
-    return result.first() is not None
+    return bool(claim_many(session, group, [(event_id, event_type)]))
+
+
+def claim_many(session: Session, group: str, events: Sequence[tuple[str, str]]) -> set[str]:
+    """Claim several events (id, type) in the current transaction, in one statement; the ids claimed
+    now (the others were processed already). An id given twice is claimed once.
+
+    On PostgreSQL a claim another transaction holds uncommitted waits for it, as a single claim does."""
+    now = datetime.now(UTC)
+    rows = [
+        {"consumer_group": group, "event_id": event_id, "event_type": event_type, "processed_at": now}
+        for event_id, event_type in dict(events).items()
+    ]
+    if not rows:
+        return set()
+    conn = session.connection()
+    result = conn.execute(_claim_statement(conn.dialect.name), rows if len(rows) > 1 else rows[0])
+    return {str(event_id) for (event_id,) in result}
+
+
+def unclaim(session: Session, group: str, event_id: str) -> None:
+    """Undo a claim made in the current transaction (its event was dead-lettered: a replay of it from
+    the dead-letter topic must be able to apply it)."""
+    session.connection().execute(_UNCLAIM, {"g": group, "e": event_id})

@@ -31,6 +31,14 @@ from case_service.repository.casework import (
 from case_service.repository.inserts import (
     insert_or_existing,
 )
+from case_service.repository.newcomers import (
+    Seen,
+    insert_history,
+    insert_identifiers,
+    insert_opened,
+    insert_person,
+    referral_lookup,
+)
 from case_service.repository.persons import (
     identifier,
     identifiers,
@@ -81,6 +89,7 @@ from case_service.repository.staffing import (
 
 __all__ = [
     "NAME_FIELDS",
+    "Seen",
     "active_case",
     "adopted_cases",
     "all_risk_assessments",
@@ -98,7 +107,11 @@ __all__ = [
     "delete_in",
     "identifier",
     "identifiers",
+    "insert_history",
+    "insert_identifiers",
+    "insert_opened",
     "insert_or_existing",
+    "insert_person",
     "intervention",
     "interventions",
     "managed_cases",
@@ -119,6 +132,7 @@ __all__ = [
     "person_for_update",
     "person_history",
     "person_names",
+    "referral_lookup",
     "retention_reviews",
     "review_queue",
     "reviews_overdue_by_group",

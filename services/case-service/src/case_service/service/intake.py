@@ -11,7 +11,7 @@ from hhpu_shared.uow import UnitOfWork
 from case_service import repository as repo
 from case_service.domain import suitability
 from case_service.models import Person
-from case_service.service import assessments, people, retention
+from case_service.service import assessments, newcomers, people, retention
 from case_service.service.common import created_here
 
 
@@ -43,14 +43,39 @@ def referral(
 ) -> None:
     """A screened (or resolved) referral: find the person, add a trigger to their open assessment.
 
-    Each thing is read once: the person's mark here, their active case in `add_trigger` (which
-    records the statutory status on it), their MoPI facts once at the end. An erased referral (its
-    subject erased by reference, never known here) stays forgotten: a late or replayed event is
-    ignored."""
-    if is_marked(uow.session, referral_id, MarkState.ERASED):
+    One read first: the referral's own mark and any person it names (by itself, its records id, its
+    PNC number). A person new to the unit is created with everything the referral opens in one plain
+    INSERT per kind of row (`newcomers`); a known person goes the general way, where each thing is
+    read once: the person's mark here, their active case in `add_trigger` (which records the
+    statutory status on it), their MoPI facts once at the end. An erased referral (its subject erased
+    by reference, never known here) stays forgotten: a late or replayed event is ignored."""
+    rid = records_id or subject.records_id
+    seen = repo.referral_lookup(uow.session.connection(), referral_id, rid, subject.pnc_number)
+    if seen.referral_mark == MarkState.ERASED:
+        return
+    data = {
+        "domains": list(domains),
+        "statutory_status": statutory_status,
+        "agency_id": agency_id,
+        "agency_name": agency_name,
+    }
+    detail = suitability.referral_detail(agency_name or agency_id, domains, urgency, statutory_status)
+    if seen.nobody and newcomers.referral(
+        uow,
+        referral_id=referral_id,
+        agency_id=agency_id,
+        records_id=rid,
+        subject=subject,
+        urgency=urgency,
+        statutory_status=statutory_status,
+        data=data,
+        detail=detail,
+        why=why,
+        partner_reference=partner_reference,
+    ):
         return
     # The same referral again (republished, or resolved after screening) finds its person.
-    known = repo.person_by_identifier(uow.session, "referral", referral_id)
+    known = repo.person(uow.session, seen.by_referral) if seen.by_referral else None
     if known is not None and not records_id:
         person = people.resolve(uow, known)
     else:
@@ -63,19 +88,13 @@ def referral(
         people.add_identifier(uow, person, "partner_reference", f"{agency_id}/{partner_reference}", source)
     if _marked(uow, person.id):  # restricted: recorded, not processed further
         return
-    data = {
-        "domains": list(domains),
-        "statutory_status": statutory_status,
-        "agency_id": agency_id,
-        "agency_name": agency_name,
-    }
     _, new = assessments.add_trigger(
         uow,
         person,
         source="referral",
         ref=referral_id,
         origin=agency_id,
-        detail=suitability.referral_detail(agency_name or agency_id, domains, urgency, statutory_status),
+        detail=detail,
         urgency=urgency,
         data=data,
         why=why,

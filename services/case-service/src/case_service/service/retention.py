@@ -8,9 +8,9 @@ up. Every decision is kept in ``case_retention_review`` and audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from hhpu_shared.audit import AuditOperation
 from hhpu_shared.errors import Conflict
@@ -35,6 +35,26 @@ QUEUE_SUBJECT = "retention_review_queue"
 Trigger = tuple[str, dict[str, Any]]  # a trigger's source and data
 
 
+class CaseFacts(Protocol):
+    """What a case tells about its person's group (a `Case`, or one about to be inserted)."""
+
+    @property
+    def cohort(self) -> str: ...
+    @property
+    def mappa_category(self) -> int | None: ...
+    @property
+    def subject_category(self) -> str: ...
+
+
+class MopiFields(Protocol):
+    """A person's MoPI fields (a `Person`, or the row of one about to be inserted)."""
+
+    date_of_birth: date | None
+    mopi_group: int
+    mopi_basis: list[str]
+    mopi_review_on: date | None
+
+
 def facts(uow: UnitOfWork, person_id: str, *, only_trigger: Trigger | None = None) -> mopi.Facts:
     """What the case-service knows about the person that bears on their MoPI group.
 
@@ -48,6 +68,13 @@ def facts(uow: UnitOfWork, person_id: str, *, only_trigger: Trigger | None = Non
         risk_tools = repo.risk_tools_of(s, [c.id for c in cases])
     else:
         triggers, risk_tools = [only_trigger], set()
+    return known_facts(cases, triggers, risk_tools)
+
+
+def known_facts(
+    cases: Sequence[CaseFacts], triggers: Sequence[Trigger], risk_tools: Iterable[str]
+) -> mopi.Facts:
+    """The facts of a person from their cases, their counted triggers and their cases' risk tools."""
     referrals = [data for source, data in triggers if source == "referral"]
     statuses = [str(d.get("statutory_status") or "") for d in referrals]
     return mopi.Facts(
@@ -76,7 +103,7 @@ def refresh(
     uow.session.add(person)
 
 
-def rederive(person: Person, known: mopi.Facts) -> None:
+def rederive(person: MopiFields, known: mopi.Facts) -> None:
     """Set the person's group, its basis and their review date from what is `known` about them."""
     derived = mopi.classify(known)
     old = person.mopi_group

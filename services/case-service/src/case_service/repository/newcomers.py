@@ -1,0 +1,159 @@
+"""A referral about a person new to the unit, in plain Core statements built once (no ORM object, no
+flush, no autoflush, no identity map): one read of everything the event needs to know first, then
+each kind of row in one statement.
+
+Run on the session's connection, so they belong to its transaction (and a consumer batch's savepoint).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hhpu_shared.db import insert_if_absent
+from hhpu_shared.protection import ProtectionMark, person_key
+from sqlalchemy import Connection, Insert, Table, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from case_service.models import (
+    Assessment,
+    AssessmentTrigger,
+    Case,
+    CaseStatusChange,
+    Person,
+    PersonHistory,
+    PersonIdentifier,
+)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+MARK, PERSON, IDENTIFIER = _table(ProtectionMark), _table(Person), _table(PersonIdentifier)
+HISTORY, ASSESSMENT, TRIGGER = _table(PersonHistory), _table(Assessment), _table(AssessmentTrigger)
+CASE, STATUS_CHANGE = _table(Case), _table(CaseStatusChange)
+
+
+def _person_by(kind: str, param: str) -> Any:
+    where = (IDENTIFIER.c.kind == kind) & (IDENTIFIER.c.value == bindparam(param))
+    return select(IDENTIFIER.c.person_id).where(where).scalar_subquery()
+
+
+# One statement, no FROM: the referral's own mark (erased by reference before it arrived), then the
+# person it may name: by the referral itself (seen before), by records id (a person's column or an
+# identifier) and by PNC number. Each is a unique-indexed lookup; an absent value finds nothing.
+_LOOKUP = select(
+    select(MARK.c.state).where(MARK.c.person_key == bindparam("referral_key")).scalar_subquery(),
+    _person_by("referral", "referral_id"),
+    select(PERSON.c.id).where(PERSON.c.records_id == bindparam("records_id")).scalar_subquery(),
+    _person_by("records_id", "records_id"),
+    _person_by("pnc", "pnc"),
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one read told about a referral: its mark, and the person ids it names (None: none)."""
+
+    referral_mark: str | None
+    by_referral: str | None
+    by_records_id: str | None
+    by_records_identifier: str | None
+    by_pnc: str | None
+
+    @property
+    def nobody(self) -> bool:
+        """No person is known by any of the referral's references."""
+        return not (self.by_referral or self.by_records_id or self.by_records_identifier or self.by_pnc)
+
+
+def referral_lookup(conn: Connection, referral_id: str, records_id: str | None, pnc: str | None) -> Seen:
+    params: dict[str, str | None] = {"referral_key": person_key(referral_id), "referral_id": referral_id}
+    params |= {"records_id": records_id, "pnc": pnc}
+    row = conn.execute(_LOOKUP, params).one()
+    return Seen(*row)
+
+
+_INSERT_PERSON = insert(PERSON)
+_INSERT_HISTORY = insert(HISTORY)
+_INSERT_ASSESSMENT = insert(ASSESSMENT)
+_INSERT_TRIGGER = insert(TRIGGER)
+_INSERT_CASE = insert(CASE)
+_INSERT_STATUS_CHANGE = insert(STATUS_CHANGE)
+
+
+@functools.cache
+def _identifiers_if_absent(dialect: str) -> Insert:
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = ins(IDENTIFIER).on_conflict_do_nothing(index_elements=["kind", "value"])
+    return stmt.returning(IDENTIFIER.c.kind, IDENTIFIER.c.value)
+
+
+def insert_person(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert a new person; False when their records id is already another row's (nothing written)."""
+    if row["records_id"] is None:  # a new id: nothing can conflict
+        conn.execute(_INSERT_PERSON, row)
+        return True
+    stmt = insert_if_absent(PERSON, ("records_id",), conn.dialect.name)
+    return conn.execute(stmt, row).first() is not None
+
+
+def insert_identifiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Insert each identifier unless its (kind, value) is known already; the (kind, value) inserted."""
+    if not rows:
+        return set()
+    stmt = _identifiers_if_absent(conn.dialect.name)
+    result = conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
+    return {(kind, value) for kind, value in result}
+
+
+def _insert(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
+
+
+def insert_history(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    _insert(conn, _INSERT_HISTORY, rows)
+
+
+def _values(table: Table, prefix: str) -> dict[str, Any]:
+    return {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.c}
+
+
+# PostgreSQL: the four rows in one statement (data-modifying WITH queries; the trigger's foreign key
+# to its assessment is checked at the end of the statement, when both are there).
+_OPENED_PG = (
+    insert(STATUS_CHANGE)
+    .values(_values(STATUS_CHANGE, "s_"))
+    .add_cte(
+        insert(ASSESSMENT).values(_values(ASSESSMENT, "a_")).returning(ASSESSMENT.c.id).cte("new_assessment"),
+        insert(TRIGGER).values(_values(TRIGGER, "t_")).returning(TRIGGER.c.id).cte("new_trigger"),
+        insert(CASE).values(_values(CASE, "c_")).returning(CASE.c.id).cte("new_case"),
+    )
+)
+
+
+def insert_opened(
+    conn: Connection,
+    assessment: dict[str, Any],
+    trigger: dict[str, Any],
+    case: dict[str, Any],
+    status_change: dict[str, Any],
+) -> None:
+    """A new person's assessment (already naming its case), its first trigger, the candidate case and
+    the case's first status: the person is new, so neither the open assessment's nor the active case's
+    unique key can conflict. One statement on PostgreSQL, four on SQLite."""
+    if conn.dialect.name == "postgresql":
+        params = {f"a_{k}": v for k, v in assessment.items()} | {f"t_{k}": v for k, v in trigger.items()}
+        params |= {f"c_{k}": v for k, v in case.items()} | {f"s_{k}": v for k, v in status_change.items()}
+        conn.execute(_OPENED_PG, params)
+        return
+    conn.execute(_INSERT_ASSESSMENT, assessment)
+    conn.execute(_INSERT_TRIGGER, trigger)
+    conn.execute(_INSERT_CASE, case)
+    conn.execute(_INSERT_STATUS_CHANGE, status_change)

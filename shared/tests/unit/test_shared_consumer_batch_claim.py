@@ -1,0 +1,145 @@
+"""A consumer batch claims its events in the inbox with one statement before the handlers run (SQLite
+and PostgreSQL); an event dead-lettered inside the batch gives its claim back, so a replay from the
+dead-letter topic applies it, and a copy of an event within one batch is applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hhpu_shared.db import make_engine
+from hhpu_shared.events.registry import dlt_topic
+from hhpu_shared.messaging.consumer import ConsumerRunner
+from hhpu_shared.messaging.inbox import InboxRecord, claim_many, unclaim
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.messaging.transport import OutboundMessage
+from hhpu_shared.testing import steps
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine
+from sqlalchemy import event as sa_event
+from sqlmodel import Session, select
+
+TOPIC = "hhpu.fdtest.events"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    steps.create_tables(eng)
+    yield eng
+    eng.dispose()
+
+
+class Statements:
+    def __init__(self, engine: Engine) -> None:
+        self.seen: list[str] = []
+        self.engine = engine
+        sa_event.listen(engine, "before_cursor_execute", self._add)
+
+    def _add(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.seen.append(" ".join(statement.split()).upper())
+
+    def stop(self) -> None:
+        sa_event.remove(self.engine, "before_cursor_execute", self._add)
+
+    def count(self, start: str) -> int:
+        return sum(1 for s in self.seen if s.startswith(start))
+
+
+def _runner(engine: Engine, bus: InProcessBus, group: str, bad: set[str]) -> ConsumerRunner:
+    """The steps consumer of `group`, failing for good on the aggregates in `bad` (after writing)."""
+    reg = steps.registry()
+    reg.handlers.clear()
+
+    @reg.handles(steps.StepRecorded)
+    def _apply(uow, data, env) -> None:  # type: ignore[no-untyped-def]
+        steps.apply_step(uow, data, env)  # written first: the savepoint must undo it
+        if data.aggregate in bad:
+            raise RuntimeError("cannot apply")
+
+    return ConsumerRunner(
+        service="steps",
+        group=group,
+        engine=engine,
+        source=bus.source(group, [TOPIC]),
+        registry=reg,
+        dlt_publisher=bus.publisher(),
+        max_attempts=2,
+        backoff_s=0.001,
+    )
+
+
+def _inbox(engine: Engine, group: str) -> int:
+    with Session(engine) as s:
+        return len(s.exec(select(InboxRecord).where(InboxRecord.consumer_group == group)).all())
+
+
+def test_a_batch_is_claimed_in_one_statement(engine: Engine) -> None:
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a", "b"], 5)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    runner = _runner(engine, bus, "one-claim", set())
+    seen = Statements(engine)
+    try:
+        assert runner.run_once(0) == 10
+    finally:
+        seen.stop()
+    claims = [s for s in seen.seen if s.startswith("INSERT INTO INBOX")]
+    assert len(claims) == 1, claims
+    assert seen.count("SAVEPOINT") == 10  # still one per event
+    assert _inbox(engine, "one-claim") == 10
+    assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4, 5]}
+
+
+def test_a_dead_lettered_event_gives_its_claim_back_and_its_replay_applies_it(engine: Engine) -> None:
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a", "bad", "b"], 1)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    bad = {"bad"}
+    runner = _runner(engine, bus, "give-back", bad)
+    assert runner.run_once(0) == 3  # one batch
+    assert steps.applied_by_aggregate(engine) == {"a": [1], "b": [1]}
+    assert _inbox(engine, "give-back") == 2  # the dead-lettered event's claim was undone with it
+    (dead,) = bus.messages(dlt_topic(TOPIC))
+    # The cause is fixed and the dead letter replayed (as `hhpu dlt replay` does): applied once.
+    bad.clear()
+    bus.append([OutboundMessage(TOPIC, dead.key, dead.value, [])])
+    assert runner.run_once(0) == 1
+    assert steps.applied_by_aggregate(engine) == {"a": [1], "b": [1], "bad": [1]}
+    assert _inbox(engine, "give-back") == 3
+    assert steps.violations(engine) == 0
+
+
+def test_a_copy_of_an_event_in_the_same_batch_is_applied_once(engine: Engine) -> None:
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a"], 2)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    first = bus.messages(TOPIC)[0]
+    bus.append([OutboundMessage(TOPIC, first.key, first.value, [])])  # the relay published it twice
+    labels = {"service": "steps", "group": "copies"}
+    before = REGISTRY.get_sample_value("hhpu_consumer_duplicates_total", labels) or 0.0
+    runner = _runner(engine, bus, "copies", set())
+    assert runner.run_once(0) == 3
+    assert steps.applied_by_aggregate(engine) == {"a": [1, 2]}
+    assert runner.processed == 2
+    assert REGISTRY.get_sample_value("hhpu_consumer_duplicates_total", labels) == before + 1
+    # Everything again (a restart before the offset commit): no second effect, no handler run.
+    bus._offsets.clear()
+    runner.source.rewind()  # type: ignore[attr-defined]
+    assert runner.run_once(0) == 3
+    assert runner.processed == 2
+    assert REGISTRY.get_sample_value("hhpu_consumer_duplicates_total", labels) == before + 4
+
+
+def test_claim_many_claims_the_new_ids_once_and_unclaim_gives_one_back(engine: Engine) -> None:
+    with Session(engine) as s:
+        assert claim_many(s, "g", [("e1", "t"), ("e2", "t"), ("e1", "t")]) == {"e1", "e2"}
+        assert claim_many(s, "g", [("e2", "t"), ("e3", "t")]) == {"e3"}
+        assert claim_many(s, "other", [("e1", "t")]) == {"e1"}
+        assert claim_many(s, "g", []) == set()
+        unclaim(s, "g", "e2")
+        assert claim_many(s, "g", [("e1", "t"), ("e2", "t")]) == {"e2"}
+        s.commit()
+    assert _inbox(engine, "g") == 3 and _inbox(engine, "other") == 1
