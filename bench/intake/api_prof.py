@@ -2,9 +2,8 @@
 
 Starts the referral-api's API process alone, as ``hhpu.distributed`` does (uvicorn, one worker, a
 fresh PostgreSQL database migrated by ``python -m referral_api migrate``, the real Kafka broker with a
-unique topic namespace, the outbox relay on; the launcher's HHPU_RELAY_INTERVAL_S=0.05 is passed as it
-does, though a service reads its relay interval only as <PREFIX>_RELAY_INTERVAL_S, so it polls every
-0.2 s and is otherwise woken by each commit), registers an agency,
+unique topic namespace, the outbox relay on and polling every 0.05 s as the launcher sets it, besides
+being woken by each commit), registers an agency,
 then posts `--n` unique referrals, `--concurrency` at a time, each with a fresh identity assertion
 bound to its request as the gateway mints it (so no gateway or key check is counted). It reads the
 process's user + system CPU from /proc before and after (the relay's work included: the count waits
@@ -141,7 +140,7 @@ class Api:
             "HHPU_KAFKA_BOOTSTRAP": kafka,
             "HHPU_TOPIC_NAMESPACE": namespace,
             "HHPU_ENVIRONMENT": "test",
-            "HHPU_RELAY_INTERVAL_S": "0.05",
+            "REFERRAL_RELAY_INTERVAL_S": "0.05",
             "REFERRAL_DATABASE_URL": db_url,
             "REFERRAL_TRANSPORT": "kafka",
         }

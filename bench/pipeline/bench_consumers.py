@@ -83,7 +83,7 @@ def run(processes: int, n: int, admin: str, bootstrap: str, work: Path) -> dict[
     db = create_pg_database(admin, "bp_case")
     env = {
         **os.environ, "HHPU_TRANSPORT": "kafka", "HHPU_KAFKA_BOOTSTRAP": bootstrap,
-        "HHPU_TOPIC_NAMESPACE": ns, "HHPU_ENVIRONMENT": "test", "HHPU_RELAY_INTERVAL_S": "0.05",
+        "HHPU_TOPIC_NAMESPACE": ns, "HHPU_ENVIRONMENT": "test", "CASE_RELAY_INTERVAL_S": "0.05",
         "CASE_DATABASE_URL": db, "CASE_TRANSPORT": "kafka",
     }  # fmt: skip
     procs: list[subprocess.Popen[bytes]] = []

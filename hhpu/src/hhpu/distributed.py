@@ -21,6 +21,9 @@ import httpx
 
 from hhpu.services import SERVICES
 
+# The outbox relay's fallback poll in the launched processes (a commit wakes it at once anyway).
+RELAY_INTERVAL_S = "0.05"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -65,6 +68,8 @@ class Cluster:
             _pkg, prefix = SERVICES[service]
             env[f"{prefix}DATABASE_URL"] = self.database_urls[service]
             env[f"{prefix}TRANSPORT"] = "kafka"
+            # Settings are read with the service's own prefix only (HHPU_RELAY_INTERVAL_S is not one).
+            env.setdefault(f"{prefix}RELAY_INTERVAL_S", RELAY_INTERVAL_S)
         return env
 
     def stop(self) -> None:
@@ -117,7 +122,6 @@ def start_cluster(
         "HHPU_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "HHPU_TOPIC_NAMESPACE": namespace,
         "HHPU_ENVIRONMENT": "test",
-        "HHPU_RELAY_INTERVAL_S": "0.05",
         **(extra_env or {}),
     }
     try:
