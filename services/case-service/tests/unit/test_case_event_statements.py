@@ -24,8 +24,9 @@ from hhpu_shared.messaging.consumer import ConsumerRunner
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing.databases import migrated
+from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import UnitOfWork, unit_of_work
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 ALAN = PersonDetails(given_name="Alan", family_name="Pryce", records_id=None)
@@ -39,18 +40,6 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-class Seen:
-    def __init__(self, engine: Engine) -> None:
-        self.statements: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._add)
-
-    def _add(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.statements.append(" ".join(statement.split()))
-
-    def count(self, start: str) -> int:
-        return sum(1 for s in self.statements if s.upper().startswith(start))
-
-
 def _apply(engine: Engine, referral_id: str, **kw: Any) -> None:
     data = screened(referral_id, **kw)
     with unit_of_work(engine, service="case-service", principal=system_principal("case-service")) as uow:
@@ -58,7 +47,7 @@ def _apply(engine: Engine, referral_id: str, **kw: Any) -> None:
 
 
 def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
-    seen = Seen(engine)
+    seen = Statements(engine)
     _apply(engine, "ref-new", subject=ALAN, statutory_status="convicted")
     assert seen.count("SAVEPOINT") == 0
     assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1  # one audit flush
@@ -97,7 +86,7 @@ def test_case_a_batch_of_new_people_within_budget(engine: Engine) -> None:
         dlt_publisher=bus.publisher(),
     )
     runner.batch_size = n
-    seen = Seen(engine)
+    seen = Statements(engine)
     assert runner.run_once(0) == n
     assert runner.processed == n and not bus.messages(dlt_topic(TOPIC))
     assert sum(s.startswith("INSERT INTO inbox") for s in seen.statements) == 1
@@ -114,7 +103,7 @@ def test_case_second_referral_reads_once_and_keeps_the_case_status(engine: Engin
     _apply(
         engine, "ref-a", grade="certain", person_ref="R-77", subject=subject, statutory_status="on_licence"
     )
-    seen = Seen(engine)
+    seen = Statements(engine)
     _apply(engine, "ref-b", grade="certain", person_ref="R-77", subject=subject, statutory_status="convicted")
     _apply(engine, "ref-b", grade="certain", person_ref="R-77", subject=subject)  # redelivered
     assert seen.count("SAVEPOINT") == 0

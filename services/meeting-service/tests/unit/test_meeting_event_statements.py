@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from hhpu_shared import clock
@@ -20,12 +19,13 @@ from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.protection import MarkState, set_mark
 from hhpu_shared.testing.databases import migrated
+from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import unit_of_work
 from meeting_service.handlers import on_assessment_opened
 from meeting_service.migrations import MIGRATIONS
 from meeting_service.models import AgendaItem, Meeting
 from meeting_service.settings import MeetingSettings
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 PRINCIPAL = system_principal("meeting-service-consumer")
@@ -37,16 +37,6 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(migrated(MIGRATIONS, db_url))
     yield eng
     eng.dispose()
-
-
-class Seen:
-    def __init__(self, engine: Engine) -> None:
-        self.statements: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._add)
-
-    def _add(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):  # SQLite: BEGIN (IMMEDIATE) per transaction
-            self.statements.append(" ".join(statement.split()))
 
 
 def _apply(engine: Engine, n: int) -> None:
@@ -77,7 +67,7 @@ def test_meeting_new_case_item_within_budget(engine: Engine) -> None:
             on = max(nxt.scheduled_on + timedelta(days=days), clock.today())
             s.add(Meeting(meeting_type_id=nxt.meeting_type_id, title="other", status=status, scheduled_on=on))
         s.commit()
-    seen = Seen(engine)
+    seen = Statements(engine, with_begin=False)
     _apply(engine, 2)
     # the item's INSERT ... SELECT, then the audit flush (lock on PostgreSQL, chain head, insert)
     assert len(seen.statements) <= 4, "\n".join(seen.statements)

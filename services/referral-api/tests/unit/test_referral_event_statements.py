@@ -21,13 +21,14 @@ from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.testing.databases import migrated
+from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import unit_of_work
 from referral_api import handlers
 from referral_api.migrations import MIGRATIONS
 from referral_api.models import Agency, Referral, StatusHistory, WebhookAttempt
 from referral_api.service import webhooks
 from referral_api.settings import ReferralSettings
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
 PRINCIPAL = system_principal("referral-api-consumer")
@@ -40,19 +41,6 @@ def engine(db_url: str) -> Iterator[Engine]:
     webhooks._SETTINGS[eng] = ReferralSettings(database_url=url, webhook_attempts=1)
     yield eng
     eng.dispose()
-
-
-class Seen:
-    def __init__(self, engine: Engine) -> None:
-        self.statements: list[str] = []
-        event.listen(engine, "before_cursor_execute", self._add)
-
-    def _add(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):  # SQLite: BEGIN (IMMEDIATE) per transaction
-            self.statements.append(" ".join(statement.split()))
-
-    def reads_of(self, table: str) -> int:
-        return sum(s.startswith("SELECT") and f"FROM {table}" in s for s in self.statements)
 
 
 def _agency(engine: Engine, webhook_url: str | None = None) -> str:
@@ -103,7 +91,7 @@ def _opened(referral_id: str) -> AssessmentOpened:
 
 def test_referral_assessment_opened_within_budget(engine: Engine) -> None:
     rid = _referral(engine, _agency(engine))
-    seen = Seen(engine)
+    seen = Statements(engine, with_begin=False)
     data = _opened(rid)
     _handle(engine, handlers.on_assessment_opened, data, _envelope(data, "as-1"))
     # UPDATE guarded by the status, history, outbox, audit flush (lock on PostgreSQL, head, insert)
@@ -134,7 +122,7 @@ def test_referral_assessment_opened_within_budget(engine: Engine) -> None:
 
 
 def test_referral_assessment_without_referral_trigger_reads_nothing(engine: Engine) -> None:
-    seen = Seen(engine)
+    seen = Statements(engine, with_begin=False)
     data = AssessmentOpened(
         assessment_id="as-2",
         person_id="p",
@@ -150,7 +138,7 @@ def test_referral_assessment_without_referral_trigger_reads_nothing(engine: Engi
 )
 def test_referral_decision_within_budget(engine: Engine, decision: str, status: str, note: str) -> None:
     rid = _referral(engine, _agency(engine), status="under_assessment")
-    seen = Seen(engine)
+    seen = Statements(engine, with_begin=False)
     data = AssessmentDecided(
         assessment_id="as-1", person_id="p", decision=decision, decided_by="user:di",  # type: ignore[arg-type]
         cohort="hhpu" if decision == "adopt" else None, referral_ids=(rid,), reason="panel",
@@ -177,7 +165,7 @@ def _status_changed(agency_id: str, referral_id: str) -> tuple[ReferralStatusCha
 def test_referral_status_webhook_without_webhook_is_one_read(engine: Engine) -> None:
     agency = _agency(engine)
     data, env = _status_changed(agency, _referral(engine, agency))
-    seen = Seen(engine)
+    seen = Statements(engine, with_begin=False)
     assert _handle(engine, webhooks.deliver_status_change, data, env, read_only=True) is False
     assert len(seen.statements) == 1, "\n".join(seen.statements)
     assert seen.reads_of("ref_agency") == 1 and "ref_referral" in seen.statements[0]
@@ -193,7 +181,7 @@ def test_referral_status_webhook_delivered_before_is_not_posted_again(engine: En
                              to_status="screened", url="http://127.0.0.1:9/webhook", attempt=1,
                              status_code=204, delivered=True))  # fmt: skip
         s.commit()
-    seen = Seen(engine)
+    seen = Statements(engine, with_begin=False)
     assert _handle(engine, webhooks.deliver_status_change, data, env, read_only=True) is True
     assert len(seen.statements) == 1, "\n".join(seen.statements)
 
