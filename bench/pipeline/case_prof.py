@@ -194,15 +194,21 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=40, help="how many lines of the profile")
     ap.add_argument("--sort", default="cumulative", help="the profile's order (cumulative, tottime...)")
     ap.add_argument("--trace", action="store_true", help="print the statements of one more event")
-    args = ap.parse_args()
+    on_fresh_database(run, ap.parse_args(), "caseprof")
+
+
+def on_fresh_database(
+    fn: Callable[[argparse.Namespace, str], None], args: argparse.Namespace, name: str
+) -> None:
+    """``fn(args, url)`` on a new SQLite file (``--sqlite``) or PostgreSQL database, dropped after."""
     if args.sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            run(args, f"sqlite:///{tmp}/prof.db")
+            fn(args, f"sqlite:///{tmp}/prof.db")
         return
     admin = os.environ["HHPU_TEST_PG_URL"]
-    url = create_pg_database(admin, "caseprof")
+    url = create_pg_database(admin, name)
     try:
-        run(args, url)
+        fn(args, url)
     finally:
         drop_pg_database(admin, url)
 

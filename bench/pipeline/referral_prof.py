@@ -26,7 +26,6 @@ import cProfile
 import os
 import pstats
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -40,11 +39,10 @@ from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.transport import InboundMessage
 from hhpu_shared.testing.databases import migrated
-from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database
 from sqlalchemy import Engine, insert
 
 sys.path.insert(0, str(Path(__file__).parent))
-from case_prof import ListSource, NoDLT, Statements, message, screened  # noqa: E402
+from case_prof import ListSource, NoDLT, Statements, message, on_fresh_database, screened  # noqa: E402
 
 
 def seed(engine: Engine, n: int) -> tuple[str, list[str]]:
@@ -183,17 +181,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=40)
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--trace", action="store_true", help="print the statements of one more referral")
-    args = ap.parse_args()
-    if args.sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            run(args, f"sqlite:///{tmp}/prof.db")
-        return
-    admin = os.environ["HHPU_TEST_PG_URL"]
-    url = create_pg_database(admin, "refprof")
-    try:
-        run(args, url)
-    finally:
-        drop_pg_database(admin, url)
+    on_fresh_database(run, ap.parse_args(), "refprof")
 
 
 if __name__ == "__main__":
