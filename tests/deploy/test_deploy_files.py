@@ -1,113 +1,31 @@
-"""Offline checks of the deployment files: Dockerfile, docker-compose.yml and deploy/k8s.
+"""Offline checks of the Kubernetes deployment files (deploy/k8s) and of every deployment file's hygiene.
 
 Kubernetes objects are validated against the schemas shipped in the kubernetes-validate wheel (strict:
-unknown fields fail), the compose file against check-jsonschema's vendored compose-spec schema.
-Monitoring files (Prometheus, Grafana) are checked in test_deploy_monitoring.py.
+unknown fields fail). docker-compose.yml, the Dockerfile and the commands are checked in
+test_deploy_compose.py, monitoring files (Prometheus, Grafana) in test_deploy_monitoring.py.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "k8s"
-K8S_VERSION = "1.31"
-CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
-
-# (name, package, env prefix): the four services; the gateway is separate.
-SERVICES = [
-    ("referral-api", "referral_api", "REFERRAL"),
-    ("ranking-service", "ranking_service", "RANKING"),
-    ("case-service", "case_service", "CASE"),
-    ("meeting-service", "meeting_service", "MEETING"),
-]
-# Every file this deployment owns (checked for YAML hygiene; registry hosts: test_repo_hygiene.py).
-OWNED = [
-    "Dockerfile",
-    ".dockerignore",
-    "docker-compose.yml",
-    "docs/deployment.md",
-    "deploy/local/promtool.sh",
-    *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "deploy" / "k8s").rglob("*.yaml"))),
-    *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "deploy" / "compose").rglob("*"))),
-    *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "deploy" / "prometheus").rglob("*.yml"))),
-    *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "deploy" / "grafana").rglob("*.*"))),
-]
-
-
-def api_command(pkg: str) -> list[str]:
-    return [
-        "uvicorn",
-        f"{pkg}.app:create_app",
-        "--factory",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "8000",
-        # Services' access logs are their own (route templates only, no query strings or paths).
-        *(["--no-access-log"] if pkg != "gateway" else []),
-    ]
-
-
-def consumer_command(pkg: str) -> list[str]:
-    return ["python", "-m", f"{pkg}.consumer"]
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last one)."""
-
-
-def _no_duplicates(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
-
-
-def load_all(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.load_all(path.read_text(), Loader=_UniqueKeyLoader) if d is not None]
-
-
-def k8s_docs() -> list[tuple[str, int, dict[str, Any]]]:
-    out = []
-    for path in sorted(K8S.rglob("*.yaml")):
-        if path.name == "kustomization.yaml":
-            continue
-        for i, doc in enumerate(load_all(path)):
-            out.append((str(path.relative_to(ROOT)), i, doc))
-    return out
-
-
-@functools.cache
-def base_objects() -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (d["kind"], d["metadata"]["name"]): d for f, _, d in k8s_docs() if f.startswith("deploy/k8s/base/")
-    }
-
-
-def compose() -> dict[str, Any]:
-    return load_all(ROOT / "docker-compose.yml")[0]
-
+from deploy_testing import (
+    K8S,
+    K8S_VERSION,
+    OWNED,
+    ROOT,
+    SERVICES,
+    base_objects,
+    k8s_docs,
+    load_all,
+)
 
 # -- Kubernetes -----------------------------------------------------------------------------------
 
@@ -277,118 +195,6 @@ def test_network_policy_admits_only_gateway_to_services() -> None:
         assert sel.get("matchLabels", {}).get("app.kubernetes.io/component") != "consumer"
         for expr in sel.get("matchExpressions", []):
             assert "consumer" not in expr["values"]
-
-
-# -- docker-compose -------------------------------------------------------------------------------
-
-
-def _check_compose(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def test_compose_matches_the_compose_spec(tmp_path: Path) -> None:
-    res = _check_compose(ROOT / "docker-compose.yml")
-    assert res.returncode == 0, res.stdout + res.stderr
-    broken = tmp_path / "docker-compose.yml"
-    broken.write_text((ROOT / "docker-compose.yml").read_text().replace('- "8000:8000"', "- [8000]", 1))
-    assert _check_compose(broken).returncode != 0, "the schema check must catch a malformed port"
-
-
-def test_compose_names_every_component_with_documented_commands() -> None:
-    svcs = compose()["services"]
-    assert {"kafka", "postgres", "gateway", "prometheus", "grafana"} <= set(svcs)
-    assert svcs["kafka"]["image"].startswith("apache/kafka:")
-    assert svcs["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert svcs["postgres"]["image"] == "postgres:15"
-    init = (ROOT / "deploy" / "compose" / "postgres-init.sh").read_text()
-    databases = set()
-    for name, pkg, prefix in SERVICES:
-        api, consumer = svcs[name], svcs[f"{name}-consumer"]
-        assert api["command"] == api_command(pkg)
-        assert consumer["command"] == consumer_command(pkg)
-        for svc in (api, consumer):
-            env = svc["environment"]
-            assert env["HHPU_TRANSPORT"] == "kafka" and env["HHPU_KAFKA_BOOTSTRAP"] == "kafka:9092"
-            assert env[f"{prefix}_ENVIRONMENT"] == "production"
-            db = env[f"{prefix}_DATABASE_URL"].rsplit("/", 1)[1]
-            assert env[f"{prefix}_DATABASE_URL"].startswith("postgresql+psycopg://")
-            assert db in init.split("for db in ")[1].split(";")[0], f"{db} is not created by the init script"
-        databases.add(db)
-    assert len(databases) == len(SERVICES), "one database per service"
-    gw = svcs["gateway"]
-    assert gw["command"] == api_command("gateway")
-    assert gw["ports"] == ["8000:8000"]
-    assert gw["environment"]["GATEWAY_ENVIRONMENT"] == "production"
-    for name, _, _ in SERVICES:
-        assert gw["environment"][f"GATEWAY_{name.replace('-', '_').upper()}_URL"] == f"http://{name}:8000"
-    mounts = " ".join(svcs["grafana"]["volumes"] + svcs["prometheus"]["volumes"])
-    assert "./deploy/grafana/hhpu-dashboard.json" in mounts and "./deploy/prometheus" in mounts
-
-
-def test_compose_secrets_are_required_variables() -> None:
-    text = (ROOT / "docker-compose.yml").read_text()
-    for var in [
-        "HHPU_INTERNAL_SECRET",
-        "POSTGRES_PASSWORD",
-        "GRAFANA_ADMIN_PASSWORD",
-        "GATEWAY_JWT_JWKS_URL",
-    ]:
-        assert re.search(r"\$\{" + var + r":\?[^}]+\}", text), var
-    for name, svc in compose()["services"].items():
-        for key, value in (svc.get("environment") or {}).items():
-            if re.search(r"SECRET|PASSWORD", key) and key != "GATEWAY_JWT_DEV_SECRET":
-                assert str(value).startswith("${") and ":?" in str(value), (
-                    f"{name}.{key} must be ${{VAR:?...}}"
-                )
-
-
-# -- Dockerfile and commands ----------------------------------------------------------------------
-
-
-def test_dockerfile_builds_one_non_root_image() -> None:
-    text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.M)
-    assert all(line.split()[1] == "${PYTHON_IMAGE}" for line in text.splitlines() if line.startswith("FROM"))
-    assert "pip install -r requirements/pins.txt" in text
-    assert (ROOT / "requirements" / "pins.txt").exists()
-    install = text.split("pip install --no-deps")[1].split("&&")[0]
-    dirs = re.findall(r"\./(\S+)", install)
-    assert sorted(dirs) == sorted(
-        ["shared", "gateway", "hhpu", *(f"services/{name}" for name, _, _ in SERVICES)]
-    )
-    for d in dirs:
-        assert (ROOT / d / "pyproject.toml").exists(), d
-    user = re.findall(r"^USER (\S+)$", text, re.M)
-    assert user and user[-1].split(":")[0] not in ("0", "root")
-    cmd = json.loads(re.findall(r"^CMD (\[.*\])$", text, re.M)[-1])
-    assert cmd == api_command("gateway")
-    ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".git", ".venv", ".run"} <= set(ignored)
-    for needed in ("shared", "services", "gateway", "hhpu", "requirements"):
-        assert needed not in ignored
-
-
-@pytest.mark.parametrize(("name", "pkg", "prefix"), SERVICES + [("gateway", "gateway", "GATEWAY")])
-def test_commands_point_at_real_modules(name: str, pkg: str, prefix: str) -> None:
-    app = importlib.util.find_spec(f"{pkg}.app")
-    assert app is not None and app.origin
-    assert re.search(r"^def create_app\(", Path(app.origin).read_text(), re.M)
-    if pkg != "gateway":
-        consumer = importlib.util.find_spec(f"{pkg}.consumer")
-        assert consumer is not None and consumer.origin
-        assert 'if __name__ == "__main__":' in Path(consumer.origin).read_text()
-        k8s_consumer = base_objects()[("Deployment", f"{name}-consumer")]
-        assert k8s_consumer["spec"]["template"]["spec"]["containers"][0]["command"] == consumer_command(pkg)
-    k8s_api = base_objects()[("Deployment", name)]
-    assert k8s_api["spec"]["template"]["spec"]["containers"][0]["command"] == api_command(pkg)
-    docs = (ROOT / "docs" / "deployment.md").read_text()
-    assert " ".join(api_command(pkg)) in docs or f"{pkg}.app:create_app" in docs
-    assert pkg == "gateway" or " ".join(consumer_command(pkg)) in docs
 
 
 # -- hygiene --------------------------------------------------------------------------------------
