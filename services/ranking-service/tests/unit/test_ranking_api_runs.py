@@ -190,3 +190,8 @@ def test_compare_trajectory_breakdown_and_audit(
         "45-54",
         "55+",
     }
+    # the breakdown is the top bracket's: an entry below it carries none
+    below = rank_client.get(f"{RUNS}/{b['id']}/entries?limit=1&offset=40", headers=ANALYST).json()["items"]
+    assert len(below) == 1 and not below[0]["in_top"]
+    out = rank_client.get(f"{RUNS}/{b['id']}/entries/{below[0]['person_ref']}", headers=h).json()
+    assert not out["in_top"] and out["top_contributions"] == [] and out["score"] > 0
