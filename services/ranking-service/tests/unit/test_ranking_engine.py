@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 from ranking_service.domain.catalog import resolve
-from ranking_service.domain.scoring import OffenceArrays, score
+from ranking_service.domain.scoring import OffenceArrays, score, top_contributions
 from ranking_service.domain.weights import DOMAIN_BITS, load_edition
 from ranking_service.synthetic import CODES, generate_arrays, to_day
 
@@ -56,6 +56,10 @@ def test_rows_of_the_people_shown_carry_their_contributions() -> None:
     assert np.array_equal(contrib, res.contribution[rows])
     per_person = np.bincount(off.person[rows], weights=contrib, minlength=len(shown))
     np.testing.assert_allclose(per_person[shown], res.score[shown], rtol=1e-12)
+    # the breakdown from the shown rows alone is the all-rows breakdown of the people shown
+    every = top_contributions(off.person, res.contribution, res.window, 3)
+    mine = rows[top_contributions(off.person[rows], contrib, np.ones(len(rows), dtype=bool), 3)]
+    assert len(mine) > 50 and mine.tolist() == every[shown[off.person[every]]].tolist()
 
 
 def test_rank_order_equals_a_three_key_sort_of_everyone() -> None:

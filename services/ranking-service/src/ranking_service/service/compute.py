@@ -76,6 +76,9 @@ def compute(
     top_n: int | None,
     top_share: float | None,
 ) -> Computation:
+    """Score and rank everyone; the per-offence breakdown (`contributions`) only for the people in
+    the top bracket, the people a run shows (empty for the others): per-row work scales with them,
+    not with the rows loaded."""
     table = load_offences(s, imports)
     prep = prepare(table, edition, params)
     as_of_day = (as_of - EPOCH).days
@@ -88,7 +91,14 @@ def compute(
     fb_people = (
         np.bincount(prep.arrays.person[res.window & prep.fallback], minlength=prep.arrays.n_people) > 0
     )
-    rows = top_contributions(prep.arrays.person, res.contribution, res.window, settings.breakdown_top)
+    # the breakdown of the people shown (the top bracket) only: per-row work for their rows alone
+    shown = np.zeros(prep.arrays.n_people, dtype=bool)
+    shown[order[:k]] = True
+    shown_rows, shown_contrib = res.rows_of(shown)
+    every = np.ones(len(shown_rows), dtype=bool)
+    top = top_contributions(prep.arrays.person[shown_rows], shown_contrib, every, settings.breakdown_top)
+    rows = shown_rows[top]
+    weighted = dict(zip(rows.tolist(), shown_contrib[top].tolist(), strict=True))
     pos = np.full(prep.arrays.n_people, -1, dtype=np.int64)
     pos[order] = np.arange(len(order))
     contributions: list[list[dict[str, Any]]] = [[] for _ in order]
@@ -101,7 +111,7 @@ def compute(
                 "offence_name": entry.label if (entry := edition.entries.get(code)) else None,
                 "offence_date": (EPOCH + timedelta(days=int(day[r]))).isoformat(),
                 "harm": harm[r],
-                "weighted": float(res.contribution[r]),
+                "weighted": weighted[r],
             }
         )
     comp_names = [c for c in res.components if c not in ("count", "harm")]
