@@ -89,7 +89,10 @@ class BreakdownPublic(_Open):
     in_top: bool
     provisional: bool
     components: dict[str, Any] = Field(default_factory=dict)
-    top_contributions: list[Contribution]
+    top_contributions: list[Contribution] = Field(
+        description="the offences that weigh most in the score (RANKING_BREAKDOWN_TOP of them), for the "
+        "people in the top bracket; empty below it (the breakdown is computed for the people a run shows)"
+    )
     candidate_event_id: str | None = None
 
 
