@@ -199,14 +199,14 @@ def _update(kind: str, prefix: str) -> Any:
 def _updates_pg(kinds: tuple[str, ...]) -> Any:
     """PostgreSQL: the rows of `kinds` updated in one statement (data-modifying WITH queries)."""
     *first, last = kinds
-    stmt = _update(last, f"{last}_")
-    ctes = [_update(k, f"{k}_").returning(_FIELDS[k][0].c.id).cte(f"changed_{k}") for k in first]
+    stmt = _update(last, f"u_{last}_")
+    ctes = [_update(k, f"u_{k}_").returning(_FIELDS[k][0].c.id).cte(f"changed_{k}") for k in first]
     return stmt.add_cte(*ctes) if ctes else stmt
 
 
 @functools.cache
 def _update_one(kind: str) -> Any:
-    return _update(kind, f"{kind}_")
+    return _update(kind, f"u_{kind}_")
 
 
 def update_rows(conn: Connection, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -214,7 +214,7 @@ def update_rows(conn: Connection, changes: Sequence[tuple[str, dict[str, Any]]])
     statement on PostgreSQL, one per row on SQLite."""
     if not changes:
         return
-    params = {f"{kind}_{k}": v for kind, values in changes for k, v in values.items()}
+    params = {f"u_{kind}_{k}": v for kind, values in changes for k, v in values.items()}
     if conn.dialect.name == "postgresql":
         conn.execute(_updates_pg(tuple(kind for kind, _ in changes)), params)
         return
