@@ -20,6 +20,7 @@ from case_testing import candidate, decision, envelope, screened
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
+from hhpu_shared.events.contracts.referral import ReferralWithdrawn
 from hhpu_shared.testing.databases import migrated
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 from sqlalchemy import Engine
@@ -54,6 +55,11 @@ def known_referral(referral_id: str, **kw: Any) -> Step:
 def ranked(person_ref: str = "R-9", run_id: str = "run-1", subject: PersonDetails | None = BEA) -> Step:
     data = candidate(person_ref, run_id, subject)
     return lambda uow: handlers.on_candidate(uow, data, envelope(data))
+
+
+def withdrawn(referral_id: str) -> Step:
+    data = ReferralWithdrawn(referral_id=referral_id, agency_id="das", reason_code="duplicate")
+    return lambda uow: handlers.on_referral_withdrawn(uow, data, envelope(data))
 
 
 def decided(what: str) -> Step:
@@ -106,6 +112,11 @@ CASES: dict[str, tuple[list[Step], Step, tuple[Any, str]]] = {
         (known, "candidate"),
     ),
     "candidate-again": ([ranked()], ranked(), (known, "candidate")),
+    "candidate-after-a-withdrawn-referral": (  # still in the summary, no longer in the MoPI facts
+        [ranked(), known_referral("ref-a"), withdrawn("ref-a")],
+        ranked(run_id="run-2"),
+        (known, "candidate"),
+    ),
 }
 
 

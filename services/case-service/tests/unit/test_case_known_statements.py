@@ -77,15 +77,15 @@ def test_case_referral_about_a_known_person_within_budget(engine: Engine) -> Non
     _apply(engine, known_referral(1, "ref-b", statutory_status="convicted"))
     assert seen.count("SAVEPOINT") == 0
     assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1  # one audit flush
-    # The lookup, the person's context, every trigger of theirs: three reads of case tables.
-    assert sum(s.startswith("SELECT") and "case_" in s for s in seen.statements) == 3
+    # The lookup, then the person's context (mark, open assessment, triggers, cases, risk tools).
+    assert sum(s.startswith("SELECT") and "case_" in s for s in seen.statements) == 2
     updates = seen.count("UPDATE") + seen.count("WITH changed_")
-    # lookup, context, identifier, history, trigger, triggers, update(s), outbox, audit flush (2
-    # statements and SQLite's BEGIN or PostgreSQL's chain lock): 11 (3 UPDATEs on SQLite: 13).
+    # lookup, context, identifier, history, trigger, update(s), outbox, audit flush (2 statements
+    # and SQLite's BEGIN or PostgreSQL's chain lock): 10 (3 UPDATEs on SQLite: 12).
     if engine.dialect.name == "postgresql":
-        assert updates == 1 and len(seen.statements) <= 11, "\n".join(seen.statements)
+        assert updates == 1 and len(seen.statements) <= 10, "\n".join(seen.statements)
     else:
-        assert updates == 3 and len(seen.statements) <= 13, "\n".join(seen.statements)
+        assert updates == 3 and len(seen.statements) <= 12, "\n".join(seen.statements)
     with Session(engine) as s:
         (a,) = s.exec(select(Assessment)).all()
         assert a.urgency == "high" and len(s.exec(select(AssessmentTrigger)).all()) == 2
@@ -96,7 +96,7 @@ def test_case_referral_about_a_known_person_within_budget(engine: Engine) -> Non
 
 
 def test_case_a_batch_of_referrals_about_known_people_within_budget(engine: Engine) -> None:
-    """Per event its savepoint (2), 3 reads, identifier, history, trigger, outbox (4) and at most
+    """Per event its savepoint (2), 2 reads, identifier, history, trigger, outbox (4) and at most
     one UPDATE on PostgreSQL; per batch the inbox claim and the audit flush."""
     n = 20
     for i in range(n):
@@ -104,7 +104,7 @@ def test_case_a_batch_of_referrals_about_known_people_within_budget(engine: Engi
     seen = _run_batch(engine, [known_referral(i, f"ref-b{i}") for i in range(n)])
     assert seen.count("SAVEPOINT") == n
     assert sum("FROM audit_log ORDER BY" in s for s in seen.statements) == 1
-    per_event = 10 if engine.dialect.name == "postgresql" else 11  # SQLite: urgency and MoPI apart
+    per_event = 9 if engine.dialect.name == "postgresql" else 10  # SQLite: urgency and MoPI apart
     assert len(seen.statements) <= per_event * n + 4, "\n".join(seen.statements[:24])
     with Session(engine) as s:
         assert len(s.exec(select(AssessmentTrigger)).all()) == 2 * n
@@ -114,14 +114,14 @@ def test_case_a_batch_of_referrals_about_known_people_within_budget(engine: Engi
 
 def test_case_a_batch_of_candidates_within_budget(engine: Engine) -> None:
     """A ranking run's candidates: new people as a new person's referral (its savepoint, the read and
-    7 INSERTs on PostgreSQL); then the next run's, now known (savepoint, 3 reads, trigger, outbox)."""
+    7 INSERTs on PostgreSQL); then the next run's, now known (savepoint, 2 reads, trigger, outbox)."""
     n = 20
     seen = _run_batch(engine, [candidate(f"R-{i}", "run-1", person(i)) for i in range(n)])
     per_event = 9 if engine.dialect.name == "postgresql" else 12  # SQLite: 4 INSERTs for the opening
     assert len(seen.statements) <= per_event * n + 4, "\n".join(seen.statements[:24])
     assert seen.count("UPDATE") == 0
     again = _run_batch(engine, [candidate(f"R-{i}", "run-2", person(i)) for i in range(n)])
-    assert len(again.statements) <= 7 * n + 4, "\n".join(again.statements[:24])
+    assert len(again.statements) <= 6 * n + 4, "\n".join(again.statements[:24])
     assert again.count("UPDATE") == 0 and again.count("WITH") == 0  # group 3 already: nothing changes
     with Session(engine) as s:
         assert len(s.exec(select(Person)).all()) == n

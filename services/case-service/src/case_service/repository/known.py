@@ -1,6 +1,6 @@
 """A referral or ranking candidate about a person the unit already knows, in plain Core statements
-built once (as ``repository.newcomers`` for a new person): two reads of what the event needs (the
-person with their mark, open assessment, cases and their risk tools; then every trigger of theirs),
+built once (as ``repository.newcomers`` for a new person): one read of what the event needs (the
+person with their mark, open assessment, every trigger of theirs, their cases and their risk tools),
 then each kind of row in one statement, and the changed rows' fields in one statement on PostgreSQL.
 
 Run on the session's connection, so they belong to its transaction (and a consumer batch's savepoint).
@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from hhpu_shared.protection import person_key
-from sqlalchemy import Connection, Insert, Table, bindparam, insert, select, update
+from sqlalchemy import JSON, Connection, Insert, Table, bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -46,6 +46,14 @@ class KnownCase:
     statutory_status: str | None
 
 
+@dataclass(frozen=True)
+class KnownTrigger:
+    assessment_id: str
+    source: str
+    data: dict[str, Any]
+    counted: bool  # not withdrawn
+
+
 @dataclass
 class Known:
     """What one read tells about a known person."""
@@ -62,6 +70,7 @@ class Known:
     mark: str | None
     open_assessment: str | None
     open_urgency: str | None
+    triggers: list[KnownTrigger] = field(default_factory=list)  # of every assessment of theirs
     cases: list[KnownCase] = field(default_factory=list)
     risk_tools: set[str] = field(default_factory=set)
 
@@ -71,76 +80,77 @@ class Known:
 
 
 _P = PERSON.c
-_CONTEXT = (
-    select(
-        _P.id,
-        _P.records_id,
-        _P.given_name,
-        _P.family_name,
-        _P.date_of_birth,
-        _P.merged_into,
-        _P.mopi_group,
-        _P.mopi_basis,
-        _P.mopi_review_on,
-        MARK.c.state,
-        ASSESSMENT.c.id,
-        ASSESSMENT.c.urgency,
-        CASE.c.id,
-        CASE.c.active_key,
-        CASE.c.cohort,
-        CASE.c.mappa_category,
-        CASE.c.subject_category,
-        CASE.c.statutory_status,
-        RISK.c.tool,
-    )  # fmt: skip
-    .select_from(
-        PERSON.outerjoin(MARK, MARK.c.person_key == bindparam("key"))
-        .outerjoin(ASSESSMENT, ASSESSMENT.c.open_key == _P.id)
-        .outerjoin(CASE, CASE.c.person_id == _P.id)
-        .outerjoin(RISK, RISK.c.case_id == CASE.c.id)
+
+
+@functools.cache
+def _context(dialect: str) -> Any:
+    """The person, their mark, open assessment, cases with their risk tools (a row per case and
+    tool), and every trigger of theirs aggregated in one JSON array (a correlated subquery)."""
+    t, a = TRIGGER.alias("any_trigger"), ASSESSMENT.alias("any_assessment")
+    unwithdrawn = t.c.withdrawn_at.is_(None)
+    if dialect == "postgresql":
+        agg = func.json_agg(func.json_build_array(t.c.assessment_id, t.c.source, t.c.data, unwithdrawn))
+    else:
+        item = func.json_array(t.c.assessment_id, t.c.source, func.json(t.c.data), unwithdrawn)
+        agg = func.json_group_array(item)
+    triggers = (
+        select(agg).select_from(t.join(a, a.c.id == t.c.assessment_id)).where(a.c.person_id == _P.id)
+    ).scalar_subquery()
+    return (
+        select(
+            _P.id,
+            _P.records_id,
+            _P.given_name,
+            _P.family_name,
+            _P.date_of_birth,
+            _P.merged_into,
+            _P.mopi_group,
+            _P.mopi_basis,
+            _P.mopi_review_on,
+            MARK.c.state,
+            ASSESSMENT.c.id,
+            ASSESSMENT.c.urgency,
+            type_coerce(triggers, JSON),
+            CASE.c.id,
+            CASE.c.active_key,
+            CASE.c.cohort,
+            CASE.c.mappa_category,
+            CASE.c.subject_category,
+            CASE.c.statutory_status,
+            RISK.c.tool,
+        )  # fmt: skip
+        .select_from(
+            PERSON.outerjoin(MARK, MARK.c.person_key == bindparam("key"))
+            .outerjoin(ASSESSMENT, ASSESSMENT.c.open_key == _P.id)
+            .outerjoin(CASE, CASE.c.person_id == _P.id)
+            .outerjoin(RISK, RISK.c.case_id == CASE.c.id)
+        )
+        .where(_P.id == bindparam("person_id"))
+        .order_by(CASE.c.created_at, CASE.c.id)
     )
-    .where(_P.id == bindparam("person_id"))
-    .order_by(CASE.c.created_at, CASE.c.id)
-)
 
 
 def known_person(conn: Connection, person_id: str) -> Known | None:
-    """The person with their mark, open assessment and cases (with their cases' risk tools)."""
-    rows = conn.execute(_CONTEXT, {"key": person_key(person_id), "person_id": person_id}).all()
+    """The person with their mark, open assessment, triggers and cases (with their risk tools)."""
+    stmt = _context(conn.dialect.name)
+    rows = conn.execute(stmt, {"key": person_key(person_id), "person_id": person_id}).all()
     if not rows:
         return None
     first = rows[0]
     out = Known(*first[:12])
     out.mopi_basis = list(out.mopi_basis or [])
+    out.triggers = [
+        KnownTrigger(a, source, data, bool(counted)) for a, source, data, counted in first[12] or ()
+    ]
     seen: set[str] = set()
     for row in rows:
-        case_id, active_key, cohort, mappa, category, statutory, tool = row[12:]
+        case_id, active_key, cohort, mappa, category, statutory, tool = row[13:]
         if case_id is not None and case_id not in seen:
             seen.add(case_id)
             out.cases.append(KnownCase(case_id, active_key is not None, cohort, mappa, category, statutory))
         if tool is not None:
             out.risk_tools.add(tool)
     return out
-
-
-@dataclass(frozen=True)
-class KnownTrigger:
-    assessment_id: str
-    source: str
-    data: dict[str, Any]
-    withdrawn_at: datetime | None
-
-
-_TRIGGERS = (
-    select(TRIGGER.c.assessment_id, TRIGGER.c.source, TRIGGER.c.data, TRIGGER.c.withdrawn_at)
-    .join(ASSESSMENT, ASSESSMENT.c.id == TRIGGER.c.assessment_id)
-    .where(ASSESSMENT.c.person_id == bindparam("person_id"))
-)
-
-
-def triggers_of(conn: Connection, person_id: str) -> list[KnownTrigger]:
-    """Every trigger of every assessment about the person."""
-    return [KnownTrigger(*row) for row in conn.execute(_TRIGGERS, {"person_id": person_id})]
 
 
 @functools.cache

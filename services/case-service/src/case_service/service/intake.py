@@ -46,7 +46,7 @@ def referral(
 
     One read first: the referral's own mark and any person it names (by itself, its records id, its
     PNC number). A person new to the unit is created with everything the referral opens in one plain
-    INSERT per kind of row (`newcomers`); a known person takes `known`'s plain statements (two reads,
+    INSERT per kind of row (`newcomers`); a known person takes `known`'s plain statements (one read,
     the inserts, one update). What neither takes (a merged or marked person, a records id or details
     to fill in, a lost race) goes the general way, where each thing is read once: the person's mark
     here, their active case in `add_trigger` (which records the statutory status on it), their MoPI

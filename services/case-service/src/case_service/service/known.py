@@ -5,11 +5,11 @@ group derived again, the event and the audit entries, in plain statements (``rep
 
 What it writes is what the general path (``people.find_or_create``, ``assessments.add_trigger``,
 ``cases.ensure_candidate``, ``retention.refresh``) writes for the same event, row for row, without
-building ORM objects: two reads (the person with their mark, open assessment, cases and risk tools;
-every trigger of theirs), the inserts, and every changed field of the assessment, the case and the
-person in one statement on PostgreSQL. What it does not take (nothing written, the caller goes the
-general way): a merged record, a restricted or erased person, a person whose records id or details
-the event would fill in, an assessment opened by a concurrent event.
+building ORM objects: one read (the person with their mark, open assessment, every trigger of
+theirs, their cases and their risk tools), the inserts, and every changed field of the assessment,
+the case and the person in one statement on PostgreSQL. What it does not take (nothing written, the
+caller goes the general way): a merged record, a restricted or erased person, a person whose records
+id or details the event would fill in, an assessment opened by a concurrent event.
 """
 
 from __future__ import annotations
@@ -142,7 +142,6 @@ def _add(
         if urgency != person.open_urgency:
             changes.append(("assessment", {"id": assessment_id, "urgency": urgency}))
         case = active if trigger.statutory_status is not None else None
-        triggers = known_repo.triggers_of(conn, person_id)
         uow.audit(
             AuditOperation.ALTER,
             subject_type="assessment",
@@ -151,7 +150,8 @@ def _add(
             detail={"trigger_added": trigger.source},
             person_ref=person_id,
         )
-        mine = [(t.source, None) for t in triggers if t.assessment_id == assessment_id]
+        mine = [(t.source, None) for t in person.triggers if t.assessment_id == assessment_id]
+        mine.append((trigger.source, None))
         uow.emit(
             AssessmentTriggerAdded(
                 assessment_id=assessment_id,
@@ -181,14 +181,14 @@ def _add(
             )
         label = f"{person.given_name} {person.family_name}"
         emit_opened(uow, assessment, person.records_id, label, trigger)
-        triggers = known_repo.triggers_of(conn, person_id)
     status = trigger.statutory_status
     if status is not None and case is not None and case.statutory_status is None:
         category = suitability.subject_category(status)
         changes.append(("case", {"id": case.id, "statutory_status": status, "subject_category": category}))
         cases = [replace(c, subject_category=category) if c.id == case.id else c for c in cases]
     # The MoPI group from everything known now (the person is not marked: checked above).
-    counted = [(t.source, t.data) for t in triggers if t.withdrawn_at is None]
+    counted = [(t.source, t.data) for t in person.triggers if t.counted]
+    counted.append((trigger.source, trigger.data))
     fields = _Mopi(person.date_of_birth, person.mopi_group, list(person.mopi_basis), person.mopi_review_on)
     retention.rederive(fields, retention.known_facts(cases, counted, person.risk_tools))
     before = (person.mopi_group, person.mopi_basis, person.mopi_review_on)
