@@ -150,3 +150,33 @@ def test_case_a_known_person_or_candidate_is_written_as_the_general_path_writes_
     assert fast == general
     assert fast["case_person"] and fast["case_assessment"] and fast["audit_log"]  # something compared
     assert len(fast_statements) < len(general_statements)
+
+
+# What the plain path leaves to the general one (nothing written first): a person the event fills in.
+FALLBACKS: dict[str, tuple[list[Step], Step]] = {
+    "placeholder-gets-details": ([ranked("R-9", subject=None)], known_referral("ref-b")),
+    "records-id-set": ([referral("ref-a", subject=NO_RECORDS)], known_referral("ref-b")),  # by PNC
+}
+
+
+@pytest.mark.parametrize("name", sorted(FALLBACKS))
+def test_case_a_person_the_event_fills_in_goes_the_general_way(
+    engine: Engine, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history, event = FALLBACKS[name]
+    for step in history:
+        with unit_of_work(engine, service="case-service", principal=system_principal("case-service")) as uow:
+            step(uow)
+    plain = known.referral
+    taken: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        taken.append(plain(*args, **kwargs))
+        return taken[-1]
+
+    monkeypatch.setattr(known, "referral", spy)
+    rows, _ = written(engine, event)
+    assert taken == [False]
+    (person,) = rows["case_person"]
+    assert (person["given_name"], person["records_id"]) == ("Bea", "R-9")  # filled in by the general path
+    assert len(rows["case_assessment_trigger"]) == 2

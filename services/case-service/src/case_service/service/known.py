@@ -74,7 +74,7 @@ def referral(
         wanted.append(("referral", referral_id, source))
     if partner_reference:
         wanted.append(("partner_reference", f"{agency_id}/{partner_reference}", source))
-    return _add(uow, person_id, trigger, wanted, why, rid=rid if finding else None, details=subject)
+    return _add(uow, person_id, trigger, wanted, why, looked_up=finding, rid=rid, details=subject)
 
 
 def candidate(
@@ -96,7 +96,7 @@ def candidate(
         wanted.append(("pnc", subject.pnc_number, person_source))
     if not seen.by_records_identifier:
         wanted.append(("records_id", person_ref, person_source))
-    return _add(uow, person_id, trigger, wanted, why, rid=person_ref, details=subject)
+    return _add(uow, person_id, trigger, wanted, why, looked_up=True, rid=person_ref, details=subject)
 
 
 def _add(
@@ -106,10 +106,12 @@ def _add(
     wanted: Wanted,
     why: str,
     *,
+    looked_up: bool,
     rid: str | None,
     details: PersonDetails | None,
 ) -> bool:
-    """`rid`: the records id the person was looked up by (None: found by the referral itself)."""
+    """`looked_up`: found by `rid` (the records id) or the PNC number, as `people.find_or_create`
+    finds a person (not by the referral itself); `details`: the event's (a candidate may have none)."""
     from case_service.service.people import PLACEHOLDER_GIVEN
 
     conn = uow.session.connection()
@@ -118,8 +120,8 @@ def _add(
         person is None
         or person.merged_into  # the surviving record is followed on the general path
         or person.mark is not None  # recorded there, not processed further
-        or (rid and person.records_id is None)  # gets the records id: history and an alteration
-        or (rid and details and person.given_name == PLACEHOLDER_GIVEN)  # gets its details
+        or (looked_up and rid and person.records_id is None)  # gets the records id: history, alteration
+        or (looked_up and details and person.given_name == PLACEHOLDER_GIVEN)  # gets its details
     ):
         return False
     who = actor(uow)
