@@ -129,3 +129,18 @@ def test_case_a_batch_of_candidates_within_budget(engine: Engine) -> None:
         assert len(s.exec(select(AssessmentTrigger)).all()) == 2 * n
         assert {p.mopi_group for p in s.exec(select(Person))} == {3}  # offences in police records
         assert verify_chain(s).ok and verify_chain(s).checked == 3 * n + n
+
+
+def test_case_rows_the_session_holds_are_read_again_after_the_plain_update(engine: Engine) -> None:
+    """A consumer batch shares one session: a row an earlier event loaded on the general path is not
+    served stale from its identity map after the plain path changed it."""
+    _apply(engine, candidate("R-1", subject=person(1)))
+    data = known_referral(1, "ref-b", statutory_status="convicted")
+    with unit_of_work(engine, service="case-service", principal=system_principal("case-service")) as uow:
+        held = uow.session.exec(select(Person)).one()
+        held_assessment = uow.session.exec(select(Assessment)).one()
+        held_case = uow.session.exec(select(Case)).one()
+        assert (held.mopi_group, held_assessment.urgency, held_case.statutory_status) == (3, "normal", None)
+        handlers.on_referral_screened(uow, data, envelope(data))
+        assert (held.mopi_group, held_assessment.urgency) == (2, "high")
+        assert held_case.statutory_status == "convicted"

@@ -21,10 +21,11 @@ from hhpu_shared.audit import AuditOperation
 from hhpu_shared.events.contracts.case import AssessmentTriggerAdded
 from hhpu_shared.events.contracts.common import PersonDetails, Trigger, most_urgent
 from hhpu_shared.uow import UnitOfWork
+from sqlalchemy.orm.util import identity_key
 
 from case_service import repository as repo
 from case_service.domain import suitability
-from case_service.models import new_id
+from case_service.models import Assessment, Case, Person, new_id
 from case_service.repository import known as known_repo
 from case_service.service import retention
 from case_service.service.common import actor, collect, person_ref
@@ -198,4 +199,18 @@ def _add(
         mopi = {"mopi_group": fields.mopi_group, "mopi_basis": fields.mopi_basis}
         changes.append(("person", {"id": person_id, **mopi, "mopi_review_on": fields.mopi_review_on}))
     known_repo.update_rows(conn, changes)
+    _expire(uow, changes)
     return True
+
+
+_MODELS: dict[str, type[Any]] = {"assessment": Assessment, "case": Case, "person": Person}
+
+
+def _expire(uow: UnitOfWork, changes: list[tuple[str, dict[str, Any]]]) -> None:
+    """Rows changed here that the session holds (an earlier event of the consumer's batch loaded them
+    on the general path) are read again when next used, not taken from its identity map."""
+    held = uow.session.identity_map
+    for kind, values in changes:
+        row = held.get(identity_key(_MODELS[kind], values["id"]))
+        if row is not None:
+            uow.session.expire(row)
