@@ -1,6 +1,7 @@
-"""A screened (or resolved) referral about a person the unit does not know yet: the person, their
-identifiers, history, a suitability assessment with the referral as its trigger, a candidate case,
-the event and the audit entries, each kind of row in one plain INSERT (``repository.newcomers``).
+"""A screened (or resolved) referral or a ranking candidate about a person the unit does not know
+yet: the person, their identifiers, history, a suitability assessment with the event as its trigger,
+a candidate case, the event and the audit entries, each kind of row in one plain INSERT
+(``repository.newcomers``). The row builders are shared with ``service.known``.
 
 What it writes is what the general path (``people.create``, ``assessments.add_trigger``,
 ``cases.ensure_candidate``, ``retention.refresh``) writes for a new person, row for row, without
