@@ -22,9 +22,6 @@ Run: HHPU_TEST_PG_URL=... .venv/bin/python bench/pipeline/referral_prof.py [N] [
 from __future__ import annotations
 
 import argparse
-import cProfile
-import os
-import pstats
 import sys
 import time
 import uuid
@@ -43,6 +40,7 @@ from sqlalchemy import Engine, insert
 
 sys.path.insert(0, str(Path(__file__).parent))
 from case_prof import ListSource, NoDLT, Statements, message, on_fresh_database, screened  # noqa: E402
+from prof_loop import measure  # noqa: E402
 
 
 def seed(engine: Engine, n: int) -> tuple[str, list[str]]:
@@ -148,27 +146,8 @@ def run(args: argparse.Namespace, url: str) -> None:
                 pass
         return time.process_time() - cpu, time.perf_counter() - wall
 
-    apply(20)  # warm-up
-    n = args.n
-    cpu, wall = timed(n)
-    load = os.getloadavg()
-    print(
-        f"referral-api consumer, group {args.group}, {n} referrals, batch {args.batch}, "
-        f"{engine.dialect.name}, load {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}"
-    )
-    print(f"  per referral: cpu {cpu / n * 1000:.2f} ms, wall {wall / n * 1000:.2f} ms")
-    kinds = ", ".join(f"{k} {v / n:.2f}" for k, v in stmts.counts.most_common() if k != "all")
-    print(f"  statements per referral: {stmts.counts['all'] / n:.2f} ({kinds})")
-    if args.trace:
-        stmts.trace = []
-        apply(1)
-        print("\n".join(stmts.trace))
-    if args.profile:
-        prof = cProfile.Profile(time.process_time)
-        prof.enable()
-        apply(n)
-        prof.disable()
-        pstats.Stats(prof).sort_stats(args.sort).print_stats(args.lines)
+    title = f"referral-api consumer, group {args.group}, {args.n} referrals, batch {args.batch}, "
+    measure(args, stmts, title=title + engine.dialect.name, unit="referral", apply=apply, timed=timed)
 
 
 def main() -> None:

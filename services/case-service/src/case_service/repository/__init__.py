@@ -33,6 +33,7 @@ from case_service.repository.inserts import (
 )
 from case_service.repository.newcomers import (
     Seen,
+    candidate_lookup,
     insert_history,
     insert_identifiers,
     insert_opened,
@@ -100,6 +101,7 @@ __all__ = [
     "assessments_opened_since",
     "case",
     "case_interventions",
+    "candidate_lookup",
     "cases",
     "cases_for_person",
     "corrections_of",

@@ -79,6 +79,14 @@ def referral_lookup(conn: Connection, referral_id: str, records_id: str | None, 
     return Seen(*row)
 
 
+def candidate_lookup(conn: Connection, records_id: str, pnc: str | None) -> Seen:
+    """As `referral_lookup` for a ranking candidate: the mark of its records id (as `referral_mark`),
+    and the person found by records id and by PNC number (no referral: `by_referral` is None)."""
+    params = {"referral_key": person_key(records_id), "referral_id": None, "records_id": records_id}
+    row = conn.execute(_LOOKUP, params | {"pnc": pnc}).one()
+    return Seen(*row)
+
+
 _INSERT_PERSON = insert(PERSON)
 _INSERT_HISTORY = insert(HISTORY)
 _INSERT_ASSESSMENT = insert(ASSESSMENT)

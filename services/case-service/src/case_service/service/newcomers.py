@@ -1,6 +1,7 @@
-"""A screened (or resolved) referral about a person the unit does not know yet: the person, their
-identifiers, history, a suitability assessment with the referral as its trigger, a candidate case,
-the event and the audit entries, each kind of row in one plain INSERT (``repository.newcomers``).
+"""A screened (or resolved) referral or a ranking candidate about a person the unit does not know
+yet: the person, their identifiers, history, a suitability assessment with the event as its trigger,
+a candidate case, the event and the audit entries, each kind of row in one plain INSERT
+(``repository.newcomers``). The row builders are shared with ``service.known``.
 
 What it writes is what the general path (``people.create``, ``assessments.add_trigger``,
 ``cases.ensure_candidate``, ``retention.refresh``) writes for a new person, row for row, without
@@ -46,6 +47,24 @@ class _NewCase:
     subject_category: str
 
 
+@dataclass(frozen=True)
+class NewTrigger:
+    """The trigger an event adds to a person's assessment (a referral's or a ranking candidate's)."""
+
+    source: str  # referral | ranking
+    ref: str
+    origin: str  # the agency id or the ranking run id
+    detail: str
+    urgency: str
+    data: dict[str, Any]
+    statutory_status: str | None = None  # a referral's: recorded on the person's case
+
+    @property
+    def subject_category(self) -> str:
+        """The s.38 category of a new case (models.Case.subject_category's default without a status)."""
+        return suitability.subject_category(self.statutory_status) if self.statutory_status else "suspect"
+
+
 def referral(
     uow: UnitOfWork,
     *,
@@ -53,10 +72,7 @@ def referral(
     agency_id: str,
     records_id: str | None,
     subject: PersonDetails,
-    urgency: str,
-    statutory_status: str,
-    data: dict[str, Any],
-    detail: str,
+    trigger: NewTrigger,
     why: str,
     partner_reference: str | None = None,
 ) -> bool:
@@ -64,16 +80,52 @@ def referral(
     took the records id (nothing written: the caller goes the general way and finds that person).
 
     The caller has read that no person is known by the referral, its records id or its PNC number."""
+    person_source, source = f"referral:{referral_id}", f"referral:{agency_id}"
+    wanted = [
+        ("records_id", records_id, person_source),
+        ("pnc", subject.pnc_number, person_source),
+        ("referral", referral_id, source),
+        ("partner_reference", f"{agency_id}/{partner_reference}" if partner_reference else None, source),
+    ]
+    return _new_person(uow, subject, records_id, person_source, wanted, trigger, why)
+
+
+def candidate(
+    uow: UnitOfWork, *, person_ref: str, subject: PersonDetails | None, trigger: NewTrigger, why: str
+) -> bool:
+    """Create the person a ranking candidate names (a placeholder without details, as
+    `people.find_or_create`) and open their assessment; False as for `referral`.
+
+    The caller has read that no person is known by the records id or the PNC number."""
+    from case_service.service.people import PLACEHOLDER_GIVEN
+
+    if subject is None:
+        subject = PersonDetails(
+            given_name=PLACEHOLDER_GIVEN, family_name=f"(records {person_ref})", records_id=person_ref
+        )
+    person_source = f"ranking:{trigger.origin}"
+    wanted = [("records_id", person_ref, person_source), ("pnc", subject.pnc_number, person_source)]
+    return _new_person(uow, subject, person_ref, person_source, wanted, trigger, why)
+
+
+def _new_person(
+    uow: UnitOfWork,
+    subject: PersonDetails,
+    records_id: str | None,
+    person_source: str,
+    wanted: list[tuple[str, str | None, str]],
+    trigger: NewTrigger,
+    why: str,
+) -> bool:
     conn = uow.session.connection()
     who = actor(uow)
-    person_source, source = f"referral:{referral_id}", f"referral:{agency_id}"
     person_id, assessment_id, case_id = new_id(), new_id(), new_id()
-    case = _NewCase(DEFAULT_COHORT, None, suitability.subject_category(statutory_status))
-    # The group from no facts at creation, then from the referral and the new case (as the general
+    case = _NewCase(DEFAULT_COHORT, None, trigger.subject_category)
+    # The group from no facts at creation, then from the trigger and the new case (as the general
     # path's two derivations do): written with the person's row.
     fields = _Mopi(subject.date_of_birth)
     retention.rederive(fields, mopi.Facts())
-    retention.rederive(fields, retention.known_facts([case], [("referral", data)], ()))
+    retention.rederive(fields, retention.known_facts([case], [(trigger.source, trigger.data)], ()))
     created = now()
     person = {
         "id": person_id,
@@ -97,23 +149,17 @@ def referral(
     note_created(uow, person_id)
     keys = search_rules.name_keys(repo.person_names(subject))
     repo.write_search_keys(conn, person_id, keys, new=True)
-    history = [_history(person_id, who, "created", source=person_source)]
+    history = [history_row(person_id, who, "created", source=person_source)]
     collect(uow, "person", person_id, why, source=person_source)
-    wanted = [
-        ("records_id", records_id, person_source),
-        ("pnc", subject.pnc_number, person_source),
-        ("referral", referral_id, source),
-        ("partner_reference", f"{agency_id}/{partner_reference}" if partner_reference else None, source),
-    ]
-    identifiers = [_identifier(person_id, kind, value, src) for kind, value, src in wanted if value]
+    identifiers = [identifier_row(person_id, kind, value, src) for kind, value, src in wanted if value]
     added = repo.insert_identifiers(conn, identifiers)
     for row in identifiers:
         if (row["kind"], row["value"]) in added:
             history.append(
-                _history(person_id, who, "identifier_added", kind=row["kind"], source=row["source"])
+                history_row(person_id, who, "identifier_added", kind=row["kind"], source=row["source"])
             )
     repo.insert_history(conn, history)
-    _open(uow, person, assessment_id, case_id, case, urgency, referral_id, agency_id, data, detail, why)
+    _open(uow, person, assessment_id, case_id, case, trigger, why)
     return True
 
 
@@ -123,23 +169,38 @@ def _open(
     assessment_id: str,
     case_id: str,
     case: _NewCase,
-    urgency: str,
-    referral_id: str,
-    agency_id: str,
-    data: dict[str, Any],
-    detail: str,
+    trigger: NewTrigger,
     why: str,
 ) -> None:
     """The assessment (naming its case), its trigger, the candidate case and its first status, the
     `assessment.opened` event and the assessment's and the case's audit entries."""
-    person_id, who = person["id"], actor(uow)
-    level = most_urgent([urgency, urgency])
-    assessment = {
+    person_id = person["id"]
+    assessment = assessment_row(assessment_id, person_id, trigger, case_id)
+    new_case = {
+        **case_row(case_id, person_id, assessment_id, trigger),
+        "cohort": case.cohort,
+        "subject_category": case.subject_category,
+    }
+    repo.insert_opened(
+        uow.session.connection(),
+        assessment,
+        trigger_row(assessment_id, trigger),
+        new_case,
+        status_change_row(case_id, actor(uow)),
+    )
+    collect(uow, "assessment", assessment_id, why, person_id=person_id, trigger=trigger.source)
+    collect(uow, "case", case_id, why, person_id=person_id)
+    label = f"{person['given_name']} {person['family_name']}"
+    emit_opened(uow, assessment, person["records_id"], label, trigger)
+
+
+def assessment_row(assessment_id: str, person_id: str, trigger: NewTrigger, case_id: str) -> dict[str, Any]:
+    return {
         "id": assessment_id,
         "person_id": person_id,
         "open_key": person_id,
         "status": "open",
-        "urgency": level,
+        "urgency": most_urgent([trigger.urgency, trigger.urgency]),
         "checklist": {},
         "recommendation": None,
         "recommendation_by": None,
@@ -152,31 +213,38 @@ def _open(
         "case_id": case_id,
         "opened_at": now(),
     }
-    trigger = {
+
+
+def trigger_row(assessment_id: str, trigger: NewTrigger) -> dict[str, Any]:
+    return {
         "id": new_id(),
         "assessment_id": assessment_id,
-        "source": "referral",
-        "ref": referral_id,
-        "origin": agency_id,
-        "detail": detail,
-        "urgency": urgency,
-        "data": data,
+        "source": trigger.source,
+        "ref": trigger.ref,
+        "origin": trigger.origin,
+        "detail": trigger.detail,
+        "urgency": trigger.urgency,
+        "data": trigger.data,
         "received_at": now(),
         "withdrawn_at": None,
         "withdrawn_reason": None,
     }
+
+
+def case_row(case_id: str, person_id: str, assessment_id: str, trigger: NewTrigger) -> dict[str, Any]:
+    """A new candidate case (cohort and s.38 category as `models.Case`'s defaults or the trigger's)."""
     at = now()
-    new_case = {
+    return {
         "id": case_id,
         "person_id": person_id,
         "active_key": person_id,
         "status": CANDIDATE,
-        "cohort": case.cohort,
+        "cohort": DEFAULT_COHORT,
         "mappa_category": None,
         "mappa_level": None,
-        "identified_by": suitability.identified_by([f"referral:{agency_id}"]),
-        "statutory_status": data["statutory_status"],
-        "subject_category": case.subject_category,
+        "identified_by": suitability.identified_by([f"{trigger.source}:{trigger.origin}"]),
+        "statutory_status": trigger.statutory_status,
+        "subject_category": trigger.subject_category,
         "manager_id": None,
         "risk_band": None,
         "next_review_on": None,
@@ -187,7 +255,10 @@ def _open(
         "exited_on": None,
         "updated_at": at,
     }
-    change = {
+
+
+def status_change_row(case_id: str, who: str) -> dict[str, Any]:
+    return {
         "id": new_id(),
         "case_id": case_id,
         "from_status": None,
@@ -196,25 +267,28 @@ def _open(
         "actor": who,
         "at": now(),
     }
-    repo.insert_opened(uow.session.connection(), assessment, trigger, new_case, change)
-    collect(uow, "assessment", assessment_id, why, person_id=person_id, trigger="referral")
-    collect(uow, "case", case_id, why, person_id=person_id)
+
+
+def emit_opened(
+    uow: UnitOfWork, assessment: dict[str, Any], records_id: str | None, label: str, trigger: NewTrigger
+) -> None:
+    detail = trigger.detail
     uow.emit(
         AssessmentOpened(
-            assessment_id=assessment_id,
-            person_id=person_id,
-            records_id=person["records_id"],
-            person_label=f"{person['given_name']} {person['family_name']}",
-            triggers=(Trigger(source="referral", ref=referral_id, detail=detail),),
-            urgency=level,  # type: ignore[arg-type, unused-ignore]
-            summary=suitability.summary([("referral", detail)]) + f": {detail}",
+            assessment_id=assessment["id"],
+            person_id=assessment["person_id"],
+            records_id=records_id,
+            person_label=label,
+            triggers=(Trigger(source=trigger.source, ref=trigger.ref, detail=detail),),  # type: ignore[arg-type, unused-ignore]
+            urgency=assessment["urgency"],
+            summary=suitability.summary([(trigger.source, detail)]) + (f": {detail}" if detail else ""),
         ),
-        aggregate_id=assessment_id,
-        subject=person_ref(person_id),
+        aggregate_id=assessment["id"],
+        subject=person_ref(assessment["person_id"]),
     )
 
 
-def _history(person_id: str, who: str, action: str, **detail: Any) -> dict[str, Any]:
+def history_row(person_id: str, who: str, action: str, **detail: Any) -> dict[str, Any]:
     return {
         "id": new_id(),
         "person_id": person_id,
@@ -225,7 +299,7 @@ def _history(person_id: str, who: str, action: str, **detail: Any) -> dict[str, 
     }
 
 
-def _identifier(person_id: str, kind: str, value: str, source: str) -> dict[str, Any]:
+def identifier_row(person_id: str, kind: str, value: str, source: str) -> dict[str, Any]:
     return {
         "id": new_id(),
         "person_id": person_id,
