@@ -8,21 +8,23 @@ What the referral-api's consumer handles for each referral of the pipeline:
   assessment: status, history, ``referral.status_changed``, audit);
 - group ``referral-api-webhooks``: the referral topic, i.e. per referral two
   ``referral.status_changed`` (submitted -> screened at intake, screened -> under_assessment from the
-  first group) handled one at a time outside any transaction, and ``referral.submitted`` and
-  ``referral.screened``, which it ignores. The agency has no webhook (as in the pipeline benchmark:
-  nothing is posted).
+  first group) handled outside any transaction, and ``referral.submitted`` and ``referral.screened``,
+  which it ignores. The agency has no webhook (as in the pipeline benchmark: nothing is posted).
 
-``--group main|webhooks|both`` picks what is timed. Referral rows (status ``screened``) are written
-before the clock starts. Reports per referral: CPU ms, wall ms, SQL statements by kind.
+``--group main|webhooks|both`` picks what is timed (both: the whole consumer's handling per
+referral). Referral rows (status ``screened``) are written before the clock starts. Reports per
+referral: CPU ms, wall ms, SQL statements by kind. ``--json FILE --label L`` appends the figures to
+FILE (``bench/results/referral_prof.json``), for before/after runs of two trees (one on PYTHONPATH).
 
 Run: HHPU_TEST_PG_URL=... .venv/bin/python bench/pipeline/referral_prof.py [N] [--group both]
-     [--batch K] [--sqlite] [--profile] [--trace]
+     [--batch K] [--sqlite] [--profile] [--trace] [--json FILE --label L]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import sys
@@ -34,7 +36,7 @@ from pathlib import Path
 from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.case import AssessmentOpened
 from hhpu_shared.events.contracts.common import Trigger
-from hhpu_shared.events.contracts.referral import ReferralStatusChanged
+from hhpu_shared.events.contracts.referral import ReferralStatusChanged, ReferralSubmitted
 from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.transport import InboundMessage
@@ -90,6 +92,12 @@ def main_events(agency: str, ids: list[str]) -> list[EventData]:
 def webhook_events(agency: str, ids: list[str]) -> list[EventData]:
     out: list[EventData] = []
     for i, rid in enumerate(ids):
+        out.append(  # ignored by the group
+            ReferralSubmitted(
+                referral_id=rid, agency_id=agency, partner_reference=None, domains=("domestic_abuse",),
+                urgency="high", route="partner_referral", submitted_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
         for old, new, why in (
             ("submitted", "screened", "eligible"),
             ("screened", "under_assessment", "assessment_opened"),
@@ -159,6 +167,18 @@ def run(args: argparse.Namespace, url: str) -> None:
     print(f"  per referral: cpu {cpu / n * 1000:.2f} ms, wall {wall / n * 1000:.2f} ms")
     kinds = ", ".join(f"{k} {v / n:.2f}" for k, v in stmts.counts.most_common() if k != "all")
     print(f"  statements per referral: {stmts.counts['all'] / n:.2f} ({kinds})")
+    if args.json:
+        record = {
+            "label": args.label, "group": args.group, "referrals": n, "batch": args.batch,
+            "database": engine.dialect.name, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load": [round(x, 2) for x in load], "cpu_ms_per_referral": round(cpu / n * 1000, 3),
+            "wall_ms_per_referral": round(wall / n * 1000, 3),
+            "statements_per_referral": {k: round(v / n, 3) for k, v in stmts.counts.most_common()},
+        }  # fmt: skip
+        path = Path(args.json)
+        doc = json.loads(path.read_text()) if path.exists() else {"runs": []}
+        doc["runs"].append(record)
+        path.write_text(json.dumps(doc, indent=1) + "\n")
     if args.trace:
         stmts.trace = []
         apply(1)
@@ -181,6 +201,8 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=40)
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--trace", action="store_true", help="print the statements of one more referral")
+    ap.add_argument("--json", default="", help="append the figures to this JSON file")
+    ap.add_argument("--label", default="", help="the run's label in the JSON file (before, after...)")
     on_fresh_database(run, ap.parse_args(), "refprof")
 
 

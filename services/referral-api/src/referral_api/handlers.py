@@ -26,7 +26,7 @@ handlers = HandlerRegistry()
 PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
 register_protection_handlers(handlers, PROTECTION)
 # Posts to partners hold no database transaction (the runner claims a batch's events after their
-# posts); status changes of agencies without a webhook are claimed without a handler.
+# posts); status changes of agencies without a webhook cost one read per batch, no handler.
 webhook_handlers = HandlerRegistry(outside_transaction=True)
 webhook_handlers.prefilter_batch(webhooks.with_webhook)
 

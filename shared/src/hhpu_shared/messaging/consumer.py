@@ -95,7 +95,8 @@ class ConsumerRunner:
         The batch is handled in one database transaction, each event in its own savepoint (so a
         failing event is undone alone, retried, and dead-lettered alone); offsets are committed after
         the database commit. If the batch transaction itself fails, the batch is handled again one
-        event per transaction, which is also how a database outage is waited out.
+        event per transaction, which is also how a database outage is waited out. An
+        ``outside_transaction`` group's batch takes the path of ``hhpu_shared.messaging.outside``.
         """
         batch = self.source.poll(timeout_s, self.batch_size)
         if not batch:

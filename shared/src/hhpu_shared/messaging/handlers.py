@@ -37,9 +37,9 @@ class HandlerRegistry:
     between a handler and the claim repeats it.
 
     ``@handlers.prefilter_batch`` (outside_transaction only) registers ``fn(session, events)``: of a
-    poll batch's events, the ids worth a handler, found in one read for the batch; the others are
-    claimed without one (an agency without a webhook has nothing to post). It must only leave out
-    events whose handler would do nothing.
+    poll batch's events, the ids worth a handler, found in one read for the batch; the others are done
+    with, unclaimed (an agency without a webhook has nothing to post). It must only leave out events
+    whose handler would do nothing.
     """
 
     handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)

@@ -5,10 +5,11 @@ database (a post to a partner, with retries and waits). A poll batch is handled 
 
 1. Every message is parsed and checked against its contract (one that fails goes to the dead-letter
    topic at once, as on the in-transaction path).
-2. One short transaction: the registry's ``prefilter`` (if any) picks, in one read for the batch, the
-   events worth a handler; the others (a status change of an agency without a webhook) are claimed in
-   the inbox there and then, with one statement, their handler never run; the events to handle that
-   the group has processed before are found with one read. No unit of work is opened for this.
+2. One short read-only transaction: the registry's ``prefilter`` (if any) picks, in one read for
+   the batch, the events worth a handler; the others (a status change of an agency without a webhook)
+   are done with, never claimed (their handler would do nothing: nothing to apply twice, and none
+   written); the events to handle that the group has processed before are found with one read. No
+   unit of work is opened for this, and a batch with nothing to handle writes nothing.
 3. Each remaining event, in order, runs its handler on a read-only unit of work of its own (the
    handler writes, briefly, in units of work of its own); a failure is retried in place with backoff,
    keeping order, and after the last attempt the event goes to the dead-letter topic unclaimed (so a
@@ -106,31 +107,26 @@ class OutsideTransaction:
         return None if data is None else _Event(msg, env, data, handler)
 
     def _prepare(self, events: list[_Event]) -> set[str]:
-        """One short transaction: the prefilter's read, the claim of the events it leaves out, and the
-        ids (of those it keeps) the group has not processed yet: the events to run a handler for."""
+        """One short read-only transaction: the prefilter's read (the events it leaves out are done:
+        their handler would do nothing) and which of the kept ones the group has processed before.
+        The ids to run a handler for."""
         r = self.runner
         prefilter = r.registry.prefilter
         session = Session(r.engine, expire_on_commit=False)
         try:
+            session.connection(execution_options=READ_ONLY)
             if prefilter is None:
-                session.connection(execution_options=READ_ONLY)  # nothing to write here
                 wanted = {e.id for e in events}
             else:
                 wanted = set(prefilter(session, [(e.env, e.data) for e in events]))
-            skipped = [e for e in events if e.id not in wanted]
-            fresh = claim_many(session, r.group, sorted((e.id, e.env.type) for e in skipped))
             seen = _claimed(session, r.group, wanted)
             session.commit()
-        except BaseException:
-            session.rollback()
-            raise
         finally:
             session.close()
-        for event in skipped:
-            event.finished = True
-            outcome = "skipped" if event.id in fresh else "duplicate"
-            fresh.discard(event.id)
-            self._count(event, outcome)
+        for event in events:
+            if event.id not in wanted:
+                event.finished = True
+                self._count(event, "skipped")
         return wanted - seen
 
     def _handle(self, event: _Event) -> bool:

@@ -90,8 +90,9 @@ class Delivery:
 
 def with_webhook(session: Session, events: Sequence[tuple[Envelope, Any]]) -> set[str]:
     """Of a poll batch's status changes, those of an agency with a webhook (their event ids), in one
-    read: the runner claims the others without a unit of work. Read when the batch is handled, after
-    its events were published, so an agency that has just set a webhook gets its next status change."""
+    read: the runner is done with the others without a unit of work. Read when the batch is handled,
+    after its events were published, so an agency that has just set a webhook gets its next status
+    change."""
     agencies = {d.agency_id for _env, d in events if isinstance(d, ReferralStatusChanged)}
     with_hook = repo.agencies_with_webhook(session, agencies)
     return {
