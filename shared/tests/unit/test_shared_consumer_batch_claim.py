@@ -5,6 +5,7 @@ dead-letter topic applies it, and a copy of an event within one batch is applied
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hhpu_shared.db import make_engine
@@ -18,6 +19,8 @@ from hhpu_shared.testing import steps
 from hhpu_shared.testing.statements import Statements
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
@@ -112,3 +115,25 @@ def test_claim_many_claims_the_new_ids_once_and_unclaim_gives_one_back(engine: E
         assert claim_many(s, "g", [("e1", "t"), ("e2", "t")]) == {"e2"}
         s.commit()
     assert _inbox(engine, "g") == 3 and _inbox(engine, "other") == 1
+
+
+def test_a_failed_batch_transaction_does_not_dead_letter_or_count_twice(engine: Engine) -> None:
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a"], 2)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    bus.append([OutboundMessage(TOPIC, b"a", b"\x00 not an envelope", [])])
+    failed = [False]
+
+    def away_once(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO inbox") and not failed[0]:
+            failed[0] = True
+            raise OperationalError(statement, {}, Exception("the database went away"))
+
+    runner = _runner(engine, bus, "fallback", set())
+    sa_event.listen(engine, "before_cursor_execute", away_once)
+    try:
+        assert runner.run_once(0) == 3  # the batch transaction failed: one event at a time
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", away_once)
+    assert failed[0] and steps.applied_by_aggregate(engine) == {"a": [1, 2]}
+    assert len(bus.messages(dlt_topic(TOPIC))) == 1  # dead-lettered by the batch, not again after it
