@@ -8,20 +8,22 @@ What the referral-api's consumer handles for each referral of the pipeline:
   assessment: status, history, ``referral.status_changed``, audit);
 - group ``referral-api-webhooks``: the referral topic, i.e. per referral two
   ``referral.status_changed`` (submitted -> screened at intake, screened -> under_assessment from the
-  first group) handled one at a time outside any transaction, and ``referral.submitted`` and
-  ``referral.screened``, which it ignores. The agency has no webhook (as in the pipeline benchmark:
-  nothing is posted).
+  first group) handled outside any transaction, and ``referral.submitted`` and ``referral.screened``,
+  which it ignores. The agency has no webhook (as in the pipeline benchmark: nothing is posted).
 
-``--group main|webhooks|both`` picks what is timed. Referral rows (status ``screened``) are written
-before the clock starts. Reports per referral: CPU ms, wall ms, SQL statements by kind.
+``--group main|webhooks|both`` picks what is timed (both: the whole consumer's handling per
+referral). Referral rows (status ``screened``) are written before the clock starts. Reports per
+referral: CPU ms, wall ms, SQL statements by kind. ``--json FILE --label L`` appends the figures to
+FILE (``bench/results/referral_prof.json``), for before/after runs of two trees (one on PYTHONPATH).
 
 Run: HHPU_TEST_PG_URL=... .venv/bin/python bench/pipeline/referral_prof.py [N] [--group both]
-     [--batch K] [--sqlite] [--profile] [--trace]
+     [--batch K] [--sqlite] [--profile] [--trace] [--json FILE --label L]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import uuid
@@ -31,7 +33,7 @@ from pathlib import Path
 from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.case import AssessmentOpened
 from hhpu_shared.events.contracts.common import Trigger
-from hhpu_shared.events.contracts.referral import ReferralStatusChanged
+from hhpu_shared.events.contracts.referral import ReferralStatusChanged, ReferralSubmitted
 from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.transport import InboundMessage
@@ -88,6 +90,12 @@ def main_events(agency: str, ids: list[str]) -> list[EventData]:
 def webhook_events(agency: str, ids: list[str]) -> list[EventData]:
     out: list[EventData] = []
     for i, rid in enumerate(ids):
+        out.append(  # ignored by the group
+            ReferralSubmitted(
+                referral_id=rid, agency_id=agency, partner_reference=None, domains=("domestic_abuse",),
+                urgency="high", route="partner_referral", submitted_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
         for old, new, why in (
             ("submitted", "screened", "eligible"),
             ("screened", "under_assessment", "assessment_opened"),
@@ -146,8 +154,21 @@ def run(args: argparse.Namespace, url: str) -> None:
                 pass
         return time.process_time() - cpu, time.perf_counter() - wall
 
-    title = f"referral-api consumer, group {args.group}, {args.n} referrals, batch {args.batch}, "
-    measure(args, stmts, title=title + engine.dialect.name, unit="referral", apply=apply, timed=timed)
+    title = f"referral-api consumer, group {args.group}, {args.n} referrals, batch {args.batch}"
+    title += f", {engine.dialect.name}"
+    figures = measure(args, stmts, title=title, unit="referral", apply=apply, timed=timed)
+    if args.json:
+        record = {
+            "label": args.label, "group": args.group, "referrals": args.n, "batch": args.batch,
+            "database": engine.dialect.name, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load": figures["load_average"], "cpu_ms_per_referral": figures["cpu_ms"],
+            "wall_ms_per_referral": figures["wall_ms"],
+            "statements_per_referral": {"all": figures["statements"], **figures["statement_kinds"]},
+        }  # fmt: skip
+        path = Path(args.json)
+        doc = json.loads(path.read_text()) if path.exists() else {"runs": []}
+        doc["runs"].append(record)
+        path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def main() -> None:
@@ -160,6 +181,8 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=40)
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--trace", action="store_true", help="print the statements of one more referral")
+    ap.add_argument("--json", default="", help="append the figures to this JSON file")
+    ap.add_argument("--label", default="", help="the run's label in the JSON file (before, after...)")
     on_fresh_database(run, ap.parse_args(), "refprof")
 
 

@@ -60,9 +60,12 @@ def reader(postgres_admin_url: str) -> Iterator[str]:
     drop_pg_database(postgres_admin_url, url)
 
 
+@pytest.mark.parametrize("mode", [(), ("--outside",)], ids=["in-transaction", "outside-transaction"])
 def test_killed_between_database_commit_and_offset_commit_applies_nothing_twice(
-    tmp_path: Path, reader: str, kafka_bootstrap: str
+    tmp_path: Path, reader: str, kafka_bootstrap: str, mode: tuple[str, ...]
 ) -> None:
+    """Both paths: the in-transaction batch, and the outside-transaction one (handlers writing on their
+    own, the batch claimed after them), whose claims make the redelivered events duplicates."""
     ns, group = unique("gap") + ".", unique("g")
     ensure_topics(kafka_bootstrap, [ns + TOPIC, ns + dlt_topic(TOPIC)])
     writer = make_engine(f"sqlite:///{tmp_path}/writer.db")
@@ -74,14 +77,15 @@ def test_killed_between_database_commit_and_offset_commit_applies_nothing_twice(
     reader_engine = make_engine(reader)
     steps.create_tables(reader_engine)
 
-    proc = _consumer(reader, kafka_bootstrap, ns, group, "--die-before-offset-commit", "1")
-    assert proc.wait(120) == -9, "the consumer was not killed at its offset commit"
+    proc = _consumer(reader, kafka_bootstrap, ns, group, "--die-before-offset-commit", "1", *mode)
+    # bounded; generous for a starved machine (as the delivery test's kill wait)
+    assert proc.wait(240) == -9, "the consumer was not killed at its offset commit"
     applied_at_kill = steps.applied_count(reader_engine)
     committed_at_kill = _committed(kafka_bootstrap, ns, group)
     assert 0 < applied_at_kill < 300
     assert committed_at_kill < applied_at_kill, "the kill did not land between the two commits"
 
-    proc = _consumer(reader, kafka_bootstrap, ns, group)
+    proc = _consumer(reader, kafka_bootstrap, ns, group, *mode)
     try:
         deadline = time.monotonic() + 120
         while steps.applied_count(reader_engine) < 300 and time.monotonic() < deadline:

@@ -299,17 +299,29 @@ def _spawn_consumer(
     )
 
 
+@pytest.mark.parametrize("outside", [False, True], ids=["in-transaction", "outside-transaction"])
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest, kafka_bootstrap: str, namespace: str
+    kind: str,
+    outside: bool,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    kafka_bootstrap: str,
+    namespace: str,
 ) -> None:
+    """Also for an outside-transaction group (``--outside``): its handlers write on their own and the
+    batch is claimed after them, so the kill leaves handled, unclaimed events, delivered again after
+    the restart; the handler, idempotent by event id, applies each once."""
     admin = request.getfixturevalue("postgres_admin_url") if kind == "postgres" else None
     writer_url, reader_url = _engines(kind, tmp_path, admin)
     group = unique("g")
     # The consumer SIGKILLs itself while handling its 400th event: inside a batch's open transaction,
     # after earlier batches committed (a kill from outside raced the consumer: on a fast machine it
     # had applied all 1000 before the test could see 200 through SQLite's write lock).
-    proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group, "--die-while-handling", "400")
+    mode = ["--outside"] if outside else []
+    proc = _spawn_consumer(
+        reader_url, kafka_bootstrap, namespace, group, "--die-while-handling", "400", *mode
+    )
     try:
         with Relay(writer_url, kafka_bootstrap, namespace) as relay:
             steps.write_concurrently(relay.engine, writers=4, aggs_per_writer=5, per_aggregate=50)
@@ -319,7 +331,9 @@ def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
             # The runner takes at most BATCH messages per poll and commits each batch: the batch open
             # at the kill began after at least 400 - BATCH events had been committed.
             assert mid >= 400 - BATCH, f"only {mid} applied before the kill: earlier batches were lost"
-            proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group)
+            if outside:  # each handler's write is committed on its own; its batch is unclaimed
+                assert mid == 399, mid
+            proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group, *mode)
             assert _wait_applied(reader_url, 1000, 180) == 1000
         _assert_exactly_once_in_order(reader_url, 1000, 50)
     finally:

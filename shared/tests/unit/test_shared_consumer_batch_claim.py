@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 from hhpu_shared.db import make_engine
 from hhpu_shared.events.registry import dlt_topic
-from hhpu_shared.messaging.consumer import ConsumerRunner
+from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.inbox import InboxRecord, claim_many, unclaim
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing import steps
+from hhpu_shared.testing.statements import Statements
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
@@ -32,26 +34,9 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-class Statements:
-    def __init__(self, engine: Engine) -> None:
-        self.seen: list[str] = []
-        self.engine = engine
-        sa_event.listen(engine, "before_cursor_execute", self._add)
-
-    def _add(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.seen.append(" ".join(statement.split()).upper())
-
-    def stop(self) -> None:
-        sa_event.remove(self.engine, "before_cursor_execute", self._add)
-
-    def count(self, start: str) -> int:
-        return sum(1 for s in self.seen if s.startswith(start))
-
-
 def _runner(engine: Engine, bus: InProcessBus, group: str, bad: set[str]) -> ConsumerRunner:
     """The steps consumer of `group`, failing for good on the aggregates in `bad` (after writing)."""
-    reg = steps.registry()
-    reg.handlers.clear()
+    reg = HandlerRegistry()
 
     @reg.handles(steps.StepRecorded)
     def _apply(uow, data, env) -> None:  # type: ignore[no-untyped-def]
@@ -59,16 +44,7 @@ def _runner(engine: Engine, bus: InProcessBus, group: str, bad: set[str]) -> Con
         if data.aggregate in bad:
             raise RuntimeError("cannot apply")
 
-    return ConsumerRunner(
-        service="steps",
-        group=group,
-        engine=engine,
-        source=bus.source(group, [TOPIC]),
-        registry=reg,
-        dlt_publisher=bus.publisher(),
-        max_attempts=2,
-        backoff_s=0.001,
-    )
+    return steps.test_runner(engine, bus, group, reg)
 
 
 def _inbox(engine: Engine, group: str) -> int:
@@ -82,12 +58,8 @@ def test_a_batch_is_claimed_in_one_statement(engine: Engine) -> None:
     OutboxRelay(engine, bus.publisher(), service="t").drain()
     runner = _runner(engine, bus, "one-claim", set())
     seen = Statements(engine)
-    try:
-        assert runner.run_once(0) == 10
-    finally:
-        seen.stop()
-    claims = [s for s in seen.seen if s.startswith("INSERT INTO INBOX")]
-    assert len(claims) == 1, claims
+    assert runner.run_once(0) == 10
+    assert seen.count("INSERT INTO inbox") == 1, seen.statements
     assert seen.count("SAVEPOINT") == 10  # still one per event
     assert _inbox(engine, "one-claim") == 10
     assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4, 5]}
@@ -143,3 +115,25 @@ def test_claim_many_claims_the_new_ids_once_and_unclaim_gives_one_back(engine: E
         assert claim_many(s, "g", [("e1", "t"), ("e2", "t")]) == {"e2"}
         s.commit()
     assert _inbox(engine, "g") == 3 and _inbox(engine, "other") == 1
+
+
+def test_a_failed_batch_transaction_does_not_dead_letter_or_count_twice(engine: Engine) -> None:
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a"], 2)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    bus.append([OutboundMessage(TOPIC, b"a", b"\x00 not an envelope", [])])
+    failed = [False]
+
+    def away_once(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO inbox") and not failed[0]:
+            failed[0] = True
+            raise OperationalError(statement, {}, Exception("the database went away"))
+
+    runner = _runner(engine, bus, "fallback", set())
+    sa_event.listen(engine, "before_cursor_execute", away_once)
+    try:
+        assert runner.run_once(0) == 3  # the batch transaction failed: one event at a time
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", away_once)
+    assert failed[0] and steps.applied_by_aggregate(engine) == {"a": [1, 2]}
+    assert len(bus.messages(dlt_topic(TOPIC))) == 1  # dead-lettered by the batch, not again after it

@@ -25,8 +25,10 @@ handlers = HandlerRegistry()
 # Subject access and erasure (person.erased / person.restricted from the case-service).
 PROTECTION = DataProtectionHooks(export=protection.export, erase=protection.erase)
 register_protection_handlers(handlers, PROTECTION)
-# Posts to partners hold no database transaction (the runner claims each event after its post).
+# Posts to partners hold no database transaction (the runner claims a batch's events after their
+# posts); status changes of agencies without a webhook cost one read per batch, no handler.
 webhook_handlers = HandlerRegistry(outside_transaction=True)
+webhook_handlers.prefilter_batch(webhooks.with_webhook)
 
 
 @handlers.handles(CandidateIdentified)

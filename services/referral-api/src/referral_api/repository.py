@@ -37,6 +37,7 @@ from referral_api.models import (
     StatusHistory,
     WebhookAttempt,
 )
+from referral_api.repository_status import agencies_with_webhook as agencies_with_webhook
 from referral_api.repository_status import move_status as move_status
 from referral_api.repository_status import status_for_update as status_for_update
 from referral_api.repository_status import touch_referral as touch_referral

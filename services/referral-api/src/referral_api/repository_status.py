@@ -3,6 +3,7 @@ status webhook needs in one read (Core statements built once; re-exported by ``r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +66,11 @@ def touch_referral(session: Session, referral_id: str) -> None:
 
 _REF = Referral.__table__  # type: ignore[attr-defined]
 _ATTEMPT = WebhookAttempt.__table__  # type: ignore[attr-defined]
+# An agency with a webhook: a URL and a secret (NULL or empty is none).
+_HAS_WEBHOOK: Any = (_AGENCY.c.webhook_url != "") & (_AGENCY.c.webhook_secret != "")
+_WITH_WEBHOOK: Any = select(_AGENCY.c.id).where(
+    _AGENCY.c.id.in_(bindparam("agency_ids", expanding=True)), _HAS_WEBHOOK
+)
 # What a status webhook needs, in one read: nothing for an agency without a webhook (most of them),
 # else its URL and secret, the referral's partner reference, and this event's earlier posts.
 _WEBHOOK_TARGET: Any = (
@@ -83,10 +89,16 @@ _WEBHOOK_TARGET: Any = (
         .label("delivered"),
     )
     .select_from(_AGENCY.outerjoin(_REF, _REF.c.id == bindparam("referral_id")))
-    .where(
-        _AGENCY.c.id == bindparam("agency_id"), _AGENCY.c.webhook_url != "", _AGENCY.c.webhook_secret != ""
-    )
+    .where(_AGENCY.c.id == bindparam("agency_id"), _HAS_WEBHOOK)
 )
+
+
+def agencies_with_webhook(session: Session, agency_ids: Collection[str]) -> set[str]:
+    """Which of `agency_ids` have a webhook (one Core read; none when none are given)."""
+    if not agency_ids:
+        return set()
+    rows = session.connection().execute(_WITH_WEBHOOK, {"agency_ids": sorted(agency_ids)})
+    return {str(agency_id) for (agency_id,) in rows}
 
 
 def webhook_target(session: Session, agency_id: str, referral_id: str, event_id: str) -> Row[Any] | None:

@@ -5,7 +5,8 @@ contract, the events are claimed in the inbox with one statement, and each claim
 runs in its own savepoint. A duplicate (already in the inbox) is skipped. A handler error is
 retried in place with bounded backoff (keeping order); after the last attempt, or at once for a
 message that cannot be parsed, the message goes to ``<topic>.DLT`` with the error and its
-origin in headers. Offsets are committed only after the database work is committed.
+origin in headers. Offsets are committed only after the database work is committed. A group whose
+handlers work outside any transaction takes the path of ``hhpu_shared.messaging.outside``.
 """
 
 from __future__ import annotations
@@ -25,18 +26,15 @@ from hhpu_shared.auth import system_principal
 from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, dlt_topic, parse_data
-from hhpu_shared.messaging.handlers import Handler, HandlerRegistry
-from hhpu_shared.messaging.inbox import claim, claim_many, claimed, unclaim
+from hhpu_shared.messaging.handlers import Handler, HandlerRegistry, PoisonMessage
+from hhpu_shared.messaging.inbox import claim, claim_many, unclaim
+from hhpu_shared.messaging.outside import OutsideTransaction
 from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
 __all__ = ["BATCH_MAX", "BATCH_MIN", "ConsumerRunner", "Handler", "HandlerRegistry", "PoisonMessage"]
 
 log = logging.getLogger("hhpu.consumer")
-
-
-class PoisonMessage(Exception):
-    pass
 
 
 # Batches start small after an idle poll and double while full, up to BATCH_MAX: after a restart or a
@@ -76,6 +74,7 @@ class ConsumerRunner:
         self._consumed_children: dict[tuple[str, str], Any] = {}
         self._failed_children: dict[str, Any] = {}
         self._duplicates = metrics.CONSUMER_DUPLICATES.labels(service, group)
+        self._outside = OutsideTransaction(self) if registry.outside_transaction else None
         self._export_counters()
 
     def _export_counters(self) -> None:
@@ -96,7 +95,8 @@ class ConsumerRunner:
         The batch is handled in one database transaction, each event in its own savepoint (so a
         failing event is undone alone, retried, and dead-lettered alone); offsets are committed after
         the database commit. If the batch transaction itself fails, the batch is handled again one
-        event per transaction, which is also how a database outage is waited out.
+        event per transaction, which is also how a database outage is waited out. An
+        ``outside_transaction`` group's batch takes the path of ``hhpu_shared.messaging.outside``.
         """
         batch = self.source.poll(timeout_s, self.batch_size)
         if not batch:
@@ -104,9 +104,16 @@ class ConsumerRunner:
             return 0
         done: list[InboundMessage] = []
         try:
-            if len(batch) == 1 or self.registry.outside_transaction or not self._process_batch(batch):
+            if self._outside is not None:
+                self._outside.run(batch, done)
+            else:
+                # One event per transaction for a single message, or when the batch transaction failed
+                # (then only the messages it had not already dead-lettered or ignored).
+                left = batch if len(batch) == 1 else self._process_batch(batch)
+                again = {id(msg) for msg in left}
                 for msg in batch:
-                    self._process(msg)
+                    if id(msg) in again:
+                        self._process(msg)
                     done.append(msg)
         except BaseException:
             # Commit what is done and go back to the first unfinished message, so a
@@ -123,8 +130,9 @@ class ConsumerRunner:
             pass
         return len(batch)
 
-    def _process_batch(self, batch: list[InboundMessage]) -> bool:
-        """Handle every message of the batch in one transaction; False (nothing kept) if it failed.
+    def _process_batch(self, batch: list[InboundMessage]) -> list[InboundMessage]:
+        """Handle every message of the batch in one transaction; the messages left to handle one at a
+        time: none, or (nothing kept) those with a handler when the batch transaction failed.
 
         Every message is parsed and checked against its contract first (one that fails goes to the
         dead-letter topic at once); the events with a handler are then claimed in the inbox with one
@@ -132,8 +140,9 @@ class ConsumerRunner:
         session = Session(self.engine, expire_on_commit=False)
         counted: list[tuple[str, str]] = []
         emitted = False
+        ready: list[tuple[InboundMessage, Envelope, EventData, Handler]] = []
         try:
-            ready = self._parse_batch(batch, counted)
+            ready = self._parse_batch(batch)
             # In event id order: two consumers claiming overlapping batches (a rebalance) take the
             # rows' locks in one order, so neither waits for the other in a cycle.
             wanted = sorted((str(env.event_id), env.type) for _msg, env, _data, _handler in ready)
@@ -151,7 +160,7 @@ class ConsumerRunner:
         except (OperationalError, InterfaceError) as exc:
             session.rollback()
             log.warning("batch transaction failed; one event at a time", extra={"error": type(exc).__name__})
-            return False
+            return [msg for msg, _env, _data, _handler in ready]
         except BaseException:
             session.rollback()
             raise
@@ -167,32 +176,45 @@ class ConsumerRunner:
                 self.processed += 1
         if emitted and self.on_commit is not None:
             self.on_commit()
-        return True
+        return []
 
     def _parse_batch(
-        self, batch: list[InboundMessage], counted: list[tuple[str, str]]
+        self, batch: list[InboundMessage]
     ) -> list[tuple[InboundMessage, Envelope, EventData, Handler]]:
         """The batch's events that have a handler, with their checked data, in order; an unparseable
         message or one that breaks its contract is dead-lettered now (before any effect)."""
         ready = []
         for msg in batch:
-            try:
-                env = Envelope.from_bytes(msg.value)
-            except Exception as exc:
-                self._dead_letter(msg, exc, "unparseable")
-                continue
-            handler = self.registry.handler_for(env)
-            if handler is None:
-                counted.append((env.type, "ignored"))
-                continue
-            try:
-                data = parse_data(env)  # contract check before any effect
-            except Exception as exc:
-                self._failed(env.type).inc()
-                self._dead_letter(msg, exc, env.type)
-                continue
-            ready.append((msg, env, data, handler))
+            decoded = self._decode(msg)
+            if decoded is not None:
+                env, handler = decoded
+                data = self._check(msg, env)
+                if data is not None:
+                    ready.append((msg, env, data, handler))
         return ready
+
+    def _decode(self, msg: InboundMessage) -> tuple[Envelope, Handler] | None:
+        """The message's envelope and its handler; None for a message this group ignores (counted) or
+        one that cannot be parsed (dead-lettered now)."""
+        try:
+            env = Envelope.from_bytes(msg.value)
+        except Exception as exc:
+            self._dead_letter(msg, exc, "unparseable")
+            return None
+        handler = self.registry.handler_for(env)
+        if handler is None:
+            self._consumed(env.type, "ignored").inc()
+            return None
+        return env, handler
+
+    def _check(self, msg: InboundMessage, env: Envelope) -> EventData | None:
+        """The event's data checked against its contract; None (dead-lettered now) if it breaks it."""
+        try:
+            return parse_data(env)
+        except Exception as exc:
+            self._failed(env.type).inc()
+            self._dead_letter(msg, exc, env.type)
+            return None
 
     def _handle_in_savepoint(
         self, session: Session, msg: InboundMessage, env: Envelope, data: EventData, handler: Handler
@@ -264,15 +286,10 @@ class ConsumerRunner:
             )
 
     def _process(self, msg: InboundMessage) -> None:
-        try:
-            env = Envelope.from_bytes(msg.value)
-        except Exception as exc:
-            self._dead_letter(msg, exc, "unparseable")
+        decoded = self._decode(msg)
+        if decoded is None:
             return
-        handler = self.registry.handler_for(env)
-        if handler is None:
-            self._consumed(env.type, "ignored").inc()
-            return
+        env, handler = decoded
         attempt = 0
         while True:
             attempt += 1
@@ -309,9 +326,6 @@ class ConsumerRunner:
 
     def _handle(self, env: Envelope, handler: Handler) -> None:
         data = parse_data(env)  # contract check before any effect
-        if self.registry.outside_transaction:
-            self._handle_outside_transaction(env, data, handler)
-            return
         with unit_of_work(
             self.engine,
             service=self.service,
@@ -325,27 +339,6 @@ class ConsumerRunner:
                 self._consumed(env.type, "duplicate").inc()
                 return
             handler(uow, data, env)
-        self.processed += 1
-        self._consumed(env.type, "ok").inc()
-
-    def _handle_outside_transaction(self, env: Envelope, data: Any, handler: Handler) -> None:
-        """The handler first, holding no write transaction (on the read-only unit of work that found
-        the event unclaimed); then the claim, in a short one."""
-        event_id = str(env.event_id)
-        context: dict[str, Any] = {
-            "service": self.service,
-            "principal": self.principal,
-            "correlation_id": env.correlation_id,
-            "causation_id": event_id,
-        }
-        with unit_of_work(self.engine, read_only=True, **context) as uow:
-            if claimed(uow.session, self.group, event_id):
-                self._duplicates.inc()
-                self._consumed(env.type, "duplicate").inc()
-                return
-            handler(uow, data, env)
-        with unit_of_work(self.engine, on_commit=self.on_commit, **context) as uow:
-            claim(uow.session, self.group, event_id, env.type)
         self.processed += 1
         self._consumed(env.type, "ok").inc()
 

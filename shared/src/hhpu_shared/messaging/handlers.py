@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from sqlmodel import Session
 
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec, spec_for
 from hhpu_shared.uow import UnitOfWork
 
 Handler = Callable[[UnitOfWork, Any, Envelope], None]
+# Of a poll batch's events (envelope, checked data), the ids worth running a handler for, in one read.
+Prefilter = Callable[[Session, Sequence[tuple[Envelope, Any]]], Collection[str]]
 Ev = TypeVar("Ev", bound=EventData)
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler: the event can never be applied; it goes to the dead-letter topic at once."""
 
 
 @dataclass
@@ -23,13 +31,20 @@ class HandlerRegistry:
 
     ``outside_transaction=True``: the group's handlers do slow work that must not hold the database
     (a post to a partner, with retries and waits; on SQLite a transaction holds the one write lock).
-    The runner then handles its events one at a time: the handler runs first, with a read-only unit of
-    work (it writes, briefly, in units of work of its own), and the event is claimed after it in a short
-    transaction. Such handlers are idempotent by event id: a crash between the two repeats them.
+    The runner then runs each handler with a read-only unit of work of its own (it writes, briefly, in
+    units of work of its own), and claims the poll batch's handled events after them in one short
+    transaction (``hhpu_shared.messaging.outside``). Such handlers are idempotent by event id: a crash
+    between a handler and the claim repeats it.
+
+    ``@handlers.prefilter_batch`` (outside_transaction only) registers ``fn(session, events)``: of a
+    poll batch's events, the ids worth a handler, found in one read for the batch; the others are done
+    with, unclaimed (an agency without a webhook has nothing to post). It must only leave out events
+    whose handler would do nothing.
     """
 
     handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
     outside_transaction: bool = False
+    prefilter: Prefilter | None = None
 
     def handles(
         self, model: type[Ev]
@@ -46,6 +61,14 @@ class HandlerRegistry:
             return fn
 
         return deco
+
+    def prefilter_batch(self, fn: Prefilter) -> Prefilter:
+        if not self.outside_transaction:
+            raise ValueError("a prefilter is for a registry with outside_transaction=True")
+        if self.prefilter is not None:
+            raise ValueError("a prefilter is already registered")
+        self.prefilter = fn
+        return fn
 
     def handler_for(self, env: Envelope) -> Handler | None:
         return self.handlers.get((env.type, env.version))

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlmodel import Field, Session, SQLModel, select
@@ -185,15 +186,55 @@ def make_runner(
     dlt: Publisher,
     group: str,
     die_at: int = 0,
+    outside: bool = False,
 ) -> ConsumerRunner:
     return ConsumerRunner(
         service="steps",
         group=group,
         engine=engine,
         source=source,
-        registry=registry(die_at),
+        registry=outside_registry(engine, die_at) if outside else registry(die_at),
         dlt_publisher=dlt,
     )
+
+
+def outside_registry(engine: Engine, die_at: int = 0) -> HandlerRegistry:
+    """The handler as an ``outside_transaction`` group runs it: on a read-only unit of work, writing
+    in a unit of work of its own, idempotent by event id (a crash before the batch's claim repeats it).
+    With `die_at`, the process SIGKILLs itself while handling its `die_at`-th event, before its write."""
+    reg = HandlerRegistry(outside_transaction=True)
+    handled = [0]
+
+    @reg.handles(StepRecorded)
+    def _h(uow: UnitOfWork, data: StepRecorded, env: Envelope) -> None:
+        handled[0] += 1
+        if die_at and handled[0] >= die_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        with unit_of_work(engine, service=uow.service, principal=uow.principal) as own:
+            done = select(StepApplied.id).where(StepApplied.event_id == str(env.event_id))
+            if own.session.exec(done).first() is None:
+                apply_step(own, data, env)
+
+    return reg
+
+
+def test_runner(
+    engine: Engine, bus: Any, group: str, registry: HandlerRegistry, *, topic: str = "hhpu.fdtest.events"
+) -> ConsumerRunner:
+    """A runner of `registry` on an in-process bus's steps topic, retrying at once (unit tests)."""
+    return ConsumerRunner(
+        service="steps",
+        group=group,
+        engine=engine,
+        source=bus.source(group, [topic]),
+        registry=registry,
+        dlt_publisher=bus.publisher(),
+        max_attempts=2,
+        backoff_s=0.001,
+    )
+
+
+test_runner.__test__ = False  # type: ignore[attr-defined]  # not a test, for pytest
 
 
 def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill tests
@@ -216,6 +257,11 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
         default=0,
         help="SIGKILL this process at the first offset commit after this many events were committed "
         "to the database: the crash between the database commit and the offset commit",
+    )
+    p.add_argument(
+        "--outside",
+        action="store_true",
+        help="handle as an outside_transaction group (handler writes on its own, batch claimed after)",
     )
     p.add_argument("--instance-id", default="", help="static group membership (group.instance.id)")
     p.add_argument(
@@ -244,7 +290,7 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
         a.bootstrap, a.group, ["hhpu.fdtest.events"], namespace=a.namespace, instance_id=a.instance_id
     )
     dlt = KafkaPublisher(a.bootstrap, namespace=a.namespace)
-    runner = make_runner(engine, source, dlt, a.group, a.die_while_handling)
+    runner = make_runner(engine, source, dlt, a.group, a.die_while_handling, a.outside)
     if a.die_before_offset_commit:
         commit = source.commit
 

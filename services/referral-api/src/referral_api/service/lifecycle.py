@@ -62,10 +62,34 @@ def record_transition(
     note: str | None = None,
 ) -> None:
     """History, event and audit of a transition the caller has already applied to the referral."""
-    row, event = transition_records(
+    _write_transition(
         uow,
         referral.id,
         referral.agency_id,
+        current,
+        target,
+        reason_code=reason_code,
+        justification=justification,
+        note=note,
+    )
+
+
+def _write_transition(
+    uow: UnitOfWork,
+    referral_id: str,
+    agency_id: str,
+    current: str,
+    target: Status,
+    *,
+    reason_code: str,
+    justification: str,
+    note: str | None,
+) -> None:
+    """Count, audit and write one transition: its history row and its event."""
+    row, event = transition_records(
+        uow,
+        referral_id,
+        agency_id,
         current,
         target,
         reason_code=reason_code,
@@ -140,7 +164,7 @@ def move_status(
     agency_id = repo.move_status(uow.session, referral_id, current, target.value, reason_code, note)
     if agency_id is None:
         return False
-    row, event = transition_records(
+    _write_transition(
         uow,
         referral_id,
         agency_id,
@@ -150,8 +174,6 @@ def move_status(
         justification=justification,
         note=note,
     )
-    repo.insert_history(uow.session, [row])
-    uow.emit(event.data, aggregate_id=event.aggregate_id, subject=event.subject)
     return True
 
 

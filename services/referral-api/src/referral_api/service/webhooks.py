@@ -12,7 +12,9 @@ No database transaction is open while a post is in flight or a retry waits (the 
 ``outside_transaction``): the delivery is read in a short read, each attempt recorded in a short
 transaction of its own, and the runner claims the event after. So a slow or failing receiver never
 holds SQLite's write lock (``make run``) or a PostgreSQL transaction, and intake never waits for it.
-A status change already delivered (a delivered attempt with its event id) is not posted again.
+A status change already delivered (a delivered attempt with its event id) is not posted again. The
+status changes of agencies without a webhook (most of them) are left out per poll batch, in one read
+(``with_webhook``), before any unit of work.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import logging
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +86,20 @@ class Delivery:
     url: str
     secret: str
     body: bytes
+
+
+def with_webhook(session: Session, events: Sequence[tuple[Envelope, Any]]) -> set[str]:
+    """Of a poll batch's status changes, those of an agency with a webhook (their event ids), in one
+    read: the runner is done with the others without a unit of work. Read when the batch is handled,
+    after its events were published, so an agency that has just set a webhook gets its next status
+    change."""
+    agencies = {d.agency_id for _env, d in events if isinstance(d, ReferralStatusChanged)}
+    with_hook = repo.agencies_with_webhook(session, agencies)
+    return {
+        str(env.event_id)
+        for env, d in events
+        if not isinstance(d, ReferralStatusChanged) or d.agency_id in with_hook
+    }
 
 
 def delivery_for(
