@@ -180,6 +180,53 @@ def insert_known_person(session: Session, values: dict[str, Any]) -> int:
     return int(session.connection().execute(_INSERT_KNOWN, values).scalar_one())
 
 
+_KNOWN_COLUMNS = (
+    "person_ref",
+    "source",
+    "source_id",
+    "given_name",
+    "family_name",
+    "middle_names",
+    "aliases",
+    "date_of_birth",
+    "pnc_number",
+    "records_id",
+    "area",
+    "updated_at",
+)
+
+
+@functools.cache
+def _insert_known_with_keys() -> Any:
+    """PostgreSQL: the known person and its name keys in one statement (two data-modifying CTEs; the
+    keys take the new row's id from the first), answering the id. Built once."""
+    kp = (
+        insert(_KP)
+        .values({c: bindparam(c, type_=_KP.c[c].type) for c in _KNOWN_COLUMNS})
+        .returning(_KP.c.id)
+        .cte("kp")
+    )
+    keys = select(
+        func.unnest(bindparam("keys", type_=ARRAY(String))), kp.c.id, bindparam("key_dob", type_=Date)
+    ).select_from(kp)
+    k = insert(_KPK).from_select(["key", "person_id", "date_of_birth"], keys).cte("k")
+    return select(kp.c.id).add_cte(k)
+
+
+def insert_known_person_with_keys(
+    session: Session, values: dict[str, Any], keys: Sequence[str], dob: date | None
+) -> int:
+    """A known person (`values`: every column but the id) and its name keys; returns the row's id.
+    One round trip on PostgreSQL, two elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        person_id = insert_known_person(session, values)
+        insert_name_keys(session, person_id, keys, dob)
+        return person_id
+    params = {c: values[c] for c in _KNOWN_COLUMNS} | {"keys": list(keys), "key_dob": dob}
+    return int(conn.execute(_insert_known_with_keys(), params).scalar_one())
+
+
 # -- idempotency -----------------------------------------------------------------------------------
 def idempotency_record(session: Session, agency_id: str, key: str) -> IdempotencyRecord | None:
     stmt = select(IdempotencyRecord).where(

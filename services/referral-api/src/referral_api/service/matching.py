@@ -131,10 +131,9 @@ def remember_referral_subject(
         "area": details.area,
         "updated_at": now_utc(),
     }
-    person_id = repo.insert_known_person(uow.session, values)
     rec = PersonRecord(details.given_name, details.family_name, aliases=details.aliases)
-    repo.insert_name_keys(uow.session, person_id, sorted(name_keys(rec)), details.date_of_birth)
-    return person_id
+    keys = sorted(name_keys(rec))
+    return repo.insert_known_person_with_keys(uow.session, values, keys, details.date_of_birth)
 
 
 def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:
