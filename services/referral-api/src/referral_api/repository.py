@@ -23,6 +23,7 @@ from sqlalchemy import (
     or_,
     union,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, col, select
 
 from referral_api.domain.matching import partial_dobs
@@ -160,6 +161,53 @@ _INSERT_KEYS = insert(_KPK)
 def agency_brief(session: Session, agency_id: str) -> Row[Any] | None:
     """The agency's name and whether it is active (one Core read; no object in the session)."""
     return session.connection().execute(_AGENCY_BRIEF, {"agency_id": agency_id}).first()
+
+
+_IDEM = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_CLAIM_COLUMNS = (
+    "agency_id",
+    "key",
+    "request_hash",
+    "referral_id",
+    "status_code",
+    "response_body",
+    "created_at",
+)
+
+
+@functools.cache
+def _agency_and_claim_stmt() -> Any:
+    """PostgreSQL: the agency's brief and, when it is active, the Idempotency-Key's claim
+    (``INSERT ... ON CONFLICT DO NOTHING RETURNING``, as `insert_new`) in one statement. Built once."""
+    agency = (
+        select(_AGENCY.c.name, _AGENCY.c.active).where(_AGENCY.c.id == bindparam("agency_id")).cte("agency")
+    )
+    values = select(*(bindparam(c, type_=_IDEM.c[c].type) for c in _CLAIM_COLUMNS)).where(
+        select(agency.c.active).scalar_subquery()
+    )
+    claim = (
+        pg_insert(_IDEM)
+        .from_select(list(_CLAIM_COLUMNS), values)
+        .on_conflict_do_nothing(index_elements=["agency_id", "key"])
+        .returning(_IDEM.c.id)
+        .cte("claim")
+    )
+    return select(agency.c.name, agency.c.active, select(claim.c.id).scalar_subquery().label("claimed"))
+
+
+def agency_and_claim(session: Session, claim: dict[str, Any]) -> tuple[Row[Any] | None, bool]:
+    """The agency's brief (as `agency_brief`) and whether the key in `claim` (an idempotency row's
+    values) was claimed for this request: never for an unknown or inactive agency, nor when a row
+    with the same agency and key exists (on PostgreSQL a concurrent claim is waited for first).
+    One round trip on PostgreSQL, two elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        agency = agency_brief(session, claim["agency_id"])
+        if agency is None or not agency.active:
+            return agency, False
+        return agency, insert_new(session, IdempotencyRecord, claim, ("agency_id", "key")) is not None
+    row = conn.execute(_agency_and_claim_stmt(), claim).first()
+    return row, row is not None and row.claimed is not None
 
 
 def insert_rows(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
