@@ -244,10 +244,25 @@ _KNOWN_COLUMNS = (
 )
 
 
+_HIST = StatusHistory.__table__  # type: ignore[attr-defined]
+_HISTORY_COLUMNS = ("referral_id", "from_status", "to_status", "reason_code", "note", "actor", "at")
+
+
 @functools.cache
 def _insert_known_with_keys() -> Any:
-    """PostgreSQL: the known person and its name keys in one statement (two data-modifying CTEs; the
-    keys take the new row's id from the first), answering the id. Built once."""
+    """PostgreSQL: a referral's status history rows, its subject as a known person and the person's
+    name keys in one statement (data-modifying CTEs: the history from arrays, one per column, in the
+    order given; the keys take the new person's id), answering the id. Built once."""
+    h = (
+        func.unnest(*(bindparam(f"h_{c}", type_=ARRAY(_HIST.c[c].type)) for c in _HISTORY_COLUMNS))
+        .table_valued(*_HISTORY_COLUMNS, with_ordinality="n")
+        .render_derived(name="h_rows")
+    )
+    history = (
+        insert(_HIST)
+        .from_select(list(_HISTORY_COLUMNS), select(*(h.c[c] for c in _HISTORY_COLUMNS)).order_by(h.c.n))
+        .cte("h")
+    )
     kp = (
         insert(_KP)
         .values({c: bindparam(c, type_=_KP.c[c].type) for c in _KNOWN_COLUMNS})
@@ -258,20 +273,26 @@ def _insert_known_with_keys() -> Any:
         func.unnest(bindparam("keys", type_=ARRAY(String))), kp.c.id, bindparam("key_dob", type_=Date)
     ).select_from(kp)
     k = insert(_KPK).from_select(["key", "person_id", "date_of_birth"], keys).cte("k")
-    return select(kp.c.id).add_cte(k)
+    return select(kp.c.id).add_cte(history, k)
 
 
-def insert_known_person_with_keys(
-    session: Session, values: dict[str, Any], keys: Sequence[str], dob: date | None
+def insert_history_and_known_person(
+    session: Session,
+    history: Sequence[dict[str, Any]],
+    values: dict[str, Any],
+    keys: Sequence[str],
+    dob: date | None,
 ) -> int:
-    """A known person (`values`: every column but the id) and its name keys; returns the row's id.
-    One round trip on PostgreSQL, two elsewhere."""
+    """Status history rows (as `insert_history`), a known person (`values`: every column but the id)
+    and the person's name keys; returns the person's id. One round trip on PostgreSQL."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
+        insert_history(session, history)
         person_id = insert_known_person(session, values)
         insert_name_keys(session, person_id, keys, dob)
         return person_id
     params = {c: values[c] for c in _KNOWN_COLUMNS} | {"keys": list(keys), "key_dob": dob}
+    params |= {f"h_{c}": [row[c] for row in history] for c in _HISTORY_COLUMNS}
     return int(conn.execute(_insert_known_with_keys(), params).scalar_one())
 
 

@@ -268,9 +268,8 @@ def _record(
     else:
         reason_code, note = Reason.NOT_ELIGIBLE.value, referral["outcome_note"]
         _transition(uow, referral, history, events, Status.SCREENED.value, Status.DECLINED, reason_code, note)
-    repo.insert_history(uow.session, history)
     uow.emit_many(events)
-    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref)
+    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref, history)
 
 
 def _transition(
