@@ -1,8 +1,8 @@
 """What the intake profilers share: a process's CPU and context switches from /proc, thread names from
 py-spy, a wait until a server answers its readiness probe, and the unique subjects' family names.
 
-Used by api_prof.py (the referral-api's API process), intake_prof.py (its own process) and
-bench/reliability/single.py (waiting for ``hhpu run``).
+Used by api_prof.py (the referral-api's API process), intake_prof.py (its own process), bench_intake.py
+(the cluster's processes) and bench/reliability/single.py (waiting for ``hhpu run``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ def family_name(n: int) -> str:
     return out.capitalize()
 
 
-def cpu_s(pid: int, system_only: bool = False) -> float:
-    """User + system (or system only) CPU seconds of the process so far."""
+def cpu_s(pid: int, system_only: bool = False, children: bool = False) -> float:
+    """User + system (or system only) CPU seconds of the process so far (with its reaped children's)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[12 if system_only else 11 : 13]) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(x) for x in fields[12 if system_only else 11 : 13])
+    if children:  # cutime, cstime
+        ticks += sum(int(x) for x in fields[14 if system_only else 13 : 15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def switches(pid: int) -> int:
