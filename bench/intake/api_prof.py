@@ -51,20 +51,21 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 from api_prof_report import buckets_of, read_raw  # noqa: E402
+from hhpu.distributed import api_command, free_port  # noqa: E402
+from measure import (  # noqa: E402
+    SPY,
+    cpu_s,
+    family_name,
+    group_name,
+    switches,
+    thread_cpu_s,
+    thread_names,
+    wait_ready,
+)
 
 PATH = "/api/v1/referrals"
 PENDING = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-SPY = os.environ.get("PY_SPY", "/tmp/spyenv-api/bin/py-spy")
-SYLLABLES = ("bar", "cen", "dol", "fen", "gar", "hul", "kir", "lom", "mor", "nes", "pol", "rud", "sal", "tor")
 GIVEN = ("Aled", "Bryn", "Cai", "Dafydd", "Emrys", "Ffion", "Gwyn", "Huw", "Idris", "Jory", "Kit", "Llew")
-
-
-def family_name(n: int) -> str:
-    out = ""
-    for _ in range(5):
-        out += SYLLABLES[n % len(SYLLABLES)]
-        n //= len(SYLLABLES)
-    return out.capitalize()
 
 
 def referral(run: str, c: int) -> bytes:
@@ -76,56 +77,6 @@ def referral(run: str, c: int) -> bytes:
         "date_of_birth": f"{1950 + c % 55:04d}-{1 + c % 12:02d}-{1 + c % 28:02d}",
     }
     return json.dumps(REFERRAL_EXAMPLE | {"partner_reference": f"{run}-{c:07d}", "subject": subject}).encode()
-
-
-def cpu_s(pid: int, system_only: bool = False) -> float:
-    """User + system (or system only) CPU seconds of the process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[12 if system_only else 11 : 13]) / os.sysconf("SC_CLK_TCK")
-
-
-def switches(pid: int) -> int:
-    """Context switches (voluntary and not) of every thread of the process so far."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            for line in (task / "status").read_text().splitlines():
-                if line.endswith("ctxt_switches:") or "ctxt_switches" in line:
-                    total += int(line.split()[-1])
-        except OSError:
-            continue
-    return total
-
-
-def thread_cpu_s(pid: int) -> dict[int, float]:
-    out: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[int(task.name)] = sum(int(x) for x in fields[11:13]) / tick
-    return out
-
-
-def thread_names(pid: int) -> dict[int, str]:
-    """OS thread id -> Python thread name (py-spy dump); {} when py-spy cannot attach."""
-    try:
-        r = subprocess.run(
-            [SPY, "dump", "--json", "--pid", str(pid)], capture_output=True, text=True, timeout=60
-        )
-        return {int(t["os_thread_id"]): str(t.get("thread_name") or "?") for t in json.loads(r.stdout)}
-    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
-        return {}
-
-
-def group_name(name: str) -> str:
-    if name.startswith("AnyIO worker thread"):
-        return "anyio worker threads (sync routes and dependencies)"
-    if name.startswith("kafka-python-producer"):
-        return "kafka producer network thread"
-    return name
 
 
 class Api:
@@ -167,43 +118,16 @@ class Api:
             raise RuntimeError(r.stdout.decode()[-2000:] + r.stderr.decode()[-2000:])
 
     def start(self) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "referral_api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            [sys.executable, *api_command("referral_api", port)],
             env=self.env,
-            stdout=open(self.log, "ab"),
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - owned by the process
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text()[-3000:])
-            try:
-                if httpx.get(self.url + "/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError("the referral-api did not become ready")
+        wait_ready(self.url, self.proc, "the referral-api", 180, self.log)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -23,7 +23,12 @@ sys.path.insert(0, str(HERE.parent))
 
 from common import write_result  # noqa: E402
 
-KEYS = ("cpu_ms_per_referral", "cpu_ms_per_referral_net_of_idle", "system_cpu_ms_per_referral")
+KEYS = (
+    "cpu_ms_per_referral",
+    "cpu_ms_per_referral_net_of_idle",
+    "system_cpu_ms_per_referral",
+    "context_switches_per_referral",
+)
 
 
 def run(label: str, base: Path | None, args: argparse.Namespace, profile: bool, out: Path) -> dict[str, Any]:
@@ -54,8 +59,28 @@ def main() -> None:
             r = run(label, base, args, False, tmp / f"{label}-{i}.json")
             runs[label].append(r)
             print(label, i, {k: r[k] for k in KEYS}, r["load"]["per_s"], flush=True)
-    profiles = {label: run(label, base, args, True, tmp / f"{label}-profile.json") for label, base in
-                (("before", args.base), ("after", None))}  # fmt: skip
+    result = {
+        "n": args.n,
+        "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "base": str(args.base),
+        "hidden_from_base": args.hide,
+    } | summarise(runs)
+    write_result("api_prof", result)  # the rounds are kept even if a profile run fails
+    profiles: dict[str, Any] = {}
+    for label, base in (("before", args.base), ("after", None)):
+        try:
+            v = run(label, base, args, True, tmp / f"{label}-profile.json")
+            profiles[label] = {"under_profiler": v.get("under_profiler"), "profile": v.get("profile")}
+        except subprocess.SubprocessError as exc:
+            profiles[label] = {"error": str(exc)[-500:]}
+    result["profiles"] = profiles
+    write_result("api_prof", result)
+    print(json.dumps({k: result[k] for k in ("median", "ratio_after_over_before_cpu")}, indent=1))
+
+
+def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Medians of the rounds of each side, per thread too, and the CPU ratio after / before."""
     summary: dict[str, Any] = {}
     for label, rs in runs.items():
         threads: dict[str, list[float]] = {}
@@ -67,26 +92,11 @@ def main() -> None:
             "p50_ms": median(r["load"]["p50_ms"] for r in rs),
             "p99_ms": median(r["load"]["p99_ms"] for r in rs),
             "idle_cpu_ms_per_s": median(r["idle_cpu_ms_per_s"] for r in rs),
+            "load_average_1m": [r["load_average"][0] for r in rs],
             "cpu_ms_per_referral_by_thread": {k: round(median(v), 2) for k, v in threads.items()},
         }
-    result = {
-        "n": args.n,
-        "concurrency": args.concurrency,
-        "rounds": args.rounds,
-        "base": str(args.base),
-        "hidden_from_base": args.hide,
-        "median": summary,
-        "ratio_after_over_before_cpu": round(
-            summary["after"]["cpu_ms_per_referral"] / summary["before"]["cpu_ms_per_referral"], 3
-        ),
-        "runs": runs,
-        "profiles": {
-            k: {"under_profiler": v.get("under_profiler"), "profile": v.get("profile")}
-            for k, v in profiles.items()
-        },  # fmt: skip
-    }
-    write_result("api_prof", result)
-    print(json.dumps({k: result[k] for k in ("median", "ratio_after_over_before_cpu")}, indent=1))
+    ratio = summary["after"]["cpu_ms_per_referral"] / summary["before"]["cpu_ms_per_referral"]
+    return {"median": summary, "ratio_after_over_before_cpu": round(ratio, 3), "runs": runs}
 
 
 if __name__ == "__main__":

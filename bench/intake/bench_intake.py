@@ -35,6 +35,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from common import write_result  # noqa: E402
 
+sys.path.insert(0, str(HERE))
+from measure import cpu_s  # noqa: E402
+
 
 def wrk(url: str, key: str, run: str, seconds: int, conns: int) -> dict[str, Any]:
     env = {**os.environ, "INTAKE_RUN": run, "INTAKE_KEY": key}
@@ -85,14 +88,12 @@ def _wait_tcp(port: int, timeout_s: float = 60) -> None:
 
 def _cpu_s(procs: dict[str, Any]) -> dict[str, float]:
     """User + system CPU seconds so far of each process (with its reaped children), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for name, proc in procs.items():
         try:
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[name] = cpu_s(proc.pid, children=True)
         except OSError:
             continue
-        out[name] = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
     return out
 
 

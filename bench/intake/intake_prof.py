@@ -2,7 +2,8 @@
 
 Calls the referral-api's intake service directly (no HTTP, no gateway) on a fresh migrated database,
 each referral in its own unit of work with a unique subject, partner reference and Idempotency-Key,
-and prints the CPU milliseconds (process time) and wall milliseconds per referral, the SQL statements
+and prints the CPU milliseconds (the process's user + system time from /proc, ``measure.cpu_s``; the
+system part and the context switches too) and wall milliseconds per referral, the SQL statements
 per referral (cursor executions, BEGIN and COMMIT not counted), and with ``--profile`` the cProfile
 top functions by cumulative time (cProfile roughly doubles the CPU figure).
 
@@ -17,11 +18,13 @@ import cProfile
 import itertools
 import os
 import pstats
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from hhpu_shared.auth import Principal
@@ -37,15 +40,8 @@ from referral_api.settings import ReferralSettings
 from sqlalchemy import event
 from sqlmodel import Session
 
-SYLLABLES = ("bar", "cen", "dol", "fen", "gar", "hul", "kir", "lom", "mor", "nes", "pol", "rud", "sal", "tor")
-
-
-def family_name(n: int) -> str:
-    out = ""
-    for _ in range(5):
-        out += SYLLABLES[n % len(SYLLABLES)]
-        n //= len(SYLLABLES)
-    return out.capitalize()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import cpu_s, family_name, switches  # noqa: E402
 
 
 @contextmanager
@@ -110,18 +106,21 @@ def run(engine: Any, url: str, args: argparse.Namespace) -> None:
         one()
     profiler = cProfile.Profile() if args.profile else None
     first = next(statements)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    pid = os.getpid()
+    cpu0, sys0, sw0, wall0 = cpu_s(pid), cpu_s(pid, system_only=True), switches(pid), time.perf_counter()
     if profiler is not None:
         profiler.enable()
     for _ in range(args.n):
         one()
     if profiler is not None:
         profiler.disable()
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    cpu, wall = cpu_s(pid) - cpu0, time.perf_counter() - wall0
+    sys_ms, switched = (cpu_s(pid, system_only=True) - sys0) / args.n * 1000, (switches(pid) - sw0) / args.n
     per = (next(statements) - first - 1) / args.n
     cpu_ms, wall_ms = cpu / args.n * 1000, wall / args.n * 1000
     print(
-        f"{args.db}: {args.n} referrals, CPU {cpu_ms:.2f} ms and wall {wall_ms:.2f} ms per referral,"
+        f"{args.db}: {args.n} referrals, CPU {cpu_ms:.2f} ms (system {sys_ms:.2f}) and wall {wall_ms:.2f} ms"
+        f" per referral, {switched:.1f} context switches,"
         f" {per:.1f} SQL statements per referral"
         f"{' (under cProfile)' if profiler else ''}, load average {os.getloadavg()[0]:.1f}"
     )

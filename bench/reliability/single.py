@@ -21,6 +21,9 @@ from hhpu.distributed import free_port
 from hhpu.testing import create_agency
 from load import Load
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
+from measure import wait_ready  # noqa: E402
+
 
 class SingleProcess:
     def __init__(self, data_dir: Path) -> None:
@@ -46,16 +49,7 @@ class SingleProcess:
         self.proc = subprocess.Popen(
             args, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "hhpu run exited"
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return time.time()
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError("hhpu run not ready")
+        return wait_ready(self.url, self.proc, "hhpu run", 180)
 
     def kill(self) -> float:
         assert self.proc is not None

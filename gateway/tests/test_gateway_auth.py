@@ -166,3 +166,62 @@ def test_connection_named_headers_are_not_forwarded(gateway_client) -> None:  # 
     r = client.get(URL, headers={**h, "Connection": "keep-alive, X-Secret"})
     assert r.status_code == 200
     assert "x-secret" not in r.json()["header_names"]
+
+
+def test_jwt_cache_is_keyed_by_the_whole_token_and_bounded() -> None:
+    """A verified token is answered from the cache; a token differing only in its signature is
+    verified afresh (and refused); the cache keeps the most recently used tokens up to its size."""
+    v = JwtVerifier(GatewaySettings(jwt_cache_s=60))
+    v.cache_size = 2
+    a, b, c = (mint_dev_token(f"u{i}", ["analyst"]) for i in range(3))
+    assert v.verify(a).subject == "u0"
+    head, claims, sig = a.split(".")
+    tampered = f"{head}.{claims}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}"
+    with pytest.raises(TokenError):
+        v.verify(tampered)  # same header and claims as a cached token: still checked by PyJWT
+    assert v.verify(b).subject == "u1"
+    assert v.verify(a).subject == "u0"  # a used last: b is now the least recently used
+    assert v.verify(c).subject == "u2"
+    assert list(v._cache) == [a, c]
+
+
+def test_expired_token_leaves_the_jwt_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    v = JwtVerifier(GatewaySettings(jwt_cache_s=60))
+    token = mint_dev_token("u1", ["analyst"], ttl_s=30)
+    assert v.verify(token).subject == "u1"
+    clock = time.monotonic() + 31  # the cache entry lives no longer than the token
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    monkeypatch.setattr(time, "time", lambda: clock + 10_000_000)  # and PyJWT sees it expired
+    with pytest.raises(TokenError):
+        v.verify(token)
+    assert token not in v._cache
+
+
+def test_key_revoked_on_another_replica_is_refused_once_its_cache_entry_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key cache serves a key revoked elsewhere for at most its TTL, then asks the store again."""
+    import asyncio
+
+    from gateway.keys import AgencyKey, CachingKeyVerifier
+
+    class Store:
+        def __init__(self) -> None:
+            self.live = {"pk-1": AgencyKey("key-1", "ag-1")}
+            self.calls = 0
+
+        async def verify(self, key: str) -> AgencyKey | None:
+            self.calls += 1
+            return self.live.get(key)
+
+    store = Store()
+    cache = CachingKeyVerifier(store, ttl_s=5)
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    first = asyncio.run(cache.verify("pk-1"))
+    assert first is not None and first.principal.agency_id == "ag-1"
+    store.live.clear()  # revoked through another gateway replica: this cache is not told
+    now[0] += 4.9
+    assert asyncio.run(cache.verify("pk-1")) is first and store.calls == 1  # within the TTL
+    now[0] += 0.2
+    assert asyncio.run(cache.verify("pk-1")) is None and store.calls == 2  # past it: refused

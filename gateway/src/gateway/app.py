@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import secrets
 import time
 from typing import Any
@@ -26,10 +25,11 @@ from .accesslog import AccessLog
 from .auth import Authenticator, AuthError
 from .breaker import BodyTooLarge, ResponseBroken, UpstreamError
 from .fanout import FANOUT_PATHS, FanOut
+from .headers import DROP_REQUEST, READ_METHODS, RETRY_AFTER_S, RID, SECURITY_HEADERS
 from .identity import IdentityMinter
 from .keys import CachingKeyVerifier, KeyServiceError, KeyVerifier, UpstreamKeyVerifier
 from .limits import RateLimiter
-from .ops import API_CSP, LOCAL_METHODS, Operations
+from .ops import LOCAL_METHODS, Operations
 from .routes import IDEMPOTENT_ROUTES, KEY_SERVICE, SERVICES, path_is_safe, resolve, resource_of
 from .settings import GatewaySettings
 from .tokens import JwtVerifier
@@ -38,37 +38,6 @@ from .upstream_asgi import AsgiUpstream
 from .upstream_raw import RawHttpUpstream
 
 log = logging.getLogger("hhpu.gateway")
-
-_RID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
-_DROP_REQUEST = frozenset(
-    {
-        b"host",
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"proxy-authorization",
-        b"cookie",
-        b"forwarded",
-        b"x-request-id",
-        b"authorization",
-        b"x-api-key",
-        b"expect",
-    }
-)
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
-    API_CSP,
-]
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRY_AFTER_S = 1  # every 503 says when to try again
 
 
 class Gateway:
@@ -148,7 +117,7 @@ class Gateway:
         hop: bytes | None = None
         fwd: list[tuple[bytes, bytes]] = []
         for k, v in scope["headers"]:
-            if k in _DROP_REQUEST or k.startswith(b"x-hhpu-") or k.startswith(b"x-forwarded-"):
+            if k in DROP_REQUEST or k.startswith(b"x-hhpu-") or k.startswith(b"x-forwarded-"):
                 if k == b"authorization":
                     authz = v
                 elif k == b"x-api-key":
@@ -170,7 +139,7 @@ class Gateway:
         if hop is not None:  # headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1)
             named = {t.strip().lower() for t in hop.split(b",")}
             fwd = [(k, v) for k, v in fwd if k not in named]
-        if rid is None or not _RID.fullmatch(rid):
+        if rid is None or not RID.fullmatch(rid):
             rid = f"{self._rid_prefix}{next(self._rid_counter):08x}".encode()
         rid_s = rid.decode()
         token = request_id_var.set(rid_s)

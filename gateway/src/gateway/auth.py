@@ -43,7 +43,7 @@ class Authenticator:
         found = await self.keys.verify(key)
         if found is None:
             raise AuthError("invalid or revoked API key")
-        return found.principal(), found.scopes
+        return found.principal, found.scopes
 
     async def _staff(self, token: str) -> Principal:
         try:

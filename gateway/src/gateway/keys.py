@@ -7,6 +7,7 @@ results only, keyed by a hash of the key, and is dropped when the gateway proxie
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import time
@@ -28,7 +29,9 @@ class AgencyKey:
     agency_name: str | None = None
     scopes: tuple[str, ...] = ()
 
+    @functools.cached_property
     def principal(self) -> Principal:
+        """Made once per verified key (the cached key answers every request with the same one)."""
         return Principal(
             subject=f"agency-key:{self.key_id}",
             kind="agency",

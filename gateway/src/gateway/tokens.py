@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from .settings import DEV_JWT_ISSUER, DEV_JWT_SECRET, JWT_AUDIENCE, GatewaySetti
 
 log = logging.getLogger("hhpu.gateway.tokens")
 _STAFF = frozenset(r.value for r in STAFF_ROLES)
+JWT_CACHE_SIZE = 10_000  # verified tokens remembered (least recently used dropped first)
 
 
 class TokenError(Exception):
@@ -91,7 +93,8 @@ class JwtVerifier:
         self.max_lifetime = settings.jwt_max_lifetime_s
         self.jwks_url = settings.jwt_jwks_url
         self._keys: dict[str | None, Any] = {}
-        self._cache: dict[str, tuple[Principal, float]] = {}
+        self.cache_size = JWT_CACHE_SIZE
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._last_fetch = 0.0
         if jwks is not None:
             self.load_jwks(jwks)
@@ -112,16 +115,22 @@ class JwtVerifier:
         return bool(self.jwks_url) and not self._keys
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified in the last `jwt_cache_s` (and not expired) is
+        answered from a bounded LRU keyed by the whole token (PyJWT verifies every other one)."""
         now = time.monotonic()
         hit = self._cache.get(token)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        if hit is not None:
+            if hit[1] > now:
+                self._cache.move_to_end(token)
+                return hit[0]
+            del self._cache[token]
         principal, exp = self._verify(token)
         if self.cache_s > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
             ttl = min(self.cache_s, exp - time.time())
-            self._cache[token] = (principal, now + ttl)
+            if ttl > 0:
+                self._cache[token] = (principal, now + ttl)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)  # the least recently used
         return principal
 
     def key_missing(self, token: str) -> bool:

@@ -31,6 +31,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def api_command(pkg: str, port: int) -> list[str]:
+    """The arguments after ``python`` that serve a service's API as distributed mode runs it: uvicorn,
+    one worker, on 127.0.0.1:`port` (uvloop and httptools when installed: uvicorn's defaults)."""
+    return [
+        "-m",
+        "uvicorn",
+        f"{pkg}.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
 @dataclass
 class Cluster:
     workdir: Path
@@ -139,23 +157,7 @@ def start_cluster(
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             cluster.service_urls[name] = url
-            cluster._spawn(
-                f"{name}.api",
-                [
-                    "-m",
-                    "uvicorn",
-                    f"{pkg}.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                cluster.env_for(name),
-            )
+            cluster._spawn(f"{name}.api", api_command(pkg, port), cluster.env_for(name))
             mport = free_port()
             cluster.consumer_metrics_urls[name] = f"http://127.0.0.1:{mport}/metrics"
             # Static group membership: a restarted consumer takes its partitions back at once.

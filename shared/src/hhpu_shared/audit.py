@@ -140,7 +140,29 @@ def _append_only(_mapper: Mapper[Any], _conn: Any, _target: AuditEntry) -> None:
 
 # Statements of the writer, built once (plain Core on the session's connection: no ORM, no autoflush).
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+# PostgreSQL: take the chain's lock, then read the head, in one round trip: two statements of one
+# simple query, each with its own snapshot (READ COMMITTED), so the head is read after the lock is held
+# and sees the previous holder's committed entries. No parameters: the key is this module's constant.
+_LOCKED_HEAD_SQL = (
+    f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)}); "
+    "SELECT entry_hash FROM audit_log ORDER BY id DESC LIMIT 1"
+)
+_NO_PARAMETERS = {"no_parameters": True}  # the driver's simple query protocol: several statements
+
+
+def _locked_head(conn: Any) -> str | None:
+    """The chain's head once this transaction holds the chain's lock (PostgreSQL)."""
+    result = conn.execution_options(**_NO_PARAMETERS).exec_driver_sql(_LOCKED_HEAD_SQL)
+    try:
+        cursor = result.cursor  # the DB-API cursor: its second result is the head read
+        if not cursor.nextset():  # pragma: no cover - the server always answers both statements
+            raise RuntimeError("the audit chain's head read gave no result")
+        row = cursor.fetchone()
+    finally:
+        result.close()
+    return None if row is None else str(row[0])
+
+
 _SESSION_KEY = "hhpu_audit_buffer"
 _HEAD = select(_TABLE.c.entry_hash).order_by(_TABLE.c.id.desc()).limit(1)
 _INSERT = insert(_TABLE)
@@ -225,9 +247,9 @@ class AuditBuffer:
         rows, self.rows = self.rows, []
         conn = session.connection()
         if conn.dialect.name == "postgresql":
-            conn.execute(_LOCK, {"k": CHAIN_LOCK_KEY})
-        # SQLite transactions begin IMMEDIATE (hhpu_shared.db), so writers are already serialised.
-        prev = conn.execute(_HEAD).scalar() or GENESIS
+            prev = _locked_head(conn) or GENESIS
+        else:  # SQLite transactions begin IMMEDIATE (hhpu_shared.db): writers are already serialised
+            prev = conn.execute(_HEAD).scalar() or GENESIS
         for row in rows:
             row["prev_hash"] = prev
             row["entry_hash"] = prev = entry_hash(prev, row)

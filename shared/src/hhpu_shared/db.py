@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from typing import Any
 
 from sqlalchemy import Engine, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import create_engine
 
 # A connection with this execution option starts a deferred transaction on SQLite (readers: no write lock).
 READ_ONLY = {"hhpu_read_only": True}
+_CHECKED_IN = "hhpu_checked_in"  # the pool record's info key: when the connection came back
 
 
 def make_engine(
@@ -25,12 +28,14 @@ def make_engine(
     pool_size: int = 10,
     pool_timeout_s: float = 10.0,
     busy_timeout_s: float = 10.0,
+    ping_idle_s: float = 1.0,
 ) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys.
 
     Waits are bounded: a pooled connection within `pool_timeout_s` (else ``sqlalchemy.exc.TimeoutError``)
     and, on SQLite, the write lock within `busy_timeout_s` (else ``OperationalError``); the services
-    answer both with 503 and Retry-After (:mod:`hhpu_shared.overload`)."""
+    answer both with 503 and Retry-After (:mod:`hhpu_shared.overload`). On PostgreSQL a pooled
+    connection idle for `ping_idle_s` or more is pinged before use (a dead one is replaced)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -68,9 +73,31 @@ def make_engine(
             dbapi_conn.isolation_level = None
 
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_timeout=pool_timeout_s, pool_pre_ping=True
-    )
+    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_timeout=pool_timeout_s)
+    _ping_when_idle(engine, ping_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Pessimistic disconnect handling as ``pool_pre_ping``, but only for a connection that sat in the
+    pool at least `idle_s`: one back within that time was working a moment ago, and the ping was a
+    round trip per unit of work. A dead one is replaced before use (the pool retries the checkout);
+    one that dies in the interval fails its statement, is invalidated, and the service answers 503."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < idle_s:
+            return  # new, or back from work just now
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
 
 
 def ping(engine: Engine) -> bool:

@@ -117,3 +117,21 @@ def test_an_entry_needs_a_justification_and_a_rollback_writes_none(engine) -> No
         raise RuntimeError("the request failed")
     with Session(engine) as s:
         assert s.exec(select(AuditEntry)).all() == []
+
+
+def test_concurrent_writers_keep_one_chain_with_one_round_trip_for_lock_and_head(engine) -> None:  # type: ignore[no-untyped-def]
+    """Units of work committing at once on several threads: every entry is linked to the one committed
+    before it. On PostgreSQL the chain's lock and head read go to the server together (one statement
+    text of two statements: the head is read after the lock is held)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: seen.append(stmt))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: _consult(engine, [f"P{i}", f"Q{i}"]), range(40)))
+    with Session(engine) as s:
+        report = verify_chain(s)
+    assert report.ok and report.checked == 80
+    if engine.dialect.name == "postgresql":
+        locks = [s for s in seen if "pg_advisory_xact_lock" in s]
+        assert len(locks) == 40 and all("ORDER BY id DESC LIMIT 1" in s for s in locks)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from hhpu_shared.db import insert_if_absent
 from sqlalchemy import (
     ARRAY,
     Date,
@@ -18,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     not_,
     or_,
     union,
@@ -37,6 +35,15 @@ from referral_api.models import (
     StatusHistory,
     WebhookAttempt,
 )
+from referral_api.repository_intake import agency_and_claim as agency_and_claim
+from referral_api.repository_intake import agency_brief as agency_brief
+from referral_api.repository_intake import insert_history as insert_history
+from referral_api.repository_intake import insert_history_and_known_person as insert_history_and_known_person
+from referral_api.repository_intake import insert_known_person as insert_known_person
+from referral_api.repository_intake import insert_name_keys as insert_name_keys
+from referral_api.repository_intake import insert_new as insert_new
+from referral_api.repository_intake import insert_reviews as insert_reviews
+from referral_api.repository_intake import insert_rows as insert_rows
 from referral_api.repository_status import agencies_with_webhook as agencies_with_webhook
 from referral_api.repository_status import move_status as move_status
 from referral_api.repository_status import status_for_update as status_for_update
@@ -135,50 +142,8 @@ def history_of(session: Session, referral_id: str) -> list[StatusHistory]:
     return list(session.exec(stmt).all())
 
 
-# Intake statements are built once and run on the session's connection: Core only, so no ORM
-# objects, no autoflush and no statement compiled again per request.
-def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any | None:
-    """INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id, in one statement without a savepoint.
-
-    Returns the new row's id, or None when a row with the same `conflict` columns exists (on
-    PostgreSQL a concurrent insert of the same values waits for the other transaction first).
-    """
-    conn = session.connection()
-    stmt = insert_if_absent(model.__table__, tuple(conflict), conn.dialect.name)
-    return conn.execute(stmt, values).scalar_one_or_none()
-
-
-_AGENCY = Agency.__table__  # type: ignore[attr-defined]
-_AGENCY_BRIEF: Any = select(_AGENCY.c.name, _AGENCY.c.active).where(_AGENCY.c.id == bindparam("agency_id"))
-_INSERT_HISTORY = insert(StatusHistory.__table__)  # type: ignore[attr-defined]
-_INSERT_REVIEWS = insert(MatchReview.__table__)  # type: ignore[attr-defined]
 _KP = KnownPerson.__table__  # type: ignore[attr-defined]
 _KPK = KnownPersonKey.__table__  # type: ignore[attr-defined]
-_INSERT_KNOWN = insert(_KP).returning(_KP.c.id)
-_INSERT_KEYS = insert(_KPK)
-
-
-def agency_brief(session: Session, agency_id: str) -> Row[Any] | None:
-    """The agency's name and whether it is active (one Core read; no object in the session)."""
-    return session.connection().execute(_AGENCY_BRIEF, {"agency_id": agency_id}).first()
-
-
-def insert_rows(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Several rows in one executemany (a single multi-row INSERT on PostgreSQL)."""
-    if rows:
-        session.connection().execute(stmt, list(rows) if len(rows) > 1 else rows[0])
-
-
-def insert_history(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_rows(session, _INSERT_HISTORY, rows)
-
-
-def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_rows(session, _INSERT_REVIEWS, rows)
-
-
-def insert_known_person(session: Session, values: dict[str, Any]) -> int:
-    return int(session.connection().execute(_INSERT_KNOWN, values).scalar_one())
 
 
 # -- idempotency -----------------------------------------------------------------------------------
@@ -268,11 +233,6 @@ def replace_name_keys(session: Session, person_id: int, keys: Sequence[str], dob
     """Set a known person's name keys (Core statements: no objects to track)."""
     session.execute(delete(KnownPersonKey).where(col(KnownPersonKey.person_id) == person_id))
     insert_name_keys(session, person_id, keys, dob)
-
-
-def insert_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
-    rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
-    insert_rows(session, _INSERT_KEYS, rows)
 
 
 def known_person_by_source(session: Session, source: str, source_id: str) -> KnownPerson | None:

@@ -171,3 +171,35 @@ def test_candidate_lookup_takes_every_blocking_key_and_nothing_else(engine: Engi
     assert refs(pnc=normalise_pnc("91/1234X")) == {"exact"}
     assert refs(records_id="REC-9", dob=date(2001, 1, 1)) == {"records"}
     assert refs() == set()
+
+
+def test_the_agency_check_and_the_key_claim_go_together(engine: Engine) -> None:
+    """One statement on PostgreSQL: an inactive agency claims no key (and is refused); an active one
+    claims it once, and the same key again replays (or, with another body, is refused)."""
+    from hhpu_shared.errors import Forbidden, Unprocessable
+
+    principal = _agency(engine)
+    with Session(engine) as s:
+        agency = s.get(Agency, principal.agency_id)
+        assert agency is not None
+        agency.active = False
+        s.add(agency)
+        s.commit()
+    with pytest.raises(Forbidden):
+        _submit(engine, principal, _body(), "key-inactive")
+    with Session(engine) as s:
+        assert s.exec(select(IdempotencyRecord)).all() == []
+        agency = s.get(Agency, principal.agency_id)
+        assert agency is not None
+        agency.active = True
+        s.add(agency)
+        s.commit()
+    body = _body()
+    first = _submit(engine, principal, body, "key-inactive")
+    again = _submit(engine, principal, body, "key-inactive")
+    assert (first.status_code, first.replayed, again.replayed, again.body) == (201, False, True, first.body)
+    with pytest.raises(Unprocessable):
+        _submit(engine, principal, _body(), "key-inactive")
+    with Session(engine) as s:
+        claims = s.exec(select(IdempotencyRecord)).all()
+        assert [(c.key, c.referral_id) for c in claims] == [("key-inactive", first.body["id"])]

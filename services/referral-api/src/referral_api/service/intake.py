@@ -22,7 +22,7 @@ from referral_api import repository as repo
 from referral_api.domain.lifecycle import Reason, Status
 from referral_api.domain.matching import Grade, MatchResult, overall_grade
 from referral_api.domain.screening import ScreeningInput, screen
-from referral_api.models import IdempotencyRecord, Referral, new_uuid, now_utc
+from referral_api.models import Referral, new_uuid, now_utc
 from referral_api.schemas import ReferralCreate
 from referral_api.service import matching
 from referral_api.service.common import public_of
@@ -56,24 +56,28 @@ def submit(
     ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (no savepoints), the referral row is inserted
     already screened (and declined when not eligible), and history, events and audit entries of
     every step go in with it, one multi-row INSERT each. Screening needs no database, so the answer
-    is known before the claim, which is inserted with it (no second write to the claim). Every
-    statement is Core, built once (``repository``): no ORM object is made or flushed.
+    is known before the claim, which is inserted with it (no second write to the claim), in the
+    agency's check (one statement on PostgreSQL). Every statement is Core, built once
+    (``repository``): no ORM object is made or flushed.
     """
     principal = uow.principal
     agency_id = principal.agency_id
     if not agency_id:
         raise Forbidden("Only a partner agency's credentials can submit a referral.")
-    agency = repo.agency_brief(uow.session, agency_id)
-    if agency is None or not agency.active:
-        raise Forbidden("The agency is not registered or not active.", code="agency_inactive")
     payload = body.model_dump(mode="json")
     referral = _screened_row(settings, body, payload, agency_id, principal.subject, today or clock.today())
     response = public_of(referral, staff=False).model_dump(mode="json")
+    claim = None
     if idempotency_key:
         fingerprint = _payload_hash(payload)
-        replay = _claim_key(uow, agency_id, idempotency_key, fingerprint, referral["id"], response)
-        if replay is not None:
-            return replay
+        claim = _claim_values(agency_id, idempotency_key, fingerprint, referral["id"], response)
+        agency, claimed = repo.agency_and_claim(uow.session, claim)
+    else:
+        agency, claimed = repo.agency_brief(uow.session, agency_id), True
+    if agency is None or not agency.active:
+        raise Forbidden("The agency is not registered or not active.", code="agency_inactive")
+    if claim is not None and not claimed:
+        return _replay(uow, agency_id, claim["key"], claim["request_hash"])
     details = matching.details_of(payload["subject"])
     matches = matching.find_matches(uow, matching.record_of(details))
     grade = overall_grade(matches)
@@ -144,17 +148,17 @@ def _screened_row(
     }
 
 
-def _claim_key(
-    uow: UnitOfWork, agency_id: str, key: str, fingerprint: str, referral_id: str, response: dict[str, Any]
-) -> Submitted | None:
-    """Claim the key for this request with its answer, or replay what an earlier request answered.
+def _claim_values(
+    agency_id: str, key: str, fingerprint: str, referral_id: str, response: dict[str, Any]
+) -> dict[str, Any]:
+    """The key's claim for this request, holding its answer from the start.
 
-    The claim is a row under a unique index, inserted first: a concurrent request with the same
-    key waits for the winner's transaction (PostgreSQL) and then replays its committed answer. It
-    is committed only with the referral (any refusal after it rolls both back), so it holds the
-    answer from the start.
+    The claim is a row under a unique index, inserted with the agency's check (``repo.agency_and_claim``)
+    before anything else is written: a concurrent request with the same key waits for the winner's
+    transaction (PostgreSQL) and then replays its committed answer. It is committed only with the
+    referral (any refusal after it rolls both back).
     """
-    values = {
+    return {
         "agency_id": agency_id,
         "key": key,
         "request_hash": fingerprint,
@@ -163,8 +167,10 @@ def _claim_key(
         "response_body": json.dumps(response),
         "created_at": now_utc(),
     }
-    if repo.insert_new(uow.session, IdempotencyRecord, values, ("agency_id", "key")) is not None:
-        return None
+
+
+def _replay(uow: UnitOfWork, agency_id: str, key: str, fingerprint: str) -> Submitted:
+    """What an earlier request with this key answered (its body must have been the same)."""
     record = repo.idempotency_record(uow.session, agency_id, key)
     if record is None:  # pragma: no cover - the winner rolled back; the client retries
         raise Conflict("The same request is in progress; retry.", code="concurrent_submission")
@@ -262,9 +268,8 @@ def _record(
     else:
         reason_code, note = Reason.NOT_ELIGIBLE.value, referral["outcome_note"]
         _transition(uow, referral, history, events, Status.SCREENED.value, Status.DECLINED, reason_code, note)
-    repo.insert_history(uow.session, history)
     uow.emit_many(events)
-    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref)
+    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref, history)
 
 
 def _transition(

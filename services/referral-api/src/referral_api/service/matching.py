@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hhpu_shared.events.contracts.common import PersonDetails
@@ -113,10 +114,15 @@ def _index_names(uow: UnitOfWork, row: KnownPerson) -> None:
 
 
 def remember_referral_subject(
-    uow: UnitOfWork, referral_id: str, details: PersonDetails, person_ref: str | None
+    uow: UnitOfWork,
+    referral_id: str,
+    details: PersonDetails,
+    person_ref: str | None,
+    history: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Keep the subject as a known person, under the matched reference or one of its own (Core
-    inserts: the row and its name keys, no objects to track); returns the row's id."""
+    inserts: the row and its name keys, no objects to track); returns the row's id. The referral's
+    status `history` rows, if any, go in the same statement (PostgreSQL)."""
     values = {
         "person_ref": person_ref or REFERRAL_PERSON_PREFIX + referral_id,
         "source": "referral",
@@ -131,10 +137,9 @@ def remember_referral_subject(
         "area": details.area,
         "updated_at": now_utc(),
     }
-    person_id = repo.insert_known_person(uow.session, values)
     rec = PersonRecord(details.given_name, details.family_name, aliases=details.aliases)
-    repo.insert_name_keys(uow.session, person_id, sorted(name_keys(rec)), details.date_of_birth)
-    return person_id
+    keys = sorted(name_keys(rec))
+    return repo.insert_history_and_known_person(uow.session, history, values, keys, details.date_of_birth)
 
 
 def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:

@@ -1,0 +1,102 @@
+"""What the intake profilers share: a process's CPU and context switches from /proc, thread names from
+py-spy, a wait until a server answers its readiness probe, and the unique subjects' family names.
+
+Used by api_prof.py (the referral-api's API process), intake_prof.py (its own process), bench_intake.py
+(the cluster's processes) and bench/reliability/single.py (waiting for ``hhpu run``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+SPY = os.environ.get("PY_SPY", "/tmp/spyenv-api/bin/py-spy")
+SYLLABLES = ("bar", "cen", "dol", "fen", "gar", "hul", "kir", "lom", "mor", "nes", "pol", "rud", "sal", "tor")
+
+
+def family_name(n: int) -> str:
+    """A made-up family name per number (14^5 of them), so each referral's subject is a new person."""
+    out = ""
+    for _ in range(5):
+        out += SYLLABLES[n % len(SYLLABLES)]
+        n //= len(SYLLABLES)
+    return out.capitalize()
+
+
+def cpu_s(pid: int, system_only: bool = False, children: bool = False) -> float:
+    """User + system (or system only) CPU seconds of the process so far (with its reaped children's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[12 if system_only else 11 : 13])
+    if children:  # cutime, cstime
+        ticks += sum(int(x) for x in fields[14 if system_only else 13 : 15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def switches(pid: int) -> int:
+    """Context switches (voluntary and not) of every thread of the process so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches" in line:
+                    total += int(line.split()[-1])
+        except OSError:
+            continue
+    return total
+
+
+def thread_cpu_s(pid: int) -> dict[int, float]:
+    """OS thread id -> user + system CPU seconds of that thread so far."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.name)] = sum(int(x) for x in fields[11:13]) / tick
+    return out
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """OS thread id -> Python thread name (py-spy dump); {} when py-spy cannot attach."""
+    try:
+        r = subprocess.run(
+            [SPY, "dump", "--json", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+        )
+        return {int(t["os_thread_id"]): str(t.get("thread_name") or "?") for t in json.loads(r.stdout)}
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+        return {}
+
+
+def group_name(name: str) -> str:
+    """Threads of one pool under one name."""
+    if name.startswith("AnyIO worker thread"):
+        return "anyio worker threads (sync routes and dependencies)"
+    if name.startswith("kafka-python-producer"):
+        return "kafka producer network thread"
+    return name
+
+
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], what: str, timeout_s: float = 180, log: Path | None = None
+) -> float:
+    """Poll ``url/readyz`` until it answers 200 (returns the time.time() it did); fails when the
+    process exits first (with the end of `log`) or after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode}\n{tail}")
+        try:
+            if httpx.get(url + "/readyz", timeout=5).status_code == 200:
+                return time.time()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{what} did not become ready")
