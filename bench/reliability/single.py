@@ -49,7 +49,7 @@ class SingleProcess:
         self.proc = subprocess.Popen(
             args, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        return wait_ready(self.url, self.proc, "hhpu run", 180)
+        return float(wait_ready(self.url, self.proc, "hhpu run", 180))  # measure.py is not type-checked here
 
     def kill(self) -> float:
         assert self.proc is not None
