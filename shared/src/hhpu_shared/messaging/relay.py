@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, Engine, Integer, any_, bindparam, func, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
+from hhpu_shared.db import READ_ONLY
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import OutboundMessage, Publisher
 
@@ -129,6 +131,7 @@ class OutboxRelay:
 
     def update_gauges(self) -> None:
         with Session(self.engine) as session:
+            session.connection(execution_options=READ_ONLY)  # a reader: no write lock on SQLite
             count, oldest = session.exec(
                 sm_select(func.count(), func.min(OutboxRecord.created_at)).where(
                     col(OutboxRecord.published_at).is_(None)
@@ -166,6 +169,12 @@ class OutboxRelay:
             time.sleep(self.linger_s)
         try:
             n = self.publish_pending()
+        except (OperationalError, InterfaceError) as exc:
+            # The database cannot serve now (SQLite's write lock held past the busy timeout, PostgreSQL
+            # restarting): nothing was marked, the rows wait, the next step retries after the backoff.
+            log.warning("outbox relay waiting for the database", extra={"error": type(exc).__name__})
+            self._failures += 1
+            n = 0
         except Exception:
             log.exception("outbox relay batch failed")
             self._failures += 1

@@ -1,0 +1,47 @@
+"""The relay when its database cannot serve: SQLite's write lock held by another writer past the busy
+timeout (what `make run`'s demo seed did to the ranking-service's relay). A warning, not an error; the
+rows wait and go out once the lock is free."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from hhpu_shared.db import make_engine
+from hhpu_shared.messaging.inprocess import InProcessBus
+from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.testing import steps
+
+TOPIC = "hhpu.fdtest.events"
+
+
+def test_a_locked_database_is_a_warning_and_the_rows_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path}/relay.db"
+    engine = make_engine(url, busy_timeout_s=0.05)
+    steps.create_tables(engine)
+    steps.write_steps(engine, ["a"], 2)
+    bus = InProcessBus()
+    relay = OutboxRelay(engine, bus.publisher(), service="t", interval_s=0.001)
+    holder = make_engine(url)
+    conn = holder.connect()
+    held = conn.begin()  # BEGIN IMMEDIATE (hhpu_shared.db): another writer holds the write lock
+    try:
+        with caplog.at_level(logging.WARNING, logger="hhpu.relay"):
+            relay._step()
+    finally:
+        held.rollback()
+        conn.close()
+        holder.dispose()
+    relay_records = [r for r in caplog.records if r.name == "hhpu.relay"]
+    assert [(r.levelname, r.getMessage()) for r in relay_records] == [
+        ("WARNING", "outbox relay waiting for the database")
+    ]
+    assert relay._failures == 1
+    assert bus.messages(TOPIC) == []  # nothing published, nothing marked
+    assert relay.pending() == 2
+    relay.drain()
+    assert len(bus.messages(TOPIC)) == 2
+    engine.dispose()
