@@ -82,15 +82,25 @@ class Consumer:
         self.status.unlink(missing_ok=True)
         args = ["--db", reader.url.render_as_string(hide_password=False), "--bootstrap", bootstrap]
         args += ["--namespace", ns, "--group", group, "--status-file", str(self.status), *extra]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hhpu_shared.testing.steps", *args], env={**os.environ}
-        )
+        self.log = tmp / f"{name}.log"
+        with open(self.log, "wb") as out:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hhpu_shared.testing.steps", *args],
+                env={**os.environ},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def state(self) -> dict[str, object]:
         try:
             return dict(json.loads(self.status.read_text()))
         except (OSError, ValueError):
             return {}
+
+    def describe(self) -> str:
+        """Exit code, status file and the end of the log: what a timed-out wait shows."""
+        tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+        return f"{self.status.stem}: exit {self.proc.poll()}, {self.state()}\n{tail}"
 
     def partitions(self) -> list[int]:
         held = self.state().get("partitions")
@@ -151,7 +161,7 @@ def test_static_member_killed_and_restarted_applies_new_events_within_3_s(
                 lambda: first.partitions() == [0, 1, 2],
                 120,
                 "the member to hold every partition",
-                state=lambda: (first.proc.poll(), first.state()),
+                state=first.describe,
             )
             until(lambda: caught_up(reader, paced), 180, "the consumers to catch up with the writer")
             go = tmp_path / "go"
@@ -190,7 +200,12 @@ def test_sigterm_leaves_the_group_and_the_other_member_takes_over_within_3_s(
                 mine, theirs = leaving.partitions(), staying.partitions()
                 return bool(mine and theirs) and sorted(mine + theirs) == [0, 1, 2]
 
-            until(split, 120, "both members to hold partitions")
+            until(
+                split,
+                120,
+                "both members to hold partitions",
+                state=lambda: "\n".join(c.describe() for c in (leaving, staying)),
+            )
             until(lambda: caught_up(reader, paced), 180, "the consumers to catch up with the writer")
             handed_over = set(leaving.partitions())
             aggregates = [a for a in AGGREGATES if partition_of(a) in handed_over]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import threading
@@ -277,6 +278,8 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
         "group: a test can then start a consumer the instant another dies, however slow start-up is",
     )
     a = p.parse_args()
+    # The group's joins and assignments go to stderr: a test that times out shows them.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     engine = make_engine(a.db)
     create_tables(engine)
     status = _Status(a.status_file)
