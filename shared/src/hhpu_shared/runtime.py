@@ -9,6 +9,8 @@ consumer in a thread. The code paths are the same.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -84,6 +86,8 @@ class ServiceRuntime:
         # In-process mode always consumes in the API process; Kafka mode only when asked.
         self.run_consumer = run_consumer if run_consumer is not None else settings.transport == "inprocess"
         self.started = False
+        self._kafka_ready_until = 0.0  # monotonic time until which the last good broker check stands
+        self._kafka_check = threading.Lock()  # concurrent probes share one check
 
     # -- transport -----------------------------------------------------------------
     @property
@@ -234,10 +238,20 @@ class ServiceRuntime:
     def readiness(self) -> dict[str, bool]:
         checks = {"database": ping(self.engine)}
         if self.bus is None:
-            from hhpu_shared.messaging.kafka import kafka_reachable
-
-            checks["kafka"] = kafka_reachable(self.settings.kafka_bootstrap)
+            checks["kafka"] = self._kafka_ready()
         return checks
+
+    def _kafka_ready(self) -> bool:
+        """The broker answers: a good check stands for `kafka_ready_cache_s`, a failed one does not."""
+        from hhpu_shared.messaging.kafka import kafka_reachable
+
+        with self._kafka_check:
+            if time.monotonic() < self._kafka_ready_until:
+                return True
+            ok = kafka_reachable(self.settings.kafka_bootstrap)
+            if ok:
+                self._kafka_ready_until = time.monotonic() + self.settings.kafka_ready_cache_s
+            return ok
 
     @contextmanager
     def unit_of_work(

@@ -23,6 +23,7 @@ SHARED_FIELDS = frozenset(
         "kafka_session_timeout_ms",
         "kafka_log_level",
         "kafka_lag_interval_s",
+        "kafka_ready_cache_s",
         "topic_namespace",
         "internal_secret",
         "log_level",
@@ -106,6 +107,12 @@ class ServiceSettings(BaseSettings):
         ge=0,
         description="API requests in flight at once; more wait in line, then 503 (0: no limit; unset: "
         "4 on SQLite, whose write lock serialises requests anyway, 16 on PostgreSQL)",
+    )
+    kafka_ready_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="/readyz: how long a successful check of the broker stands (a failed one is "
+        "checked again at once); each check opens a client, which a loaded machine pays seconds for",
     )
     queue_timeout_s: float = Field(
         default=5.0, gt=0, description="how long a request waits for a slot before 503 + Retry-After"

@@ -1,0 +1,46 @@
+"""/readyz's broker check: each check opens a Kafka client (seconds of a loaded machine's time), so
+a good answer stands for `kafka_ready_cache_s`; a failed one is asked again at once, so a broker
+that comes back is seen on the next probe."""
+
+from __future__ import annotations
+
+import pytest
+from hhpu_shared.db import make_engine
+from hhpu_shared.messaging import kafka
+from hhpu_shared.runtime import ServiceRuntime
+from hhpu_shared.settings import ServiceSettings
+from hhpu_shared.testing import steps
+
+
+def _runtime(bootstrap: str, cache_s: float) -> ServiceRuntime:
+    settings = ServiceSettings(
+        environment="test", transport="kafka", kafka_bootstrap=bootstrap, kafka_ready_cache_s=cache_s
+    )
+    eng = make_engine("sqlite://")
+    steps.create_tables(eng)
+    return ServiceRuntime(settings, migrations=steps.TestDomainSchema(), engine=eng)  # type: ignore[arg-type]
+
+
+def test_a_good_check_stands_and_a_failed_one_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers, asked = [False, False, True, False], []
+
+    def reachable(bootstrap: str) -> bool:
+        asked.append(bootstrap)
+        return answers[len(asked) - 1]
+
+    monkeypatch.setattr(kafka, "kafka_reachable", reachable)
+    rt = _runtime("broker:9092", cache_s=60)
+    assert rt.readiness() == {"database": True, "kafka": False}
+    assert rt.readiness()["kafka"] is False and len(asked) == 2  # a failure is not remembered
+    assert rt.readiness()["kafka"] is True and len(asked) == 3
+    assert all(rt.readiness()["kafka"] for _ in range(5)) and len(asked) == 3  # within the minute
+
+    rt.settings = rt.settings.model_copy(update={"kafka_ready_cache_s": 0.0})
+    rt._kafka_ready_until = 0.0  # as if the minute had passed
+    assert rt.readiness()["kafka"] is False and len(asked) == 4  # asked again: the broker is gone
+
+
+@pytest.mark.kafka
+def test_the_real_broker_is_ready_and_a_closed_port_is_not(kafka_bootstrap: str) -> None:
+    assert _runtime(kafka_bootstrap, cache_s=5).readiness() == {"database": True, "kafka": True}
+    assert _runtime("127.0.0.1:9", cache_s=5).readiness()["kafka"] is False
