@@ -278,8 +278,10 @@ def main() -> None:  # pragma: no cover - exercised as a subprocess by the kill 
         "group: a test can then start a consumer the instant another dies, however slow start-up is",
     )
     a = p.parse_args()
-    # The group's joins and assignments go to stderr: a test that times out shows them.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # With a status file (the recovery tests, which keep each process's output in a file of its
+    # own), the group's joins and assignments go to stderr too: a test that times out shows them.
+    level = logging.INFO if a.status_file else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     engine = make_engine(a.db)
     create_tables(engine)
     status = _Status(a.status_file)
