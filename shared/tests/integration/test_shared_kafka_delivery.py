@@ -1,8 +1,8 @@
 """Delivery guarantees on a real Kafka broker: exactly once in effect, in order per aggregate.
 
 1,000 events from concurrent writers; the same with the broker SIGKILLed and restarted, and with
-the consumer process SIGKILLed and restarted; poison messages to the dead-letter topic; a
-rolled-back transaction publishes nothing. SQLite and PostgreSQL both.
+the consumer process SIGKILLed and restarted (dead letters and rollbacks:
+`test_shared_kafka_dead_letters.py`). SQLite and PostgreSQL both.
 """
 
 from __future__ import annotations
@@ -20,29 +20,16 @@ from pathlib import Path
 import pytest
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import make_engine
-from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.events.registry import dlt_topic
 from hhpu_shared.messaging.consumer import BATCH_MAX
-from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource, ensure_topics
-from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.testing import steps
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
 from hhpu_shared.uow import unit_of_work
-from kafka import KafkaConsumer, KafkaProducer
+from kafka_delivery_testing import Relay, consumer_thread, wait_applied
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 pytestmark = [pytest.mark.kafka]
-TOPIC = "hhpu.fdtest.events"
 REPO = Path(__file__).resolve().parents[3]
 KAFKA_SH = REPO / "deploy" / "local" / "kafka.sh"
-
-
-@pytest.fixture
-def namespace(kafka_bootstrap: str) -> str:
-    ns = unique("t") + "."
-    ensure_topics(kafka_bootstrap, [ns + TOPIC, ns + dlt_topic(TOPIC)])
-    return ns
 
 
 def _engines(kind: str, tmp_path: Path, admin_url: str | None) -> tuple[str, str]:
@@ -74,46 +61,6 @@ def dbs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, s
     _drop(admin, urls)
 
 
-class Relay:
-    """The relay in a thread of the test process, as in a service."""
-
-    def __init__(self, url: str, bootstrap: str, ns: str) -> None:
-        self.engine = make_engine(url)
-        steps.create_tables(self.engine)
-        self.publisher = KafkaPublisher(bootstrap, namespace=ns)
-        self.relay = OutboxRelay(self.engine, self.publisher, service="writer", interval_s=0.05)
-
-    def __enter__(self) -> Relay:
-        self.relay.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.relay.stop()
-        self.publisher.close()
-
-
-def _wait_applied(engine_url: str, n: int, timeout_s: float) -> int:
-    """How many events the reader has applied, read at least once, waiting up to `timeout_s` for `n`."""
-    eng = make_engine(engine_url)
-    deadline = time.monotonic() + timeout_s
-    locked_until = time.monotonic() + max(timeout_s, 30.0)
-    got = -1
-    while True:
-        try:
-            got = steps.applied_count(eng)
-        except OperationalError:
-            # SQLite: the consumer holds the write lock while it applies a batch (the engine opens
-            # every transaction IMMEDIATE); read again, this is not a count.
-            assert time.monotonic() < locked_until, "the reader's database stayed locked"
-            time.sleep(0.2)
-            continue
-        if got >= n or time.monotonic() >= deadline:
-            break
-        time.sleep(0.2)
-    eng.dispose()
-    return got
-
-
 def _assert_exactly_once_in_order(reader_url: str, total: int, per_agg: int) -> None:
     eng = make_engine(reader_url)
     time.sleep(1.0)  # give a duplicate delivery the chance to show up
@@ -123,35 +70,20 @@ def _assert_exactly_once_in_order(reader_url: str, total: int, per_agg: int) -> 
     assert steps.violations(eng) == 0
 
 
-def _consumer_thread(
-    reader_url: str, bootstrap: str, ns: str, group: str, stop: threading.Event, instance_id: str = ""
-) -> None:
-    """The consumer as a service runs it: the runner's own loop, which survives broker outages."""
-    eng = make_engine(reader_url)
-    steps.create_tables(eng)
-    source = KafkaSource(bootstrap, group, [TOPIC], namespace=ns, instance_id=instance_id)
-    dlt = KafkaPublisher(bootstrap, namespace=ns)
-    runner = steps.make_runner(eng, source, dlt, group)
-    runner.start()
-    stop.wait()
-    runner.stop()
-    dlt.close()
-
-
 def test_thousand_events_from_concurrent_writers_exactly_once_in_order(
     dbs: tuple[str, str], kafka_bootstrap: str, namespace: str
 ) -> None:
     writer_url, reader_url = dbs
     stop = threading.Event()
     t = threading.Thread(
-        target=_consumer_thread, args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop)
+        target=consumer_thread, args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop)
     )
     t.start()
     try:
         with Relay(writer_url, kafka_bootstrap, namespace) as relay:
             total = steps.write_concurrently(relay.engine, writers=8, aggs_per_writer=5, per_aggregate=25)
             assert total == 1000
-            assert _wait_applied(reader_url, total, 120) == total
+            assert wait_applied(reader_url, total, 120) == total
             assert relay.relay.pending() == 0
         _assert_exactly_once_in_order(reader_url, total, 25)
     finally:
@@ -235,7 +167,7 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing_and_resumes_quickl
     aggs, written = [f"a{i}" for i in range(5)], [0]
     # A static member, as the launcher, compose and Kubernetes run consumers.
     t = threading.Thread(
-        target=_consumer_thread,
+        target=consumer_thread,
         args=(reader_url, kafka_bootstrap, namespace, unique("g"), stop, "c1"),
     )
     t.start()
@@ -243,7 +175,7 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing_and_resumes_quickl
     try:
         with Relay(writer_url, kafka_bootstrap, namespace) as relay:
             writer.start()
-            assert _wait_applied(reader_url, 100, 90) >= 100
+            assert wait_applied(reader_url, 100, 90) >= 100
             _kafka("kill9")
             time.sleep(BROKER_DOWN_S)
             # Events written while the broker was away wait in the outbox. Resumed = one of them is
@@ -264,7 +196,7 @@ def test_broker_killed_and_restarted_mid_stream_loses_nothing_and_resumes_quickl
             stop_writing.set()
             writer.join(60)
             total = written[0] * len(aggs)
-            assert _wait_applied(reader_url, total, 180) == total
+            assert wait_applied(reader_url, total, 180) == total
             assert relay.relay.pending() == 0
         _assert_exactly_once_in_order(reader_url, total, written[0])
     finally:
@@ -326,7 +258,7 @@ def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
         with Relay(writer_url, kafka_bootstrap, namespace) as relay:
             steps.write_concurrently(relay.engine, writers=4, aggs_per_writer=5, per_aggregate=50)
             assert proc.wait(240) == -signal.SIGKILL  # bounded; generous for a starved machine
-            mid = _wait_applied(reader_url, 0, 0)
+            mid = wait_applied(reader_url, 0, 0)
             assert mid < 400, f"the event being handled at the kill was applied ({mid} applied)"
             # The runner takes at most BATCH messages per poll and commits each batch: the batch open
             # at the kill began after at least 400 - BATCH events had been committed.
@@ -334,74 +266,9 @@ def test_consumer_killed_and_restarted_mid_stream_applies_each_event_once(
             if outside:  # each handler's write is committed on its own; its batch is unclaimed
                 assert mid == 399, mid
             proc = _spawn_consumer(reader_url, kafka_bootstrap, namespace, group, *mode)
-            assert _wait_applied(reader_url, 1000, 180) == 1000
+            assert wait_applied(reader_url, 1000, 180) == 1000
         _assert_exactly_once_in_order(reader_url, 1000, 50)
     finally:
         proc.terminate()
         proc.wait(30)
         _drop(admin, (writer_url, reader_url))
-
-
-def test_poison_message_goes_to_dead_letter_topic_and_consumer_carries_on(
-    sqlite_url: str, kafka_bootstrap: str, namespace: str
-) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
-    producer.send(namespace + TOPIC, key=b"p", value=b"\x00 not an envelope").get(10)
-    bad = Envelope(
-        type="test.step_recorded",
-        producer="t",
-        correlation_id="c",
-        aggregate_type="fdtest",
-        aggregate_id="p",
-        data={"aggregate": "p", "seq": "NaN!"},
-    )
-    producer.send(namespace + TOPIC, key=b"p", value=bad.to_bytes()).get(10)
-    producer.close()
-    with Relay(sqlite_url, kafka_bootstrap, namespace) as relay:
-        steps.write_steps(relay.engine, ["ok"], 3)
-        relay.relay.drain()
-    reader = sqlite_url.replace("test.db", "reader.db")
-    steps.create_tables(make_engine(reader))
-    stop = threading.Event()
-    t = threading.Thread(
-        target=_consumer_thread, args=(reader, kafka_bootstrap, namespace, unique("g"), stop)
-    )
-    t.start()
-    try:
-        assert _wait_applied(reader, 3, 60) == 3
-    finally:
-        stop.set()
-        t.join(30)
-    dlt = KafkaConsumer(
-        namespace + dlt_topic(TOPIC),
-        bootstrap_servers=kafka_bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=5000,
-    )
-    dead = list(dlt)
-    dlt.close()
-    assert len(dead) == 2
-    h = {k: v.decode() for k, v in dead[0].headers}
-    assert h["dlt_original_topic"] == TOPIC and h["dlt_original_offset"] == "0"
-    assert h["dlt_error_type"] == "ValidationError" and "dlt_error" in h
-    assert dead[1].value == bad.to_bytes()
-
-
-def test_rolled_back_transaction_publishes_nothing(db_url: str, kafka_bootstrap: str, namespace: str) -> None:
-    with Relay(db_url, kafka_bootstrap, namespace) as relay:
-        with pytest.raises(RuntimeError):
-            with unit_of_work(relay.engine, service="t", principal=system_principal("t")) as uow:
-                uow.emit(steps.StepRecorded(aggregate="rb", seq=1), aggregate_id="rb")
-                raise RuntimeError("rollback")
-        with unit_of_work(relay.engine, service="t", principal=system_principal("t")) as uow:
-            uow.emit(steps.StepRecorded(aggregate="kept", seq=1), aggregate_id="kept")
-        relay.relay.drain()
-    c = KafkaConsumer(
-        namespace + TOPIC,
-        bootstrap_servers=kafka_bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=4000,
-    )
-    keys = [m.key for m in c]
-    c.close()
-    assert keys == [b"kept"]

@@ -4,26 +4,21 @@ thing read once, one audit flush (the chain intact), and statement budgets (45 p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from case_service import handlers
 from case_service import repository as repo
-from case_service.migrations import MIGRATIONS
 from case_service.models import Assessment, Case, Person
 from case_service.service.common import insert_or_existing
 from case_testing import envelope, screened
 from hhpu_shared.audit import verify_chain
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.referral import ReferralScreened
 from hhpu_shared.events.registry import dlt_topic, event_spec
 from hhpu_shared.messaging.consumer import ConsumerRunner
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.transport import OutboundMessage
-from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 from sqlalchemy import Engine
@@ -31,13 +26,6 @@ from sqlmodel import Session, select
 
 ALAN = PersonDetails(given_name="Alan", family_name="Pryce", records_id=None)
 TOPIC = event_spec(ReferralScreened).topic
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(migrated(MIGRATIONS, db_url))
-    yield eng
-    eng.dispose()
 
 
 def _apply(engine: Engine, referral_id: str, **kw: Any) -> None:

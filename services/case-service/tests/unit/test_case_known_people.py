@@ -6,22 +6,19 @@ event included; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
 from case_rows import written
 from case_service import handlers
-from case_service.migrations import MIGRATIONS
 from case_service.models import Assessment
 from case_service.service import known, newcomers
 from case_testing import candidate, decision, envelope, screened
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.referral import ReferralWithdrawn
-from hhpu_shared.testing.databases import migrated
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -118,13 +115,6 @@ CASES: dict[str, tuple[list[Step], Step, tuple[Any, str]]] = {
         (known, "candidate"),
     ),
 }
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(migrated(MIGRATIONS, db_url))
-    yield eng
-    eng.dispose()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

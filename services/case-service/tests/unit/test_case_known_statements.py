@@ -6,23 +6,18 @@ event, a new candidate 18 and a known one 14; now 8, 9 and 6."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from case_service import handlers
-from case_service.migrations import MIGRATIONS
 from case_service.models import Assessment, AssessmentTrigger, Case, Person
 from case_testing import candidate, envelope, screened
 from hhpu_shared.audit import verify_chain
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.registry import EventData, dlt_topic, event_spec
 from hhpu_shared.messaging.consumer import ConsumerRunner
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.transport import OutboundMessage
-from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import unit_of_work
 from sqlalchemy import Engine
@@ -35,13 +30,6 @@ def person(i: int) -> PersonDetails:
 
 def known_referral(i: int, referral_id: str, **kw: Any) -> EventData:
     return screened(referral_id, grade="certain", person_ref=f"R-{i}", subject=person(i), **kw)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(migrated(MIGRATIONS, db_url))
-    yield eng
-    eng.dispose()
 
 
 def _apply(engine: Engine, data: EventData) -> None:

@@ -5,19 +5,15 @@ and event included; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from case_rows import Rows, written
 from case_service import handlers
-from case_service.migrations import MIGRATIONS
 from case_service.service import newcomers
 from case_testing import envelope, screened
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.referral import ReferralScreened
-from hhpu_shared.testing.databases import migrated
 from sqlalchemy import Engine
 
 FULL = PersonDetails(
@@ -30,13 +26,6 @@ FULL = PersonDetails(
     pnc_number="2001/0012345A",
     area="north",
 )
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(migrated(MIGRATIONS, db_url))
-    yield eng
-    eng.dispose()
 
 
 def _written(engine: Engine, data: ReferralScreened) -> tuple[Rows, list[str]]:

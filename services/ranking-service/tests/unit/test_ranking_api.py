@@ -9,17 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from hhpu_shared.testing.plugin import identity_headers
+from ranking_api_testing import ANALYST, RUNS, run
 from ranking_service.synthetic import SyntheticForce
-
-ANALYST = identity_headers("analyst", subject="user:ana")
-ANALYST["X-Justification"] = "test: ranking review"
-RUNS = "/api/v1/ranking-runs"
-
-
-def run(client: TestClient, **body: object) -> dict:  # type: ignore[type-arg]
-    r = client.post(RUNS, json=body, headers=ANALYST)
-    assert r.status_code == (200 if body.get("kind") == "dry" else 201), r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 def test_roles(rank_client: TestClient) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,20 +10,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from hhpu_shared.testing.plugin import identity_headers
+from ranking_api_testing import ANALYST, RUNS, TODAY, run
 from ranking_service.domain.weights import load_edition
 from ranking_service.synthetic import SyntheticForce
 from scipy import stats
-
-ANALYST = identity_headers("analyst", subject="user:ana")
-ANALYST["X-Justification"] = "test: ranking review"
-RUNS = "/api/v1/ranking-runs"
-TODAY = datetime.now(UTC).date()
-
-
-def run(client: TestClient, **body: object) -> dict:  # type: ignore[type-arg]
-    r = client.post(RUNS, json=body, headers=ANALYST)
-    assert r.status_code == (200 if body.get("kind") == "dry" else 201), r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 def test_evaluation_equals_scipy_on_the_raw_data(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hhpu_shared.audit import AuditEntry
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened, CaseAdopted, CaseExited
-from hhpu_shared.testing.plugin import identity_headers
+from ranking_api_testing import ANALYST, RUNS, TODAY, run
 from ranking_service.synthetic import SyntheticForce
 from sqlmodel import select
-
-ANALYST = identity_headers("analyst", subject="user:ana")
-ANALYST["X-Justification"] = "test: ranking review"
-RUNS = "/api/v1/ranking-runs"
-TODAY = datetime.now(UTC).date()
-
-
-def run(client: TestClient, **body: object) -> dict:  # type: ignore[type-arg]
-    r = client.post(RUNS, json=body, headers=ANALYST)
-    assert r.status_code == (200 if body.get("kind") == "dry" else 201), r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 def test_candidates_only_for_people_not_managed_and_not_under_assessment(

@@ -4,28 +4,18 @@ models compared on one population (checked against scipy), reproducibility of ev
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from hhpu_shared.testing.plugin import identity_headers
+from ranking_api_testing import ANALYST, RUNS, TODAY
+from ranking_api_testing import run as _post_run
 from ranking_service.domain.weights import load_edition
 from ranking_service.synthetic import SyntheticForce
 from scipy import stats
-
-ANALYST = identity_headers("analyst", subject="user:ana")
-ANALYST["X-Justification"] = "test: ranking validity"
-RUNS = "/api/v1/ranking-runs"
-TODAY = datetime.now(UTC).date()
-
-
-def _post_run(client: TestClient, **body: object) -> dict[str, Any]:
-    r = client.post(RUNS, json=body, headers=ANALYST)
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 def _write_offences(path: Path, rows: list[tuple[str, str, int]]) -> Path:

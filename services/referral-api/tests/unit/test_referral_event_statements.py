@@ -7,28 +7,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hhpu_shared.audit import verify_chain
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.case import AssessmentDecided, AssessmentOpened
 from hhpu_shared.events.contracts.common import Trigger
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
 from hhpu_shared.messaging.outbox import OutboxRecord
-from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import unit_of_work
 from referral_api import handlers
-from referral_api.migrations import MIGRATIONS
-from referral_api.models import Agency, Referral, StatusHistory, WebhookAttempt
+from referral_api.models import Referral, StatusHistory, WebhookAttempt
 from referral_api.service import webhooks
-from referral_api.settings import ReferralSettings
-from sqlalchemy import Engine, insert
+from referral_rows import insert_agency, insert_referral, webhook_engine
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 PRINCIPAL = system_principal("referral-api-consumer")
@@ -36,37 +32,8 @@ PRINCIPAL = system_principal("referral-api-consumer")
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    url = migrated(MIGRATIONS, db_url)
-    eng = make_engine(url)
-    webhooks._SETTINGS[eng] = ReferralSettings(database_url=url, webhook_attempts=1)
-    yield eng
-    eng.dispose()
-
-
-def _agency(engine: Engine, webhook_url: str | None = None) -> str:
-    agency_id, now = str(uuid.uuid4()), datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Agency.__table__),  # type: ignore[attr-defined]
-            {"id": agency_id, "name": f"Agency {agency_id[:8]}", "agency_type": "probation",
-             "contact_name": "A", "active": True, "webhook_url": webhook_url,
-             "webhook_secret": "whsec_test" if webhook_url else None, "created_at": now, "updated_at": now},
-        )  # fmt: skip
-    return agency_id
-
-
-def _referral(engine: Engine, agency_id: str, status: str = "screened") -> str:
-    rid, now = str(uuid.uuid4()), datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Referral.__table__),  # type: ignore[attr-defined]
-            {"id": rid, "agency_id": agency_id, "partner_reference": "P-1", "status": status,
-             "outcome_note": "kept", "subject_given_name": "D", "subject_family_name": "M",
-             "domains_key": ",domestic_abuse,", "urgency": "high", "route": "partner",
-             "statutory_status": "convicted", "legal_gateway": "s115", "payload": {},
-             "screening_reasons": [], "submitted_by": "t", "submitted_at": now, "updated_at": now},
-        )  # fmt: skip
-    return rid
+    with webhook_engine(db_url, webhook_attempts=1) as eng:
+        yield eng
 
 
 def _envelope(data: EventData, aggregate_id: str) -> Envelope:
@@ -90,7 +57,7 @@ def _opened(referral_id: str) -> AssessmentOpened:
 
 
 def test_referral_assessment_opened_within_budget(engine: Engine) -> None:
-    rid = _referral(engine, _agency(engine))
+    rid = insert_referral(engine, insert_agency(engine), "screened", "kept")
     seen = Statements(engine, with_begin=False)
     data = _opened(rid)
     _handle(engine, handlers.on_assessment_opened, data, _envelope(data, "as-1"))
@@ -137,7 +104,7 @@ def test_referral_assessment_without_referral_trigger_reads_nothing(engine: Engi
     ("decision", "status", "note"), [("adopt", "accepted", "panel"), ("defer", "under_assessment", "kept")]
 )
 def test_referral_decision_within_budget(engine: Engine, decision: str, status: str, note: str) -> None:
-    rid = _referral(engine, _agency(engine), status="under_assessment")
+    rid = insert_referral(engine, insert_agency(engine), status="under_assessment", outcome_note="kept")
     seen = Statements(engine, with_begin=False)
     data = AssessmentDecided(
         assessment_id="as-1", person_id="p", decision=decision, decided_by="user:di",  # type: ignore[arg-type]
@@ -163,8 +130,8 @@ def _status_changed(agency_id: str, referral_id: str) -> tuple[ReferralStatusCha
 
 
 def test_referral_status_webhook_without_webhook_is_one_read(engine: Engine) -> None:
-    agency = _agency(engine)
-    data, env = _status_changed(agency, _referral(engine, agency))
+    agency = insert_agency(engine)
+    data, env = _status_changed(agency, insert_referral(engine, agency, "screened", "kept"))
     seen = Statements(engine, with_begin=False)
     assert _handle(engine, webhooks.deliver_status_change, data, env, read_only=True) is False
     assert len(seen.statements) == 1, "\n".join(seen.statements)
@@ -173,8 +140,8 @@ def test_referral_status_webhook_without_webhook_is_one_read(engine: Engine) -> 
 
 def test_referral_status_webhook_delivered_before_is_not_posted_again(engine: Engine) -> None:
     # The URL refuses connections: a post would fail and raise.
-    agency = _agency(engine, webhook_url="http://127.0.0.1:9/webhook")
-    rid = _referral(engine, agency)
+    agency = insert_agency(engine, webhook_url="http://127.0.0.1:9/webhook")
+    rid = insert_referral(engine, agency, "screened", "kept")
     data, env = _status_changed(agency, rid)
     with Session(engine) as s:
         s.add(WebhookAttempt(event_id=str(env.event_id), agency_id=agency, referral_id=rid,
@@ -187,8 +154,8 @@ def test_referral_status_webhook_delivered_before_is_not_posted_again(engine: En
 
 
 def test_referral_status_webhook_failure_is_recorded_and_raises(engine: Engine) -> None:
-    agency = _agency(engine, webhook_url="http://127.0.0.1:9/webhook")
-    rid = _referral(engine, agency)
+    agency = insert_agency(engine, webhook_url="http://127.0.0.1:9/webhook")
+    rid = insert_referral(engine, agency, "screened", "kept")
     data, env = _status_changed(agency, rid)
     for tried in (1, 2):  # the runner's next try numbers its attempt after the first
         with pytest.raises(webhooks.WebhookNotDelivered):

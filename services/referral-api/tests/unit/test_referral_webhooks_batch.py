@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.referral import ReferralStatusChanged, ReferralSubmitted
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, event_spec
@@ -26,10 +25,10 @@ from hhpu_shared.testing.statements import Statements
 from referral_api.domain.signing import verify
 from referral_api.handlers import webhook_handlers
 from referral_api.migrations import MIGRATIONS
-from referral_api.models import Agency, Referral, WebhookAttempt
-from referral_api.service import webhooks
+from referral_api.models import WebhookAttempt
 from referral_api.settings import ReferralSettings
-from sqlalchemy import Engine, insert
+from referral_rows import insert_agency, insert_referral, webhook_engine
+from sqlalchemy import Engine
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, select
 
@@ -40,37 +39,8 @@ ADMIN = identity_headers("administrator", subject="user:admin")
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    url = migrated(MIGRATIONS, db_url)
-    eng = make_engine(url)
-    webhooks._SETTINGS[eng] = ReferralSettings(database_url=url, webhook_attempts=1, webhook_timeout_s=2.0)
-    yield eng
-    eng.dispose()
-
-
-def _agency(engine: Engine, webhook_url: str | None = None) -> str:
-    agency_id, now = str(uuid.uuid4()), datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Agency.__table__),  # type: ignore[attr-defined]
-            {"id": agency_id, "name": f"Agency {agency_id[:8]}", "agency_type": "probation",
-             "contact_name": "A", "active": True, "webhook_url": webhook_url,
-             "webhook_secret": "whsec_test" if webhook_url else None, "created_at": now, "updated_at": now},
-        )  # fmt: skip
-    return agency_id
-
-
-def _referral(engine: Engine, agency_id: str) -> str:
-    rid, now = str(uuid.uuid4()), datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Referral.__table__),  # type: ignore[attr-defined]
-            {"id": rid, "agency_id": agency_id, "partner_reference": "P-1", "status": "under_assessment",
-             "subject_given_name": "D", "subject_family_name": "M", "domains_key": ",domestic_abuse,",
-             "urgency": "high", "route": "partner", "statutory_status": "convicted", "legal_gateway": "s115",
-             "payload": {}, "screening_reasons": [], "submitted_by": "t", "submitted_at": now,
-             "updated_at": now},
-        )  # fmt: skip
-    return rid
+    with webhook_engine(db_url, webhook_attempts=1, webhook_timeout_s=2.0) as eng:
+        yield eng
 
 
 def _message(data: EventData, aggregate_id: str) -> OutboundMessage:
@@ -123,8 +93,8 @@ def _claims(engine: Engine) -> int:
 def test_agencies_without_a_webhook_cost_one_read_per_batch(engine: Engine) -> None:
     bus = InProcessBus()
     for _ in range(3):
-        agency = _agency(engine)
-        bus.append(_referral_events(agency, _referral(engine, agency)))
+        agency = insert_agency(engine)
+        bus.append(_referral_events(agency, insert_referral(engine, agency)))
     runner = _runner(engine, bus)
     seen, checkouts = Statements(engine, with_begin=False), Checkouts(engine)
     assert runner.run_once(0.1) == 9
@@ -141,8 +111,8 @@ def test_agencies_without_a_webhook_cost_one_read_per_batch(engine: Engine) -> N
 
 def test_a_mixed_batch_posts_only_for_the_agency_with_a_webhook(engine: Engine, receiver: Any) -> None:
     bus = InProcessBus()
-    quiet, hooked = _agency(engine), _agency(engine, webhook_url=receiver.url)
-    quiet_rid, hooked_rid = _referral(engine, quiet), _referral(engine, hooked)
+    quiet, hooked = insert_agency(engine), insert_agency(engine, webhook_url=receiver.url)
+    quiet_rid, hooked_rid = insert_referral(engine, quiet), insert_referral(engine, hooked)
     bus.append(_referral_events(quiet, quiet_rid) + _referral_events(hooked, hooked_rid))
     runner = _runner(engine, bus)
     seen = Statements(engine, with_begin=False)
