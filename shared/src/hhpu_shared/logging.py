@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from hhpu_shared.context import correlation_id_var, request_id_var, service_var
 
@@ -66,6 +67,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the `sys.stderr` of the moment, not the one it was made with: a stream replaced and
+    closed since (a test's captured stderr, once that test is over) must not turn every later record
+    into a "--- Logging error ---" on the next stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:  # StreamHandler.__init__ assigns it; the property wins
+        pass
+
+
 def configure_logging(service: str, level: str = "INFO", *, kafka_level: str = "INFO") -> None:
     """JSON on stderr for every logger, the Kafka client's included (at `kafka_level`: its INFO
     lines say when it connects, loses a broker, joins or leaves a group, which is what explains a
@@ -73,7 +91,7 @@ def configure_logging(service: str, level: str = "INFO", *, kafka_level: str = "
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderrHandler()
     handler.setFormatter(JsonFormatter(service))
     root.handlers = [handler]
     root.setLevel(level)

@@ -3,26 +3,14 @@ at the level HHPU_KAFKA_LOG_LEVEL sets (INFO by default: connects, lost brokers,
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-from collections.abc import Iterator
+import sys
 
 import pytest
 from hhpu_shared.logging import configure_logging
 from hhpu_shared.settings import ServiceSettings
-
-
-@pytest.fixture
-def fresh_logging() -> Iterator[None]:
-    root, kafka = logging.getLogger(), logging.getLogger("kafka")
-    saved = (list(root.handlers), root.level, kafka.level, kafka.propagate)
-    root.handlers = []
-    try:
-        yield
-    finally:
-        root.handlers, root.level = saved[0], saved[1]
-        kafka.setLevel(saved[2])
-        kafka.propagate = saved[3]
 
 
 def _lines(err: str) -> list[dict[str, object]]:
@@ -57,3 +45,17 @@ def test_hhpu_kafka_log_level_applies(
         ("hhpu.relay", "INFO"),
     ]
     assert all(x["service"] == "referral-api" for x in lines)
+
+
+def test_records_go_to_the_stderr_of_the_moment(
+    fresh_logging: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler made while a test's captured stderr was in place kept writing to it once it was
+    closed: every later record in the run became a "--- Logging error ---"."""
+    configure_logging("referral-api", "INFO")
+    logging.getLogger("hhpu.access").info("request")
+    assert _lines(capsys.readouterr().err)[0]["msg"] == "request"
+    now = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", now)  # the test's capture over (and closed), another in place
+    logging.getLogger("hhpu.access").info("request")
+    assert [x["msg"] for x in _lines(now.getvalue())] == ["request"]

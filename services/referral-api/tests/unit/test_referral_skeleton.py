@@ -21,7 +21,7 @@ def test_a_development_secret_is_refused_in_production(monkeypatch: pytest.Monke
 
 
 def test_the_migrate_command_brings_a_new_database_to_head(
-    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, capsys: pytest.CaptureFixture[str], fresh_logging: None
 ) -> None:
     monkeypatch.setenv("REFERRAL_DATABASE_URL", sqlite_url)
     SERVICE.main(["migrate"])

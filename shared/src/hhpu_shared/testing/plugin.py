@@ -8,6 +8,7 @@ they are missing, so a green run always means the real components were exercised
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import socket
@@ -146,6 +147,21 @@ def pg_url(postgres_admin_url: str) -> Iterator[str]:
     url = create_pg_database(postgres_admin_url)
     yield url
     drop_pg_database(postgres_admin_url, url)
+
+
+@pytest.fixture
+def fresh_logging() -> Iterator[None]:
+    """The root logger without handlers for a test that configures logging (a service's `main`),
+    and as it was afterwards: its handlers, its level and the Kafka logger's."""
+    root, kafka = logging.getLogger(), logging.getLogger("kafka")
+    saved = (list(root.handlers), root.level, kafka.level, kafka.propagate)
+    root.handlers = []
+    try:
+        yield
+    finally:
+        root.handlers, root.level = saved[0], saved[1]
+        kafka.setLevel(saved[2])
+        kafka.propagate = saved[3]
 
 
 @pytest.fixture
