@@ -87,6 +87,7 @@ class ServiceRuntime:
         self.run_consumer = run_consumer if run_consumer is not None else settings.transport == "inprocess"
         self.started = False
         self._kafka_ready_until = 0.0  # monotonic time until which the last good broker check stands
+        self._kafka_last = (float("-inf"), False)  # (monotonic time it ended, its answer)
         self._kafka_check = threading.Lock()  # concurrent probes share one check
 
     # -- transport -----------------------------------------------------------------
@@ -242,15 +243,21 @@ class ServiceRuntime:
         return checks
 
     def _kafka_ready(self) -> bool:
-        """The broker answers: a good check stands for `kafka_ready_cache_s`, a failed one does not."""
+        """The broker answers: a good check stands for `kafka_ready_cache_s`, a failed one does not.
+
+        A probe that arrives while another's check runs takes that check's answer (a broker that is
+        down costs each wave of probes one timeout, not one per probe)."""
         from hhpu_shared.messaging.kafka import kafka_reachable
 
+        arrived = time.monotonic()
         with self._kafka_check:
-            if time.monotonic() < self._kafka_ready_until:
-                return True
+            ended, ok = self._kafka_last
+            if time.monotonic() < self._kafka_ready_until or ended >= arrived:
+                return ok
             ok = kafka_reachable(self.settings.kafka_bootstrap)
+            self._kafka_last = (time.monotonic(), ok)
             if ok:
-                self._kafka_ready_until = time.monotonic() + self.settings.kafka_ready_cache_s
+                self._kafka_ready_until = self._kafka_last[0] + self.settings.kafka_ready_cache_s
             return ok
 
     @contextmanager

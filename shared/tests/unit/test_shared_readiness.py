@@ -4,6 +4,9 @@ that comes back is seen on the next probe."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from hhpu_shared.db import make_engine
 from hhpu_shared.messaging import kafka
@@ -38,6 +41,33 @@ def test_a_good_check_stands_and_a_failed_one_is_asked_again(monkeypatch: pytest
     rt.settings = rt.settings.model_copy(update={"kafka_ready_cache_s": 0.0})
     rt._kafka_ready_until = 0.0  # as if the minute had passed
     assert rt.readiness()["kafka"] is False and len(asked) == 4  # asked again: the broker is gone
+
+
+def test_probes_during_a_check_take_its_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broker that is down: probes arriving while one check runs wait for it and share its answer,
+    instead of each running its own timeout after the other."""
+    asked: list[str] = []
+    running = threading.Event()
+
+    def reachable(bootstrap: str) -> bool:
+        asked.append(bootstrap)
+        running.set()
+        time.sleep(0.3)  # the client's connection timeout, shortened
+        return False
+
+    monkeypatch.setattr(kafka, "kafka_reachable", reachable)
+    rt = _runtime("broker:9092", cache_s=60)
+    answers: list[bool] = []
+    first = threading.Thread(target=lambda: answers.append(rt.readiness()["kafka"]))
+    first.start()
+    assert running.wait(5)
+    others = [threading.Thread(target=lambda: answers.append(rt.readiness()["kafka"])) for _ in range(3)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join(10)
+    assert answers == [False] * 4 and len(asked) == 1
+    assert rt.readiness()["kafka"] is False and len(asked) == 2  # a later probe asks again
 
 
 @pytest.mark.kafka
