@@ -145,8 +145,9 @@ def test_dead_lettered_event_is_replayed_and_applied_once_by_each_group(
         assert steps.applied_count(healthy) == 3 and steps.applied_count(fragile) == 3
         assert len(read_kafka(kafka_bootstrap, ns)) == 1, "the replay must not dead-letter it again"
     finally:
-        a.stop()
-        b.stop()
+        for r in (a, b):
+            r.stop()
+            r.dlt.close()  # the runner does not own its dead-letter publisher (a service shares one)
 
 
 def test_embedded_log_dead_letters_are_listed_and_replayed(tmp_path: Path) -> None:
