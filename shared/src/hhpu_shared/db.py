@@ -13,12 +13,15 @@ from typing import Any
 from sqlalchemy import Engine, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import create_engine
 
 # A connection with this execution option starts a deferred transaction on SQLite (readers: no write lock).
 READ_ONLY = {"hhpu_read_only": True}
+# The database cannot serve now (down, restarting, unreachable, or SQLite's write lock held past the
+# busy timeout): callers wait and retry, or answer 503; nothing is half-done.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 _CHECKED_IN = "hhpu_checked_in"  # the pool record's info key: when the connection came back
 
 

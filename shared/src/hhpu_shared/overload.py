@@ -20,11 +20,11 @@ from collections.abc import Iterable
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hhpu_shared import metrics
+from hhpu_shared.db import DATABASE_UNAVAILABLE
 from hhpu_shared.errors import problem
 
 log = logging.getLogger("hhpu.overload")
@@ -141,5 +141,5 @@ def install_overload_handlers(app: FastAPI) -> None:
             retry_after=RETRY_AFTER_S,
         )
 
-    for exc_type in (PoolTimeout, OperationalError, InterfaceError):
+    for exc_type in (PoolTimeout, *DATABASE_UNAVAILABLE):
         app.add_exception_handler(exc_type, _unavailable)

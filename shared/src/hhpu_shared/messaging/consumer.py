@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import system_principal
 from hhpu_shared.background import ThreadLoop, backoff
+from hhpu_shared.db import DATABASE_UNAVAILABLE
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, dlt_topic, parse_data
 from hhpu_shared.messaging.handlers import Handler, HandlerRegistry, PoisonMessage
@@ -157,7 +157,7 @@ class ConsumerRunner:
                 emitted = emitted or sent
                 counted.append((env.type, outcome))
             session.commit()
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             session.rollback()
             log.warning("batch transaction failed; one event at a time", extra={"error": type(exc).__name__})
             return [msg for msg, _env, _data, _handler in ready]
@@ -237,7 +237,7 @@ class ConsumerRunner:
                     handler(uow, data, env)
                     session.flush()
                 return "ok", bool(uow.emitted)
-            except (OperationalError, InterfaceError):
+            except DATABASE_UNAVAILABLE:
                 raise
             except Exception as exc:
                 # Its savepoint is undone: so are the audit entries it buffered (the batch's commit
@@ -299,7 +299,7 @@ class ConsumerRunner:
             except PoisonMessage as exc:
                 self._dead_letter(msg, exc, env.type)
                 return
-            except (OperationalError, InterfaceError) as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 # The database is unavailable: not the message's fault. Wait and retry
                 # without limit; dead-lettering here would lose a good event.
                 if self._stop.is_set():

@@ -29,11 +29,10 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from hhpu_shared.background import backoff
-from hhpu_shared.db import READ_ONLY
+from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.messaging.handlers import Handler, PoisonMessage
 from hhpu_shared.messaging.inbox import InboxRecord, claim_many
@@ -150,7 +149,7 @@ class OutsideTransaction:
             except PoisonMessage as exc:
                 r._dead_letter(event.msg, exc, env.type)
                 return False
-            except (OperationalError, InterfaceError) as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 self._wait_for_database(exc, attempt)
                 attempt = 0
             except Exception as exc:
@@ -199,7 +198,7 @@ class OutsideTransaction:
             attempt += 1
             try:
                 return work()
-            except (OperationalError, InterfaceError) as exc:
+            except DATABASE_UNAVAILABLE as exc:
                 self._wait_for_database(exc, attempt)
 
     def _wait_for_database(self, exc: Exception, attempt: int) -> None:

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, Engine, Integer, any_, bindparam, func, select, text, update
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
-from hhpu_shared.db import READ_ONLY
+from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import OutboundMessage, Publisher
 
@@ -169,7 +168,7 @@ class OutboxRelay:
             time.sleep(self.linger_s)
         try:
             n = self.publish_pending()
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             # The database cannot serve now (SQLite's write lock held past the busy timeout, PostgreSQL
             # restarting): nothing was marked, the rows wait, the next step retries after the backoff.
             log.warning("outbox relay waiting for the database", extra={"error": type(exc).__name__})
