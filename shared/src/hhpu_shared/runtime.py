@@ -86,8 +86,7 @@ class ServiceRuntime:
         # In-process mode always consumes in the API process; Kafka mode only when asked.
         self.run_consumer = run_consumer if run_consumer is not None else settings.transport == "inprocess"
         self.started = False
-        self._kafka_ready_until = 0.0  # monotonic time until which the last good broker check stands
-        self._kafka_last = (float("-inf"), False)  # (monotonic time it ended, its answer)
+        self._kafka_last = (float("-inf"), False)  # the last broker check: (monotonic end, answer)
         self._kafka_check = threading.Lock()  # concurrent probes share one check
 
     # -- transport -----------------------------------------------------------------
@@ -252,12 +251,11 @@ class ServiceRuntime:
         arrived = time.monotonic()
         with self._kafka_check:
             ended, ok = self._kafka_last
-            if time.monotonic() < self._kafka_ready_until or ended >= arrived:
+            standing = ok and time.monotonic() < ended + self.settings.kafka_ready_cache_s
+            if standing or ended >= arrived:
                 return ok
             ok = kafka_reachable(self.settings.kafka_bootstrap)
             self._kafka_last = (time.monotonic(), ok)
-            if ok:
-                self._kafka_ready_until = self._kafka_last[0] + self.settings.kafka_ready_cache_s
             return ok
 
     @contextmanager
