@@ -2,7 +2,7 @@
 
 Starts the referral-api's API process alone, as ``hhpu.distributed`` does (uvicorn, one worker, a
 fresh PostgreSQL database migrated by ``python -m referral_api migrate``, the real Kafka broker with a
-unique topic namespace, the outbox relay on and polling every 0.05 s as the launcher sets it, besides
+unique topic namespace, the outbox relay on and polling as the launcher of the code measured sets it, besides
 being woken by each commit), registers an agency,
 then posts `--n` unique referrals, `--concurrency` at a time, each with a fresh identity assertion
 bound to its request as the gateway mints it (so no gateway or key check is counted). It reads the
@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,6 +80,15 @@ def referral(run: str, c: int) -> bytes:
     return json.dumps(REFERRAL_EXAMPLE | {"partner_reference": f"{run}-{c:07d}", "subject": subject}).encode()
 
 
+def launcher_relay_interval(code: Path) -> str:
+    """The relay's poll interval distributed mode sets in that checkout (hhpu.distributed)."""
+    text = (code / "hhpu" / "src" / "hhpu" / "distributed.py").read_text()
+    found = re.search(r'^RELAY_INTERVAL_S = "([0-9.]+)"', text, re.M)
+    if found is None:
+        raise RuntimeError(f"no RELAY_INTERVAL_S in {code}'s hhpu.distributed")
+    return found.group(1)
+
+
 class Api:
     """The referral-api's API process on a private port, as hhpu.distributed starts it."""
 
@@ -91,7 +101,7 @@ class Api:
             "HHPU_KAFKA_BOOTSTRAP": kafka,
             "HHPU_TOPIC_NAMESPACE": namespace,
             "HHPU_ENVIRONMENT": "test",
-            "REFERRAL_RELAY_INTERVAL_S": "0.05",
+            "REFERRAL_RELAY_INTERVAL_S": launcher_relay_interval(code or ROOT),
             "REFERRAL_DATABASE_URL": db_url,
             "REFERRAL_TRANSPORT": "kafka",
         }

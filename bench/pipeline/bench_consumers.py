@@ -76,14 +76,14 @@ def triggers(url: str) -> int:
 
 
 def run(processes: int, n: int, admin: str, bootstrap: str, work: Path) -> dict[str, Any]:
-    from hhpu.distributed import free_port
+    from hhpu.distributed import RELAY_INTERVAL_S, free_port
     from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
 
     ns = unique("bpipe") + "."
     db = create_pg_database(admin, "bp_case")
     env = {
         **os.environ, "HHPU_TRANSPORT": "kafka", "HHPU_KAFKA_BOOTSTRAP": bootstrap,
-        "HHPU_TOPIC_NAMESPACE": ns, "HHPU_ENVIRONMENT": "test", "CASE_RELAY_INTERVAL_S": "0.05",
+        "HHPU_TOPIC_NAMESPACE": ns, "HHPU_ENVIRONMENT": "test", "CASE_RELAY_INTERVAL_S": RELAY_INTERVAL_S,
         "CASE_DATABASE_URL": db, "CASE_TRANSPORT": "kafka",
     }  # fmt: skip
     procs: list[subprocess.Popen[bytes]] = []

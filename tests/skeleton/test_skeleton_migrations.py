@@ -35,6 +35,9 @@ def test_empty_postgres_upgraded_to_head_is_exactly_the_models(name: str, pg_url
         assert set(migrations.metadata.tables) | {migrations.version_table} == tables
         assert migrations.current(engine) == migrations.head
         migrations.require_head(engine)
+        with engine.connect() as conn:  # plumbing step 3: the outbox notifies the relays on commit
+            triggers = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
+            assert "outbox_notify" in set(triggers)
     finally:
         engine.dispose()
 
@@ -169,7 +172,7 @@ def test_no_service_revision_writes_the_plumbing_tables_schema_itself(name: str)
                 raise AssertionError(f"{path.name} writes {first.value} itself ({node.func.attr})")
             value = node.func.value
             calls += isinstance(value, ast.Name) and value.id == "plumbing_schema"
-    assert calls >= 4  # create_v1 and drop_v1, upgrade_v2 and downgrade_v2
+    assert calls >= 6  # create_v1 and drop_v1, upgrade_v2 and downgrade_v2, upgrade_v3 and downgrade_v3
 
 
 def test_hhpu_migrate_brings_every_service_database_to_head(
@@ -195,3 +198,33 @@ def test_hhpu_migrate_brings_every_service_database_to_head(
         capsys.readouterr().out.strip()
         == f"case-service: database at revision {spec('case-service').migrations.head}"
     )
+
+
+def _outbox_triggers(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'outbox'::regclass"))
+            return set(rows.scalars())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", NAMES)
+def test_the_outbox_notify_step_rolls_back_and_forward(name: str, pg_url: str) -> None:
+    """Each service's revision of plumbing step 3 (the outbox's NOTIFY trigger): rolled back, the
+    trigger and its function are gone; upgraded again, they are back."""
+    migrations = spec(name).migrations
+    [step3] = [
+        r
+        for r in migrations.script.walk_revisions()
+        if "plumbing_schema.upgrade_v3()" in Path(r.path).read_text()
+    ]
+    assert isinstance(step3.down_revision, str)
+    migrations.upgrade(pg_url)
+    assert _outbox_triggers(pg_url) == {"outbox_notify"}
+    assert migrations.migrate_to(pg_url, step3.down_revision) == step3.down_revision
+    assert _outbox_triggers(pg_url) == set()
+    assert migrations.migrate_to(pg_url, step3.revision) == step3.revision
+    assert _outbox_triggers(pg_url) == {"outbox_notify"}

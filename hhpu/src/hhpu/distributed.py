@@ -21,8 +21,10 @@ import httpx
 
 from hhpu.services import SERVICES
 
-# The outbox relay's fallback poll in the launched processes (a commit wakes it at once anyway).
-RELAY_INTERVAL_S = "0.05"
+# The outbox relay's fallback poll in the launched processes: a commit in any process wakes every
+# relay at once (its own process's directly, the others' by PostgreSQL's NOTIFY), so the poll only
+# covers a notification missed while a listener reconnects (it was 0.05 s before the NOTIFY).
+RELAY_INTERVAL_S = "1.0"
 
 
 def free_port() -> int:

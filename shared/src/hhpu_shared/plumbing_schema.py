@@ -7,7 +7,9 @@ calls them, so the four histories cannot drift apart and the next change is writ
 
 1. :func:`create_v1` / :func:`drop_v1`: outbox, inbox and audit log as the first revisions made them;
 2. :func:`upgrade_v2` / :func:`downgrade_v2`: the audit log's hash chain, person reference and client
-   correlation id, and the protection marks.
+   correlation id, and the protection marks;
+3. :func:`upgrade_v3` / :func:`downgrade_v3`: on PostgreSQL, the outbox notifies the relays of every
+   process when rows are committed to it (:mod:`hhpu_shared.messaging.outbox_notify`).
 
 A step is history: once released it never changes (a later change is a new step). Each function runs
 inside an Alembic revision (it uses :data:`alembic.op`).
@@ -24,6 +26,7 @@ from hhpu_shared.audit import (
     install_append_only_guard,
     remove_append_only_guard,
 )
+from hhpu_shared.messaging.outbox_notify import install_outbox_notify, remove_outbox_notify
 
 _PENDING = sa.text("published_at IS NULL")
 
@@ -141,3 +144,14 @@ def downgrade_v2() -> None:
         batch_op.drop_column("client_correlation_id")
         batch_op.drop_column("person_ref")
     op.drop_table("protection_mark")
+
+
+def upgrade_v3() -> None:
+    """Step 3: on PostgreSQL, a committed INSERT into the outbox notifies the relays of every process
+    (LISTEN/NOTIFY), so they need not poll often. Nothing on SQLite (one process runs the relay)."""
+    install_outbox_notify(op.get_bind())
+
+
+def downgrade_v3() -> None:
+    """Undo step 3."""
+    remove_outbox_notify(op.get_bind())

@@ -3,6 +3,9 @@
 One relay runs per database. On PostgreSQL a transaction-scoped advisory lock makes one
 replica the publisher at a time, so per-aggregate order holds with several replicas. A row
 that fails blocks later rows of the same aggregate until it succeeds; nothing is dropped.
+
+A relay wakes when its own process commits events, when any process's commit notifies the outbox
+channel (PostgreSQL, :mod:`hhpu_shared.messaging.outbox_notify`) and every `interval_s` otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlmodel import select as sm_select
 from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
+from hhpu_shared.messaging import outbox_notify
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import OutboundMessage, Publisher
 
@@ -58,6 +62,7 @@ class OutboxRelay:
         interval_s: float = 0.2,
         max_backoff_s: float = 2.0,
         linger_s: float = 0.0,
+        listen: bool = True,
     ) -> None:
         self.engine = engine
         self.publisher = publisher
@@ -73,6 +78,12 @@ class OutboxRelay:
             select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
         )
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
+        # PostgreSQL: woken by every process's commits, not only this one's (``listen``: on).
+        self.listener = (
+            outbox_notify.OutboxListener(engine, self.wake, service=service)
+            if listen and outbox_notify.supported(engine)
+            else None
+        )
         self._last_gauge = 0.0
         self._failures = 0
         # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
@@ -195,6 +206,10 @@ class OutboxRelay:
 
     def start(self) -> None:
         self._loop.start()
+        if self.listener is not None:
+            self.listener.start()
 
     def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
         self._loop.stop()
