@@ -91,6 +91,14 @@ def rows() -> list[tuple[str, str, str, str]]:
             fig = f"{b['reached_agenda']}/{b['referrals']} in {b['span_s']} s ({b['sustained_per_s']}/s)"
             fig += f"; 100,000 extrapolated: {b.get('extrapolated_100k_s')} s"
             out.append(("backfill (scaled)", fig, "-", "-"))
+    z = _load("idle")
+    if z:
+        after = z["median"]["after"]
+        fig = f"cluster {after['cluster_ms_per_s']} ms CPU/s, PostgreSQL {after['postgres_ms_per_s']} ms/s"
+        if "before" in z["median"]:
+            before = z["median"]["before"]
+            fig += f" (before: {before['cluster_ms_per_s']} and {before['postgres_ms_per_s']} ms/s)"
+        out.append((f"distributed cluster at rest ({_when(z)})", fig, "-", "-"))
     g = _load("gateway")
     if g:
         gs = g["summary"]

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -58,6 +57,7 @@ from measure import (  # noqa: E402
     cpu_s,
     family_name,
     group_name,
+    launcher_relay_interval,
     switches,
     thread_cpu_s,
     thread_names,
@@ -78,15 +78,6 @@ def referral(run: str, c: int) -> bytes:
         "date_of_birth": f"{1950 + c % 55:04d}-{1 + c % 12:02d}-{1 + c % 28:02d}",
     }
     return json.dumps(REFERRAL_EXAMPLE | {"partner_reference": f"{run}-{c:07d}", "subject": subject}).encode()
-
-
-def launcher_relay_interval(code: Path) -> str:
-    """The relay's poll interval distributed mode sets in that checkout (hhpu.distributed)."""
-    text = (code / "hhpu" / "src" / "hhpu" / "distributed.py").read_text()
-    found = re.search(r'^RELAY_INTERVAL_S = "([0-9.]+)"', text, re.M)
-    if found is None:
-        raise RuntimeError(f"no RELAY_INTERVAL_S in {code}'s hhpu.distributed")
-    return found.group(1)
 
 
 class Api:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -100,3 +101,13 @@ def wait_ready(
             pass
         time.sleep(0.3)
     raise TimeoutError(f"{what} did not become ready")
+
+
+def launcher_relay_interval(code: Path) -> str:
+    """The relay's poll interval distributed mode sets in that checkout (``hhpu.distributed``), so a
+    process measured for another checkout's code runs as that code's launcher would run it."""
+    text = (code / "hhpu" / "src" / "hhpu" / "distributed.py").read_text()
+    found = re.search(r'^RELAY_INTERVAL_S = "([0-9.]+)"', text, re.M)
+    if found is None:
+        raise RuntimeError(f"no RELAY_INTERVAL_S in {code}'s hhpu.distributed")
+    return found.group(1)
