@@ -11,30 +11,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from hhpu_shared.auth import system_principal
 from hhpu_shared.db import make_engine
-from hhpu_shared.messaging.outbox_notify import CHANNEL, install_outbox_notify
+from hhpu_shared.messaging.outbox_notify import CHANNEL, OutboxListener, install_outbox_notify
 from hhpu_shared.messaging.relay import OutboxRelay
-from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing import steps
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database
+from hhpu_shared.testing.publishers import RecordingPublisher
 from hhpu_shared.testing.steps import StepRecorded
 from hhpu_shared.uow import unit_of_work
 from sqlalchemy import Engine, text
 
 pytestmark = pytest.mark.postgres
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[OutboundMessage] = []
-
-    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
-        self.sent.extend(messages)
-        return [None for _ in messages]
 
 
 @pytest.fixture
@@ -68,34 +60,37 @@ def _until(check: Callable[[], bool], timeout_s: float) -> bool:
     return check()
 
 
-def test_another_connections_commit_wakes_a_relay_that_would_poll_once_a_minute(
-    pg_engines: tuple[Engine, Engine],
-) -> None:
-    relay_side, other_side = pg_engines
-    recorder = Recorder()
-    relay = OutboxRelay(relay_side, recorder, service="t", interval_s=60.0)
+@contextmanager
+def listening_relay(engine: Engine) -> Iterator[tuple[OutboxRelay, OutboxListener, RecordingPublisher]]:
+    """A started relay that would poll only once a minute, once its listener listens; stopped after."""
+    recorder = RecordingPublisher()
+    relay = OutboxRelay(engine, recorder, service="t", interval_s=60.0)
     assert relay.listener is not None
     relay.start()
     try:
         assert relay.listener.listening.wait(10), "the listener never listened"
+        yield relay, relay.listener, recorder
+    finally:
+        relay.stop()
+
+
+def test_another_connections_commit_wakes_a_relay_that_would_poll_once_a_minute(
+    pg_engines: tuple[Engine, Engine],
+) -> None:
+    relay_side, other_side = pg_engines
+    with listening_relay(relay_side) as (_relay, listener, recorder):
         time.sleep(0.3)  # the start-up wake's step is over: the relay now waits for 60 s
         t0 = time.monotonic()
         _commit_event(other_side, "a")
         assert _until(lambda: len(recorder.sent) == 1, 5.0), "the relay was not woken by the commit"
         assert time.monotonic() - t0 < 5.0
         assert recorder.sent[0].key == b"a"
-        assert relay.listener.notifications >= 1
-    finally:
-        relay.stop()
+        assert listener.notifications >= 1
 
 
 def test_a_rolled_back_insert_notifies_nobody(pg_engines: tuple[Engine, Engine]) -> None:
     relay_side, other_side = pg_engines
-    relay = OutboxRelay(relay_side, Recorder(), service="t", interval_s=60.0)
-    assert relay.listener is not None
-    relay.start()
-    try:
-        assert relay.listener.listening.wait(10)
+    with listening_relay(relay_side) as (relay, listener, _recorder):
         with pytest.raises(RuntimeError):
             with unit_of_work(other_side, service="t", principal=system_principal("t")) as uow:
                 uow.emit(StepRecorded(aggregate="r", seq=1), aggregate_id="r")
@@ -103,24 +98,17 @@ def test_a_rolled_back_insert_notifies_nobody(pg_engines: tuple[Engine, Engine])
                 raise RuntimeError("the request failed after the event was written")
         with other_side.begin() as conn:  # a notification of our own, after the rolled-back one
             conn.execute(text(f"NOTIFY {CHANNEL}, 'marker'"))
-        assert _until(lambda: relay.listener is not None and relay.listener.notifications >= 1, 5.0)
+        assert _until(lambda: listener.notifications >= 1, 5.0)
         time.sleep(0.3)
-        assert relay.listener.notifications == 1  # the marker only
+        assert listener.notifications == 1  # the marker only
         assert relay.pending() == 0
-    finally:
-        relay.stop()
 
 
 def test_the_listener_connects_again_when_its_connection_is_killed(
     pg_engines: tuple[Engine, Engine],
 ) -> None:
     relay_side, other_side = pg_engines
-    recorder = Recorder()
-    relay = OutboxRelay(relay_side, recorder, service="t", interval_s=60.0)
-    assert relay.listener is not None
-    relay.start()
-    try:
-        assert relay.listener.listening.wait(10)
+    with listening_relay(relay_side) as (_relay, listener, recorder):
         with other_side.begin() as conn:
             killed = conn.execute(
                 text(
@@ -131,17 +119,15 @@ def test_the_listener_connects_again_when_its_connection_is_killed(
         assert killed == [(True,)]
         _commit_event(other_side, "b")  # possibly before the listener is back: its catch-up wake
         assert _until(lambda: [m.key for m in recorder.sent] == [b"b"], 10.0), recorder.sent
-        assert relay.listener.listening.wait(5)
+        assert listener.listening.wait(5)
         _commit_event(other_side, "c")
         assert _until(lambda: [m.key for m in recorder.sent] == [b"b", b"c"], 5.0), recorder.sent
-    finally:
-        relay.stop()
-    assert not relay.listener.listening.is_set()
+    assert not listener.listening.is_set()
 
 
 def test_no_listener_on_sqlite(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/relay.db")
     try:
-        assert OutboxRelay(engine, Recorder(), service="t").listener is None
+        assert OutboxRelay(engine, RecordingPublisher(), service="t").listener is None
     finally:
         engine.dispose()

@@ -20,21 +20,10 @@ from hhpu_shared.runtime import _engine
 from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.testing import steps
 from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database, unique
+from hhpu_shared.testing.publishers import RecordingPublisher
 from hhpu_shared.testing.steps import StepRecorded
 from hhpu_shared.uow import unit_of_work
 from sqlalchemy import Engine, event
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[OutboundMessage] = []
-
-    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
-        self.sent.extend(messages)
-        return [None for _ in messages]
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,7 +57,7 @@ def test_batches_of_any_length_are_marked_published_by_one_statement(engine: Eng
             updates.append(statement)
 
     event.listen(engine, "before_cursor_execute", seen)
-    recorder = Recorder()
+    recorder = RecordingPublisher()
     relay = OutboxRelay(engine, recorder, service="t", batch_size=50)
     for agg, n in (("a", 1), ("b", 3), ("c", 7)):
         _write(engine, agg, n)
