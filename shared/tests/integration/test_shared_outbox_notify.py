@@ -9,6 +9,7 @@ it is back. On SQLite no listener is made.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,10 +106,13 @@ def test_a_rolled_back_insert_notifies_nobody(pg_engines: tuple[Engine, Engine])
 
 
 def test_the_listener_connects_again_when_its_connection_is_killed(
-    pg_engines: tuple[Engine, Engine],
+    pg_engines: tuple[Engine, Engine], caplog: pytest.LogCaptureFixture
 ) -> None:
     relay_side, other_side = pg_engines
-    with listening_relay(relay_side) as (_relay, listener, recorder):
+    with (
+        listening_relay(relay_side) as (_relay, listener, recorder),
+        caplog.at_level(logging.INFO, "hhpu.relay"),
+    ):
         with other_side.begin() as conn:
             killed = conn.execute(
                 text(
@@ -123,6 +127,8 @@ def test_the_listener_connects_again_when_its_connection_is_killed(
         _commit_event(other_side, "c")
         assert _until(lambda: [m.key for m in recorder.sent] == [b"b", b"c"], 5.0), recorder.sent
     assert not listener.listening.is_set()
+    lost = [r for r in caplog.records if r.getMessage().startswith("outbox listener lost the database")]
+    assert [r.levelname for r in lost] == ["INFO"]  # one lost connection, back at once: no warning
 
 
 def test_no_listener_on_sqlite(tmp_path: Path) -> None:
@@ -131,3 +137,21 @@ def test_no_listener_on_sqlite(tmp_path: Path) -> None:
         assert OutboxRelay(engine, RecordingPublisher(), service="t").listener is None
     finally:
         engine.dispose()
+
+
+def test_a_listener_that_cannot_connect_says_so_at_info_then_warns(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing listens on the port: the first failed attempt is INFO (a database restarting is
+    routine), the third in a row a warning; it keeps trying until stopped, and never listens."""
+    engine = make_engine("postgresql+psycopg://hhpu:hhpu@127.0.0.1:1/nothing")
+    listener = OutboxListener(engine, lambda: None, service="t", retry_cap_s=0.05)
+    try:
+        with caplog.at_level(logging.INFO, logger="hhpu.relay"):
+            listener.start()
+            assert _until(lambda: any(r.levelname == "WARNING" for r in caplog.records), 20.0)
+            listener.stop()
+    finally:
+        listener.stop()
+        engine.dispose()
+    lost = [r for r in caplog.records if r.getMessage().startswith("outbox listener lost the database")]
+    assert [r.levelname for r in lost] == ["INFO", "WARNING"]
+    assert not listener.listening.is_set()

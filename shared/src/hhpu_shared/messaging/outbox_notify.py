@@ -64,7 +64,8 @@ class OutboxListener:
 
     A thread of its own with a connection of its own (not the pool's: it stays open). When the
     connection fails (PostgreSQL restarting) it connects again after a capped backoff, logging the
-    loss once; meanwhile the relay's poll finds the rows. `wait_s` bounds how long `stop` waits.
+    loss at INFO and, when the `warn_after`-th attempt in a row fails too, as a warning; meanwhile the
+    relay's poll finds the rows. `wait_s` bounds how long `stop` waits.
     """
 
     def __init__(
@@ -75,12 +76,14 @@ class OutboxListener:
         service: str,
         wait_s: float = 0.25,
         retry_cap_s: float = 2.0,
+        warn_after: int = 3,
     ) -> None:
         self.engine = engine
         self.on_notify = on_notify
         self.service = service
         self.wait_s = wait_s
         self.retry_cap_s = retry_cap_s
+        self.warn_after = warn_after
         self.listening = threading.Event()
         self.notifications = 0
         self._failures = 0
@@ -113,10 +116,12 @@ class OutboxListener:
                 self._listen()
             except Exception as exc:  # the database went away or refused us: try again later
                 self._failures += 1
-                if self._failures == 1:
-                    log.warning(
+                if self._failures in (1, self.warn_after):  # INFO at once; a warning if it lasts
+                    level = logging.WARNING if self._failures >= self.warn_after else logging.INFO
+                    log.log(
+                        level,
                         "outbox listener lost the database; the relay polls until it is back",
-                        extra={"error": type(exc).__name__},
+                        extra={"error": type(exc).__name__, "attempt": self._failures},
                     )
                 self._stop.wait(backoff(self._failures, base_s=0.1, cap_s=self.retry_cap_s))
 

@@ -28,6 +28,10 @@ from hhpu_shared.messaging.transport import OutboundMessage, Publisher
 
 log = logging.getLogger("hhpu.relay")
 RELAY_LOCK_KEY = 7_201_162
+# A wait for the database is routine once (SQLite's write lock held by a long transaction past the
+# busy timeout, as `make run`'s demo seed does; PostgreSQL restarting): logged at INFO. The third
+# failed attempt in a row (on SQLite, 30 s of waiting at the default busy timeout) is a warning.
+WARN_AFTER_WAITS = 3
 
 # Statements built once, run as Core on the session's connection: the batch is read as plain rows
 # and marked published by one UPDATE (no ORM object per event, no flush of each).
@@ -80,7 +84,7 @@ class OutboxRelay:
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
         # PostgreSQL: woken by every process's commits, not only this one's (``listen``: on).
         self.listener = (
-            outbox_notify.OutboxListener(engine, self.wake, service=service)
+            outbox_notify.OutboxListener(engine, self.wake, service=service, warn_after=WARN_AFTER_WAITS)
             if listen and outbox_notify.supported(engine)
             else None
         )
@@ -182,8 +186,10 @@ class OutboxRelay:
         except DATABASE_UNAVAILABLE as exc:
             # The database cannot serve now (SQLite's write lock held past the busy timeout, PostgreSQL
             # restarting): nothing was marked, the rows wait, the next step retries after the backoff.
-            log.warning("outbox relay waiting for the database", extra={"error": type(exc).__name__})
             self._failures += 1
+            level = logging.WARNING if self._failures >= WARN_AFTER_WAITS else logging.INFO
+            extra = {"error": type(exc).__name__, "attempt": self._failures}
+            log.log(level, "outbox relay waiting for the database", extra=extra)
             n = 0
         except Exception:
             log.exception("outbox relay batch failed")
