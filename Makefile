@@ -27,7 +27,10 @@ $(VENV)/.installed: requirements/pins.txt */pyproject.toml services/*/pyproject.
 	@if ! command -v uv >/dev/null 2>&1; then python3 -m venv $(VENV) && $(VENV)/bin/pip install -q uv; fi
 	UV=$$(command -v uv || echo $(VENV)/bin/uv)
 	[ -x $(PY) ] || $$UV venv -q $(VENV) --python 3.11
-	$$UV pip install -q -p $(VENV) -r requirements/pins.txt
+	# --compile-bytecode: write the .pyc files now. uv does not by default, and where
+	# PYTHONDONTWRITEBYTECODE is set (as on these machines) no process writes them either, so every
+	# process compiled its imports again: 9.5 s to import the case-service's consumer, 4.5 s with them.
+	$$UV pip install -q -p $(VENV) --compile-bytecode -r requirements/pins.txt
 	$$UV pip install -q -p $(VENV) --no-deps $(PACKAGES)
 	touch $@
 

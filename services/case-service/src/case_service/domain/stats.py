@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from scipy.stats import chi2
-
 
 @dataclass(frozen=True)
 class ChiSquare:
@@ -38,6 +36,11 @@ def chi_square(table: Sequence[Sequence[float]], rows: list[str], columns: list[
         (obs[i][j] - expected[i][j]) ** 2 / expected[i][j] for i in range(len(obs)) for j in range(len(col_t))
     )
     dof = (len(obs) - 1) * (len(col_t) - 1)
+    # Imported here, not with the module: scipy.stats takes 1.4 s to import (more without bytecode),
+    # and every case-service process (its consumer too) imports this module through its routes, while
+    # only the evaluation report asks for a p-value.
+    from scipy.stats import chi2
+
     return ChiSquare(
         statistic=stat,
         dof=dof,
