@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from hhpu_shared.background import backoff
+from hhpu_shared.background import ThreadLoop, backoff
 
 log = logging.getLogger("hhpu.relay")
 
@@ -62,10 +62,10 @@ class OutboxListener:
     """Call `on_notify` whenever a transaction that inserted outbox rows commits in the database of
     `engine` (any process), and once each time listening (re)starts, for commits it may have missed.
 
-    A thread of its own with a connection of its own (not the pool's: it stays open). When the
-    connection fails (PostgreSQL restarting) it connects again after a capped backoff, logging the
-    loss at INFO and, when the `warn_after`-th attempt in a row fails too, as a warning; meanwhile the
-    relay's poll finds the rows. `wait_s` bounds how long `stop` waits.
+    A background loop (`ThreadLoop`) with a connection of its own (not the pool's: it stays open).
+    When the connection fails (PostgreSQL restarting) it connects again after a capped backoff,
+    logging the loss at INFO and, when the `warn_after`-th attempt in a row fails too, as a warning;
+    meanwhile the relay's poll finds the rows. `wait_s` bounds how long `stop` waits.
     """
 
     def __init__(
@@ -87,21 +87,13 @@ class OutboxListener:
         self.listening = threading.Event()
         self.notifications = 0
         self._failures = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = ThreadLoop(f"outbox-listen-{service}", self._step, service=service)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            name = f"outbox-listen-{self.service}"
-            self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout_s)
-            self._thread = None
+        self._loop.stop(timeout_s)
         self.listening.clear()
 
     def _connect(self) -> Any:
@@ -110,20 +102,22 @@ class OutboxListener:
         conn.autocommit = True
         return conn
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._listen()
-            except Exception as exc:  # the database went away or refused us: try again later
-                self._failures += 1
-                if self._failures in (1, self.warn_after):  # INFO at once; a warning if it lasts
-                    level = logging.WARNING if self._failures >= self.warn_after else logging.INFO
-                    log.log(
-                        level,
-                        "outbox listener lost the database; the relay polls until it is back",
-                        extra={"error": type(exc).__name__, "attempt": self._failures},
-                    )
-                self._stop.wait(backoff(self._failures, base_s=0.1, cap_s=self.retry_cap_s))
+    def _step(self) -> float:
+        """Listen until stopped (then 0: nothing to wait for); after a failure, the backoff before
+        the next try."""
+        try:
+            self._listen()
+            return 0.0
+        except Exception as exc:  # the database went away or refused us: try again later
+            self._failures += 1
+            if self._failures in (1, self.warn_after):  # INFO at once; a warning if it lasts
+                level = logging.WARNING if self._failures >= self.warn_after else logging.INFO
+                log.log(
+                    level,
+                    "outbox listener lost the database; the relay polls until it is back",
+                    extra={"error": type(exc).__name__, "attempt": self._failures},
+                )
+            return backoff(self._failures, base_s=0.1, cap_s=self.retry_cap_s)
 
     def _listen(self) -> None:
         conn = self._connect()
@@ -132,7 +126,7 @@ class OutboxListener:
             self.listening.set()
             self._failures = 0
             self.on_notify()  # rows committed while nobody listened
-            while not self._stop.is_set():
+            while not self._loop.stopping:
                 for _ in conn.notifies(timeout=self.wait_s):
                     self.notifications += 1
                     self.on_notify()
