@@ -36,7 +36,7 @@ def _consumer(reader: str, bootstrap: str, ns: str, group: str, *extra: str) -> 
 
 def _committed(bootstrap: str, ns: str, group: str) -> int:
     """The group's committed offsets, summed over the topic's partitions (read without joining)."""
-    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=ns + group, enable_auto_commit=False)
     try:
         tps = [TopicPartition(ns + TOPIC, p) for p in c.partitions_for_topic(ns + TOPIC) or []]
         return sum(c.committed(tp) or 0 for tp in tps)

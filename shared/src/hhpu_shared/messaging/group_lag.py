@@ -46,8 +46,8 @@ def group_lag(
 
 
 def live_members(description: Mapping[str, Any], topics: set[str]) -> int:
-    """Members of a described group subscribed to any of `topics` (a group id shared across
-    namespaces on one broker has members reading other namespaces' topics)."""
+    """Members of a described group subscribed to any of `topics` (a member subscribed to none of
+    them reads for another purpose: a tool sharing the group's name)."""
     count = 0
     for member in description.get("members") or []:
         subscribed = set((member.get("member_metadata") or {}).get("topics") or [])
@@ -57,7 +57,9 @@ def live_members(description: Mapping[str, Any], topics: set[str]) -> int:
 
 
 class GroupLagMonitor:
-    """Reads lag and live members of `groups` (group -> its topics, without the namespace)."""
+    """Reads lag and live members of `groups` (group -> its topics, both without the namespace: the
+    broker knows them as ``namespace + name``, as `KafkaSource` names them; the metrics' label is
+    the name without it)."""
 
     def __init__(
         self,
@@ -70,6 +72,7 @@ class GroupLagMonitor:
     ) -> None:
         self.bootstrap = bootstrap
         self.groups = {g: sorted(namespace + t for t in topics) for g, topics in groups.items()}
+        self._ids = {g: namespace + g for g in groups}  # the group as the broker knows it (KafkaSource)
         self.service = service
         self.interval_s = interval_s
         self._admin: Any = None
@@ -102,20 +105,20 @@ class GroupLagMonitor:
         from kafka.admin import OffsetSpec
 
         admin = self._client()
-        described = admin.describe_groups(list(self.groups))
-        committed_all = admin.list_group_offsets(dict.fromkeys(self.groups))
+        described = admin.describe_groups(list(self._ids.values()))
+        committed_all = admin.list_group_offsets(dict.fromkeys(self._ids.values()))
         out: dict[str, GroupState] = {}
         for group, topics in self.groups.items():
             tps = self._partitions(admin, topics)
             latest = admin.list_partition_offsets(dict.fromkeys(tps, OffsetSpec.LATEST))
             earliest = admin.list_partition_offsets(dict.fromkeys(tps, OffsetSpec.EARLIEST))
-            committed = {tp: om.offset for tp, om in (committed_all.get(group) or {}).items()}
+            committed = {tp: om.offset for tp, om in (committed_all.get(self._ids[group]) or {}).items()}
             lag = group_lag(
                 committed,
                 {tp: o.offset for tp, o in earliest.items()},
                 {tp: o.offset for tp, o in latest.items()},
             )
-            members = live_members(described.get(group) or {}, set(topics))
+            members = live_members(described.get(self._ids[group]) or {}, set(topics))
             out[group] = GroupState(members=members, lag=lag)
         return out
 

@@ -145,6 +145,11 @@ class KafkaPublisher:
 class KafkaSource:
     """Reads ``namespace + topic``; inbound messages carry the topic without the namespace.
 
+    The consumer group is ``namespace + group`` too. A group shared by namespaces (test runs on one
+    broker) rebalances as one: a member of another run that stopped polling without leaving held up
+    every join of this run's consumers until the broker dropped it (up to ``max.poll.interval.ms``,
+    5 minutes). Production runs with no namespace, where the group is the service's name.
+
     `instance_id` makes the consumer a static group member (``group.instance.id``, prefixed with the
     namespace): a process restarted with the same id gets its partitions back at once, where a
     dynamic member waits for the dead member's session to expire. A dynamic member leaves the group
@@ -166,7 +171,7 @@ class KafkaSource:
         self._consumer = KafkaConsumer(
             *[namespace + t for t in topics],
             bootstrap_servers=bootstrap,
-            group_id=group,
+            group_id=namespace + group,
             client_id=client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
