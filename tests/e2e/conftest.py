@@ -5,6 +5,7 @@ scope); each test counts only what its own flow created."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -41,3 +42,12 @@ def webhook() -> Iterator[WebhookReceiver]:
     r = WebhookReceiver()
     yield r
     r.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    cluster = getattr(item, "funcargs", {}).get("cluster")
+    if report.failed and isinstance(cluster, Cluster):
+        report.sections.append(("cluster processes", cluster.report()))
+    return report

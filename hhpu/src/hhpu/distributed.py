@@ -8,6 +8,7 @@ and are stopped by PID.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -66,6 +67,18 @@ class Cluster:
         path = self.workdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def report(self, lines: int = 15) -> str:
+        """Each process: running or its exit code, and its last `lines` warnings and errors (the logs
+        are JSON lines; a line that is not, such as a traceback, counts). For a failed test's report,
+        so a failure on a machine whose files are gone (CI) still names the process that stopped."""
+        out: list[str] = []
+        for name, proc in self.procs.items():
+            code = proc.poll()
+            out.append(f"== {name}: {'running' if code is None else f'exited with {code}'} (pid {proc.pid})")
+            worrying = [line for line in self.log(name).splitlines() if _worrying(line)]
+            out.extend(line[:600] for line in worrying[-lines:])
+        return "\n".join(out)
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         out = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.envs[name] = env
@@ -103,6 +116,14 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+def _worrying(line: str) -> bool:
+    try:
+        level = json.loads(line).get("level", "")
+    except (ValueError, AttributeError):
+        return bool(line.strip())
+    return level in ("WARNING", "ERROR", "CRITICAL")
 
 
 def _wait_ready(
