@@ -1,8 +1,9 @@
 """Single-process mode (`hhpu run`, what `make run` starts) under a burst and after a crash.
 
-- The burst that once broke it (250 referrals, 30 at a time): every answer is a 201 or a clear 503
-  problem with Retry-After, and the system serves normally within seconds afterwards; every referral
-  that got its 201 reaches `under_assessment` (nothing accepted was lost on the way).
+- The burst that once broke it (250 referrals, 30 at a time): every answer is a 201 or a clear
+  refusal with Retry-After (503; or 429 on a machine fast enough to outrun the key's rate limit),
+  and the system serves normally within seconds afterwards; every referral that got its 201
+  reaches `under_assessment` (nothing accepted was lost on the way).
 - A SIGKILL right after the last of 20 referrals got its 201: started again on the same data
   directory, every referral reaches `under_assessment` (the durable embedded log and the outboxes
   carry what was in flight).
@@ -113,12 +114,15 @@ def test_burst_is_answered_with_201s_and_clear_503s_and_the_system_recovers(tmp_
         answers = asyncio.run(burst(run.url, key))
         took = time.monotonic() - started
         codes = Counter(status for status, _, _ in answers)
-        assert set(codes) <= {201, 503}, f"{dict(codes)} in {took:.1f} s\n{run.log_tail()}"
+        # 429 when the burst outruns the key's rate limit (50/s, burst 100): a machine that serves the
+        # 250 in under about 3 s meets the limiter before any overload.
+        assert set(codes) <= {201, 429, 503}, f"{dict(codes)} in {took:.1f} s\n{run.log_tail()}"
         assert codes[201] > 0, dict(codes)
+        refusals = {503: {"overloaded", "database_unavailable", "auth_unavailable"}, 429: {"rate_limited"}}
         for status, body, headers in answers:
-            if status == 503:  # a clear refusal: problem+json with a code, and when to come back
+            if status in refusals:  # a clear refusal: problem+json with a code, and when to come back
                 assert headers["content-type"].startswith("application/problem+json"), headers
-                assert body["code"] in {"overloaded", "database_unavailable", "auth_unavailable"}, body
+                assert body["code"] in refusals[status], body
                 assert int(headers["retry-after"]) >= 1, headers
 
         # Serving normally again within seconds: ready, and a new referral is taken at once.
