@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from ranking_service.domain.scipy_stats import stats
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -31,7 +32,7 @@ def compare_runs(
     tau = float("nan")
     p_value = float("nan")
     if len(common) >= 2:
-        res = stats.kendalltau(ra, rb)
+        res = stats().kendalltau(ra, rb)
         tau, p_value = float(res.statistic), float(res.pvalue)
     movers: list[dict[str, Any]] = []
     for p, a, b in zip(common, ra.tolist(), rb.tolist(), strict=True):

@@ -18,7 +18,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ranking_service.domain.intervals import (
     auc_rows,
@@ -28,11 +27,12 @@ from ranking_service.domain.intervals import (
     rank_rows,
     resamples,
 )
+from ranking_service.domain.scipy_stats import stats
 
 
 def rankdata(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Average ranks (1-based), ties get their mean rank."""
-    return np.asarray(stats.rankdata(x, method="average", axis=axis), dtype=np.float64)
+    return np.asarray(stats().rankdata(x, method="average", axis=axis), dtype=np.float64)
 
 
 def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if abs(rho) == 1.0:
         return rho, 0.0
     t = rho * math.sqrt((n - 2) / ((1.0 - rho) * (1.0 + rho)))
-    return rho, float(2 * stats.t.sf(abs(t), n - 2))
+    return rho, float(2 * stats().t.sf(abs(t), n - 2))
 
 
 def bootstrap_spearman_ci(

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from ranking_service.domain.intervals import clopper_pearson, percentile
+from ranking_service.domain.scipy_stats import stats
 
 AGE_BANDS = ((0, "under 18"), (18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55+"))
 
@@ -56,8 +56,9 @@ def age_bands(dob: pa.Array | pa.ChunkedArray, as_of: date, recorded: list[str])
     return [str(v) for v in np.where(missing, rec, out).tolist()]
 
 
-def _two_sided_p(dist: stats.rv_discrete, x: int, lo: int, hi: int) -> float:
-    """Exact two-sided p-value: probability of outcomes no more likely than x."""
+def _two_sided_p(dist: Any, x: int, lo: int, hi: int) -> float:
+    """Exact two-sided p-value of x under `dist` (a frozen discrete scipy.stats distribution): the
+    probability of outcomes no more likely than x."""
     support = np.arange(lo, hi + 1)
     pmf = dist.pmf(support)
     return float(min(1.0, pmf[pmf <= dist.pmf(x) * (1 + 1e-7)].sum()))
@@ -124,7 +125,7 @@ def fairness_view(
                 )
             else:
                 lo, hi = clopper_pearson(top, k)
-                dist = stats.hypergeom(n, pop, k)
+                dist = stats().hypergeom(n, pop, k)
                 c_lo, c_hi = dist.ppf(0.025), dist.ppf(0.975)
                 row.update(
                     too_small=False,

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ranking_service.domain.intervals import mean_interval
+from ranking_service.domain.scipy_stats import stats
 
 MIN_TREND_RUNS = 3
 
@@ -32,8 +32,8 @@ def trend(days: list[int], values: list[float]) -> dict[str, Any]:
         }
     x = np.array([d for d, _ in pairs], dtype=np.float64) / 365.0
     y = np.array([v for _, v in pairs], dtype=np.float64)
-    fit = stats.linregress(x, y)
-    half = float(stats.t.ppf(0.975, len(pairs) - 2) * fit.stderr) if len(pairs) > 2 else float("nan")
+    fit = stats().linregress(x, y)
+    half = float(stats().t.ppf(0.975, len(pairs) - 2) * fit.stderr) if len(pairs) > 2 else float("nan")
     lo, hi = float(fit.slope) - half, float(fit.slope) + half
     if math.isnan(half):
         statement = "too few runs for an interval"

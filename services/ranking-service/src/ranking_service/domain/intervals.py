@@ -7,7 +7,8 @@ import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from scipy import stats
+
+from ranking_service.domain.scipy_stats import stats
 
 LEVEL = 0.95
 
@@ -17,8 +18,8 @@ def clopper_pearson(x: int, n: int, level: float = LEVEL) -> tuple[float, float]
     if n <= 0:
         return float("nan"), float("nan")
     alpha = 1.0 - level
-    lo = 0.0 if x == 0 else float(stats.beta.ppf(alpha / 2, x, n - x + 1))
-    hi = 1.0 if x == n else float(stats.beta.ppf(1 - alpha / 2, x + 1, n - x))
+    lo = 0.0 if x == 0 else float(stats().beta.ppf(alpha / 2, x, n - x + 1))
+    hi = 1.0 if x == n else float(stats().beta.ppf(1 - alpha / 2, x + 1, n - x))
     return lo, hi
 
 
@@ -64,14 +65,14 @@ def mean_interval(values: list[float] | np.ndarray, level: float = LEVEL) -> dic
         return {"n": 0, "mean": None, "ci95": None}
     if len(v) == 1:
         return {"n": 1, "mean": float(v[0]), "ci95": None}
-    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    half = float(stats().t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
     m = float(v.mean())
     return {"n": int(len(v)), "mean": m, "ci95": [m - half, m + half]}
 
 
 def rank_rows(x: np.ndarray) -> np.ndarray:
     """Average ranks along the last axis (ties share their mean rank)."""
-    return np.asarray(stats.rankdata(x, method="average", axis=-1), dtype=np.float64)
+    return np.asarray(stats().rankdata(x, method="average", axis=-1), dtype=np.float64)
 
 
 def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
