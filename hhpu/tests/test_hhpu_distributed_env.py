@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -29,18 +30,32 @@ def test_launched_process_reads_its_relay_interval(
     assert settings.effective_database_url() == f"sqlite:///{tmp_path}/{name}.db"
 
 
-def test_report_names_each_process_and_its_warnings(tmp_path: Path) -> None:
-    """A failed end-to-end test's report says which process stopped and what each complained of."""
+def test_report_names_each_process_its_warnings_and_where_its_threads_are(tmp_path: Path) -> None:
+    """A failed end-to-end test's report says which process stopped, what each complained of, and
+    where the threads of each running one are (a process that hangs shows where it waits)."""
     cluster = Cluster(workdir=tmp_path)
     script = "import sys; print('Traceback: boom', flush=True); sys.exit(3)"
     cluster._spawn("case-service.consumer", ["-c", script], dict(os.environ))
-    cluster._spawn("gateway", ["-c", "import time; time.sleep(30)"], dict(os.environ))
+    waiting = (
+        "from hhpu_shared.logging import configure_logging\n"
+        "configure_logging('gateway')\n"
+        "import threading\n"
+        "def parked_forever(): threading.Event().wait()\n"
+        "threading.Thread(target=parked_forever, daemon=True).start()\n"
+        "print('ready', flush=True)\n"
+        "threading.Event().wait(60)\n"
+    )
+    cluster._spawn("gateway", ["-c", waiting], dict(os.environ))
     try:
         cluster.procs["case-service.consumer"].wait(30)
+        deadline = time.monotonic() + 60
+        while "ready" not in cluster.log("gateway") and time.monotonic() < deadline:
+            time.sleep(0.1)
         with open(tmp_path / "gateway.log", "a") as log:
             for level, msg in [("INFO", "fine"), ("WARNING", "slow upstream"), ("ERROR", "gave up")]:
                 log.write(json.dumps({"level": level, "msg": msg}) + "\n")
         report = cluster.report()
+        assert cluster.procs["gateway"].poll() is None  # the signal dumped stacks, it did not kill
     finally:
         cluster.stop()
     assert "== case-service.consumer: exited with 3" in report
@@ -48,3 +63,4 @@ def test_report_names_each_process_and_its_warnings(tmp_path: Path) -> None:
     assert "== gateway: running" in report
     assert "slow upstream" in report and "gave up" in report
     assert "fine" not in report
+    assert "-- gateway: threads" in report and "in parked_forever" in report

@@ -18,6 +18,7 @@ from typing import Any
 from hhpu_shared.auth import IDENTITY_HEADER, Principal
 from hhpu_shared.context import request_id_var
 from hhpu_shared.errors import problem
+from hhpu_shared.logging import configure_logging
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import metrics, policy
@@ -344,6 +345,8 @@ def create_app(
     """The gateway. `asgi_apps` (service name -> ASGI app) forwards in-process (single-process mode);
     otherwise `upstreams` (service name -> base URL) or the settings' URLs are used over HTTP."""
     settings = settings or GatewaySettings()
+    if not logging.getLogger().handlers:  # a bare process (the image's uvicorn command): JSON logs
+        configure_logging("gateway", settings.log_level)
     urls = {**settings.upstream_urls(), **(upstreams or {})}
     ups: dict[str, Upstream] = {}
     for name in SERVICES:

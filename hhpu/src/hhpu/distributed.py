@@ -67,16 +67,28 @@ class Cluster:
         path = self.workdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def report(self, lines: int = 15) -> str:
-        """Each process: running or its exit code, and its last `lines` warnings and errors (the logs
-        are JSON lines; a line that is not, such as a traceback, counts). For a failed test's report,
-        so a failure on a machine whose files are gone (CI) still names the process that stopped."""
+    def report(self, lines: int = 15, *, stacks: bool = True, stack_lines: int = 300) -> str:
+        """Each process: running or its exit code, its last `lines` warnings and errors (the logs
+        are JSON lines; a line that is not, such as a traceback, counts) and, with `stacks`, where
+        each of its threads is (SIGUSR1: `hhpu_shared.logging.enable_stack_dumps`). For a failed
+        test's report, so a failure on a machine whose files are gone (CI) still names the process
+        that stopped, or shows where one that runs is waiting."""
+        sizes = {name: len(self.log(name)) for name in self.procs}
+        running = [p for p in self.procs.values() if p.poll() is None]
+        if stacks and running:
+            for proc in running:
+                proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
         out: list[str] = []
         for name, proc in self.procs.items():
             code = proc.poll()
             out.append(f"== {name}: {'running' if code is None else f'exited with {code}'} (pid {proc.pid})")
-            worrying = [line for line in self.log(name).splitlines() if _worrying(line)]
+            text = self.log(name)
+            worrying = [line for line in text[: sizes[name]].splitlines() if _worrying(line)]
             out.extend(line[:600] for line in worrying[-lines:])
+            if stacks and code is None:
+                out.append(f"-- {name}: threads")
+                out.extend(text[sizes[name] :].splitlines()[:stack_lines])
         return "\n".join(out)
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:

@@ -7,8 +7,10 @@ leak personal data into ordinary logs.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
+import signal
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -100,3 +102,19 @@ def configure_logging(service: str, level: str = "INFO", *, kafka_level: str = "
     kafka.propagate = True
     for noisy in ("uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    enable_stack_dumps()
+
+
+def enable_stack_dumps() -> bool:
+    """SIGUSR1 writes every thread's stack to the process's stderr (the standard library's
+    faulthandler: file, line and function names, never a variable's value). An operator, or a
+    failed end-to-end test, can see where a process that stopped making progress is waiting.
+    False where stderr is not a file (then nothing is registered)."""
+    stream = sys.__stderr__
+    try:
+        if stream is None:
+            return False
+        faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True, chain=False)
+    except (AttributeError, ValueError, OSError):  # no fileno (a captured stream) or no SIGUSR1
+        return False
+    return True
