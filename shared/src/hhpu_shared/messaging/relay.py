@@ -1,7 +1,8 @@
 """The outbox relay: publishes pending rows in order, keyed by aggregate id.
 
 One relay runs per database. On PostgreSQL a transaction-scoped advisory lock makes one
-replica the publisher at a time, so per-aggregate order holds with several replicas. A row
+replica the publisher at a time, so per-aggregate order holds with several replicas; a replica that
+hangs while holding it loses it after `LOCK_IDLE_TIMEOUT_S` (PostgreSQL ends its idle transaction). A row
 that fails blocks later rows of the same aggregate until it succeeds; nothing is dropped.
 
 A relay wakes when its own process commits events, when any process's commit notifies the outbox
@@ -37,7 +38,15 @@ WARN_AFTER_WAITS = 3
 # and marked published by one UPDATE (no ORM object per event, no flush of each).
 _T = OutboxRecord.__table__  # type: ignore[attr-defined]
 _COLUMNS = (_T.c.seq, _T.c.id, _T.c.topic, _T.c.aggregateid, _T.c.type, _T.c.payload)
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
+# The lock, and a bound on how long its transaction may sit idle (waiting on the broker): a relay
+# whose process hangs while it holds the lock (alive, so PostgreSQL does not end its session) would
+# otherwise stop every replica's relay for good. PostgreSQL ends such a session after the bound, the
+# lock goes with it, and another replica publishes; a publish takes at most about 30 s (the Kafka
+# publisher's max_block_ms and its 20 s deadline), so the bound never cuts a relay that works.
+_TRY_LOCK = text(
+    "SELECT pg_try_advisory_xact_lock(:k), set_config('idle_in_transaction_session_timeout', :idle, true)"
+)
+LOCK_IDLE_TIMEOUT_S = 90.0
 # On PostgreSQL ``seq = ANY(:seqs)``: one statement text whatever the batch's length, so it is compiled
 # once and prepared by psycopg (an expanding IN is rendered again for every batch); elsewhere an IN.
 _MARK_PUBLISHED = {
@@ -67,6 +76,7 @@ class OutboxRelay:
         max_backoff_s: float = 2.0,
         linger_s: float = 0.0,
         listen: bool = True,
+        lock_idle_timeout_s: float = LOCK_IDLE_TIMEOUT_S,
     ) -> None:
         self.engine = engine
         self.publisher = publisher
@@ -77,6 +87,7 @@ class OutboxRelay:
         # Wait this long before a batch (unless the last one was full): the events of commits landing
         # together are read, published and marked once, where each commit's wake made a batch of its own.
         self.linger_s = linger_s
+        self._lock_args = {"k": RELAY_LOCK_KEY, "idle": f"{int(lock_idle_timeout_s * 1000)}ms"}
         self._full = False
         self._pending = (
             select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
@@ -98,7 +109,7 @@ class OutboxRelay:
         with Session(self.engine, expire_on_commit=False) as session:
             conn = session.connection()
             if conn.dialect.name == "postgresql":
-                if not conn.execute(_TRY_LOCK, {"k": RELAY_LOCK_KEY}).scalar():
+                if not conn.execute(_TRY_LOCK, self._lock_args).scalar():
                     return 0
             rows = conn.execute(self._pending).all()
             if not rows:
