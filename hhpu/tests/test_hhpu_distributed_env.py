@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -64,3 +66,43 @@ def test_report_names_each_process_its_warnings_and_where_its_threads_are(tmp_pa
     assert "slow upstream" in report and "gave up" in report
     assert "fine" not in report
     assert "-- gateway: threads" in report and "in parked_forever" in report
+
+
+def test_launched_processes_do_not_outlive_a_killed_test_run(tmp_path: Path) -> None:
+    """A test run killed from outside (a CI timeout) takes the processes it launched with it: they run
+    in sessions of their own, so nothing else would stop them."""
+    parent = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from hhpu.distributed import Cluster\n"
+        f"c = Cluster(workdir=Path({str(tmp_path)!r}))\n"
+        "c._spawn('case-service.consumer', ['-c', 'import time; time.sleep(120)'], dict(os.environ))\n"
+        "print(c.procs['case-service.consumer'].pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout is not None
+        child = int(run.stdout.readline())
+        os.kill(child, 0)  # alive while the run lives
+        run.kill()
+        run.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.1)
+        assert not _alive(child), "the launched process outlived the killed run"
+    finally:
+        if run.poll() is None:
+            run.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # not our child: raises; reaped elsewhere
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

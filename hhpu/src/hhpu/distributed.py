@@ -28,6 +28,21 @@ from hhpu.services import SERVICES
 RELAY_INTERVAL_S = "1.0"
 
 
+def die_with_parent() -> None:
+    """In a child, before it runs (``preexec_fn``): SIGTERM it when the process that started it dies.
+
+    The launched processes run in sessions of their own (stopped by PID, never by name), so a test
+    run killed from outside (a CI timeout) would leave them running: consumers that rejoin the next
+    run's broker and database on the same ports. Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere
+    nothing is set."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,7 +110,12 @@ class Cluster:
         out = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
         self.envs[name] = env
         self.procs[name] = subprocess.Popen(
-            [sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [sys.executable, *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # only prctl between fork and exec
         )
 
     def restart(self, name: str, sig: int = signal.SIGKILL) -> None:

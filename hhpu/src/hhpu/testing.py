@@ -18,7 +18,7 @@ import httpx
 from gateway.tokens import mint_dev_token
 from sqlalchemy import create_engine, text
 
-from hhpu.distributed import free_port
+from hhpu.distributed import die_with_parent, free_port
 
 T = TypeVar("T")
 
@@ -118,6 +118,7 @@ class SingleProcessRun:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # only prctl between fork and exec
             )
         eventually(self.ready, timeout_s=timeout_s, what="hhpu run to be ready")
         return self
