@@ -20,7 +20,6 @@ from hhpu_shared.db import make_engine
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing import steps
-from hhpu_shared.testing.plugin import create_pg_database, drop_pg_database
 from hhpu_shared.testing.publishers import RecordingPublisher
 from hhpu_shared.testing.steps import StepRecorded
 from hhpu_shared.uow import unit_of_work
@@ -44,15 +43,11 @@ class HangingPublisher(RecordingPublisher):
 
 
 @pytest.fixture
-def engine(postgres_admin_url: str) -> Iterator[Engine]:
-    url = create_pg_database(postgres_admin_url, "hung")
-    eng = make_engine(url)
+def engine(pg_url: str) -> Iterator[Engine]:
+    eng = make_engine(pg_url)
     steps.create_tables(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        drop_pg_database(postgres_admin_url, url)
+    yield eng
+    eng.dispose()
 
 
 def _pending(engine: Engine) -> int:
