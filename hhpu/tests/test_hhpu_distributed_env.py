@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hhpu.distributed import RELAY_INTERVAL_S, Cluster
+from hhpu.distributed import RELAY_INTERVAL_S, Cluster, wait_consumers
 from hhpu.services import SERVICES, spec
 
 
@@ -106,3 +106,16 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_consumer_that_exits_fails_the_cluster_start_with_its_report(tmp_path: Path) -> None:
+    """The cluster waits for its consumers to join their groups; one that exits instead is named at
+    once, with its output (no broker is needed to see that)."""
+    cluster = Cluster(workdir=tmp_path)
+    script = "import sys; print('Traceback: no broker', flush=True); sys.exit(1)"
+    cluster._spawn("case-service.consumer", ["-c", script], dict(os.environ))
+    cluster.procs["case-service.consumer"].wait(30)
+    with pytest.raises(RuntimeError) as failed:
+        wait_consumers(cluster, "127.0.0.1:9", "ns.", services=["case-service"], timeout_s=30)
+    assert "case-service.consumer exited with 1" in str(failed.value)
+    assert "Traceback: no broker" in str(failed.value)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from hhpu.services import SERVICES
+from hhpu.services import SERVICES, spec
 
 # The outbox relay's fallback poll in the launched processes: a commit in any process wakes every
 # relay at once (its own process's directly, the others' by PostgreSQL's NOTIFY), so the poll only
@@ -177,6 +177,45 @@ def _wait_ready(
     raise TimeoutError(f"{name} not ready at {url}: {last}\n{cluster.log(name)[-3000:]}")
 
 
+def wait_consumers(
+    cluster: Cluster, bootstrap: str, namespace: str, *, services: list[str], timeout_s: float
+) -> None:
+    """Until every consumer group of each service's consumer process has a live member (as the broker
+    sees it): a test then starts with the consumers in their groups, not while they still import or
+    join. A consumer process that exits, or groups still empty at the deadline, fail with the
+    cluster's report (each process's state, warnings and thread stacks)."""
+    from hhpu_shared.messaging.group_lag import GroupLagMonitor
+    from hhpu_shared.runtime import consumer_groups
+
+    monitors = {}
+    for name in services:
+        service = spec(name)
+        groups = consumer_groups(name, service.handlers, service.extra_consumers)
+        if groups:
+            monitors[name] = GroupLagMonitor(bootstrap, groups, service=name, namespace=namespace)
+    deadline = time.monotonic() + timeout_s
+    waiting = set(monitors)
+    try:
+        while waiting:
+            for name in sorted(waiting):
+                proc = cluster.procs[f"{name}.consumer"]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name}.consumer exited with {proc.returncode}:\n{cluster.report()}")
+                try:
+                    states = monitors[name].measure()
+                except Exception:  # the broker busy: asked again below
+                    continue
+                if all(state.members >= 1 for state in states.values()):
+                    waiting.discard(name)
+            if waiting and time.monotonic() > deadline:
+                raise TimeoutError(f"consumers not in their groups: {sorted(waiting)}\n{cluster.report()}")
+            if waiting:
+                time.sleep(0.5)
+    finally:
+        for monitor in monitors.values():
+            monitor.stop()
+
+
 def start_cluster(
     *,
     workdir: Path,
@@ -186,7 +225,8 @@ def start_cluster(
     extra_env: dict[str, str] | None = None,
     timeout_s: float = 120,
 ) -> Cluster:
-    """Start the four services (API + consumer each) and the gateway; wait until all are ready."""
+    """Start the four services (API + consumer each) and the gateway; wait until all are ready (the
+    APIs and the gateway answer `/readyz`, every consumer group has its member)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(workdir=workdir, database_urls=dict(database_urls))
     cluster.env = {
@@ -236,6 +276,7 @@ def start_cluster(
         for name, url in cluster.service_urls.items():
             _wait_ready(url, cluster.procs[f"{name}.api"], f"{name}.api", cluster, timeout_s)
         _wait_ready(cluster.gateway_url, cluster.procs["gateway"], "gateway", cluster, timeout_s)
+        wait_consumers(cluster, kafka_bootstrap, namespace, services=list(SERVICES), timeout_s=timeout_s)
     except BaseException:
         cluster.stop()
         raise

@@ -168,10 +168,7 @@ class ServiceRuntime:
     def consumer_groups(self) -> dict[str, list[str]]:
         """The service's consumer groups (as `build_consumer` and `build_extra_consumer` name them)
         and the topics each reads."""
-        groups = {self.service: self.handlers.topics()} if self.handlers.handlers else {}
-        for suffix, registry in self.extra_consumers.items():
-            groups[f"{self.service}-{suffix}"] = registry.topics()
-        return groups
+        return consumer_groups(self.service, self.handlers, self.extra_consumers)
 
     def build_group_lag(self) -> GroupLagMonitor | None:
         """Kafka, in a process that does not consume (the API): the lag and live members of the
@@ -275,6 +272,17 @@ class ServiceRuntime:
             read_only=read_only,
         ) as uow:
             yield uow
+
+
+def consumer_groups(
+    service: str, handlers: HandlerRegistry, extra_consumers: Mapping[str, HandlerRegistry]
+) -> dict[str, list[str]]:
+    """A service's consumer groups, without the namespace, and the topics each reads: its main group
+    (the service's name) when it has handlers, and ``<service>-<suffix>`` for each further one."""
+    groups = {service: handlers.topics()} if handlers.handlers else {}
+    for suffix, registry in extra_consumers.items():
+        groups[f"{service}-{suffix}"] = registry.topics()
+    return groups
 
 
 def run_until_signalled(runtime: ServiceRuntime) -> None:
