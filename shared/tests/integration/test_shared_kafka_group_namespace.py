@@ -4,8 +4,9 @@ Test runs share one broker, each under a namespace of its own, and every run's c
 service use the same group name. When the group itself was not namespaced, all runs' members were
 one group on the broker: a member of an earlier run that had stopped polling without leaving held up
 each later join (the broker waits up to ``max.poll.interval.ms``, 5 minutes, for every member to
-rejoin), and the later run's consumer got no partitions meanwhile: five end-to-end tests in CI
-waited in vain for their events.
+rejoin), and the later run's consumer got no partitions meanwhile. (Five end-to-end tests in CI
+once waited in vain for their events, as this would make them; that this was the cause there is
+not proven.)
 """
 
 from __future__ import annotations
