@@ -228,3 +228,23 @@ def test_the_outbox_notify_step_rolls_back_and_forward(name: str, pg_url: str) -
     assert _outbox_triggers(pg_url) == set()
     assert migrations.migrate_to(pg_url, step3.revision) == step3.revision
     assert _outbox_triggers(pg_url) == {"outbox_notify"}
+
+
+def test_the_sqlite_schema_templates_are_removed_when_the_process_ends(tmp_path: Path) -> None:
+    """Test sessions copy a migrated template per service from the temp dir; the process removes
+    them as it exits (they were left behind by every run)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from hhpu.services import spec\n"
+        "from hhpu_shared.testing import databases\n"
+        f"databases.migrated(spec('meeting-service').migrations, 'sqlite:///{tmp_path}/m.db')\n"
+        "print(next(iter(databases._TEMPLATES.values())))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    template = Path(out.stdout.strip().splitlines()[-1])
+    assert template.name == "meeting.db" and (tmp_path / "m.db").stat().st_size > 0
+    assert not template.parent.exists()

@@ -7,6 +7,7 @@ PostgreSQL: the database is upgraded to head by the migrations themselves.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,6 +17,13 @@ from sqlalchemy import Engine, func, inspect, select, table
 from hhpu_shared.migrations import ServiceMigrations
 
 _TEMPLATES: dict[str, Path] = {}
+
+
+@atexit.register
+def _remove_templates() -> None:
+    """The session's schema templates go with the process (they were left in the temp dir)."""
+    for template in _TEMPLATES.values():
+        shutil.rmtree(template.parent, ignore_errors=True)
 
 
 def _sqlite_path(url: str) -> Path | None:
