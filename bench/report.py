@@ -74,7 +74,10 @@ def rows() -> list[tuple[str, str, str, str]]:
     p = _load("pipeline")
     if p:
         for s in p.get("steps", []):
-            fig = f"{s['reached_agenda']}/{s['referrals']} on the agenda; to assessment p50/p95/p99 "
+            fig = f"{s['reached_agenda']}/{s['referrals']} on the agenda"
+            if s.get("held_for_match_review"):
+                fig += f" ({s['held_for_match_review']} held for a match review)"
+            fig += "; to assessment p50/p95/p99 "
             fig += f"{_ms(s['to_assessment_ms'])} ms; to agenda {_ms(s['to_agenda_ms'])} ms; "
             fig += f"sustained {s['sustained_per_s']}/s"
             at100 = s["offered_per_s"] == 100

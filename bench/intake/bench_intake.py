@@ -33,10 +33,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 
-from common import write_result  # noqa: E402
+from common import CLUSTER_ENV, write_result  # noqa: E402
 
 sys.path.insert(0, str(HERE))
-from measure import cpu_s  # noqa: E402
+from measure import cpu_snapshot, cpu_spent_ms  # noqa: E402
 
 
 def wrk(url: str, key: str, run: str, seconds: int, conns: int) -> dict[str, Any]:
@@ -84,23 +84,6 @@ def _wait_tcp(port: int, timeout_s: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"nothing listening on {port}")
-
-
-def _cpu_s(procs: dict[str, Any]) -> dict[str, float]:
-    """User + system CPU seconds so far of each process (with its reaped children), from /proc."""
-    out: dict[str, float] = {}
-    for name, proc in procs.items():
-        try:
-            out[name] = cpu_s(proc.pid, children=True)
-        except OSError:
-            continue
-    return out
-
-
-def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
-    spent = {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in after if k in before}
-    ordered = dict(sorted(spent.items(), key=lambda kv: -kv[1]))
-    return {k: round(v, 1) for k, v in ordered.items()} | {"total": round(sum(spent.values()), 1)}
 
 
 def _profile(cluster: Any, key: str, run: str, seconds: int, conns: int, out: Path) -> dict[str, Any]:
@@ -151,7 +134,7 @@ def main() -> dict[str, Any]:
             database_urls=dbs,
             kafka_bootstrap=kafka,
             namespace=unique("bintake") + ".",
-            extra_env={"HHPU_ENVIRONMENT": "development"},  # the development signer of the admin token
+            extra_env=CLUSTER_ENV,
         )
         with httpx.Client(base_url=cluster.gateway_url, timeout=60) as gw:
             _agency, key = create_agency(gw, "Bench Partner", "probation")
@@ -168,19 +151,20 @@ def main() -> dict[str, Any]:
         wrk(curl, "", f"{tag}w0", 2, conns)  # warm both up
         wrk(cluster.gateway_url, key, f"{tag}w1", 3, conns)
         runs: dict[str, list[dict[str, Any]]] = {"ceiling": [], "intake": []}
-        cluster_cpu0 = _cpu_s(cluster.procs)
+        procs = {name: p.pid for name, p in cluster.procs.items()}
+        cluster_cpu0 = cpu_snapshot(procs, infra=False)
         ceiling_cpu = 0.0
         for i in range(rounds):
-            c0 = _cpu_s({"ceiling": ceiling})
+            c0 = cpu_snapshot({"ceiling": ceiling.pid}, infra=False)
             runs["ceiling"].append(wrk(curl, "", f"{tag}c{i}", seconds, conns))
-            ceiling_cpu += _cpu_s({"ceiling": ceiling})["ceiling"] - c0["ceiling"]
+            ceiling_cpu += cpu_snapshot({"ceiling": ceiling.pid}, infra=False)["ceiling"] - c0["ceiling"]
             runs["intake"].append(wrk(cluster.gateway_url, key, f"{tag}i{i}", seconds, conns))
         # CPU per request: the cluster's processes over all rounds (the ceiling's included, so the
         # consumers' backlog is mostly counted) per referral acknowledged; the ceiling over its own.
         intake_ok = sum(r["requests"] - r["non_2xx"] for r in runs["intake"])
         ceiling_ok = sum(r["requests"] - r["non_2xx"] for r in runs["ceiling"])
         report["cpu_ms_per_request"] = {
-            "intake_by_process": _cpu_per_request(cluster_cpu0, _cpu_s(cluster.procs), intake_ok),
+            "intake_by_process": cpu_spent_ms(cluster_cpu0, cpu_snapshot(procs, infra=False), intake_ok),
             "ceiling": round(ceiling_cpu * 1000 / max(ceiling_ok, 1), 1),
         }
         for name, rs in runs.items():

@@ -38,6 +38,50 @@ def cpu_s(pid: int, system_only: bool = False, children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+INFRA = {"postgres": "postgres", "java": "broker"}  # command name -> figure (read, never signalled)
+
+
+Snapshot = dict[str | tuple[str, int], float]
+
+
+def cpu_snapshot(procs: dict[str, int], infra: bool = True) -> Snapshot:
+    """CPU seconds so far of each named process (with its reaped children) and, with `infra`, of every
+    PostgreSQL and broker process, keyed (figure, PID): PostgreSQL's backends come and go."""
+    pids: list[tuple[str | tuple[str, int], int]] = list(procs.items())
+    if infra:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (figure := INFRA.get(comm(int(entry.name)))):
+                pids.append(((figure, int(entry.name)), int(entry.name)))
+    out: Snapshot = {}
+    for key, pid in pids:
+        try:
+            out[key] = cpu_s(pid, children=isinstance(key, str))
+        except OSError:
+            continue
+    return out
+
+
+def cpu_spent_ms(before: Snapshot, after: Snapshot, per: float) -> dict[str, float]:
+    """Milliseconds of CPU per `per` (requests or seconds) between two snapshots: each named process
+    (largest first), their "total", then, when the snapshots hold them, "postgres" and "broker" (not
+    in the total)."""
+    spent = {k: (after[k] - before[k]) * 1000 / max(per, 1e-9) for k in after if k in before}
+    named = sorted(((k, v) for k, v in spent.items() if isinstance(k, str)), key=lambda kv: -kv[1])
+    out = {k: round(v, 1) for k, v in named}
+    out["total"] = round(sum(v for _k, v in named), 1)
+    infra = [(k[0], v) for k, v in spent.items() if isinstance(k, tuple)]
+    for figure in dict.fromkeys(INFRA.values()) if infra else ():
+        out[figure] = round(sum(v for f, v in infra if f == figure), 1)
+    return out
+
+
 def switches(pid: int) -> int:
     """Context switches (voluntary and not) of every thread of the process so far."""
     total = 0

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "intake"))
 
 from common import write_result  # noqa: E402
-from measure import cpu_s, launcher_relay_interval  # noqa: E402
+from measure import cpu_snapshot, cpu_spent_ms, launcher_relay_interval  # noqa: E402
 
 SRC_DIRS = (
     "shared/src",
@@ -45,28 +45,6 @@ SRC_DIRS = (
     "services/case-service/src",
     "services/meeting-service/src",
 )
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _pids_named(names: tuple[str, ...]) -> list[int]:
-    """Processes to read (never to signal): PostgreSQL's and the broker's, by command name."""
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(int(p.name)) in names]
-
-
-def _cpu(pids: list[int]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for pid in pids:
-        try:
-            out[pid] = cpu_s(pid)
-        except OSError:
-            continue
-    return out
 
 
 def measure(code: Path | None, settle_s: float, seconds: float) -> dict[str, Any]:
@@ -90,25 +68,21 @@ def measure(code: Path | None, settle_s: float, seconds: float) -> dict[str, Any
         try:
             time.sleep(settle_s)
             procs = {name: p.pid for name, p in cluster.procs.items()}
-            others = _pids_named(("postgres",)) + _pids_named(("java",))
-            before, before_others = _cpu(list(procs.values())), _cpu(others)
+            before = cpu_snapshot(procs)
             time.sleep(seconds)
-            after, after_others = _cpu(list(procs.values())), _cpu(others)
+            spent = cpu_spent_ms(before, cpu_snapshot(procs), seconds)
         finally:
             cluster.stop()
     finally:
         for url in urls.values():
             drop_pg_database(admin, url)
-    per = {name: round((after[pid] - before[pid]) * 1000 / seconds, 1) for name, pid in procs.items()}
-    spent = {p: after_others[p] - before_others[p] for p in after_others if p in before_others}
-    pg = sum(v for p, v in spent.items() if _comm(p) != "java")
-    java = sum(v for p, v in spent.items() if _comm(p) == "java")
+    per = {name: spent[name] for name in procs if name in spent}
     return {
         "code": str(checkout),
         "relay_interval_s": float(interval),
-        "cluster_ms_per_s": round(sum(per.values()), 1),
-        "postgres_ms_per_s": round(pg * 1000 / seconds, 1),
-        "broker_ms_per_s": round(java * 1000 / seconds, 1),
+        "cluster_ms_per_s": spent["total"],
+        "postgres_ms_per_s": spent["postgres"],
+        "broker_ms_per_s": spent["broker"],
         "per_process_ms_per_s": dict(sorted(per.items(), key=lambda kv: -kv[1])),
         "load_average": os.getloadavg(),
     }

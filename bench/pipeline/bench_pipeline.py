@@ -30,9 +30,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "reliability"))
+sys.path.insert(0, str(HERE.parent / "intake"))
 
-from common import pct, write_result  # noqa: E402
+from common import CLUSTER_ENV, pct, write_result  # noqa: E402
 from load import Load  # noqa: E402
+from measure import cpu_snapshot, cpu_spent_ms  # noqa: E402
 
 
 def _rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -72,19 +74,38 @@ def timestamps(dbs: dict[str, str], run: str) -> dict[str, list[Any]]:
     return out
 
 
-def step(url: str, key: str, dbs: dict[str, str], run: str, total: int, rate: float) -> dict[str, Any]:
+def held_for_review(dbs: dict[str, str], run: str) -> int:
+    """The run's referrals graded a possible or probable match of an earlier subject: they wait for a
+    reviewer (by design) and never reach the agenda, so the step does not wait for them."""
+    rows = _rows(
+        dbs["referral-api"],
+        "SELECT count(DISTINCT r.id) FROM ref_referral r JOIN ref_match_review m ON m.referral_id = r.id"
+        " WHERE r.partner_reference LIKE :p AND m.status = 'pending'",
+        p=f"{run}-%",
+    )
+    return int(rows[0][0])
+
+
+def step(
+    url: str, key: str, dbs: dict[str, str], run: str, total: int, rate: float, procs: dict[str, int]
+) -> dict[str, Any]:
+    """Offer `total` referrals at `rate` per second (0: as fast as the clients go), wait until every
+    acknowledged one is on the agenda or held for a match review; latencies, rates and the CPU each
+    process (the cluster's, PostgreSQL's, the broker's) spent per acknowledged referral."""
     clients = int(os.environ.get("PIPE_CLIENTS", "32"))
     load = Load(url, key, run, total, clients, rate)
+    cpu0 = cpu_snapshot(procs)
     t0 = time.monotonic()
     load.start()
     load.join(3600)
     post_s = time.monotonic() - t0
     acked = len(load.stats.acknowledged)
     deadline = time.monotonic() + float(os.environ.get("PIPE_SETTLE_S", "240"))
-    ts = timestamps(dbs, run)
-    while time.monotonic() < deadline and sum(1 for v in ts.values() if v[2] is not None) < acked:
+    ts, held = timestamps(dbs, run), held_for_review(dbs, run)
+    while time.monotonic() < deadline and sum(1 for v in ts.values() if v[2] is not None) + held < acked:
         time.sleep(1.0)
-        ts = timestamps(dbs, run)
+        ts, held = timestamps(dbs, run), held_for_review(dbs, run)
+    cpu = cpu_spent_ms(cpu0, cpu_snapshot(procs), acked)
     done = [v for v in ts.values() if v[2] is not None]
     first = min((v[0] for v in ts.values()), default=None)
     last = max((v[2] for v in done), default=None)
@@ -97,10 +118,12 @@ def step(url: str, key: str, dbs: dict[str, str], run: str, total: int, rate: fl
         "intake_per_s": round(acked / post_s, 2) if post_s else None,
         "reached_assessment": sum(1 for v in ts.values() if v[1] is not None),
         "reached_agenda": len(done),
+        "held_for_match_review": held,
         "to_assessment_ms": pct([(v[1] - v[0]).total_seconds() * 1000 for v in ts.values() if v[1]]),
         "to_agenda_ms": pct([(v[2] - v[0]).total_seconds() * 1000 for v in done]),
         "sustained_per_s": round(len(done) / span, 2) if span else None,
         "span_s": round(span, 1),
+        "cpu_ms_per_referral": cpu,
     }
 
 
@@ -122,18 +145,19 @@ def main() -> dict[str, Any]:
     try:
         cluster = start_cluster(
             workdir=work / "cluster", database_urls=dbs, kafka_bootstrap=kafka,
-            namespace=unique("bpipe") + ".", extra_env={"HHPU_ENVIRONMENT": "development"},
+            namespace=unique("bpipe") + ".", extra_env=CLUSTER_ENV,
         )  # fmt: skip
         with httpx.Client(base_url=cluster.gateway_url, timeout=60) as gw:
             _agency, key = create_agency(gw, "Pipeline Partner", "probation")
         tag = unique("P")
+        procs = {name: p.pid for name, p in cluster.procs.items()}
         for i, rate in enumerate(rates):
-            row = step(cluster.gateway_url, key, dbs, f"{tag}r{i}", max(1, int(rate * step_s)), rate)
+            row = step(cluster.gateway_url, key, dbs, f"{tag}r{i}", max(1, int(rate * step_s)), rate, procs)
             report["steps"].append(row)
             print(json.dumps(row), flush=True)
             write_result("pipeline", report)
         if backfill:
-            row = step(cluster.gateway_url, key, dbs, f"{tag}b", backfill, 0.0)
+            row = step(cluster.gateway_url, key, dbs, f"{tag}b", backfill, 0.0, procs)
             row["extrapolated_100k_s"] = (
                 round(row["span_s"] * 100_000 / backfill) if row["reached_agenda"] else None
             )
@@ -145,7 +169,7 @@ def main() -> dict[str, Any]:
         report["goal"] = {
             "sustains_100_per_s_with_agenda_p95_under_500_ms": bool(
                 at100
-                and at100["reached_agenda"] == at100["referrals"]
+                and at100["reached_agenda"] + at100["held_for_match_review"] == at100["referrals"]
                 and (at100["sustained_per_s"] or 0) >= 95
                 and at100["to_agenda_ms"].get("p95", 1e9) < 500
             )
