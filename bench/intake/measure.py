@@ -2,7 +2,9 @@
 py-spy, a wait until a server answers its readiness probe, and the unique subjects' family names.
 
 Used by api_prof.py (the referral-api's API process), intake_prof.py (its own process), bench_intake.py
-(the cluster's processes) and bench/reliability/single.py (waiting for ``hhpu run``).
+(the cluster's processes), bench/pipeline/bench_idle.py, bench_pipeline.py and bench_consumers.py (the
+cluster's, PostgreSQL's and the broker's CPU: `cpu_snapshot`, `cpu_spent_ms`) and
+bench/reliability/single.py (waiting for ``hhpu run``).
 """
 
 from __future__ import annotations
