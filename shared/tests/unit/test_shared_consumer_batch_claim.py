@@ -1,6 +1,7 @@
 """A consumer batch claims its events in the inbox with one statement before the handlers run (SQLite
-and PostgreSQL); an event dead-lettered inside the batch gives its claim back, so a replay from the
-dead-letter topic applies it, and a copy of an event within one batch is applied once."""
+and PostgreSQL) and runs them without savepoints; a failing handler undoes the batch, which runs again
+with a savepoint per event; an event dead-lettered inside the batch gives its claim back, so a replay
+from the dead-letter topic applies it, and a copy of an event within one batch is applied once."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_a_batch_is_claimed_in_one_statement(engine: Engine) -> None:
     seen = Statements(engine)
     assert runner.run_once(0) == 10
     assert seen.count("INSERT INTO inbox") == 1, seen.statements
-    assert seen.count("SAVEPOINT") == 10  # still one per event
+    assert seen.count("SAVEPOINT") == 0  # every handler succeeded: no savepoint was needed
     assert _inbox(engine, "one-claim") == 10
     assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4, 5]}
 
@@ -82,6 +83,26 @@ def test_a_dead_lettered_event_gives_its_claim_back_and_its_replay_applies_it(en
     assert steps.applied_by_aggregate(engine) == {"a": [1], "b": [1], "bad": [1]}
     assert _inbox(engine, "give-back") == 3
     assert steps.violations(engine) == 0
+
+
+def test_a_failing_handler_undoes_the_batch_which_is_handled_again_with_savepoints(engine: Engine) -> None:
+    """A batch first runs without savepoints; when a handler fails (after writing), everything the
+    batch wrote is undone and it runs again with a savepoint per event: the others are applied once,
+    the failing event is dead-lettered once, alone, and its claim is given back."""
+    bus = InProcessBus()
+    steps.write_steps(engine, ["a", "bad", "b"], 3)
+    OutboxRelay(engine, bus.publisher(), service="t").drain()
+    runner = _runner(engine, bus, "redo", {"bad"})
+    seen = Statements(engine)
+    assert runner.run_once(0) == 9  # one batch
+    assert seen.count("INSERT INTO inbox") == 2  # claimed in the first try, undone, claimed again
+    assert seen.count("SAVEPOINT") >= 9  # the second try: one per event (retries of the bad ones more)
+    assert steps.applied_by_aggregate(engine) == {"a": [1, 2, 3], "b": [1, 2, 3]}
+    assert steps.violations(engine) == 0
+    dead = bus.messages(dlt_topic(TOPIC))
+    assert len(dead) == 3 and {m.key for m in dead} == {b"bad"}  # each bad event once
+    assert _inbox(engine, "redo") == 6
+    assert runner.processed == 6
 
 
 def test_a_copy_of_an_event_in_the_same_batch_is_applied_once(engine: Engine) -> None:

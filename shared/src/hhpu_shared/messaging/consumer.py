@@ -1,8 +1,9 @@
 """Consumer runner: idempotent handling, offsets after the database commit, dead letters.
 
 A poll batch is handled in one database transaction: every message is parsed and checked against its
-contract, the events are claimed in the inbox with one statement, and each claimed event's handler
-runs in its own savepoint. A duplicate (already in the inbox) is skipped. A handler error is
+contract, the events are claimed in the inbox with one statement, and the claimed events' handlers
+run in that transaction; if one fails, the transaction is undone and the batch is handled again with
+each event in its own savepoint. A duplicate (already in the inbox) is skipped. A handler error is
 retried in place with bounded backoff (keeping order); after the last attempt, or at once for a
 message that cannot be parsed, the message goes to ``<topic>.DLT`` with the error and its
 origin in headers. Offsets are committed only after the database work is committed. A group whose
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from hhpu_shared import metrics
 from hhpu_shared.auth import system_principal
@@ -27,10 +27,11 @@ from hhpu_shared.db import DATABASE_UNAVAILABLE
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, dlt_topic, parse_data
 from hhpu_shared.messaging.handlers import Handler, HandlerRegistry, PoisonMessage
-from hhpu_shared.messaging.inbox import claim, claim_many, unclaim
+from hhpu_shared.messaging.in_batch import InBatch
+from hhpu_shared.messaging.inbox import claim
 from hhpu_shared.messaging.outside import OutsideTransaction
 from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
-from hhpu_shared.uow import UnitOfWork, unit_of_work
+from hhpu_shared.uow import unit_of_work
 
 __all__ = ["BATCH_MAX", "BATCH_MIN", "ConsumerRunner", "Handler", "HandlerRegistry", "PoisonMessage"]
 
@@ -75,6 +76,7 @@ class ConsumerRunner:
         self._failed_children: dict[str, Any] = {}
         self._duplicates = metrics.CONSUMER_DUPLICATES.labels(service, group)
         self._outside = OutsideTransaction(self) if registry.outside_transaction else None
+        self._in_batch = InBatch(self)
         self._export_counters()
 
     def _export_counters(self) -> None:
@@ -136,47 +138,14 @@ class ConsumerRunner:
 
         Every message is parsed and checked against its contract first (one that fails goes to the
         dead-letter topic at once); the events with a handler are then claimed in the inbox with one
-        statement, and each claimed event runs in its own savepoint."""
-        session = Session(self.engine, expire_on_commit=False)
-        counted: list[tuple[str, str]] = []
-        emitted = False
-        ready: list[tuple[InboundMessage, Envelope, EventData, Handler]] = []
-        try:
-            ready = self._parse_batch(batch)
-            # In event id order: two consumers claiming overlapping batches (a rebalance) take the
-            # rows' locks in one order, so neither waits for the other in a cycle.
-            wanted = sorted((str(env.event_id), env.type) for _msg, env, _data, _handler in ready)
-            fresh = claim_many(session, self.group, wanted)
-            for msg, env, data, handler in ready:
-                event_id = str(env.event_id)
-                if event_id not in fresh:  # processed before (or a second copy in this batch)
-                    counted.append((env.type, "duplicate"))
-                    continue
-                fresh.discard(event_id)
-                outcome, sent = self._handle_in_savepoint(session, msg, env, data, handler)
-                emitted = emitted or sent
-                counted.append((env.type, outcome))
-            session.commit()
-        except DATABASE_UNAVAILABLE as exc:
-            session.rollback()
-            log.warning("batch transaction failed; one event at a time", extra={"error": type(exc).__name__})
-            return [msg for msg, _env, _data, _handler in ready]
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        for event_type, outcome in counted:
-            if outcome == "dead_lettered":  # counted by _dead_letter
-                continue
-            self._consumed(event_type, outcome).inc()
-            if outcome == "duplicate":
-                self._duplicates.inc()
-            elif outcome == "ok":
-                self.processed += 1
-        if emitted and self.on_commit is not None:
-            self.on_commit()
-        return []
+        statement and handled in the batch's transaction. If a handler fails, that transaction is
+        undone and the batch is handled again with each event in its own savepoint, so the failing
+        event is retried and dead-lettered alone (``hhpu_shared.messaging.in_batch``).
+        """
+        ready = self._parse_batch(batch)
+        if not ready:
+            return []
+        return self._in_batch.run(ready)
 
     def _parse_batch(
         self, batch: list[InboundMessage]
@@ -215,46 +184,6 @@ class ConsumerRunner:
             self._failed(env.type).inc()
             self._dead_letter(msg, exc, env.type)
             return None
-
-    def _handle_in_savepoint(
-        self, session: Session, msg: InboundMessage, env: Envelope, data: EventData, handler: Handler
-    ) -> tuple[str, bool]:
-        """One claimed event in a savepoint of the batch transaction: ok or dead-lettered (its claim
-        then undone with its work, so that a replay from the dead-letter topic applies it)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            uow = UnitOfWork(
-                session,
-                service=self.service,
-                principal=self.principal,
-                correlation_id=env.correlation_id,
-                causation_id=str(env.event_id),
-            )
-            audit_mark = uow.audit_buffer.mark()
-            try:
-                with session.begin_nested():
-                    handler(uow, data, env)
-                    session.flush()
-                return "ok", bool(uow.emitted)
-            except DATABASE_UNAVAILABLE:
-                raise
-            except Exception as exc:
-                # Its savepoint is undone: so are the audit entries it buffered (the batch's commit
-                # would otherwise write them, for work that never happened).
-                uow.audit_buffer.discard_after(audit_mark)
-                poison = isinstance(exc, PoisonMessage)
-                if not poison:
-                    self._failed(env.type).inc()
-                if poison or attempt >= self.max_attempts or self._is_poison(exc):
-                    unclaim(session, self.group, str(env.event_id))
-                    self._dead_letter(msg, exc, env.type)
-                    return "dead_lettered", False
-                log.warning(
-                    "handler failed, retrying",
-                    extra={"event_type": env.type, "attempt": attempt, "error": type(exc).__name__},
-                )
-                time.sleep(backoff(attempt, base_s=self.backoff_s, cap_s=2.0))
 
     def _consumed(self, event_type: str, outcome: str) -> Any:
         """The events-consumed counter of one type and outcome (its labelled child made once)."""
