@@ -46,6 +46,17 @@ class InBatch:
             left = self._transaction(ready, savepoints=True) or []
         return left
 
+    def _unit_of_work(self, session: Session, env: Envelope) -> UnitOfWork:
+        """One event's unit of work on the batch's session (its audit entries buffered there)."""
+        r = self.runner
+        return UnitOfWork(
+            session,
+            service=r.service,
+            principal=r.principal,
+            correlation_id=env.correlation_id,
+            causation_id=str(env.event_id),
+        )
+
     def _transaction(self, ready: Ready, *, savepoints: bool) -> list[InboundMessage] | None:
         """The claimed events of `ready` in one transaction; None when, without `savepoints`, a handler
         failed (nothing kept)."""
@@ -101,14 +112,7 @@ class InBatch:
         """One claimed event in the batch's transaction, no savepoint: whether it emitted events, or
         None if it failed (the caller undoes the batch and handles it again with savepoints, where
         the failure is counted, retried and, if it lasts, dead-lettered)."""
-        r = self.runner
-        uow = UnitOfWork(
-            session,
-            service=r.service,
-            principal=r.principal,
-            correlation_id=env.correlation_id,
-            causation_id=str(env.event_id),
-        )
+        uow = self._unit_of_work(session, env)
         try:
             handler(uow, data, env)
             session.flush()
@@ -131,13 +135,7 @@ class InBatch:
         attempt = 0
         while True:
             attempt += 1
-            uow = UnitOfWork(
-                session,
-                service=r.service,
-                principal=r.principal,
-                correlation_id=env.correlation_id,
-                causation_id=str(env.event_id),
-            )
+            uow = self._unit_of_work(session, env)
             audit_mark = uow.audit_buffer.mark()
             try:
                 with session.begin_nested():
