@@ -99,7 +99,8 @@ def test_an_api_process_keeps_a_postgresql_connection_per_admitted_request() -> 
 
 
 @pytest.mark.postgres
-def test_the_pending_read_does_not_revisit_published_rows(postgres_admin_url: str) -> None:
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_pending_read_does_not_revisit_published_rows(engine: Engine) -> None:
     """The relay reads pending rows by the partial index in order, marking the entries of published
     rows dead as it passes: a later read touches a few pages, however many rows went out before. (A
     bitmap scan, the planner's pick on a new table, visited every page of every published row.)"""
@@ -108,33 +109,26 @@ def test_the_pending_read_does_not_revisit_published_rows(postgres_admin_url: st
     from hhpu_shared.messaging import relay as relay_module
     from sqlalchemy import text
 
-    url = create_pg_database(postgres_admin_url, "relayread")
-    engine = make_engine(url)
-    try:
-        steps.create_tables(engine)
-        with unit_of_work(engine, service="t", principal=system_principal("t")) as uow:
-            for seq in range(1, 3001):
-                uow.emit(StepRecorded(aggregate=f"a{seq % 50}", seq=seq), aggregate_id=f"a{seq % 50}")
-        publisher = RecordingPublisher()
-        relay = OutboxRelay(engine, publisher, service="t", batch_size=200, listen=False)
-        relay.drain()
-        assert len(publisher.sent) == 3000
-        _write(engine, "fresh", 3)
+    with unit_of_work(engine, service="t", principal=system_principal("t")) as uow:
+        for seq in range(1, 3001):
+            uow.emit(StepRecorded(aggregate=f"a{seq % 50}", seq=seq), aggregate_id=f"a{seq % 50}")
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(engine, publisher, service="t", batch_size=200, listen=False)
+    relay.drain()
+    assert len(publisher.sent) == 3000
+    _write(engine, "fresh", 3)
 
-        def read() -> dict[str, Any]:
-            with engine.connect() as conn, conn.begin():
-                assert conn.execute(relay_module._TRY_LOCK, relay._lock_args).scalar()
-                sql = relay._pending.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-                plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}").scalar_one()
-                pending = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                assert conn.execute(pending).scalar() == 3
-            return dict(plan[0]["Plan"])
+    def read() -> dict[str, Any]:
+        with engine.connect() as conn, conn.begin():
+            assert conn.execute(relay_module._TRY_LOCK, relay._lock_args).scalar()
+            sql = relay._pending.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}").scalar_one()
+            pending = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            assert conn.execute(pending).scalar() == 3
+        return dict(plan[0]["Plan"])
 
-        read()  # the first read marks the published rows' entries dead
-        plan = read()
-        assert "Bitmap" not in json.dumps(plan)
-        assert plan["Actual Rows"] == 3
-        assert plan["Shared Hit Blocks"] + plan.get("Shared Read Blocks", 0) < 50, plan
-    finally:
-        engine.dispose()
-        drop_pg_database(postgres_admin_url, url)
+    read()  # the first read marks the published rows' entries dead
+    plan = read()
+    assert "Bitmap" not in json.dumps(plan)
+    assert plan["Actual Rows"] == 3
+    assert plan["Shared Hit Blocks"] + plan.get("Shared Read Blocks", 0) < 50, plan

@@ -27,7 +27,7 @@ from hhpu_shared.db import DATABASE_UNAVAILABLE
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData, dlt_topic, parse_data
 from hhpu_shared.messaging.handlers import Handler, HandlerRegistry, PoisonMessage
-from hhpu_shared.messaging.in_batch import InBatch
+from hhpu_shared.messaging.in_batch import InBatch, Ready
 from hhpu_shared.messaging.inbox import claim
 from hhpu_shared.messaging.outside import OutsideTransaction
 from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
@@ -147,9 +147,7 @@ class ConsumerRunner:
             return []
         return self._in_batch.run(ready)
 
-    def _parse_batch(
-        self, batch: list[InboundMessage]
-    ) -> list[tuple[InboundMessage, Envelope, EventData, Handler]]:
+    def _parse_batch(self, batch: list[InboundMessage]) -> Ready:
         """The batch's events that have a handler, with their checked data, in order; an unparseable
         message or one that breaks its contract is dead-lettered now (before any effect)."""
         ready = []
