@@ -12,6 +12,7 @@ import ast
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hhpu.services import SERVICES, spec
@@ -100,7 +101,7 @@ def test_each_service_has_its_own_metadata_and_version_table(name: str) -> None:
     others = [spec(n).migrations for n in NAMES if n != name]
     assert all(o.metadata is not migrations.metadata for o in others)
     assert len({o.version_table for o in others} | {migrations.version_table}) == len(NAMES)
-    plumbing = {"outbox", "inbox", "audit_log", "protection_mark"}
+    plumbing = PLUMBING
     own = set(migrations.metadata.tables) - plumbing
     assert own and all(not (own & (set(o.metadata.tables) - plumbing)) for o in others)
 
@@ -153,7 +154,7 @@ def test_a_server_default_the_models_do_not_have_is_a_difference(sqlite_url: str
         engine.dispose()
 
 
-PLUMBING = {"outbox", "inbox", "audit_log", "protection_mark"}
+PLUMBING = {"outbox", "inbox", "audit_log", "audit_chain", "protection_mark"}
 DDL = {"create_table", "drop_table", "rename_table", "batch_alter_table", "add_column", "alter_column"}
 
 
@@ -172,7 +173,7 @@ def test_no_service_revision_writes_the_plumbing_tables_schema_itself(name: str)
                 raise AssertionError(f"{path.name} writes {first.value} itself ({node.func.attr})")
             value = node.func.value
             calls += isinstance(value, ast.Name) and value.id == "plumbing_schema"
-    assert calls >= 6  # create_v1 and drop_v1, upgrade_v2 and downgrade_v2, upgrade_v3 and downgrade_v3
+    assert calls >= 8  # create_v1 and drop_v1, and the upgrade and downgrade of steps 2, 3 and 4
 
 
 def test_hhpu_migrate_brings_every_service_database_to_head(
@@ -228,6 +229,121 @@ def test_the_outbox_notify_step_rolls_back_and_forward(name: str, pg_url: str) -
     assert _outbox_triggers(pg_url) == set()
     assert migrations.migrate_to(pg_url, step3.revision) == step3.revision
     assert _outbox_triggers(pg_url) == {"outbox_notify"}
+
+
+def _step(migrations: ServiceMigrations, call: str) -> Any:
+    [step] = [r for r in migrations.script.walk_revisions() if call in Path(r.path).read_text()]
+    assert isinstance(step.down_revision, str)
+    return step
+
+
+def _audit(url: str, subjects: list[str]) -> None:
+    """Entries written by the application at head."""
+    from hhpu_shared.audit import AuditOperation, write_audit
+    from hhpu_shared.auth import Principal
+    from sqlmodel import Session
+
+    engine = make_engine(url)
+    try:
+        for subject in subjects:
+            with Session(engine) as s:
+                write_audit(
+                    s,
+                    service="t",
+                    operation=AuditOperation.CONSULT,
+                    principal=Principal(subject="om-1", kind="staff", roles=frozenset()),
+                    subject_type="person",
+                    subject_id=subject,
+                    justification="written around plumbing step 4",
+                )
+                s.commit()
+    finally:
+        engine.dispose()
+
+
+def _step2_audit(url: str, subjects: list[str]) -> None:
+    """Entries as step 2's application wrote them: linked in id order in audit_log itself."""
+    from hhpu_shared.audit import GENESIS
+    from hhpu_shared.audit_schema import legacy_entry_hash
+    from hhpu_shared.testing.migration_data import first_revision_audit_rows, write_rows
+
+    prev = GENESIS
+    rows = []
+    for i, row in enumerate(first_revision_audit_rows("t", len(subjects), datetime.now(UTC))):
+        row = {**row, "subject_id": subjects[i]}
+        row["prev_hash"], row["entry_hash"] = prev, legacy_entry_hash(prev, row)
+        prev = row["entry_hash"]
+        rows.append(row)
+    engine = make_engine(url)
+    try:
+        write_rows(engine, {"audit_log": rows})
+    finally:
+        engine.dispose()
+
+
+def _step2_chain_ok(engine: Any) -> int:
+    from hhpu_shared.audit import GENESIS
+    from hhpu_shared.audit_schema import _legacy_table, legacy_entry_hash
+
+    table = _legacy_table()
+    prev = GENESIS
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(table.select().order_by(table.c.id))]
+    for row in rows:
+        assert row["prev_hash"] == prev and legacy_entry_hash(prev, row) == row["entry_hash"]
+        prev = row["entry_hash"]
+    return len(rows)
+
+
+@pytest.mark.parametrize("name", ["case-service", "referral-api"])
+@pytest.mark.parametrize("url", ["sqlite_url", "pg_url"])
+def test_the_audit_chain_step_relinks_entries_both_ways(
+    name: str, url: str, request: pytest.FixtureRequest
+) -> None:
+    """Plumbing step 4 (the chain at commit, in audit_chain): entries chained by step 2 are re-linked
+    going up and chained as step 2 did going down, and entries written at either end stay verified."""
+    db = request.getfixturevalue(url)
+    migrations = spec(name).migrations
+    step4 = _step(migrations, "plumbing_schema.upgrade_v4()")
+    migrations.upgrade(db, step4.down_revision)
+    _step2_audit(db, ["before-1", "before-2"])
+    migrations.upgrade(db)
+    _audit(db, ["after-1"])
+    engine = make_engine(db)
+    try:
+        assert migrations.differences(engine) == []
+        chain = audit_chain(engine)
+        assert chain.ok and chain.checked == 3
+        assert migrations.migrate_to(db, step4.down_revision) == step4.down_revision
+        with engine.connect() as conn:
+            assert "audit_chain" not in inspect(conn).get_table_names()
+        assert _step2_chain_ok(engine) == 3
+    finally:
+        engine.dispose()
+    migrations.upgrade(db)
+    assert audit_chain(make_engine(db)).ok
+
+
+@pytest.mark.postgres
+def test_the_audit_chain_step_stops_at_a_broken_chain(pg_url: str) -> None:
+    """A step-2 chain that does not verify is not re-linked (that would hide the tampering)."""
+    from hhpu_shared.audit_schema import BrokenAuditChain
+
+    migrations = spec("meeting-service").migrations
+    step4 = _step(migrations, "plumbing_schema.upgrade_v4()")
+    migrations.upgrade(pg_url, step4.down_revision)
+    _step2_audit(pg_url, ["one", "two"])
+    engine = make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+            conn.execute(text("UPDATE audit_log SET justification = 'rewritten' WHERE subject_id = 'two'"))
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+        with pytest.raises(BrokenAuditChain, match="broken at id 2"):
+            migrations.upgrade(pg_url)
+        assert migrations.current(engine) == step4.down_revision
+    finally:
+        engine.dispose()
 
 
 def test_the_sqlite_schema_templates_are_removed_when_the_process_ends(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Connection, Engine, MetaData, inspect, text
+from sqlalchemy import JSON, Connection, Engine, MetaData, event, inspect, text
 from sqlalchemy.orm import registry
 
 from hhpu_shared.db import make_engine
@@ -48,12 +48,12 @@ class SchemaNotCurrent(RuntimeError):
 
 def plumbing_tables() -> list[Any]:
     """The tables every service database holds besides its own (outbox, inbox, audit log, marks)."""
-    from hhpu_shared.audit import AuditEntry
+    from hhpu_shared.audit import AuditEntry, AuditLink
     from hhpu_shared.messaging.inbox import InboxRecord
     from hhpu_shared.messaging.outbox import OutboxRecord
     from hhpu_shared.protection import ProtectionMark
 
-    models: list[Any] = [OutboxRecord, InboxRecord, AuditEntry, ProtectionMark]
+    models: list[Any] = [OutboxRecord, InboxRecord, AuditEntry, AuditLink, ProtectionMark]
     return [m.__table__ for m in models]
 
 
@@ -65,7 +65,16 @@ def service_registry(service: str) -> registry:
     metadata = MetaData(naming_convention=NAMING_CONVENTION, info={"service": service})
     for table in plumbing_tables():
         table.to_metadata(metadata)
+    event.listen(metadata, "after_create", _chain_audit_at_commit)
     return registry(metadata=metadata)
+
+
+def _chain_audit_at_commit(_metadata: MetaData, conn: Connection, **_kw: Any) -> None:
+    """Tables made from the models (tests' `create_all`) chain the audit at commit as migrated ones
+    do (the trigger of plumbing step 4, on PostgreSQL)."""
+    from hhpu_shared.audit_schema import install_chain_trigger
+
+    install_chain_trigger(conn)
 
 
 @dataclass(frozen=True)

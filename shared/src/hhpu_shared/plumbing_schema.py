@@ -9,7 +9,9 @@ calls them, so the four histories cannot drift apart and the next change is writ
 2. :func:`upgrade_v2` / :func:`downgrade_v2`: the audit log's hash chain, person reference and client
    correlation id, and the protection marks;
 3. :func:`upgrade_v3` / :func:`downgrade_v3`: on PostgreSQL, the outbox notifies the relays of every
-   process when rows are committed to it (:mod:`hhpu_shared.messaging.outbox_notify`).
+   process when rows are committed to it (:mod:`hhpu_shared.messaging.outbox_notify`);
+4. :func:`upgrade_v4` / :func:`downgrade_v4`: the audit log is chained at commit, in commit order,
+   in ``audit_chain`` (:mod:`hhpu_shared.audit_schema`).
 
 A step is history: once released it never changes (a later change is a new step). Each function runs
 inside an Alembic revision (it uses :data:`alembic.op`).
@@ -20,11 +22,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hhpu_shared.audit import (
-    GENESIS,
+from hhpu_shared.audit import GENESIS
+from hhpu_shared.audit_schema import (
     chain_existing_rows,
     install_append_only_guard,
+    install_chain_trigger,
+    link_existing_rows,
     remove_append_only_guard,
+    remove_chain_trigger,
 )
 from hhpu_shared.messaging.outbox_notify import install_outbox_notify, remove_outbox_notify
 
@@ -155,3 +160,50 @@ def upgrade_v3() -> None:
 def downgrade_v3() -> None:
     """Undo step 3."""
     remove_outbox_notify(op.get_bind())
+
+
+def upgrade_v4() -> None:
+    """Step 4: every audit entry gets its own hash (`row_hash`) and its link moves to `audit_chain`,
+    made at commit in commit order (on PostgreSQL by a deferred trigger, so no writer holds the chain's
+    lock across a round trip). Step 2's chain is checked first: a broken chain stops the migration."""
+    op.create_table(
+        "audit_chain",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_chain")),
+        sa.UniqueConstraint("entry_id", name=op.f("uq_audit_chain_entry_id")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("row_hash", sa.String(length=64), nullable=True))
+    conn = op.get_bind()
+    remove_append_only_guard(conn)
+    link_existing_rows(conn)
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.alter_column("row_hash", existing_type=sa.String(length=64), nullable=False)
+        batch_op.drop_column("entry_hash")
+        batch_op.drop_column("prev_hash")
+    install_append_only_guard(conn)
+    install_chain_trigger(conn)
+
+
+def downgrade_v4() -> None:
+    """Undo step 4: the links go back into `audit_log`, recomputed in id order as step 2 made them."""
+    conn = op.get_bind()
+    remove_chain_trigger(conn)
+    remove_append_only_guard(conn)
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("prev_hash", sa.String(length=64), nullable=False, server_default=GENESIS)
+        )
+        batch_op.add_column(
+            sa.Column("entry_hash", sa.String(length=64), nullable=False, server_default=GENESIS)
+        )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.alter_column("prev_hash", server_default=None)
+        batch_op.alter_column("entry_hash", server_default=None)
+        batch_op.drop_column("row_hash")
+    chain_existing_rows(conn)
+    op.drop_table("audit_chain")
+    install_append_only_guard(conn)

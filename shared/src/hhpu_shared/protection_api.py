@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from hhpu_shared.audit import AuditEntry, AuditOperation, entries_csv, verify_chain
+from hhpu_shared.audit import AuditEntry, AuditLink, AuditOperation, entries_csv, verify_chain
 from hhpu_shared.auth import DATA_PROTECTION_ROLES, Principal
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
@@ -82,12 +82,15 @@ class AuditEntryPublic(BaseModel):
     correlation_id: str | None
     client_correlation_id: str | None
     detail: dict[str, Any] | None
-    entry_hash: str
+    row_hash: str = Field(description="sha256 of the entry's fields")
+    chain_seq: int | None = Field(description="the entry's place in the chain (commit order)")
+    entry_hash: str | None = Field(description="the chain's link: sha256 of the previous link and row_hash")
 
     @classmethod
-    def of(cls, e: AuditEntry) -> AuditEntryPublic:
+    def of(cls, e: AuditEntry, link: AuditLink | None) -> AuditEntryPublic:
         data = e.model_dump()
         data["detail"] = json.loads(e.detail) if e.detail else None
+        data["chain_seq"], data["entry_hash"] = (link.seq, link.entry_hash) if link else (None, None)
         return cls.model_validate(data)
 
 
@@ -134,8 +137,8 @@ def query_audit(
     until: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[AuditEntry], int]:
-    """Entries matching every filter given, oldest first."""
+) -> tuple[list[AuditEntryPublic], int]:
+    """Entries matching every filter given, oldest first, each with its link in the chain."""
     if since and until and since > until:
         raise ValidationProblem([field_error("since", "after_until", "since must not be after until")])
     conds: list[Any] = []
@@ -152,9 +155,14 @@ def query_audit(
     s = uow.session
     total = s.exec(select(func.count()).select_from(AuditEntry).where(*conds)).one()
     rows = s.exec(
-        select(AuditEntry).where(*conds).order_by(col(AuditEntry.id)).limit(limit).offset(offset)
+        select(AuditEntry, AuditLink)
+        .join(AuditLink, col(AuditLink.entry_id) == col(AuditEntry.id), isouter=True)
+        .where(*conds)
+        .order_by(col(AuditEntry.id))
+        .limit(limit)
+        .offset(offset)
     ).all()
-    return list(rows), int(total)
+    return [AuditEntryPublic.of(entry, link) for entry, link in rows], int(total)
 
 
 def _csv(rows: list[AuditEntryPublic]) -> str:
@@ -186,7 +194,7 @@ def audit_router() -> APIRouter:
         query is itself audited."""
         _service(request, service)
         refs = _refs(person)
-        rows, total = query_audit(
+        items, total = query_audit(
             uow,
             refs=refs,
             user=user,
@@ -196,7 +204,6 @@ def audit_router() -> APIRouter:
             limit=page.limit,
             offset=page.offset,
         )
-        items = [AuditEntryPublic.of(r) for r in rows]
         uow.audit_people(
             AuditOperation.CONSULT,
             refs or [None],
@@ -298,7 +305,7 @@ def subject_access_router(hooks: DataProtectionHooks) -> APIRouter:
             "references": refs,
             "marks": marks(uow.session, refs),
             "data": data,
-            "audit": [AuditEntryPublic.of(e).model_dump(mode="json") for e in trail],
+            "audit": [e.model_dump(mode="json") for e in trail],
         }
 
     return router

@@ -1,9 +1,10 @@
-"""The s.62 audit trail: one entry per person, one INSERT per page, a hash chain that shows tampering."""
+"""The s.62 audit trail: one entry per person, one INSERT per page, a hash chain that shows tampering,
+made at commit in commit order without a lock held across the writer's round trips."""
 
 from __future__ import annotations
 
 import pytest
-from hhpu_shared.audit import AuditEntry, AuditOperation, verify_chain
+from hhpu_shared.audit import AuditEntry, AuditLink, AuditOperation, verify_chain
 from hhpu_shared.auth import Principal
 from hhpu_shared.context import client_correlation_id_var
 from hhpu_shared.db import make_engine
@@ -63,7 +64,9 @@ def test_a_thousand_people_are_a_thousand_entries_in_one_statement(engine) -> No
     assert first.correlation_id and first.correlation_id != "client-abc"
     with Session(engine) as s:
         report = verify_chain(s)
-    assert report.ok and report.checked == 1000 and report.head == rows[-1].entry_hash
+        links = s.exec(select(AuditLink).order_by(AuditLink.seq)).all()  # type: ignore[arg-type]
+    assert report.ok and report.checked == 1000 and report.head == links[-1].entry_hash
+    assert [link.entry_id for link in links] == [r.id for r in rows]
 
 
 def test_an_altered_row_breaks_the_chain_at_that_row(engine) -> None:  # type: ignore[no-untyped-def]
@@ -83,15 +86,53 @@ def test_an_altered_row_breaks_the_chain_at_that_row(engine) -> None:  # type: i
     assert not report.ok and report.first_bad_id == ids[1] and "altered" in (report.reason or "")
 
 
-def test_a_deleted_row_breaks_the_chain_after_it(engine) -> None:  # type: ignore[no-untyped-def]
-    _consult(engine, ["A", "B", "C"])
+def _ids(engine) -> list[int]:  # type: ignore[no-untyped-def]
     with Session(engine) as s:
-        ids = [r.id for r in s.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]  # type: ignore[arg-type]
+        return [r.id for r in s.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]  # type: ignore[arg-type,misc]
+
+
+def _tamper(engine, statement: str, **params: object) -> None:  # type: ignore[no-untyped-def]
+    """Plain SQL outside the application, with the database's own guards switched off (a DBA)."""
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": ids[1]})
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+            conn.execute(text("ALTER TABLE audit_chain DISABLE TRIGGER USER"))
+        conn.execute(text(statement), params)
+
+
+def test_a_deleted_row_breaks_the_chain_at_its_link(engine) -> None:  # type: ignore[no-untyped-def]
+    _consult(engine, ["A", "B", "C"])
+    ids = _ids(engine)
+    _tamper(engine, "DELETE FROM audit_log WHERE id = :i", i=ids[1])
     with Session(engine) as s:
         report = verify_chain(s)
-    assert not report.ok and report.first_bad_id == ids[2]
+    assert not report.ok and report.first_bad_id == ids[1] and "removed" in (report.reason or "")
+
+
+def test_a_removed_or_altered_link_breaks_the_chain(engine) -> None:  # type: ignore[no-untyped-def]
+    _consult(engine, ["A", "B", "C"])
+    ids = _ids(engine)
+    _tamper(engine, "UPDATE audit_chain SET entry_hash = :h WHERE entry_id = :i", h="f" * 64, i=ids[0])
+    with Session(engine) as s:
+        report = verify_chain(s)
+    assert not report.ok and report.first_bad_id == ids[0] and "altered" in (report.reason or "")
+    _tamper(engine, "DELETE FROM audit_chain WHERE entry_id = :i", i=ids[0])
+    with Session(engine) as s:
+        report = verify_chain(s)
+    assert not report.ok and report.first_bad_id == ids[1] and "missing" in (report.reason or "")
+
+
+def test_an_entry_written_past_the_chain_is_reported(engine) -> None:  # type: ignore[no-untyped-def]
+    """A row inserted by plain SQL with the chain's trigger off has no link: verify names it."""
+    _consult(engine, ["A"])
+    with Session(engine) as s:
+        row = s.exec(select(AuditEntry)).one().model_dump(exclude={"id"})
+    cols = ", ".join(row)
+    _tamper(engine, f"INSERT INTO audit_log ({cols}) VALUES ({', '.join(':' + c for c in row)})", **row)
+    with Session(engine) as s:
+        report = verify_chain(s)
+    assert not report.ok and report.checked == 1 and report.first_bad_id == _ids(engine)[1]
+    assert "not in the chain" in (report.reason or "")
 
 
 def test_the_application_cannot_update_or_delete_an_entry(engine) -> None:  # type: ignore[no-untyped-def]
@@ -119,19 +160,58 @@ def test_an_entry_needs_a_justification_and_a_rollback_writes_none(engine) -> No
         assert s.exec(select(AuditEntry)).all() == []
 
 
-def test_concurrent_writers_keep_one_chain_with_one_round_trip_for_lock_and_head(engine) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_writers_keep_one_chain_and_never_lock_it_themselves(engine) -> None:  # type: ignore[no-untyped-def]
     """Units of work committing at once on several threads: every entry is linked to the one committed
-    before it. On PostgreSQL the chain's lock and head read go to the server together (one statement
-    text of two statements: the head is read after the lock is held)."""
+    before it. On PostgreSQL no statement of the application takes the chain's lock or reads its head
+    (the deferred trigger does, inside the server, at commit)."""
     from concurrent.futures import ThreadPoolExecutor
 
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: seen.append(stmt))
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: _consult(engine, [f"P{i}", f"Q{i}"]), range(40)))
+    written = list(seen)
     with Session(engine) as s:
         report = verify_chain(s)
     assert report.ok and report.checked == 80
     if engine.dialect.name == "postgresql":
-        locks = [s for s in seen if "pg_advisory_xact_lock" in s]
-        assert len(locks) == 40 and all("ORDER BY id DESC LIMIT 1" in s for s in locks)
+        assert len([s for s in written if "INSERT INTO audit_log" in s]) == 40
+        assert not [s for s in written if "pg_advisory" in s or "audit_chain" in s]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_the_chain_follows_commit_order_and_an_open_writer_blocks_no_one(engine) -> None:  # type: ignore[no-untyped-def]
+    """A transaction that has written entries but not committed holds no lock on the chain: another
+    writes and commits meanwhile (it used to wait for the first's commit). The chain is in commit
+    order: the entry with the lower id, committed last, is linked last."""
+    from hhpu_shared.audit import write_audit
+
+    def write(session: Session, who: str) -> None:
+        write_audit(
+            session,
+            service="t",
+            operation=AuditOperation.CONSULT,
+            principal=OFFICER,
+            subject_type="person",
+            subject_id=who,
+            justification="a test of commit order",
+        )
+
+    slow = Session(engine)
+    try:
+        write(slow, "p-slow")  # inserted, not committed
+        with engine.connect() as conn:
+            conn.execute(text("SET lock_timeout = '2s'"))  # waiting for the chain's lock would fail
+            conn.commit()
+            with Session(bind=conn) as fast:
+                write(fast, "p-fast")
+                fast.commit()
+        slow.commit()
+    finally:
+        slow.close()
+    with Session(engine) as s:
+        entries = {e.subject_id: e.id for e in s.exec(select(AuditEntry)).all()}
+        order = [link.entry_id for link in s.exec(select(AuditLink).order_by(AuditLink.seq)).all()]  # type: ignore[arg-type]
+        assert entries["p-slow"] < entries["p-fast"]  # inserted first ...
+        assert order == [entries["p-fast"], entries["p-slow"]]  # ... committed, so linked, last
+        assert verify_chain(s).ok

@@ -1,0 +1,180 @@
+"""The audit log's database-side parts, used by the services' migrations (plumbing steps 2 and 4).
+
+- The append-only guard: on PostgreSQL a trigger refuses UPDATE and DELETE on ``audit_log`` and on
+  ``audit_chain``, whoever sends them.
+- The chain at commit (step 4): on PostgreSQL a deferred constraint trigger on ``audit_log`` links a
+  transaction's entries when it commits. Its first firing takes the chain's advisory lock, reads the
+  head, and links every entry of the transaction in one INSERT into ``audit_chain``; the other
+  firings of that transaction return at once. The lock is therefore held only from that moment to
+  the end of the commit, inside the server, never across a round trip to the application (the
+  writers used to take it before their INSERT and hold it through their COMMIT's round trip, which
+  serialised every writing transaction of a database). ``audit_chain.seq`` is unique, so two
+  transactions can never both extend the same head (a snapshot older than the head's commit, in a
+  REPEATABLE READ transaction, fails to commit rather than fork the chain).
+- History: step 2 chained ``audit_log`` rows in id order with ``sha256(prev | canonical JSON)``
+  (:func:`legacy_entry_hash`); step 4 checks that chain, gives every row its own ``row_hash`` and
+  moves the links to ``audit_chain`` with ``sha256(prev | row_hash)``, which the trigger can compute
+  without re-encoding the row's fields in SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import column as sa_column
+from sqlalchemy import select, text
+from sqlalchemy import table as sa_table
+
+from hhpu_shared.audit import (
+    CHAIN_LOCK_KEY,
+    GENESIS,
+    HASHED_FIELDS,
+    AuditEntry,
+    canonical_body,
+    link_hash,
+    row_hash,
+)
+
+_PG_APPEND_ONLY = (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ BEGIN "
+    "RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+)
+_PG_CHAIN_APPEND_ONLY = (
+    "DROP TRIGGER IF EXISTS audit_chain_append_only ON audit_chain",
+    "CREATE TRIGGER audit_chain_append_only BEFORE UPDATE OR DELETE ON audit_chain "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+)
+
+# The link formula is link_hash()'s: sha256 over "<previous entry_hash>|<row_hash>" as UTF-8, in hex.
+# 'hhpu.audit_chained_to' (transaction-local) is the last entry id this transaction has linked: the
+# firings for the entries already linked return at once.
+_PG_CHAIN = (
+    f"""CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  done bigint := coalesce(nullif(current_setting('hhpu.audit_chained_to', true), '')::bigint, 0);
+  head_seq bigint;
+  head_hash text;
+  last_id bigint := 0;
+  r record;
+  seqs bigint[] := '{{}}';
+  ids bigint[] := '{{}}';
+  prevs text[] := '{{}}';
+  hashes text[] := '{{}}';
+BEGIN
+  IF NEW.id <= done THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)});
+  SELECT seq, entry_hash INTO head_seq, head_hash FROM audit_chain ORDER BY seq DESC LIMIT 1;
+  head_seq := coalesce(head_seq, 0);
+  head_hash := coalesce(head_hash, '{GENESIS}');
+  FOR r IN SELECT a.id, a.row_hash FROM audit_log a
+           WHERE a.id >= NEW.id AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = a.id)
+           ORDER BY a.id LOOP
+    head_seq := head_seq + 1;
+    seqs := seqs || head_seq;
+    ids := ids || r.id;
+    prevs := prevs || head_hash;
+    head_hash := encode(sha256(convert_to(head_hash || '|' || r.row_hash, 'UTF8')), 'hex');
+    hashes := hashes || head_hash;
+    last_id := r.id;
+  END LOOP;
+  INSERT INTO audit_chain (seq, entry_id, prev_hash, entry_hash)
+    SELECT * FROM unnest(seqs, ids, prevs, hashes);
+  PERFORM set_config('hhpu.audit_chained_to', last_id::text, true);
+  RETURN NULL;
+END $$""",
+    "DROP TRIGGER IF EXISTS audit_log_chain ON audit_log",
+    "CREATE CONSTRAINT TRIGGER audit_log_chain AFTER INSERT ON audit_log "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_log_chain()",
+)
+
+
+def _run(conn: Any, statements: tuple[str, ...]) -> None:
+    if conn.dialect.name == "postgresql":
+        for stmt in statements:
+            conn.execute(text(stmt))
+
+
+def install_append_only_guard(conn: Any) -> None:
+    """On PostgreSQL, a trigger refuses UPDATE and DELETE on the audit log (a migration step)."""
+    _run(conn, _PG_APPEND_ONLY)
+
+
+def remove_append_only_guard(conn: Any) -> None:
+    _run(conn, ("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",))
+    _run(conn, ("DROP FUNCTION IF EXISTS audit_log_append_only()",))
+
+
+def install_chain_trigger(conn: Any) -> None:
+    """On PostgreSQL, the trigger that links entries at commit, and the links' append-only guard
+    (which needs :func:`install_append_only_guard`'s function; created here if missing)."""
+    _run(conn, (_PG_APPEND_ONLY[0], *_PG_CHAIN_APPEND_ONLY, *_PG_CHAIN))
+
+
+def remove_chain_trigger(conn: Any) -> None:
+    _run(
+        conn,
+        (
+            "DROP TRIGGER IF EXISTS audit_log_chain ON audit_log",
+            "DROP FUNCTION IF EXISTS audit_log_chain()",
+            "DROP TRIGGER IF EXISTS audit_chain_append_only ON audit_chain",
+        ),
+    )
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def legacy_entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """Step 2's link, kept in ``audit_log`` until step 4: sha256 over "<prev>|<canonical JSON>"."""
+    return hashlib.sha256(f"{prev_hash}|{canonical_body(row)}".encode()).hexdigest()
+
+
+def _legacy_table() -> Any:
+    # Only the columns step 2 knows (a later column must not break an old migration), typed as the
+    # model types them, so that a timestamp reads back as a datetime on SQLite too.
+    typed = AuditEntry.__table__.c  # type: ignore[attr-defined]
+    names = ("id", "prev_hash", "entry_hash", *HASHED_FIELDS)
+    return sa_table("audit_log", *(sa_column(c, typed[c].type if c in typed else None) for c in names))
+
+
+def chain_existing_rows(conn: Any) -> int:
+    """Step 2: link rows written before the chain existed, in id order (returns how many)."""
+    table = _legacy_table()
+    prev = GENESIS
+    rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+    for row in rows:
+        h = legacy_entry_hash(prev, row)
+        conn.execute(table.update().where(table.c.id == row["id"]).values(prev_hash=prev, entry_hash=h))
+        prev = h
+    return len(rows)
+
+
+class BrokenAuditChain(RuntimeError):
+    """The audit log's chain is broken: a migration that re-links it refuses to hide that."""
+
+
+def link_existing_rows(conn: Any) -> int:
+    """Step 4: check step 2's chain (a break stops the migration), then give every row its
+    ``row_hash`` and its link in ``audit_chain``, in id order (returns how many)."""
+    table = _legacy_table()
+    hashed = sa_table("audit_log", sa_column("id"), sa_column("row_hash"))
+    links = sa_table("audit_chain", *(sa_column(c) for c in ("seq", "entry_id", "prev_hash", "entry_hash")))
+    old = new = GENESIS
+    rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+    for seq, row in enumerate(rows, start=1):
+        if row["prev_hash"] != old or legacy_entry_hash(old, row) != row["entry_hash"]:
+            raise BrokenAuditChain(f"audit_log's chain is broken at id {row['id']}: not re-linking it")
+        old = row["entry_hash"]
+        own = row_hash(row)
+        conn.execute(hashed.update().where(hashed.c.id == row["id"]).values(row_hash=own))
+        conn.execute(
+            links.insert().values(seq=seq, entry_id=row["id"], prev_hash=new, entry_hash=link_hash(new, own))
+        )
+        new = link_hash(new, own)
+    return len(rows)
