@@ -3,9 +3,9 @@
 - The append-only guard: on PostgreSQL a trigger refuses UPDATE and DELETE on ``audit_log`` and on
   ``audit_chain``, whoever sends them.
 - The chain at commit (step 4): on PostgreSQL a deferred constraint trigger on ``audit_log`` links a
-  transaction's entries when it commits. Its first firing takes the chain's advisory lock, reads the
-  head, and links every entry of the transaction in one INSERT into ``audit_chain``; the other
-  firings of that transaction return at once. The lock is therefore held only from that moment to
+  transaction's entries when it commits. Its first firing takes the chain's advisory lock and reads
+  the head; each firing links its entry (one row into ``audit_chain``) and keeps the new head for the
+  next in a transaction-local setting. The lock is therefore held only from that moment to
   the end of the commit, inside the server, never across a round trip to the application (the
   writers used to take it before their INSERT and hold it through their COMMIT's round trip, which
   serialised every writing transaction of a database). ``audit_chain.seq`` is unique, so two
@@ -50,42 +50,29 @@ _PG_CHAIN_APPEND_ONLY = (
 )
 
 # The link formula is link_hash()'s: sha256 over "<previous entry_hash>|<row_hash>" as UTF-8, in hex.
-# 'hhpu.audit_chained_to' (transaction-local) is the last entry id this transaction has linked: the
-# firings for the entries already linked return at once.
+# A transaction's first firing takes the lock and reads the head; each firing links its own entry and
+# keeps the new head in 'hhpu.audit_head' ("<seq>:<entry_hash>", transaction-local) for the next one.
 _PG_CHAIN = (
     f"""CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  done bigint := coalesce(nullif(current_setting('hhpu.audit_chained_to', true), '')::bigint, 0);
+  head text := current_setting('hhpu.audit_head', true);
   head_seq bigint;
   head_hash text;
-  last_id bigint := 0;
-  r record;
-  seqs bigint[] := '{{}}';
-  ids bigint[] := '{{}}';
-  prevs text[] := '{{}}';
-  hashes text[] := '{{}}';
+  link text;
 BEGIN
-  IF NEW.id <= done THEN
-    RETURN NULL;
+  IF coalesce(head, '') = '' THEN
+    PERFORM pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)});
+    SELECT c.seq, c.entry_hash INTO head_seq, head_hash FROM audit_chain c ORDER BY c.seq DESC LIMIT 1;
+    head_seq := coalesce(head_seq, 0);
+    head_hash := coalesce(head_hash, '{GENESIS}');
+  ELSE
+    head_seq := split_part(head, ':', 1)::bigint;
+    head_hash := split_part(head, ':', 2);
   END IF;
-  PERFORM pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)});
-  SELECT seq, entry_hash INTO head_seq, head_hash FROM audit_chain ORDER BY seq DESC LIMIT 1;
-  head_seq := coalesce(head_seq, 0);
-  head_hash := coalesce(head_hash, '{GENESIS}');
-  FOR r IN SELECT a.id, a.row_hash FROM audit_log a
-           WHERE a.id >= NEW.id AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = a.id)
-           ORDER BY a.id LOOP
-    head_seq := head_seq + 1;
-    seqs := seqs || head_seq;
-    ids := ids || r.id;
-    prevs := prevs || head_hash;
-    head_hash := encode(sha256(convert_to(head_hash || '|' || r.row_hash, 'UTF8')), 'hex');
-    hashes := hashes || head_hash;
-    last_id := r.id;
-  END LOOP;
+  link := encode(sha256(convert_to(head_hash || '|' || NEW.row_hash, 'UTF8')), 'hex');
   INSERT INTO audit_chain (seq, entry_id, prev_hash, entry_hash)
-    SELECT * FROM unnest(seqs, ids, prevs, hashes);
-  PERFORM set_config('hhpu.audit_chained_to', last_id::text, true);
+    VALUES (head_seq + 1, NEW.id, head_hash, link);
+  PERFORM set_config('hhpu.audit_head', (head_seq + 1)::text || ':' || link, true);
   RETURN NULL;
 END $$""",
     "DROP TRIGGER IF EXISTS audit_log_chain ON audit_log",
