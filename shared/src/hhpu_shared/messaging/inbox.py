@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Delete, Insert, Table, bindparam, delete, insert, select
+from sqlalchemy import ARRAY, Delete, Insert, String, Table, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -41,6 +41,25 @@ def _claim_statement(dialect: str) -> Insert:
     return stmt.returning(_TABLE.c.event_id)
 
 
+_COLUMNS = ("consumer_group", "event_id", "event_type", "processed_at")
+# PostgreSQL: a batch's claims as two arrays, one statement text whatever the batch's size (a
+# multi-row VALUES grows with the batch: past 4 KB psycopg re-parses its text on every call).
+_CLAIM_ARRAYS = (
+    postgresql.insert(_TABLE)
+    .from_select(
+        list(_COLUMNS),
+        select(
+            bindparam("g", type_=_TABLE.c.consumer_group.type),
+            func.unnest(bindparam("ids", type_=ARRAY(String))),
+            func.unnest(bindparam("types", type_=ARRAY(String))),
+            bindparam("at", type_=_TABLE.c.processed_at.type),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(_TABLE.c.event_id)
+)
+
+
 def claimed(session: Session, group: str, event_id: str) -> bool:
     """Whether `group` has already processed the event (a read: takes no lock)."""
     where = (_TABLE.c.consumer_group == group) & (_TABLE.c.event_id == event_id)
@@ -58,13 +77,17 @@ def claim_many(session: Session, group: str, events: Sequence[tuple[str, str]]) 
 
     On PostgreSQL a claim another transaction holds uncommitted waits for it, as a single claim does."""
     now = datetime.now(UTC)
-    rows = [
-        {"consumer_group": group, "event_id": event_id, "event_type": event_type, "processed_at": now}
-        for event_id, event_type in dict(events).items()
-    ]
-    if not rows:
+    unique = dict(events)
+    if not unique:
         return set()
     conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        params = {"g": group, "ids": list(unique), "types": list(unique.values()), "at": now}
+        return {str(event_id) for (event_id,) in conn.execute(_CLAIM_ARRAYS, params)}
+    rows = [
+        dict(zip(_COLUMNS, (group, event_id, event_type, now), strict=True))
+        for event_id, event_type in unique.items()
+    ]
     result = conn.execute(_claim_statement(conn.dialect.name), rows if len(rows) > 1 else rows[0])
     return {str(event_id) for (event_id,) in result}
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, LargeBinary, insert, text
+from sqlalchemy import Column, Index, Integer, LargeBinary, text
 from sqlmodel import Field, Session, SQLModel
 
+from hhpu_shared.db import insert_rows
 from hhpu_shared.events.envelope import Envelope, SubjectRef
 from hhpu_shared.events.registry import EventData, event_spec
 
@@ -55,9 +56,8 @@ class PendingEvent:
     subject: SubjectRef | None = None
 
 
-# Built once: a plain Core INSERT on the session's connection (no ORM object, flush or autoflush);
-# several rows are one executemany (one multi-row INSERT on PostgreSQL).
-_INSERT = insert(OutboxRecord.__table__)  # type: ignore[attr-defined]
+# A plain Core INSERT on the session's connection (no ORM object, flush or autoflush).
+_TABLE = OutboxRecord.__table__  # type: ignore[attr-defined]
 
 
 def add_events(
@@ -100,6 +100,5 @@ def add_events(
                 "last_error": None,
             }
         )
-    if rows:
-        session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
+    insert_rows(session.connection(), _TABLE, rows)  # one statement on PostgreSQL, in the order given
     return envelopes

@@ -1,0 +1,62 @@
+"""`hhpu_shared.db.insert_rows`: many rows in one statement on PostgreSQL, in the order given.
+
+psycopg sends an executemany as one statement per row; the outbox and the audit log are written with
+`insert_rows`, whose text on PostgreSQL is the same however many rows (arrays, one per column)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from hhpu_shared.db import insert_rows, make_engine
+from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.testing import steps
+from hhpu_shared.testing.statements import Statements
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+TABLE = OutboxRecord.__table__  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    steps.create_tables(eng)
+    yield eng
+    eng.dispose()
+
+
+def _rows(prefix: str, n: int) -> list[dict[str, object]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            "id": f"{prefix}-{i:04d}",
+            "aggregatetype": "step",
+            "aggregateid": f"agg-{n - i}",  # not in the order of the ids, so order is not by accident
+            "type": "StepRecorded",
+            "topic": "t",
+            "payload": bytes([i % 256]) * 3,
+            "created_at": now,
+            "published_at": None,
+            "attempts": 0,
+            "last_error": None,
+        }
+        for i in range(n)
+    ]
+
+
+def test_rows_are_inserted_in_the_order_given_in_one_statement_text(engine: Engine) -> None:
+    seen = Statements(engine)
+    with engine.begin() as conn:
+        insert_rows(conn, TABLE, _rows("a", 2))
+        insert_rows(conn, TABLE, _rows("b", 300))
+        insert_rows(conn, TABLE, [])
+    inserts = [s for s in seen.statements if s.startswith("INSERT INTO outbox")]
+    assert len(inserts) == 2  # one per call (an empty call sends nothing)
+    if engine.dialect.name == "postgresql":
+        assert inserts[0] == inserts[1] and len(inserts[0]) < 1000  # the same text for 2 and 300 rows
+    with Session(engine) as s:
+        got = s.exec(select(OutboxRecord).order_by(OutboxRecord.seq)).all()  # type: ignore[arg-type]
+    assert [r.id for r in got] == [f"a-{i:04d}" for i in range(2)] + [f"b-{i:04d}" for i in range(300)]
+    assert got[5].payload == bytes([3]) * 3 and got[5].aggregateid == "agg-297"
