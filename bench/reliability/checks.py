@@ -50,6 +50,10 @@ def _counts(mode: str, m: dict[str, Any]) -> list[str]:
         out.append(f"{mode}: {v['duplicated_total']} effects applied twice")
     if m.get("given_up"):
         out.append(f"{mode}: {m['given_up']} referrals given up by their client")
+    for service, chain in (m.get("audit_chains") or {}).items():
+        if not chain["ok"]:
+            at = chain["first_bad_id"]
+            out.append(f"{mode}: the audit chain of {service} is broken at {at}: {chain['reason']}")
     no_retry = sum(n for kind, n in (m.get("client_errors") or {}).items() if NO_RETRY_AFTER in kind)
     if no_retry:
         out.append(f"{mode}: {no_retry} × 503 without Retry-After")

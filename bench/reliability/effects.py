@@ -146,3 +146,21 @@ def by_window(
             "duplicated": sum(1 for e in EFFECTS for i in ids if effects[e].get(i, 0) > 1),
         }
     return out
+
+
+def audit_chains(dbs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each service database's audit chain, recomputed once the faults are over: SIGKILLs mid-commit,
+    a broker and a database restart must leave no entry unlinked, no link twice and no hash wrong."""
+    from hhpu_shared.audit import verify_chain
+    from sqlmodel import Session
+
+    out = {}
+    for name, url in sorted(dbs.items()):
+        eng = create_engine(url)
+        try:
+            with Session(eng) as s:
+                r = verify_chain(s)
+            out[name] = {"ok": r.ok, "checked": r.checked, "first_bad_id": r.first_bad_id, "reason": r.reason}
+        finally:
+            eng.dispose()
+    return out

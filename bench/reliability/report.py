@@ -106,7 +106,18 @@ def summary(mode: str, m: dict[str, Any]) -> str:
         f"**{mode}**: {v['referrals_acknowledged']} referrals acknowledged, lost {v['lost_total']}, "
         f"duplicated {v['duplicated_total']}, given up {m['given_up']}, awaiting a match review "
         f"{v.get('awaiting_match_review', 0)}; client errors: {_errors(m['client_errors'])}."
+        + _chains(m.get("audit_chains"))
     )
+
+
+def _chains(chains: dict[str, Any] | None) -> str:
+    if not chains:
+        return ""
+    broken = [f"{name} at {c['first_bad_id']}" for name, c in chains.items() if not c["ok"]]
+    entries = sum(c["checked"] for c in chains.values())
+    if broken:
+        return " Audit chains BROKEN: " + ", ".join(broken) + "."
+    return f" Audit chains intact in all {len(chains)} databases ({entries} entries verified)."
 
 
 def main() -> None:

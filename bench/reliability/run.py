@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 import provenance  # noqa: E402
 from checks import failures  # noqa: E402
-from effects import by_window, count_effects, settle, verdict  # noqa: E402
+from effects import audit_chains, by_window, count_effects, settle, verdict  # noqa: E402
 from faults import GAP_S, DistributedRun, Fault  # noqa: E402
 from load import Load  # noqa: E402
 from monitor import TIME_SCALE, Prometheus  # noqa: E402
@@ -149,6 +149,7 @@ def run_distributed(work: Path, total: int, clients: int, rate: float) -> dict[s
             "client_errors": dict(load.stats.errors),
             "given_up": len(load.stats.given_up),
             "verdict": verdict(load.stats.acknowledged, effects),
+            "audit_chains": audit_chains(d.dbs),
         }
     finally:
         if prom is not None:

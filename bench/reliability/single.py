@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from effects import by_window, count_effects, settle, verdict
+from effects import audit_chains, by_window, count_effects, settle, verdict
 from hhpu.distributed import free_port
 from hhpu.testing import create_agency
 from load import Load
@@ -130,6 +130,9 @@ def run_single(work: Path, total: int, clients: int, rate: float, kills: int = 2
             "client_errors": dict(load.stats.errors),
             "given_up": len(load.stats.given_up),
             "verdict": verdict(load.stats.acknowledged, effects),
+            "audit_chains": audit_chains(
+                {name: f"sqlite:///{data}/{name}.db" for name in (*dbs, "ranking-service")}
+            ),
         }
     finally:
         sp.stop()

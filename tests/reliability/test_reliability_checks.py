@@ -113,6 +113,9 @@ def good_report() -> dict[str, Any]:
             "client_errors": {"503": 4},
             "faults": [fault],
             "dashboard_queries": [{"panel": "Lag", "expr": "x", "series": 2}],
+            "audit_chains": {
+                "case-service": {"ok": True, "checked": 9, "first_bad_id": None, "reason": None}
+            },
         },
         "single": {
             "verdict": dict(clean_verdict),
@@ -164,6 +167,12 @@ def test_a_clean_run_passes() -> None:
         (
             lambda r: r["distributed"]["client_errors"].update({"503 without Retry-After": 3}),
             "distributed: 3 × 503 without Retry-After",
+        ),
+        (
+            lambda r: r["distributed"]["audit_chains"]["case-service"].update(
+                ok=False, first_bad_id=7, reason="an entry is not in the chain"
+            ),
+            "distributed: the audit chain of case-service is broken at 7: an entry is not in the chain",
         ),
         (lambda r: r["source"].update(dirty=True), "uncommitted changes"),
         (lambda r: r["source"].update(dirty_at_end=True), "uncommitted changes"),
