@@ -215,3 +215,34 @@ def test_the_chain_follows_commit_order_and_an_open_writer_blocks_no_one(engine)
         assert entries["p-slow"] < entries["p-fast"]  # inserted first ...
         assert order == [entries["p-fast"], entries["p-slow"]]  # ... committed, so linked, last
         assert verify_chain(s).ok
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_processes_creating_the_tables_at_once_install_the_chain_trigger_once(db_url: str) -> None:
+    """Test processes create the same tables at once (`create_all`): each used to replace the chain's
+    functions at the same moment ("tuple concurrently updated"); the first now installs them under
+    the migrations' lock and the others find them."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from hhpu_shared.audit_schema import remove_chain_trigger
+
+    engines = [make_engine(db_url) for _ in range(4)]
+    steps.create_tables(engines[0])  # the tables exist (create_all skips them), the trigger not:
+    with engines[0].begin() as conn:
+        remove_chain_trigger(conn)
+    start = Barrier(len(engines))
+
+    def create(eng) -> None:  # type: ignore[no-untyped-def]
+        start.wait()
+        steps.create_tables(eng)
+
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            list(pool.map(create, engines))
+        _consult(engines[0], ["A", "B"])
+        with Session(engines[0]) as s:
+            assert verify_chain(s).ok and verify_chain(s).checked == 2
+    finally:
+        for eng in engines:
+            eng.dispose()
