@@ -298,7 +298,7 @@ def _step2_chain_ok(engine: Any) -> int:
 @pytest.mark.parametrize("name", ["case-service", "referral-api"])
 @pytest.mark.parametrize("url", ["sqlite_url", "pg_url"])
 def test_the_audit_chain_step_relinks_entries_both_ways(
-    name: str, url: str, request: pytest.FixtureRequest
+    name: str, url: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Plumbing step 4 (the chain at commit, in audit_chain): entries chained by step 2 are re-linked
     going up and chained as step 2 did going down, and entries written at either end stay verified."""
@@ -306,18 +306,19 @@ def test_the_audit_chain_step_relinks_entries_both_ways(
     migrations = spec(name).migrations
     step4 = _step(migrations, "plumbing_schema.upgrade_v4()")
     migrations.upgrade(db, step4.down_revision)
-    _step2_audit(db, ["before-1", "before-2"])
+    _step2_audit(db, [f"before-{i}" for i in range(5)])
+    monkeypatch.setattr("hhpu_shared.audit_schema.RELINK_BATCH", 2)  # three batches: 2, 2 and 1
     migrations.upgrade(db)
     _audit(db, ["after-1"])
     engine = make_engine(db)
     try:
         assert migrations.differences(engine) == []
         chain = audit_chain(engine)
-        assert chain.ok and chain.checked == 3
+        assert chain.ok and chain.checked == 6
         assert migrations.migrate_to(db, step4.down_revision) == step4.down_revision
         with engine.connect() as conn:
             assert "audit_chain" not in inspect(conn).get_table_names()
-        assert _step2_chain_ok(engine) == 3
+        assert _step2_chain_ok(engine) == 6
     finally:
         engine.dispose()
     migrations.upgrade(db)

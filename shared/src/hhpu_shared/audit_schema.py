@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from sqlalchemy import bindparam, select, text
 from sqlalchemy import column as sa_column
-from sqlalchemy import select, text
 from sqlalchemy import table as sa_table
 
 from hhpu_shared.audit import (
@@ -146,22 +146,33 @@ class BrokenAuditChain(RuntimeError):
     """The audit log's chain is broken: a migration that re-links it refuses to hide that."""
 
 
+RELINK_BATCH = 5000  # rows read, hashed and written at a time by step 4's re-linking
+
+
 def link_existing_rows(conn: Any) -> int:
     """Step 4: check step 2's chain (a break stops the migration), then give every row its
-    ``row_hash`` and its link in ``audit_chain``, in id order (returns how many)."""
+    ``row_hash`` and its link in ``audit_chain``, in id order, RELINK_BATCH rows at a time (a force's log
+    holds millions of entries: one UPDATE executemany and one INSERT per batch; returns how many)."""
     table = _legacy_table()
     hashed = sa_table("audit_log", sa_column("id"), sa_column("row_hash"))
+    set_hash = hashed.update().where(hashed.c.id == bindparam("b_id")).values(row_hash=bindparam("b_hash"))
     links = sa_table("audit_chain", *(sa_column(c) for c in ("seq", "entry_id", "prev_hash", "entry_hash")))
     old = new = GENESIS
-    rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
-    for seq, row in enumerate(rows, start=1):
-        if row["prev_hash"] != old or legacy_entry_hash(old, row) != row["entry_hash"]:
-            raise BrokenAuditChain(f"audit_log's chain is broken at id {row['id']}: not re-linking it")
-        old = row["entry_hash"]
-        own = row_hash(row)
-        conn.execute(hashed.update().where(hashed.c.id == row["id"]).values(row_hash=own))
-        conn.execute(
-            links.insert().values(seq=seq, entry_id=row["id"], prev_hash=new, entry_hash=link_hash(new, own))
-        )
-        new = link_hash(new, own)
-    return len(rows)
+    seq = last = 0
+    while rows := [
+        dict(r._mapping)
+        for r in conn.execute(select(table).where(table.c.id > last).order_by(table.c.id).limit(RELINK_BATCH))
+    ]:
+        hashes, new_links = [], []
+        for row in rows:
+            if row["prev_hash"] != old or legacy_entry_hash(old, row) != row["entry_hash"]:
+                raise BrokenAuditChain(f"audit_log's chain is broken at id {row['id']}: not re-linking it")
+            old, own, seq = row["entry_hash"], row_hash(row), seq + 1
+            hashes.append({"b_id": row["id"], "b_hash": own})
+            link = link_hash(new, own)
+            new_links.append({"seq": seq, "entry_id": row["id"], "prev_hash": new, "entry_hash": link})
+            new = link
+        conn.execute(set_hash, hashes)
+        conn.execute(links.insert(), new_links)
+        last = rows[-1]["id"]
+    return seq
