@@ -165,6 +165,9 @@ def test_the_merged_audit_covers_every_service_by_any_reference_and_filters(
     assert out.status_code == 200 and out.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(out.text)))
     assert rows and {"at", "service", "actor", "justification", "operation"} <= set(rows[0])
+    # Each entry with its own hash and its place in its service's chain (linked when it committed).
+    assert all(len(r["row_hash"]) == len(r["entry_hash"]) == 64 and int(r["chain_seq"]) > 0 for r in rows)
+    assert all(e["entry_hash"] and e["chain_seq"] for e in body["items"])
 
 
 def test_the_merged_query_is_itself_audited_in_every_service(served: Served, person: dict[str, str]) -> None:

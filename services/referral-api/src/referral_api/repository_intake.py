@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from hhpu_shared.db import insert_if_absent
+from hhpu_shared.db import insert_if_absent, insert_rows
 from sqlalchemy import ARRAY, Date, Row, String, bindparam, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, select
@@ -38,12 +38,11 @@ def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: S
 
 _AGENCY = Agency.__table__  # type: ignore[attr-defined]
 _AGENCY_BRIEF: Any = select(_AGENCY.c.name, _AGENCY.c.active).where(_AGENCY.c.id == bindparam("agency_id"))
-_INSERT_HISTORY = insert(StatusHistory.__table__)  # type: ignore[attr-defined]
 _INSERT_REVIEWS = insert(MatchReview.__table__)  # type: ignore[attr-defined]
 _KP = KnownPerson.__table__  # type: ignore[attr-defined]
+_HIST = StatusHistory.__table__  # type: ignore[attr-defined]
 _KPK = KnownPersonKey.__table__  # type: ignore[attr-defined]
 _INSERT_KNOWN = insert(_KP).returning(_KP.c.id)
-_INSERT_KEYS = insert(_KPK)
 
 
 def agency_brief(session: Session, agency_id: str) -> Row[Any] | None:
@@ -98,18 +97,15 @@ def agency_and_claim(session: Session, claim: dict[str, Any]) -> tuple[Row[Any] 
     return row, row is not None and row.claimed is not None
 
 
-def insert_rows(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Several rows in one executemany (a single multi-row INSERT on PostgreSQL)."""
-    if rows:
-        session.connection().execute(stmt, list(rows) if len(rows) > 1 else rows[0])
-
-
 def insert_history(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_rows(session, _INSERT_HISTORY, rows)
+    insert_rows(session.connection(), _HIST, rows)
 
 
 def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_rows(session, _INSERT_REVIEWS, rows)
+    """Match reviews (a JSON column, which array parameters do not carry: an executemany, one statement
+    per row on PostgreSQL; a referral has a few)."""
+    if rows:
+        session.connection().execute(_INSERT_REVIEWS, list(rows) if len(rows) > 1 else rows[0])
 
 
 def insert_known_person(session: Session, values: dict[str, Any]) -> int:
@@ -132,7 +128,6 @@ _KNOWN_COLUMNS = (
 )
 
 
-_HIST = StatusHistory.__table__  # type: ignore[attr-defined]
 _HISTORY_COLUMNS = ("referral_id", "from_status", "to_status", "reason_code", "note", "actor", "at")
 
 
@@ -186,4 +181,4 @@ def insert_history_and_known_person(
 
 def insert_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:
     rows = [{"key": k, "person_id": person_id, "date_of_birth": dob} for k in keys]
-    insert_rows(session, _INSERT_KEYS, rows)
+    insert_rows(session.connection(), _KPK, rows)
