@@ -330,7 +330,7 @@ def _links(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
     last = 0
     while True:
         chunk = session.connection().execute(
-            select(_LINKS, *(c for c in _TABLE.c if c.name != "id"), _TABLE.c.id.label("id"))
+            select(_LINKS, *_TABLE.c)
             .select_from(_LINKS.outerjoin(_TABLE, _TABLE.c.id == _LINKS.c.entry_id))
             .where(_LINKS.c.seq > last)
             .order_by(_LINKS.c.seq)

@@ -103,6 +103,18 @@ def install_chain_trigger(conn: Any) -> None:
     _run(conn, (_PG_APPEND_ONLY[0], *_PG_CHAIN_APPEND_ONLY, *_PG_CHAIN))
 
 
+def install_chain_trigger_once(conn: Any, lock_key: int) -> None:
+    """On PostgreSQL, :func:`install_chain_trigger` unless the trigger is there, under the advisory
+    lock `lock_key` held to the end of the transaction: several processes creating the same tables at
+    once would otherwise replace its functions together ("tuple concurrently updated")."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+    found = "SELECT 1 FROM pg_trigger WHERE tgname = 'audit_log_chain' AND tgrelid = 'audit_log'::regclass"
+    if conn.execute(text(found)).first() is None:
+        install_chain_trigger(conn)
+
+
 def remove_chain_trigger(conn: Any) -> None:
     _run(
         conn,
@@ -152,7 +164,7 @@ RELINK_BATCH = 5000  # rows read, hashed and written at a time by step 4's re-li
 def link_existing_rows(conn: Any) -> int:
     """Step 4: check step 2's chain (a break stops the migration), then give every row its
     ``row_hash`` and its link in ``audit_chain``, in id order, RELINK_BATCH rows at a time (a force's log
-    holds millions of entries: one UPDATE executemany and one INSERT per batch; returns how many)."""
+    holds millions of entries: one executemany of UPDATEs and one of INSERTs per batch; returns how many)."""
     table = _legacy_table()
     hashed = sa_table("audit_log", sa_column("id"), sa_column("row_hash"))
     set_hash = hashed.update().where(hashed.c.id == bindparam("b_id")).values(row_hash=bindparam("b_hash"))

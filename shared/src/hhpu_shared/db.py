@@ -11,7 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Engine, Insert, Table, bindparam, event, func, insert, select, text
+from sqlalchemy import ARRAY, Connection, Engine, Select, Table, bindparam, event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -125,14 +126,22 @@ def insert_if_absent(table: Table, conflict: tuple[str, ...], dialect: str) -> R
     return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.primary_key)
 
 
-@functools.cache
-def _arrays_insert(table: Table, columns: tuple[str, ...]) -> Insert:
+def unnest_rows(table: Table, columns: Sequence[str], prefix: str = "") -> Select[Any]:
+    """PostgreSQL: the rows given as one array parameter per column (named `prefix` + column, typed as
+    the column), in array order. Its text does not depend on how many rows there are."""
     rows = (
-        func.unnest(*(bindparam(c, type_=ARRAY(table.c[c].type)) for c in columns))
+        func.unnest(*(bindparam(f"{prefix}{c}", type_=ARRAY(table.c[c].type)) for c in columns))
         .table_valued(*columns, with_ordinality="n")
-        .render_derived(name="rows")
+        .render_derived(name=f"{prefix}rows")
     )
-    return insert(table).from_select(list(columns), select(*(rows.c[c] for c in columns)).order_by(rows.c.n))
+    return select(*(rows.c[c] for c in columns)).order_by(rows.c.n)
+
+
+@functools.cache
+def arrays_insert(table: Table, columns: tuple[str, ...]) -> PgInsert:
+    """PostgreSQL: ``INSERT ... SELECT`` of :func:`unnest_rows` (serial keys follow the arrays' order),
+    built once per table and columns; ON CONFLICT or RETURNING can be added to it."""
+    return pg_insert(table).from_select(list(columns), unnest_rows(table, columns))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -146,4 +155,4 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(insert(table), list(rows) if len(rows) > 1 else rows[0])
         return
     columns = tuple(rows[0])
-    conn.execute(_arrays_insert(table, columns), {c: [r[c] for r in rows] for c in columns})
+    conn.execute(arrays_insert(table, columns), {c: [r[c] for r in rows] for c in columns})

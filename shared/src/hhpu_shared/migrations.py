@@ -71,16 +71,10 @@ def service_registry(service: str) -> registry:
 
 def _chain_audit_at_commit(_metadata: MetaData, conn: Connection, **_kw: Any) -> None:
     """Tables made from the models (tests' `create_all`) chain the audit at commit as migrated ones
-    do (the trigger of plumbing step 4, on PostgreSQL). Several processes may create the same tables
-    at once: the first installs the trigger under the migrations' lock, the others find it."""
-    from hhpu_shared.audit_schema import install_chain_trigger
+    do (the trigger of plumbing step 4, on PostgreSQL), installed once under the migrations' lock."""
+    from hhpu_shared.audit_schema import install_chain_trigger_once
 
-    if conn.dialect.name != "postgresql":
-        return
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
-    found = "SELECT 1 FROM pg_trigger WHERE tgname = 'audit_log_chain' AND tgrelid = 'audit_log'::regclass"
-    if conn.execute(text(found)).first() is None:
-        install_chain_trigger(conn)
+    install_chain_trigger_once(conn, MIGRATION_LOCK_KEY)
 
 
 @dataclass(frozen=True)

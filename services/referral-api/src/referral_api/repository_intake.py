@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from hhpu_shared.db import insert_if_absent, insert_rows
+from hhpu_shared.db import insert_if_absent, insert_rows, unnest_rows
 from sqlalchemy import ARRAY, Date, Row, String, bindparam, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, select
@@ -136,14 +136,9 @@ def _insert_known_with_keys() -> Any:
     """PostgreSQL: a referral's status history rows, its subject as a known person and the person's
     name keys in one statement (data-modifying CTEs: the history from arrays, one per column, in the
     order given; the keys take the new person's id), answering the id. Built once."""
-    h = (
-        func.unnest(*(bindparam(f"h_{c}", type_=ARRAY(_HIST.c[c].type)) for c in _HISTORY_COLUMNS))
-        .table_valued(*_HISTORY_COLUMNS, with_ordinality="n")
-        .render_derived(name="h_rows")
-    )
     history = (
         insert(_HIST)
-        .from_select(list(_HISTORY_COLUMNS), select(*(h.c[c] for c in _HISTORY_COLUMNS)).order_by(h.c.n))
+        .from_select(list(_HISTORY_COLUMNS), unnest_rows(_HIST, _HISTORY_COLUMNS, prefix="h_"))
         .cte("h")
     )
     kp = (

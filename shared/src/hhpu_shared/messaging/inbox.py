@@ -6,9 +6,11 @@ import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import ARRAY, Delete, Insert, String, Table, bindparam, delete, func, insert, select
+from sqlalchemy import Delete, Insert, Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
+
+from hhpu_shared.db import arrays_insert
 
 
 class InboxRecord(SQLModel, table=True):
@@ -42,22 +44,9 @@ def _claim_statement(dialect: str) -> Insert:
 
 
 _COLUMNS = ("consumer_group", "event_id", "event_type", "processed_at")
-# PostgreSQL: a batch's claims as two arrays, one statement text whatever the batch's size (a
-# multi-row VALUES grows with the batch: past 4 KB psycopg re-parses its text on every call).
-_CLAIM_ARRAYS = (
-    postgresql.insert(_TABLE)
-    .from_select(
-        list(_COLUMNS),
-        select(
-            bindparam("g", type_=_TABLE.c.consumer_group.type),
-            func.unnest(bindparam("ids", type_=ARRAY(String))),
-            func.unnest(bindparam("types", type_=ARRAY(String))),
-            bindparam("at", type_=_TABLE.c.processed_at.type),
-        ),
-    )
-    .on_conflict_do_nothing()
-    .returning(_TABLE.c.event_id)
-)
+# PostgreSQL: a batch's claims as arrays, one statement text whatever the batch's size (a multi-row
+# VALUES grows with the batch: past 4 KB psycopg re-parses its text on every call).
+_CLAIM_ARRAYS = arrays_insert(_TABLE, _COLUMNS).on_conflict_do_nothing().returning(_TABLE.c.event_id)
 
 
 def claimed(session: Session, group: str, event_id: str) -> bool:
@@ -82,7 +71,13 @@ def claim_many(session: Session, group: str, events: Sequence[tuple[str, str]]) 
         return set()
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        params = {"g": group, "ids": list(unique), "types": list(unique.values()), "at": now}
+        n = len(unique)
+        params = {
+            "consumer_group": [group] * n,
+            "event_id": list(unique),
+            "event_type": list(unique.values()),
+            "processed_at": [now] * n,
+        }
         return {str(event_id) for (event_id,) in conn.execute(_CLAIM_ARRAYS, params)}
     rows = [
         dict(zip(_COLUMNS, (group, event_id, event_type, now), strict=True))

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, bindparam, delete, event, func, insert, union
+from hhpu_shared.db import insert_rows
+from sqlalchemy import Connection, Table, delete, event, union
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from case_service.domain.search import name_keys
@@ -50,17 +50,6 @@ def search_pool(
 
 
 _KEYS: Table = PersonSearchKey.__table__  # type: ignore[attr-defined]
-_INSERT_KEYS = insert(_KEYS)
-# PostgreSQL: a person's keys in one statement with three array parameters (an executemany sends
-# each row on its own; a person has 10 to 30 keys).
-_INSERT_KEYS_UNNEST = insert(_KEYS).from_select(
-    ["id", "person_id", "key"],
-    sa_select(
-        func.unnest(bindparam("ids", type_=ARRAY(String))),
-        func.unnest(bindparam("person_ids", type_=ARRAY(String))),
-        func.unnest(bindparam("keys", type_=ARRAY(String))),
-    ),
-)
 
 
 def write_search_keys(conn: Connection, person_id: str, keys: set[str], *, new: bool = False) -> None:
@@ -70,12 +59,9 @@ def write_search_keys(conn: Connection, person_id: str, keys: set[str], *, new: 
         conn.execute(delete(_KEYS).where(_KEYS.c.person_id == person_id))
     if not keys:
         return
-    ordered = sorted(keys)
-    if conn.dialect.name == "postgresql":
-        ids = [new_id() for _ in ordered]
-        conn.execute(_INSERT_KEYS_UNNEST, {"ids": ids, "person_ids": [person_id] * len(ids), "keys": ordered})
-    else:
-        conn.execute(_INSERT_KEYS, [{"id": new_id(), "person_id": person_id, "key": k} for k in ordered])
+    # One statement on PostgreSQL (array parameters: an executemany sends each of a person's 10 to 30
+    # keys on its own).
+    insert_rows(conn, _KEYS, [{"id": new_id(), "person_id": person_id, "key": k} for k in sorted(keys)])
 
 
 NAME_FIELDS = ("given_name", "middle_names", "family_name", "aliases")
