@@ -6,12 +6,28 @@ Each service owns its database; its schema is made by its migrations (:mod:`hhpu
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Engine, Select, Table, bindparam, event, func, insert, select, text
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -126,15 +142,38 @@ def insert_if_absent(table: Table, conflict: tuple[str, ...], dialect: str) -> R
     return ins(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.primary_key)
 
 
+def _json(column: Any) -> bool:
+    return isinstance(column.type, JSON)
+
+
 def unnest_rows(table: Table, columns: Sequence[str], prefix: str = "") -> Select[Any]:
     """PostgreSQL: the rows given as one array parameter per column (named `prefix` + column, typed as
-    the column), in array order. Its text does not depend on how many rows there are."""
-    rows = (
-        func.unnest(*(bindparam(f"{prefix}{c}", type_=ARRAY(table.c[c].type)) for c in columns))
-        .table_valued(*columns, with_ordinality="n")
-        .render_derived(name=f"{prefix}rows")
+    the column), in array order. Its text does not depend on how many rows there are. A JSON column
+    travels as an array of its documents' text (see :func:`array_params`), cast back per row: an array
+    of JSON values would be read as a multi-dimensional array."""
+    params = (
+        bindparam(f"{prefix}{c}", type_=ARRAY(Text if _json(table.c[c]) else table.c[c].type))
+        for c in columns
     )
-    return select(*(rows.c[c] for c in columns)).order_by(rows.c.n)
+    rows = (
+        func.unnest(*params).table_valued(*columns, with_ordinality="n").render_derived(name=f"{prefix}rows")
+    )
+    return select(
+        *(cast(rows.c[c], table.c[c].type) if _json(table.c[c]) else rows.c[c] for c in columns)
+    ).order_by(rows.c.n)
+
+
+def array_params(table: Table, rows: Sequence[Mapping[str, Any]], prefix: str = "") -> dict[str, list[Any]]:
+    """The parameters of :func:`unnest_rows` for `rows`: one list per column, JSON documents as text
+    (``None`` is JSON null, as the column stores it, unless the column is ``none_as_null``)."""
+    out: dict[str, list[Any]] = {}
+    for c in rows[0]:
+        values = [r[c] for r in rows]
+        t = table.c[c].type
+        if isinstance(t, JSON):
+            values = [None if v is None and t.none_as_null else json.dumps(v) for v in values]
+        out[prefix + c] = values
+    return out
 
 
 @functools.cache
@@ -154,5 +193,4 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), list(rows) if len(rows) > 1 else rows[0])
         return
-    columns = tuple(rows[0])
-    conn.execute(arrays_insert(table, columns), {c: [r[c] for r in rows] for c in columns})
+    conn.execute(arrays_insert(table, tuple(rows[0])), array_params(table, rows))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Integer
+from sqlalchemy import Column, Integer, bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
 
@@ -55,13 +55,19 @@ def person_key(ref: str) -> str:
     return hashlib.sha256(f"hhpu-person|{ref}".encode()).hexdigest()
 
 
+# Core, built once (no mark objects made per call): the matching of every referral runs it.
+_MARKS_OF: Any = select(ProtectionMark.person_key, ProtectionMark.state).where(
+    col(ProtectionMark.person_key).in_(bindparam("keys", expanding=True))
+)
+
+
 def marks(session: Session, refs: Iterable[str | None]) -> dict[str, str]:
     """Reference -> state for the given references that carry a mark."""
     keys = {person_key(r): r for r in refs if r}
     if not keys:
         return {}
-    rows = session.exec(select(ProtectionMark).where(col(ProtectionMark.person_key).in_(keys))).all()
-    return {keys[m.person_key]: m.state for m in rows}
+    rows = session.execute(_MARKS_OF, {"keys": list(keys)}).all()
+    return {keys[key]: state for key, state in rows}
 
 
 def erased_keys(session: Session) -> frozenset[str]:

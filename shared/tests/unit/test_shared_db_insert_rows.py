@@ -13,7 +13,7 @@ from hhpu_shared.db import insert_rows, make_engine
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.testing import steps
 from hhpu_shared.testing.statements import Statements
-from sqlalchemy import Engine
+from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, text
 from sqlmodel import Session, select
 
 TABLE = OutboxRecord.__table__  # type: ignore[attr-defined]
@@ -60,3 +60,26 @@ def test_rows_are_inserted_in_the_order_given_in_one_statement_text(engine: Engi
         got = s.exec(select(OutboxRecord).order_by(OutboxRecord.seq)).all()  # type: ignore[arg-type]
     assert [r.id for r in got] == [f"a-{i:04d}" for i in range(2)] + [f"b-{i:04d}" for i in range(300)]
     assert got[5].payload == bytes([3]) * 3 and got[5].aggregateid == "agg-297"
+
+
+DOCS = Table(
+    "json_docs",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("doc", JSON, nullable=True),
+    Column("doc_or_null", JSON(none_as_null=True), nullable=True),
+)
+
+
+def test_json_columns_keep_their_documents_as_the_orm_would_store_them(engine: Engine) -> None:
+    """JSON documents travel as text, one per row (an array of JSON values would be read as a
+    multi-dimensional array); None is JSON null unless the column says none_as_null."""
+    DOCS.create(engine)
+    docs: list[object] = [["a", "b"], {"x": [1, 2]}, [], "text", None, [[1], [2, 3]]]
+    with engine.begin() as conn:
+        insert_rows(conn, DOCS, [{"id": i, "doc": d, "doc_or_null": d} for i, d in enumerate(docs)])
+        got = conn.execute(select(DOCS.c.doc, DOCS.c.doc_or_null).order_by(DOCS.c.id)).all()
+        nulls = conn.execute(text("SELECT id FROM json_docs WHERE doc IS NULL OR doc_or_null IS NULL")).all()
+    assert [g.doc for g in got] == docs
+    assert [g.doc_or_null for g in got] == docs
+    assert [n.id for n in nulls] == [4]  # only none_as_null stores SQL NULL; the other keeps JSON null

@@ -38,7 +38,7 @@ def insert_new(session: Session, model: Any, values: dict[str, Any], conflict: S
 
 _AGENCY = Agency.__table__  # type: ignore[attr-defined]
 _AGENCY_BRIEF: Any = select(_AGENCY.c.name, _AGENCY.c.active).where(_AGENCY.c.id == bindparam("agency_id"))
-_INSERT_REVIEWS = insert(MatchReview.__table__)  # type: ignore[attr-defined]
+_REVIEWS = MatchReview.__table__  # type: ignore[attr-defined]
 _KP = KnownPerson.__table__  # type: ignore[attr-defined]
 _HIST = StatusHistory.__table__  # type: ignore[attr-defined]
 _KPK = KnownPersonKey.__table__  # type: ignore[attr-defined]
@@ -102,10 +102,8 @@ def insert_history(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Match reviews (a JSON column, which array parameters do not carry: an executemany, one statement
-    per row on PostgreSQL; a referral has a few)."""
-    if rows:
-        session.connection().execute(_INSERT_REVIEWS, list(rows) if len(rows) > 1 else rows[0])
+    """Match reviews (one statement on PostgreSQL, however many)."""
+    insert_rows(session.connection(), _REVIEWS, rows)
 
 
 def insert_known_person(session: Session, values: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ from hhpu_shared.events.contracts.case import PersonRestricted
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.events.contracts.ranking import CandidateIdentified
 from hhpu_shared.testing.plugin import identity_headers
+from hhpu_shared.testing.statements import Statements
 from sqlmodel import Session, select
 
 SUP = identity_headers("unit_supervisor", subject="user:sup") | {"X-Justification": "test: restriction"}
@@ -106,3 +107,22 @@ def test_a_restriction_by_referral_ids_covers_those_referrals_own_subjects(
         agency, make_body(subject__given_name="Zed", subject__family_name="Quill", subject__middle_names=None)
     ).json()
     assert grade(ref_env, again["id"]) == "none"
+
+
+def test_only_candidates_graded_above_none_are_checked_for_a_mark(ref_env: Any, make_body: Any) -> None:
+    """People sharing the subject's birth date come back from the lookup (tens of them in a force);
+    those whose names disagree are graded none and are no candidate, so no mark is read for them."""
+    born = date(1991, 3, 14)  # the subject's: Dean Marsh
+    for i, (given, family) in enumerate((("Zara", "Quill"), ("Yusuf", "Orme"), ("Xena", "Pratt"))):
+        ref_env.deliver(candidate(f"R-OTHER-{i}", given, family, born), f"R-OTHER-{i}")
+    agency = ref_env.agency()
+    seen = Statements(ref_env.runtime.engine)
+    first = ref_env.submit(agency, make_body()).json()
+    assert seen.reads_of("protection_mark") == 0 and grade(ref_env, first["id"]) == "none"
+
+    ref_env.deliver(candidate("R-DEAN", "Dean", "Marsh", born), "R-DEAN")
+    ref_env.deliver(restricted("case-person-9", "R-OTHER-0"), "case-person-9")  # graded none anyway
+    seen.statements.clear()
+    second = ref_env.submit(agency, make_body()).json()
+    assert seen.reads_of("protection_mark") == 1  # Dean and the first referral's own subject, at once
+    assert grade(ref_env, second["id"]) == "probable"

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hhpu_shared.db import insert_if_absent
+from hhpu_shared.db import array_params, arrays_insert, insert_if_absent, insert_rows
 from hhpu_shared.protection import ProtectionMark, person_key
 from sqlalchemy import JSON, Connection, Insert, Table, bindparam, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from case_service.models import (
@@ -88,7 +87,6 @@ def candidate_lookup(conn: Connection, records_id: str, pnc: str | None) -> Seen
 
 
 _INSERT_PERSON = insert(PERSON)
-_INSERT_HISTORY = insert(HISTORY)
 _INSERT_ASSESSMENT = insert(ASSESSMENT)
 _INSERT_TRIGGER = insert(TRIGGER)
 _INSERT_CASE = insert(CASE)
@@ -96,9 +94,10 @@ _INSERT_STATUS_CHANGE = insert(STATUS_CHANGE)
 
 
 @functools.cache
-def _identifiers_if_absent(dialect: str) -> Insert:
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = ins(IDENTIFIER).on_conflict_do_nothing(index_elements=["kind", "value"])
+def _identifiers_if_absent(dialect: str, columns: tuple[str, ...]) -> Insert:
+    """PostgreSQL: from one array per column (one statement however many); SQLite: an executemany."""
+    stmt = arrays_insert(IDENTIFIER, columns) if dialect == "postgresql" else sqlite_insert(IDENTIFIER)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["kind", "value"])
     return stmt.returning(IDENTIFIER.c.kind, IDENTIFIER.c.value)
 
 
@@ -115,18 +114,16 @@ def insert_identifiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[
     """Insert each identifier unless its (kind, value) is known already; the (kind, value) inserted."""
     if not rows:
         return set()
-    stmt = _identifiers_if_absent(conn.dialect.name)
-    result = conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
+    stmt = _identifiers_if_absent(conn.dialect.name, tuple(rows[0]))
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(stmt, array_params(IDENTIFIER, rows))
+    else:
+        result = conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
     return {(kind, value) for kind, value in result}
 
 
-def _insert(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
-
-
 def insert_history(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    _insert(conn, _INSERT_HISTORY, rows)
+    insert_rows(conn, HISTORY, rows)  # one statement on PostgreSQL
 
 
 def _values(table: Table, prefix: str, names: Sequence[str] | None = None) -> dict[str, Any]:

@@ -266,9 +266,13 @@ def grade_pair(subject: PersonRecord, known: PersonRecord) -> MatchResult:
 
 def rank_candidates(subject: PersonRecord, known: Iterable[PersonRecord]) -> list[MatchResult]:
     """Best result per known person, graded above none, best first."""
+    return best_per_person(grade_pair(subject, person) for person in known)
+
+
+def best_per_person(results: Iterable[MatchResult]) -> list[MatchResult]:
+    """The best of `results` per person, those graded above none, best first."""
     best: dict[str, MatchResult] = {}
-    for person in known:
-        r = grade_pair(subject, person)
+    for r in results:
         if r.grade == Grade.NONE:
             continue
         cur = best.get(r.person_ref)

@@ -16,9 +16,10 @@ from referral_api.domain.matching import (
     Grade,
     MatchResult,
     PersonRecord,
+    best_per_person,
+    grade_pair,
     name_keys,
     normalise_pnc,
-    rank_candidates,
 )
 from referral_api.models import KnownPerson, Referral, new_uuid, now_utc
 
@@ -80,7 +81,9 @@ def _references(row: Row[Any]) -> list[str]:
 
 def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
     """Fetch known people sharing a blocking key, then grade each one. A person whose processing is
-    restricted (or whose data was erased) is not matched against: never a candidate (DPA 2018 s.47)."""
+    restricted (or whose data was erased) is not matched against: never a candidate (DPA 2018 s.47).
+    Only the rows graded above none can be a match, so only theirs are checked for a mark (a common
+    birth date brings tens of rows, few of them graded)."""
     rows = repo.candidate_people(
         uow.session,
         dob=subject.date_of_birth,
@@ -88,9 +91,10 @@ def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
         records_id=subject.records_id,
         name_keys=sorted(name_keys(subject)),
     )
-    held = marks(uow.session, [r for row in rows for r in _references(row)])
-    rows = [row for row in rows if not any(r in held for r in _references(row))]
-    return rank_candidates(subject, (record_of_known(r) for r in rows))
+    graded = [(row, grade_pair(subject, record_of_known(row))) for row in rows]
+    graded = [(row, r) for row, r in graded if r.grade != Grade.NONE]
+    held = marks(uow.session, [ref for row, _ in graded for ref in _references(row)])
+    return best_per_person(r for row, r in graded if not any(ref in held for ref in _references(row)))
 
 
 def _fill_known(row: KnownPerson, details: PersonDetails) -> None:
