@@ -30,7 +30,13 @@ from hhpu_shared.messaging.handlers import Handler, HandlerRegistry, PoisonMessa
 from hhpu_shared.messaging.in_batch import InBatch, Ready
 from hhpu_shared.messaging.inbox import claim
 from hhpu_shared.messaging.outside import OutsideTransaction
-from hhpu_shared.messaging.transport import InboundMessage, MessageSource, OutboundMessage, Publisher
+from hhpu_shared.messaging.transport import (
+    EVENT_TYPE_HEADER,
+    InboundMessage,
+    MessageSource,
+    OutboundMessage,
+    Publisher,
+)
 from hhpu_shared.uow import unit_of_work
 
 __all__ = ["BATCH_MAX", "BATCH_MIN", "ConsumerRunner", "Handler", "HandlerRegistry", "PoisonMessage"]
@@ -162,7 +168,13 @@ class ConsumerRunner:
 
     def _decode(self, msg: InboundMessage) -> tuple[Envelope, Handler] | None:
         """The message's envelope and its handler; None for a message this group ignores (counted) or
-        one that cannot be parsed (dead-lettered now)."""
+        one that cannot be parsed (dead-lettered now). The relay names each message's event type in
+        a header: a type this group has no handler for is ignored without parsing the message (the
+        groups that handle it parse it, and dead-letter it if they cannot)."""
+        declared = msg.header(EVENT_TYPE_HEADER)
+        if declared is not None and not self.registry.handles_type(declared):
+            self._consumed(declared, "ignored").inc()
+            return None
         try:
             env = Envelope.from_bytes(msg.value)
         except Exception as exc:

@@ -70,6 +70,10 @@ class HandlerRegistry:
         self.prefilter = fn
         return fn
 
+    def handles_type(self, event_type: str) -> bool:
+        """Is there a handler for some version of `event_type`?"""
+        return any(name == event_type for name, _ in self.handlers)
+
     def handler_for(self, env: Envelope) -> Handler | None:
         return self.handlers.get((env.type, env.version))
 

@@ -25,7 +25,7 @@ from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
 from hhpu_shared.messaging import outbox_notify
 from hhpu_shared.messaging.outbox import OutboxRecord
-from hhpu_shared.messaging.transport import OutboundMessage, Publisher
+from hhpu_shared.messaging.transport import EVENT_ID_HEADER, EVENT_TYPE_HEADER, OutboundMessage, Publisher
 
 log = logging.getLogger("hhpu.relay")
 RELAY_LOCK_KEY = 7_201_162
@@ -126,7 +126,7 @@ class OutboxRelay:
                     topic=r.topic,
                     key=r.aggregateid.encode(),
                     value=r.payload,
-                    headers=[("event_id", r.id.encode()), ("event_type", r.type.encode())],
+                    headers=[(EVENT_ID_HEADER, r.id.encode()), (EVENT_TYPE_HEADER, r.type.encode())],
                 )
                 for r in rows
             ]

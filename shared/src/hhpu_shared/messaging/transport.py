@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# The relay names each message's event id and type in its headers (a consumer group skips a type it
+# has no handler for without parsing the message).
+EVENT_ID_HEADER = "event_id"
+EVENT_TYPE_HEADER = "event_type"
+
 
 @dataclass(frozen=True)
 class OutboundMessage:
