@@ -72,14 +72,13 @@ class PersonIdentifier(Table, table=True):
 
 # The keys a person search looks names up by (domain.search.name_keys): each word of the person's
 # names and aliases, its sound (NYSIIS, Metaphone) and its one-letter-less spellings. Rewritten
-# whenever the names change (repository: on every update of a person, erasure included).
+# whenever the names change (repository: on every update of a person, erasure included). Keyed by
+# person and key (its index also serves the rewrite's delete by person); a lookup by key has its own.
 class PersonSearchKey(Table, table=True):
     __tablename__ = "case_person_search_key"
-    __table_args__ = (UniqueConstraint("person_id", "key", name="uq_case_search_key_person_key"),)
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    person_id: str = Field(foreign_key="case_person.id", index=True, max_length=32)
-    key: str = Field(max_length=120, index=True)
+    person_id: str = Field(foreign_key="case_person.id", primary_key=True, max_length=32)
+    key: str = Field(max_length=120, primary_key=True, index=True)
 
 
 # What happened to a person record (created, changed, merged): nothing is overwritten silently.

@@ -17,7 +17,6 @@ from case_service.models import (
     Person,
     PersonIdentifier,
     PersonSearchKey,
-    new_id,
 )
 
 
@@ -61,7 +60,7 @@ def write_search_keys(conn: Connection, person_id: str, keys: set[str], *, new: 
         return
     # One statement on PostgreSQL (array parameters: an executemany sends each of a person's 10 to 30
     # keys on its own).
-    insert_rows(conn, _KEYS, [{"id": new_id(), "person_id": person_id, "key": k} for k in sorted(keys)])
+    insert_rows(conn, _KEYS, [{"person_id": person_id, "key": k} for k in sorted(keys)])
 
 
 NAME_FIELDS = ("given_name", "middle_names", "family_name", "aliases")
