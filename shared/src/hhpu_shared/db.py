@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlmodel import create_engine
 
 # A connection with this execution option starts a deferred transaction on SQLite (readers: no write lock).
@@ -183,14 +183,21 @@ def arrays_insert(table: Table, columns: tuple[str, ...]) -> PgInsert:
     return pg_insert(table).from_select(list(columns), unnest_rows(table, columns))
 
 
+@functools.cache
+def _plain_insert(table: Table) -> Insert:
+    return insert(table)
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys), in the order given. On PostgreSQL one statement whose
     text does not depend on how many rows there are (one array parameter per column, unnested in
     order: serial keys follow the order given). An executemany, which is what a list of rows otherwise
-    becomes, sends each row as a statement of its own with psycopg. SQLite: an executemany."""
+    becomes, sends each row as a statement of its own with psycopg. SQLite: an executemany. One row
+    is a plain ``INSERT ... VALUES`` on either (psycopg dumps an array parameter in Python, value by
+    value: for one row that costs more than it saves)."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), list(rows) if len(rows) > 1 else rows[0])
+    if len(rows) == 1 or conn.dialect.name != "postgresql":
+        conn.execute(_plain_insert(table), rows[0] if len(rows) == 1 else list(rows))
         return
     conn.execute(arrays_insert(table, tuple(rows[0])), array_params(table, rows))

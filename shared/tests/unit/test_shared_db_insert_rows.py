@@ -83,3 +83,14 @@ def test_json_columns_keep_their_documents_as_the_orm_would_store_them(engine: E
     assert [g.doc for g in got] == docs
     assert [g.doc_or_null for g in got] == docs
     assert [n.id for n in nulls] == [4]  # only none_as_null stores SQL NULL; the other keeps JSON null
+
+
+def test_one_row_is_a_plain_values_insert(engine: Engine) -> None:
+    """No array parameters for a single row (psycopg dumps arrays value by value in Python)."""
+    seen = Statements(engine)
+    with engine.begin() as conn:
+        insert_rows(conn, TABLE, _rows("one", 1))
+    [stmt] = [s for s in seen.statements if s.startswith("INSERT INTO outbox")]
+    assert "VALUES" in stmt and "unnest" not in stmt
+    with Session(engine) as s:
+        assert [r.id for r in s.exec(select(OutboxRecord)).all()] == ["one-0000"]

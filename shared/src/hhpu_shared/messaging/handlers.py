@@ -45,6 +45,8 @@ class HandlerRegistry:
     handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
     outside_transaction: bool = False
     prefilter: Prefilter | None = None
+    _types: frozenset[str] = field(default=frozenset(), init=False, repr=False)
+    _types_of: int = field(default=-1, init=False, repr=False)
 
     def handles(
         self, model: type[Ev]
@@ -71,8 +73,10 @@ class HandlerRegistry:
         return fn
 
     def handles_type(self, event_type: str) -> bool:
-        """Is there a handler for some version of `event_type`?"""
-        return any(name == event_type for name, _ in self.handlers)
+        """Is there a handler for some version of `event_type`? (Asked of every message polled.)"""
+        if self._types_of != len(self.handlers):  # handlers registered since: read them again
+            self._types, self._types_of = frozenset(name for name, _ in self.handlers), len(self.handlers)
+        return event_type in self._types
 
     def handler_for(self, env: Envelope) -> Handler | None:
         return self.handlers.get((env.type, env.version))

@@ -15,6 +15,7 @@ from typing import Any
 from hhpu_shared.db import array_params, arrays_insert, insert_if_absent, insert_rows
 from hhpu_shared.protection import ProtectionMark, person_key
 from sqlalchemy import JSON, Connection, Insert, Table, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from case_service.models import (
@@ -94,9 +95,13 @@ _INSERT_STATUS_CHANGE = insert(STATUS_CHANGE)
 
 
 @functools.cache
-def _identifiers_if_absent(dialect: str, columns: tuple[str, ...]) -> Insert:
-    """PostgreSQL: from one array per column (one statement however many); SQLite: an executemany."""
-    stmt = arrays_insert(IDENTIFIER, columns) if dialect == "postgresql" else sqlite_insert(IDENTIFIER)
+def _identifiers_if_absent(dialect: str, columns: tuple[str, ...] | None) -> Insert:
+    """From one array per column on PostgreSQL (`columns`: one statement however many rows), else
+    (`columns` None) a plain VALUES: an executemany on SQLite, or one row."""
+    if columns is None:
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(IDENTIFIER)
+    else:
+        stmt = arrays_insert(IDENTIFIER, columns)
     stmt = stmt.on_conflict_do_nothing(index_elements=["kind", "value"])
     return stmt.returning(IDENTIFIER.c.kind, IDENTIFIER.c.value)
 
@@ -114,10 +119,11 @@ def insert_identifiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[
     """Insert each identifier unless its (kind, value) is known already; the (kind, value) inserted."""
     if not rows:
         return set()
-    stmt = _identifiers_if_absent(conn.dialect.name, tuple(rows[0]))
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) > 1:
+        stmt = _identifiers_if_absent(conn.dialect.name, tuple(rows[0]))
         result = conn.execute(stmt, array_params(IDENTIFIER, rows))
     else:
+        stmt = _identifiers_if_absent(conn.dialect.name, None)
         result = conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
     return {(kind, value) for kind, value in result}
 
