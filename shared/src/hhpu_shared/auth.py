@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 
 IDENTITY_HEADER = "x-hhpu-identity"
 ISSUER = "hhpu-gateway"
@@ -107,13 +108,44 @@ def mint_identity(
         claims["agency"] = principal.agency_id
     if principal.name:
         claims["name"] = principal.name
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return _JWT.encode(claims, secret, algorithm="HS256")
+
+
+class _HMACKeyCheckedOnce(HMACAlgorithm):
+    """PyJWT's HS256, its checks of a key made once per key rather than on every token: PyJWT's
+    ``prepare_key`` parses the secret as JSON and matches it against PEM, SSH and DER forms each time
+    (about a third of a service's check of an assertion). Signing and verifying are PyJWT's own."""
+
+    def __init__(self) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self._checked: dict[str | bytes, bytes] = {}
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        prepared = self._checked.get(key)
+        if prepared is None:
+            prepared = super().prepare_key(key)  # raises for a key PyJWT refuses: never kept
+            if len(self._checked) < 8:  # a process has one or two secrets (one during a rotation)
+                self._checked[key] = prepared
+        return prepared
+
+
+class _IdentityJWT(jwt.PyJWT):
+    """A PyJWT of its own for the assertions, with :class:`_HMACKeyCheckedOnce` as HS256 (the
+    library's global instance is left as it is)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._jws.unregister_algorithm("HS256")
+        self._jws.register_algorithm("HS256", _HMACKeyCheckedOnce())
+
+
+_JWT = _IdentityJWT()
 
 
 def decode_identity(token: str, secret: str) -> dict[str, Any]:
     """The assertion's claims once its signature, issuer, audience and expiry check out."""
     try:
-        claims: dict[str, Any] = jwt.decode(
+        claims: dict[str, Any] = _JWT.decode(
             token,
             secret,
             algorithms=["HS256"],

@@ -106,3 +106,33 @@ def test_verify_identity_requires_an_id_with_a_guard() -> None:
     token = mint_identity(ANALYST, SECRET, ttl_s=30, method="GET", path="/x", extra={"jti": ""})
     with pytest.raises(IdentityError, match="no id"):
         verify_identity(token, SECRET, method="GET", path="/x", replay_guard=ReplayGuard())
+
+
+def test_the_secret_is_checked_once_and_a_wrong_or_unfit_one_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyJWT checks an HMAC secret (JSON, PEM, SSH, DER forms) on every token; the services' copy
+    checks each secret once. Signatures are still verified, and a secret PyJWT refuses stays refused."""
+    from hhpu_shared import auth
+    from jwt.algorithms import HMACAlgorithm
+
+    checks: list[object] = []
+    real = HMACAlgorithm.prepare_key
+
+    def counted(self: HMACAlgorithm, key: str | bytes) -> bytes:
+        checks.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(HMACAlgorithm, "prepare_key", counted)
+    monkeypatch.setattr(auth, "_JWT", auth._IdentityJWT())  # a fresh one: nothing checked yet
+    for _ in range(5):
+        token = mint_identity(ANALYST, SECRET, method="GET", path="/x")
+        assert auth.decode_identity(token, SECRET)["sub"] == "u1"
+    assert checks == [SECRET]
+    with pytest.raises(IdentityError, match="Signature verification failed"):
+        auth.decode_identity(token, "t" * 40)
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
+    for _ in range(2):
+        with pytest.raises(IdentityError, match="asymmetric key"):
+            auth.decode_identity(token, pem)
+    assert checks.count(pem) == 2  # refused each time, never kept
