@@ -14,6 +14,7 @@ from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.testing import steps
 from hhpu_shared.testing.statements import Statements
 from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, text
+from sqlalchemy.exc import DataError
 from sqlmodel import Session, select
 
 TABLE = OutboxRecord.__table__  # type: ignore[attr-defined]
@@ -94,3 +95,19 @@ def test_one_row_is_a_plain_values_insert(engine: Engine) -> None:
     assert "VALUES" in stmt and "unnest" not in stmt
     with Session(engine) as s:
         assert [r.id for r in s.exec(select(OutboxRecord)).all()] == ["one-0000"]
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut_short(pg_url: str) -> None:
+    """PostgreSQL: an explicit cast to varchar(n) cuts a value short: the arrays are cast without the
+    length, so the INSERT refuses a value too long for its column, as a single row's VALUES does."""
+    engine = make_engine(pg_url)
+    try:
+        steps.create_tables(engine)
+        rows = _rows("long", 2)
+        rows[1]["aggregateid"] = "x" * 200  # the column holds 128
+        with pytest.raises(DataError, match="too long"), engine.begin() as conn:
+            insert_rows(conn, TABLE, rows)
+        with Session(engine) as s:
+            assert s.exec(select(OutboxRecord)).all() == []
+    finally:
+        engine.dispose()
