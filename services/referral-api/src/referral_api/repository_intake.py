@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from hhpu_shared.db import insert_if_absent, insert_rows, unnest_rows
+from hhpu_shared.deferred import defer_rows
 from sqlalchemy import ARRAY, Date, Row, String, bindparam, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, select
@@ -98,7 +99,8 @@ def agency_and_claim(session: Session, claim: dict[str, Any]) -> tuple[Row[Any] 
 
 
 def insert_history(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_rows(session.connection(), _HIST, rows)
+    """Status history rows, written at the commit (``hhpu_shared.deferred``: a batch is one INSERT)."""
+    defer_rows(session, _HIST, rows)
 
 
 def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from hhpu_shared.background import backoff
 from hhpu_shared.db import DATABASE_UNAVAILABLE
+from hhpu_shared.deferred import write_pending
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import EventData
 from hhpu_shared.messaging.handlers import Handler, PoisonMessage
@@ -84,6 +85,9 @@ class InBatch:
                     outcome, sent = "ok", handled
                 emitted = emitted or sent
                 counted.append((env.type, outcome))
+            if not savepoints and not self._write_deferred(session):
+                session.rollback()
+                return None
             session.commit()
         except DATABASE_UNAVAILABLE as exc:
             session.rollback()
@@ -105,6 +109,21 @@ class InBatch:
         if emitted and r.on_commit is not None:
             r.on_commit()
         return []
+
+    def _write_deferred(self, session: Session) -> bool:
+        """The batch's deferred rows (outbox, history: ``hhpu_shared.deferred``) written before its
+        commit; False if that failed (the batch is then handled again, each event in a savepoint whose
+        release writes its own rows, so a failing row is its event's failure, dead-lettered alone)."""
+        try:
+            write_pending(session)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception as exc:
+            log.warning(
+                "the batch's deferred rows failed; one event at a time", extra={"error": type(exc).__name__}
+            )
+            return False
+        return True
 
     def _handle_plain(
         self, session: Session, env: Envelope, data: EventData, handler: Handler

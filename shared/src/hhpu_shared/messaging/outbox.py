@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, LargeBinary, text
 from sqlmodel import Field, Session, SQLModel
 
-from hhpu_shared.db import insert_rows
+from hhpu_shared.deferred import defer_rows
 from hhpu_shared.events.envelope import Envelope, SubjectRef
 from hhpu_shared.events.registry import EventData, event_spec
 
@@ -68,7 +68,8 @@ def add_events(
     correlation_id: str,
     causation_id: str | None = None,
 ) -> list[Envelope]:
-    """Write events to the outbox now, in the caller's transaction, in the order given."""
+    """Write events to the outbox in the caller's transaction, in the order given: queued to its commit
+    (:mod:`hhpu_shared.deferred`), so a consumer's batch of events is one INSERT, not one per event."""
     envelopes: list[Envelope] = []
     rows: list[dict[str, Any]] = []
     for item in items:
@@ -100,5 +101,5 @@ def add_events(
                 "last_error": None,
             }
         )
-    insert_rows(session.connection(), _TABLE, rows)  # one statement on PostgreSQL, in the order given
+    defer_rows(session, _TABLE, rows)
     return envelopes

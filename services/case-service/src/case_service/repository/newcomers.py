@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hhpu_shared.db import array_params, arrays_insert, insert_if_absent, insert_rows
+from hhpu_shared.db import array_params, arrays_insert, insert_if_absent
+from hhpu_shared.deferred import defer_rows
 from hhpu_shared.protection import ProtectionMark, person_key
 from sqlalchemy import JSON, Connection, Insert, Table, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
 
 from case_service.models import (
     Assessment,
@@ -128,8 +130,9 @@ def insert_identifiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[
     return {(kind, value) for kind, value in result}
 
 
-def insert_history(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    insert_rows(conn, HISTORY, rows)  # one statement on PostgreSQL
+def insert_history(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """History rows, written at the commit (``hhpu_shared.deferred``: a batch is one INSERT)."""
+    defer_rows(session, HISTORY, rows)
 
 
 def _values(table: Table, prefix: str, names: Sequence[str] | None = None) -> dict[str, Any]:

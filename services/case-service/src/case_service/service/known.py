@@ -133,7 +133,7 @@ def _add(
         for row in identifiers
         if (row["kind"], row["value"]) in added
     ]
-    repo.insert_history(conn, history)
+    repo.insert_history(uow.session, history)
     changes: list[tuple[str, dict[str, Any]]] = []
     cases = list(person.cases)
     active = person.active_case

@@ -158,7 +158,7 @@ def _new_person(
             history.append(
                 history_row(person_id, who, "identifier_added", kind=row["kind"], source=row["source"])
             )
-    repo.insert_history(conn, history)
+    repo.insert_history(uow.session, history)
     _open(uow, person, assessment_id, case_id, case, trigger, why)
     return True
 

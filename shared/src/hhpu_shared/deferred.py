@@ -1,0 +1,142 @@
+"""Rows a transaction appends and does not read back (outbox events, history), written at its commit.
+
+A consumer handles a poll batch of tens of events in one transaction. Each event's outbox row and
+history row were INSERTs of their own, a round trip each while the consumer waited on the database
+(at 100 referrals/s the case-service's consumer spent two thirds of its time waiting on PostgreSQL).
+Deferred, they go in as one INSERT per table for the whole batch (:func:`hhpu_shared.db.insert_rows`)
+just before the transaction commits, in the order they were queued.
+
+No statement of the transaction can miss a deferred row: before any statement that names a table
+with rows queued (a read, an update, a delete, SQL text that mentions it) those rows are written.
+A savepoint released writes what is queued; a savepoint undone drops the rows queued inside it.
+A transaction rolled back drops them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.sql import ClauseElement, TextClause
+from sqlalchemy.sql.util import find_tables
+from sqlmodel import Session
+
+from hhpu_shared.db import insert_rows
+
+_SESSION_KEY = "hhpu_deferred_rows"
+_CONNECTION_KEY = "hhpu_deferred_rows"  # on the transaction's connection, for the statement hook
+
+
+class DeferredRows:
+    """The rows a session's transaction has queued, by table, in order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Table, list[Mapping[str, Any]]] = {}
+        self.marks: dict[int, dict[Table, int]] = {}  # open savepoints: what was queued before each
+        # The info of the transaction's connection, which names this buffer to the statement hook.
+        self.conn_info: dict[Any, Any] | None = None
+
+    def add(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.rows.setdefault(table, []).extend(rows)
+
+    def pending(self) -> bool:
+        return any(self.rows.values())
+
+    def write(self, conn: Connection, tables: Sequence[Table] | None = None) -> None:
+        """Insert the queued rows (of `tables`, or all), one statement per table and set of columns."""
+        for table in [t for t in self.rows if tables is None or t in tables]:
+            rows = self.rows.pop(table)  # popped first: the inserts below pass the statement hook
+            start = 0
+            for i in range(1, len(rows) + 1):
+                if i == len(rows) or rows[i].keys() != rows[start].keys():
+                    insert_rows(conn, table, rows[start:i])
+                    start = i
+
+    def end(self) -> None:
+        """The transaction is over: nothing queued is kept, the connection forgets the buffer."""
+        self.rows.clear()
+        self.marks.clear()
+        if self.conn_info is not None:
+            self.conn_info.pop(_CONNECTION_KEY, None)
+            self.conn_info = None
+
+
+def defer_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue `rows` of `table` to be inserted just before the session's transaction commits (or
+    before any statement of the transaction that names `table`)."""
+    if rows:
+        _of(session).add(table, rows)
+
+
+def write_pending(session: Session) -> None:
+    """Write what the session's transaction has queued now (a consumer's batch does, before its
+    commit, so that a failing row is the batch's failure, handled again event by event)."""
+    buffer = session.info.get(_SESSION_KEY)
+    if isinstance(buffer, DeferredRows) and buffer.pending():
+        buffer.write(session.connection())
+
+
+def _of(session: Session) -> DeferredRows:
+    buffer = session.info.get(_SESSION_KEY)
+    if buffer is None:
+        buffer = session.info[_SESSION_KEY] = DeferredRows()
+        event.listen(session, "after_transaction_create", _savepoint_started)
+        event.listen(session, "before_commit", _write_at_commit)
+        event.listen(session, "after_transaction_end", _transaction_ended)
+    assert isinstance(buffer, DeferredRows)
+    if buffer.conn_info is None:  # the first rows of this transaction
+        buffer.conn_info = session.connection().info
+        buffer.conn_info[_CONNECTION_KEY] = buffer
+        tx = session.get_nested_transaction()
+        while tx is not None and tx.nested:  # savepoints open already: nothing of theirs queued yet
+            buffer.marks[id(tx)] = {}
+            tx = tx.parent
+    return buffer
+
+
+def _savepoint_started(session: Session, transaction: SessionTransaction) -> None:
+    buffer: DeferredRows = session.info[_SESSION_KEY]
+    if transaction.nested and buffer.conn_info is not None:
+        buffer.marks[id(transaction)] = {t: len(r) for t, r in buffer.rows.items()}
+
+
+def _write_at_commit(session: Session) -> None:
+    """Before the commit, or a savepoint's release (SQLAlchemy fires this for both)."""
+    buffer: DeferredRows = session.info[_SESSION_KEY]
+    if buffer.pending():
+        buffer.write(session.connection())
+
+
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    buffer: DeferredRows = session.info[_SESSION_KEY]
+    if transaction.nested:
+        mark = buffer.marks.pop(id(transaction), None)
+        if mark is not None:  # released: written already; undone: drop what it queued
+            for table, rows in buffer.rows.items():
+                del rows[mark.get(table, 0) :]
+    elif transaction.parent is None:  # the transaction itself: committed (written) or rolled back
+        buffer.end()
+
+
+def _tables_named(statement: Any, tables: list[Table]) -> list[Table]:
+    if isinstance(statement, TextClause):
+        return [t for t in tables if t.name in statement.text]
+    if isinstance(statement, ClauseElement):
+        named = set(find_tables(statement, include_aliases=True, include_joins=True, include_crud=True))
+        return [t for t in tables if t in named]
+    return tables  # something else (a DDL element, a function): write everything first
+
+
+@event.listens_for(Engine, "before_execute")
+def _write_first(conn: Connection, statement: Any, *_args: Any) -> None:
+    """Before a statement names a table with rows queued in this transaction, write those rows."""
+    buffer = conn.info.get(_CONNECTION_KEY)
+    if buffer is None or not buffer.pending():
+        return
+    waiting = [t for t, rows in buffer.rows.items() if rows]
+    named = _tables_named(statement, waiting)
+    if named:
+        buffer.write(conn, named)
