@@ -14,6 +14,7 @@ A transaction rolled back drops them all.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -121,11 +122,19 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
         buffer.end()
 
 
+# The tables each statement names, kept while the statement lives: statements built once (most of
+# the consumers') are looked at once; finding them in a join of subqueries takes tens of µs.
+_NAMED: weakref.WeakKeyDictionary[ClauseElement, frozenset[Any]] = weakref.WeakKeyDictionary()
+
+
 def _tables_named(statement: Any, tables: list[Table]) -> list[Table]:
     if isinstance(statement, TextClause):
         return [t for t in tables if t.name in statement.text]
     if isinstance(statement, ClauseElement):
-        named = set(find_tables(statement, include_aliases=True, include_joins=True, include_crud=True))
+        named = _NAMED.get(statement)
+        if named is None:
+            found = find_tables(statement, include_aliases=True, include_joins=True, include_crud=True)
+            named = _NAMED[statement] = frozenset(found)
         return [t for t in tables if t in named]
     return tables  # something else (a DDL element, a function): write everything first
 
