@@ -8,8 +8,8 @@ just before the transaction commits, in the order they were queued.
 
 No statement of the transaction can miss a deferred row: before any statement that names a table
 with rows queued (a read, an update, a delete, SQL text that mentions it) those rows are written.
-A savepoint released writes what is queued; a savepoint undone drops the rows queued inside it.
-A transaction rolled back drops them all.
+What is queued when a savepoint begins is written first (outside it); a savepoint released writes
+what was queued inside it; one undone drops that. A transaction rolled back drops everything.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import ClauseElement, TextClause
+from sqlalchemy.sql.expression import SavepointClause
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session
 
@@ -50,6 +51,8 @@ class DeferredRows:
         """Insert the queued rows (of `tables`, or all), one statement per table and set of columns."""
         for table in [t for t in self.rows if tables is None or t in tables]:
             rows = self.rows.pop(table)  # popped first: the inserts below pass the statement hook
+            for mark in self.marks.values():  # nothing of this table is queued before a savepoint now
+                mark[table] = 0
             start = 0
             for i in range(1, len(rows) + 1):
                 if i == len(rows) or rows[i].keys() != rows[start].keys():
@@ -69,7 +72,9 @@ def defer_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
     """Queue `rows` of `table` to be inserted just before the session's transaction commits (or
     before any statement of the transaction that names `table`)."""
     if rows:
-        _of(session).add(table, rows)
+        buffer = _of(session)
+        session.connection()  # a savepoint begun lazily is begun now: what it queues comes after it
+        buffer.add(table, rows)
 
 
 def write_pending(session: Session) -> None:
@@ -128,6 +133,10 @@ _NAMED: weakref.WeakKeyDictionary[ClauseElement, frozenset[Any]] = weakref.WeakK
 
 
 def _tables_named(statement: Any, tables: list[Table]) -> list[Table]:
+    if isinstance(statement, SavepointClause):
+        # Everything queued so far is written before a savepoint begins: a row written inside it
+        # (a statement there named its table) would otherwise go if the savepoint were undone.
+        return tables
     if isinstance(statement, TextClause):
         return [t for t in tables if t.name in statement.text]
     if isinstance(statement, ClauseElement):

@@ -141,3 +141,34 @@ def test_a_consumer_batch_writes_its_rows_once_and_a_failing_row_is_its_events_a
             assert seen.count("INSERT INTO dnotes") == 1
     finally:
         engine.dispose()
+
+
+def test_rows_queued_before_a_savepoint_survive_it_being_undone(engine: Engine) -> None:
+    """A statement inside the savepoint names the table: the rows queued before the savepoint must
+    not be written inside it (they would go with it)."""
+    with Session(engine) as s:
+        defer_rows(s, NOTES, _rows(1))
+        with pytest.raises(RuntimeError), s.begin_nested():
+            defer_rows(s, NOTES, _rows(2))
+            assert s.execute(select(func.count()).select_from(NOTES)).scalar() == 2
+            raise RuntimeError("undone")
+        assert s.execute(select(func.count()).select_from(NOTES)).scalar() == 1
+        s.commit()
+    assert _ids(engine) == [1]
+
+
+def test_nested_savepoints_keep_exactly_the_work_that_stands(engine: Engine) -> None:
+    with Session(engine) as s:
+        defer_rows(s, NOTES, _rows(1))
+        with s.begin_nested():
+            defer_rows(s, NOTES, _rows(2))
+            with pytest.raises(RuntimeError), s.begin_nested():
+                defer_rows(s, NOTES, _rows(3))
+                raise RuntimeError("inner undone")
+        with pytest.raises(RuntimeError), s.begin_nested():
+            defer_rows(s, NOTES, _rows(4))
+            with s.begin_nested():
+                defer_rows(s, NOTES, _rows(5))
+            raise RuntimeError("outer undone, with its released inner")
+        s.commit()
+    assert _ids(engine) == [1, 2]
