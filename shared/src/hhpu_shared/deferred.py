@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy import Connection, Engine, Pool, Table, event
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import ClauseElement, TextClause
 from sqlalchemy.sql.expression import SavepointClause
@@ -158,3 +158,13 @@ def _write_first(conn: Connection, statement: Any, *_args: Any) -> None:
     named = _tables_named(statement, waiting)
     if named:
         buffer.write(conn, named)
+
+
+@event.listens_for(Pool, "checkin")
+def _forget(_dbapi_connection: Any, record: Any) -> None:
+    """A connection back in the pool carries no queued rows to its next user, however its last
+    session ended (one dropped without a close ends no transaction event)."""
+    buffer = record.info.pop(_CONNECTION_KEY, None) if record is not None else None
+    if isinstance(buffer, DeferredRows):
+        buffer.rows.clear()
+        buffer.conn_info = None

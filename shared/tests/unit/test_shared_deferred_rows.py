@@ -4,6 +4,7 @@ rolled-back transaction, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -172,3 +173,14 @@ def test_nested_savepoints_keep_exactly_the_work_that_stands(engine: Engine) -> 
             raise RuntimeError("outer undone, with its released inner")
         s.commit()
     assert _ids(engine) == [1, 2]
+
+
+def test_a_session_dropped_without_a_close_leaves_nothing_for_the_next_user(engine: Engine) -> None:
+    s = Session(engine)
+    defer_rows(s, NOTES, _rows(1))
+    del s  # no commit, no close
+    gc.collect()
+    with Session(engine) as s2:
+        s2.execute(text("SELECT count(*) FROM dnotes"))  # the hook finds nothing queued
+        s2.commit()
+    assert _ids(engine) == []
