@@ -154,9 +154,7 @@ def _element_type(column: Any) -> Any:
     assignment refuses it (as a single row's VALUES does)."""
     if _json(column):
         return Text()
-    impl = (
-        column.type.impl if isinstance(column.type, TypeDecorator) else column.type
-    )  # SQLModel's AutoString
+    impl = column.type.impl if isinstance(column.type, TypeDecorator) else column.type  # AutoString
     if isinstance(impl, String) and impl.length is not None:
         return String()
     return column.type
@@ -165,9 +163,8 @@ def _element_type(column: Any) -> Any:
 def unnest_rows(table: Table, columns: Sequence[str], prefix: str = "") -> Select[Any]:
     """PostgreSQL: the rows given as one array parameter per column (named `prefix` + column, typed as
     the column, see :func:`_element_type`), in array order. Its text does not depend on how many rows
-    there are. A JSON column
-    travels as an array of its documents' text (see :func:`array_params`), cast back per row: an array
-    of JSON values would be read as a multi-dimensional array."""
+    there are. A JSON column travels as an array of its documents' text (see :func:`array_params`),
+    cast back per row: an array of JSON values would be read as a multi-dimensional array."""
     params = (bindparam(f"{prefix}{c}", type_=ARRAY(_element_type(table.c[c]))) for c in columns)
     rows = (
         func.unnest(*params).table_valued(*columns, with_ordinality="n").render_derived(name=f"{prefix}rows")
