@@ -78,8 +78,9 @@ def defer_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
 
 
 def write_pending(session: Session) -> None:
-    """Write what the session's transaction has queued now (a consumer's batch does, before its
-    commit, so that a failing row is the batch's failure, handled again event by event)."""
+    """Write what the session's transaction has queued now: before it commits or releases a
+    savepoint, and where a consumer's batch calls it before its commit (a failing row is then the
+    batch's failure, handled again event by event)."""
     buffer = session.info.get(_SESSION_KEY)
     if isinstance(buffer, DeferredRows) and buffer.pending():
         buffer.write(session.connection())
@@ -90,7 +91,7 @@ def _of(session: Session) -> DeferredRows:
     if buffer is None:
         buffer = session.info[_SESSION_KEY] = DeferredRows()
         event.listen(session, "after_transaction_create", _savepoint_started)
-        event.listen(session, "before_commit", _write_at_commit)
+        event.listen(session, "before_commit", write_pending)  # also fired for a savepoint's release
         event.listen(session, "after_transaction_end", _transaction_ended)
     assert isinstance(buffer, DeferredRows)
     if buffer.conn_info is None:  # the first rows of this transaction
@@ -107,13 +108,6 @@ def _savepoint_started(session: Session, transaction: SessionTransaction) -> Non
     buffer: DeferredRows = session.info[_SESSION_KEY]
     if transaction.nested and buffer.conn_info is not None:
         buffer.marks[id(transaction)] = {t: len(r) for t, r in buffer.rows.items()}
-
-
-def _write_at_commit(session: Session) -> None:
-    """Before the commit, or a savepoint's release (SQLAlchemy fires this for both)."""
-    buffer: DeferredRows = session.info[_SESSION_KEY]
-    if buffer.pending():
-        buffer.write(session.connection())
 
 
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:

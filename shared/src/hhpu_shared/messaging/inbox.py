@@ -10,7 +10,7 @@ from sqlalchemy import Delete, Insert, Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
-from hhpu_shared.db import arrays_insert
+from hhpu_shared.db import array_params, arrays_insert
 
 
 class InboxRecord(SQLModel, table=True):
@@ -70,20 +70,14 @@ def claim_many(session: Session, group: str, events: Sequence[tuple[str, str]]) 
     if not unique:
         return set()
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        n = len(unique)
-        params = {
-            "consumer_group": [group] * n,
-            "event_id": list(unique),
-            "event_type": list(unique.values()),
-            "processed_at": [now] * n,
-        }
-        return {str(event_id) for (event_id,) in conn.execute(_CLAIM_ARRAYS, params)}
     rows = [
         dict(zip(_COLUMNS, (group, event_id, event_type, now), strict=True))
         for event_id, event_type in unique.items()
     ]
-    result = conn.execute(_claim_statement(conn.dialect.name), rows if len(rows) > 1 else rows[0])
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(_CLAIM_ARRAYS, array_params(_TABLE, rows))
+    else:
+        result = conn.execute(_claim_statement(conn.dialect.name), rows if len(rows) > 1 else rows[0])
     return {str(event_id) for (event_id,) in result}
 
 
