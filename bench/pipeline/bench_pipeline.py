@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -95,11 +96,14 @@ def step(
     clients = int(os.environ.get("PIPE_CLIENTS", "32"))
     load = Load(url, key, run, total, clients, rate)
     cpu0 = cpu_snapshot(procs)
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     load.start()
     load.join(3600)
     post_s = time.monotonic() - t0
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
     acked = len(load.stats.acknowledged)
+    load_cpu_s = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
     deadline = time.monotonic() + float(os.environ.get("PIPE_SETTLE_S", "240"))
     ts, held = timestamps(dbs, run), held_for_review(dbs, run)
     while time.monotonic() < deadline and sum(1 for v in ts.values() if v[2] is not None) + held < acked:
@@ -124,6 +128,8 @@ def step(
         "sustained_per_s": round(len(done) / span, 2) if span else None,
         "span_s": round(span, 1),
         "cpu_ms_per_referral": cpu,
+        # the load generator (this process, on the same two cores): not the system's, but it competes
+        "load_generator_cpu_ms_per_referral": round(load_cpu_s * 1000 / max(acked, 1), 2),
     }
 
 

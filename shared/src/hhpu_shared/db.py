@@ -10,26 +10,29 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from datetime import time as time_of_day
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
-    ARRAY,
     JSON,
+    ColumnElement,
     Connection,
+    Dialect,
     Engine,
+    LargeBinary,
     Select,
-    String,
     Table,
-    Text,
-    TypeDecorator,
-    bindparam,
     cast,
     event,
-    func,
     insert,
+    literal_column,
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -148,50 +151,80 @@ def _json(column: Any) -> bool:
     return isinstance(column.type, JSON)
 
 
-def _element_type(column: Any) -> Any:
-    """The type an array parameter's elements are cast to: JSON as text; a string without its length,
-    since an explicit cast to ``varchar(n)`` cuts a longer value short where the INSERT's own
-    assignment refuses it (as a single row's VALUES does)."""
+_PG: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+ROW_ORDER = "hhpu_row_order"  # the ordinality column of :func:`rows_select` (no table has one)
+
+
+def _declared(column: Any) -> str:
+    """The type a column's values are read as from the rows' JSON: the column's own, so a string too
+    long for a ``varchar(n)`` is refused as an INSERT's VALUES refuses it (an explicit cast would cut
+    it short); a JSON document as its text, cast back (JSON null stays JSON null, not SQL NULL)."""
     if _json(column):
-        return Text()
-    impl = column.type.impl if isinstance(column.type, TypeDecorator) else column.type  # AutoString
-    if isinstance(impl, String) and impl.length is not None:
-        return String()
-    return column.type
+        return "text"
+    return str(column.type.compile(dialect=_PG))
 
 
-def unnest_rows(table: Table, columns: Sequence[str], prefix: str = "") -> Select[Any]:
-    """PostgreSQL: the rows given as one array parameter per column (named `prefix` + column, typed as
-    the column, see :func:`_element_type`), in array order. Its text does not depend on how many rows
-    there are. A JSON column travels as an array of its documents' text (see :func:`array_params`),
-    cast back per row: an array of JSON values would be read as a multi-dimensional array."""
-    params = (bindparam(f"{prefix}{c}", type_=ARRAY(_element_type(table.c[c]))) for c in columns)
-    rows = (
-        func.unnest(*params).table_valued(*columns, with_ordinality="n").render_derived(name=f"{prefix}rows")
+def rows_select(table: Table, columns: Sequence[str], prefix: str = "") -> Select[Any]:
+    """PostgreSQL: the rows given as one JSON text parameter (named `prefix` + ``rows``, made by
+    :func:`rows_param`), read by ``json_to_recordset`` as the columns' own types, in the order given.
+    Its text does not depend on how many rows there are."""
+    name = f"{prefix}rows"
+    quote = _PG.identifier_preparer.quote
+    defs = ", ".join(f"{quote(c)} {_declared(table.c[c])}" for c in columns)
+    names = ", ".join(quote(c) for c in columns)
+    source = text(
+        f"ROWS FROM (json_to_recordset(CAST(:{name} AS json)) AS ({defs})) WITH ORDINALITY"
+        f" AS {name}({names}, {ROW_ORDER})"
     )
-    return select(
-        *(cast(rows.c[c], table.c[c].type) if _json(table.c[c]) else rows.c[c] for c in columns)
-    ).order_by(rows.c.n)
+    cols: list[ColumnElement[Any]] = []
+    for c in columns:
+        col: ColumnElement[Any] = literal_column(f"{name}.{quote(c)}")
+        cols.append(cast(col, table.c[c].type) if _json(table.c[c]) else col)
+    return select(*cols).select_from(source).order_by(literal_column(f"{name}.{ROW_ORDER}"))
 
 
-def array_params(table: Table, rows: Sequence[Mapping[str, Any]], prefix: str = "") -> dict[str, list[Any]]:
-    """The parameters of :func:`unnest_rows` for `rows`: one list per column, JSON documents as text
-    (``None`` is JSON null, as the column stores it, unless the column is ``none_as_null``)."""
-    out: dict[str, list[Any]] = {}
-    for c in rows[0]:
-        values = [r[c] for r in rows]
-        t = table.c[c].type
-        if isinstance(t, JSON):
-            values = [None if v is None and t.none_as_null else json.dumps(v) for v in values]
-        out[prefix + c] = values
-    return out
+def _plain(value: Any) -> Any:
+    """A value JSON does not know, as PostgreSQL reads it in its text form."""
+    if isinstance(value, datetime | date | time_of_day):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
 @functools.cache
-def arrays_insert(table: Table, columns: tuple[str, ...]) -> PgInsert:
-    """PostgreSQL: ``INSERT ... SELECT`` of :func:`unnest_rows` (serial keys follow the arrays' order),
-    built once per table and columns; ON CONFLICT or RETURNING can be added to it."""
-    return pg_insert(table).from_select(list(columns), unnest_rows(table, columns))
+def _converters(table: Table, columns: tuple[str, ...], dialect: Dialect) -> list[Any]:
+    """Per column, what turns a row's value into its JSON form (None: the value as it is)."""
+    out: list[Any] = []
+    for c in columns:
+        t = table.c[c].type
+        if isinstance(t, JSON):
+            none_as_null = t.none_as_null
+            out.append(lambda v, n=none_as_null: None if v is None and n else json.dumps(v))
+        elif isinstance(t, LargeBinary):
+            out.append(lambda v: None if v is None else "\\x" + v.hex())
+        else:
+            out.append(t._cached_bind_processor(dialect))  # e.g. UTCDateTime's check that it is aware
+    return out
+
+
+def rows_param(
+    table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dialect, prefix: str = ""
+) -> dict[str, str]:
+    """The parameter of :func:`rows_select` for `rows` (dicts with the same keys): one JSON text.
+
+    psycopg dumps an array parameter in Python, value by value (a sixth of a busy consumer's CPU went
+    there); ``json.dumps`` encodes in C and PostgreSQL parses JSON in C. Each value goes through its
+    column type's bind processing first; JSON documents travel as their text (``None`` is JSON null
+    unless the column is ``none_as_null``), binary as PostgreSQL's hex form."""
+    if not rows:
+        return {f"{prefix}rows": "[]"}
+    columns = tuple(rows[0])
+    convert = _converters(table, columns, dialect)
+    if any(convert):
+        pairs = list(zip(columns, convert, strict=True))
+        rows = [{c: (f(r[c]) if f is not None else r[c]) for c, f in pairs} for r in rows]
+    return {f"{prefix}rows": json.dumps(rows, default=_plain, separators=(",", ":"))}
 
 
 @functools.cache
@@ -199,16 +232,22 @@ def _plain_insert(table: Table) -> Insert:
     return insert(table)
 
 
+@functools.cache
+def rows_insert(table: Table, columns: tuple[str, ...]) -> PgInsert:
+    """PostgreSQL: ``INSERT ... SELECT`` of :func:`rows_select` (serial keys follow the rows' order),
+    built once per table and columns; ON CONFLICT or RETURNING can be added to it."""
+    return pg_insert(table).from_select(list(columns), rows_select(table, columns))
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys), in the order given. On PostgreSQL one statement whose
-    text does not depend on how many rows there are (one array parameter per column, unnested in
-    order: serial keys follow the order given). An executemany, which is what a list of rows otherwise
-    becomes, sends each row as a statement of its own with psycopg. SQLite: an executemany. One row
-    is a plain ``INSERT ... VALUES`` on either (psycopg dumps an array parameter in Python, value by
-    value: for one row that costs more than it saves)."""
+    text does not depend on how many rows there are (the rows as one JSON parameter, read in order:
+    serial keys follow the order given); an executemany, which is what a list of rows otherwise
+    becomes, sends each row as a statement of its own with psycopg. SQLite: an executemany, or a
+    plain VALUES for one row."""
     if not rows:
         return
-    if len(rows) == 1 or conn.dialect.name != "postgresql":
-        conn.execute(_plain_insert(table), rows[0] if len(rows) == 1 else list(rows))
+    if conn.dialect.name == "postgresql":
+        conn.execute(rows_insert(table, tuple(rows[0])), rows_param(table, rows, conn.dialect))
         return
-    conn.execute(arrays_insert(table, tuple(rows[0])), array_params(table, rows))
+    conn.execute(_plain_insert(table), rows[0] if len(rows) == 1 else list(rows))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from hhpu_shared.db import insert_if_absent, insert_rows, unnest_rows
+from hhpu_shared.db import insert_if_absent, insert_rows, rows_param, rows_select
 from hhpu_shared.deferred import defer_rows
 from sqlalchemy import ARRAY, Date, Row, String, bindparam, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -134,11 +134,11 @@ _HISTORY_COLUMNS = ("referral_id", "from_status", "to_status", "reason_code", "n
 @functools.cache
 def _insert_known_with_keys() -> Any:
     """PostgreSQL: a referral's status history rows, its subject as a known person and the person's
-    name keys in one statement (data-modifying CTEs: the history from arrays, one per column, in the
+    name keys in one statement (data-modifying CTEs: the history from one JSON parameter, in the
     order given; the keys take the new person's id), answering the id. Built once."""
     history = (
         insert(_HIST)
-        .from_select(list(_HISTORY_COLUMNS), unnest_rows(_HIST, _HISTORY_COLUMNS, prefix="h_"))
+        .from_select(list(_HISTORY_COLUMNS), rows_select(_HIST, _HISTORY_COLUMNS, prefix="h_"))
         .cte("h")
     )
     kp = (
@@ -170,7 +170,8 @@ def insert_history_and_known_person(
         insert_name_keys(session, person_id, keys, dob)
         return person_id
     params = {c: values[c] for c in _KNOWN_COLUMNS} | {"keys": list(keys), "key_dob": dob}
-    params |= {f"h_{c}": [row[c] for row in history] for c in _HISTORY_COLUMNS}
+    hist = [{c: row[c] for c in _HISTORY_COLUMNS} for row in history]
+    params |= rows_param(_HIST, hist, conn.dialect, prefix="h_")
     return int(conn.execute(_insert_known_with_keys(), params).scalar_one())
 
 

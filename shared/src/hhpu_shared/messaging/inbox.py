@@ -10,7 +10,7 @@ from sqlalchemy import Delete, Insert, Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
-from hhpu_shared.db import array_params, arrays_insert
+from hhpu_shared.db import rows_insert, rows_param
 
 
 class InboxRecord(SQLModel, table=True):
@@ -44,9 +44,9 @@ def _claim_statement(dialect: str) -> Insert:
 
 
 _COLUMNS = ("consumer_group", "event_id", "event_type", "processed_at")
-# PostgreSQL: a batch's claims as arrays, one statement text whatever the batch's size (a multi-row
-# VALUES grows with the batch: past 4 KB psycopg re-parses its text on every call).
-_CLAIM_ARRAYS = arrays_insert(_TABLE, _COLUMNS).on_conflict_do_nothing().returning(_TABLE.c.event_id)
+# PostgreSQL: a batch's claims as one JSON parameter, one statement text whatever the batch's size (a
+# multi-row VALUES grows with the batch: past 4 KB psycopg re-parses its text on every call).
+_CLAIM_ROWS = rows_insert(_TABLE, _COLUMNS).on_conflict_do_nothing().returning(_TABLE.c.event_id)
 
 
 def claimed(session: Session, group: str, event_id: str) -> bool:
@@ -75,7 +75,7 @@ def claim_many(session: Session, group: str, events: Sequence[tuple[str, str]]) 
         for event_id, event_type in unique.items()
     ]
     if conn.dialect.name == "postgresql":
-        result = conn.execute(_CLAIM_ARRAYS, array_params(_TABLE, rows))
+        result = conn.execute(_CLAIM_ROWS, rows_param(_TABLE, rows, conn.dialect))
     else:
         result = conn.execute(_claim_statement(conn.dialect.name), rows if len(rows) > 1 else rows[0])
     return {str(event_id) for (event_id,) in result}

@@ -75,6 +75,7 @@ from case_service.repository.retention import (
 )
 from case_service.repository.search import (
     NAME_FIELDS,
+    add_search_keys,
     person_names,
     search_pool,
     write_search_keys,
@@ -92,6 +93,7 @@ __all__ = [
     "NAME_FIELDS",
     "Seen",
     "active_case",
+    "add_search_keys",
     "adopted_cases",
     "all_risk_assessments",
     "allocations",
@@ -99,9 +101,9 @@ __all__ = [
     "assessments",
     "assessments_for_person",
     "assessments_opened_since",
+    "candidate_lookup",
     "case",
     "case_interventions",
-    "candidate_lookup",
     "cases",
     "cases_for_person",
     "corrections_of",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hhpu_shared.db import array_params, arrays_insert, insert_if_absent
+from hhpu_shared.db import insert_if_absent, rows_insert, rows_param
 from hhpu_shared.deferred import defer_rows
 from hhpu_shared.protection import ProtectionMark, person_key
 from sqlalchemy import JSON, Connection, Insert, Table, bindparam, insert, select
@@ -98,12 +98,12 @@ _INSERT_STATUS_CHANGE = insert(STATUS_CHANGE)
 
 @functools.cache
 def _identifiers_if_absent(dialect: str, columns: tuple[str, ...] | None) -> Insert:
-    """From one array per column on PostgreSQL (`columns`: one statement however many rows), else
-    (`columns` None) a plain VALUES: an executemany on SQLite, or one row."""
+    """From one JSON parameter on PostgreSQL (`columns`: one statement however many rows), else
+    (`columns` None) a plain VALUES: an executemany on SQLite."""
     if columns is None:
         stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(IDENTIFIER)
     else:
-        stmt = arrays_insert(IDENTIFIER, columns)
+        stmt = rows_insert(IDENTIFIER, columns)
     stmt = stmt.on_conflict_do_nothing(index_elements=["kind", "value"])
     return stmt.returning(IDENTIFIER.c.kind, IDENTIFIER.c.value)
 
@@ -121,9 +121,9 @@ def insert_identifiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[
     """Insert each identifier unless its (kind, value) is known already; the (kind, value) inserted."""
     if not rows:
         return set()
-    if conn.dialect.name == "postgresql" and len(rows) > 1:
+    if conn.dialect.name == "postgresql":
         stmt = _identifiers_if_absent(conn.dialect.name, tuple(rows[0]))
-        result = conn.execute(stmt, array_params(IDENTIFIER, rows))
+        result = conn.execute(stmt, rows_param(IDENTIFIER, rows, conn.dialect))
     else:
         stmt = _identifiers_if_absent(conn.dialect.name, None)
         result = conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from hhpu_shared.db import insert_rows
+from hhpu_shared.deferred import defer_rows
 from sqlalchemy import Connection, Table, delete, event, union
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
@@ -51,16 +52,22 @@ def search_pool(
 _KEYS: Table = PersonSearchKey.__table__  # type: ignore[attr-defined]
 
 
-def write_search_keys(conn: Connection, person_id: str, keys: set[str], *, new: bool = False) -> None:
-    """Replace the person's search keys (on the flush's connection: see `_names_changed`); a `new`
-    person has none to replace."""
-    if not new:
-        conn.execute(delete(_KEYS).where(_KEYS.c.person_id == person_id))
-    if not keys:
-        return
-    # One statement on PostgreSQL (array parameters: an executemany sends each of a person's 10 to 30
-    # keys on its own).
-    insert_rows(conn, _KEYS, [{"person_id": person_id, "key": k} for k in sorted(keys)])
+def write_search_keys(conn: Connection, person_id: str, keys: set[str]) -> None:
+    """Replace the person's search keys (on the flush's connection: see `_names_changed`)."""
+    conn.execute(delete(_KEYS).where(_KEYS.c.person_id == person_id))
+    # One statement on PostgreSQL (an executemany sends each of a person's 10 to 30 keys on its own).
+    insert_rows(conn, _KEYS, _key_rows(person_id, keys))
+
+
+def add_search_keys(session: Session, person_id: str, keys: set[str]) -> None:
+    """A new person's search keys (they have none to replace), written at the commit with every other
+    new person's of the transaction in one INSERT (``hhpu_shared.deferred``; anything that reads or
+    changes the keys before then writes them first)."""
+    defer_rows(session, _KEYS, _key_rows(person_id, keys))
+
+
+def _key_rows(person_id: str, keys: set[str]) -> list[dict[str, str]]:
+    return [{"person_id": person_id, "key": k} for k in sorted(keys)]
 
 
 NAME_FIELDS = ("given_name", "middle_names", "family_name", "aliases")

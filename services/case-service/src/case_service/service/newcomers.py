@@ -148,7 +148,7 @@ def _new_person(
         return False
     note_created(uow, person_id)
     keys = search_rules.name_keys(repo.person_names(subject))
-    repo.write_search_keys(conn, person_id, keys, new=True)
+    repo.add_search_keys(uow.session, person_id, keys)
     history = [history_row(person_id, who, "created", source=person_source)]
     collect(uow, "person", person_id, why, source=person_source)
     identifiers = [identifier_row(person_id, kind, value, src) for kind, value, src in wanted if value]

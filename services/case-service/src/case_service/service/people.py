@@ -91,7 +91,7 @@ def create(
         uow.session.flush()
     note_created(uow, p.id)
     keys = search_rules.name_keys(repo.person_names(p))
-    repo.write_search_keys(uow.session.connection(), p.id, keys, new=True)
+    repo.add_search_keys(uow.session, p.id, keys)
     history(uow, p.id, "created", source=source)
     collect(uow, "person", p.id, why, source=source)
     # find_or_create looked both up and found neither
