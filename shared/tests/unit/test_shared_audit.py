@@ -16,14 +16,6 @@ from sqlmodel import Session, select
 OFFICER = Principal(subject="officer-7", kind="staff", roles=frozenset({"offender_manager"}))
 
 
-@pytest.fixture
-def engine(db_url: str):  # type: ignore[no-untyped-def]
-    eng = make_engine(db_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
-
-
 def _consult(engine, refs: list[str], why: str = "case review for the monthly meeting") -> None:  # type: ignore[no-untyped-def]
     with unit_of_work(engine, service="t", principal=OFFICER) as uow:
         uow.audit_people(

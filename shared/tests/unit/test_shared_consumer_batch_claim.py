@@ -5,11 +5,8 @@ from the dead-letter topic applies it, and a copy of an event within one batch i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.registry import dlt_topic
 from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.inbox import InboxRecord, claim_many, unclaim
@@ -25,14 +22,6 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
 
 
 def _runner(engine: Engine, bus: InProcessBus, group: str, bad: set[str]) -> ConsumerRunner:

@@ -6,7 +6,6 @@ read by `json_to_recordset` as the columns' own types)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,14 +18,6 @@ from sqlalchemy.exc import DataError, StatementError
 from sqlmodel import Session, select
 
 TABLE = OutboxRecord.__table__  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
 
 
 def _rows(prefix: str, n: int) -> list[dict[str, object]]:

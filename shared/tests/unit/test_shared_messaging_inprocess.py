@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.events.envelope import Envelope
 from hhpu_shared.events.registry import dlt_topic
 from hhpu_shared.messaging.inbox import claim
@@ -18,14 +17,6 @@ from sqlalchemy import event as sa_event
 from sqlmodel import Session, select
 
 TOPIC = "hhpu.fdtest.events"
-
-
-@pytest.fixture
-def engine(db_url: str):  # type: ignore[no-untyped-def]
-    eng = make_engine(db_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_rollback_writes_and_publishes_nothing(engine) -> None:  # type: ignore[no-untyped-def]

@@ -26,14 +26,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 
-@pytest.fixture
-def engine(db_url: str):  # type: ignore[no-untyped-def]
-    eng = make_engine(db_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
-
-
 def _candidate(ref: str, family: str, born: date = date(1984, 5, 6)) -> PendingEvent:
     subject = PersonDetails(given_name="Lowri", family_name=family, date_of_birth=born)
     data = CandidateIdentified(
