@@ -11,7 +11,7 @@ import pytest
 from hhpu_shared.db import make_engine
 from hhpu_shared.deferred import defer_rows
 from hhpu_shared.testing.statements import Statements
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, String, Table, func, select, text
 from sqlmodel import Session
 
 NOTES = Table("dnotes", MetaData(), Column("id", Integer, primary_key=True), Column("body", String(20)))
@@ -184,3 +184,34 @@ def test_a_session_dropped_without_a_close_leaves_nothing_for_the_next_user(engi
         s2.execute(text("SELECT count(*) FROM dnotes"))  # the hook finds nothing queued
         s2.commit()
     assert _ids(engine) == []
+
+
+PARENTS = Table("dparents", NOTES.metadata, Column("id", Integer, primary_key=True))
+CHILDREN = Table(
+    "dchildren",
+    NOTES.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("parent_id", Integer, ForeignKey("dparents.id"), nullable=False),
+)
+
+
+def test_a_child_table_s_rows_are_written_after_the_rows_they_name(engine: Engine) -> None:
+    """A child row waits for its parent: a statement naming only the child table writes the queued
+    parents first, and the commit writes parents before children whatever the order queued (with
+    the foreign key enforced, on both databases)."""
+    PARENTS.create(engine)
+    CHILDREN.create(engine)
+    seen = Statements(engine)
+    with Session(engine) as s:
+        defer_rows(s, PARENTS, [{"id": 1}])
+        defer_rows(s, CHILDREN, [{"id": 10, "parent_id": 1}])
+        assert s.execute(select(func.count()).select_from(CHILDREN)).scalar() == 1
+        assert seen.count("INSERT INTO dparents") == 1  # written first, for the child's sake
+        defer_rows(s, CHILDREN, [{"id": 20, "parent_id": 2}])  # its parent queued after it
+        defer_rows(s, PARENTS, [{"id": 2}])
+        s.commit()
+    with engine.connect() as conn:
+        got = conn.execute(select(CHILDREN.c.id, CHILDREN.c.parent_id).order_by(CHILDREN.c.id)).all()
+    assert [tuple(g) for g in got] == [(10, 1), (20, 2)]
+    inserts = [t.split(" ")[2] for t in seen.statements if t.startswith("INSERT INTO")]
+    assert inserts == ["dparents", "dchildren", "dparents", "dchildren"]

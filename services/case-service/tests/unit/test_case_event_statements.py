@@ -41,10 +41,10 @@ def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
     assert sum(s.startswith("INSERT INTO audit_log") for s in seen.statements) == 1  # one audit flush
     # One mark read: was the referral itself erased by reference? (a new person carries no mark)
     assert sum("FROM protection_mark" in s for s in seen.statements) == 1
-    # One read, then each kind of row in one INSERT, nothing read back or updated: 12 with the audit's
+    # One read, then each kind of row in one INSERT, nothing read back or updated: 11 with the audit's
     # insert (PostgreSQL links it at commit); SQLite adds BEGIN, the chain's head read and its links
     # (14). 18 after the first cut, 45 before issue 17.
-    budget = 12 if engine.dialect.name == "postgresql" else 14
+    budget = 11 if engine.dialect.name == "postgresql" else 14
     assert len(seen.statements) <= budget, "\n".join(seen.statements)
     assert seen.count("UPDATE") == 0 and seen.count("SELECT CASE_") == 0
     with Session(engine) as s:
@@ -59,11 +59,10 @@ def test_case_referral_for_a_new_person_within_budget(engine: Engine) -> None:
 
 
 def test_case_a_batch_of_new_people_within_budget(engine: Engine) -> None:
-    """Through the real runner, 20 referrals in one poll batch: per event the read, the person, the
-    identifiers and the opened assessment and case (one statement on PostgreSQL, four on SQLite; no
-    savepoint: every handler succeeds); per batch the inbox claim, the audit flush and one INSERT of
-    each table a batch only appends to (history, search keys, outbox), SQLite's BEGIN and chain reads
-    besides."""
+    """Through the real runner, 20 referrals in one poll batch: per event the read, the person and
+    the identifiers (no savepoint: every handler succeeds); per batch the inbox claim, the audit
+    flush and one INSERT of each table a batch only appends to (history, search keys, the opened
+    assessments, triggers, cases and first statuses, outbox), SQLite's BEGIN and chain reads besides."""
     n = 20
     bus = InProcessBus()
     events = [
@@ -85,11 +84,11 @@ def test_case_a_batch_of_new_people_within_budget(engine: Engine) -> None:
     assert sum(s.startswith("INSERT INTO inbox") for s in seen.statements) == 1
     assert seen.count("SAVEPOINT") == 0
     assert sum(s.startswith("INSERT INTO audit_log") for s in seen.statements) == 1
-    for appended in ("case_person_history", "case_person_search_key", "outbox"):
-        assert sum(s.startswith(f"INSERT INTO {appended} ") for s in seen.statements) == 1, appended
-    pg = engine.dialect.name == "postgresql"
-    per_event, per_batch = (4, 5) if pg else (7, 8)  # SQLite: BEGIN, chain head, links
-    assert len(seen.statements) <= per_event * n + per_batch, "\n".join(seen.statements[:20])
+    appended = ("case_person_history", "case_person_search_key", "case_assessment", "case_case", "outbox")
+    for table in (*appended, "case_assessment_trigger", "case_status_change"):
+        assert sum(s.startswith(f"INSERT INTO {table} ") for s in seen.statements) == 1, table
+    per_batch = 9 if engine.dialect.name == "postgresql" else 12  # SQLite: BEGIN, chain head, links
+    assert len(seen.statements) <= 3 * n + per_batch, "\n".join(seen.statements[:20])
     with Session(engine) as s:
         assert len(s.exec(select(Case)).all()) == n
         assert verify_chain(s).ok and verify_chain(s).checked == 3 * n

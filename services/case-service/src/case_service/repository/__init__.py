@@ -34,9 +34,9 @@ from case_service.repository.inserts import (
 from case_service.repository.newcomers import (
     Seen,
     candidate_lookup,
+    defer_opened,
     insert_history,
     insert_identifiers,
-    insert_opened,
     insert_person,
     referral_lookup,
 )
@@ -113,7 +113,7 @@ __all__ = [
     "identifiers",
     "insert_history",
     "insert_identifiers",
-    "insert_opened",
+    "defer_opened",
     "insert_or_existing",
     "insert_person",
     "intervention",

@@ -1,6 +1,7 @@
 """A referral about a person new to the unit, in plain Core statements built once (no ORM object, no
 flush, no autoflush, no identity map): one read of everything the event needs to know first, then
-each kind of row in one statement.
+the person and their identifiers (each may meet another's: ON CONFLICT tells), and the rows nothing
+can conflict with queued for the commit (``hhpu_shared.deferred``: one INSERT per table a batch).
 
 Run on the session's connection, so they belong to its transaction (and a consumer batch's savepoint).
 """
@@ -15,7 +16,7 @@ from typing import Any
 from hhpu_shared.db import insert_if_absent, rows_insert, rows_param
 from hhpu_shared.deferred import defer_rows
 from hhpu_shared.protection import ProtectionMark, person_key
-from sqlalchemy import JSON, Connection, Insert, Table, bindparam, insert, select
+from sqlalchemy import Connection, Insert, Table, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -90,10 +91,6 @@ def candidate_lookup(conn: Connection, records_id: str, pnc: str | None) -> Seen
 
 
 _INSERT_PERSON = insert(PERSON)
-_INSERT_ASSESSMENT = insert(ASSESSMENT)
-_INSERT_TRIGGER = insert(TRIGGER)
-_INSERT_CASE = insert(CASE)
-_INSERT_STATUS_CHANGE = insert(STATUS_CHANGE)
 
 
 @functools.cache
@@ -141,59 +138,22 @@ def _values(table: Table, prefix: str, names: Sequence[str] | None = None) -> di
     return {n: bindparam(f"{prefix}{n}", type_=table.c[n].type) for n in columns}
 
 
-def _bound(table: Table, row: dict[str, Any]) -> tuple[str, ...]:
-    """The columns of `row` to bind: a None is left out when the column would be NULL without it (no
-    default of its own, not JSON, where None is stored as JSON ``null``)."""
-    return tuple(
-        name
-        for name, value in row.items()
-        if value is not None
-        or table.c[name].default is not None
-        or table.c[name].server_default is not None
-        or isinstance(table.c[name].type, JSON)
-    )
-
-
-@functools.cache
-def _opened_pg(a: tuple[str, ...], t: tuple[str, ...], c: tuple[str, ...], s: tuple[str, ...]) -> Insert:
-    """PostgreSQL: the four rows in one statement (data-modifying WITH queries; the trigger's foreign
-    key to its assessment is checked at the end of the statement, when both are there), binding the
-    columns named (one statement per set of them, built once). Binding fewer than psycopg's 50
-    parameters keeps the statement in its parse cache: with all 53 columns bound it was parsed again
-    on every event (0.3 ms of CPU each)."""
-    new_assessment = insert(ASSESSMENT).values(_values(ASSESSMENT, "a_", a)).returning(ASSESSMENT.c.id)
-    return (
-        insert(STATUS_CHANGE)
-        .values(_values(STATUS_CHANGE, "s_", s))
-        .add_cte(
-            new_assessment.cte("new_assessment"),
-            insert(TRIGGER).values(_values(TRIGGER, "t_", t)).returning(TRIGGER.c.id).cte("new_trigger"),
-            insert(CASE).values(_values(CASE, "c_", c)).returning(CASE.c.id).cte("new_case"),
-        )
-    )
-
-
-def insert_opened(
-    conn: Connection,
+def defer_opened(
+    session: Session,
     assessment: dict[str, Any],
     trigger: dict[str, Any],
     case: dict[str, Any],
     status_change: dict[str, Any],
 ) -> None:
     """A new person's assessment (already naming its case), its first trigger, the candidate case and
-    the case's first status: the person is new, so neither the open assessment's nor the active case's
-    unique key can conflict. One statement on PostgreSQL, four on SQLite."""
-    if conn.dialect.name == "postgresql":
-        rows = ((ASSESSMENT, "a_", assessment), (TRIGGER, "t_", trigger), (CASE, "c_", case))
-        bound: list[tuple[str, ...]] = []
-        params: dict[str, Any] = {}
-        for table, prefix, row in (*rows, (STATUS_CHANGE, "s_", status_change)):
-            names = _bound(table, row)
-            bound.append(names)
-            params |= {f"{prefix}{k}": row[k] for k in names}
-        conn.execute(_opened_pg(*bound), params)
-        return
-    conn.execute(_INSERT_ASSESSMENT, assessment)
-    conn.execute(_INSERT_TRIGGER, trigger)
-    conn.execute(_INSERT_CASE, case)
-    conn.execute(_INSERT_STATUS_CHANGE, status_change)
+    the case's first status, written at the commit with the other new people's of the transaction,
+    one INSERT per table (``hhpu_shared.deferred``: anything that reads them first writes them). The
+    person is new, so neither the open assessment's nor the active case's unique key can conflict;
+    every column is given (the rows are complete), as the ORM would write them."""
+    for table, row in (
+        (ASSESSMENT, assessment),
+        (TRIGGER, trigger),
+        (CASE, case),
+        (STATUS_CHANGE, status_change),
+    ):
+        defer_rows(session, table, [row])

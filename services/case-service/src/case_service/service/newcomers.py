@@ -181,8 +181,8 @@ def _open(
         "cohort": case.cohort,
         "subject_category": case.subject_category,
     }
-    repo.insert_opened(
-        uow.session.connection(),
+    repo.defer_opened(
+        uow.session,
         assessment,
         trigger_row(assessment_id, trigger),
         new_case,
