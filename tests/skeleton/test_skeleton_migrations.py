@@ -36,9 +36,9 @@ def test_empty_postgres_upgraded_to_head_is_exactly_the_models(name: str, pg_url
         assert set(migrations.metadata.tables) | {migrations.version_table} == tables
         assert migrations.current(engine) == migrations.head
         migrations.require_head(engine)
-        with engine.connect() as conn:  # plumbing step 3: the outbox notifies the relays on commit
+        with engine.connect() as conn:  # plumbing step 5: the outbox no longer notifies (step 3's trigger)
             triggers = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
-            assert "outbox_notify" in set(triggers)
+            assert "outbox_notify" not in set(triggers)
     finally:
         engine.dispose()
 
@@ -213,22 +213,23 @@ def _outbox_triggers(url: str) -> set[str]:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("name", NAMES)
-def test_the_outbox_notify_step_rolls_back_and_forward(name: str, pg_url: str) -> None:
-    """Each service's revision of plumbing step 3 (the outbox's NOTIFY trigger): rolled back, the
-    trigger and its function are gone; upgraded again, they are back."""
+def test_the_outbox_notify_steps_roll_back_and_forward(name: str, pg_url: str) -> None:
+    """Each service's revisions of plumbing steps 3 (the outbox's NOTIFY trigger) and 5 (that trigger
+    gone again): at head there is none; below step 5 it is there; below step 3 it is gone; forward
+    again, gone at head."""
     migrations = spec(name).migrations
-    [step3] = [
-        r
-        for r in migrations.script.walk_revisions()
-        if "plumbing_schema.upgrade_v3()" in Path(r.path).read_text()
-    ]
-    assert isinstance(step3.down_revision, str)
+    step3 = _step(migrations, "plumbing_schema.upgrade_v3()")
+    step5 = _step(migrations, "plumbing_schema.upgrade_v5()")
     migrations.upgrade(pg_url)
+    assert _outbox_triggers(pg_url) == set()
+    assert migrations.migrate_to(pg_url, step5.down_revision) == step5.down_revision
     assert _outbox_triggers(pg_url) == {"outbox_notify"}
     assert migrations.migrate_to(pg_url, step3.down_revision) == step3.down_revision
     assert _outbox_triggers(pg_url) == set()
-    assert migrations.migrate_to(pg_url, step3.revision) == step3.revision
+    assert migrations.migrate_to(pg_url, step5.down_revision) == step5.down_revision
     assert _outbox_triggers(pg_url) == {"outbox_notify"}
+    assert migrations.upgrade(pg_url) == migrations.head
+    assert _outbox_triggers(pg_url) == set()
 
 
 def _step(migrations: ServiceMigrations, call: str) -> Any:

@@ -11,7 +11,10 @@ calls them, so the four histories cannot drift apart and the next change is writ
 3. :func:`upgrade_v3` / :func:`downgrade_v3`: on PostgreSQL, the outbox notifies the relays of every
    process when rows are committed to it (:mod:`hhpu_shared.messaging.outbox_notify`);
 4. :func:`upgrade_v4` / :func:`downgrade_v4`: the audit log is chained at commit, in commit order,
-   in ``audit_chain`` (:mod:`hhpu_shared.audit_schema`).
+   in ``audit_chain`` (:mod:`hhpu_shared.audit_schema`);
+5. :func:`upgrade_v5` / :func:`downgrade_v5`: step 3 undone: the outbox no longer notifies (a
+   transaction that notifies holds PostgreSQL's instance-wide notify lock through its commit, so
+   every writing transaction of every service database on the instance committed one at a time).
 
 A step is history: once released it never changes (a later change is a new step). Each function runs
 inside an Alembic revision (it uses :data:`alembic.op`).
@@ -207,3 +210,19 @@ def downgrade_v4() -> None:
     chain_existing_rows(conn)
     op.drop_table("audit_chain")
     install_append_only_guard(conn)
+
+
+def upgrade_v5() -> None:
+    """Step 5: the outbox's NOTIFY trigger goes (PostgreSQL). PostgreSQL serialises the commits of
+    every transaction that has notified, instance-wide (an exclusive lock on "database 0" held from
+    before the commit record until it is flushed), so with a trigger on every outbox INSERT all
+    writing transactions of all four service databases committed one after the other. The relays
+    are woken by their own process's commits and retry soon when another replica's relay holds the
+    outbox (:mod:`hhpu_shared.messaging.relay`). Processes of an older release, which listen for
+    the notification, fall back to their poll."""
+    remove_outbox_notify(op.get_bind())
+
+
+def downgrade_v5() -> None:
+    """Undo step 5 (the trigger of step 3 again)."""
+    install_outbox_notify(op.get_bind())

@@ -60,7 +60,7 @@ def test_a_relay_hung_while_holding_the_lock_loses_it_and_another_publishes(engi
         for seq in (1, 2):
             uow.emit(StepRecorded(aggregate="a", seq=seq), aggregate_id="a")
     hanging = HangingPublisher()
-    hung = OutboxRelay(engine, hanging, service="t", listen=False, lock_idle_timeout_s=1.0)
+    hung = OutboxRelay(engine, hanging, service="t", lock_idle_timeout_s=1.0)
     failed: list[BaseException] = []
 
     def run_hung() -> None:
@@ -74,7 +74,7 @@ def test_a_relay_hung_while_holding_the_lock_loses_it_and_another_publishes(engi
     try:
         assert hanging.holding.wait(30), "the hung relay never took its batch"
         recorder = RecordingPublisher()
-        other = OutboxRelay(engine, recorder, service="t", listen=False)
+        other = OutboxRelay(engine, recorder, service="t")
         assert other.publish_pending() == 0  # the lock is held: the other replica waits its turn
         deadline = time.monotonic() + 30
         published = 0

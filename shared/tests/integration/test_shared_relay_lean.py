@@ -113,7 +113,7 @@ def test_the_pending_read_does_not_revisit_published_rows(engine: Engine) -> Non
         for seq in range(1, 3001):
             uow.emit(StepRecorded(aggregate=f"a{seq % 50}", seq=seq), aggregate_id=f"a{seq % 50}")
     publisher = RecordingPublisher()
-    relay = OutboxRelay(engine, publisher, service="t", batch_size=200, listen=False)
+    relay = OutboxRelay(engine, publisher, service="t", batch_size=200)
     relay.drain()
     assert len(publisher.sent) == 3000
     _write(engine, "fresh", 3)

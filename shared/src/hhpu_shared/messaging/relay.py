@@ -5,8 +5,12 @@ replica the publisher at a time, so per-aggregate order holds with several repli
 hangs while holding it loses it after `LOCK_IDLE_TIMEOUT_S` (PostgreSQL ends its idle transaction). A row
 that fails blocks later rows of the same aggregate until it succeeds; nothing is dropped.
 
-A relay wakes when its own process commits events, when any process's commit notifies the outbox
-channel (PostgreSQL, :mod:`hhpu_shared.messaging.outbox_notify`) and every `interval_s` otherwise.
+A relay wakes when its own process commits events and every `interval_s` otherwise. Several
+processes of a service (its API and its consumer, and their replicas) run a relay each; one that
+finds the outbox held by another's soon tries again (`busy_retry_s`), and one that has published
+looks again at once, so rows committed while another relay published are not left to the poll.
+(The outbox once notified every relay of every commit, LISTEN/NOTIFY; PostgreSQL serialises the
+commits of notifying transactions instance-wide, so plumbing step 5 took that away.)
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from sqlmodel import select as sm_select
 from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
-from hhpu_shared.messaging import outbox_notify
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import EVENT_ID_HEADER, EVENT_TYPE_HEADER, OutboundMessage, Publisher
 
@@ -81,7 +84,7 @@ class OutboxRelay:
         interval_s: float = 0.2,
         max_backoff_s: float = 2.0,
         linger_s: float = 0.0,
-        listen: bool = True,
+        busy_retry_s: float = 0.05,
         lock_idle_timeout_s: float = LOCK_IDLE_TIMEOUT_S,
     ) -> None:
         self.engine = engine
@@ -94,17 +97,15 @@ class OutboxRelay:
         # together are read, published and marked once, where each commit's wake made a batch of its own.
         self.linger_s = linger_s
         self._lock_args = {"k": RELAY_LOCK_KEY, "idle": f"{int(lock_idle_timeout_s * 1000)}ms"}
+        # While another replica's relay holds the outbox, try again this soon: the rows this process
+        # committed meanwhile may not be in the batch the other is publishing.
+        self.busy_retry_s = busy_retry_s
         self._full = False
+        self._held_elsewhere = False
         self._pending = (
             select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
         )
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
-        # PostgreSQL: woken by every process's commits, not only this one's (``listen``: on).
-        self.listener = (
-            outbox_notify.OutboxListener(engine, self.wake, service=service, warn_after=WARN_AFTER_WAITS)
-            if listen and outbox_notify.supported(engine)
-            else None
-        )
         self._last_gauge = 0.0
         self._failures = 0
         # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
@@ -114,8 +115,10 @@ class OutboxRelay:
         """Publish one batch; return how many rows were published."""
         with Session(self.engine, expire_on_commit=False) as session:
             conn = session.connection()
+            self._held_elsewhere = False
             if conn.dialect.name == "postgresql":
                 if not conn.execute(_TRY_LOCK, self._lock_args).scalar():
+                    self._held_elsewhere = True
                     return 0
             rows = conn.execute(self._pending).all()
             if not rows:
@@ -219,9 +222,11 @@ class OutboxRelay:
                 log.exception("outbox gauge update failed")
             self._last_gauge = time.monotonic()
         self._full = n >= self.batch_size
-        if self._full:
+        if self._failures:
+            return self._backoff()
+        if n:  # look again at once: rows other processes committed while this batch went out
             return 0.0
-        return self._backoff() if self._failures else self.interval_s
+        return self.busy_retry_s if self._held_elsewhere else self.interval_s
 
     def wake(self) -> None:
         """Publish now rather than at the next interval (a unit of work committed events)."""
@@ -229,10 +234,6 @@ class OutboxRelay:
 
     def start(self) -> None:
         self._loop.start()
-        if self.listener is not None:
-            self.listener.start()
 
     def stop(self) -> None:
-        if self.listener is not None:
-            self.listener.stop()
         self._loop.stop()

@@ -1,0 +1,30 @@
+"""the outbox no longer notifies (its NOTIFY trigger goes)
+
+A transaction that notifies holds PostgreSQL's instance-wide notify lock from before its commit record
+until the commit is done, so with a trigger on every outbox INSERT every writing transaction of every
+service database on the instance committed one at a time. The relays are woken by their own
+process's commits and retry soon when another replica's relay holds the outbox. Works both ways with
+the release before (its relays fall back to their poll for other processes' rows): a rolling
+upgrade. Plumbing step 5, written once in hhpu_shared.plumbing_schema.
+
+Revision ID: 5193fd3bee26
+Revises: a60ff7acdb2d
+Create Date: 2026-12-01 02:45:00.000000
+"""
+
+from collections.abc import Sequence
+
+from hhpu_shared import plumbing_schema
+
+revision: str = "5193fd3bee26"
+down_revision: str | None = "a60ff7acdb2d"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    plumbing_schema.upgrade_v5()
+
+
+def downgrade() -> None:
+    plumbing_schema.downgrade_v5()
