@@ -12,6 +12,7 @@ import pytest
 from hhpu_shared.db import make_engine
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.messaging.transport import OutboundMessage
 from hhpu_shared.testing import steps
 
 TOPIC = "hhpu.fdtest.events"
@@ -50,3 +51,41 @@ def test_a_locked_database_is_routine_then_a_warning_and_the_rows_wait(
     relay.drain()
     assert len(bus.messages(TOPIC)) == 2
     engine.dispose()
+
+
+class _FailingAggregate:
+    """Acknowledges every message but those of aggregate ``bad``, which always fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
+        out: list[Exception | None] = []
+        for m in messages:
+            if m.key == b"bad":
+                out.append(RuntimeError("refused"))
+            else:
+                self.sent.append(m.key)
+                out.append(None)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_relay_looks_again_after_publishing_and_backs_off_after_a_failure(tmp_path: Path) -> None:
+    """After a full batch the relay goes on at once, and after a batch published without a failure it
+    looks again at once (rows committed meanwhile); after a failed row it waits its backoff; with
+    nothing to publish it waits its interval."""
+    engine = make_engine(f"sqlite:///{tmp_path}/relay.db")
+    steps.create_tables(engine)
+    steps.write_steps(engine, ["a", "b", "c"], 1)
+    relay = OutboxRelay(engine, InProcessBus().publisher(), service="t", batch_size=2, interval_s=5.0)
+    assert relay._step() == 0.0  # a, b: a full batch
+    assert relay._step() == 0.0  # c: published, so look again
+    assert relay._step() == 5.0  # nothing left: the interval
+    steps.write_steps(engine, ["bad", "d"], 1)
+    publisher = _FailingAggregate()
+    failing = OutboxRelay(engine, publisher, service="u", batch_size=10, interval_s=5.0, max_backoff_s=2.0)
+    assert 0 < failing._step() <= 2.0  # d published, bad refused: the backoff, not at once
+    assert publisher.sent == [b"d"]
