@@ -48,6 +48,10 @@ log = logging.getLogger("hhpu.consumer")
 # broker outage the first effects of a backlog are committed after a batch of BATCH_MIN events, not
 # of BATCH_MAX (what the recovery goals measure), and a steady backlog still goes in full batches.
 BATCH_MIN, BATCH_MAX = 10, 100
+# Polls that come back at once with nothing, this many in a row, and the loop rests before the next:
+# a source that does not block (a group still joining, a broker connection failing fast) would
+# otherwise spin a core. One such poll (the in-process bus woken for another group's topic) does not.
+EMPTY_POLLS_BEFORE_REST, EMPTY_POLL_REST_S, FAST_POLL_S = 3, 0.05, 0.01
 
 
 class ConsumerRunner:
@@ -78,6 +82,7 @@ class ConsumerRunner:
         self._loop: ThreadLoop | None = None
         self.processed = 0
         self.batch_size = BATCH_MIN  # how many messages the next poll may take
+        self._fast_empty_polls = 0  # polls in a row that came back at once with nothing
         self._consumed_children: dict[tuple[str, str], Any] = {}
         self._failed_children: dict[str, Any] = {}
         self._duplicates = metrics.CONSUMER_DUPLICATES.labels(service, group)
@@ -311,8 +316,12 @@ class ConsumerRunner:
         )
 
     def _step(self) -> float:
-        self.run_once(0.5)
-        return 0.0
+        started = time.monotonic()
+        if self.run_once(0.5) or time.monotonic() - started > FAST_POLL_S:
+            self._fast_empty_polls = 0
+            return 0.0
+        self._fast_empty_polls += 1
+        return EMPTY_POLL_REST_S if self._fast_empty_polls >= EMPTY_POLLS_BEFORE_REST else 0.0
 
     def start(self) -> None:
         if self._loop is None:
