@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage
-from hhpu_shared.testing import steps
 from hhpu_shared.testing.publishers import RecordingPublisher
 from hhpu_shared.testing.steps import StepRecorded
 from hhpu_shared.uow import unit_of_work
@@ -40,14 +37,6 @@ class HangingPublisher(RecordingPublisher):
         self.holding.set()
         self.release.wait(60)
         return super().publish_batch(messages)
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[Engine]:
-    eng = make_engine(pg_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
 
 
 def _pending(engine: Engine) -> int:

@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from hhpu_shared.auth import system_principal
-from hhpu_shared.db import make_engine
 from hhpu_shared.messaging.relay import RELAY_LOCK_KEY, OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage
-from hhpu_shared.testing import steps
 from hhpu_shared.testing.publishers import RecordingPublisher
 from hhpu_shared.testing.steps import StepRecorded
 from hhpu_shared.uow import unit_of_work
 from sqlalchemy import Engine, event, text
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[Engine]:
-    eng = make_engine(pg_url)
-    steps.create_tables(eng)
-    yield eng
-    eng.dispose()
 
 
 def _commit_event(engine: Engine, aggregate: str) -> None:
