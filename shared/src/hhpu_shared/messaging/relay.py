@@ -222,7 +222,7 @@ class OutboxRelay:
                 log.exception("outbox gauge update failed")
             self._last_gauge = time.monotonic()
         self._full = n >= self.batch_size
-        if self._full:  # more are waiting: on at once (a row that keeps failing holds only its aggregate)
+        if self._full:  # more are waiting: on at once
             return 0.0
         if self._failures:
             return self._backoff()
