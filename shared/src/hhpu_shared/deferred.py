@@ -50,8 +50,7 @@ class DeferredRows:
     def write(self, conn: Connection, tables: Sequence[Table] | None = None) -> None:
         """Insert the queued rows (of `tables` and of the queued tables they refer to by foreign key,
         or all), parents before children, one statement per table and set of columns."""
-        chosen = list(self.rows) if tables is None else _with_parents(list(tables), self.rows)
-        for table in _parents_first(chosen):
+        for table in _parents_first(list(self.rows) if tables is None else tables, self.rows):
             rows = self.rows.pop(table, [])  # popped first: the inserts below pass the statement hook
             for mark in self.marks.values():  # nothing of this table is queued before a savepoint now
                 mark[table] = 0
@@ -70,22 +69,11 @@ class DeferredRows:
             self.conn_info = None
 
 
-def _with_parents(tables: list[Table], queued: Mapping[Table, Any]) -> list[Table]:
-    """`tables` and every queued table they refer to by foreign key, however far up: a child row is
-    written only once the rows it names are (a statement naming only the child table comes first)."""
-    out, todo = list(tables), list(tables)
-    while todo:
-        for fk in todo.pop().foreign_keys:
-            parent = fk.column.table
-            if isinstance(parent, Table) and parent in queued and parent not in out:
-                out.append(parent)
-                todo.append(parent)
-    return out
-
-
-def _parents_first(tables: list[Table]) -> list[Table]:
-    """`tables` in the order first queued, each after the tables it refers to by foreign key (a cycle
-    of foreign keys is cut where it closes)."""
+def _parents_first(tables: Sequence[Table], queued: Mapping[Table, Any]) -> list[Table]:
+    """`tables` in the order given, each after the queued tables it refers to by foreign key, however
+    far up (those added when not among `tables`: a child row is written only once the rows it names
+    are, though a statement names only the child table); a cycle of foreign keys is cut where it
+    closes."""
     done: list[Table] = []
     seen: set[Table] = set()
 
@@ -95,7 +83,7 @@ def _parents_first(tables: list[Table]) -> list[Table]:
         seen.add(table)
         for fk in table.foreign_keys:
             parent = fk.column.table
-            if parent is not table and parent in tables:
+            if isinstance(parent, Table) and parent is not table and parent in queued:
                 visit(parent)
         done.append(table)
 

@@ -17,7 +17,6 @@ from hhpu_shared.db import insert_if_absent, rows_insert, rows_param
 from hhpu_shared.deferred import defer_rows
 from hhpu_shared.protection import ProtectionMark, person_key
 from sqlalchemy import Connection, Insert, Table, bindparam, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
@@ -94,13 +93,10 @@ _INSERT_PERSON = insert(PERSON)
 
 
 @functools.cache
-def _identifiers_if_absent(dialect: str, columns: tuple[str, ...] | None) -> Insert:
-    """From one JSON parameter on PostgreSQL (`columns`: one statement however many rows), else
-    (`columns` None) a plain VALUES: an executemany on SQLite."""
-    if columns is None:
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(IDENTIFIER)
-    else:
-        stmt = rows_insert(IDENTIFIER, columns)
+def _identifiers_if_absent(dialect: str, columns: tuple[str, ...]) -> Insert:
+    """PostgreSQL: from one JSON parameter (one statement however many rows); SQLite: a VALUES (an
+    executemany for several rows)."""
+    stmt = rows_insert(IDENTIFIER, columns) if dialect == "postgresql" else sqlite_insert(IDENTIFIER)
     stmt = stmt.on_conflict_do_nothing(index_elements=["kind", "value"])
     return stmt.returning(IDENTIFIER.c.kind, IDENTIFIER.c.value)
 
@@ -118,11 +114,10 @@ def insert_identifiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[
     """Insert each identifier unless its (kind, value) is known already; the (kind, value) inserted."""
     if not rows:
         return set()
+    stmt = _identifiers_if_absent(conn.dialect.name, tuple(rows[0]))
     if conn.dialect.name == "postgresql":
-        stmt = _identifiers_if_absent(conn.dialect.name, tuple(rows[0]))
         result = conn.execute(stmt, rows_param(IDENTIFIER, rows, conn.dialect))
     else:
-        stmt = _identifiers_if_absent(conn.dialect.name, None)
         result = conn.execute(stmt, list(rows) if len(rows) > 1 else rows[0])
     return {(kind, value) for kind, value in result}
 
