@@ -33,6 +33,7 @@ DOCUMENTED_METRICS = {
     "hhpu_outbox_publish_failures_total",
     "hhpu_outbox_pending",
     "hhpu_outbox_oldest_pending_age_seconds",
+    "hhpu_outbox_held_aggregates",
     "hhpu_events_consumed_total",
     "hhpu_events_failed_total",
     "hhpu_events_dead_lettered_total",

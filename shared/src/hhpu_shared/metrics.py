@@ -23,6 +23,11 @@ OUTBOX_PENDING = Gauge("hhpu_outbox_pending", "Outbox rows not yet published", [
 OUTBOX_OLDEST_AGE = Gauge(
     "hhpu_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
+OUTBOX_HELD_AGGREGATES = Gauge(
+    "hhpu_outbox_held_aggregates",
+    "Aggregates whose next event the broker refused while it took others; their events wait in order",
+    ["service"],
+)
 EVENTS_CONSUMED = Counter(
     "hhpu_events_consumed_total", "Events handled by a consumer", ["service", "group", "type", "outcome"]
 )

@@ -54,7 +54,8 @@ def test_a_locked_database_is_routine_then_a_warning_and_the_rows_wait(
 
 
 class _FailingAggregate:
-    """Acknowledges every message but those of aggregate ``bad``, which always fail."""
+    """Acknowledges every message but those of aggregate ``bad``, which fail (the broker's failure,
+    not a refusal of the record)."""
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
@@ -75,8 +76,9 @@ class _FailingAggregate:
 
 def test_the_relay_looks_again_after_publishing_and_backs_off_after_a_failure(tmp_path: Path) -> None:
     """After a full batch the relay goes on at once, and after a batch published without a failure it
-    looks again at once (rows committed meanwhile); after a failed row it waits its backoff; with
-    nothing to publish it waits its interval."""
+    looks again at once (rows committed meanwhile); with nothing to publish it waits its interval. A
+    row failing while others went out holds its aggregate, not the relay (it looks again at once);
+    a batch of which nothing went out backs the relay off."""
     engine = make_engine(f"sqlite:///{tmp_path}/relay.db")
     steps.create_tables(engine)
     steps.write_steps(engine, ["a", "b", "c"], 1)
@@ -87,5 +89,9 @@ def test_the_relay_looks_again_after_publishing_and_backs_off_after_a_failure(tm
     steps.write_steps(engine, ["bad", "d"], 1)
     publisher = _FailingAggregate()
     failing = OutboxRelay(engine, publisher, service="u", batch_size=10, interval_s=5.0, max_backoff_s=2.0)
-    assert 0 < failing._step() <= 2.0  # d published, bad refused: the backoff, not at once
-    assert publisher.sent == [b"d"]
+    assert failing._step() == 0.0  # d published, bad failed: bad is held, the relay goes on
+    assert publisher.sent == [b"d"] and failing._failures == 0 and list(failing._held) == ["bad"]
+    assert 4.0 < failing._step() <= 5.0  # only bad is left, held: its hold's end (here the interval)
+    failing._held.clear()
+    assert 0 < failing._step() <= 2.0  # bad failed and nothing went out: the relay's backoff
+    assert failing._failures == 1 and not failing._held

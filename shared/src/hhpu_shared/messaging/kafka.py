@@ -7,15 +7,23 @@ import time
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    InvalidRecordError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAlreadyExistsError,
+)
 
-from hhpu_shared.messaging.transport import InboundMessage, OutboundMessage
+from hhpu_shared.messaging.transport import InboundMessage, OutboundMessage, RecordRefused
 
 log = logging.getLogger("hhpu.kafka")
 
 # Reconnect quickly after a broker restart: kafka-python backs off exponentially up to 30 s by
 # default, which left events waiting up to 37 s after the broker was ready again.
 RECONNECT = {"reconnect_backoff_ms": 100, "reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
+# Errors about one record, not the broker: sending the same record again fails the same way.
+RECORD_REFUSALS = (MessageSizeTooLargeError, InvalidRecordError, RecordListTooLargeError)
 
 
 def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
@@ -114,13 +122,21 @@ class KafkaPublisher:
         except KafkaError as exc:  # no broker to bootstrap from: every message failed
             return [exc for _ in messages]
         futures: list[Any] = []
+        failed_keys: dict[bytes, Exception] = {}  # a key whose record send() refused: the rest wait
+        sound = True  # only records refused before they were queued: the producer is kept
         for m in messages:
+            if m.key in failed_keys:
+                futures.append(KafkaError(f"held behind a failed record of its key: {failed_keys[m.key]}"))
+                continue
             try:
                 futures.append(
                     producer.send(self.namespace + m.topic, key=m.key, value=m.value, headers=m.headers)
                 )
             except KafkaError as exc:
-                futures.append(exc)
+                refused = isinstance(exc, RECORD_REFUSALS)
+                sound = sound and refused
+                failed_keys[m.key] = RecordRefused(f"{type(exc).__name__}: {exc}") if refused else exc
+                futures.append(failed_keys[m.key])
         deadline = time.monotonic() + timeout_s
         results: list[Exception | None] = []
         for f in futures:
@@ -131,8 +147,10 @@ class KafkaPublisher:
                 f.get(timeout=max(0.05, deadline - time.monotonic()))
                 results.append(None)
             except Exception as exc:
-                results.append(exc)
-        if any(r is not None for r in results):
+                sound = False
+                refused = isinstance(exc, RECORD_REFUSALS)
+                results.append(RecordRefused(f"{type(exc).__name__}: {exc}") if refused else exc)
+        if not sound:
             self._discard_producer()
         return results
 

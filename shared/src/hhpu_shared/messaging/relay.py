@@ -5,6 +5,13 @@ replica the publisher at a time, so per-aggregate order holds with several repli
 hangs while holding it loses it after `LOCK_IDLE_TIMEOUT_S` (PostgreSQL ends its idle transaction). A row
 that fails blocks later rows of the same aggregate until it succeeds; nothing is dropped.
 
+A failure is the broker's or the row's. When nothing of a batch went out, the relay as a whole backs
+off (the broker is away). When other rows went out, the broker is up and refused this row (too large,
+say): its aggregate is *held*, left out of the batches for a backoff of its own (`max_hold_s` at
+most), so one refused row neither slows every other aggregate with the relay-wide backoff nor fills
+batches with rows that must wait behind it. A held aggregate's head is retried when its hold ends;
+``hhpu_outbox_held_aggregates`` and the oldest pending row's age show it to operators.
+
 A relay wakes when its own process commits events and every `interval_s` otherwise. Several
 processes of a service (its API and its consumer, and their replicas) run a relay each; one that
 finds the outbox held by another's soon tries again (`busy_retry_s`), and one that has published
@@ -17,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Engine, Integer, any_, bindparam, func, select, text, update
+from sqlalchemy import ARRAY, Engine, Integer, String, all_, any_, bindparam, func, select, text, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -28,7 +37,13 @@ from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
 from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
 from hhpu_shared.messaging.outbox import OutboxRecord
-from hhpu_shared.messaging.transport import EVENT_ID_HEADER, EVENT_TYPE_HEADER, OutboundMessage, Publisher
+from hhpu_shared.messaging.transport import (
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    OutboundMessage,
+    Publisher,
+    RecordRefused,
+)
 
 log = logging.getLogger("hhpu.relay")
 RELAY_LOCK_KEY = 7_201_162
@@ -71,6 +86,18 @@ _MARK_FAILED = (
     .where(_T.c.seq == bindparam("s"))
     .values(attempts=_T.c.attempts + 1, last_error=bindparam("err"))
 )
+_STRINGS = ARRAY(String)
+# At most this many aggregates are held at once; beyond it a refused row's aggregate is only skipped
+# within each batch (as before holds), which bounds the memory and the read's exclusion list.
+MAX_HELD = 1_000
+
+
+@dataclass
+class _Hold:
+    """A held aggregate: how many batches in a row its head was refused, and when to try it again."""
+
+    refusals: int
+    until: float
 
 
 class OutboxRelay:
@@ -83,6 +110,7 @@ class OutboxRelay:
         batch_size: int = 200,
         interval_s: float = 0.2,
         max_backoff_s: float = 2.0,
+        max_hold_s: float = 30.0,
         linger_s: float = 0.0,
         busy_retry_s: float = 0.05,
         lock_idle_timeout_s: float = LOCK_IDLE_TIMEOUT_S,
@@ -102,27 +130,44 @@ class OutboxRelay:
         self.busy_retry_s = busy_retry_s
         self._full = False
         self._held_elsewhere = False
+        self._just_held = False  # the last batch held an aggregate: rows behind its rows may wait
+        self.max_hold_s = max_hold_s
+        self._held: dict[str, _Hold] = {}
         self._pending = (
             select(*_COLUMNS).where(_T.c.published_at.is_(None)).order_by(_T.c.seq).limit(batch_size)
         )
+        # The same read without the held aggregates' rows (one statement text whatever their number).
+        self._pending_unheld = {
+            "postgresql": self._pending.where(_T.c.aggregateid != all_(bindparam("held", type_=_STRINGS))),
+            "other": self._pending.where(_T.c.aggregateid.not_in(bindparam("held", expanding=True))),
+        }
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
         self._last_gauge = 0.0
         self._failures = 0
         # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
         metrics.OUTBOX_PUBLISH_FAILURES.labels(service)
+        metrics.OUTBOX_HELD_AGGREGATES.labels(service).set(0)
 
     def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published."""
         with Session(self.engine, expire_on_commit=False) as session:
             conn = session.connection()
-            self._held_elsewhere = False
+            self._held_elsewhere = self._just_held = False
             if conn.dialect.name == "postgresql":
                 if not conn.execute(_TRY_LOCK, self._lock_args).scalar():
                     self._held_elsewhere = True
                     return 0
-            rows = conn.execute(self._pending).all()
+            now = time.monotonic()
+            holding = [agg for agg, hold in self._held.items() if hold.until > now]
+            if holding:
+                read = self._pending_unheld.get(conn.dialect.name, self._pending_unheld["other"])
+                rows = conn.execute(read, {"held": holding}).all()
+            else:
+                rows = conn.execute(self._pending).all()
             if not rows:
                 session.commit()
+                self._just_held = False
+                self._forget_holds(set(), set())
                 return 0
             msgs = [
                 OutboundMessage(
@@ -133,35 +178,75 @@ class OutboxRelay:
                 )
                 for r in rows
             ]
-            results = self.publisher.publish_batch(msgs)
-            blocked: set[str] = set()
-            published: list[int] = []
-            failed: list[dict[str, Any]] = []
-            for row, err in zip(rows, results, strict=True):
-                if row.aggregateid in blocked:
-                    continue  # keep per-aggregate order behind a failed row
-                if err is None:
-                    published.append(row.seq)
-                    metrics.EVENTS_PUBLISHED.labels(self.service, row.type).inc()
-                else:
-                    blocked.add(row.aggregateid)
-                    failed.append({"s": row.seq, "err": f"{type(err).__name__}: {err}"[:500]})
-                    metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
-            if published:
-                mark = _MARK_PUBLISHED.get(conn.dialect.name, _MARK_PUBLISHED["other"])
-                conn.execute(mark, {"seqs": published, "at": datetime.now(UTC)})
-            if failed:
-                conn.execute(_MARK_FAILED, failed)
+            published, blocked, refused = self._record(conn, rows, self.publisher.publish_batch(msgs))
             session.commit()
-            if blocked:
-                self._failures += 1
-                log.warning(
-                    "outbox publish failed",
-                    extra={"failed_aggregates": len(blocked), "published": len(published)},
-                )
+        # The broker took rows, or refused a row as such: that row's aggregate is held and the others
+        # go on. Rows failed and none went out: the broker is away, the relay backs off.
+        held = blocked if published else refused
+        self._failures = self._failures + 1 if blocked - held else 0
+        for agg in held:
+            self._hold(agg)
+        self._just_held = bool(held)
+        self._forget_holds({r.aggregateid for r in rows}, held)
+        if blocked:
+            extra = {"failed_aggregates": len(blocked), "published": published, "held": len(self._held)}
+            log.warning("outbox publish failed", extra=extra)
+        return published
+
+    def _record(
+        self, conn: Any, rows: Sequence[Any], results: list[Exception | None]
+    ) -> tuple[int, set[str], set[str]]:
+        """Mark the published rows and count the failed ones' attempts; return how many were published,
+        the aggregates with a failed row, and those whose row the transport refused as a record."""
+        blocked: set[str] = set()
+        refused: set[str] = set()
+        published: list[int] = []
+        failed: list[dict[str, Any]] = []
+        for row, err in zip(rows, results, strict=True):
+            if row.aggregateid in blocked:
+                continue  # keep per-aggregate order behind a failed row
+            if err is None:
+                published.append(row.seq)
+                metrics.EVENTS_PUBLISHED.labels(self.service, row.type).inc()
             else:
-                self._failures = 0
-            return len(published)
+                blocked.add(row.aggregateid)
+                if isinstance(err, RecordRefused):
+                    refused.add(row.aggregateid)
+                failed.append({"s": row.seq, "err": f"{type(err).__name__}: {err}"[:500]})
+                metrics.OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+        if published:
+            mark = _MARK_PUBLISHED.get(conn.dialect.name, _MARK_PUBLISHED["other"])
+            conn.execute(mark, {"seqs": published, "at": datetime.now(UTC)})
+        if failed:
+            conn.execute(_MARK_FAILED, failed)
+        return len(published), blocked, refused
+
+    def _hold(self, aggregate: str) -> None:
+        """Leave `aggregate` out of the batches for a backoff that grows with each refusal in a row."""
+        hold = self._held.get(aggregate)
+        if hold is None:
+            if len(self._held) >= MAX_HELD:
+                return
+            hold = self._held[aggregate] = _Hold(refusals=0, until=0.0)
+        hold.refusals += 1
+        hold.until = time.monotonic() + backoff(hold.refusals, base_s=self.interval_s, cap_s=self.max_hold_s)
+
+    def _forget_holds(self, read: set[str], renewed: set[str]) -> None:
+        """Drop the holds not renewed by this batch whose aggregate's rows went out in it, or whose time
+        is up (the aggregate was not in the batch: another replica published it, or it is later in the
+        queue; if refused again it is held again)."""
+        if self._held:
+            now = time.monotonic()
+            done = [a for a, h in self._held.items() if a not in renewed and (a in read or h.until <= now)]
+            for agg in done:
+                del self._held[agg]
+        metrics.OUTBOX_HELD_AGGREGATES.labels(self.service).set(len(self._held))
+
+    def _hold_wait(self) -> float | None:
+        """Seconds until the first hold ends, if any aggregate is held."""
+        if not self._held:
+            return None
+        return max(0.0, min(hold.until for hold in self._held.values()) - time.monotonic())
 
     def update_gauges(self) -> None:
         with Session(self.engine) as session:
@@ -187,6 +272,8 @@ class OutboxRelay:
                 return
             if self._failures:
                 time.sleep(self._backoff())
+            elif (wait := self._hold_wait()) is not None:
+                time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
         raise TimeoutError("outbox not drained")
 
     def pending(self) -> int:
@@ -226,9 +313,11 @@ class OutboxRelay:
             return 0.0
         if self._failures:
             return self._backoff()
-        if n:  # look again at once: rows other processes committed while this batch went out
+        if n or self._just_held:  # look again at once: rows committed meanwhile, rows behind held ones
             return 0.0
-        return self.busy_retry_s if self._held_elsewhere else self.interval_s
+        wait = self.busy_retry_s if self._held_elsewhere else self.interval_s
+        hold_wait = self._hold_wait()
+        return wait if hold_wait is None else min(wait, hold_wait)
 
     def wake(self) -> None:
         """Publish now rather than at the next interval (a unit of work committed events)."""

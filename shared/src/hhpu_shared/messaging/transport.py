@@ -35,9 +35,16 @@ class InboundMessage:
         return None
 
 
+class RecordRefused(Exception):
+    """The transport refused this one message (too large for it, say): sending it again fails the same
+    way, while other messages go through. The relay holds its aggregate rather than backing off."""
+
+
 class Publisher(Protocol):
     def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
-        """Send messages in order; return one error (or None) per message, after flushing."""
+        """Send messages in order; return one error (or None) per message, after flushing. A message
+        whose key had an earlier message of the batch fail is not sent (it fails too), so no message
+        reaches the topic ahead of one before it of the same key."""
         ...
 
     def close(self) -> None: ...
