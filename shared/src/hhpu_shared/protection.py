@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Integer, bindparam
+from sqlalchemy import ARRAY, Column, Integer, String, any_, bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
 
@@ -55,18 +55,29 @@ def person_key(ref: str) -> str:
     return hashlib.sha256(f"hhpu-person|{ref}".encode()).hexdigest()
 
 
-# Core, built once (no mark objects made per call): the matching of every referral runs it.
-_MARKS_OF: Any = select(ProtectionMark.person_key, ProtectionMark.state).where(
-    col(ProtectionMark.person_key).in_(bindparam("keys", expanding=True))
-)
+# Core, built once and run on the session's connection (no ORM execution, no mark objects): every
+# consumer's events and the matching of every referral run it. On PostgreSQL ``= ANY(array)``, one
+# statement text whatever the number of references (prepared once); elsewhere an expanding IN.
+_MARKS_SELECT = select(ProtectionMark.person_key, ProtectionMark.state)
+_MARKS_OF: dict[str, Any] = {
+    "postgresql": _MARKS_SELECT.where(
+        col(ProtectionMark.person_key) == any_(bindparam("keys", type_=ARRAY(String)))
+    ),
+    "other": _MARKS_SELECT.where(col(ProtectionMark.person_key).in_(bindparam("keys", expanding=True))),
+}
 
 
 def marks(session: Session, refs: Iterable[str | None]) -> dict[str, str]:
-    """Reference -> state for the given references that carry a mark."""
+    """Reference -> state for the given references that carry a mark (marks set in this session and
+    not yet flushed included: the session is flushed first, as an ORM query would)."""
     keys = {person_key(r): r for r in refs if r}
     if not keys:
         return {}
-    rows = session.execute(_MARKS_OF, {"keys": list(keys)}).all()
+    if session.autoflush:
+        session.flush()
+    conn = session.connection()
+    stmt = _MARKS_OF.get(conn.dialect.name, _MARKS_OF["other"])
+    rows = conn.execute(stmt, {"keys": list(keys)}).all()
     return {keys[key]: state for key, state in rows}
 
 

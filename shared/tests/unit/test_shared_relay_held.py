@@ -93,13 +93,13 @@ def test_a_held_aggregate_is_not_sent_again_until_its_hold_ends(tmp_path: Path) 
     assert relay.publish_pending() == 0
     assert broker.bad_tries == 1 and relay._failures == 0  # a refusal of the record: held, no backoff
     hold = relay._held["bad"]
-    assert hold.refusals == 1
+    assert hold.failures == 1
     for _ in range(5):
         assert relay.publish_pending() == 0
     assert broker.bad_tries == 1  # left out of the reads while held
     hold.until = 0.0  # the hold ends
     assert relay.publish_pending() == 0
-    assert broker.bad_tries == 2 and relay._held["bad"].refusals == 2  # tried again, held longer
+    assert broker.bad_tries == 2 and relay._held["bad"].failures == 2  # tried again, held longer
     assert 5.0 < relay._held["bad"].until - _monotonic() <= 10.0
     engine.dispose()
 

@@ -8,9 +8,11 @@ that fails blocks later rows of the same aggregate until it succeeds; nothing is
 A failure is the broker's or the row's. When nothing of a batch went out, the relay as a whole backs
 off (the broker is away). When other rows went out, the broker is up and refused this row (too large,
 say): its aggregate is *held*, left out of the batches for a backoff of its own (`max_hold_s` at
-most), so one refused row neither slows every other aggregate with the relay-wide backoff nor fills
-batches with rows that must wait behind it. A held aggregate's head is retried when its hold ends;
-``hhpu_outbox_held_aggregates`` and the oldest pending row's age show it to operators.
+most for a record the transport refused as such, `max_backoff_s` for any other failure, a partition
+without its leader for a moment, say), so one failing row neither slows every other aggregate with
+the relay-wide backoff nor fills batches with rows that must wait behind it. A held aggregate's head
+is retried when its hold ends; ``hhpu_outbox_held_aggregates`` and the oldest pending row's age show
+it to operators.
 
 A relay wakes when its own process commits events and every `interval_s` otherwise. Several
 processes of a service (its API and its consumer, and their replicas) run a relay each; one that
@@ -94,9 +96,9 @@ MAX_HELD = 1_000
 
 @dataclass
 class _Hold:
-    """A held aggregate: how many batches in a row its head was refused, and when to try it again."""
+    """A held aggregate: how many batches in a row its head failed, and when to try it again."""
 
-    refusals: int
+    failures: int
     until: float
 
 
@@ -184,8 +186,8 @@ class OutboxRelay:
         # go on. Rows failed and none went out: the broker is away, the relay backs off.
         held = blocked if published else refused
         self._failures = self._failures + 1 if blocked - held else 0
-        for agg in held:
-            self._hold(agg)
+        for agg in held:  # a refused record waits up to max_hold_s, any other failure max_backoff_s
+            self._hold(agg, self.max_hold_s if agg in refused else self.max_backoff_s)
         self._just_held = bool(held)
         self._forget_holds({r.aggregateid for r in rows}, held)
         if blocked:
@@ -221,15 +223,15 @@ class OutboxRelay:
             conn.execute(_MARK_FAILED, failed)
         return len(published), blocked, refused
 
-    def _hold(self, aggregate: str) -> None:
-        """Leave `aggregate` out of the batches for a backoff that grows with each refusal in a row."""
+    def _hold(self, aggregate: str, cap_s: float) -> None:
+        """Leave `aggregate` out of the batches for a backoff that grows with each failure in a row."""
         hold = self._held.get(aggregate)
         if hold is None:
             if len(self._held) >= MAX_HELD:
                 return
-            hold = self._held[aggregate] = _Hold(refusals=0, until=0.0)
-        hold.refusals += 1
-        hold.until = time.monotonic() + backoff(hold.refusals, base_s=self.interval_s, cap_s=self.max_hold_s)
+            hold = self._held[aggregate] = _Hold(failures=0, until=0.0)
+        hold.failures += 1
+        hold.until = time.monotonic() + backoff(hold.failures, base_s=self.interval_s, cap_s=cap_s)
 
     def _forget_holds(self, read: set[str], renewed: set[str]) -> None:
         """Drop the holds not renewed by this batch whose aggregate's rows went out in it, or whose time
