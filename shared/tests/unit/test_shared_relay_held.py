@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hhpu_shared import metrics
 from hhpu_shared.db import make_engine
+from hhpu_shared.messaging import relay as relay_module
 from hhpu_shared.messaging.relay import OutboxRelay
 from hhpu_shared.messaging.transport import OutboundMessage, RecordRefused
 from hhpu_shared.testing import steps
@@ -21,8 +23,9 @@ class _Refusing:
     """A broker that refuses aggregate ``bad``'s records while `refusing`, keeping a key's order as a
     publisher must (nothing after a failed record of its key is sent), and records what it took."""
 
-    def __init__(self, error: type[Exception] = RecordRefused) -> None:
+    def __init__(self, error: type[Exception] = RecordRefused, bad: tuple[bytes, ...] = (b"bad",)) -> None:
         self.refusing = True
+        self.bad = bad
         self.error = error
         self.taken: list[tuple[str, int]] = []
         self.bad_tries = 0
@@ -33,7 +36,7 @@ class _Refusing:
         for m in messages:
             if m.key in failed:
                 out.append(RuntimeError("held behind a failed record of its key"))
-            elif m.key == b"bad" and self.refusing:
+            elif m.key in self.bad and self.refusing:
                 self.bad_tries += 1
                 failed.add(m.key)
                 out.append(self.error("too large"))
@@ -111,6 +114,19 @@ def test_a_broker_that_fails_everything_backs_the_relay_off_and_holds_nothing(tm
     relay = OutboxRelay(engine, broker, service="held3", interval_s=0.1, max_backoff_s=2.0)
     assert 0 < relay._step() <= 2.0
     assert relay._failures == 1 and not relay._held
+    engine.dispose()
+
+
+def test_past_the_held_limit_a_refused_row_backs_the_relay_off_not_spins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay_module, "MAX_HELD", 1)
+    engine = _engine(tmp_path)
+    steps.write_steps(engine, ["bad1", "bad2"], 1)
+    broker = _Refusing(bad=(b"bad1", b"bad2"))
+    relay = OutboxRelay(engine, broker, service="held4", interval_s=0.1, max_backoff_s=2.0)
+    assert 0 < relay._step() <= 2.0  # bad1 held, bad2 could not be: the relay's backoff, not at once
+    assert list(relay._held) == ["bad1"] and relay._failures == 1
     engine.dispose()
 
 

@@ -89,8 +89,8 @@ _MARK_FAILED = (
     .values(attempts=_T.c.attempts + 1, last_error=bindparam("err"))
 )
 _STRINGS = ARRAY(String)
-# At most this many aggregates are held at once; beyond it a refused row's aggregate is only skipped
-# within each batch (as before holds), which bounds the memory and the read's exclusion list.
+# At most this many aggregates are held at once (bounding the memory and the read's exclusion list);
+# beyond it a failed row's aggregate is skipped within each batch and the relay backs off, as before holds.
 MAX_HELD = 1_000
 
 
@@ -184,10 +184,11 @@ class OutboxRelay:
             session.commit()
         # The broker took rows, or refused a row as such: that row's aggregate is held and the others
         # go on. Rows failed and none went out: the broker is away, the relay backs off.
+        # A refused record waits up to max_hold_s, any other failure max_backoff_s. One that cannot be
+        # held (MAX_HELD reached) counts as the broker's failure: the relay backs off, never spins.
         held = blocked if published else refused
+        held = {a for a in held if self._hold(a, self.max_hold_s if a in refused else self.max_backoff_s)}
         self._failures = self._failures + 1 if blocked - held else 0
-        for agg in held:  # a refused record waits up to max_hold_s, any other failure max_backoff_s
-            self._hold(agg, self.max_hold_s if agg in refused else self.max_backoff_s)
         self._just_held = bool(held)
         self._forget_holds({r.aggregateid for r in rows}, held)
         if blocked:
@@ -223,15 +224,17 @@ class OutboxRelay:
             conn.execute(_MARK_FAILED, failed)
         return len(published), blocked, refused
 
-    def _hold(self, aggregate: str, cap_s: float) -> None:
-        """Leave `aggregate` out of the batches for a backoff that grows with each failure in a row."""
+    def _hold(self, aggregate: str, cap_s: float) -> bool:
+        """Leave `aggregate` out of the batches for a backoff that grows with each failure in a row;
+        False when it cannot be held (MAX_HELD aggregates are)."""
         hold = self._held.get(aggregate)
         if hold is None:
             if len(self._held) >= MAX_HELD:
-                return
+                return False
             hold = self._held[aggregate] = _Hold(failures=0, until=0.0)
         hold.failures += 1
         hold.until = time.monotonic() + backoff(hold.failures, base_s=self.interval_s, cap_s=cap_s)
+        return True
 
     def _forget_holds(self, read: set[str], renewed: set[str]) -> None:
         """Drop the holds not renewed by this batch whose aggregate's rows went out in it, or whose time
