@@ -43,8 +43,9 @@ class RecordRefused(Exception):
 class Publisher(Protocol):
     def publish_batch(self, messages: list[OutboundMessage]) -> list[Exception | None]:
         """Send messages in order; return one error (or None) per message, after flushing. A message
-        whose key had an earlier message of the batch fail is not sent (it fails too), so no message
-        reaches the topic ahead of one before it of the same key."""
+        whose key had an earlier message of the batch refused on sending is not sent (it fails too),
+        so it does not reach the topic ahead of that one. (A message that fails later, in flight, is
+        the broker's failure: Kafka's idempotent producer keeps a partition's order through retries.)"""
         ...
 
     def close(self) -> None: ...
