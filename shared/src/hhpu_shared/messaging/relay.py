@@ -186,8 +186,9 @@ class OutboxRelay:
         # go on. Rows failed and none went out: the broker is away, the relay backs off.
         # A refused record waits up to max_hold_s, any other failure max_backoff_s. One that cannot be
         # held (MAX_HELD reached) counts as the broker's failure: the relay backs off, never spins.
-        held = blocked if published else refused
-        held = {a for a in held if self._hold(a, self.max_hold_s if a in refused else self.max_backoff_s)}
+        to_hold = blocked if published else refused
+        in_order = dict.fromkeys(r.aggregateid for r in rows if r.aggregateid in to_hold)  # oldest first
+        held = {a for a in in_order if self._hold(a, self.max_hold_s if a in refused else self.max_backoff_s)}
         self._failures = self._failures + 1 if blocked - held else 0
         self._just_held = bool(held)
         self._forget_holds({r.aggregateid for r in rows}, held)
