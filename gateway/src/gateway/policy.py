@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from hhpu_shared.auth import Role
 
-from .routes import DATA_PROTECTION_PATHS, resource_of
+from .routes import DATA_PROTECTION_PATHS, OUTBOX_PATHS, resource_of
 
 P = Role.PARTNER_AGENCY.value
 OM = Role.OFFENDER_MANAGER.value
@@ -97,6 +97,8 @@ POLICY: tuple[Rule, ...] = (
     *(rule(READ, path, DATA_PROTECTION) for path, _svc in DATA_PROTECTION_PATHS),
     rule(READ, f"{R}/audit", DATA_PROTECTION),  # the gateway's merge of the four (gateway.fanout)
     rule(READ, f"{R}/subject-access", DATA_PROTECTION),
+    # every service: its outbox (administrators: what waits to be published, what the broker refused)
+    *(rule(READ, path, ADMIN) for path, _svc in OUTBOX_PATHS),
     # case-service
     rule("POST", f"{R}/people/{{id}}/erasure", DATA_PROTECTION),
     rule("POST", f"{R}/erasures", DATA_PROTECTION),  # by reference: people the case-service does not hold

@@ -56,10 +56,15 @@ DATA_PROTECTION_PATHS: tuple[tuple[str, str], ...] = tuple(
     )
 )
 
+# Every service answers for its own outbox (administrators: what waits to be published, what the broker
+# refused): /api/v1/outbox/<service> goes to that service.
+OUTBOX_PATHS: tuple[tuple[str, str], ...] = tuple((f"/api/v1/outbox/{svc}", svc) for svc in ROUTES)
+
 # More specific paths that go elsewhere than their resource (segment templates as in policy.py).
 OVERRIDES: tuple[tuple[str, str], ...] = (
     ("/api/v1/people/{person_ref}/trajectory", "ranking-service"),
     *DATA_PROTECTION_PATHS,
+    *OUTBOX_PATHS,
 )
 
 # Routes the upstream deduplicates by the client's Idempotency-Key: only these may be sent again after

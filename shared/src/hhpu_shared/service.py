@@ -90,13 +90,14 @@ class ServiceSpec:
         run_consumer: bool | None = None,
     ) -> FastAPI:
         from hhpu_shared.http import build_service_app
+        from hhpu_shared.outbox_api import outbox_router
         from hhpu_shared.protection_api import audit_router, subject_access_router
 
         s = settings or self.settings_cls()
         if not logging.getLogger().handlers:  # a bare process (uvicorn --factory): JSON logs, Kafka's too
             configure_logging(s.service_name, s.log_level, kafka_level=s.kafka_log_level)
         runtime = self.build_runtime(s, bus=bus, engine=engine, run_consumer=run_consumer)
-        routers = [*self.routers, audit_router()]
+        routers = [*self.routers, audit_router(), outbox_router()]
         if self.data_protection is not None:
             routers.append(subject_access_router(self.data_protection))
         app = build_service_app(

@@ -35,6 +35,7 @@ SKELETON_NO_PERSON: dict[str, str] = {
     "GET /docs/oauth2-redirect": "the documentation page's sign-in helper",
     "GET /redoc": "the API's documentation page",
     "GET /api/v1/audit/{service}/verify": "the hash chain's check: counts and hashes, no entry's content",
+    "GET /api/v1/outbox/{service}": "events waiting or refused: type, topic, counts, errors; no payload",
 }
 
 
