@@ -27,6 +27,7 @@ from hhpu_shared.context import (
 )
 from hhpu_shared.errors import (
     Forbidden,
+    NotFound,
     Unauthorized,
     ValidationProblem,
     field_error,
@@ -147,6 +148,15 @@ class ControlCharacterGuard:
 
 def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def own_service(request: Request, service: str, route: str) -> str:
+    """This service's name, when `service` (a per-service path's ``{service}``) names it; a 404
+    otherwise (the gateway routes ``/api/v1/<route>/<service>`` to the service it names)."""
+    own = get_runtime(request).service
+    if service != own:
+        raise NotFound(f"This is the {own}; ask /api/v1/{route}/{service} through the gateway.")
+    return own
 
 
 def settings_of(cls: type[S]) -> Callable[[Request], Awaitable[S]]:

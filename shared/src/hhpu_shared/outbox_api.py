@@ -17,8 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from hhpu_shared.auth import Principal, Role
-from hhpu_shared.errors import NotFound
-from hhpu_shared.http import ReadUoWDep, get_runtime, require_roles
+from hhpu_shared.http import ReadUoWDep, own_service, require_roles
 from hhpu_shared.messaging.outbox import OutboxRecord
 
 Administrator = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR))]
@@ -63,9 +62,7 @@ def outbox_router() -> APIRouter:
         """This service's outbox: events waiting to be published, and those the broker refused. An
         event the broker refuses holds only its own aggregate's later events, in order; the row's
         `last_error` says why (for example a record above the broker's size limit)."""
-        own = get_runtime(request).service
-        if service != own:
-            raise NotFound(f"This is the {own}; ask /api/v1/outbox/{service} through the gateway.")
+        own = own_service(request, service, "outbox")
         conn = uow.session.connection()
         pending, oldest = conn.execute(_PENDING).one()
         rows = conn.execute(_FAILING.limit(limit)).all()

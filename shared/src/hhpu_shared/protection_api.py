@@ -36,7 +36,7 @@ from hhpu_shared.auth import DATA_PROTECTION_ROLES, Principal
 from hhpu_shared.errors import NotFound, ValidationProblem, field_error
 from hhpu_shared.events.contracts.case import PersonErased, PersonRestricted
 from hhpu_shared.events.envelope import Envelope
-from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep, get_runtime, require_roles
+from hhpu_shared.http import JustificationDep, Page, PageDep, UoWDep, own_service, require_roles
 from hhpu_shared.messaging.consumer import HandlerRegistry
 from hhpu_shared.messaging.outbox_care import scrub_outbox
 from hhpu_shared.protection import MarkState, lift_restriction, marks, set_mark
@@ -114,10 +114,7 @@ class SubjectAccessPublic(BaseModel):
 
 
 def _service(request: Request, service: str) -> str:
-    own = get_runtime(request).service
-    if service != own:
-        raise NotFound(f"This is the {own}; ask /api/v1/audit/{service} through the gateway.")
-    return own
+    return own_service(request, service, "audit")
 
 
 def _refs(person: list[str] | None) -> list[str]:
