@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     ColumnElement,
     Connection,
@@ -25,6 +26,9 @@ from sqlalchemy import (
     LargeBinary,
     Select,
     Table,
+    all_,
+    any_,
+    bindparam,
     cast,
     event,
     insert,
@@ -134,6 +138,17 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def in_list(column: Any, name: str, item_type: Any, dialect: str, *, negate: bool = False) -> Any:
+    """``column IN (:name)`` (``NOT IN`` with `negate`), the list given when the statement runs: on
+    PostgreSQL ``= ANY(array)`` (``<> ALL``), one statement text whatever the list's length, so it is
+    parsed once and prepared (the planner treats both alike); elsewhere an expanding IN."""
+    if dialect == "postgresql":
+        param = bindparam(name, type_=ARRAY(item_type))
+        return column != all_(param) if negate else column == any_(param)
+    param = bindparam(name, expanding=True)
+    return column.not_in(param) if negate else column.in_(param)
 
 
 @functools.cache

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, Column, Integer, String, any_, bindparam
+from sqlalchemy import Column, Integer, String
 from sqlmodel import Field, Session, SQLModel, col, select
+
+from hhpu_shared.db import in_list
 
 
 class MarkState(StrEnum):
@@ -58,12 +60,11 @@ def person_key(ref: str) -> str:
 # Core, built once and run on the session's connection (no ORM execution, no mark objects): every
 # consumer's events and the matching of every referral run it. On PostgreSQL ``= ANY(array)``, one
 # statement text whatever the number of references (prepared once); elsewhere an expanding IN.
-_MARKS_SELECT = select(ProtectionMark.person_key, ProtectionMark.state)
 _MARKS_OF: dict[str, Any] = {
-    "postgresql": _MARKS_SELECT.where(
-        col(ProtectionMark.person_key) == any_(bindparam("keys", type_=ARRAY(String)))
-    ),
-    "other": _MARKS_SELECT.where(col(ProtectionMark.person_key).in_(bindparam("keys", expanding=True))),
+    dialect: select(ProtectionMark.person_key, ProtectionMark.state).where(
+        in_list(col(ProtectionMark.person_key), "keys", String, dialect)
+    )
+    for dialect in ("postgresql", "other")
 }
 
 

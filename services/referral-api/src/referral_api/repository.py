@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from hhpu_shared.db import in_list
 from sqlalchemy import (
-    ARRAY,
     Date,
     Row,
     String,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -169,25 +168,17 @@ _CANDIDATE_COLUMNS = tuple(
 )
 
 
-def _in_list(column: Any, name: str, item_type: Any, dialect: str) -> Any:
-    """``column IN (list)``: on PostgreSQL ``= ANY(array)``, one statement text whatever the length
-    (so it is parsed once and prepared; the planner treats both alike), elsewhere an expanding IN."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(item_type)))
-    return column.in_(bindparam(name, expanding=True))
-
-
 @functools.cache
 def _candidates_stmt(dialect: str, names: bool, dob: bool, pnc: bool, records_id: bool, limit: int) -> Any:
     """The lookup of one shape (which blocking keys the subject has), built once per shape."""
     branches: list[Any] = []
     if names:
-        by_name = select(_KPK.c.person_id).where(_in_list(_KPK.c.key, "keys", String, dialect))
+        by_name = select(_KPK.c.person_id).where(in_list(_KPK.c.key, "keys", String, dialect))
         if not dob:
             branches.append(by_name)
         else:  # a name agreement counts with a missing or partial birth date (exact is the next branch)
             branches.append(by_name.where(_KPK.c.date_of_birth.is_(None)))
-            partial = _in_list(_KPK.c.date_of_birth, "partial", Date, dialect)
+            partial = in_list(_KPK.c.date_of_birth, "partial", Date, dialect)
             branches.append(by_name.where(partial))
     if dob:
         branches.append(select(_KP.c.id).where(_KP.c.date_of_birth == bindparam("dob")))
