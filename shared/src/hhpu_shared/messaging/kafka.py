@@ -26,6 +26,11 @@ RECONNECT = {"reconnect_backoff_ms": 100, "reconnect_backoff_max_ms": 1000, "ret
 RECORD_REFUSALS = (MessageSizeTooLargeError, InvalidRecordError, RecordListTooLargeError)
 
 
+def _as_refusal(exc: Exception) -> Exception:
+    """`exc` as the relay reads it: a refusal of the one record (`RecordRefused`), or as it is."""
+    return RecordRefused(f"{type(exc).__name__}: {exc}") if isinstance(exc, RECORD_REFUSALS) else exc
+
+
 def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
     """Create missing topics (and wait for their leaders)."""
     admin = KafkaAdminClient(
@@ -133,9 +138,8 @@ class KafkaPublisher:
                     producer.send(self.namespace + m.topic, key=m.key, value=m.value, headers=m.headers)
                 )
             except KafkaError as exc:
-                refused = isinstance(exc, RECORD_REFUSALS)
-                sound = sound and refused
-                failed_keys[m.key] = RecordRefused(f"{type(exc).__name__}: {exc}") if refused else exc
+                sound = sound and isinstance(exc, RECORD_REFUSALS)
+                failed_keys[m.key] = _as_refusal(exc)
                 futures.append(failed_keys[m.key])
         deadline = time.monotonic() + timeout_s
         results: list[Exception | None] = []
@@ -148,8 +152,7 @@ class KafkaPublisher:
                 results.append(None)
             except Exception as exc:
                 sound = False
-                refused = isinstance(exc, RECORD_REFUSALS)
-                results.append(RecordRefused(f"{type(exc).__name__}: {exc}") if refused else exc)
+                results.append(_as_refusal(exc))
         if not sound:
             self._discard_producer()
         return results

@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Engine, Integer, String, all_, any_, bindparam, func, select, text, update
+from sqlalchemy import Engine, Integer, String, bindparam, func, select, text, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from hhpu_shared import metrics
 from hhpu_shared.background import ThreadLoop, backoff
-from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY
+from hhpu_shared.db import DATABASE_UNAVAILABLE, READ_ONLY, in_list
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.messaging.transport import (
     EVENT_ID_HEADER,
@@ -76,19 +76,16 @@ LOCK_IDLE_TIMEOUT_S = 90.0
 # On PostgreSQL ``seq = ANY(:seqs)``: one statement text whatever the batch's length, so it is compiled
 # once and prepared by psycopg (an expanding IN is rendered again for every batch); elsewhere an IN.
 _MARK_PUBLISHED = {
-    "postgresql": update(_T)
-    .where(_T.c.seq == any_(bindparam("seqs", type_=ARRAY(Integer))))
-    .values(published_at=bindparam("at")),
-    "other": update(_T)
-    .where(_T.c.seq.in_(bindparam("seqs", expanding=True)))
-    .values(published_at=bindparam("at")),
+    dialect: update(_T)
+    .where(in_list(_T.c.seq, "seqs", Integer, dialect))
+    .values(published_at=bindparam("at"))
+    for dialect in ("postgresql", "other")
 }
 _MARK_FAILED = (
     update(_T)
     .where(_T.c.seq == bindparam("s"))
     .values(attempts=_T.c.attempts + 1, last_error=bindparam("err"))
 )
-_STRINGS = ARRAY(String)
 # At most this many aggregates are held at once (bounding the memory and the read's exclusion list);
 # beyond it a failed row's aggregate is skipped within each batch and the relay backs off, as before holds.
 MAX_HELD = 1_000
@@ -140,15 +137,16 @@ class OutboxRelay:
         )
         # The same read without the held aggregates' rows (one statement text whatever their number).
         self._pending_unheld = {
-            "postgresql": self._pending.where(_T.c.aggregateid != all_(bindparam("held", type_=_STRINGS))),
-            "other": self._pending.where(_T.c.aggregateid.not_in(bindparam("held", expanding=True))),
+            dialect: self._pending.where(in_list(_T.c.aggregateid, "held", String, dialect, negate=True))
+            for dialect in ("postgresql", "other")
         }
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
         self._last_gauge = 0.0
         self._failures = 0
         # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
         metrics.OUTBOX_PUBLISH_FAILURES.labels(service)
-        metrics.OUTBOX_HELD_AGGREGATES.labels(service).set(0)
+        self._held_gauge = metrics.OUTBOX_HELD_AGGREGATES.labels(service)  # set after every batch
+        self._held_gauge.set(0)
 
     def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published."""
@@ -168,8 +166,7 @@ class OutboxRelay:
                 rows = conn.execute(self._pending).all()
             if not rows:
                 session.commit()
-                self._just_held = False
-                self._forget_holds(set(), set())
+                self._forget_holds((), set())
                 return 0
             msgs = [
                 OutboundMessage(
@@ -191,7 +188,7 @@ class OutboxRelay:
         held = {a for a in in_order if self._hold(a, self.max_hold_s if a in refused else self.max_backoff_s)}
         self._failures = self._failures + 1 if blocked - held else 0
         self._just_held = bool(held)
-        self._forget_holds({r.aggregateid for r in rows}, held)
+        self._forget_holds(rows, held)
         if blocked:
             extra = {"failed_aggregates": len(blocked), "published": published, "held": len(self._held)}
             log.warning("outbox publish failed", extra=extra)
@@ -237,16 +234,16 @@ class OutboxRelay:
         hold.until = time.monotonic() + backoff(hold.failures, base_s=self.interval_s, cap_s=cap_s)
         return True
 
-    def _forget_holds(self, read: set[str], renewed: set[str]) -> None:
-        """Drop the holds not renewed by this batch whose aggregate's rows went out in it, or whose time
-        is up (the aggregate was not in the batch: another replica published it, or it is later in the
-        queue; if refused again it is held again)."""
+    def _forget_holds(self, rows: Sequence[Any], renewed: set[str]) -> None:
+        """Drop the holds not renewed by this batch whose aggregate's rows went out in it (among `rows`,
+        the batch read), or whose time is up (the aggregate was not in the batch: another replica
+        published it, or it is later in the queue; if refused again it is held again)."""
         if self._held:
-            now = time.monotonic()
+            now, read = time.monotonic(), {r.aggregateid for r in rows}
             done = [a for a, h in self._held.items() if a not in renewed and (a in read or h.until <= now)]
             for agg in done:
                 del self._held[agg]
-        metrics.OUTBOX_HELD_AGGREGATES.labels(self.service).set(len(self._held))
+        self._held_gauge.set(len(self._held))
 
     def _hold_wait(self) -> float | None:
         """Seconds until the first hold ends, if any aggregate is held."""
