@@ -79,6 +79,10 @@ def rows() -> list[tuple[str, str, str, str]]:
     if c and len(c.get("runs", [])) >= 2:
         one, three = c["runs"][0]["events_per_s"], c["runs"][1]["events_per_s"]
         fig = f"1 process {one} events/s, 3 processes {three} events/s: {c['ratio_3_over_1']}x"
+        if "ratios_3_over_1" in c:  # pairs of runs: their median, and what the cores allow
+            fig = f"median of {len(c['ratios_3_over_1'])} pairs {c['ratio_3_over_1']}x "
+            fig += f"({', '.join(map(str, c['ratios_3_over_1']))}); the cores allow "
+            fig += f"{c['ratio_bound_by_cores']}x; first pair {one} and {three} events/s"
         out.append((f"consumer scale ({_when(c)})", fig, "3 processes >= 2x one", _met(c["goal"]["met"])))
     p = _load("pipeline")
     if p:
