@@ -164,9 +164,19 @@ def test_candidate_lookup_takes_every_blocking_key_and_nothing_else(engine: Engi
     def refs(**kw: Any) -> set[str]:
         args: dict[str, Any] = {"dob": None, "pnc": None, "records_id": None, "name_keys": [], **kw}
         with Session(engine) as s:
-            return {r.person_ref for r in repo.candidate_people(s, **args)}
+            found = [r.person_ref for r in repo.candidate_people(s, **args)]
+        assert len(found) == len(set(found)), found  # each person once, whichever keys they share
+        return set(found)
 
     assert refs(dob=dob, name_keys=keys) == {"exact", "no-dob", "partial", "same-dob"}
+    # the birth date's people are read apart from the other keys': a person on both comes once
+    pnc = normalise_pnc("91/1234X")
+    assert refs(dob=dob, pnc=pnc, name_keys=keys) == {"exact", "no-dob", "partial", "same-dob"}
+    # born on the 15th: "partial" by the date, "exact" by its identifier and by a partial date
+    assert refs(dob=date(1991, 3, 15), pnc=pnc, name_keys=keys) == {"exact", "no-dob", "partial"}
+    with_records = refs(dob=date(1991, 3, 15), name_keys=keys, records_id="REC-9")
+    assert with_records == {"exact", "no-dob", "partial", "records"}
+    assert refs(dob=dob) == {"exact", "same-dob"}
     assert refs(name_keys=keys) == {"exact", "no-dob", "partial", "far-dob"}
     assert refs(pnc=normalise_pnc("91/1234X")) == {"exact"}
     assert refs(records_id="REC-9", dob=date(2001, 1, 1)) == {"records"}
