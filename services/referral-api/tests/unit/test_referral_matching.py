@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
@@ -235,3 +236,100 @@ def test_partial_dobs_are_exactly_the_dates_compared_as_partial(d: date) -> None
     days = (date(y, 1, 1) + timedelta(days=i) for y in years for i in range(366))
     expected = {v for v in days if v.year in years and compare_dob(d, v) == "partial"}
     assert expected == variants
+
+
+def _variant(rng: random.Random, name: str) -> str:
+    """The name as another record might hold it: the same, one letter changed, added or dropped,
+    its initial, another case or accent, a second part, or a different name."""
+    i = rng.randrange(len(name))
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    return rng.choice(
+        [
+            name,
+            name[:i] + letter + name[i + 1 :],
+            name[:i] + letter + name[i:],
+            name[:i] + name[i + 1 :] or name,
+            name[0],
+            name.upper(),
+            name.replace("e", "ë"),
+            f"{name}-{_made_up(rng)}",
+            _made_up(rng),
+        ]
+    )
+
+
+def _made_up(rng: random.Random) -> str:
+    parts = ("ba", "ke", "lo", "mar", "sh", "dean", "th", "ri", "son", "ann", "e", "ly", "x", "o'")
+    return "".join(rng.choice(parts) for _ in range(rng.randint(1, 4))).capitalize()
+
+
+def _person(rng: random.Random, like: PersonRecord | None = None) -> PersonRecord:
+    def name(of: str | None) -> str:
+        return _variant(rng, of) if of and rng.random() < 0.8 else _made_up(rng)
+
+    given = name(like.given_name if like else None)
+    family = name(like.family_name if like else None)
+    aliases = tuple(f"{name(given)} {name(family)}" if rng.random() < 0.7 else name(family)
+                    for _ in range(rng.choice((0, 0, 1, 2))))  # fmt: skip
+    other_dobs = [None, date(1991, 3, 15), date(1991, 4, 14), date(1960, 1, 1)]
+    dob = DOB if rng.random() < 0.7 else rng.choice(other_dobs)
+    pnc = rng.choice([None, None, "91/1234X", "1991/0001234x", "88/999Z"])
+    records = rng.choice([None, None, "REC-1", "REC-2"])
+    return PersonRecord(given, family, None, aliases, dob, pnc, records, person_ref="p")
+
+
+def test_the_prefilter_never_rules_out_a_candidate_graded_above_none() -> None:
+    """find_matches grades only the candidates the Prefilter lets through: over 20,000 constructed
+    pairs (names changed by a letter, initials, accents, aliases, other people; identifiers and
+    birth dates agreeing or not), every pair graded above none is let through, and most of the
+    pairs graded none are not."""
+    from referral_api.domain.matching import Prefilter
+
+    rng = random.Random(20261201)
+    above = ruled_out = none = 0
+    for _ in range(20_000):
+        subject = _person(rng)
+        candidate = _person(rng, like=subject if rng.random() < 0.6 else None)
+        graded = grade_pair(subject, candidate).grade
+        let_through = Prefilter(subject).worth_grading(
+            candidate.given_name, candidate.family_name, candidate.aliases,
+            candidate.pnc_number, candidate.records_id,
+        )  # fmt: skip
+        if graded != Grade.NONE:
+            above += 1
+            assert let_through, (subject, candidate, graded)
+        else:
+            none += 1
+            ruled_out += not let_through
+    assert above > 3_000 and none > 3_000  # both kinds were tried
+    assert ruled_out > none / 2  # and it does rule out
+
+
+def test_the_prefilter_looks_at_identifiers_aliases_and_each_name() -> None:
+    from referral_api.domain.matching import Prefilter
+
+    pre = Prefilter(PersonRecord("Dean", "Marsh", aliases=("Smudge Jones",), pnc_number="91/1234X"))
+    assert not pre.worth_grading("Ann", "Lee", (), None, None)
+    assert pre.worth_grading("Ann", "Lee", (), "1991/0001234x", None)  # the same PNC number
+    assert pre.worth_grading("Dean", "Lee", (), None, None)  # the same given name
+    assert not pre.worth_grading("Deen", "Lee", (), None, None)  # one by sound, the other another name
+    assert pre.worth_grading("Deen", "L", (), None, None)  # ... with an initial for the family name
+    assert pre.worth_grading("Ann", "Marshe", (), None, None)  # family name similar
+    assert pre.worth_grading("Ann", "Lee", ("Dean Other",), None, None)  # through the candidate's alias
+    assert pre.worth_grading("Ann", "Jones", (), None, None)  # through the subject's alias
+    with_records_id = Prefilter(PersonRecord("Dean", "Marsh", records_id="R1"))
+    assert not with_records_id.worth_grading("Ann", "Lee", (), None, "R2")
+    assert with_records_id.worth_grading("Ann", "Lee", (), None, "R1")
+
+
+def test_compact_of_an_ascii_name_is_the_letters_tokens_gives() -> None:
+    """compact() takes a shortcut for ASCII names; it must give what the Unicode path gives."""
+    from referral_api.domain.matching import tokens
+
+    rng = random.Random(7)
+    alphabet = "abcOXYZ '-.,0\t"
+    for _ in range(5_000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert compact.__wrapped__(name) == "".join(tokens(name)), name
+    assert compact("O'Brien-Smith Jr.") == "obriensmithjr"
+    assert compact("Zoë Ångström") == "zoeangstrom"  # the Unicode path

@@ -81,6 +81,8 @@ def tokens(name: str | None) -> list[str]:
 @lru_cache(maxsize=65536)
 def compact(name: str | None) -> str:
     """All letters of a name, joined: 'Smith-Jones' and 'Smith Jones' both become 'smithjones'."""
+    if name and name.isascii():  # most names: the same letters as `tokens` gives, without folding
+        return _NOT_LETTER.sub("", name.lower())
     return "".join(tokens(name))
 
 
@@ -262,6 +264,68 @@ def grade_pair(subject: PersonRecord, known: PersonRecord) -> MatchResult:
         reasons.insert(0, "identifier_conflict")
         grade = Grade.POSSIBLE if grade == Grade.PROBABLE else Grade.NONE
     return MatchResult(known.person_ref, grade, score, tuple(reasons))
+
+
+class _NameSide:
+    """The subject's given (or family) names, ready to be compared with a candidate's."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        compacts = [compact(n) for n in names]
+        self.compacts = {c for c in compacts if c}
+        self.sounds = {soundex(c) for c in self.compacts}
+        self.short = any(len(c) <= 1 for c in compacts)  # a missing name or an initial
+
+    def close(self, c: str) -> bool:
+        """Whether ``compare_names`` could call compacted name `c` exact, phonetic or similar to one
+        of these (it may say so of a name it calls an initial; never the reverse)."""
+        if not c or not self.compacts:
+            return False
+        if c in self.compacts or soundex(c) in self.sounds:
+            return True
+        return any(fuzz.ratio(c, s, score_cutoff=85) for s in self.compacts)
+
+
+class Prefilter:
+    """Which candidates `grade_pair` could grade above none, told apart cheaply (a million known
+    people bring about 40 born on the subject's date, most with nothing else in common).
+
+    By `grade_pair`'s rules, above none needs a shared identifier or, in the pair of names (or
+    aliases) it grades, a family name that is close (exact, by sound or similar), a given name
+    that is exact, or a close given name with a family name missing or an initial on one side. A
+    candidate with none of those in any pair is graded none, so it need not be graded. The check
+    may let through a candidate graded none; it never stops one graded above."""
+
+    def __init__(self, subject: PersonRecord) -> None:
+        names = _names(subject)
+        self.given = _NameSide(g for g, _ in names)
+        self.family = _NameSide(f for _, f in names)
+        self.pnc = normalise_pnc(subject.pnc_number)
+        self.records_id = subject.records_id
+
+    def _names_could_agree(self, given: str, family: str) -> bool:
+        f = compact(family)
+        if self.family.close(f):
+            return True
+        g = compact(given)
+        if g in self.given.compacts:
+            return True
+        return (len(f) <= 1 or self.family.short) and self.given.close(g)
+
+    def worth_grading(
+        self,
+        given_name: str,
+        family_name: str,
+        aliases: Iterable[str],
+        pnc_number: str | None,
+        records_id: str | None,
+    ) -> bool:
+        if self.records_id is not None and self.records_id == records_id:
+            return True
+        if self.pnc is not None and pnc_number and self.pnc == normalise_pnc(pnc_number):
+            return True
+        if self._names_could_agree(given_name, family_name):
+            return True
+        return any(self._names_could_agree(*_split_alias(alias)) for alias in aliases)
 
 
 def rank_candidates(subject: PersonRecord, known: Iterable[PersonRecord]) -> list[MatchResult]:

@@ -16,6 +16,7 @@ from referral_api.domain.matching import (
     Grade,
     MatchResult,
     PersonRecord,
+    Prefilter,
     best_per_person,
     grade_pair,
     name_keys,
@@ -83,7 +84,8 @@ def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
     """Fetch known people sharing a blocking key, then grade each one. A person whose processing is
     restricted (or whose data was erased) is not matched against: never a candidate (DPA 2018 s.47).
     Only the rows graded above none can be a match, so only theirs are checked for a mark (a common
-    birth date brings tens of rows, few of them graded)."""
+    birth date brings tens of rows, few of them graded), and rows the `Prefilter` rules out (graded
+    none for certain) are not graded."""
     rows = repo.candidate_people(
         uow.session,
         dob=subject.date_of_birth,
@@ -91,7 +93,12 @@ def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
         records_id=subject.records_id,
         name_keys=sorted(name_keys(subject)),
     )
-    graded = [(row, grade_pair(subject, record_of_known(row))) for row in rows]
+    pre = Prefilter(subject)
+    graded = [
+        (row, grade_pair(subject, record_of_known(row)))
+        for row in rows
+        if pre.worth_grading(row.given_name, row.family_name, row.aliases, row.pnc_number, row.records_id)
+    ]
     graded = [(row, r) for row, r in graded if r.grade != Grade.NONE]
     held = marks(uow.session, [ref for row, _ in graded for ref in _references(row)])
     return best_per_person(r for row, r in graded if not any(ref in held for ref in _references(row)))
