@@ -131,6 +131,9 @@ def rows() -> list[tuple[str, str, str, str]]:
         if "intake_p95_ratio_largest_vs_smallest" in m:
             largest = max(int(k) for k in m["sizes"])
             fig = f"{m['intake_p95_ratio_largest_vs_smallest']:.2f}x at {largest:,} vs the smallest"
+            unmatched = m.get("intake_no_match_p95_ratio_largest_vs_smallest")
+            if unmatched is not None:
+                fig += f" ({unmatched:.2f}x for subjects matching nobody)"
             ok = bool(m.get("goal_met")) if largest >= 1_000_000 else None
             out.append(("matching: intake p95 ratio", fig, "<= 1.2x at 1,000,000", _met(ok)))
     return out
