@@ -15,6 +15,7 @@ import secrets
 import time
 from typing import Any
 
+from hhpu_shared import heap
 from hhpu_shared.auth import IDENTITY_HEADER, Principal
 from hhpu_shared.context import request_id_var
 from hhpu_shared.errors import problem
@@ -92,6 +93,7 @@ class Gateway:
         await self.ops.startup()
         if self.access is not None:
             self.access.start()
+        heap.settle()  # the gateway's and, in one process, every service's start-up objects
 
     async def shutdown(self) -> None:
         if self.access is not None:

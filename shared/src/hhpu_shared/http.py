@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hhpu_shared import metrics
+from hhpu_shared import heap, metrics
 from hhpu_shared.auth import IDENTITY_HEADER, IdentityError, Principal, verify_identity
 from hhpu_shared.context import (
     client_correlation_id_var,
@@ -325,6 +325,7 @@ def build_service_app(
     async def lifespan(app: FastAPI) -> Any:
         reserve_threads(runtime.service, settings.request_limit() + 4)
         runtime.start()
+        heap.settle()
         try:
             yield
         finally:

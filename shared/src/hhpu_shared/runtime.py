@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
+from hhpu_shared import heap
 from hhpu_shared.auth import Principal, ReplayGuard, system_principal
 from hhpu_shared.background import BackgroundWorker, ThreadLoop
 from hhpu_shared.db import make_engine, ping
@@ -302,6 +303,7 @@ def run_until_signalled(runtime: ServiceRuntime) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     runtime.start()
+    heap.settle()
     log.info("background work running", extra={"service": runtime.service})
     try:
         stop.wait()

@@ -27,6 +27,9 @@ from hhpu_shared.testing.processes import pid_alive
 
 # Settings fail closed (production) unless told otherwise; the suite runs in test mode.
 os.environ.setdefault("HHPU_ENVIRONMENT", "test")
+# A test run starts and drops hundreds of apps in one process: frozen at start-up (hhpu_shared.heap),
+# each would never be freed. The tests of the freeze turn it back on.
+os.environ.setdefault("HHPU_GC_FREEZE", "0")
 
 
 def _require_env(name: str) -> str:
