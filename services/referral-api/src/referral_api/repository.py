@@ -171,16 +171,15 @@ _CANDIDATE_COLUMNS = tuple(
 )
 
 
-def _name_keys_on_dates(dialect: str) -> Any:
-    """People with one of the name keys and one of the ``partial`` birth dates. On PostgreSQL one
-    index seek per date (a lateral subquery kept from being flattened by ``OFFSET 0``): asked for
-    ``date_of_birth = ANY(...)``, the planner seeks the key alone and filters every row of a common
-    key on the table (235 heap pages for one key of a million people)."""
-    keys = in_list(_KPK.c.key, "keys", String, dialect)
+def _on_partial_dates(by_name: Any, dialect: str) -> Any:
+    """`by_name` (people with one of the name keys) narrowed to the ``partial`` birth dates. On
+    PostgreSQL one index seek per date (a lateral subquery kept from being flattened by ``OFFSET 0``):
+    asked for ``date_of_birth = ANY(...)``, the planner seeks the key alone and filters every row of a
+    common key on the table (235 heap pages for one key of a million people)."""
     if dialect != "postgresql":
-        return select(_KPK.c.person_id).where(keys, in_list(_KPK.c.date_of_birth, "partial", Date, dialect))
+        return by_name.where(in_list(_KPK.c.date_of_birth, "partial", Date, dialect))
     dates = func.unnest(bindparam("partial", type_=ARRAY(Date))).table_valued("d").render_derived("p")
-    seek = select(_KPK.c.person_id).where(keys, _KPK.c.date_of_birth == dates.c.d).offset(0).lateral("k")
+    seek = by_name.where(_KPK.c.date_of_birth == dates.c.d).offset(0).lateral("k")
     return select(seek.c.person_id).select_from(dates).join(seek, true())
 
 
@@ -198,7 +197,7 @@ def _candidates_stmt(dialect: str, names: bool, dob: bool, pnc: bool, records_id
             branches.append(by_name)
         else:  # a name agreement counts with a missing or partial birth date (exact is the next part)
             branches.append(by_name.where(_KPK.c.date_of_birth.is_(None)))
-            branches.append(_name_keys_on_dates(dialect))
+            branches.append(_on_partial_dates(by_name, dialect))
     if pnc:
         branches.append(select(_KP.c.id).where(_KP.c.pnc_number == bindparam("pnc")))
     if records_id:

@@ -216,14 +216,19 @@ def _best_name_pair(a: PersonRecord, b: PersonRecord) -> tuple[str, str, bool]:
     return best
 
 
+def _shares_identifier(
+    pnc_a: str | None, records_a: str | None, pnc_b: str | None, records_b: str | None
+) -> bool:
+    """The same PNC number (both as `normalise_pnc` gives them) or the same records id."""
+    return (pnc_a is not None and pnc_a == pnc_b) or (records_a is not None and records_a == records_b)
+
+
 def grade_pair(subject: PersonRecord, known: PersonRecord) -> MatchResult:
     """Grade one known person against the subject, with the reasons a reviewer will see."""
     reasons: list[str] = []
     dob = compare_dob(subject.date_of_birth, known.date_of_birth)
     pnc_a, pnc_b = normalise_pnc(subject.pnc_number), normalise_pnc(known.pnc_number)
-    same_id = (pnc_a is not None and pnc_a == pnc_b) or (
-        subject.records_id is not None and subject.records_id == known.records_id
-    )
+    same_id = _shares_identifier(pnc_a, subject.records_id, pnc_b, known.records_id)
     id_conflict = (pnc_a is not None and pnc_b is not None and pnc_a != pnc_b) or (
         subject.records_id is not None
         and known.records_id is not None
@@ -319,9 +324,8 @@ class Prefilter:
         pnc_number: str | None,
         records_id: str | None,
     ) -> bool:
-        if self.records_id is not None and self.records_id == records_id:
-            return True
-        if self.pnc is not None and pnc_number and self.pnc == normalise_pnc(pnc_number):
+        pnc = normalise_pnc(pnc_number) if self.pnc is not None else None
+        if _shares_identifier(self.pnc, self.records_id, pnc, records_id):
             return True
         if self._names_could_agree(given_name, family_name):
             return True
