@@ -44,7 +44,6 @@ from referral_api.repository_intake import insert_history_and_known_person as in
 from referral_api.repository_intake import insert_known_person as insert_known_person
 from referral_api.repository_intake import insert_name_keys as insert_name_keys
 from referral_api.repository_intake import insert_new as insert_new
-from referral_api.repository_intake import insert_reviews as insert_reviews
 from referral_api.repository_status import agencies_with_webhook as agencies_with_webhook
 from referral_api.repository_status import move_status as move_status
 from referral_api.repository_status import status_for_update as status_for_update

@@ -132,10 +132,11 @@ _HISTORY_COLUMNS = ("referral_id", "from_status", "to_status", "reason_code", "n
 
 
 @functools.cache
-def _insert_known_with_keys() -> Any:
-    """PostgreSQL: a referral's status history rows, its subject as a known person and the person's
-    name keys in one statement (data-modifying CTEs: the history from one JSON parameter, in the
-    order given; the keys take the new person's id), answering the id. Built once."""
+def _insert_known_with_keys(with_reviews: bool) -> Any:
+    """PostgreSQL: a referral's status history rows, its subject as a known person, the person's
+    name keys and (`with_reviews`) the referral's match reviews in one statement (data-modifying
+    CTEs: history and reviews from one JSON parameter each, in the order given; the keys take the new
+    person's id), answering the id. Built once per shape."""
     history = (
         insert(_HIST)
         .from_select(list(_HISTORY_COLUMNS), rows_select(_HIST, _HISTORY_COLUMNS, prefix="h_"))
@@ -151,7 +152,26 @@ def _insert_known_with_keys() -> Any:
         func.unnest(bindparam("keys", type_=ARRAY(String))), kp.c.id, bindparam("key_dob", type_=Date)
     ).select_from(kp)
     k = insert(_KPK).from_select(["key", "person_id", "date_of_birth"], keys).cte("k")
-    return select(kp.c.id).add_cte(history, k)
+    stmt = select(kp.c.id).add_cte(history, k)
+    if with_reviews:
+        reviews = rows_select(_REVIEWS, _REVIEW_COLUMNS, prefix="r_")
+        stmt = stmt.add_cte(insert(_REVIEWS).from_select(list(_REVIEW_COLUMNS), reviews).cte("r"))
+    return stmt
+
+
+_REVIEW_COLUMNS = (
+    "id",
+    "referral_id",
+    "candidate_person_ref",
+    "grade",
+    "score",
+    "reasons",
+    "status",
+    "resolved_by",
+    "resolved_at",
+    "note",
+    "created_at",
+)
 
 
 def insert_history_and_known_person(
@@ -160,19 +180,25 @@ def insert_history_and_known_person(
     values: dict[str, Any],
     keys: Sequence[str],
     dob: date | None,
+    reviews: Sequence[dict[str, Any]] = (),
 ) -> int:
-    """Status history rows (as `insert_history`), a known person (`values`: every column but the id)
-    and the person's name keys; returns the person's id. One round trip on PostgreSQL."""
+    """Status history rows (as `insert_history`), a known person (`values`: every column but the id),
+    the person's name keys and match reviews (as `insert_reviews`, rows of every review column);
+    returns the person's id. One round trip on PostgreSQL."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         insert_history(session, history)
+        insert_reviews(session, reviews)
         person_id = insert_known_person(session, values)
         insert_name_keys(session, person_id, keys, dob)
         return person_id
     params = {c: values[c] for c in _KNOWN_COLUMNS} | {"keys": list(keys), "key_dob": dob}
     hist = [{c: row[c] for c in _HISTORY_COLUMNS} for row in history]
     params |= rows_param(_HIST, hist, conn.dialect, prefix="h_")
-    return int(conn.execute(_insert_known_with_keys(), params).scalar_one())
+    if reviews:
+        rows = [{c: row[c] for c in _REVIEW_COLUMNS} for row in reviews]
+        params |= rows_param(_REVIEWS, rows, conn.dialect, prefix="r_")
+    return int(conn.execute(_insert_known_with_keys(bool(reviews)), params).scalar_one())
 
 
 def insert_name_keys(session: Session, person_id: int, keys: Sequence[str], dob: date | None) -> None:

@@ -21,6 +21,7 @@ from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.messaging.outbox import OutboxRecord
 from hhpu_shared.testing.databases import migrated
+from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import unit_of_work
 from referral_api import repository as repo
 from referral_api.domain.matching import PersonRecord, name_keys, normalise_pnc
@@ -143,6 +144,30 @@ def test_a_referral_matching_an_earlier_subject_is_combined_and_queued(engine: E
             (f"referral:{first}", "probable", "pending")
         ]
         assert verify_chain(s).ok
+
+
+def test_a_matched_intake_queues_its_reviews_with_the_known_person(engine: Engine) -> None:
+    """PostgreSQL: the reviews go in the known person's statement (one round trip fewer for every
+    subject matching someone); elsewhere they are an INSERT of their own. Both candidates, in order."""
+    principal = _agency(engine)
+    first = _submit(engine, principal, _body(), None).body["id"]
+    second = _submit(engine, principal, _body(), None).body["id"]
+    statements = Statements(engine, with_begin=False)
+    third = _submit(engine, principal, _body(), None).body["id"]
+    own_insert = statements.count("INSERT INTO ref_match_review")
+    if engine.dialect.name == "postgresql":
+        assert own_insert == 0
+        # agency, candidates, marks, referral, history + known person + keys + reviews, audit, outbox
+        assert len(statements.statements) == 7, statements.statements
+    else:
+        assert own_insert == 1
+    with Session(engine) as s:
+        rows = s.exec(select(MatchReview).where(MatchReview.referral_id == third)).all()
+        assert {(r.candidate_person_ref, r.grade, r.status) for r in rows} == {
+            (f"referral:{first}", "probable", "pending"),
+            (f"referral:{second}", "probable", "pending"),
+        }
+        assert all(r.reasons and r.score > 0 and r.resolved_at is None for r in rows)
 
 
 def _person(engine: Engine, ref: str, **details: Any) -> None:

@@ -263,13 +263,14 @@ def _record(
         partner_reference=body.partner_reference,
     )
     events.append(PendingEvent(screened, rid, subject))
-    if eligible:
-        matching.queue_reviews(uow, rid, out.matches, settings.match_review_limit)
+    reviews: list[dict[str, Any]] = []
+    if eligible:  # queued in the known person's statement
+        reviews = matching.review_rows(rid, out.matches, settings.match_review_limit)
     else:
         reason_code, note = Reason.NOT_ELIGIBLE.value, referral["outcome_note"]
         _transition(uow, referral, history, events, Status.SCREENED.value, Status.DECLINED, reason_code, note)
     uow.emit_many(events)
-    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref, history)
+    matching.remember_referral_subject(uow, rid, out.details, out.certain_ref, history, reviews)
 
 
 def _transition(

@@ -130,10 +130,12 @@ def remember_referral_subject(
     details: PersonDetails,
     person_ref: str | None,
     history: Sequence[dict[str, Any]] = (),
+    reviews: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Keep the subject as a known person, under the matched reference or one of its own (Core
     inserts: the row and its name keys, no objects to track); returns the row's id. The referral's
-    status `history` rows, if any, go in the same statement (PostgreSQL)."""
+    status `history` rows and match `reviews` (`review_rows`), if any, go in the same statement
+    (PostgreSQL)."""
     values = {
         "person_ref": person_ref or REFERRAL_PERSON_PREFIX + referral_id,
         "source": "referral",
@@ -150,7 +152,8 @@ def remember_referral_subject(
     }
     rec = PersonRecord(details.given_name, details.family_name, aliases=details.aliases)
     keys = sorted(name_keys(rec))
-    return repo.insert_history_and_known_person(uow.session, history, values, keys, details.date_of_birth)
+    dob = details.date_of_birth
+    return repo.insert_history_and_known_person(uow.session, history, values, keys, dob, reviews)
 
 
 def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerson | None:
@@ -174,9 +177,10 @@ def remember_candidate(uow: UnitOfWork, data: CandidateIdentified) -> KnownPerso
     return row
 
 
-def queue_reviews(uow: UnitOfWork, referral_id: str, results: list[MatchResult], limit: int) -> int:
-    """Queue the probable and possible matches (at most `limit`) for a reviewer (one INSERT)."""
-    rows = [
+def review_rows(referral_id: str, results: list[MatchResult], limit: int) -> list[dict[str, Any]]:
+    """The review queue's rows for the probable and possible matches (at most `limit`), pending for a
+    reviewer; written with the referral's known person (`remember_referral_subject`)."""
+    return [
         {
             "id": new_uuid(),
             "referral_id": referral_id,
@@ -193,8 +197,6 @@ def queue_reviews(uow: UnitOfWork, referral_id: str, results: list[MatchResult],
         for r in results[:limit]
         if r.grade in (Grade.PROBABLE, Grade.POSSIBLE)
     ]
-    repo.insert_reviews(uow.session, rows)
-    return len(rows)
 
 
 def cancel_pending_reviews(uow: UnitOfWork, referral_id: str, status: str = "cancelled") -> None:
