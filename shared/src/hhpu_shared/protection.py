@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, ColumnElement, Integer, String, exists, func, literal
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hhpu_shared.db import in_list
@@ -52,9 +52,25 @@ def replace_references(value: Any, refs: set[str], token: str) -> Any:
     return value
 
 
+_KEY_PREFIX = "hhpu-person|"
+
+
 def person_key(ref: str) -> str:
     """The one-way key a mark stores instead of the person's reference."""
-    return hashlib.sha256(f"hhpu-person|{ref}".encode()).hexdigest()
+    return hashlib.sha256(f"{_KEY_PREFIX}{ref}".encode()).hexdigest()
+
+
+def person_key_sql(ref: ColumnElement[Any]) -> ColumnElement[str]:
+    """PostgreSQL: `person_key` of a reference expression, computed by the database (a test holds the
+    two equal, byte for byte)."""
+    salted = func.convert_to(literal(_KEY_PREFIX, String) + ref, "UTF8")
+    return func.encode(func.sha256(salted), "hex")
+
+
+def marked_clause(*refs: ColumnElement[Any]) -> ColumnElement[bool]:
+    """PostgreSQL: whether any of `refs` (reference expressions over a query's rows; NULL ones count
+    for nothing) carries a mark, so a lookup can say which of its rows are marked in the same trip."""
+    return exists().where(col(ProtectionMark.person_key).in_([person_key_sql(ref) for ref in refs]))
 
 
 # Core, built once and run on the session's connection (no ORM execution, no mark objects): every

@@ -8,15 +8,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from hhpu_shared.db import in_list
+from hhpu_shared.protection import marked_clause
 from sqlalchemy import (
     Date,
     Row,
     String,
     and_,
     bindparam,
+    case,
     delete,
     func,
     not_,
+    null,
     or_,
     true,
     union,
@@ -25,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
-from referral_api.domain.matching import partial_dobs
+from referral_api.domain.matching import REFERRAL_PERSON_PREFIX, partial_dobs
 from referral_api.models import (
     Agency,
     ApiKey,
@@ -168,6 +171,23 @@ _CANDIDATE_COLUMNS = tuple(
         "records_id",
     )
 )
+# The references a known person's restriction or erasure mark may be under: the person reference (a
+# referral's own subject without its prefix) and the records id (as `service.matching._references`).
+_OWN_REF = case(
+    (
+        _KP.c.person_ref.startswith(REFERRAL_PERSON_PREFIX),
+        func.substr(_KP.c.person_ref, len(REFERRAL_PERSON_PREFIX) + 1),
+    ),
+    else_=_KP.c.person_ref,
+)
+
+
+def _candidate_columns(dialect: str) -> tuple[Any, ...]:
+    """The candidates' columns and ``marked``: on PostgreSQL whether any of the person's references
+    carries a mark (`marked_clause`); elsewhere NULL, to be asked apart (`protection.marks`)."""
+    if dialect == "postgresql":
+        return (*_CANDIDATE_COLUMNS, marked_clause(_OWN_REF, _KP.c.records_id).label("marked"))
+    return (*_CANDIDATE_COLUMNS, null().label("marked"))
 
 
 def _on_partial_dates(by_name: Any, dialect: str) -> Any:
@@ -203,10 +223,10 @@ def _candidates_stmt(dialect: str, names: bool, dob: bool, pnc: bool, records_id
         branches.append(select(_KP.c.id).where(_KP.c.records_id == bindparam("records_id")))
     parts: list[Any] = []
     if dob:
-        parts.append(select(*_CANDIDATE_COLUMNS).where(_KP.c.date_of_birth == bindparam("dob")))
+        parts.append(select(*_candidate_columns(dialect)).where(_KP.c.date_of_birth == bindparam("dob")))
     if branches:
         ids = union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
-        rest = select(*_CANDIDATE_COLUMNS).where(_KP.c.id.in_(select(ids.c[0])))
+        rest = select(*_candidate_columns(dialect)).where(_KP.c.id.in_(select(ids.c[0])))
         if dob:
             rest = rest.where(or_(_KP.c.date_of_birth.is_(None), _KP.c.date_of_birth != bindparam("dob")))
         parts.append(rest)

@@ -20,6 +20,7 @@ from hhpu_shared.auth import Principal
 from hhpu_shared.db import make_engine
 from hhpu_shared.events.contracts.common import PersonDetails
 from hhpu_shared.messaging.outbox import OutboxRecord
+from hhpu_shared.protection import MarkState, set_mark
 from hhpu_shared.testing.databases import migrated
 from hhpu_shared.testing.statements import Statements
 from hhpu_shared.uow import unit_of_work
@@ -147,20 +148,23 @@ def test_a_referral_matching_an_earlier_subject_is_combined_and_queued(engine: E
 
 
 def test_a_matched_intake_queues_its_reviews_with_the_known_person(engine: Engine) -> None:
-    """PostgreSQL: the reviews go in the known person's statement (one round trip fewer for every
-    subject matching someone); elsewhere they are an INSERT of their own. Both candidates, in order."""
+    """PostgreSQL: the candidate lookup says which candidates are marked (no second read) and the
+    reviews go in the known person's statement: a subject matching someone costs no more round trips
+    than one matching nobody. Elsewhere each is a statement of its own. Both candidates queued."""
     principal = _agency(engine)
     first = _submit(engine, principal, _body(), None).body["id"]
     second = _submit(engine, principal, _body(), None).body["id"]
     statements = Statements(engine, with_begin=False)
     third = _submit(engine, principal, _body(), None).body["id"]
     own_insert = statements.count("INSERT INTO ref_match_review")
+    marks_read = sum("FROM protection_mark" in s for s in statements.statements)
     if engine.dialect.name == "postgresql":
-        assert own_insert == 0
-        # agency, candidates, marks, referral, history + known person + keys + reviews, audit, outbox
-        assert len(statements.statements) == 7, statements.statements
+        assert (own_insert, marks_read) == (0, 1)  # the one read is inside the candidate lookup
+        # agency, candidates (and their marks), referral, history + known person + keys + reviews,
+        # audit, outbox
+        assert len(statements.statements) == 6, statements.statements
     else:
-        assert own_insert == 1
+        assert (own_insert, marks_read) == (1, 1)
     with Session(engine) as s:
         rows = s.exec(select(MatchReview).where(MatchReview.referral_id == third)).all()
         assert {(r.candidate_person_ref, r.grade, r.status) for r in rows} == {
@@ -206,6 +210,26 @@ def test_candidate_lookup_takes_every_blocking_key_and_nothing_else(engine: Engi
     assert refs(pnc=normalise_pnc("91/1234X")) == {"exact"}
     assert refs(records_id="REC-9", dob=date(2001, 1, 1)) == {"records"}
     assert refs() == set()
+
+
+def test_a_marked_person_is_no_match_under_any_of_their_references(engine: Engine) -> None:
+    """Restricted or erased people are never matched against (DPA 2018 s.47), whichever reference
+    the mark names: on PostgreSQL the candidate lookup says so itself, elsewhere a second read."""
+    dob = date(1991, 3, 14)
+    dean = {"given_name": "Dean", "family_name": "Marsh", "date_of_birth": dob}
+    _person(engine, "P-OWN", **dean)
+    _person(engine, "referral:rid-7", **dean)  # a referral's own subject: marked by the referral's id
+    _person(engine, "P-REC", **dean, records_id="REC-9")
+    _person(engine, "P-FREE", **dean, records_id="REC-1")
+    with Session(engine) as s:
+        decision = {"decided_by": "dpo", "reason_code": "t", "decision_id": "d1"}
+        set_mark(s, ["P-OWN", "rid-7"], MarkState.RESTRICTED, **decision)
+        set_mark(s, ["REC-9"], MarkState.ERASED, **decision)
+        s.commit()
+    principal = Principal(subject="system:test", kind="system", roles=frozenset({"system"}))
+    with unit_of_work(engine, service="referral-api", principal=principal) as uow:
+        found = matching.find_matches(uow, PersonRecord("Dean", "Marsh", date_of_birth=dob))
+    assert [(m.person_ref, m.grade.value) for m in found] == [("P-FREE", "probable")]
 
 
 def test_the_agency_check_and_the_key_claim_go_together(engine: Engine) -> None:

@@ -29,6 +29,8 @@ class Grade(StrEnum):
 
 GRADE_ORDER = {Grade.CERTAIN: 3, Grade.PROBABLE: 2, Grade.POSSIBLE: 1, Grade.NONE: 0}
 
+# A referral's own subject is known under this prefix and the referral's id until matched to a person.
+REFERRAL_PERSON_PREFIX = "referral:"
 _PNC = re.compile(r"^(\d{2}|\d{4})/?(\d{1,7})([A-Z])$")
 _NOT_LETTER = re.compile(r"[^a-z]+")
 _SOUNDEX_CODES = {

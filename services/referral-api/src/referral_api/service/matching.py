@@ -13,6 +13,7 @@ from sqlalchemy import Row
 
 from referral_api import repository as repo
 from referral_api.domain.matching import (
+    REFERRAL_PERSON_PREFIX,
     Grade,
     MatchResult,
     PersonRecord,
@@ -23,8 +24,6 @@ from referral_api.domain.matching import (
     normalise_pnc,
 )
 from referral_api.models import KnownPerson, Referral, new_uuid, now_utc
-
-REFERRAL_PERSON_PREFIX = "referral:"
 
 
 def subject_of(referral: Referral) -> dict[str, Any]:
@@ -83,9 +82,9 @@ def _references(row: Row[Any]) -> list[str]:
 def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
     """Fetch known people sharing a blocking key, then grade each one. A person whose processing is
     restricted (or whose data was erased) is not matched against: never a candidate (DPA 2018 s.47).
-    Only the rows graded above none can be a match, so only theirs are checked for a mark (a common
-    birth date brings tens of rows, few of them graded), and rows the `Prefilter` rules out (graded
-    none for certain) are not graded."""
+    On PostgreSQL the lookup says which rows are marked; elsewhere only the rows graded above none
+    are checked for a mark, in a second read (a common birth date brings tens of rows, few of them
+    graded). Rows the `Prefilter` rules out (graded none for certain) are not graded."""
     rows = repo.candidate_people(
         uow.session,
         dob=subject.date_of_birth,
@@ -99,9 +98,14 @@ def find_matches(uow: UnitOfWork, subject: PersonRecord) -> list[MatchResult]:
         for row in rows
         if pre.worth_grading(row.given_name, row.family_name, row.aliases, row.pnc_number, row.records_id)
     ]
-    graded = [(row, r) for row, r in graded if r.grade != Grade.NONE]
+    return best_per_person(_unmarked(uow, [(row, r) for row, r in graded if r.grade != Grade.NONE]))
+
+
+def _unmarked(uow: UnitOfWork, graded: list[tuple[Row[Any], MatchResult]]) -> list[MatchResult]:
+    if all(row.marked is not None for row, _ in graded):  # the lookup said (PostgreSQL)
+        return [r for row, r in graded if not row.marked]
     held = marks(uow.session, [ref for row, _ in graded for ref in _references(row)])
-    return best_per_person(r for row, r in graded if not any(ref in held for ref in _references(row)))
+    return [r for row, r in graded if not any(ref in held for ref in _references(row))]
 
 
 def _fill_known(row: KnownPerson, details: PersonDetails) -> None:

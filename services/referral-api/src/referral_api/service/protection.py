@@ -16,8 +16,8 @@ from typing import Any
 from hhpu_shared.uow import UnitOfWork
 
 from referral_api import repository as repo
+from referral_api.domain.matching import REFERRAL_PERSON_PREFIX
 from referral_api.models import now_utc
-from referral_api.service.matching import REFERRAL_PERSON_PREFIX
 
 ERASED = "[erased]"
 
