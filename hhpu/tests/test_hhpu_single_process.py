@@ -9,9 +9,11 @@ import signal
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from hhpu.distributed import free_port
+from hhpu.single import SEEDING_MARK, mark_seeding, restart_interrupted_seeding
 from hhpu.testing import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,9 +27,46 @@ def test_hhpu_seed_fills_a_data_directory_and_exits(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    creds = json.loads((tmp_path / "d" / "demo-credentials.json").read_text())
+    creds_file = tmp_path / "d" / "demo-credentials.json"
+    creds = json.loads(creds_file.read_text())
     assert set(creds["agency_keys"]) >= {"drug_and_alcohol_service", "childrens_services"}
     assert (tmp_path / "d" / "referral-api.db").exists() and (tmp_path / "d" / "ranking-service.db").exists()
+    assert not (tmp_path / "d" / SEEDING_MARK).exists()  # removed once the credentials were saved
+
+    # A seeding stopped half-way (Ctrl-C at first start) leaves its agencies without credentials:
+    # seeding again over them was refused (409); the next start now seeds the demo afresh.
+    creds_file.unlink()
+    (tmp_path / "d" / SEEDING_MARK).touch()
+    again = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "hhpu"), "seed", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "stopped before it finished" in again.stderr
+    fresh = json.loads(creds_file.read_text())
+    assert fresh["agency_keys"].keys() == creds["agency_keys"].keys()
+    assert fresh["agency_keys"] != creds["agency_keys"]  # new agencies, new keys
+    assert not (tmp_path / "d" / SEEDING_MARK).exists()
+
+
+def test_a_data_directory_is_cleared_only_behind_the_seeding_mark(tmp_path: Path) -> None:
+    data, creds = tmp_path / "d", tmp_path / "d" / "demo-credentials.json"
+    data.mkdir()
+    (data / "referral-api.db").write_text("x")
+    (data / "notes.txt").write_text("kept")
+    assert mark_seeding(data, creds) is None  # a database is there: not an unused directory
+    assert not restart_interrupted_seeding(data, creds)  # no mark: nothing removed
+    assert (data / "referral-api.db").exists()
+    (data / SEEDING_MARK).touch()
+    creds.write_text("{}")
+    assert not restart_interrupted_seeding(data, creds)  # seeded to the end: nothing removed
+    creds.unlink()
+    assert restart_interrupted_seeding(data, creds)
+    assert sorted(p.name for p in data.iterdir()) == ["notes.txt"]  # only the demo's own files go
+    mark = mark_seeding(data, creds)
+    assert mark is not None and mark.exists()
 
 
 def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: Path) -> None:
@@ -96,7 +135,7 @@ def test_make_run_serves_the_system_with_demo_data_and_flow_one_works(tmp_path: 
             eventually(lambda: status() == "under_assessment", timeout_s=60, what="referral under assessment")
 
             # One assessment for Dean carries both triggers: the ranking's and the referral's.
-            def dean_assessment() -> dict | None:
+            def dean_assessment() -> dict[str, Any] | None:
                 page = c.get(
                     "/api/v1/assessments",
                     params={"status": "open", "limit": 100},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -66,10 +67,46 @@ def _receiver(data_dir: Path, creds_file: Path) -> Receiver | None:
         return None
 
 
+# Written in a data directory holding no database before the demo is seeded into it, removed once the
+# demo's credentials are saved: found without them, it shows a seeding was stopped half-way.
+SEEDING_MARK = "demo-seeding"
+_DEMO_FILES = ("*.db", "*.db-wal", "*.db-shm", "*.db-journal", "webhooks.jsonl", SEEDING_MARK)
+
+
+def restart_interrupted_seeding(data_dir: Path, creds_file: Path) -> bool:
+    """Remove a half-seeded demo (seeding again would be refused: its agencies exist) so the demo is
+    seeded afresh. Only where the mark shows the data directory held nothing else; True if removed."""
+    if creds_file.exists() or not (data_dir / SEEDING_MARK).exists():
+        return False
+    print(  # noqa: T201
+        f"The demo's seeding in {data_dir} was stopped before it finished; seeding it again from the start.",
+        file=sys.stderr,
+        flush=True,
+    )
+    for pattern in _DEMO_FILES:
+        for f in data_dir.glob(pattern):
+            f.unlink()
+    return True
+
+
+def mark_seeding(data_dir: Path, creds_file: Path) -> Path | None:
+    """The mark of a demo about to be seeded into an unused data directory (None otherwise)."""
+    if creds_file.exists() or any(data_dir.glob("*.db")):
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    mark = data_dir / SEEDING_MARK
+    mark.touch()
+    return mark
+
+
 async def _serve(
     host: str, port: int, data_dir: Path, do_seed: bool, *, exit_after_seed: bool = False
 ) -> None:
     creds_file = data_dir / "demo-credentials.json"
+    mark = None
+    if do_seed:
+        restart_interrupted_seeding(data_dir, creds_file)
+        mark = mark_seeding(data_dir, creds_file)
     system = build_system(data_dir)  # the ranking's fortnightly schedule on, as wherever deployed
     # While the demo is seeded the ranking's schedule is held (on, but making no run): a scheduled
     # run in the middle of seeding would propose the whole top bracket. The demo's own run of today
@@ -115,6 +152,8 @@ async def _serve(
             receiver.secret = creds.webhook["secret"]  # shown once, at registration
             creds.webhook["log"] = str(data_dir / "webhooks.jsonl")
         creds.save(creds_file)
+        if mark is not None:
+            mark.unlink(missing_ok=True)
     else:
         creds = DemoCredentials()
     if exit_after_seed:
