@@ -163,6 +163,9 @@ class KafkaPublisher:
             self._producer = None
 
 
+METADATA_MAX_AGE_MS = 15_000
+
+
 class KafkaSource:
     """Reads ``namespace + topic``; inbound messages carry the topic without the namespace.
 
@@ -201,6 +204,10 @@ class KafkaSource:
             heartbeat_interval_ms=1000,
             group_instance_id=(namespace + instance_id) if instance_id else None,
             metrics_enabled=False,  # sensors updated per fetch, read by nothing (the lag is exported)
+            # A member that joined before the broker's metadata showed its topic (just created, on a
+            # starved broker) holds no partition until its next metadata refresh: 5 minutes by
+            # default, which once stalled a consumer past its test's 4-minute bound.
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
             **RECONNECT,
         )
         self._pending: dict[TopicPartition, OffsetAndMetadata] = {}  # committed, not yet acknowledged
