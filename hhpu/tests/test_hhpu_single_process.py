@@ -19,13 +19,14 @@ from hhpu.testing import eventually
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _seed(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    hhpu = str(REPO / ".venv" / "bin" / "hhpu")
+    args = [hhpu, "seed", "--data-dir", str(data_dir)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+
 def test_hhpu_seed_fills_a_data_directory_and_exits(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "hhpu"), "seed", "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _seed(tmp_path / "d")
     assert done.returncode == 0, done.stderr[-2000:]
     creds_file = tmp_path / "d" / "demo-credentials.json"
     creds = json.loads(creds_file.read_text())
@@ -37,12 +38,7 @@ def test_hhpu_seed_fills_a_data_directory_and_exits(tmp_path: Path) -> None:
     # seeding again over them was refused (409); the next start now seeds the demo afresh.
     creds_file.unlink()
     (tmp_path / "d" / SEEDING_MARK).touch()
-    again = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "hhpu"), "seed", "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = _seed(tmp_path / "d")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "stopped before it finished" in again.stderr
     fresh = json.loads(creds_file.read_text())
