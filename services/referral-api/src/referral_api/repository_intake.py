@@ -159,19 +159,7 @@ def _insert_known_with_keys(with_reviews: bool) -> Any:
     return stmt
 
 
-_REVIEW_COLUMNS = (
-    "id",
-    "referral_id",
-    "candidate_person_ref",
-    "grade",
-    "score",
-    "reasons",
-    "status",
-    "resolved_by",
-    "resolved_at",
-    "note",
-    "created_at",
-)
+_REVIEW_COLUMNS = tuple(c.name for c in _REVIEWS.columns)  # a review row gives every column
 
 
 def insert_history_and_known_person(
