@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Pool, Table, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import ClauseElement, TextClause
 from sqlalchemy.sql.expression import SavepointClause
@@ -113,10 +114,7 @@ def write_pending(session: Session) -> None:
 def _of(session: Session) -> DeferredRows:
     buffer = session.info.get(_SESSION_KEY)
     if buffer is None:
-        buffer = session.info[_SESSION_KEY] = DeferredRows()
-        event.listen(session, "after_transaction_create", _savepoint_started)
-        event.listen(session, "before_commit", write_pending)  # also fired for a savepoint's release
-        event.listen(session, "after_transaction_end", _transaction_ended)
+        buffer = session.info[_SESSION_KEY] = DeferredRows()  # the listeners below see it now
     assert isinstance(buffer, DeferredRows)
     if buffer.conn_info is None:  # the first rows of this transaction
         buffer.conn_info = session.connection().info
@@ -128,14 +126,26 @@ def _of(session: Session) -> DeferredRows:
     return buffer
 
 
-def _savepoint_started(session: Session, transaction: SessionTransaction) -> None:
-    buffer: DeferredRows = session.info[_SESSION_KEY]
-    if transaction.nested and buffer.conn_info is not None:
+# Every session's events, registered once (per session, SQLAlchemy's event registry cost more than the
+# rows' writing); a session that never queued rows has no buffer and pays a dictionary lookup.
+@event.listens_for(OrmSession, "before_commit")  # also fired for a savepoint's release
+def _write_at_commit(session: OrmSession) -> None:
+    if _SESSION_KEY in session.info:
+        write_pending(session)  # type: ignore[arg-type]  # a sqlmodel Session: the only kind made
+
+
+@event.listens_for(OrmSession, "after_transaction_create")
+def _savepoint_started(session: OrmSession, transaction: SessionTransaction) -> None:
+    buffer = session.info.get(_SESSION_KEY)
+    if transaction.nested and buffer is not None and buffer.conn_info is not None:
         buffer.marks[id(transaction)] = {t: len(r) for t, r in buffer.rows.items()}
 
 
-def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
-    buffer: DeferredRows = session.info[_SESSION_KEY]
+@event.listens_for(OrmSession, "after_transaction_end")
+def _transaction_ended(session: OrmSession, transaction: SessionTransaction) -> None:
+    buffer = session.info.get(_SESSION_KEY)
+    if buffer is None:
+        return
     if transaction.nested:
         mark = buffer.marks.pop(id(transaction), None)
         if mark is not None:  # released: written already; undone: drop what it queued

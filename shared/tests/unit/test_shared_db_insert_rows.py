@@ -6,7 +6,7 @@ read by `json_to_recordset` as the columns' own types)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hhpu_shared.db import insert_rows, make_engine
@@ -118,16 +118,20 @@ WORDS = Table(
 
 def test_columns_named_like_the_statement_s_own_words_are_kept_apart(engine: Engine) -> None:
     """Column names the statement itself uses (``rows``, ``n``) or SQL keywords (``order``) are
-    quoted and kept apart from the row order; dates and times keep their value."""
+    quoted and kept apart from the row order; dates, times (in UTC or another offset) and text that
+    is not ASCII keep their value."""
     WORDS.create(engine)
     at = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)
-    rows = [{"n": i, "rows": f"r{i}", "order": date(2026, 1, i + 1), "at": at} for i in (3, 1, 2)]
+    words = {3: "r3", 1: "Zoë", 2: "Łódź"}
+    rows = [{"n": i, "rows": words[i], "order": date(2026, 1, i + 1), "at": at} for i in (3, 1, 2)]
+    if engine.dialect.name == "postgresql":  # SQLite's DateTime keeps a wall time, no offset
+        rows[2]["at"] = at.astimezone(timezone(timedelta(hours=5, minutes=30)))  # the same instant
     with engine.begin() as conn:
         insert_rows(conn, WORDS, rows)
         got = conn.execute(select(WORDS).order_by(WORDS.c.n)).all()
     assert [(g.n, g.rows, g.order) for g in got] == [
-        (1, "r1", date(2026, 1, 2)),
-        (2, "r2", date(2026, 1, 3)),
+        (1, "Zoë", date(2026, 1, 2)),
+        (2, "Łódź", date(2026, 1, 3)),
         (3, "r3", date(2026, 1, 4)),
     ]
     # SQLite keeps no time zone; PostgreSQL gives the same instant back
