@@ -121,7 +121,8 @@ class AssessmentTrigger(Table, table=True):
     __table_args__ = (UniqueConstraint("assessment_id", "source", "ref", name="uq_case_trigger_source_ref"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    assessment_id: str = Field(foreign_key="case_assessment.id", index=True, max_length=32)
+    # No index of its own: the unique constraint's index starts with it (one less to write per row).
+    assessment_id: str = Field(foreign_key="case_assessment.id", max_length=32)
     source: str = Field(max_length=16)  # referral | ranking | manual
     ref: str = Field(max_length=128)
     origin: str | None = Field(default=None, max_length=64)  # agency id or ranking run id

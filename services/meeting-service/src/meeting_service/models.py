@@ -97,7 +97,8 @@ class Invitation(Table, table=True):
     __table_args__ = (UniqueConstraint("meeting_id", "agency_id", name="uq_mtg_invitation_agency"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    meeting_id: str = Field(foreign_key="mtg_meeting.id", index=True, max_length=36)
+    # No index of its own: the unique constraint's index starts with it (one less to write per row).
+    meeting_id: str = Field(foreign_key="mtg_meeting.id", max_length=36)
     agency_id: str = Field(max_length=64)
     agency_name: str = Field(max_length=200)
     contact_name: str | None = Field(default=None, max_length=200)
@@ -113,7 +114,8 @@ class AgendaItem(Table, table=True):
     __table_args__ = (UniqueConstraint("meeting_id", "item_key", name="uq_mtg_agenda_item_key"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    meeting_id: str = Field(foreign_key="mtg_meeting.id", index=True, max_length=36)
+    # No index of its own: the unique constraint's index starts with it (one less to write per row).
+    meeting_id: str = Field(foreign_key="mtg_meeting.id", max_length=36)
     item_key: str = Field(max_length=200)
     kind: str = Field(max_length=32)  # new_case | review | overdue_action | other
     title: str = Field(max_length=300)

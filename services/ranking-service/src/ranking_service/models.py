@@ -132,7 +132,8 @@ class RankRunEntry(Table, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    run_id: str = Field(max_length=40, index=True)
+    # No index of its own: the unique constraint's index starts with it (one less to write per row).
+    run_id: str = Field(max_length=40)
     person_ref: str = Field(max_length=64, index=True)
     rank: int
     score: float = Field(sa_column=Column(Float, nullable=False))
