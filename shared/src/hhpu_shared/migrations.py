@@ -226,7 +226,8 @@ class ServiceMigrations:
     def not_additive(self, engine: Engine) -> list[str]:
         """How a database differs from this code's models other than by additions this code can
         ignore (empty: the code can run on it). Additions it can ignore: tables, non-unique indexes,
-        and columns it can leave out (nullable, or with a server default). Anything else (a column
+        and columns it can leave out (nullable, or with a server default); and a non-unique index of
+        its models that the database no longer has. Anything else (a column
         or table this code needs gone or changed, a new unique index, constraint or foreign key)
         would make this code fail on the database."""
         return [_describe(d) for d in self.differences(engine) if not _ignorable(d)]
@@ -270,7 +271,7 @@ def _lock(conn: Connection) -> None:
 
 def _ignorable(diff: Any) -> bool:
     """An autogenerate difference (what would bring the database to the models) that only removes
-    what a newer release added and this code can ignore."""
+    what a newer release added and this code can ignore, or adds back a plain index it dropped."""
     if not isinstance(diff, tuple):  # a list of column modifications
         return False
     op = diff[0]
@@ -278,6 +279,8 @@ def _ignorable(diff: Any) -> bool:
         return True
     if op == "remove_index":
         return not diff[1].unique
+    if op == "add_index":  # a newer release dropped a plain index this code declares: lookups without
+        return not diff[1].unique  # it are slower at worst, never wrong
     if op == "remove_column":
         column = diff[3]
         return bool(column.nullable or column.server_default is not None)
