@@ -128,10 +128,7 @@ def _of(session: Session) -> DeferredRows:
 
 # Every session's events, registered once (per session, SQLAlchemy's event registry cost more than the
 # rows' writing); a session that never queued rows has no buffer and pays a dictionary lookup.
-@event.listens_for(OrmSession, "before_commit")  # also fired for a savepoint's release
-def _write_at_commit(session: OrmSession) -> None:
-    if _SESSION_KEY in session.info:
-        write_pending(session)  # type: ignore[arg-type]  # a sqlmodel Session: the only kind made
+event.listen(OrmSession, "before_commit", write_pending)  # also fired for a savepoint's release
 
 
 @event.listens_for(OrmSession, "after_transaction_create")

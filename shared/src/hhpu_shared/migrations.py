@@ -277,10 +277,8 @@ def _ignorable(diff: Any) -> bool:
     op = diff[0]
     if op == "remove_table":
         return True
-    if op == "remove_index":
-        return not diff[1].unique
-    if op == "add_index":  # a newer release dropped a plain index this code declares: lookups without
-        return not diff[1].unique  # it are slower at worst, never wrong
+    if op in ("remove_index", "add_index"):  # add: a newer release dropped a plain index this code
+        return not diff[1].unique  # declares; lookups without it are slower at worst, never wrong
     if op == "remove_column":
         column = diff[3]
         return bool(column.nullable or column.server_default is not None)
