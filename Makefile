@@ -55,7 +55,7 @@ typecheck: install
 	$(VENV)/bin/mypy shared/src
 	$(VENV)/bin/mypy services/referral-api/src services/ranking-service/src services/case-service/src \
 		services/meeting-service/src gateway/src hhpu/src
-	$(VENV)/bin/mypy bench/reliability  # the fault suite: run rarely, so checked here
+	$(VENV)/bin/mypy bench  # the benchmarks and the fault suite: run rarely, so checked here
 
 validate: install
 	bash deploy/local/promtool.sh >/dev/null  # Debian's prometheus package: the deploy tests need promtool

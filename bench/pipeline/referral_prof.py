@@ -51,7 +51,7 @@ def seed(engine: Engine, n: int) -> tuple[str, list[str]]:
 
     agency, now = str(uuid.uuid4()), datetime.now(UTC)
     ids = [str(uuid.uuid4()) for _ in range(n)]
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "id": rid, "agency_id": agency, "partner_reference": None, "status": "screened",
             "status_reason": "eligible", "subject_given_name": "Huw", "subject_family_name": "Bench",

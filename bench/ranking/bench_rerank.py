@@ -169,7 +169,8 @@ def measure(rows: int) -> dict[str, Any]:
     mine: tuple[np.ndarray, np.ndarray] | None = None
     for model in models:
         for threads in (1, 2) if model == HEADLINE else (1,):
-            times, summary = [], {}
+            times: list[float] = []
+            summary: dict[str, Any] = {}
             for _ in range(repeats):
                 sec, summary, sc, order = rerank(off, model, threads)
                 times.append(sec)
