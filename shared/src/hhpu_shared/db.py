@@ -69,7 +69,7 @@ def make_engine(
     connection idle for `ping_idle_s` or more is pinged before use (a dead one is replaced).
 
     The pool hands out the connection returned last: work stays on a few hot connections, where a
-    repeated statement is prepared (psycopg, at its fifth run on a connection) and keeps its plan,
+    repeated statement is prepared (psycopg: after five runs on a connection) and keeps its plan,
     and seldom waits for a ping. Handing out the one idle longest spread a thread's statements over
     every pooled connection (the relay's were planned on every batch)."""
     if url.startswith("sqlite"):

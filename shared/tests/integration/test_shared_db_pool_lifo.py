@@ -59,5 +59,5 @@ def test_the_relay_keeps_its_plans_beside_a_busy_pool(postgres_admin_url: str) -
     finally:
         engine.dispose()
         drop_pg_database(postgres_admin_url, url)
-    # Both prepared on the one connection the relay used: psycopg prepares at the fifth run.
+    # Both prepared on the one connection the relay used (psycopg prepares after five runs).
     assert sorted(plans) == [15, 15], plans
