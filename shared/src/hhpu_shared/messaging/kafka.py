@@ -67,6 +67,29 @@ def kafka_reachable(bootstrap: str, timeout_ms: int = 3000) -> bool:
         admin.close()
 
 
+def _close_now(producer: KafkaProducer) -> None:
+    """Close a producer at once, dropping the records it still holds.
+
+    kafka-python 3.0.12's ``close(timeout=0)`` flushes first and, while records are pending, raises
+    without stopping the producer: its I/O thread went on trying to send records the relay had already
+    counted as failed (and publishes again through the new producer), for as long as the process
+    lived, one thread more after every failed publish. The sender is then stopped without sending
+    (its own ``force_close``) and the close done again, which then has nothing to wait for."""
+    try:
+        producer.close(timeout=0)
+        return
+    except Exception:  # records pending: stopped below
+        pass
+    sender: Any = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+        sender.join(1.0)
+    try:
+        producer.close(timeout=0)
+    except Exception as exc:  # closing a broken producer is best effort
+        log.warning("closing a failed producer: %s", type(exc).__name__)
+
+
 class KafkaPublisher:
     """Publishes to ``namespace + topic``; a namespace isolates test runs on one broker.
 
@@ -110,10 +133,7 @@ class KafkaPublisher:
     def _discard_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            try:
-                producer.close(timeout=0)
-            except Exception as exc:  # closing a broken producer is best effort
-                log.warning("closing a failed producer: %s", type(exc).__name__)
+            _close_now(producer)
 
     def publish_batch(
         self, messages: list[OutboundMessage], timeout_s: float = 20.0
