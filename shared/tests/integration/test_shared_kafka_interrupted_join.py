@@ -23,12 +23,11 @@ TOPIC = "hhpu.jointest.events"
 POLL_S = 0.001  # far shorter than a join's round trips: every join is interrupted
 
 
-def _poll_until(source: KafkaSource, partitions: list[int], taken: list[InboundMessage]) -> float:
+def _poll_until(source: KafkaSource, partitions: list[int], taken: list[InboundMessage]) -> None:
     start = time.monotonic()
     while source.partitions() != partitions and time.monotonic() - start < 20:
         taken += source.poll(POLL_S)
     assert source.partitions() == partitions, f"held {source.partitions()} after 20 s"
-    return time.monotonic() - start
 
 
 def test_a_member_polling_briefly_joins_and_takes_added_partitions(kafka_bootstrap: str) -> None:
