@@ -41,3 +41,20 @@ def test_a_discarded_producer_holding_records_stops_and_leaves_no_thread(kafka_b
     finally:
         pub.close()
     assert _threads_of(client_id) == []
+
+
+def test_closing_a_publisher_with_records_unsent_stops_its_producer(kafka_bootstrap: str) -> None:
+    """`close` at shutdown with records still pending at its deadline (as with the broker away):
+    the producer's thread is stopped and no exception escapes into the service's shutdown.
+    (kafka-python 3.0.12's own ``close`` raised there and left the thread running.)"""
+    ns = unique("t") + "."
+    ensure_topics(kafka_bootstrap, [ns + TOPIC], partitions=1)
+    client_id = unique("closing")
+    pub = KafkaPublisher(kafka_bootstrap, client_id=client_id, namespace=ns)
+    producer = pub._ensure_producer()
+    for _ in range(200):  # 2 MB still queued at a deadline of zero
+        producer.send(ns + TOPIC, key=b"agg", value=b"v" * 10_000)
+    pub.close(timeout_s=0)
+    assert _threads_of(client_id) == []
+    assert pub._producer is None
+    pub.close()  # a second close is a no-op

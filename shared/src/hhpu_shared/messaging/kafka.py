@@ -177,10 +177,23 @@ class KafkaPublisher:
             self._discard_producer()
         return results
 
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=5)
-            self._producer = None
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Flush what the producer holds for up to `timeout_s`, then stop it, whatever is left.
+
+        With records still pending at the deadline (the broker away at shutdown), kafka-python
+        3.0.12's ``close`` raises and leaves the producer's I/O thread running; the caller's own
+        shutdown stopped there too. Those records were never acknowledged, so the relay never marked
+        their rows published: the outbox sends them again on the next start."""
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=timeout_s)
+        except Exception as exc:
+            log.warning(
+                "kafka producer closed with records unsent (%s); the outbox keeps them", type(exc).__name__
+            )
+            _close_now(producer)
 
 
 METADATA_MAX_AGE_MS = 15_000
