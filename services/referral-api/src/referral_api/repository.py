@@ -260,7 +260,7 @@ def candidate_people(
         return []
     params: dict[str, Any] = {"keys": keys, "dob": dob, "pnc": pnc, "records_id": records_id}
     if keys and dob is not None:
-        params["partial"] = sorted(partial_dobs(dob))
+        params["partial"] = list(partial_dobs(dob))
     return list(conn.execute(stmt, params).all())
 
 

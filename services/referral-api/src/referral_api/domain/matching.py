@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from calendar import isleap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,23 +138,41 @@ def name_keys(person: PersonRecord) -> set[str]:
     return out
 
 
-def partial_dobs(d: date) -> set[date]:
-    """Every date ``compare_dob`` calls ``partial`` against `d` (day and month swapped, one digit off)."""
+@lru_cache(maxsize=8192)
+def partial_dobs(d: date) -> tuple[date, ...]:
+    """Every date ``compare_dob`` calls ``partial`` against `d` (day and month swapped, one digit off),
+    in order.
+
+    Computed from the date's parts (each digit of 'YYYY-MM-DD' replaced by the nine others, the valid
+    dates kept), not by parsing 72 strings of which most raise; cached, since birth dates repeat."""
+    y, m, day = d.year, d.month, d.day
     out: set[date] = set()
-    if d.day <= 12 and d.day != d.month:
-        out.add(date(d.year, d.day, d.month))
-    iso = d.isoformat()
-    for i, ch in enumerate(iso):
-        if not ch.isdigit():
-            continue
-        for digit in "0123456789":
-            if digit == ch:
-                continue
-            try:
-                out.add(date.fromisoformat(iso[:i] + digit + iso[i + 1 :]))
-            except ValueError:
-                continue
-    return out
+    if day <= 12 and day != m:
+        out.add(date(y, day, m))
+    for place in (1000, 100, 10, 1):
+        for y2 in _digit_variants(y, place):
+            if y2 >= 1 and day <= _days_in_month(y2, m):
+                out.add(date(y2, m, day))
+    for place in (10, 1):
+        for m2 in _digit_variants(m, place):
+            if 1 <= m2 <= 12 and day <= _days_in_month(y, m2):
+                out.add(date(y, m2, day))
+        last = _days_in_month(y, m)
+        out.update(date(y, m, d2) for d2 in _digit_variants(day, place) if 1 <= d2 <= last)
+    return tuple(sorted(out))
+
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    return 29 if month == 2 and isleap(year) else _MONTH_DAYS[month]
+
+
+def _digit_variants(n: int, place: int) -> list[int]:
+    """`n` with its digit at `place` (1, 10, 100...) replaced by each of the nine other digits."""
+    digit = n // place % 10
+    return [n + (k - digit) * place for k in range(10) if k != digit]
 
 
 def _split_alias(alias: str) -> tuple[str, str]:
