@@ -125,6 +125,26 @@ def test_a_breaker_whose_probe_never_reports_back_lets_another_probe_through() -
     assert b.allow() and b.allow()
 
 
+def test_a_breaker_spares_an_upstream_that_was_reached_for_the_whole_cooldown() -> None:
+    """A failure that reached the upstream (timeout, invalid answer) waits the cool-down before a
+    probe; one that never reached it (refused) only the unreachable-probe interval. The last decides."""
+    b = CircuitBreaker("svc", threshold=1, cooldown_s=30.0, unreachable_probe_s=0.05)
+    b.failure()
+    time.sleep(0.07)
+    assert not b.allow() and b.retry_after() >= 29
+    b.failure(unreachable=True)
+    assert b.retry_after() == 1
+    time.sleep(0.07)
+    assert b.allow()  # the probe
+    b.failure()  # it reached the upstream and failed: the full cool-down again
+    time.sleep(0.07)
+    assert not b.allow()
+    assert (
+        CircuitBreaker("svc", threshold=1, cooldown_s=0.01, unreachable_probe_s=5.0).unreachable_probe_s
+        == 0.01
+    )
+
+
 def test_the_connection_limit_answers_503_problem_with_retry_after() -> None:
     """Past GATEWAY_LIMIT_CONCURRENCY connections, the server itself answers (before the app): a 503
     problem+json with Retry-After, the connection closed; once a connection goes, it serves again."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from gateway.testing import bearer, free_port, make_echo
+from gateway.testing import ServerThread, bearer, free_port, make_echo
 from hhpu_shared.auth import verify_identity
 from hhpu_shared.settings import DEV_INTERNAL_SECRET
 
@@ -81,6 +81,38 @@ def test_circuit_breaker_opens_and_recovers(gateway_client, served_echo, upstrea
     time.sleep(0.6)
     assert client.get(URL, headers=h).json()["code"] == "upstream_unavailable"  # half-open probe fails
     assert client.get(URL, headers=h).json()["code"] == "circuit_open"
+
+
+def test_a_restarted_upstream_serves_within_the_probe_interval_not_the_cooldown(  # type: ignore[no-untyped-def]
+    gateway_client, upstream_client
+) -> None:
+    """An upstream down (connections refused) opens the breaker; once it listens again, the gateway
+    serves it within the unreachable-probe interval (0.2 s here), though the cool-down is 30 s: a
+    probe of an upstream that refuses connections costs it nothing. The old breaker answered
+    `circuit_open` for the whole cool-down after the upstream was ready."""
+    upstream = ServerThread(make_echo("referral-api"))  # its port bound, not yet listening: refused
+    client = gateway_client(
+        upstream_client=upstream_client,
+        upstreams={"referral-api": upstream.url},
+        breaker_threshold=2,
+        breaker_cooldown_s=30.0,
+        breaker_unreachable_probe_s=0.2,
+        retries=0,
+    )
+    h = bearer(policy.OM)
+    assert [client.get(URL, headers=h).json()["code"] for _ in range(2)] == ["upstream_unavailable"] * 2
+    assert client.get(URL, headers=h).json()["code"] == "circuit_open"
+    time.sleep(0.25)
+    assert client.get(URL, headers=h).json()["code"] == "upstream_unavailable"  # the probe, still refused
+    with upstream:
+        ready = time.monotonic()
+        codes = []
+        while (r := client.get(URL, headers=h)).status_code != 200 and time.monotonic() - ready < 5.0:
+            codes.append(r.json()["code"])
+            time.sleep(0.02)
+        assert r.status_code == 200, codes
+        assert time.monotonic() - ready < 1.0, codes
+        assert set(codes) <= {"circuit_open"}  # no request reached the upstream before the probe
 
 
 def test_breaker_closes_after_successful_probe(gateway_client) -> None:  # type: ignore[no-untyped-def]

@@ -48,14 +48,26 @@ class BodyTooLarge(Exception):
 
 
 class CircuitBreaker:
-    """Open after `threshold` consecutive failures; after `cooldown_s` let one probe through (half-open)."""
+    """Open after `threshold` consecutive failures; after a wait, let one probe through (half-open).
+
+    The wait is `cooldown_s` after a failure that reached the upstream (a timeout, an invalid answer:
+    it may be struggling, so it is spared), and the shorter `unreachable_probe_s` after one that never
+    reached it (connection refused or not accepted: a probe costs the upstream nothing). So a
+    restarted upstream serves through the gateway within that interval of its being ready, not up to
+    a whole cool-down later. The last failure decides."""
 
     CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
-    def __init__(self, name: str, threshold: int, cooldown_s: float) -> None:
+    def __init__(
+        self, name: str, threshold: int, cooldown_s: float, unreachable_probe_s: float | None = None
+    ) -> None:
         self.name = name
         self.threshold = max(1, threshold)
         self.cooldown_s = cooldown_s
+        self.unreachable_probe_s = min(
+            cooldown_s, cooldown_s if unreachable_probe_s is None else unreachable_probe_s
+        )
+        self.wait_s = cooldown_s
         self.failures = 0
         self.state = self.CLOSED
         self.opened_at = 0.0
@@ -65,7 +77,7 @@ class CircuitBreaker:
         if self.state == self.CLOSED:
             return True
         now = time.monotonic()
-        if now - self.opened_at >= self.cooldown_s:
+        if now - self.opened_at >= self.wait_s:
             # The single probe; in half-open, another one when the last probe never reported back
             # (its caller left, or it was cancelled), so the breaker can never stay shut for good.
             self.state = self.HALF_OPEN
@@ -74,7 +86,7 @@ class CircuitBreaker:
         return False
 
     def retry_after(self) -> int:
-        return max(1, int(self.cooldown_s - (time.monotonic() - self.opened_at) + 0.999))
+        return max(1, int(self.wait_s - (time.monotonic() - self.opened_at) + 0.999))
 
     def success(self) -> None:
         if self.state != self.CLOSED:
@@ -82,10 +94,12 @@ class CircuitBreaker:
         self.failures = 0
         self.state = self.CLOSED
 
-    def failure(self) -> None:
+    def failure(self, *, unreachable: bool = False) -> None:
+        """A failed call; `unreachable`: nothing reached the upstream (see the class)."""
         self.failures += 1
         if self.state == self.HALF_OPEN or self.failures >= self.threshold:
             if self.state != self.OPEN:
                 metrics.breaker_state(self.name, 1)
             self.state = self.OPEN
             self.opened_at = time.monotonic()
+            self.wait_s = self.unreachable_probe_s if unreachable else self.cooldown_s

@@ -68,6 +68,10 @@ class GatewaySettings(BaseSettings):
     retry_backoff_max_s: float = 1.0
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 5.0
+    breaker_unreachable_probe_s: float = Field(
+        default=0.5,
+        description="an open breaker's probe interval while nothing reaches the upstream (<= cool-down)",
+    )
 
     # Staff tokens (JWT)
     jwt_issuer: str = DEV_JWT_ISSUER

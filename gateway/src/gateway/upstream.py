@@ -122,7 +122,12 @@ class Upstream:
 
     def __init__(self, name: str, settings: GatewaySettings) -> None:
         self.name = name
-        self.breaker = CircuitBreaker(name, settings.breaker_threshold, settings.breaker_cooldown_s)
+        self.breaker = CircuitBreaker(
+            name,
+            settings.breaker_threshold,
+            settings.breaker_cooldown_s,
+            settings.breaker_unreachable_probe_s,
+        )
         self.read_timeout = settings.read_timeout_s
         self.retries = settings.retries
         self.backoff = settings.retry_backoff_s
@@ -211,13 +216,14 @@ class HttpUpstream(Upstream):
                 if attempt + 1 < attempts and (body is None or not body.started):  # never connected
                     await asyncio.sleep(self.retry_delay(attempt + 1))
                     continue
-                self.breaker.failure()
+                self.breaker.failure(unreachable=True)
                 metrics.observe_upstream(self.name, "unavailable")
                 raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                self.breaker.failure()
+                connect_timeout = isinstance(exc, aiohttp.ConnectionTimeoutError)
+                self.breaker.failure(unreachable=connect_timeout)
                 metrics.observe_upstream(self.name, "timeout")
-                if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                if connect_timeout:
                     raise UpstreamUnavailable(self.name, f"{self.name} did not accept a connection") from exc
                 raise UpstreamTimeout(self.name, f"{self.name} did not answer in time") from exc
             except (aiohttp.ClientError, BodyTooLarge, ClientGone) as exc:
@@ -293,7 +299,7 @@ class HttpUpstream(Upstream):
             ) as resp:
                 data = await resp.read()
         except aiohttp.ClientConnectorError as exc:
-            self.breaker.failure()
+            self.breaker.failure(unreachable=True)
             raise UpstreamUnavailable(self.name, f"{self.name} is not reachable") from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             self.breaker.failure()

@@ -70,7 +70,7 @@ class RawHttpUpstream(Upstream):
         self.pool.close()
 
     def _fail(self, outcome: str) -> None:
-        self.breaker.failure()
+        self.breaker.failure(unreachable=outcome == "unavailable")  # "unavailable": nothing reached it
         metrics.observe_upstream(self.name, outcome)
 
     def _bad(self, detail: str = "gave an invalid response") -> BadGateway:
