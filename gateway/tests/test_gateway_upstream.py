@@ -143,6 +143,28 @@ def test_healthz_readyz(gateway_client, upstream_client) -> None:  # type: ignor
     assert r.json()["checks"]["meeting-service"] != "ok" and r.json()["checks"]["case-service"] == "ok"
 
 
+def test_readyz_says_degraded_while_a_service_serves_without_its_broker(gateway_client) -> None:  # type: ignore[no-untyped-def]
+    """A service answering /readyz 200 "degraded" (its broker away, its outbox waiting) is serving:
+    the gateway's aggregate stays 200 and says which service is degraded."""
+
+    async def degraded(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        body = json.dumps({"status": "degraded", "checks": {"database": True, "kafka": False}}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    client = gateway_client(asgi_apps={"meeting-service": degraded})
+    r = client.get("/readyz")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "degraded"
+    assert r.json()["checks"]["meeting-service"] == "degraded" and r.json()["checks"]["case-service"] == "ok"
+
+
 def test_openapi_merged_and_docs(gateway_client) -> None:  # type: ignore[no-untyped-def]
     client = gateway_client()
     doc = client.get("/openapi.json").json()

@@ -89,16 +89,19 @@ class Operations:
 
         async def check(up: Upstream) -> str:
             try:
-                status, _ = await up.call("GET", "/readyz", {}, timeout=timeout)
+                status, data = await up.call("GET", "/readyz", {}, timeout=timeout)
             except Exception as exc:
                 return getattr(exc, "code", None) or "unreachable"
-            return "ok" if status == 200 else f"status_{status}"
+            if status != 200:
+                return f"status_{status}"
+            return "degraded" if _says_degraded(data) else "ok"
 
         names = list(self.upstreams)
         results = await asyncio.gather(*(check(self.upstreams[n]) for n in names))
         checks = dict(zip(names, results, strict=True))
-        ok = all(v == "ok" for v in checks.values())
-        body = json.dumps({"status": "ok" if ok else "unavailable", "checks": checks}).encode()
+        ok = all(v in ("ok", "degraded") for v in checks.values())
+        state = "unavailable" if not ok else "degraded" if "degraded" in results else "ok"
+        body = json.dumps({"status": state, "checks": checks}).encode()
         if not ok:
             extra = [*extra, (b"retry-after", b"1")]  # every 503 says when to try again
         return await respond(send, 200 if ok else 503, body, b"application/json", extra)
@@ -137,3 +140,11 @@ class Operations:
                 (b"access-control-max-age", b"600"),
             ]
         return await respond(send, 204, b"", b"text/plain", headers)
+
+
+def _says_degraded(body: bytes) -> bool:
+    """A service's readiness answer says it serves without a dependency it can wait for (the broker)."""
+    try:
+        return bool(json.loads(body).get("status") == "degraded")
+    except (ValueError, AttributeError):
+        return False

@@ -353,10 +353,9 @@ def build_service_app(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
-        checks = runtime.readiness()
-        ok = all(checks.values())
-        body = {"status": "ok" if ok else "unavailable", "checks": checks}
-        if ok:
+        state, checks = runtime.readiness_state()
+        body = {"status": state, "checks": checks}
+        if state != "unavailable":
             return JSONResponse(body)
         return JSONResponse(body, 503, headers={"Retry-After": str(RETRY_AFTER_S)})
 

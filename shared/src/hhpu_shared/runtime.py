@@ -89,6 +89,7 @@ class ServiceRuntime:
         self.started = False
         self._kafka_last = (float("-inf"), False)  # the last broker check: (monotonic end, answer)
         self._kafka_check = threading.Lock()  # concurrent probes share one check
+        self._topics_made = False  # by a consumer, before it subscribes
 
     # -- transport -----------------------------------------------------------------
     @property
@@ -96,25 +97,32 @@ class ServiceRuntime:
         if self._publisher is None:
             if self.bus is not None:
                 self._publisher = self.bus.publisher()
-            else:
-                from hhpu_shared.messaging.kafka import KafkaPublisher, ensure_topics
+            else:  # connects on its first publish: the process starts while the broker is away
+                from hhpu_shared.messaging.kafka import KafkaPublisher
 
-                ns = self.settings.topic_namespace
-                topics = all_topics()
-                ensure_topics(
-                    self.settings.kafka_bootstrap, [ns + t for t in topics + [dlt_topic(t) for t in topics]]
-                )
                 self._publisher = KafkaPublisher(
-                    self.settings.kafka_bootstrap, client_id=self.service, namespace=ns
+                    self.settings.kafka_bootstrap,
+                    client_id=self.service,
+                    namespace=self.settings.topic_namespace,
+                    topics=self._topic_names(),
                 )
         return self._publisher
+
+    def _topic_names(self) -> list[str]:
+        """Every topic and its dead-letter topic, in this deployment's namespace."""
+        topics = all_topics()
+        return [self.settings.topic_namespace + t for t in topics + [dlt_topic(t) for t in topics]]
 
     def _source(self, group: str, topics: list[str]) -> MessageSource:
         if self.bus is not None:
             return self.bus.source(group, topics)
-        from hhpu_shared.messaging.kafka import KafkaSource
+        from hhpu_shared.messaging.kafka import KafkaSource, ensure_topics
 
-        self.publisher  # noqa: B018 - creates the topics before subscribing
+        # A consumer needs the broker: the topics are made (or the process fails, and is restarted)
+        # before it subscribes.
+        if not self._topics_made:
+            ensure_topics(self.settings.kafka_bootstrap, self._topic_names())
+            self._topics_made = True
         return KafkaSource(
             self.settings.kafka_bootstrap,
             group,
@@ -238,6 +246,16 @@ class ServiceRuntime:
         if self.bus is None:
             checks["kafka"] = self._kafka_ready()
         return checks
+
+    def readiness_state(self) -> tuple[str, dict[str, bool]]:
+        """``ok``, ``degraded`` or ``unavailable``, with the checks. Only the database is needed to
+        serve: with the broker away the API still takes every request (the outbox keeps the events
+        until the broker is back), so it stays ready, ``degraded``. Failing readiness for the broker
+        would take every API out of a Kubernetes Service while Kafka is down."""
+        checks = self.readiness()
+        if not checks["database"]:
+            return "unavailable", checks
+        return ("ok" if all(checks.values()) else "degraded"), checks
 
     def _kafka_ready(self) -> bool:
         """The broker answers: a good check stands for `kafka_ready_cache_s`, a failed one does not.

@@ -1,6 +1,7 @@
 """/readyz's broker check: each check opens a Kafka client (seconds of a loaded machine's time), so
 a good answer stands for `kafka_ready_cache_s`; a failed one is asked again at once, so a broker
-that comes back is seen on the next probe."""
+that comes back is seen on the next probe. The broker away leaves a service ready ("degraded": its
+outbox keeps the events), and a service starts while the broker is away."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import threading
 import time
 
 import pytest
+from fastapi.testclient import TestClient
+from hhpu_shared import runtime as runtime_module
 from hhpu_shared.db import make_engine
+from hhpu_shared.http import build_service_app
 from hhpu_shared.messaging import kafka
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.settings import ServiceSettings
@@ -73,3 +77,39 @@ def test_probes_during_a_check_take_its_answer(monkeypatch: pytest.MonkeyPatch) 
 def test_the_real_broker_is_ready_and_a_closed_port_is_not(kafka_bootstrap: str) -> None:
     assert _runtime(kafka_bootstrap, cache_s=5).readiness() == {"database": True, "kafka": True}
     assert _runtime("127.0.0.1:9", cache_s=5).readiness()["kafka"] is False
+
+
+def test_the_broker_away_leaves_a_service_ready_and_degraded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the database is needed to serve: with the broker away the API takes writes (their events
+    wait in the outbox), so it stays in a Kubernetes Service's rotation; the database away is 503."""
+    up = {"kafka": False, "database": True}
+    monkeypatch.setattr(kafka, "kafka_reachable", lambda bootstrap: up["kafka"])
+    monkeypatch.setattr(runtime_module, "ping", lambda engine: up["database"])
+    rt = _runtime("broker:9092", cache_s=0)
+    client = TestClient(build_service_app(rt, title="t", description="d", routers=[]))  # not started
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json() == {
+        "status": "degraded",
+        "checks": {"database": True, "kafka": False},
+    }
+    up["kafka"] = True
+    assert client.get("/readyz").json()["status"] == "ok"
+    up["database"] = False
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.json()["status"] == "unavailable" and r.headers["retry-after"] == "1"
+
+
+def test_a_service_starts_and_stops_while_the_broker_is_away() -> None:
+    """Nothing at start waits for the broker: the relay's publisher connects on its first publish (in
+    the relay's thread, retried there), so the API starts and serves. It used to make the topics and
+    the producer in the start-up itself: 30 s of bootstrap, then "Application startup failed"."""
+    rt = _runtime("127.0.0.1:9", cache_s=5)  # nothing listens there
+    app = build_service_app(rt, title="t", description="d", routers=[])
+    began = time.monotonic()
+    with TestClient(app) as client:  # runs the lifespan: the runtime's start
+        assert time.monotonic() - began < 5.0
+        assert rt.relay is not None and rt.relay._loop.running
+        r = client.get("/readyz")
+        assert r.status_code == 200 and r.json()["status"] == "degraded"
+        began = time.monotonic()
+    assert time.monotonic() - began < 12.0 and not rt.started

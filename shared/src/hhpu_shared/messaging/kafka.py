@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
@@ -98,13 +99,23 @@ class KafkaPublisher:
     timeout), drops its producer id without asking for a new one and never sends again. A new
     producer gets a new id; the relay republishes what failed, and consumers' inboxes absorb a
     message that did reach the broker before the failure.
+
+    `topics` makes it lazy (a service's relay): nothing connects until the first publish, which
+    creates those topics if missing and then the producer, so a process starts and takes writes
+    while the broker is away (its relay's publishes fail and are retried; the outbox keeps the rows).
+    Without `topics` the producer is made at once, and a missing broker raises here.
     """
 
-    def __init__(self, bootstrap: str, *, client_id: str = "hhpu", namespace: str = "") -> None:
+    def __init__(
+        self, bootstrap: str, *, client_id: str = "hhpu", namespace: str = "", topics: Sequence[str] = ()
+    ) -> None:
         self.namespace = namespace
         self._bootstrap = bootstrap
         self._client_id = client_id
-        self._producer: KafkaProducer | None = self._new_producer()
+        self._topics = list(topics)  # still to be made sure of before the first producer
+        self._closed = False
+        self._producer: KafkaProducer | None = None if self._topics else self._new_producer()
+        self._made = self._producer is not None  # a producer existed: a new one is a replacement
         self.replaced = 0  # how many times the producer was replaced after a failure
 
     def _new_producer(self) -> KafkaProducer:
@@ -125,9 +136,20 @@ class KafkaPublisher:
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = self._new_producer()
-            self.replaced += 1
-            log.info("kafka producer replaced after a failed publish")
+            if self._closed:
+                raise KafkaError("the publisher is closed")
+            if self._topics:
+                ensure_topics(self._bootstrap, self._topics)
+                self._topics = []
+            producer = self._new_producer()
+            if self._closed:  # closed while this connected (a stopping relay): never used
+                _close_now(producer)
+                raise KafkaError("the publisher is closed")
+            self._producer = producer
+            if self._made:
+                self.replaced += 1
+                log.info("kafka producer replaced after a failed publish")
+            self._made = True
         return self._producer
 
     def _discard_producer(self) -> None:
@@ -184,6 +206,7 @@ class KafkaPublisher:
         3.0.12's ``close`` raises and leaves the producer's I/O thread running; the caller's own
         shutdown stopped there too. Those records were never acknowledged, so the relay never marked
         their rows published: the outbox sends them again on the next start."""
+        self._closed = True
         producer, self._producer = self._producer, None
         if producer is None:
             return
