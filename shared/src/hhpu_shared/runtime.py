@@ -108,6 +108,15 @@ class ServiceRuntime:
                 )
         return self._publisher
 
+    def ensure_topics(self) -> None:
+        """Make every topic missing on the broker (Kafka only; once). The publisher makes them on its
+        first publish; a consumer calls this before it subscribes."""
+        if self.bus is None and not self._topics_made:
+            from hhpu_shared.messaging.kafka import ensure_topics
+
+            ensure_topics(self.settings.kafka_bootstrap, self._topic_names())
+            self._topics_made = True
+
     def _topic_names(self) -> list[str]:
         """Every topic and its dead-letter topic, in this deployment's namespace."""
         topics = all_topics()
@@ -116,13 +125,9 @@ class ServiceRuntime:
     def _source(self, group: str, topics: list[str]) -> MessageSource:
         if self.bus is not None:
             return self.bus.source(group, topics)
-        from hhpu_shared.messaging.kafka import KafkaSource, ensure_topics
+        from hhpu_shared.messaging.kafka import KafkaSource
 
-        # A consumer needs the broker: the topics are made (or the process fails, and is restarted)
-        # before it subscribes.
-        if not self._topics_made:
-            ensure_topics(self.settings.kafka_bootstrap, self._topic_names())
-            self._topics_made = True
+        self.ensure_topics()  # a consumer needs the broker: without one the process fails, is restarted
         return KafkaSource(
             self.settings.kafka_bootstrap,
             group,

@@ -91,7 +91,7 @@ def test_candidate_events_exactly_once_across_relay_restart(
         aggregate_id="c-1",
         data=adopted.model_dump(mode="json"),
     )
-    runtime.publisher  # noqa: B018 - creates the namespaced topics
+    runtime.ensure_topics()  # the namespaced topics (its publisher makes them on its first publish)
     pub = KafkaPublisher(kafka_bootstrap, namespace=ns)
     assert pub.publish_batch([OutboundMessage(spec.topic, b"c-1", env.to_bytes())]) == [None]
     pub.close()
