@@ -90,6 +90,7 @@ class ServiceRuntime:
         self._kafka_last = (float("-inf"), False)  # the last broker check: (monotonic end, answer)
         self._kafka_check = threading.Lock()  # concurrent probes share one check
         self._topics_made = False  # by a consumer, before it subscribes
+        self._metrics_served = False
 
     # -- transport -----------------------------------------------------------------
     @property
@@ -108,14 +109,47 @@ class ServiceRuntime:
                 )
         return self._publisher
 
-    def ensure_topics(self) -> None:
+    def ensure_topics(self, timeout_s: float = 30.0) -> None:
         """Make every topic missing on the broker (Kafka only; once). The publisher makes them on its
-        first publish; a consumer calls this before it subscribes."""
+        first publish; a consumer calls this before it subscribes. KafkaError: no broker in time."""
         if self.bus is None and not self._topics_made:
             from hhpu_shared.messaging.kafka import ensure_topics
 
-            ensure_topics(self.settings.kafka_bootstrap, self._topic_names())
+            ensure_topics(self.settings.kafka_bootstrap, self._topic_names(), timeout_s=timeout_s)
             self._topics_made = True
+
+    def wait_for_broker(self, stop: threading.Event, attempt_s: float = 5.0) -> bool:
+        """Until the broker answers (the topics made) or `stop` is set; True once it answered.
+
+        A consumer process started while Kafka is away waits here, serving /metrics (its liveness),
+        instead of failing and being restarted with a growing back-off (Kubernetes: up to 5 min, so
+        events would have waited that long after the broker was back). Each attempt keeps connecting
+        for `attempt_s`, so a broker that comes back is seen within about a second, and SIGTERM is
+        honoured within `attempt_s`."""
+        from kafka.errors import KafkaError
+
+        waits = 0
+        while not stop.is_set():
+            try:
+                self.ensure_topics(timeout_s=attempt_s)
+                return True
+            except KafkaError as exc:
+                waits += 1
+                level = logging.INFO if waits < 3 else logging.WARNING
+                log.log(
+                    level,
+                    "waiting for the Kafka broker",
+                    extra={"error": type(exc).__name__, "attempt": waits},
+                )
+        return False
+
+    def serve_metrics(self) -> None:
+        """Serve /metrics on `metrics_port` (consumer processes: no API), once."""
+        if self.settings.metrics_port and not self._metrics_served:
+            from prometheus_client import start_http_server
+
+            start_http_server(self.settings.metrics_port, addr=self.settings.metrics_addr)
+            self._metrics_served = True
 
     def _topic_names(self) -> list[str]:
         """Every topic and its dead-letter topic, in this deployment's namespace."""
@@ -203,11 +237,7 @@ class ServiceRuntime:
     def start(self) -> None:
         if self.started:
             return
-        if self.settings.metrics_port:
-            # Consumer processes serve no API; this lets Prometheus scrape their lag and DLT counts.
-            from prometheus_client import start_http_server
-
-            start_http_server(self.settings.metrics_port, addr=self.settings.metrics_addr)
+        self.serve_metrics()  # consumer processes serve no API: Prometheus scrapes lag and DLT counts
         self.build_relay().start()
         lag = self.build_group_lag()
         if lag is not None:
@@ -325,6 +355,9 @@ def run_until_signalled(runtime: ServiceRuntime) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runtime.serve_metrics()
+    if runtime.bus is None and runtime.run_consumer and not runtime.wait_for_broker(stop):
+        return  # signalled while the broker was away: nothing was started
     runtime.start()
     heap.settle()
     log.info("background work running", extra={"service": runtime.service})

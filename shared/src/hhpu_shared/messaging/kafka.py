@@ -32,10 +32,16 @@ def _as_refusal(exc: Exception) -> Exception:
     return RecordRefused(f"{type(exc).__name__}: {exc}") if isinstance(exc, RECORD_REFUSALS) else exc
 
 
-def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
-    """Create missing topics (and wait for their leaders)."""
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3, timeout_s: float = 30.0) -> None:
+    """Create missing topics (and wait for their leaders); KafkaError when no broker answers in
+    `timeout_s` (the client keeps trying to connect until then)."""
+    ms = int(timeout_s * 1000)
     admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="hhpu-admin", request_timeout_ms=30000, **RECONNECT
+        bootstrap_servers=bootstrap,
+        client_id="hhpu-admin",
+        request_timeout_ms=max(ms, 30000),
+        bootstrap_timeout_ms=ms,
+        **RECONNECT,
     )
     try:
         existing = set(admin.list_topics())
