@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from hhpu.distributed import free_port
+from hhpu.testing import eventually
 from hhpu_shared.db import make_engine
 from hhpu_shared.runtime import ServiceRuntime
 from hhpu_shared.settings import ServiceSettings
@@ -25,15 +26,6 @@ from hhpu_shared.testing.plugin import unique
 from kafka import KafkaAdminClient
 
 WAITING = "waiting for the Kafka broker"
-
-
-def _wait_for(check: object, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_consumer_started_while_the_broker_is_away_waits_for_it_and_stops_on_sigterm(
@@ -66,8 +58,8 @@ def test_a_consumer_started_while_the_broker_is_away_waits_for_it_and_stops_on_s
             except httpx.HTTPError:
                 return False
 
-        assert _wait_for(metrics_served, 60), log.read_text()[-3000:]  # liveness holds while it waits
-        assert _wait_for(lambda: WAITING in log.read_text(), 30), log.read_text()[-3000:]
+        eventually(metrics_served, timeout_s=60, what=f"/metrics while it waits (log: {log})")  # liveness
+        eventually(lambda: WAITING in log.read_text(), timeout_s=30, what=f"{WAITING!r} in {log}")
         assert proc.poll() is None, log.read_text()[-3000:]  # waiting, not failed
         stopped = time.monotonic()
         proc.send_signal(signal.SIGTERM)

@@ -64,8 +64,8 @@ class CircuitBreaker:
         self.name = name
         self.threshold = max(1, threshold)
         self.cooldown_s = cooldown_s
-        self.unreachable_probe_s = min(
-            cooldown_s, cooldown_s if unreachable_probe_s is None else unreachable_probe_s
+        self.unreachable_probe_s = (
+            cooldown_s if unreachable_probe_s is None else min(cooldown_s, unreachable_probe_s)
         )
         self.wait_s = cooldown_s
         self.failures = 0

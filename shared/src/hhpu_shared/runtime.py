@@ -105,13 +105,13 @@ class ServiceRuntime:
                     self.settings.kafka_bootstrap,
                     client_id=self.service,
                     namespace=self.settings.topic_namespace,
-                    topics=self._topic_names(),
+                    before_connect=self.ensure_topics,
                 )
         return self._publisher
 
     def ensure_topics(self, timeout_s: float = 30.0) -> None:
-        """Make every topic missing on the broker (Kafka only; once). The publisher makes them on its
-        first publish; a consumer calls this before it subscribes. KafkaError: no broker in time."""
+        """Make every topic missing on the broker (Kafka only; once): before the publisher's first
+        producer and before a consumer subscribes. KafkaError: no broker in time."""
         if self.bus is None and not self._topics_made:
             from hhpu_shared.messaging.kafka import ensure_topics
 
@@ -161,7 +161,7 @@ class ServiceRuntime:
             return self.bus.source(group, topics)
         from hhpu_shared.messaging.kafka import KafkaSource
 
-        self.ensure_topics()  # a consumer needs the broker: without one the process fails, is restarted
+        self.ensure_topics()  # before subscribing (a consumer process has waited for the broker)
         return KafkaSource(
             self.settings.kafka_bootstrap,
             group,

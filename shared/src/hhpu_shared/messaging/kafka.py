@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
@@ -106,23 +106,35 @@ class KafkaPublisher:
     producer gets a new id; the relay republishes what failed, and consumers' inboxes absorb a
     message that did reach the broker before the failure.
 
-    `topics` makes it lazy (a service's relay): nothing connects until the first publish, which
-    creates those topics if missing and then the producer, so a process starts and takes writes
-    while the broker is away (its relay's publishes fail and are retried; the outbox keeps the rows).
-    Without `topics` the producer is made at once, and a missing broker raises here.
+    `before_connect` makes it lazy (a service's relay): nothing connects until the first publish,
+    which calls it (the runtime makes the topics there) and then makes the producer, so a process
+    starts and takes writes while the broker is away (its relay's publishes fail and are retried;
+    the outbox keeps the rows). Without it the producer is made at once, and a missing broker
+    raises here.
     """
 
     def __init__(
-        self, bootstrap: str, *, client_id: str = "hhpu", namespace: str = "", topics: Sequence[str] = ()
+        self,
+        bootstrap: str,
+        *,
+        client_id: str = "hhpu",
+        namespace: str = "",
+        before_connect: Callable[[], None] | None = None,
     ) -> None:
         self.namespace = namespace
         self._bootstrap = bootstrap
         self._client_id = client_id
-        self._topics = list(topics)  # still to be made sure of before the first producer
+        self._before_connect = before_connect
         self._closed = False
-        self._producer: KafkaProducer | None = None if self._topics else self._new_producer()
-        self._made = self._producer is not None  # a producer existed: a new one is a replacement
-        self.replaced = 0  # how many times the producer was replaced after a failure
+        self._made = 0  # producers made: every one after the first replaced a failed one
+        self._producer: KafkaProducer | None = None
+        if before_connect is None:
+            self._ensure_producer()
+
+    @property
+    def replaced(self) -> int:
+        """How many times the producer was replaced after a failure."""
+        return max(0, self._made - 1)
 
     def _new_producer(self) -> KafkaProducer:
         return KafkaProducer(
@@ -144,18 +156,16 @@ class KafkaPublisher:
         if self._producer is None:
             if self._closed:
                 raise KafkaError("the publisher is closed")
-            if self._topics:
-                ensure_topics(self._bootstrap, self._topics)
-                self._topics = []
+            if self._before_connect is not None:
+                self._before_connect()
             producer = self._new_producer()
             if self._closed:  # closed while this connected (a stopping relay): never used
                 _close_now(producer)
                 raise KafkaError("the publisher is closed")
             self._producer = producer
-            if self._made:
-                self.replaced += 1
+            self._made += 1
+            if self._made > 1:
                 log.info("kafka producer replaced after a failed publish")
-            self._made = True
         return self._producer
 
     def _discard_producer(self) -> None:
