@@ -67,6 +67,13 @@ def test_compose_names_every_component_with_documented_commands() -> None:
     assert gw["environment"]["GATEWAY_ENVIRONMENT"] == "production"
     for name, _, _ in SERVICES:
         assert gw["environment"][f"GATEWAY_{name.replace('-', '_').upper()}_URL"] == f"http://{name}:8000"
+    # The APIs' health is their readiness; the gateway's is its own liveness (its /readyz aggregates
+    # every service's, so one service's database down must not mark the gateway unhealthy).
+    for name, _, _ in SERVICES:
+        assert "/readyz'" in " ".join(svcs[name]["healthcheck"]["test"]), name
+    gw_check = svcs["gateway"]["healthcheck"]
+    assert "/healthz'" in " ".join(gw_check["test"]) and "/readyz" not in " ".join(gw_check["test"])
+    assert gw_check["interval"] == svcs["referral-api"]["healthcheck"]["interval"]
     mounts = " ".join(svcs["grafana"]["volumes"] + svcs["prometheus"]["volumes"])
     assert "./deploy/grafana/hhpu-dashboard.json" in mounts and "./deploy/prometheus" in mounts
 
