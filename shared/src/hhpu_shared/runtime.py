@@ -32,6 +32,10 @@ from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
 log = logging.getLogger("hhpu.runtime")
+# The relay's connection attempts while the broker is away (the topics, then the producer): each is
+# bounded so that a stop (a pod's SIGTERM) waits at most about this long for the relay's thread, and
+# its outbox transaction is never held longer. kafka-python's own bootstrap bound is 30 s.
+RELAY_CONNECT_ATTEMPT_S = 5.0
 
 
 def _engine(settings: ServiceSettings) -> Engine:
@@ -105,7 +109,8 @@ class ServiceRuntime:
                     self.settings.kafka_bootstrap,
                     client_id=self.service,
                     namespace=self.settings.topic_namespace,
-                    before_connect=self.ensure_topics,
+                    before_connect=lambda: self.ensure_topics(timeout_s=RELAY_CONNECT_ATTEMPT_S),
+                    bootstrap_timeout_s=RELAY_CONNECT_ATTEMPT_S,
                 )
         return self._publisher
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,11 +20,11 @@ from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.testing import steps
 
 
-def _runtime(bootstrap: str, cache_s: float) -> ServiceRuntime:
+def _runtime(bootstrap: str, cache_s: float, db_url: str = "sqlite://") -> ServiceRuntime:
     settings = ServiceSettings(
         environment="test", transport="kafka", kafka_bootstrap=bootstrap, kafka_ready_cache_s=cache_s
     )
-    eng = make_engine("sqlite://")
+    eng = make_engine(db_url)
     steps.create_tables(eng)
     return ServiceRuntime(settings, migrations=steps.TestDomainSchema(), engine=eng)  # type: ignore[arg-type]
 
@@ -113,3 +114,24 @@ def test_a_service_starts_and_stops_while_the_broker_is_away() -> None:
         assert r.status_code == 200 and r.json()["status"] == "degraded"
         began = time.monotonic()
     assert time.monotonic() - began < 12.0 and not rt.started
+
+
+def test_a_service_stopped_while_its_relay_waits_for_the_broker_stops_promptly(tmp_path: Path) -> None:
+    """With events waiting and the broker away, the relay's thread is in a connection attempt. Each
+    attempt is bounded (`RELAY_CONNECT_ATTEMPT_S`), so a stop (a pod's SIGTERM) ends within about
+    that, with the relay's thread gone. Attempts used to take kafka-python's 30 s bootstrap: the stop
+    gave up joining the thread after 10 s and left it running."""
+    rt = _runtime("127.0.0.1:9", cache_s=5, db_url=f"sqlite:///{tmp_path / 'svc.db'}")  # shared by threads
+    app = build_service_app(rt, title="t", description="d", routers=[])
+    with TestClient(app):
+        assert rt.relay is not None
+        thread = rt.relay._loop._thread
+        steps.write_steps(rt.engine, ["a"], 1)
+        rt.relay.wake()
+        time.sleep(1.0)  # the relay is connecting now
+        # connecting, so nothing failed yet (a read of the outbox would wait: on SQLite the relay's
+        # transaction holds the write lock while it publishes)
+        assert thread is not None and thread.is_alive() and rt.relay._failures == 0
+        began = time.monotonic()
+    assert time.monotonic() - began < runtime_module.RELAY_CONNECT_ATTEMPT_S + 2.0 and not rt.started
+    assert not thread.is_alive()

@@ -110,7 +110,7 @@ class KafkaPublisher:
     which calls it (the runtime makes the topics there) and then makes the producer, so a process
     starts and takes writes while the broker is away (its relay's publishes fail and are retried;
     the outbox keeps the rows). Without it the producer is made at once, and a missing broker
-    raises here.
+    raises here. `bootstrap_timeout_s` bounds each attempt to connect a producer.
     """
 
     def __init__(
@@ -120,9 +120,11 @@ class KafkaPublisher:
         client_id: str = "hhpu",
         namespace: str = "",
         before_connect: Callable[[], None] | None = None,
+        bootstrap_timeout_s: float = 30.0,
     ) -> None:
         self.namespace = namespace
         self._bootstrap = bootstrap
+        self._bootstrap_timeout_ms = int(bootstrap_timeout_s * 1000)
         self._client_id = client_id
         self._before_connect = before_connect
         self._closed = False
@@ -146,6 +148,7 @@ class KafkaPublisher:
             request_timeout_ms=10000,
             delivery_timeout_ms=20000,
             max_block_ms=10000,
+            bootstrap_timeout_ms=self._bootstrap_timeout_ms,  # a failed attempt raises; the relay retries
             # The client's own metrics (sensors updated on every produce request) are read by nothing
             # here; the relay exports what it publishes and what fails (hhpu_shared.metrics).
             metrics_enabled=False,
