@@ -20,7 +20,7 @@ help:
 	@echo "make test       install, start Kafka + PostgreSQL, lint, type-check and run every test"
 	@echo "make bench      run the benchmarks (numbers in bench/results/)"
 	@echo "make reliability  the fault-injection suite (long; private Kafka, PostgreSQL and Prometheus)"
-	@echo "make reliability-smoke  the same, small (about 15 minutes)"
+	@echo "make reliability-smoke  the same, small (5 to 15 minutes)"
 	@echo "make infra-up   start Kafka and PostgreSQL by hand; make infra-down stops them"
 
 $(VENV)/.installed: requirements/pins.txt */pyproject.toml services/*/pyproject.toml
@@ -96,7 +96,7 @@ reliability: install
 	trap 'bash deploy/local/kafka.sh stop || true; bash deploy/local/postgres.sh destroy || true' EXIT
 	$(PY) bench/reliability/run.py
 
-# The same suite, small (15 min measured on two busy cores, so not in `make test`): 150 referrals;
+# The same suite, small (4.5 min on two quiet cores, 15 on busy ones, so not in `make test`): 150 referrals;
 # faults: broker, the case-service's consumer, the referral-api's API, a poison message; one SIGKILL
 # of single-process mode. Results in .run/reliability/smoke.json.
 reliability-smoke:
