@@ -32,10 +32,11 @@ from hhpu_shared.settings import ServiceSettings
 from hhpu_shared.uow import UnitOfWork, unit_of_work
 
 log = logging.getLogger("hhpu.runtime")
-# The relay's connection attempts while the broker is away (the topics, then the producer): each is
-# bounded so that a stop (a pod's SIGTERM) waits at most about this long for the relay's thread, and
-# its outbox transaction is never held longer. kafka-python's own bootstrap bound is 30 s.
-RELAY_CONNECT_ATTEMPT_S = 5.0
+# Each attempt to reach the broker while it is away (the relay's: the topics, then the producer; a
+# consumer process's wait before it subscribes) is bounded, so a stop (a pod's SIGTERM) waits at most
+# about this long, and the relay's outbox transaction is never held longer. kafka-python's own
+# bootstrap bound is 30 s; within an attempt it retries its connection about every second.
+BROKER_ATTEMPT_S = 5.0
 
 
 def _engine(settings: ServiceSettings) -> Engine:
@@ -109,8 +110,8 @@ class ServiceRuntime:
                     self.settings.kafka_bootstrap,
                     client_id=self.service,
                     namespace=self.settings.topic_namespace,
-                    before_connect=lambda: self.ensure_topics(timeout_s=RELAY_CONNECT_ATTEMPT_S),
-                    bootstrap_timeout_s=RELAY_CONNECT_ATTEMPT_S,
+                    before_connect=lambda: self.ensure_topics(timeout_s=BROKER_ATTEMPT_S),
+                    bootstrap_timeout_s=BROKER_ATTEMPT_S,
                 )
         return self._publisher
 
@@ -123,20 +124,20 @@ class ServiceRuntime:
             ensure_topics(self.settings.kafka_bootstrap, self._topic_names(), timeout_s=timeout_s)
             self._topics_made = True
 
-    def wait_for_broker(self, stop: threading.Event, attempt_s: float = 5.0) -> bool:
+    def wait_for_broker(self, stop: threading.Event, attempt_s: float | None = None) -> bool:
         """Until the broker answers (the topics made) or `stop` is set; True once it answered.
 
         A consumer process started while Kafka is away waits here, serving /metrics (its liveness),
         instead of failing and being restarted with a growing back-off (Kubernetes: up to 5 min, so
         events would have waited that long after the broker was back). Each attempt keeps connecting
-        for `attempt_s`, so a broker that comes back is seen within about a second, and SIGTERM is
-        honoured within `attempt_s`."""
+        for `attempt_s` (default `BROKER_ATTEMPT_S`), so a broker that comes back is seen within about
+        a second, and SIGTERM is honoured within `attempt_s`."""
         from kafka.errors import KafkaError
 
         waits = 0
         while not stop.is_set():
             try:
-                self.ensure_topics(timeout_s=attempt_s)
+                self.ensure_topics(timeout_s=attempt_s or BROKER_ATTEMPT_S)
                 return True
             except KafkaError as exc:
                 waits += 1

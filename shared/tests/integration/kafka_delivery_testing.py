@@ -9,7 +9,7 @@ import time
 from hhpu_shared.db import make_engine
 from hhpu_shared.messaging.kafka import KafkaPublisher, KafkaSource
 from hhpu_shared.messaging.relay import OutboxRelay
-from hhpu_shared.runtime import RELAY_CONNECT_ATTEMPT_S
+from hhpu_shared.runtime import BROKER_ATTEMPT_S
 from hhpu_shared.testing import steps
 from sqlalchemy.exc import OperationalError
 
@@ -23,7 +23,7 @@ class Relay:
         self.engine = make_engine(url)
         steps.create_tables(self.engine)
         # connecting in the bounded attempts a service's relay makes (the broker-kill tests go through them)
-        self.publisher = KafkaPublisher(bootstrap, namespace=ns, bootstrap_timeout_s=RELAY_CONNECT_ATTEMPT_S)
+        self.publisher = KafkaPublisher(bootstrap, namespace=ns, bootstrap_timeout_s=BROKER_ATTEMPT_S)
         self.relay = OutboxRelay(self.engine, self.publisher, service="writer", interval_s=0.05)
 
     def __enter__(self) -> Relay:

@@ -1,6 +1,6 @@
 """A service's relay, started while the broker is away, publishes soon after it is back (real broker).
 
-The relay connects in bounded attempts (`RELAY_CONNECT_ATTEMPT_S`; shortened here), so a stop never
+The relay connects in bounded attempts (`BROKER_ATTEMPT_S`; shortened here), so a stop never
 waits long for it (test_shared_readiness.py). This checks the other side of that bound: attempts that
 fail one after the other do not leave the outbox waiting once the broker answers. The broker "comes
 back" as a plain TCP forwarder to the real broker, started on the bootstrap address the service was
@@ -87,7 +87,7 @@ def test_a_relay_started_without_a_broker_publishes_soon_after_it_comes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     attempt_s = 1.0
-    monkeypatch.setattr(runtime_module, "RELAY_CONNECT_ATTEMPT_S", attempt_s)
+    monkeypatch.setattr(runtime_module, "BROKER_ATTEMPT_S", attempt_s)
     port, forwarders = late_port
     settings = ServiceSettings(
         environment="test",
