@@ -6,7 +6,8 @@ hangs while holding it loses it after `LOCK_IDLE_TIMEOUT_S` (PostgreSQL ends its
 that fails blocks later rows of the same aggregate until it succeeds; nothing is dropped.
 
 A failure is the broker's or the row's. When nothing of a batch went out, the relay as a whole backs
-off (the broker is away). When other rows went out, the broker is up and refused this row (too large,
+off (the broker is away), for what is left of its backoff once the failed publish's own wait (a
+connection attempt) is counted. When other rows went out, the broker is up and refused this row (too large,
 say): its aggregate is *held*, left out of the batches for a backoff of its own (`max_hold_s` at
 most for a record the transport refused as such, `max_backoff_s` for any other failure, a partition
 without its leader for a moment, say), so one failing row neither slows every other aggregate with
@@ -143,6 +144,7 @@ class OutboxRelay:
         self._loop = ThreadLoop(f"relay-{service}", self._step, service=service)
         self._last_gauge = 0.0
         self._failures = 0
+        self._publish_s = 0.0  # how long the last batch's publish took (a failed one included)
         # Exported at 0 from the start: a counter first seen at 1 shows no increase to rate().
         metrics.OUTBOX_PUBLISH_FAILURES.labels(service)
         self._held_gauge = metrics.OUTBOX_HELD_AGGREGATES.labels(service)  # set after every batch
@@ -177,7 +179,10 @@ class OutboxRelay:
                 )
                 for r in rows
             ]
-            published, blocked, refused = self._record(conn, rows, self.publisher.publish_batch(msgs))
+            began = time.monotonic()
+            results = self.publisher.publish_batch(msgs)
+            self._publish_s = time.monotonic() - began
+            published, blocked, refused = self._record(conn, rows, results)
             session.commit()
         # The broker took rows, or refused a row as such: that row's aggregate is held and the others
         # go on. Rows failed and none went out: the broker is away, the relay backs off.
@@ -315,7 +320,10 @@ class OutboxRelay:
         if self._full:  # more are waiting: on at once
             return 0.0
         if self._failures:
-            return self._backoff()
+            # Only what is left of the backoff once the failed publish's own wait is counted: a publish
+            # that spent a whole connection attempt failing (the broker away) is retried at once, so a
+            # broker that comes back is used within about a second; one refused at once still waits.
+            return max(0.0, self._backoff() - self._publish_s)
         if n or self._just_held:  # look again at once: rows committed meanwhile, rows behind held ones
             return 0.0
         wait = self.busy_retry_s if self._held_elsewhere else self.interval_s
