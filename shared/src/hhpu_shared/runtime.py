@@ -25,7 +25,7 @@ from hhpu_shared.messaging.consumer import ConsumerRunner, HandlerRegistry
 from hhpu_shared.messaging.group_lag import GroupLagMonitor
 from hhpu_shared.messaging.inprocess import InProcessBus
 from hhpu_shared.messaging.outbox_care import OUTBOX_RETENTION
-from hhpu_shared.messaging.relay import OutboxRelay
+from hhpu_shared.messaging.relay import WARN_AFTER_WAITS, OutboxRelay
 from hhpu_shared.messaging.transport import MessageSource, Publisher
 from hhpu_shared.migrations import ServiceMigrations
 from hhpu_shared.settings import ServiceSettings
@@ -124,24 +124,24 @@ class ServiceRuntime:
             ensure_topics(self.settings.kafka_bootstrap, self._topic_names(), timeout_s=timeout_s)
             self._topics_made = True
 
-    def wait_for_broker(self, stop: threading.Event, attempt_s: float | None = None) -> bool:
+    def wait_for_broker(self, stop: threading.Event, attempt_s: float = BROKER_ATTEMPT_S) -> bool:
         """Until the broker answers (the topics made) or `stop` is set; True once it answered.
 
         A consumer process started while Kafka is away waits here, serving /metrics (its liveness),
         instead of failing and being restarted with a growing back-off (Kubernetes: up to 5 min, so
         events would have waited that long after the broker was back). Each attempt keeps connecting
-        for `attempt_s` (default `BROKER_ATTEMPT_S`), so a broker that comes back is seen within about
-        a second, and SIGTERM is honoured within `attempt_s`."""
+        for `attempt_s`, so a broker that comes back is seen within about a second, and SIGTERM is
+        honoured within `attempt_s`."""
         from kafka.errors import KafkaError
 
         waits = 0
         while not stop.is_set():
             try:
-                self.ensure_topics(timeout_s=attempt_s or BROKER_ATTEMPT_S)
+                self.ensure_topics(timeout_s=attempt_s)
                 return True
             except KafkaError as exc:
                 waits += 1
-                level = logging.INFO if waits < 3 else logging.WARNING
+                level = logging.WARNING if waits >= WARN_AFTER_WAITS else logging.INFO
                 log.log(
                     level,
                     "waiting for the Kafka broker",

@@ -52,7 +52,8 @@ log = logging.getLogger("hhpu.relay")
 RELAY_LOCK_KEY = 7_201_162
 # A wait for the database is routine once (SQLite's write lock held by a long transaction past the
 # busy timeout, as `make run`'s demo seed does; PostgreSQL restarting): logged at INFO. The third
-# failed attempt in a row (on SQLite, 30 s of waiting at the default busy timeout) is a warning.
+# failed attempt in a row (on SQLite, 30 s of waiting at the default busy timeout) is a warning. A
+# consumer process waiting for the broker (runtime.wait_for_broker) logs by the same rule.
 WARN_AFTER_WAITS = 3
 
 # Statements built once, run as Core on the session's connection: the batch is read as plain rows
